@@ -1,0 +1,493 @@
+// Content I/O for the executor: blobs into temp files next to their target
+// (verified before anyone can rename them into place), files up by
+// streaming, hashing, and clean-up of temp files a crash left behind.
+// Placing a temp file (re-check, rename, fsync of the directory) is the
+// executor's job, not this module's.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { copyFile, lstat, open, opendir, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SyncdError } from '../protocol/errors.js';
+import { Backoff, sleep, type BackoffOptions } from './backoff.js';
+import type { RemoteClient } from './remote.js';
+import { FETCH_MAX_HASHES } from './remote.js';
+import { isRetryable, RemoteError } from './remote-errors.js';
+
+/** Prefix of every temp file syncd creates inside a synced folder. */
+export const TEMP_PREFIX = '.syncd-tmp-';
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
+export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobs' | 'putBlob'>;
+
+export interface DownloadItem {
+  hash: string;
+  size: number;
+  /** the directory the file will be renamed into; the temp file is created here */
+  dirAbs: string;
+}
+
+export interface DownloadOptions {
+  /** fsync each temp file before returning it (default true). Pass false to fsync a whole batch later. */
+  fsync?: boolean;
+  /** retries after transient failures without progress (default 5); an attempt that made progress resets the count */
+  retries?: number;
+  /** delay policy between retries (default: 250 ms base, 5 s cap, full jitter); each download gets its own Backoff */
+  backoff?: BackoffOptions;
+  signal?: AbortSignal;
+}
+
+export interface DownloadManyOptions extends DownloadOptions {
+  /** batch requests / large downloads in flight at once (default 4) */
+  concurrency?: number;
+  /** hashes per batch request (default and max 1000) */
+  maxBatchCount?: number;
+  /** bytes per batch request (default 16 MiB) */
+  maxBatchBytes?: number;
+  /** files larger than this are downloaded alone, with Range resume (default 4 MiB) */
+  largeFileBytes?: number;
+}
+
+export type DownloadResult = { ok: true; path: string } | { ok: false; error: Error };
+
+export function tempName(): string {
+  return TEMP_PREFIX + randomBytes(8).toString('hex');
+}
+
+function mismatch(remote: unknown, hash: string, detail: string): RemoteError {
+  const server = (remote as { server?: unknown }).server;
+  const s = typeof server === 'string' ? server : 'the server';
+  return new RemoteError('hash_mismatch', `blob ${hash} from ${s} does not match: ${detail}; it was discarded`, { server: s });
+}
+
+function serverOf(remote: unknown): string {
+  const server = (remote as { server?: unknown }).server;
+  return typeof server === 'string' ? server : 'the server';
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+/** Creates a temp file in dirAbs holding exactly `buf`. Removes it on failure. */
+async function writeTemp(dirAbs: string, buf: Buffer, fsync: boolean): Promise<string> {
+  const path = join(dirAbs, tempName());
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await writeAll(fh, buf, 0);
+    if (fsync) await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await unlink(path).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  return path;
+}
+
+/**
+ * Streams one blob into a new `.syncd-tmp-*` file in `dirAbs`, resuming with
+ * Range after a dropped connection, and returns its absolute path once size
+ * and SHA-256 match (and it is fsynced, unless `fsync: false`). On any
+ * failure the temp file is gone; a mismatch throws RemoteError `hash_mismatch`.
+ */
+export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions = {}): Promise<string> {
+  const { hash, size, dirAbs } = item;
+  const fsync = opts.fsync ?? true;
+  if (size === 0) {
+    if (hash !== EMPTY_SHA256) throw mismatch(remote, hash, 'a size of 0 cannot have that hash');
+    return writeTemp(dirAbs, Buffer.alloc(0), fsync);
+  }
+  const retries = opts.retries ?? 5;
+  const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
+  const path = join(dirAbs, tempName());
+  const fh = await open(path, 'wx', 0o600);
+  let closed = false;
+  try {
+    let hasher = createHash('sha256');
+    let written = 0;
+    let failures = 0;
+    for (;;) {
+      const before = written;
+      try {
+        const got = await remote.getBlob(hash, { start: written, signal: opts.signal });
+        if (got.status === 200 && written > 0) {
+          // the server ignored the range: start again from byte 0
+          await fh.truncate(0);
+          hasher = createHash('sha256');
+          written = 0;
+        }
+        if (got.total !== undefined && got.total !== size) {
+          got.body.destroy();
+          throw mismatch(remote, hash, `the server has ${got.total} bytes, ${size} were expected`);
+        }
+        for await (const chunk of got.body as AsyncIterable<Buffer>) {
+          if (written + chunk.length > size) {
+            got.body.destroy();
+            throw mismatch(remote, hash, `more than the expected ${size} bytes arrived`);
+          }
+          await writeAll(fh, chunk, written);
+          hasher.update(chunk);
+          written += chunk.length;
+        }
+        if (written !== size) throw mismatch(remote, hash, `the reply ended after ${written} of ${size} bytes`);
+        break;
+      } catch (e) {
+        if (written > before) {
+          failures = 0;
+          backoff.reset();
+        }
+        if (!isRetryable(e) || failures >= retries || opts.signal?.aborted) throw e;
+        failures++;
+        await sleep(backoff.nextFor(e), opts.signal);
+      }
+    }
+    const digest = hasher.digest('hex');
+    if (digest !== hash) throw mismatch(remote, hash, `its content hashes to ${digest}`);
+    if (fsync) await fh.sync();
+    closed = true;
+    await fh.close();
+    return path;
+  } catch (e) {
+    if (!closed) await fh.close().catch(() => {});
+    await unlink(path).catch(() => {});
+    throw e;
+  }
+}
+
+interface Group {
+  hash: string;
+  size: number;
+  /** indexes into items, first one is downloaded, the rest copied */
+  idx: number[];
+  path?: string;
+  error?: Error;
+}
+
+/**
+ * Downloads many blobs into temp files, one per item, returned in item
+ * order. Small blobs travel in batch requests (`fetchBlobs`), large ones
+ * alone with resume. Items sharing hash and size are fetched once and
+ * copied. Per-item failures are results, not throws (a failed item leaves
+ * no file); only an abort rejects.
+ */
+export async function downloadManyToTemp(remote: BlobRemote, items: readonly DownloadItem[], opts: DownloadManyOptions = {}): Promise<DownloadResult[]> {
+  const fsync = opts.fsync ?? true;
+  const maxCount = Math.min(FETCH_MAX_HASHES, Math.max(1, opts.maxBatchCount ?? FETCH_MAX_HASHES));
+  const maxBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
+  const large = opts.largeFileBytes ?? 4 * 1024 * 1024;
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+
+  const byKey = new Map<string, Group>();
+  items.forEach((it, i) => {
+    const key = `${it.hash}:${it.size}`;
+    const g = byKey.get(key);
+    if (g) g.idx.push(i);
+    else byKey.set(key, { hash: it.hash, size: it.size, idx: [i] });
+  });
+
+  const jobs: Array<() => Promise<void>> = [];
+  let batch: Group[] = [];
+  let batchBytes = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const b = batch;
+    jobs.push(() => fetchBatch(remote, b, items, fsync, opts));
+    batch = [];
+    batchBytes = 0;
+  };
+  for (const g of byKey.values()) {
+    const first = items[g.idx[0] as number] as DownloadItem;
+    if (g.size > large) {
+      jobs.push(async () => {
+        try {
+          g.path = await downloadToTemp(remote, first, { ...opts, fsync });
+        } catch (e) {
+          g.error = asError(e);
+        }
+      });
+      continue;
+    }
+    if (batch.length >= maxCount || (batch.length > 0 && batchBytes + g.size > maxBytes)) flush();
+    batch.push(g);
+    batchBytes += g.size;
+  }
+  flush();
+
+  await runLimited(jobs, concurrency);
+  opts.signal?.throwIfAborted();
+
+  const results: DownloadResult[] = new Array<DownloadResult>(items.length);
+  for (const g of byKey.values()) {
+    const [lead, ...rest] = g.idx as [number, ...number[]];
+    if (g.path === undefined) {
+      const error = g.error ?? new RemoteError('protocol', `blob ${g.hash} was not delivered`, { server: serverOf(remote) });
+      for (const i of g.idx) results[i] = { ok: false, error };
+      continue;
+    }
+    results[lead] = { ok: true, path: g.path };
+    for (const i of rest) {
+      try {
+        results[i] = { ok: true, path: await copyTemp(g.path, (items[i] as DownloadItem).dirAbs, fsync) };
+      } catch (e) {
+        results[i] = { ok: false, error: asError(e) };
+      }
+    }
+  }
+  return results;
+}
+
+async function copyTemp(src: string, dirAbs: string, fsync: boolean): Promise<string> {
+  const dst = join(dirAbs, tempName());
+  try {
+    // a copy, never a hard link: the targets must be independent files
+    await copyFile(src, dst, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
+    if (fsync) await syncFile(dst);
+  } catch (e) {
+    await unlink(dst).catch(() => {});
+    throw e;
+  }
+  return dst;
+}
+
+/** One batch request for `groups`; the undelivered remainder is retried after transient failures. */
+async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly DownloadItem[], fsync: boolean, opts: DownloadOptions): Promise<void> {
+  const retries = opts.retries ?? 5;
+  const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
+  let remaining = groups;
+  let failures = 0;
+  while (remaining.length > 0) {
+    const todo = remaining;
+    let k = 0;
+    let progress = false;
+    try {
+      await remote.fetchBlobs(
+        todo.map((g) => g.hash),
+        async (hash, size, body) => {
+          const g = todo[k++];
+          if (g === undefined || g.hash !== hash) {
+            body.destroy();
+            throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
+          }
+          await receive(remote, g, size, body, items, fsync);
+          progress = true;
+        },
+        opts.signal,
+      );
+      remaining = todo.filter((g) => g.path === undefined && g.error === undefined);
+      if (remaining.length > 0) {
+        const e = new RemoteError('protocol', `batch download did not deliver ${remaining.length} blobs`, { server: serverOf(remote) });
+        for (const g of remaining) g.error = e;
+      }
+      return;
+    } catch (e) {
+      remaining = todo.filter((g) => g.path === undefined && g.error === undefined);
+      if (progress) {
+        failures = 0;
+        backoff.reset();
+      }
+      const again = isRetryable(e) || (e instanceof RemoteError && e.code === 'protocol');
+      if (!again || failures >= retries || opts.signal?.aborted) {
+        for (const g of remaining) g.error = asError(e);
+        return;
+      }
+      failures++;
+      try {
+        await sleep(backoff.nextFor(e), opts.signal);
+      } catch (abort) {
+        for (const g of remaining) g.error = asError(abort);
+        return;
+      }
+    }
+  }
+}
+
+/** Takes one frame of a batch: verify in memory, then write; bad content never touches the disk. */
+async function receive(remote: BlobRemote, g: Group, size: number, body: Readable, items: readonly DownloadItem[], fsync: boolean): Promise<void> {
+  if (size === -1) {
+    g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
+      server: serverOf(remote),
+      status: 404,
+    });
+    return;
+  }
+  if (size !== g.size) {
+    body.destroy();
+    g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    chunks.push(c);
+    n += c.length;
+  }
+  // a short or broken frame throws above (the stream errors), so n === size here
+  const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, n);
+  const digest = createHash('sha256').update(buf).digest('hex');
+  if (digest !== g.hash) {
+    g.error = mismatch(remote, g.hash, `its content hashes to ${digest}`);
+    return;
+  }
+  try {
+    g.path = await writeTemp((items[g.idx[0] as number] as DownloadItem).dirAbs, buf, fsync);
+  } catch (e) {
+    g.error = asError(e);
+  }
+}
+
+async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as () => Promise<void>;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** fsyncs one file by path (for callers that deferred durability with `fsync: false`). */
+export async function syncFile(absPath: string): Promise<void> {
+  const fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs many files, `concurrency` at a time (default 16), so the disk can batch the flushes. */
+export async function syncFiles(paths: readonly string[], concurrency = 16): Promise<void> {
+  await runLimited(
+    paths.map((p) => () => syncFile(p)),
+    concurrency,
+  );
+}
+
+const HASH_CHUNK = 1024 * 1024;
+
+async function hashHandle(fh: FileHandle): Promise<{ hash: string; size: number }> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, size);
+    if (bytesRead === 0) break;
+    h.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { hash: h.digest('hex'), size };
+}
+
+/** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
+export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
+  const fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SyncdError('not_a_file', `${absPath} is not a regular file`, { path: absPath });
+    return await hashHandle(fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+function sameIdentity(st: FileIdentity, expect: FileIdentity): boolean {
+  return st.size === expect.size && st.mtimeMs === expect.mtimeMs && st.ino === expect.ino;
+}
+
+function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
+  return new SyncdError('changed_during_upload', `${absPath} changed while it was being uploaded (${detail}); it will be uploaded again once it settles`, { path: absPath }, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Hashes `absPath` and uploads it, both by streaming from one open handle.
+ * Throws SyncdError `changed_during_upload` when the file is not the one the
+ * scanner saw (`expect`), or changed, moved or vanished before the upload
+ * finished; the engine retries later. Remote failures are RemoteErrors.
+ */
+export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity): Promise<{ hash: string; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw changed(absPath, code === 'ENOENT' ? 'it is gone' : 'it is no longer a regular file', e);
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw changed(absPath, 'it is no longer a regular file');
+    if (!sameIdentity(st, expect)) throw changed(absPath, 'it differs from what the scan saw');
+    const { hash, size } = await hashHandle(fh);
+    if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
+    let putError: unknown;
+    try {
+      await remote.putBlob(hash, size, () => fh.createReadStream({ start: 0, end: size - 1, autoClose: false }));
+    } catch (e) {
+      putError = e;
+    }
+    const [after, byPath] = await Promise.all([fh.stat(), lstat(absPath).catch(() => undefined)]);
+    if (!sameIdentity(after, expect)) throw changed(absPath, 'its size or mtime changed', putError);
+    if (byPath === undefined || !byPath.isFile() || !sameIdentity(byPath, expect)) throw changed(absPath, 'it was replaced or removed', putError);
+    if (putError !== undefined) {
+      // the server hashed other bytes than we did: the content changed in place without touching size/mtime
+      if (putError instanceof RemoteError && putError.code === 'hash_mismatch') throw changed(absPath, 'its content changed in place', putError);
+      throw putError;
+    }
+    return { hash, size };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Removes every `.syncd-tmp-*` file under rootAbs (left by a crash between
+ * download and rename). Never follows symlinks; unreadable directories are
+ * skipped. Returns how many files were removed.
+ */
+export async function removeStaleTemps(rootAbs: string): Promise<number> {
+  let removed = 0;
+  const stack = [rootAbs];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    let d;
+    try {
+      d = await opendir(dir, { bufferSize: 256 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') continue;
+      throw e;
+    }
+    for await (const ent of d) {
+      const p = join(dir, ent.name);
+      if (ent.isDirectory()) stack.push(p);
+      else if (ent.name.startsWith(TEMP_PREFIX)) {
+        // a file, or a link of that name (unlink removes the link, never its target)
+        try {
+          await unlink(p);
+          removed++;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+    }
+  }
+  return removed;
+}
