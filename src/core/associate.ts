@@ -1,0 +1,105 @@
+// Association: which local entry is which synced node. Inode identity
+// finds local moves (a renamed directory keeps its inode, so its children
+// keep their parent); a path match finds files an editor replaced by
+// rename (new inode, same path). Pure.
+
+import { ROOT_ID } from '../protocol/types.js';
+import type { LocalEntry, LocalTree } from './local.js';
+import { baseName, parentPath, type ResolvedPaths, type TreeNode } from './tree.js';
+
+export interface SyncedNode extends TreeNode {
+  /** inode of the local object when it was last synced; null when unknown */
+  ino: number | null;
+}
+export type SyncedTree = Map<string, SyncedNode>;
+
+/** A synced node's local state, expressed in node terms. */
+export interface LocalView {
+  entry: LocalEntry;
+  /** id of the synced node the parent directory belongs to; ROOT_ID at top; null if the parent is new locally */
+  parentId: string | null;
+  name: string;
+}
+
+export interface Association {
+  /** synced id → its local view (absent: gone locally) */
+  localOf: Map<string, LocalView>;
+  /** NFC path → synced id that claimed the entry there */
+  claimedAt: Map<string, string>;
+  /** NFC path → the entry there (the first, by disk spelling, when NFC twins exist) */
+  byPath: Map<string, LocalEntry>;
+  /** entries whose NFC path repeats another's (NFC/NFD twins on disk) */
+  twins: LocalEntry[];
+}
+
+function sameLocalContent(s: SyncedNode, e: LocalEntry): boolean {
+  if (s.kind !== e.kind) return false;
+  if (s.kind === 'file') return e.hash !== null && e.hash === s.hash;
+  if (s.kind === 'symlink') return e.target === s.target;
+  return true;
+}
+
+export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local: LocalTree): Association {
+  const byPath = new Map<string, LocalEntry>();
+  const twins: LocalEntry[] = [];
+  for (const diskPath of [...local.keys()].sort()) {
+    const e = local.get(diskPath)!;
+    if (byPath.has(e.path)) twins.push(e);
+    else byPath.set(e.path, e);
+  }
+
+  const byIno = new Map<number, LocalEntry | null>();
+  for (const e of byPath.values()) {
+    if (e.ino <= 0) continue;
+    byIno.set(e.ino, byIno.has(e.ino) ? null : e); // hard links: ambiguous
+  }
+
+  const claimedAt = new Map<string, string>();
+  const entryOf = new Map<string, LocalEntry>();
+  const ids = [...synced.keys()].filter((id) => syncedPaths.pathOf.has(id)).sort();
+
+  // Pass 1: inode identity (moves). A file only counts as moved when its
+  // content is unchanged; otherwise an inode reused by an unrelated new file
+  // could be mistaken for it.
+  for (const id of ids) {
+    const s = synced.get(id)!;
+    if (s.ino === null || s.ino <= 0) continue;
+    const e = byIno.get(s.ino);
+    if (!e || e.kind !== s.kind || claimedAt.has(e.path)) continue;
+    const atOwnPath = e.path === syncedPaths.pathOf.get(id);
+    if (!atOwnPath && s.kind !== 'dir' && !sameLocalContent(s, e)) continue;
+    claimedAt.set(e.path, id);
+    entryOf.set(id, e);
+  }
+  // Pass 1b: an edited file whose path changed only because an ancestor
+  // moved (same name, its parent is the synced parent): still the same node.
+  for (const id of ids) {
+    if (entryOf.has(id)) continue;
+    const s = synced.get(id)!;
+    if (s.ino === null || s.ino <= 0) continue;
+    const e = byIno.get(s.ino);
+    if (!e || e.kind !== s.kind || claimedAt.has(e.path) || baseName(e.path) !== s.name) continue;
+    const pp = parentPath(e.path);
+    if ((pp === '' ? ROOT_ID : claimedAt.get(pp)) !== s.parent) continue;
+    claimedAt.set(e.path, id);
+    entryOf.set(id, e);
+  }
+  // Pass 2: same path, same kind (an editor's save-by-rename changes the inode).
+  for (const id of ids) {
+    if (entryOf.has(id)) continue;
+    const s = synced.get(id)!;
+    const p = syncedPaths.pathOf.get(id)!;
+    const e = byPath.get(p);
+    if (!e || e.kind !== s.kind || claimedAt.has(p)) continue;
+    claimedAt.set(p, id);
+    entryOf.set(id, e);
+  }
+
+  const localOf = new Map<string, LocalView>();
+  for (const [id, entry] of entryOf) {
+    const pp = parentPath(entry.path);
+    const parentId = pp === '' ? ROOT_ID : (claimedAt.get(pp) ?? null);
+    localOf.set(id, { entry, parentId, name: baseName(entry.path) });
+  }
+  return { localOf, claimedAt, byPath, twins };
+}

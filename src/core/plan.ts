@@ -1,0 +1,584 @@
+// The three-way planner: plan(Remote, Synced, Local) → ops. Pure: no disk,
+// network, DB or clock (the time for conflicted-copy names is an input).
+//
+// It plans in rounds. Each call emits only ops that are valid against the
+// trees it was given (a child waits until its parent exists on the side it
+// is created on, a move waits until its target is free, ops under a
+// directory that moves this round wait), and the engine executes them,
+// records what actually happened, and plans again until nothing is left.
+//
+// Rules (DESIGN.md "Conflicts"):
+// - Remote≠Synced is a remote change, Local≠Synced a local change.
+// - Both sides changed to the same content: agree (adopt), never a conflict.
+// - Content vs content: the remote version keeps the path, the local one is
+//   renamed to a conflicted copy (and uploaded as a new file).
+// - Edit or move beats delete, on either side; a directory is deleted only
+//   when nothing below it must survive.
+// - Move vs move: the remote location wins. Move vs edit: both apply.
+// - A name the server would refuse (a case or Unicode twin): the local
+//   entry is renamed to a conflicted copy.
+
+import { checkName, nameKey } from '../protocol/names.js';
+import { ROOT_ID } from '../protocol/types.js';
+import { associate, type Association, type LocalView, type SyncedNode, type SyncedTree } from './associate.js';
+import { conflictedCopyName } from './conflict-name.js';
+import { isBuiltinIgnoredPath } from './ignore-rules.js';
+import { expectOf, pathKey, type LocalEntry, type LocalTree } from './local.js';
+import type { LocalOp, Plan, PlanOp, PlanProblem, RemoteOp, StateOp } from './ops.js';
+import { baseName, depth, isWithin, joinPath, parentPath, resolvePaths, sameContent, type ResolvedPaths, type Tree, type TreeNode } from './tree.js';
+
+export interface PlanInput {
+  remote: Tree;
+  synced: SyncedTree;
+  local: LocalTree;
+  /** device label used in conflicted-copy names */
+  device: string;
+  /** ms since epoch, for conflicted-copy names */
+  now: number;
+  /** user ignore rules (.syncignore); built-in ignores always apply */
+  isIgnored?: (path: string, isDir: boolean) => boolean;
+}
+
+type Fate = 'delete' | 'survive' | 'wait';
+
+function localContentEquals(node: TreeNode, e: LocalEntry): boolean {
+  return sameContent(node, { kind: e.kind, hash: e.hash, exec: e.exec, target: e.target });
+}
+
+function byDepthThenPath(a: string, b: string): number {
+  return depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+class Planner {
+  readonly problems: PlanProblem[] = [];
+  readonly state: StateOp[] = [];
+  readonly renames: LocalOp[] = [];
+  readonly localMoves: LocalOp[] = [];
+  readonly mkdirs: LocalOp[] = [];
+  readonly content: LocalOp[] = [];
+  readonly localDeletes: LocalOp[] = [];
+  readonly remoteOps: RemoteOp[] = [];
+  deferred = 0;
+  /** blocked moves, for breaking swap cycles when nothing else can run */
+  readonly blockedLocalMoves: { id: string; from: string; node: TreeNode; entry: LocalEntry }[] = [];
+  readonly blockedRemoteMoves: { id: string; baseRev: number; parentId: string; name: string; entry: LocalEntry }[] = [];
+
+  readonly rp: ResolvedPaths;
+  readonly sp: ResolvedPaths;
+  readonly assoc: Association;
+  readonly ignoredMemo = new Map<string, boolean>();
+  /** pathKey → entries (NFC paths) */
+  readonly localByKey = new Map<string, LocalEntry[]>();
+  /** parent id → nameKey → remote child id */
+  readonly remoteChildren = new Map<string, Map<string, string>>();
+  /** local NFC paths that will be occupied after this round (mkdir / download targets) */
+  readonly willExist = new Set<string>();
+  /** path keys handed out as conflicted-copy names this round */
+  readonly reserved = new Set<string>();
+  /** local paths (NFC) already moved aside this round */
+  readonly renamedAside = new Set<string>();
+  /** local NFC paths consumed by adopt/conflict decisions for remote-created nodes */
+  readonly handledLocal = new Set<string>();
+  readonly localFate = new Map<string, Fate>();
+  readonly remoteFate = new Map<string, Fate>();
+
+  constructor(readonly input: PlanInput) {
+    this.rp = resolvePaths(input.remote);
+    this.sp = resolvePaths(input.synced);
+    this.assoc = associate(input.synced, this.sp, input.local);
+    for (const p of this.rp.problems) {
+      this.problems.push({ path: `remote:${p.id}`, code: `remote_${p.code}`, message: p.message });
+    }
+    for (const e of this.assoc.byPath.values()) {
+      const k = pathKey(e.path);
+      const list = this.localByKey.get(k);
+      if (list) list.push(e);
+      else this.localByKey.set(k, [e]);
+    }
+    for (const [id, node] of input.remote) {
+      if (!this.rp.pathOf.has(id)) continue;
+      let m = this.remoteChildren.get(node.parent);
+      if (!m) this.remoteChildren.set(node.parent, (m = new Map()));
+      m.set(nameKey(node.name), id);
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  ignored(path: string, isDir: boolean): boolean {
+    const memo = this.ignoredMemo.get(path);
+    if (memo !== undefined) return memo;
+    const parent = parentPath(path);
+    const result =
+      isBuiltinIgnoredPath(baseName(path)) ||
+      (parent !== '' && this.ignored(parent, true)) ||
+      (this.input.isIgnored?.(path, isDir) ?? false);
+    this.ignoredMemo.set(path, result);
+    return result;
+  }
+
+  remoteNode(id: string): TreeNode | undefined {
+    return this.rp.pathOf.has(id) ? this.input.remote.get(id) : undefined;
+  }
+
+  /** Local NFC path of a synced node's entry; '' for the root. */
+  localPathOf(id: string): string | undefined {
+    if (id === ROOT_ID) return '';
+    return this.assoc.localOf.get(id)?.entry.path;
+  }
+
+  /** Disk spelling of a local NFC directory path (new dirs are spelled in NFC). */
+  diskPathOf(path: string): string {
+    if (path === '') return '';
+    return this.assoc.byPath.get(path)?.diskPath ?? joinPath(this.diskPathOf(parentPath(path)), baseName(path));
+  }
+
+  /** Entries (other than `self`) occupying a path by case/Unicode-insensitive key. */
+  occupants(path: string, self?: LocalEntry): LocalEntry[] {
+    return (this.localByKey.get(pathKey(path)) ?? []).filter((e) => e !== self && !this.renamedAside.has(e.path));
+  }
+
+  takenKeys(dirPath: string, parentId: string | null): Set<string> {
+    const taken = new Set<string>();
+    for (const e of this.assoc.byPath.values()) {
+      if (parentPath(e.path) === dirPath) taken.add(nameKey(baseName(e.path)));
+    }
+    if (parentId) for (const k of this.remoteChildren.get(parentId)?.keys() ?? []) taken.add(k);
+    const dirKey = pathKey(dirPath);
+    for (const k of this.reserved) if (parentPath(k) === dirKey) taken.add(baseName(k));
+    return taken;
+  }
+
+  /** Moves a local entry aside under a conflicted-copy name. */
+  renameAside(e: LocalEntry, reason: string): void {
+    if (this.renamedAside.has(e.path)) return;
+    const dir = parentPath(e.path);
+    const dirId = dir === '' ? ROOT_ID : (this.assoc.claimedAt.get(dir) ?? null);
+    const name = conflictedCopyName(baseName(e.path), e.kind === 'dir', this.input.device, this.input.now, this.takenKeys(dir, dirId));
+    const to = joinPath(this.diskPathOf(dir), name);
+    this.reserved.add(pathKey(joinPath(dir, name)));
+    this.renamedAside.add(e.path);
+    this.renames.push({ type: 'conflict_rename', path: e.diskPath, to, expect: expectOf(e), reason });
+  }
+
+  /**
+   * Can a local object be placed at NFC `path` this round? Clears the way by
+   * renaming unrelated new local entries aside; waits for claimed ones.
+   */
+  placeable(path: string, self?: LocalEntry): boolean {
+    for (const occ of this.occupants(path, self)) {
+      if (this.assoc.claimedAt.has(occ.path)) return false; // a synced node still there: its own op moves it
+      this.renameAside(occ, `the server has another item at "${path}"`);
+    }
+    return !this.willExist.has(path);
+  }
+
+  // ---- fates of deletions ------------------------------------------------
+
+  /** Bottom-up: can a locally unchanged subtree whose remote is gone be deleted locally? */
+  computeLocalFates(): void {
+    const entries = [...this.assoc.byPath.values()].sort((a, b) => depth(b.path) - depth(a.path));
+    const agg = new Map<string, { survive: boolean; wait: boolean }>();
+    for (const e of entries) {
+      const id = this.assoc.claimedAt.get(e.path);
+      let fate: Fate;
+      if (this.ignored(e.path, e.kind === 'dir')) fate = 'survive';
+      else if (id === undefined) fate = 'survive';
+      else if (this.remoteNode(id)) fate = 'wait';
+      else if (!this.input.remote.has(id)) {
+        const s = this.input.synced.get(id)!;
+        const view = this.assoc.localOf.get(id)!;
+        const changed = !localContentEquals(s, e) || view.parentId !== s.parent || view.name !== s.name;
+        const a = agg.get(e.path);
+        fate = changed || a?.survive ? 'survive' : a?.wait ? 'wait' : 'delete';
+      } else fate = 'wait'; // remote has it but cannot place it: leave alone
+      this.localFate.set(e.path, fate);
+      const pp = parentPath(e.path);
+      if (pp === '') continue;
+      const pa = agg.get(pp) ?? { survive: false, wait: false };
+      if (fate === 'survive') pa.survive = true;
+      if (fate === 'wait') pa.wait = true;
+      agg.set(pp, pa);
+    }
+  }
+
+  /** Bottom-up: can a remotely unchanged subtree whose local is gone be deleted remotely? */
+  computeRemoteFates(): void {
+    const ids = [...this.rp.pathOf.entries()].sort((a, b) => depth(b[1]) - depth(a[1]));
+    const agg = new Map<string, { survive: boolean; wait: boolean }>();
+    for (const [id, path] of ids) {
+      const r = this.input.remote.get(id)!;
+      const s = this.input.synced.get(id);
+      let fate: Fate;
+      if (this.ignored(path, r.kind === 'dir')) fate = 'survive';
+      else if (!s) fate = 'survive';
+      else if (this.assoc.localOf.has(id)) fate = 'wait';
+      else {
+        const changed = !sameContent(r, s) || r.parent !== s.parent || r.name !== s.name;
+        const a = agg.get(id);
+        fate = changed || a?.survive ? 'survive' : a?.wait ? 'wait' : 'delete';
+      }
+      this.remoteFate.set(id, fate);
+      if (r.parent === ROOT_ID) continue;
+      const pa = agg.get(r.parent) ?? { survive: false, wait: false };
+      if (fate === 'survive') pa.survive = true;
+      if (fate === 'wait') pa.wait = true;
+      agg.set(r.parent, pa);
+    }
+  }
+
+  // ---- placing remote nodes locally ------------------------------------
+
+  /** Plans the local creation of remote node r at its remote location. */
+  placeLocally(r: TreeNode): void {
+    const parentLocal = this.localPathOf(r.parent);
+    if (parentLocal === undefined) {
+      // parent is being created this round?
+      const pr = this.rp.pathOf.get(r.parent);
+      if (pr === undefined || !this.willExist.has(pr)) {
+        this.deferred++;
+        return;
+      }
+    }
+    const dirPath = parentLocal ?? this.rp.pathOf.get(r.parent)!;
+    const path = joinPath(dirPath, r.name);
+    const symlinkThere = this.occupants(path).find((e) => e.kind === 'symlink' && r.kind === 'dir' && e.path === path);
+    if (symlinkThere && this.assoc.claimedAt.get(path) === undefined) {
+      this.problems.push({ path, code: 'symlink_in_the_way', message: `"${path}" is a local symlink where the server has a directory; move it away to sync that directory` });
+      return;
+    }
+    if (!this.placeable(path)) {
+      this.deferred++;
+      return;
+    }
+    const disk = joinPath(this.diskPathOf(dirPath), r.name);
+    this.willExist.add(path);
+    if (r.kind === 'dir') this.mkdirs.push({ type: 'mkdir', id: r.id, path: disk, node: r });
+    else if (r.kind === 'symlink') this.content.push({ type: 'symlink', id: r.id, path: disk, node: r, expect: null });
+    else this.content.push({ type: 'download', id: r.id, path: disk, node: r, expect: null });
+  }
+
+  // ---- the cases ---------------------------------------------------------
+
+  /** Synced, remote and local all present. */
+  bothAlive(id: string, s: SyncedNode, r: TreeNode, view: LocalView): void {
+    const e = view.entry;
+    if (e.kind === 'file' && e.hash === null) {
+      this.deferred++; // not hashed yet
+      return;
+    }
+    const rMoved = r.parent !== s.parent || r.name !== s.name;
+    const lMoved = view.parentId !== s.parent || view.name !== s.name;
+    const rEdited = !sameContent(r, s);
+    const lEdited = !localContentEquals(s, e);
+
+    // Location first; content waits for the next round.
+    if (rMoved && lMoved && view.parentId === r.parent && view.name === r.name) {
+      this.state.push({ type: 'adopt', id, node: { ...r, ...(rEdited || lEdited ? contentOf(s) : {}) }, path: e.path, local: e });
+      return;
+    }
+    if (rMoved) {
+      const dir = this.localPathOf(r.parent);
+      if (dir === undefined) {
+        this.deferred++;
+        return;
+      }
+      const to = joinPath(dir, r.name);
+      if (!this.placeable(to, e)) {
+        this.deferred++;
+        this.blockedLocalMoves.push({ id, from: e.diskPath, node: r, entry: e });
+        return;
+      }
+      this.willExist.add(to);
+      this.localMoves.push({ type: 'local_move', id, from: e.diskPath, to: joinPath(this.diskPathOf(dir), r.name), node: r, expect: expectOf(e) });
+      return;
+    }
+    if (lMoved) {
+      this.pushMove(id, r, view);
+      return;
+    }
+
+    if (rEdited && lEdited) {
+      if (localContentEquals(r, e)) {
+        this.state.push({ type: 'adopt', id, node: r, path: e.path, local: e });
+      } else if (r.kind === 'dir') {
+        this.state.push({ type: 'adopt', id, node: r, path: e.path, local: e });
+      } else {
+        // true clash: remote keeps the path, local goes aside and is uploaded as new
+        this.renameAside(e, 'both sides changed this file');
+        this.content.push(r.kind === 'symlink'
+          ? { type: 'symlink', id, path: e.diskPath, node: r, expect: null }
+          : { type: 'download', id, path: e.diskPath, node: r, expect: null });
+        this.willExist.add(e.path);
+      }
+      return;
+    }
+    if (rEdited) {
+      if (r.kind === 'file' && r.hash === e.hash) this.content.push({ type: 'chmod', id, path: e.diskPath, node: r, expect: expectOf(e) });
+      else if (r.kind === 'symlink') this.content.push({ type: 'symlink', id, path: e.diskPath, node: r, expect: expectOf(e) });
+      else if (r.kind === 'file') this.content.push({ type: 'download', id, path: e.diskPath, node: r, expect: expectOf(e) });
+      else this.state.push({ type: 'adopt', id, node: r, path: e.path, local: e });
+      return;
+    }
+    if (lEdited) {
+      this.remoteOps.push({ type: 'update', id, baseRev: r.rev, path: e.diskPath, local: e });
+      return;
+    }
+    if (r.rev !== s.rev || s.ino !== e.ino || r.mtime !== s.mtime) {
+      this.state.push({ type: 'adopt', id, node: r, path: e.path, local: e });
+    }
+  }
+
+  pushMove(id: string, r: TreeNode, view: LocalView): void {
+    const pid = view.parentId;
+    if (pid === null || (pid !== ROOT_ID && !this.remoteNode(pid))) {
+      this.deferred++; // new or recreated parent: wait for its id
+      return;
+    }
+    const nameOk = checkName(view.name);
+    if (!nameOk.ok) {
+      this.problems.push({ path: view.entry.path, code: 'invalid_name', message: `cannot sync "${view.entry.path}": ${nameOk.reason}` });
+      return;
+    }
+    const other = this.remoteChildren.get(pid)?.get(nameKey(nameOk.name));
+    if (other !== undefined && other !== id) {
+      const otherLocal = this.assoc.localOf.get(other);
+      if (otherLocal && pathKey(otherLocal.entry.path) === pathKey(view.entry.path)) {
+        this.renameAside(view.entry, 'a case or Unicode twin of this name exists');
+      } else {
+        this.deferred++;
+        this.blockedRemoteMoves.push({ id, baseRev: r.rev, parentId: pid, name: nameOk.name, entry: view.entry });
+      }
+      return;
+    }
+    this.remoteOps.push({ type: 'move', id, baseRev: r.rev, parentId: pid, name: nameOk.name, path: view.entry.diskPath, local: view.entry });
+  }
+
+  /** Synced and remote present; gone locally. */
+  localGone(id: string, s: SyncedNode, r: TreeNode): void {
+    const spath = this.sp.pathOf.get(id)!;
+    const sym = this.assoc.byPath.get(spath);
+    if (s.kind === 'dir' && sym?.kind === 'symlink') {
+      this.problems.push({ path: spath, code: 'symlink_in_the_way', message: `"${spath}" is a local symlink where the server has a directory; move it away to sync that directory` });
+      return;
+    }
+    const fate = this.remoteFate.get(id);
+    if (fate === 'survive') {
+      this.placeLocally(r); // edit (or something below) beats the local delete
+      return;
+    }
+    if (fate === 'wait') {
+      this.deferred++;
+      return;
+    }
+    // delete: only the top-most node of a deletable subtree sends the op
+    if (r.parent !== ROOT_ID && this.remoteFate.get(r.parent) === 'delete' && !this.assoc.localOf.has(r.parent)) return;
+    this.remoteOps.push({ type: 'delete', id, baseRev: r.rev, path: spath });
+  }
+
+  /** Synced and local present; gone remotely. */
+  remoteGone(id: string, s: SyncedNode, view: LocalView): void {
+    const e = view.entry;
+    const fate = this.localFate.get(e.path);
+    if (fate === 'delete') {
+      this.localDeletes.push({ type: 'local_delete', id, path: e.diskPath, expect: expectOf(e) });
+      return;
+    }
+    if (fate === 'wait') {
+      this.deferred++;
+      return;
+    }
+    if (e.kind === 'file' && e.hash === null) {
+      this.deferred++;
+      return;
+    }
+    this.createRemote(e, id);
+  }
+
+  /** Uploads a local entry as a new node (new file, or a survivor of a remote delete). */
+  createRemote(e: LocalEntry, replaces: string | null): void {
+    const dir = parentPath(e.path);
+    const pid = dir === '' ? ROOT_ID : this.assoc.claimedAt.get(dir);
+    if (pid === undefined || (pid !== ROOT_ID && !this.remoteNode(pid))) {
+      this.deferred++;
+      return;
+    }
+    const name = baseName(e.path);
+    const nameOk = checkName(name);
+    if (!nameOk.ok) {
+      this.problems.push({ path: e.path, code: 'invalid_name', message: `cannot sync "${e.path}": ${nameOk.reason}` });
+      return;
+    }
+    const other = this.remoteChildren.get(pid)?.get(nameKey(name));
+    if (other !== undefined && other !== replaces) {
+      if (!this.input.synced.has(other)) return; // a remote-created node at this name: handled from its side
+      const otherLocal = this.assoc.localOf.get(other);
+      if (otherLocal && !this.renamedAside.has(otherLocal.entry.path) && otherLocal.entry.path !== e.path) {
+        this.renameAside(e, 'a case or Unicode twin of this name exists');
+      } else {
+        this.deferred++; // the other node is leaving (delete or move planned)
+      }
+      return;
+    }
+    this.remoteOps.push({ type: 'create', path: e.diskPath, parentId: pid, name: nameOk.name, local: e, replaces });
+  }
+
+  /** On the server only (created there since the last sync). */
+  remoteCreated(r: TreeNode, rpath: string): void {
+    const occ = this.occupants(rpath);
+    const exact = occ.find((e) => e.path === rpath && !this.assoc.claimedAt.has(e.path));
+    if (exact) {
+      this.handledLocal.add(exact.path);
+      if (exact.kind === 'symlink' && r.kind === 'dir') {
+        this.problems.push({ path: rpath, code: 'symlink_in_the_way', message: `"${rpath}" is a local symlink where the server has a directory; move it away to sync that directory` });
+        return;
+      }
+      if (exact.kind === 'file' && exact.hash === null) {
+        this.deferred++;
+        return;
+      }
+      if (r.kind === exact.kind && (r.kind === 'dir' || localContentEquals(r, exact))) {
+        this.state.push({ type: 'adopt', id: r.id, node: r, path: rpath, local: exact });
+        if (r.kind === 'dir') this.willExist.add(rpath); // its children may land this round
+        return;
+      }
+      // both created different things at one path: remote keeps it
+      this.renameAside(exact, 'the server has a different item at this path');
+      if (r.kind !== 'dir') {
+        this.willExist.add(rpath);
+        this.content.push(r.kind === 'symlink'
+          ? { type: 'symlink', id: r.id, path: exact.diskPath, node: r, expect: null }
+          : { type: 'download', id: r.id, path: exact.diskPath, node: r, expect: null });
+      } else this.deferred++;
+      return;
+    }
+    for (const e of occ) if (!this.assoc.claimedAt.has(e.path)) this.handledLocal.add(e.path);
+    this.placeLocally(r);
+  }
+
+  run(): Plan {
+    const { synced, remote } = this.input;
+    this.computeLocalFates();
+    this.computeRemoteFates();
+
+    // NFC/NFD twins on disk: one name on the server, so the others go aside.
+    for (const t of this.assoc.twins) {
+      if (this.ignored(t.path, t.kind === 'dir')) continue;
+      this.renameAside(t, 'another local name differs from it only in Unicode normalization');
+    }
+
+    const ids = new Set<string>();
+    for (const id of synced.keys()) if (this.sp.pathOf.has(id)) ids.add(id);
+    for (const id of remote.keys()) if (this.rp.pathOf.has(id)) ids.add(id);
+    // remote-created nodes parents first, so a new subtree lands in one round
+    const order = [...ids].sort((a, b) => {
+      const pa = this.rp.pathOf.get(a) ?? this.sp.pathOf.get(a)!;
+      const pb = this.rp.pathOf.get(b) ?? this.sp.pathOf.get(b)!;
+      return byDepthThenPath(pa, pb) || (a < b ? -1 : 1);
+    });
+
+    for (const id of order) {
+      const s = synced.get(id);
+      const r = this.remoteNode(id);
+      if (remote.has(id) && !r) continue; // unplaceable remote node: reported, left alone
+      const spath = s ? this.sp.pathOf.get(id) : undefined;
+      const rpath = r ? this.rp.pathOf.get(id) : undefined;
+      if (spath !== undefined && this.ignored(spath, s!.kind === 'dir')) continue;
+      if (rpath !== undefined && this.ignored(rpath, r!.kind === 'dir')) continue;
+      const view = s ? this.assoc.localOf.get(id) : undefined;
+      if (s && r && view) this.bothAlive(id, s, r, view);
+      else if (s && r) this.localGone(id, s, r);
+      else if (s && view) this.remoteGone(id, s, view);
+      else if (s) this.state.push({ type: 'forget', id, path: spath! });
+      else if (r) this.remoteCreated(r, rpath!);
+    }
+
+    // New local entries, parents first.
+    const fresh = [...this.assoc.byPath.values()]
+      .filter((e) => !this.assoc.claimedAt.has(e.path) && !this.handledLocal.has(e.path) && !this.renamedAside.has(e.path))
+      .sort((a, b) => byDepthThenPath(a.path, b.path));
+    for (const e of fresh) {
+      if (this.ignored(e.path, e.kind === 'dir')) continue;
+      const nameOk = checkName(baseName(e.path));
+      if (!nameOk.ok) {
+        this.problems.push({ path: e.path, code: 'invalid_name', message: `cannot sync "${e.path}": ${nameOk.reason}` });
+        continue;
+      }
+      if (e.kind === 'file' && e.hash === null) {
+        this.deferred++;
+        continue;
+      }
+      // a local twin (by case) of an entry already claimed or created first
+      const twin = (this.localByKey.get(pathKey(e.path)) ?? []).find((o) => o !== e && !this.renamedAside.has(o.path) && (this.assoc.claimedAt.has(o.path) || o.path < e.path));
+      if (twin) {
+        this.renameAside(e, `"${twin.path}" differs from it only in letter case or Unicode form`);
+        continue;
+      }
+      this.createRemote(e, null);
+    }
+
+    return this.finish();
+  }
+
+  finish(): Plan {
+    // Nothing under a local move of this round may run: its paths are stale.
+    const moving = [...this.renames, ...this.localMoves].flatMap((op) =>
+      op.type === 'conflict_rename' || op.type === 'local_move' ? [op.type === 'local_move' ? op.from : op.path, op.to] : [],
+    );
+    const under = (p: string, self: string): boolean => moving.some((m) => m !== p && m !== self && isWithin(p, m));
+    const keep = <T extends PlanOp>(ops: T[], pathOf: (op: T) => string, self: (op: T) => string = pathOf): T[] =>
+      ops.filter((op) => {
+        if (!under(pathOf(op), self(op))) return true;
+        this.deferred++;
+        return false;
+      });
+    const localMoves = keep(this.localMoves, (op) => (op.type === 'local_move' ? op.from : ''), (op) => (op.type === 'local_move' ? op.to : ''));
+    const renames = keep(this.renames, (op) => (op.type === 'conflict_rename' ? op.path : ''), (op) => (op.type === 'conflict_rename' ? op.to : ''));
+    const mkdirs = keep(this.mkdirs, (op) => (op as { path: string }).path);
+    const content = keep(this.content, (op) => (op as { path: string }).path);
+    const localDeletes = keep(this.localDeletes, (op) => (op as { path: string }).path);
+    const remoteOps = keep(this.remoteOps, (op) => op.path);
+
+    let ops: PlanOp[] = [
+      ...this.state,
+      ...renames,
+      ...localMoves.sort((a, b) => cmp(pathOfOp(a), pathOfOp(b))),
+      ...mkdirs.sort((a, b) => byDepthThenPath(pathOfOp(a), pathOfOp(b))),
+      ...content.sort((a, b) => cmp(pathOfOp(a), pathOfOp(b))),
+      ...remoteOps.sort((a, b) => byDepthThenPath(a.path, b.path) || cmp(a.type, b.type)),
+      ...localDeletes.sort((a, b) => depth(pathOfOp(b)) - depth(pathOfOp(a)) || cmp(pathOfOp(a), pathOfOp(b))),
+    ];
+
+    // A swap (a→b while b→a) blocks every move of the cycle: break it by
+    // moving one party to a temporary visible name; the next rounds finish.
+    if (ops.length === 0 && this.deferred > 0) {
+      const lm = this.blockedLocalMoves[0];
+      const rm = this.blockedRemoteMoves[0];
+      if (lm) {
+        const tmp = joinPath(parentPath(lm.from), `${baseName(lm.from)}.syncd-swap-${lm.id.slice(-6)}`);
+        ops = [{ type: 'local_move', id: lm.id, from: lm.from, to: tmp, node: { ...lm.node, name: baseName(tmp) }, expect: expectOf(lm.entry) }];
+      } else if (rm) {
+        ops = [{ type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: `${rm.name}.syncd-swap-${rm.id.slice(-6)}`, path: rm.entry.diskPath, local: rm.entry }];
+      }
+    }
+    return { ops, problems: this.problems, deferred: this.deferred };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function pathOfOp(op: PlanOp): string {
+  if (op.type === 'local_move') return op.from;
+  if ('path' in op) return op.path;
+  return '';
+}
+
+function contentOf(s: SyncedNode): Partial<TreeNode> {
+  return { hash: s.hash, size: s.size, exec: s.exec, target: s.target };
+}
+
+export function plan(input: PlanInput): Plan {
+  return new Planner(input).run();
+}

@@ -1,0 +1,259 @@
+// Table-driven planner tests: each case starts from a tree both sides agree
+// on, mutates the server and/or the folder, plans to convergence with the
+// model executor, and checks the final tree and what the plan did.
+
+import { describe, expect, it } from 'vitest';
+import { plan } from '../../../src/core/plan.js';
+import type { PlanOp } from '../../../src/core/ops.js';
+import { converge, localEdit, localSpec, remoteEdit, remoteSpec, syncedModel, type Model, type TreeSpec } from '../../helpers/plan-model.js';
+
+const CC = (stem: string, ext = '') => `${stem} (conflicted copy dev 2026-11-21 100000)${ext}`;
+
+interface Case {
+  name: string;
+  base: TreeSpec;
+  remote?: (m: Model) => void;
+  local?: (m: Model) => void;
+  want: TreeSpec;
+  /** checks on the ops of the whole run */
+  ops?: (ops: PlanOp[]) => void;
+  ignore?: (path: string) => boolean;
+  problems?: string[];
+}
+
+const count = (ops: PlanOp[], type: PlanOp['type']) => ops.filter((o) => o.type === type).length;
+
+const cases: Case[] = [
+  { name: 'nothing changed: no ops', base: { 'a/': null, 'a/x': 'X' }, want: { 'a/': null, 'a/x': 'X' }, ops: (o) => expect(o).toEqual([]) },
+  {
+    name: 'remote creates a nested tree: parents first, all downloaded',
+    base: {},
+    remote: (m) => { remoteEdit.create(m, 'd', null); remoteEdit.create(m, 'd/e', null); remoteEdit.create(m, 'd/e/f.txt', 'F'); remoteEdit.create(m, 'top.txt', 'T'); },
+    want: { 'd/': null, 'd/e/': null, 'd/e/f.txt': 'F', 'top.txt': 'T' },
+    ops: (o) => { expect(count(o, 'mkdir')).toBe(2); expect(count(o, 'download')).toBe(2); },
+  },
+  { name: 'remote edit replaces the local file', base: { 'x.txt': 'A' }, remote: (m) => remoteEdit.edit(m, 'x.txt', 'B'), want: { 'x.txt': 'B' }, ops: (o) => expect(count(o, 'download')).toBe(1) },
+  {
+    name: 'remote directory rename is one local rename; children untouched',
+    base: { 'd/': null, 'd/1': '1', 'd/2': '2', 'd/s/': null, 'd/s/3': '3' },
+    remote: (m) => remoteEdit.move(m, 'd', 'renamed'),
+    want: { 'renamed/': null, 'renamed/1': '1', 'renamed/2': '2', 'renamed/s/': null, 'renamed/s/3': '3' },
+    ops: (o) => { expect(count(o, 'local_move')).toBe(1); expect(o.filter((x) => x.type !== 'local_move' && x.type !== 'adopt')).toEqual([]); },
+  },
+  {
+    name: 'remote directory delete removes the subtree children first',
+    base: { 'd/': null, 'd/1': '1', 'd/s/': null, 'd/s/2': '2', 'keep': 'K' },
+    remote: (m) => remoteEdit.delete(m, 'd'),
+    want: { keep: 'K' },
+    ops: (o) => {
+      const dels = o.filter((x) => x.type === 'local_delete').map((x) => (x as { path: string }).path);
+      expect(dels.indexOf('d/s/2')).toBeLessThan(dels.indexOf('d/s'));
+      expect(dels.indexOf('d/s')).toBeLessThan(dels.indexOf('d'));
+    },
+  },
+  {
+    name: 'local create, edit, delete are pushed',
+    base: { 'a': 'A', 'b': 'B' },
+    local: (m) => { localEdit.create(m, 'c', 'C'); localEdit.edit(m, 'a', 'A2'); localEdit.delete(m, 'b'); },
+    want: { a: 'A2', c: 'C' },
+    ops: (o) => { expect(count(o, 'create')).toBe(1); expect(count(o, 'update')).toBe(1); expect(count(o, 'delete')).toBe(1); },
+  },
+  {
+    name: 'local directory rename is ONE remote move',
+    base: { 'd/': null, ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`d/f${i}`, `c${i}`])) },
+    local: (m) => localEdit.move(m, 'd', 'e'),
+    want: { 'e/': null, ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`e/f${i}`, `c${i}`])) },
+    ops: (o) => { expect(o.filter((x) => x.type !== 'adopt')).toHaveLength(1); expect(o[0]!.type).toBe('move'); },
+  },
+  {
+    name: 'local directory delete is ONE remote delete',
+    base: { 'd/': null, 'd/1': '1', 'd/s/': null, 'd/s/2': '2' },
+    local: (m) => localEdit.delete(m, 'd'),
+    want: {},
+    ops: (o) => { expect(o).toHaveLength(1); expect(o[0]!.type).toBe('delete'); },
+  },
+  {
+    name: 'both sides changed to the same content: agree, no conflict',
+    base: { 'x': 'A' },
+    remote: (m) => remoteEdit.edit(m, 'x', 'B'),
+    local: (m) => localEdit.edit(m, 'x', 'B'),
+    want: { x: 'B' },
+    ops: (o) => expect(o.map((x) => x.type)).toEqual(['adopt']),
+  },
+  {
+    name: 'content vs content: remote keeps the path, local becomes one conflicted copy',
+    base: { 'doc.txt': 'A' },
+    remote: (m) => remoteEdit.edit(m, 'doc.txt', 'REMOTE'),
+    local: (m) => localEdit.edit(m, 'doc.txt', 'LOCAL'),
+    want: { 'doc.txt': 'REMOTE', [CC('doc', '.txt')]: 'LOCAL' },
+    ops: (o) => expect(count(o, 'conflict_rename')).toBe(1),
+  },
+  { name: 'remote edit vs local delete: the edit comes back', base: { 'x': 'A' }, remote: (m) => remoteEdit.edit(m, 'x', 'B'), local: (m) => localEdit.delete(m, 'x'), want: { x: 'B' } },
+  {
+    name: 'local edit vs remote delete: the edit is uploaded again',
+    base: { 'x': 'A' }, remote: (m) => remoteEdit.delete(m, 'x'), local: (m) => localEdit.edit(m, 'x', 'B'), want: { x: 'B' },
+  },
+  {
+    name: 'remote dir delete vs new local file inside: the file survives',
+    base: { 'd/': null, 'd/old': 'O' },
+    remote: (m) => remoteEdit.delete(m, 'd'),
+    local: (m) => localEdit.create(m, 'd/new', 'N'),
+    want: { 'd/': null, 'd/new': 'N' },
+  },
+  {
+    name: 'local dir delete vs remote new file inside: the file survives',
+    base: { 'd/': null, 'd/old': 'O' },
+    remote: (m) => remoteEdit.create(m, 'd/new', 'N'),
+    local: (m) => localEdit.delete(m, 'd'),
+    want: { 'd/': null, 'd/new': 'N' },
+  },
+  {
+    name: 'remote move + local edit: both apply',
+    base: { 'a/': null, 'b/': null, 'a/x': 'A' },
+    remote: (m) => remoteEdit.move(m, 'a/x', 'b/x'),
+    local: (m) => localEdit.edit(m, 'a/x', 'EDIT'),
+    want: { 'a/': null, 'b/': null, 'b/x': 'EDIT' },
+  },
+  {
+    name: 'local move + remote edit: both apply',
+    base: { 'a/': null, 'b/': null, 'a/x': 'A' },
+    remote: (m) => remoteEdit.edit(m, 'a/x', 'EDIT'),
+    local: (m) => localEdit.move(m, 'a/x', 'b/y'),
+    want: { 'a/': null, 'b/': null, 'b/y': 'EDIT' },
+  },
+  {
+    name: 'move vs move: the remote location wins',
+    base: { 'x': 'A' },
+    remote: (m) => remoteEdit.move(m, 'x', 'r'),
+    local: (m) => localEdit.move(m, 'x', 'l'),
+    want: { r: 'A' },
+  },
+  {
+    name: 'both created the same file: adopted without transfer',
+    base: {},
+    remote: (m) => remoteEdit.create(m, 'n', 'SAME'),
+    local: (m) => localEdit.create(m, 'n', 'SAME'),
+    want: { n: 'SAME' },
+    ops: (o) => expect(o.map((x) => x.type)).toEqual(['adopt']),
+  },
+  {
+    name: 'both created different files at one path: one conflicted copy',
+    base: {},
+    remote: (m) => remoteEdit.create(m, 'n.md', 'R'),
+    local: (m) => localEdit.create(m, 'n.md', 'L'),
+    want: { 'n.md': 'R', [CC('n', '.md')]: 'L' },
+  },
+  {
+    name: 'both created a directory at one path: merged',
+    base: {},
+    remote: (m) => { remoteEdit.create(m, 'd', null); remoteEdit.create(m, 'd/r', 'R'); },
+    local: (m) => { localEdit.create(m, 'd', null); localEdit.create(m, 'd/l', 'L'); },
+    want: { 'd/': null, 'd/r': 'R', 'd/l': 'L' },
+  },
+  {
+    name: 'a local case twin of a synced name becomes a conflicted copy',
+    base: { 'README': 'R' },
+    local: (m) => localEdit.create(m, 'readme', 'r'),
+    want: { README: 'R', [CC('readme')]: 'r' },
+  },
+  {
+    name: 'two new local case twins: the first is uploaded, the other renamed',
+    base: {},
+    local: (m) => { localEdit.create(m, 'Foo.txt', '1'); localEdit.create(m, 'foo.txt', '2'); },
+    want: { 'Foo.txt': '1', [CC('foo', '.txt')]: '2' },
+  },
+  {
+    name: 'a local file replaced by a directory',
+    base: { 'x': 'A' },
+    local: (m) => { localEdit.delete(m, 'x'); localEdit.create(m, 'x', null); localEdit.create(m, 'x/in', 'I'); },
+    want: { 'x/': null, 'x/in': 'I' },
+  },
+  {
+    name: 'a remote file replaced by a directory',
+    base: { 'x': 'A' },
+    remote: (m) => { remoteEdit.delete(m, 'x'); remoteEdit.create(m, 'x', null); remoteEdit.create(m, 'x/in', 'I'); },
+    want: { 'x/': null, 'x/in': 'I' },
+  },
+  {
+    name: 'local swap of two names converges',
+    base: { 'a': 'A', 'b': 'B' },
+    local: (m) => { localEdit.move(m, 'a', 't'); localEdit.move(m, 'b', 'a'); localEdit.move(m, 't', 'b'); },
+    want: { a: 'B', b: 'A' },
+  },
+  {
+    name: 'remote swap of two names converges',
+    base: { 'a': 'A', 'b': 'B' },
+    remote: (m) => { remoteEdit.move(m, 'a', 't'); remoteEdit.move(m, 'b', 'a'); remoteEdit.move(m, 't', 'b'); },
+    want: { a: 'B', b: 'A' },
+  },
+  {
+    name: 'an editor save-by-rename with equal content moves nothing',
+    base: { 'x': 'A' },
+    local: (m) => localEdit.replace(m, 'x', 'A'),
+    want: { x: 'A' },
+    ops: (o) => expect(o.map((x) => x.type)).toEqual(['adopt']),
+  },
+  {
+    name: 'ignored paths are never touched in either direction',
+    base: { 'keep': 'K' },
+    remote: (m) => { remoteEdit.create(m, 'build', null); remoteEdit.create(m, 'build/out', 'O'); },
+    local: (m) => { localEdit.create(m, 'x.log', 'L'); localEdit.create(m, '.syncd-tmp-1', 'T'); },
+    ignore: (p) => p === 'build' || p.endsWith('.log'),
+    want: { keep: 'K' },
+  },
+  {
+    name: 'a moved directory with an edit inside: one move, one update',
+    base: { 'd/': null, 'd/a': 'A', 'd/b': 'B' },
+    local: (m) => { localEdit.move(m, 'd', 'e'); localEdit.edit(m, 'e/a', 'A2'); },
+    want: { 'e/': null, 'e/a': 'A2', 'e/b': 'B' },
+    ops: (o) => { expect(count(o, 'move')).toBe(1); expect(count(o, 'update')).toBe(1); },
+  },
+];
+
+describe('planner (table)', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const m = syncedModel(c.base);
+      c.remote?.(m);
+      c.local?.(m);
+      const res = converge(m, c.ignore ? { isIgnored: c.ignore } : {});
+      // the ignored ones stay where they are on their own side only
+      const strip = (s: TreeSpec) => Object.fromEntries(Object.entries(s).filter(([p]) => !(c.ignore?.(p.replace(/\/$/, '').split('/')[0]!) ?? false) && !p.startsWith('.syncd') && !p.startsWith('build')));
+      expect(strip(remoteSpec(m))).toEqual(strip(c.want));
+      expect(strip(localSpec(m))).toEqual(strip(c.want));
+      c.ops?.(res.ops);
+      // converged: planning again does nothing
+      expect(plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0, ...(c.ignore ? { isIgnored: c.ignore } : {}) }).ops).toEqual([]);
+    });
+  }
+});
+
+describe('planner (hostile remote trees)', () => {
+  it('reports orphans, cycles and bad names and never applies them', () => {
+    const m = syncedModel({});
+    const base = { rev: 1, size: 1, hash: 'H', mtime: 0, exec: false, target: null } as const;
+    m.remote.set('o', { id: 'o', parent: 'missing', name: 'orphan', kind: 'file', ...base });
+    m.remote.set('c1', { id: 'c1', parent: 'c2', name: 'c1', kind: 'dir', ...base, size: null, hash: null });
+    m.remote.set('c2', { id: 'c2', parent: 'c1', name: 'c2', kind: 'dir', ...base, size: null, hash: null });
+    m.remote.set('up', { id: 'up', parent: 'root', name: '..', kind: 'dir', ...base, size: null, hash: null });
+    m.remote.set('sl', { id: 'sl', parent: 'root', name: 'a/b', kind: 'file', ...base });
+    m.remote.set('nul', { id: 'nul', parent: 'root', name: 'x\u0000y', kind: 'file', ...base });
+    m.remote.set('ok', { id: 'ok', parent: 'root', name: 'fine', kind: 'file', ...base });
+    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(p.ops.map((o) => (o as { path: string }).path)).toEqual(['fine']);
+    const codes = p.problems.map((x) => x.code).sort();
+    expect(codes).toContain('remote_orphan');
+    expect(codes).toContain('remote_cycle');
+    expect(codes.filter((c) => c === 'remote_invalid_name')).toHaveLength(3);
+  });
+
+  it('a local symlink where the server has a directory is a problem, not a write through it', () => {
+    const m = syncedModel({});
+    remoteEdit.create(m, 'd', null);
+    remoteEdit.create(m, 'd/f', 'F');
+    m.local.set('d', { path: 'd', diskPath: 'd', kind: 'symlink', size: null, mtimeMs: 1, ino: 5, hash: null, exec: false, target: '/etc' });
+    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(p.problems.map((x) => x.code)).toContain('symlink_in_the_way');
+    expect(p.ops.filter((o) => o.type === 'download' || o.type === 'mkdir')).toEqual([]);
+  });
+});
