@@ -1,0 +1,82 @@
+// `syncd server add-device|revoke-device|trim|status --data DIR …`: admin
+// straight on the data folder, safe while `syncd serve` runs on it.
+
+import type { Command } from 'commander';
+import { addDevice, revokeDevice, serverStatus, setRetention, trim } from '../server/admin.js';
+import { parseIntOption } from './serve.js';
+
+export function register(program: Command): void {
+  const server = program.command('server').description('administer a server data folder (works while the server runs)');
+
+  server
+    .command('add-device')
+    .description('create a device (and its namespace if needed); prints the new token alone')
+    .requiredOption('--data <dir>', 'the server data folder')
+    .requiredOption('--namespace <ns>', 'namespace the device syncs')
+    .requiredOption('--label <name>', 'a name for the device, shown in status')
+    .action(async (o: { data: string; namespace: string; label: string }) => {
+      const { token } = await addDevice(o.data, o.namespace, o.label);
+      process.stdout.write(`${token}\n`);
+    });
+
+  server
+    .command('revoke-device')
+    .description('revoke a device token (its requests get 401 from now on)')
+    .requiredOption('--data <dir>', 'the server data folder')
+    .requiredOption('--device <id>', 'device id (d_…), as shown by `syncd server status`')
+    .action(async (o: { data: string; device: string }) => {
+      await revokeDevice(o.data, o.device);
+      process.stdout.write(`revoked ${o.device}\n`);
+    });
+
+  server
+    .command('trim')
+    .description('run one retention trim now, with the policy stored in the data folder')
+    .requiredOption('--data <dir>', 'the server data folder')
+    .option('--retention-entries <n>', 'store this count cap first (0 = unlimited)')
+    .option('--retention-age <seconds>', 'store this age limit first (0 = unlimited)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { data: string; retentionEntries?: string; retentionAge?: string; json?: boolean }) => {
+      const maxEntries = parseIntOption(o.retentionEntries, '--retention-entries');
+      const maxAgeS = parseIntOption(o.retentionAge, '--retention-age');
+      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(o.data, { maxEntries, maxAgeS });
+      const report = await trim(o.data);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      for (const n of report.namespaces) {
+        process.stdout.write(
+          `${n.name}: floor ${n.oldFloor} → ${n.newFloor} (head ${n.head}), dropped ${n.dropped} entries` +
+            (n.misses > 0 ? `, ${n.misses} active device(s) now behind the floor` : '') +
+            '\n',
+        );
+      }
+      if (report.namespaces.length === 0) process.stdout.write('no namespaces\n');
+    });
+
+  server
+    .command('status')
+    .description('namespaces, heads, floors, devices and the retention policy')
+    .requiredOption('--data <dir>', 'the server data folder')
+    .option('--json', 'print JSON')
+    .action(async (o: { data: string; json?: boolean }) => {
+      const st = await serverStatus(o.data);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+        return;
+      }
+      const fmt = (v: number | null, unit = ''): string => (v === null ? 'unlimited' : `${v}${unit}`);
+      process.stdout.write(`retention: max entries ${fmt(st.retention.maxEntries)}, max age ${fmt(st.retention.maxAgeS, ' s')}\n`);
+      for (const n of st.namespaces) {
+        process.stdout.write(`namespace ${n.name}: head ${n.head}, floor ${n.floor}, epoch ${n.epoch}\n`);
+        for (const d of n.devices) {
+          const seen = d.lastSeen === null ? 'never' : new Date(d.lastSeen).toISOString();
+          const lag = d.cursorSeq === null ? '-' : String(n.head - d.cursorSeq);
+          process.stdout.write(
+            `  ${d.id}  ${d.label}${d.revoked ? ' (revoked)' : ''}  cursor ${d.cursorSeq ?? '-'}  lag ${lag}  last seen ${seen}\n`,
+          );
+        }
+      }
+    });
+}

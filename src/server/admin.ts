@@ -1,0 +1,84 @@
+// Administration without HTTP, straight on a data folder's store (like
+// `gitea admin`). Safe while a server runs on the same folder: SQLite WAL
+// with busy_timeout serialises the writers.
+
+import { SyncdError } from '../protocol/errors.js';
+import { hashToken, NAMESPACE_PATTERN, newDeviceId, newToken } from './ids.js';
+import { openDataDirStore } from './store/open.js';
+import type { DeviceRecord, JournalStore, NamespaceState, RetentionPolicy, TrimReport } from './store/types.js';
+
+async function withStore<T>(dataDir: string, fn: (s: JournalStore) => Promise<T>): Promise<T> {
+  const store = openDataDirStore(dataDir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function checkNamespaceName(namespace: string): void {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new SyncdError('invalid_argument', `namespace "${namespace}" is invalid: use 1–64 of A–Z a–z 0–9 . _ - (not starting with . _ -)`);
+  }
+}
+
+export function checkLabel(label: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (label.length < 1 || label.length > 200 || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw new SyncdError('invalid_argument', 'label must be 1–200 characters without control characters');
+  }
+}
+
+/** Creates the namespace if needed and a device in it; returns the token (shown once, stored hashed). */
+export async function addDeviceToStore(store: JournalStore, namespace: string, label: string): Promise<{ token: string; deviceId: string }> {
+  checkNamespaceName(namespace);
+  checkLabel(label);
+  const token = newToken();
+  const deviceId = newDeviceId();
+  await store.createDevice(namespace, label, deviceId, hashToken(token), Date.now());
+  return { token, deviceId };
+}
+
+export function addDevice(dataDir: string, namespace: string, label: string): Promise<{ token: string; deviceId: string }> {
+  return withStore(dataDir, (s) => addDeviceToStore(s, namespace, label));
+}
+
+export async function revokeDevice(dataDir: string, deviceId: string): Promise<void> {
+  const ok = await withStore(dataDir, (s) => s.revokeDevice(deviceId));
+  if (!ok) throw new SyncdError('not_found', `no active device ${deviceId}`);
+}
+
+/** One retention trim now, with the policy stored in the data folder. */
+export function trim(dataDir: string, now: number = Date.now()): Promise<TrimReport> {
+  return withStore(dataDir, (s) => s.trim(now));
+}
+
+/** Stores a retention policy; undefined figures keep the stored ones, 0 means unlimited. */
+export function setRetention(dataDir: string, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
+  return withStore(dataDir, (s) => updateRetention(s, p));
+}
+
+export async function updateRetention(store: JournalStore, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
+  const cur = await store.retention();
+  const next: RetentionPolicy = {
+    maxEntries: p.maxEntries === undefined ? cur.maxEntries : p.maxEntries === 0 ? null : p.maxEntries,
+    maxAgeS: p.maxAgeS === undefined ? cur.maxAgeS : p.maxAgeS === 0 ? null : p.maxAgeS,
+  };
+  if (next.maxEntries !== cur.maxEntries || next.maxAgeS !== cur.maxAgeS) await store.setRetention(next);
+  return next;
+}
+
+export interface ServerStatus {
+  retention: RetentionPolicy;
+  namespaces: Array<NamespaceState & { devices: DeviceRecord[] }>;
+}
+
+export function serverStatus(dataDir: string): Promise<ServerStatus> {
+  return withStore(dataDir, async (s) => {
+    const [retention, nss, devs] = await Promise.all([s.retention(), s.namespaces(), s.devices()]);
+    return {
+      retention,
+      namespaces: nss.map((n) => ({ ...n, devices: devs.filter((d) => d.namespace === n.name) })),
+    };
+  });
+}

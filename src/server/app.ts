@@ -1,0 +1,211 @@
+// The namespace server: wires the journal store, blob store, notifier bus,
+// longpoll hub, SSE streams, metrics and routes onto one node:http server.
+// `startServer` is what `syncd serve` calls and what tests call in-process.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { CursorCodec } from '../protocol/cursor.js';
+import { HttpError, SyncdError } from '../protocol/errors.js';
+import { ActivityRecorder } from './activity.js';
+import { updateRetention } from './admin.js';
+import { BlobStore } from './blobs.js';
+import { LocalBus } from './bus.js';
+import type { ServerContext } from './context.js';
+import { EventStreams } from './events.js';
+import { Query, sendError, sendJson } from './http/io.js';
+import { Router } from './http/router.js';
+import { LongpollHub } from './longpoll.js';
+import { ServerMetrics } from './metrics.js';
+import { resolveOptions, type ServerOptions } from './options.js';
+import { blobRoutes } from './routes/blobs.js';
+import { commitRoutes } from './routes/commit.js';
+import { notifyRoutes } from './routes/notify.js';
+import { statusRoutes } from './routes/status.js';
+import { treeRoutes } from './routes/tree.js';
+import { openDataDirStore } from './store/open.js';
+import { STORE_UNAVAILABLE, type TrimReport } from './store/types.js';
+
+export type { ServerOptions } from './options.js';
+
+export interface RunningServer {
+  /** http://HOST:PORT, no trailing slash */
+  url: string;
+  port: number;
+  /** answers open longpolls with backoff, ends event streams, waits for requests, closes the store */
+  close(): Promise<void>;
+  /** one retention trim now (also runs periodically) */
+  trim(): Promise<TrimReport>;
+}
+
+const UNAVAILABLE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EIO', 'EROFS']);
+const LONG_ROUTES = new Set(['/v1/longpoll', '/v1/events']);
+
+function asHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  if (err instanceof SyncdError && err.code === STORE_UNAVAILABLE) return new HttpError('unavailable', err.message, {}, 1);
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && UNAVAILABLE_ERRNO.has(code)) {
+    return new HttpError('unavailable', `the server cannot store data right now (${code})`, {}, 5);
+  }
+  return null;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const opts = resolveOptions(options);
+  const store = opts.store ?? openDataDirStore(opts.dataDir);
+  let bus: LocalBus | null = null;
+  try {
+    if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined) {
+      await updateRetention(store, { maxEntries: opts.retentionEntries, maxAgeS: opts.retentionAgeS });
+    }
+    const blobs = await BlobStore.open(opts.dataDir);
+    const codec = new CursorCodec(await store.cursorKey());
+    bus = new LocalBus();
+    const hub = new LongpollHub(bus, {
+      spreadMaxMs: opts.longpollSpreadMaxMs,
+      spreadPerWaiterMs: 0.1,
+      maxWaiters: opts.maxLongpollWaiters,
+    });
+    const events = new EventStreams(bus, opts.eventsHeartbeatMs);
+    const metrics = new ServerMetrics(store, { longpollWaiters: () => hub.size, sseStreams: () => events.size });
+    const activity = new ActivityRecorder(store, opts.activityFlushMs, (err) => opts.log(`syncd: recording device activity failed: ${String(err)}`));
+    const ctx: ServerContext = { store, blobs, bus, hub, events, metrics, codec, activity, opts, now: () => Date.now() };
+
+    const router = new Router();
+    treeRoutes(router, ctx);
+    commitRoutes(router, ctx);
+    notifyRoutes(router, ctx);
+    blobRoutes(router, ctx);
+    statusRoutes(router, ctx);
+
+    const server = createServer(
+      // requestTimeout off: uploads of big blobs and 480 s longpolls must live;
+      // bodies that stall are cut by bodyIdleMs instead.
+      { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+      (req, res) => void handle(ctx, router, req, res),
+    );
+    server.on('clientError', onClientError);
+    await listen(server, opts.host, opts.port);
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+    let trimming: Promise<TrimReport> | null = null;
+    const trim = (): Promise<TrimReport> => {
+      trimming ??= (async () => {
+        await activity.flush();
+        const report = await store.trim(Date.now());
+        const misses = report.namespaces.reduce((a, n) => a + n.misses, 0);
+        if (misses > 0) metrics.retentionMisses.inc(misses);
+        return report;
+      })().finally(() => {
+        trimming = null;
+      });
+      return trimming;
+    };
+    const trimQuietly = (): void => {
+      trim().catch((err) => opts.log(`syncd: retention trim failed: ${String(err)}`));
+    };
+    trimQuietly();
+    const trimTimer = opts.trimIntervalMs > 0 ? setInterval(trimQuietly, opts.trimIntervalMs) : null;
+    trimTimer?.unref();
+
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        if (trimTimer) clearInterval(trimTimer);
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        hub.shutdown();
+        events.closeAll();
+        // answered longpolls leave keep-alive sockets idle: keep closing them until the server is done
+        const sweep = setInterval(() => server.closeIdleConnections(), 20);
+        server.closeIdleConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs);
+        await closed;
+        clearInterval(sweep);
+        clearTimeout(cut);
+        await trimming?.catch(() => undefined);
+        await activity.close().catch((err) => opts.log(`syncd: saving device activity failed: ${String(err)}`));
+        await bus!.close();
+        await store.close();
+      })();
+      return closing;
+    };
+    return { url: `http://${host}:${port}`, port, close, trim };
+  } catch (err) {
+    await bus?.close();
+    await store.close();
+    throw err;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+async function handle(ctx: ServerContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  let route = 'other';
+  res.on('finish', () => {
+    ctx.metrics.requests.inc({ route, method: req.method ?? '?', code: String(res.statusCode) });
+    if (!LONG_ROUTES.has(route)) ctx.metrics.duration.observe({ route }, (performance.now() - started) / 1000);
+  });
+  try {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://syncd.invalid');
+    } catch {
+      throw new HttpError('bad_request', 'malformed request target');
+    }
+    route = router.label(url.pathname);
+    const match = router.match(req.method ?? '', url.pathname);
+    route = match.route;
+    await match.handler({ req, res, query: new Query(url.searchParams), param: match.param });
+  } catch (err) {
+    if (res.destroyed) return;
+    const httpErr = asHttpError(err);
+    if (res.headersSent) {
+      // a streamed reply failed midway: the only honest signal left is a cut connection
+      res.destroy();
+      if (!httpErr) ctx.opts.log(`syncd: ${req.method} ${route} failed after the reply started: ${String(err)}`);
+      return;
+    }
+    if (httpErr) {
+      const headers: Record<string, string> = {};
+      if (httpErr.code === 'method_not_allowed') headers.allow = String(httpErr.details.allow ?? '');
+      // the rest of an oversized body is not worth reading
+      if (httpErr.code === 'too_large' && !req.complete) headers.connection = 'close';
+      sendError(res, httpErr, headers);
+      return;
+    }
+    if (req.destroyed || (err as NodeJS.ErrnoException | null)?.code === 'ECONNRESET') return;
+    ctx.opts.log(`syncd: ${req.method} ${route} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    sendJson(res, 500, { error: 'internal', message: 'internal server error' });
+  }
+}
+
+function onClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, text, code] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'too_large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'bad_request']
+        : [400, 'Bad Request', 'bad_request'];
+  const body = JSON.stringify({ error: code, message: `malformed HTTP request (${err.code ?? err.message})` });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

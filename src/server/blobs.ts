@@ -1,0 +1,144 @@
+// Content-addressed blob files: DIR/blobs/ab/cd/<sha256>. An upload streams
+// to DIR/tmp while hashing, is fsynced, renamed into place and the directory
+// fsynced, so a blob that exists is complete. Which namespace may read which
+// blob is the journal store's business (blob_refs), not this module's.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SyncdError } from '../protocol/errors.js';
+import { EMPTY_SHA256 } from './store/decide.js';
+
+export type PutResult = { ok: true; size: number } | { ok: false; code: 'hash_mismatch' | 'too_large'; size: number };
+
+export class BlobStore {
+  readonly #root: string;
+  readonly #tmp: string;
+  readonly #knownDirs = new Set<string>();
+
+  private constructor(dataDir: string) {
+    this.#root = join(dataDir, 'blobs');
+    this.#tmp = join(dataDir, 'tmp');
+  }
+
+  /** Creates the folders, removes temp files a crash left behind, stores the empty blob. */
+  static async open(dataDir: string): Promise<BlobStore> {
+    const b = new BlobStore(dataDir);
+    await mkdir(b.#root, { recursive: true });
+    await rm(b.#tmp, { recursive: true, force: true });
+    await mkdir(b.#tmp, { recursive: true });
+    if (!(await b.exists(EMPTY_SHA256))) {
+      const r = await b.put((async function* () {})(), EMPTY_SHA256, 0);
+      if (!r.ok) throw new SyncdError('blob_store', 'cannot store the empty blob');
+    }
+    return b;
+  }
+
+  pathOf(hash: string): string {
+    return join(this.#root, hash.slice(0, 2), hash.slice(2, 4), hash);
+  }
+
+  async exists(hash: string): Promise<boolean> {
+    return (await this.size(hash)) !== null;
+  }
+
+  /** size in bytes, or null when the blob is not stored */
+  async size(hash: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(hash))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Streams `body` into the store under `hash` if its SHA-256 equals `hash`.
+   * When the blob is already stored the bytes are only hashed, not written.
+   * Throws (after removing the temp file) when the body stream fails, e.g.
+   * the client aborted.
+   */
+  async put(body: AsyncIterable<Buffer | string>, hash: string, maxBytes: number): Promise<PutResult> {
+    const final = this.pathOf(hash);
+    const already = await this.exists(hash);
+    const sha = createHash('sha256');
+    let size = 0;
+    if (already) {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes) return { ok: false, code: 'too_large', size };
+        sha.update(chunk);
+      }
+      return sha.digest('hex') === hash ? { ok: true, size } : { ok: false, code: 'hash_mismatch', size };
+    }
+    const tmp = join(this.#tmp, `${hash.slice(0, 16)}.${randomBytes(6).toString('hex')}`);
+    const fh = await open(tmp, 'wx');
+    let closed = false;
+    try {
+      for await (const raw of body) {
+        const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+        size += chunk.length;
+        if (size > maxBytes) return { ok: false, code: 'too_large', size };
+        sha.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
+      if (sha.digest('hex') !== hash) return { ok: false, code: 'hash_mismatch', size };
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      const dir = join(this.#root, hash.slice(0, 2), hash.slice(2, 4));
+      await this.#ensureDir(dir);
+      await rename(tmp, final);
+      await fsyncDir(dir);
+      return { ok: true, size };
+    } finally {
+      if (!closed) await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  async #ensureDir(dir: string): Promise<void> {
+    if (this.#knownDirs.has(dir)) return;
+    const made = await mkdir(dir, { recursive: true });
+    if (made !== undefined) {
+      // new directories must be durable too, or the renamed blob can vanish
+      await fsyncDir(join(dir, '..'));
+      await fsyncDir(this.#root);
+    }
+    this.#knownDirs.add(dir);
+  }
+
+  /** A read stream of [start, end] inclusive (whole blob when omitted). */
+  read(hash: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.pathOf(hash), range ? { start: range.start, end: range.end } : {});
+  }
+
+  /** Writes and removes a probe file: the health check of the blob folder. */
+  async probe(): Promise<void> {
+    const p = join(this.#tmp, `probe.${randomBytes(6).toString('hex')}`);
+    const fh = await open(p, 'wx');
+    try {
+      await fh.write('ok');
+      await fh.sync();
+    } finally {
+      await fh.close();
+      await unlink(p);
+    }
+  }
+
+  /** Number of temp files (uploads in progress or leaked): used by tests. */
+  async tempCount(): Promise<number> {
+    return (await readdir(this.#tmp)).length;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

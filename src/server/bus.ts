@@ -1,0 +1,47 @@
+// The notifier: "namespace N advanced to seq S". Lossy by contract (the pull
+// is authoritative), so a subscriber that misses one loses nothing. The
+// in-process bus is the default; a NATS bus (subject per namespace) can
+// implement the same interface so several server processes share wakes.
+
+export type AdvanceListener = (head: number) => void;
+
+export interface Notifier {
+  publish(namespace: string, head: number): void;
+  /** returns the unsubscribe function */
+  subscribe(namespace: string, listener: AdvanceListener): () => void;
+  close(): Promise<void>;
+}
+
+export class LocalBus implements Notifier {
+  readonly #subs = new Map<string, Set<AdvanceListener>>();
+
+  publish(namespace: string, head: number): void {
+    const set = this.#subs.get(namespace);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn(head);
+      } catch {
+        // a failing subscriber must not stop the others; it can only lose a wake
+      }
+    }
+  }
+
+  subscribe(namespace: string, listener: AdvanceListener): () => void {
+    let set = this.#subs.get(namespace);
+    if (!set) this.#subs.set(namespace, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.#subs.get(namespace) === set) this.#subs.delete(namespace);
+    };
+  }
+
+  listenerCount(namespace: string): number {
+    return this.#subs.get(namespace)?.size ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#subs.clear();
+  }
+}

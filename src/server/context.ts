@@ -1,0 +1,24 @@
+// What every route handler can reach. Built once by app.ts.
+
+import type { CursorCodec } from '../protocol/cursor.js';
+import type { ActivityRecorder } from './activity.js';
+import type { BlobStore } from './blobs.js';
+import type { Notifier } from './bus.js';
+import type { EventStreams } from './events.js';
+import type { LongpollHub } from './longpoll.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ResolvedOptions } from './options.js';
+import type { JournalStore } from './store/types.js';
+
+export interface ServerContext {
+  store: JournalStore;
+  blobs: BlobStore;
+  bus: Notifier;
+  hub: LongpollHub;
+  events: EventStreams;
+  metrics: ServerMetrics;
+  codec: CursorCodec;
+  activity: ActivityRecorder;
+  opts: ResolvedOptions;
+  now(): number;
+}

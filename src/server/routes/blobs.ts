@@ -1,0 +1,114 @@
+// PUT/GET/HEAD /v1/blobs/{hash} and the batch download extension
+// POST /v1/blobs/fetch. Reads are gated by the caller namespace's blob_refs.
+
+import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { HttpError, badRequest } from '../../protocol/errors.js';
+import { isSha256Hex } from '../../protocol/names.js';
+import type { ServerContext } from '../context.js';
+import { authenticate } from '../http/auth.js';
+import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
+import { parseRange } from '../http/range.js';
+import type { Router } from '../http/router.js';
+
+export const FETCH_MAX_HASHES = 1000;
+
+function hashParam(param: string): string {
+  if (!isSha256Hex(param)) throw badRequest('the blob path must end in 64 lowercase hex characters (SHA-256)');
+  return param;
+}
+
+export function blobRoutes(router: Router, ctx: ServerContext): void {
+  router.on('PUT', '/v1/blobs/*', async ({ req, res, param }) => {
+    const device = await authenticate(ctx, req);
+    const hash = hashParam(param);
+    const max = ctx.opts.maxBlobBytes;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > max) {
+      throw new HttpError('too_large', `blob is ${declared} bytes; the limit is ${max}`);
+    }
+    const put = await ctx.blobs.put(withIdleTimeout(req, ctx.opts.bodyIdleMs), hash, max);
+    if (!put.ok && put.code === 'too_large') throw new HttpError('too_large', `blob exceeds ${max} bytes`);
+    if (!put.ok) {
+      throw new HttpError('hash_mismatch', `the uploaded ${put.size} bytes do not hash to ${hash}; nothing was stored`);
+    }
+    const added = await ctx.store.addBlobRef(device.namespace, hash, put.size, ctx.now());
+    sendJson(res, added ? 201 : 200, { hash, size: put.size });
+  });
+
+  const get = async (r: { req: import('node:http').IncomingMessage; res: ServerResponse; param: string }, head: boolean): Promise<void> => {
+    const { req, res } = r;
+    const device = await authenticate(ctx, req);
+    const hash = hashParam(r.param);
+    const ref = await ctx.store.blobRef(device.namespace, hash);
+    const size = ref ? await ctx.blobs.size(hash) : null;
+    if (size === null) throw new HttpError('not_found', `this namespace has no blob ${hash}`);
+    const range = parseRange(req.headers.range, size);
+    const common = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag: `"${hash}"`,
+      'cache-control': 'private, max-age=31536000, immutable',
+    };
+    if (range.kind === 'unsatisfiable') {
+      sendError(res, new HttpError('range_not_satisfiable', `range ${req.headers.range} is outside the ${size} bytes`), {
+        'content-range': `bytes */${size}`,
+      });
+      return;
+    }
+    const status = range.kind === 'partial' ? 206 : 200;
+    const start = range.kind === 'partial' ? range.start : 0;
+    const end = range.kind === 'partial' ? range.end : size - 1;
+    const headers: Record<string, string> = { ...common, 'content-length': String(end - start + 1) };
+    if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(status, headers);
+    if (head || end < start) {
+      res.end();
+      return;
+    }
+    await pipeFile(ctx, res, hash, { start, end });
+    res.end();
+  };
+  router.on('GET', '/v1/blobs/*', (r) => get(r, false));
+  router.on('HEAD', '/v1/blobs/*', (r) => get(r, true));
+
+  router.on('POST', '/v1/blobs/fetch', async ({ req, res }) => {
+    const device = await authenticate(ctx, req);
+    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs });
+    const hashes = (body as { hashes?: unknown } | null)?.hashes;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(hashes)) {
+      throw badRequest('body must be {"hashes": ["<sha256>", ...]}');
+    }
+    if (hashes.length === 0) throw badRequest('"hashes" is empty');
+    if (hashes.length > FETCH_MAX_HASHES) throw new HttpError('too_large', `at most ${FETCH_MAX_HASHES} hashes per fetch`);
+    hashes.forEach((h, i) => {
+      if (!isSha256Hex(h)) throw badRequest(`hashes[${i}] must be 64 lowercase hex characters`);
+    });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+    for (const hash of hashes as string[]) {
+      if (res.destroyed) return;
+      const ref = await ctx.store.blobRef(device.namespace, hash);
+      const size = ref ? await ctx.blobs.size(hash) : null;
+      if (size === null) {
+        res.write(`${hash} -1\n`);
+        continue;
+      }
+      res.write(`${hash} ${size}\n`);
+      if (size > 0) await pipeFile(ctx, res, hash, { start: 0, end: size - 1 });
+    }
+    res.end();
+  });
+}
+
+/** Streams [start, end] of a blob into res without ending it, honouring backpressure. */
+async function pipeFile(ctx: ServerContext, res: ServerResponse, hash: string, range: { start: number; end: number }): Promise<void> {
+  const stream = ctx.blobs.read(hash, range);
+  try {
+    for await (const chunk of stream) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    }
+  } finally {
+    stream.destroy();
+  }
+}

@@ -1,0 +1,170 @@
+// The commit rules, as a pure function of the op and the facts a store read
+// inside the op's transaction. Every store implementation gathers the same
+// facts and obeys the same decision, so SQLite and PostgreSQL cannot drift.
+// Order of checks (first failure wins):
+//   update/move/delete: not_found → conflict → (move) invalid_name →
+//     parent_not_found → not_a_directory → cycle → name_taken;
+//     (update) blob_missing
+//   create: invalid_name → parent_not_found → not_a_directory → name_taken →
+//     blob_missing
+
+import { checkName, nameKey } from '../../protocol/names.js';
+import { ROOT_ID, type Op, type OpErrorCode, type OpKind, type OpResult, type WireNode } from '../../protocol/types.js';
+
+/** A node row as stores keep it. `deleted` is the seq that removed it, 0 while live. */
+export interface StoredNode extends WireNode {
+  deleted: number;
+}
+
+export interface OpFacts {
+  /** the row of op.id (update/move/delete), live or tombstoned; null if unknown */
+  node: StoredNode | null;
+  /** the row of op.parent (create/move); ROOT for the root; null if unknown */
+  parent: StoredNode | typeof ROOT | null;
+  /** a live node under op.parent whose name_key equals the op's name key */
+  sibling: { id: string } | null;
+  /** move: ids from op.parent up to, not including, the root */
+  parentChain: string[];
+  /** the namespace's reference to the op's hash, if any */
+  blob: { size: number } | null;
+}
+
+export const ROOT = Symbol('root');
+
+export type Decision =
+  | { kind: 'reject'; result: OpResult }
+  | { kind: 'write'; op: OpKind; node: Omit<WireNode, 'seq'>; nameKey: string; cascade: boolean };
+
+/** The name and key a create/move would store, or null if the name is invalid. */
+export function opName(op: Op): { name: string; key: string } | null {
+  if (op.op !== 'create' && op.op !== 'move') return null;
+  const c = checkName(op.name);
+  return c.ok ? { name: c.name, key: nameKey(c.name) } : null;
+}
+
+/** The hash whose blob reference the op needs, if any. */
+export function opHash(op: Op): string | undefined {
+  if (op.op === 'create' && op.kind === 'file') return op.hash;
+  if (op.op === 'update') return op.hash;
+  return undefined;
+}
+
+function fail(error: OpErrorCode, message: string): Decision {
+  return { kind: 'reject', result: { status: 'error', error, message } };
+}
+
+/** The wire form of a stored node, fields in a fixed order. */
+export function wireNode(n: Omit<WireNode, 'seq'> & { seq: number }): WireNode {
+  const w: WireNode = { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev } as WireNode;
+  if (n.kind === 'file') {
+    w.size = n.size;
+    w.hash = n.hash;
+  }
+  if (n.kind === 'symlink') w.target = n.target;
+  w.mtime = n.mtime;
+  w.exec = n.exec;
+  w.seq = n.seq;
+  return w;
+}
+
+function strip(n: StoredNode): WireNode {
+  return wireNode(n);
+}
+
+function checkParent(facts: OpFacts, parentId: string): Decision | null {
+  const p = facts.parent;
+  if (p === ROOT) return null;
+  if (p === null || p.deleted !== 0) return fail('parent_not_found', `parent ${parentId} does not exist`);
+  if (p.kind !== 'dir') return fail('not_a_directory', `parent ${parentId} is a ${p.kind}, not a directory`);
+  return null;
+}
+
+/** SHA-256 of no bytes: every namespace may reference it without uploading. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function checkBlob(facts: OpFacts, hash: string, size: number): Decision | null {
+  if (hash === EMPTY_SHA256 && size === 0) return null;
+  if (facts.blob === null) return fail('blob_missing', `this namespace has no blob ${hash}; upload it first`);
+  if (facts.blob.size !== size) {
+    return fail('blob_missing', `blob ${hash} is ${facts.blob.size} bytes, not ${size}`);
+  }
+  return null;
+}
+
+export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string): Decision {
+  if (op.op === 'create') return decideCreate(op, facts, newNodeId);
+  const node = facts.node;
+  if (node === null || node.deleted !== 0) return fail('not_found', `node ${op.id} does not exist`);
+  if (op.base_rev !== node.rev) return { kind: 'reject', result: { status: 'conflict', current: strip(node) } };
+  const key = nameKey(node.name);
+  switch (op.op) {
+    case 'update': {
+      const next: Omit<WireNode, 'seq'> = { ...strip(node), rev: node.rev + 1 };
+      if (op.mtime !== undefined) next.mtime = op.mtime;
+      if (node.kind === 'file') {
+        if (op.hash !== undefined && op.size !== undefined) {
+          const bad = checkBlob(facts, op.hash, op.size);
+          if (bad) return bad;
+          next.hash = op.hash;
+          next.size = op.size;
+        }
+        if (op.exec !== undefined) next.exec = op.exec;
+      } else if (node.kind === 'symlink') {
+        if (op.target !== undefined) next.target = op.target;
+      }
+      // fields that do not apply to the node's kind are ignored (docs/api.md)
+      return { kind: 'write', op: 'update', node: next, nameKey: key, cascade: false };
+    }
+    case 'move': {
+      const n = opName(op);
+      if (n === null) return fail('invalid_name', `invalid name: ${nameReason(op.name)}`);
+      const bad = checkParent(facts, op.parent);
+      if (bad) return bad;
+      if (node.kind === 'dir' && (op.parent === node.id || facts.parentChain.includes(node.id))) {
+        return fail('cycle', `cannot move directory ${node.id} into itself or a descendant`);
+      }
+      if (facts.sibling !== null && facts.sibling.id !== node.id) {
+        return fail('name_taken', `"${n.name}" is taken in ${op.parent} (names are unique by NFC and case)`);
+      }
+      const next = { ...strip(node), rev: node.rev + 1, parent: op.parent, name: n.name };
+      return { kind: 'write', op: 'move', node: next, nameKey: n.key, cascade: false };
+    }
+    case 'delete': {
+      const next = { ...strip(node), rev: node.rev + 1 };
+      return { kind: 'write', op: 'delete', node: next, nameKey: key, cascade: node.kind === 'dir' };
+    }
+  }
+}
+
+function decideCreate(op: Extract<Op, { op: 'create' }>, facts: OpFacts, newNodeId: () => string): Decision {
+  const n = opName(op);
+  if (n === null) return fail('invalid_name', `invalid name: ${nameReason(op.name)}`);
+  const bad = checkParent(facts, op.parent);
+  if (bad) return bad;
+  if (facts.sibling !== null) return fail('name_taken', `"${n.name}" is taken in ${op.parent} (names are unique by NFC and case)`);
+  const node: Omit<WireNode, 'seq'> = {
+    id: newNodeId(),
+    parent: op.parent,
+    name: n.name,
+    kind: op.kind,
+    rev: 1,
+    mtime: op.mtime ?? 0,
+    exec: op.kind === 'file' ? (op.exec ?? false) : false,
+  };
+  if (op.kind === 'file') {
+    const blobBad = checkBlob(facts, op.hash!, op.size!);
+    if (blobBad) return blobBad;
+    node.hash = op.hash;
+    node.size = op.size;
+  } else if (op.kind === 'symlink') {
+    node.target = op.target;
+  }
+  return { kind: 'write', op: 'create', node, nameKey: n.key, cascade: false };
+}
+
+function nameReason(raw: string): string {
+  const c = checkName(raw);
+  return c.ok ? 'ok' : c.reason;
+}
+
+export { ROOT_ID };

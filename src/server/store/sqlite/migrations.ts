@@ -1,0 +1,83 @@
+// Numbered schema migrations of the SQLite store. Kept as ordered strings in
+// TypeScript (not .sql files) so `tsc` carries them into dist/. Append only:
+// never edit a migration that has shipped.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the journal store
+  `
+  CREATE TABLE server_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE namespaces (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    epoch      TEXT NOT NULL,
+    head       INTEGER NOT NULL DEFAULT 0,
+    floor      INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- deleted: 0 while live, else the seq that removed the node (a directory
+  -- delete tombstones its subtree with the directory's seq).
+  CREATE TABLE nodes (
+    ns       INTEGER NOT NULL REFERENCES namespaces(id),
+    id       TEXT NOT NULL,
+    parent   TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('file', 'dir', 'symlink')),
+    rev      INTEGER NOT NULL,
+    size     INTEGER,
+    hash     TEXT,
+    target   TEXT,
+    mtime    INTEGER NOT NULL,
+    exec     INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    deleted  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ns, id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX nodes_live_name ON nodes (ns, parent, name_key) WHERE deleted = 0;
+  CREATE INDEX nodes_deleted ON nodes (ns, deleted) WHERE deleted <> 0;
+
+  -- entry: the exact JSON of the wire entry, served without re-encoding
+  CREATE TABLE journal (
+    ns    INTEGER NOT NULL,
+    seq   INTEGER NOT NULL,
+    at    INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (ns, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE devices (
+    id         TEXT PRIMARY KEY,
+    ns         INTEGER NOT NULL REFERENCES namespaces(id),
+    label      TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    cursor_seq INTEGER,
+    last_seen  INTEGER,
+    revoked    INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX devices_ns ON devices (ns);
+
+  -- only successful results: a failed op wrote nothing and is judged afresh
+  CREATE TABLE op_results (
+    ns     INTEGER NOT NULL,
+    op_id  TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (ns, op_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX op_results_seq ON op_results (ns, seq);
+
+  CREATE TABLE blob_refs (
+    ns    INTEGER NOT NULL,
+    hash  TEXT NOT NULL,
+    size  INTEGER NOT NULL,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (ns, hash)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];

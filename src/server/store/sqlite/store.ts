@@ -1,0 +1,468 @@
+// The SQLite journal store (better-sqlite3): WAL, synchronous=FULL so an
+// acknowledged commit survives kill -9 and power loss, busy_timeout so the
+// admin CLI and a running server can share the file. Each op is one
+// IMMEDIATE transaction: facts → decideOp → head + 1 → node, journal, result.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { SyncdError } from '../../../protocol/errors.js';
+import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
+import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
+import { decideOp, opHash, opName, ROOT, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
+import {
+  STORE_UNAVAILABLE,
+  type ActivityRecord,
+  type ChangesRead,
+  type CommitContext,
+  type DeviceIdentity,
+  type DeviceRecord,
+  type JournalStore,
+  type ListRead,
+  type NamespaceRef,
+  type NamespaceState,
+  type NewDevice,
+  type OpOutcome,
+  type RetentionPolicy,
+  type TrimReport,
+} from '../types.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** how long a writer waits for another process's lock, ms (default 10 s) */
+  busyTimeoutMs?: number;
+  /** rows deleted per trim transaction, so a big trim never stalls commits for long */
+  trimChunk?: number;
+}
+
+interface NodeRow {
+  id: string;
+  parent: string;
+  name: string;
+  kind: 'file' | 'dir' | 'symlink';
+  rev: number;
+  size: number | null;
+  hash: string | null;
+  target: string | null;
+  mtime: number;
+  exec: number;
+  seq: number;
+  deleted: number;
+}
+
+const NODE_COLS = 'id, parent, name, kind, rev, size, hash, target, mtime, exec, seq, deleted';
+
+function toStored(r: NodeRow): StoredNode {
+  const n = wireNode({
+    id: r.id,
+    parent: r.parent,
+    name: r.name,
+    kind: r.kind,
+    rev: r.rev,
+    size: r.size ?? undefined,
+    hash: r.hash ?? undefined,
+    target: r.target ?? undefined,
+    mtime: r.mtime,
+    exec: r.exec !== 0,
+    seq: r.seq,
+  });
+  return { ...n, deleted: r.deleted };
+}
+
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM)/;
+
+/** Translates SQLite's operational failures into one stable error (STYLE.md 5). */
+function translate(err: unknown): never {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+    throw new SyncdError(STORE_UNAVAILABLE, `database unavailable (${code})`, { sqliteCode: code }, { cause: err });
+  }
+  throw err;
+}
+
+export class SqliteStore implements JournalStore {
+  readonly #db: Database.Database;
+  readonly #trimChunk: number;
+  readonly #s: ReturnType<typeof prepare>;
+
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    this.#trimChunk = opts.trimChunk ?? 10_000;
+    try {
+      this.#db = new Database(file);
+      this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('foreign_keys = ON');
+      migrate(this.#db);
+      this.#s = prepare(this.#db);
+    } catch (err) {
+      translate(err);
+    }
+  }
+
+  async #run<T>(fn: () => T): Promise<T> {
+    try {
+      return fn();
+    } catch (err) {
+      translate(err);
+    }
+  }
+
+  cursorKey(): Promise<Buffer> {
+    return this.#run(() => {
+      const row = this.#s.metaGet.get('cursor_key') as { value: string } | undefined;
+      if (!row) throw new SyncdError('store_corrupt', 'server_meta has no cursor_key');
+      return Buffer.from(row.value, 'hex');
+    });
+  }
+
+  createDevice(namespace: string, label: string, deviceId: string, tokenHash: Buffer, now: number): Promise<NewDevice> {
+    return this.#run(() =>
+      this.#db
+        .transaction((): NewDevice => {
+          let ns = this.#s.nsByName.get(namespace) as { id: number } | undefined;
+          if (!ns) {
+            const epoch = `e_${randomBytes(9).toString('base64url')}`;
+            ns = this.#s.nsInsert.get(namespace, epoch, now) as { id: number };
+          }
+          this.#s.deviceInsert.run(deviceId, ns.id, label, tokenHash, now);
+          return { deviceId, namespace: { id: ns.id, name: namespace } };
+        })
+        .immediate(),
+    );
+  }
+
+  revokeDevice(deviceId: string): Promise<boolean> {
+    return this.#run(() => this.#s.deviceRevoke.run(deviceId).changes === 1);
+  }
+
+  authenticate(tokenHash: Buffer): Promise<DeviceIdentity | null> {
+    return this.#run(() => {
+      const r = this.#s.auth.get(tokenHash) as
+        | { id: string; label: string; token_hash: Buffer; revoked: number; ns: number; name: string }
+        | undefined;
+      if (!r || r.token_hash.length !== tokenHash.length || !timingSafeEqual(r.token_hash, tokenHash) || r.revoked !== 0) {
+        return null;
+      }
+      return { deviceId: r.id, label: r.label, namespace: { id: r.ns, name: r.name } };
+    });
+  }
+
+  namespaceState(ns: NamespaceRef): Promise<NamespaceState> {
+    return this.#run(() => this.#state(ns.id));
+  }
+
+  #state(id: number): NamespaceState {
+    const s = this.#s.nsById.get(id) as NamespaceState | undefined;
+    if (!s) throw new SyncdError('not_found', `namespace ${id} does not exist`);
+    return s;
+  }
+
+  namespaces(): Promise<NamespaceState[]> {
+    return this.#run(() => this.#s.nsAll.all() as NamespaceState[]);
+  }
+
+  devices(ns?: NamespaceRef): Promise<DeviceRecord[]> {
+    return this.#run(() => {
+      const rows = (ns ? this.#s.devicesOf.all(ns.id) : this.#s.devicesAll.all()) as Array<{
+        id: string;
+        label: string;
+        namespace: string;
+        created_at: number;
+        cursor_seq: number | null;
+        last_seen: number | null;
+        revoked: number;
+      }>;
+      return rows.map((r) => ({
+        id: r.id,
+        label: r.label,
+        namespace: r.namespace,
+        createdAt: r.created_at,
+        cursorSeq: r.cursor_seq,
+        lastSeen: r.last_seen,
+        revoked: r.revoked !== 0,
+      }));
+    });
+  }
+
+  listNodes(ns: NamespaceRef, afterId: string, limit: number): Promise<ListRead> {
+    return this.#run(() =>
+      this.#db.transaction((): ListRead => {
+        const state = this.#state(ns.id);
+        const rows = this.#s.listNodes.all(ns.id, afterId, limit) as NodeRow[];
+        return { state, nodes: rows.map((r) => wireNode(toStored(r))) };
+      })(),
+    );
+  }
+
+  readChanges(ns: NamespaceRef, afterSeq: number, limit: number): Promise<ChangesRead> {
+    return this.#run(() =>
+      this.#db.transaction((): ChangesRead => {
+        const state = this.#state(ns.id);
+        const rows = this.#s.changes.raw().all(ns.id, afterSeq, limit) as Array<[number, string]>;
+        return { state, entries: rows.map(([seq, json]) => ({ seq, json })) };
+      })(),
+    );
+  }
+
+  commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome> {
+    return this.#run(() => this.#db.transaction(() => this.#commit(ns.id, op, ctx)).immediate());
+  }
+
+  #commit(ns: number, op: Op, ctx: CommitContext): OpOutcome {
+    const prior = this.#s.opResultGet.get(ns, op.op_id) as { result: string } | undefined;
+    if (prior) return { result: JSON.parse(prior.result) as OpResult, replayed: true };
+    const decision = decideOp(op, this.#facts(ns, op), ctx.newNodeId);
+    if (decision.kind === 'reject') return { result: decision.result, replayed: false };
+    const { head: seq } = this.#s.bumpHead.get(ns) as { head: number };
+    const node: WireNode = wireNode({ ...decision.node, seq });
+    const deleted = decision.op === 'delete' ? seq : 0;
+    const row = {
+      ns,
+      id: node.id,
+      parent: node.parent,
+      name: node.name,
+      name_key: decision.nameKey,
+      kind: node.kind,
+      rev: node.rev,
+      size: node.size ?? null,
+      hash: node.hash ?? null,
+      target: node.target ?? null,
+      mtime: node.mtime,
+      exec: node.exec ? 1 : 0,
+      seq,
+      deleted,
+    };
+    if (decision.op === 'create') this.#s.nodeInsert.run(row);
+    else this.#s.nodeUpdate.run(row);
+    if (decision.cascade) this.#s.cascade.run({ ns, id: node.id, seq });
+    const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
+    this.#s.journalInsert.run(ns, seq, ctx.now, entry);
+    const result: OpResult = { status: 'ok', seq, node };
+    this.#s.opResultInsert.run(ns, op.op_id, seq, JSON.stringify(result));
+    return { result, replayed: false };
+  }
+
+  #facts(ns: number, op: Op): OpFacts {
+    const facts: OpFacts = { node: null, parent: null, sibling: null, parentChain: [], blob: null };
+    if (op.op !== 'create') {
+      const r = this.#s.nodeGet.get(ns, op.id) as NodeRow | undefined;
+      facts.node = r ? toStored(r) : null;
+    }
+    if (op.op === 'create' || op.op === 'move') {
+      if (op.parent === ROOT_ID) facts.parent = ROOT;
+      else {
+        const p = this.#s.nodeGet.get(ns, op.parent) as NodeRow | undefined;
+        facts.parent = p ? toStored(p) : null;
+      }
+      const n = opName(op);
+      if (n) {
+        const sib = this.#s.sibling.get(ns, op.parent, n.key) as { id: string } | undefined;
+        facts.sibling = sib ?? null;
+      }
+      if (op.op === 'move' && op.parent !== ROOT_ID) {
+        facts.parentChain = (this.#s.chain.raw().all({ ns, id: op.parent }) as Array<[string]>).map((r) => r[0]);
+      }
+    }
+    const hash = opHash(op);
+    if (hash !== undefined) facts.blob = this.#blobRef(ns, hash);
+    return facts;
+  }
+
+  #blobRef(ns: number, hash: string): { size: number } | null {
+    if (hash === EMPTY_SHA256) return { size: 0 };
+    return (this.#s.blobGet.get(ns, hash) as { size: number } | undefined) ?? null;
+  }
+
+  blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null> {
+    return this.#run(() => this.#blobRef(ns.id, hash));
+  }
+
+  addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean> {
+    return this.#run(() => this.#s.blobInsert.run(ns.id, hash, size, now).changes === 1);
+  }
+
+  saveActivity(records: ActivityRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        for (const r of records) {
+          this.#s.activity.run({ id: r.deviceId, lastSeen: r.lastSeen, cursorSeq: r.cursorSeq ?? null });
+        }
+      })(),
+    );
+  }
+
+  retention(): Promise<RetentionPolicy> {
+    return this.#run(() => this.#retention());
+  }
+
+  #retention(): RetentionPolicy {
+    const get = (k: string): string | undefined => (this.#s.metaGet.get(k) as { value: string } | undefined)?.value;
+    const e = get('retention_max_entries');
+    const a = get('retention_max_age_s');
+    return {
+      maxEntries: e === undefined ? DEFAULT_RETENTION.maxEntries : parsePolicyFigure(e, 'retention_max_entries'),
+      maxAgeS: a === undefined ? DEFAULT_RETENTION.maxAgeS : parsePolicyFigure(a, 'retention_max_age_s'),
+    };
+  }
+
+  setRetention(p: RetentionPolicy): Promise<void> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          this.#s.metaSet.run('retention_max_entries', p.maxEntries === null ? 'off' : String(p.maxEntries));
+          this.#s.metaSet.run('retention_max_age_s', p.maxAgeS === null ? 'off' : String(p.maxAgeS));
+        })
+        .immediate(),
+    );
+  }
+
+  trim(now: number): Promise<TrimReport> {
+    return this.#run(() => {
+      const report: TrimReport = { namespaces: [] };
+      const policy = this.#retention();
+      for (const { id, name } of this.#s.nsAll.all() as NamespaceState[]) {
+        // 1. raise the floor (one short transaction); 2. delete below it in chunks.
+        const raised = this.#db
+          .transaction(() => {
+            const st = this.#state(id);
+            const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
+            const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
+            const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
+            const plan = planTrim({
+              head: st.head,
+              floor: st.floor,
+              policy,
+              now,
+              firstRecentSeq: recent?.seq ?? null,
+              devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
+            });
+            if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
+            return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
+          })
+          .immediate();
+        const dropped = this.#purgeBelow(id, raised.floor);
+        report.namespaces.push({
+          name,
+          oldFloor: raised.old,
+          newFloor: raised.floor,
+          head: raised.head,
+          dropped,
+          misses: raised.misses,
+        });
+      }
+      return report;
+    });
+  }
+
+  /** Deletes journal entries, op results and tombstones below the floor, chunk by chunk. */
+  #purgeBelow(ns: number, floor: number): number {
+    const lowest = (this.#s.minSeq.get(ns) as { lo: number | null }).lo;
+    let lo = Math.min(lowest ?? floor, floor);
+    let dropped = 0;
+    // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
+    let from = 0;
+    while (lo < floor) {
+      const hi = Math.min(lo + this.#trimChunk, floor);
+      dropped += this.#db
+        .transaction(() => {
+          const n = this.#s.journalPurge.run(ns, from, hi).changes;
+          this.#s.opResultsPurge.run(ns, from, hi);
+          this.#s.tombstonePurge.run(ns, from, hi);
+          return n;
+        })
+        .immediate();
+      from = hi;
+      lo = hi;
+    }
+    return dropped;
+  }
+
+  healthCheck(now: number): Promise<void> {
+    return this.#run(() => {
+      this.#db.transaction(() => this.#s.metaSet.run('health_check', String(now))).immediate();
+      const back = this.#s.metaGet.get('health_check') as { value: string } | undefined;
+      if (back?.value !== String(now)) throw new SyncdError(STORE_UNAVAILABLE, 'health check read back a different value');
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const current = (): number => db.pragma('user_version', { simple: true }) as number;
+  if (current() > MIGRATIONS.length) {
+    throw new SyncdError('store_too_new', `the database schema (v${current()}) is newer than this syncd (v${MIGRATIONS.length})`);
+  }
+  db.transaction(() => {
+    // re-read inside the write lock: another process may have migrated meanwhile
+    for (let v = current(); v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    db.prepare("INSERT INTO server_meta (key, value) VALUES ('cursor_key', ?) ON CONFLICT (key) DO NOTHING").run(
+      randomBytes(32).toString('hex'),
+    );
+  }).immediate();
+}
+
+function prepare(db: Database.Database) {
+  return {
+    metaGet: db.prepare('SELECT value FROM server_meta WHERE key = ?'),
+    metaSet: db.prepare('INSERT INTO server_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    nsByName: db.prepare('SELECT id FROM namespaces WHERE name = ?'),
+    nsById: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces WHERE id = ?'),
+    nsAll: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces ORDER BY name'),
+    nsInsert: db.prepare('INSERT INTO namespaces (name, epoch, created_at) VALUES (?, ?, ?) RETURNING id'),
+    bumpHead: db.prepare('UPDATE namespaces SET head = head + 1 WHERE id = ? RETURNING head'),
+    setFloor: db.prepare('UPDATE namespaces SET floor = @floor WHERE id = @id AND floor < @floor'),
+    deviceInsert: db.prepare('INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+    deviceRevoke: db.prepare('UPDATE devices SET revoked = 1 WHERE id = ? AND revoked = 0'),
+    auth: db.prepare(
+      'SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = ?',
+    ),
+    devicesOf: db.prepare(
+      'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.ns = ? ORDER BY d.created_at, d.id',
+    ),
+    devicesAll: db.prepare(
+      'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id',
+    ),
+    activity: db.prepare(
+      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = coalesce(@cursorSeq, cursor_seq) WHERE id = @id',
+    ),
+    nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
+    sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),
+    chain: db.prepare(
+      `WITH RECURSIVE up(id) AS (SELECT @id UNION SELECT n.parent FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.id WHERE up.id <> '${ROOT_ID}')
+       SELECT id FROM up WHERE id <> '${ROOT_ID}'`,
+    ),
+    nodeInsert: db.prepare(
+      `INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)
+       VALUES (@ns, @id, @parent, @name, @name_key, @kind, @rev, @size, @hash, @target, @mtime, @exec, @seq, @deleted)`,
+    ),
+    nodeUpdate: db.prepare(
+      `UPDATE nodes SET parent = @parent, name = @name, name_key = @name_key, rev = @rev, size = @size, hash = @hash,
+       target = @target, mtime = @mtime, exec = @exec, seq = @seq, deleted = @deleted WHERE ns = @ns AND id = @id AND kind = @kind`,
+    ),
+    cascade: db.prepare(
+      `WITH RECURSIVE sub(id) AS (
+         SELECT id FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0
+         UNION SELECT n.id FROM nodes n JOIN sub ON n.ns = @ns AND n.parent = sub.id AND n.deleted = 0)
+       UPDATE nodes SET deleted = @seq WHERE ns = @ns AND id IN (SELECT id FROM sub)`,
+    ),
+    listNodes: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND deleted = 0 AND id > ? ORDER BY id LIMIT ?`),
+    changes: db.prepare('SELECT seq, entry FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    journalInsert: db.prepare('INSERT INTO journal (ns, seq, at, entry) VALUES (?, ?, ?, ?)'),
+    opResultGet: db.prepare('SELECT result FROM op_results WHERE ns = ? AND op_id = ?'),
+    opResultInsert: db.prepare('INSERT INTO op_results (ns, op_id, seq, result) VALUES (?, ?, ?, ?)'),
+    blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),
+    blobInsert: db.prepare('INSERT INTO blob_refs (ns, hash, size, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    firstRecent: db.prepare('SELECT seq FROM journal WHERE ns = ? AND seq >= ? AND at >= ? ORDER BY seq LIMIT 1'),
+    minSeq: db.prepare('SELECT min(seq) AS lo FROM journal WHERE ns = ?'),
+    journalPurge: db.prepare('DELETE FROM journal WHERE ns = ? AND seq >= ? AND seq < ?'),
+    opResultsPurge: db.prepare('DELETE FROM op_results WHERE ns = ? AND seq >= ? AND seq < ?'),
+    tombstonePurge: db.prepare('DELETE FROM nodes WHERE ns = ? AND deleted >= ? AND deleted < ? AND deleted <> 0'),
+  };
+}
