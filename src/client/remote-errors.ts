@@ -59,10 +59,10 @@ export interface RemoteErrorInit {
 export class RemoteError extends SyncdError {
   declare readonly code: RemoteErrorCode;
   readonly server: string;
-  readonly status?: number;
-  readonly reason?: ResetReason;
-  readonly retryAfterS?: number;
-  readonly serverCode?: string;
+  declare readonly status?: number;
+  declare readonly reason?: ResetReason;
+  declare readonly retryAfterS?: number;
+  declare readonly serverCode?: string;
 
   constructor(code: RemoteErrorCode, message: string, init: RemoteErrorInit) {
     const details: Record<string, unknown> = { server: init.server };
@@ -73,10 +73,12 @@ export class RemoteError extends SyncdError {
     super(code, message, details, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'RemoteError';
     this.server = init.server;
-    if (init.status !== undefined) this.status = init.status;
-    if (init.reason !== undefined) this.reason = init.reason;
-    if (init.retryAfterS !== undefined) this.retryAfterS = init.retryAfterS;
-    if (init.serverCode !== undefined) this.serverCode = init.serverCode;
+    // optional fields exist only when set, so logs and snapshots stay small
+    const self = this as { -readonly [K in keyof RemoteError]: RemoteError[K] };
+    if (init.status !== undefined) self.status = init.status;
+    if (init.reason !== undefined) self.reason = init.reason;
+    if (init.retryAfterS !== undefined) self.retryAfterS = init.retryAfterS;
+    if (init.serverCode !== undefined) self.serverCode = init.serverCode;
   }
 }
 

@@ -197,13 +197,13 @@ export class RemoteClient {
     }
     const ctype = headerValue(reply.headers['content-type']) ?? '';
     if (reply.status !== 200 || !/^text\/event-stream\b/i.test(ctype)) {
-      reply.body.destroy();
+      discard(reply.body);
       throw this.#protocol('events', `expected 200 text/event-stream, got ${reply.status} ${ctype || '(no content type)'}`);
     }
     try {
       await readAdvancedEvents(reply.body, onAdvanced, this.server);
     } catch (e) {
-      reply.body.destroy();
+      discard(reply.body);
       if (signal.aborted) return;
       throw translateNetworkError(e, this.server);
     }
@@ -273,13 +273,13 @@ export class RemoteClient {
       const cr = headerValue(reply.headers['content-range']) ?? '';
       const m = /^bytes ([0-9]{1,16})-([0-9]{1,16})\/([0-9]{1,16}|\*)$/.exec(cr.trim());
       if (!m || Number(m[1]) !== start || Number(m[2]) < start) {
-        reply.body.destroy();
+        discard(reply.body);
         throw this.#protocol('download', `asked for bytes ${start}- and got 206 with Content-Range ${JSON.stringify(cr)}`);
       }
       const body = this.#wrap(reply.body);
       return m[3] === '*' ? { status: 206, body } : { status: 206, body, total: Number(m[3]) };
     }
-    reply.body.destroy();
+    discard(reply.body);
     throw this.#protocol('download', `unexpected status ${reply.status}`);
   }
 
@@ -313,14 +313,14 @@ export class RemoteClient {
       }
       if (reply !== undefined) {
         if (reply.status !== 200) {
-          reply.body.destroy();
+          discard(reply.body);
           throw this.#protocol('batch download', `unexpected status ${reply.status}`);
         }
         this.#batch = true;
         try {
           await readBlobFrames(reply.body, hashes, onBlob, this.server);
         } catch (e) {
-          reply.body.destroy();
+          discard(reply.body);
           throw translateNetworkError(e, this.server);
         }
         return;
@@ -338,13 +338,13 @@ export class RemoteClient {
         throw e;
       }
       if (got.total === undefined) {
-        got.body.destroy();
+        discard(got.body);
         throw this.#protocol('download', `blob ${hash} came without a Content-Length`);
       }
       try {
         await onBlob(hash, got.total, got.body);
       } finally {
-        got.body.destroy();
+        discard(got.body);
       }
     }
   }
@@ -386,7 +386,7 @@ export class RemoteClient {
   async #json<T>(req: Req, check: (v: unknown, c: Check) => T): Promise<T> {
     const reply = await this.#send(req);
     if (reply.status !== 200) {
-      reply.body.destroy();
+      discard(reply.body);
       throw this.#protocol(req.what, `unexpected status ${reply.status}`);
     }
     const buf = await this.#readAll(reply, this.#maxJson, req.what);
@@ -406,7 +406,7 @@ export class RemoteClient {
       for await (const c of reply.body as AsyncIterable<Buffer>) {
         n += c.length;
         if (n > max) {
-          reply.body.destroy();
+          discard(reply.body);
           throw this.#protocol(what, `the reply exceeds ${max} bytes`);
         }
         chunks.push(c);
@@ -499,7 +499,7 @@ export class RemoteClient {
       } catch (e) {
         throw translateNetworkError(e, server);
       } finally {
-        body.destroy();
+        discard(body);
       }
     }
     return Readable.from(pump(), { objectMode: false, highWaterMark: 64 * 1024 });
@@ -879,4 +879,13 @@ function describeBytes(b: Buffer): string {
 function sanitize(s: string): string {
   const t = s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return t.length > 300 ? `${t.slice(0, 297)}...` : t;
+}
+
+/**
+ * Abandons a body without an unhandled 'error' (undici's body emits an
+ * AbortError when destroyed before its end).
+ */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { SyncdError } from '../protocol/errors.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { RemoteClient } from './remote.js';
-import { FETCH_MAX_HASHES } from './remote.js';
+import { discard, FETCH_MAX_HASHES } from './remote.js';
 import { isRetryable, RemoteError } from './remote-errors.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
@@ -124,12 +124,12 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
           written = 0;
         }
         if (got.total !== undefined && got.total !== size) {
-          got.body.destroy();
+          discard(got.body);
           throw mismatch(remote, hash, `the server has ${got.total} bytes, ${size} were expected`);
         }
         for await (const chunk of got.body as AsyncIterable<Buffer>) {
           if (written + chunk.length > size) {
-            got.body.destroy();
+            discard(got.body);
             throw mismatch(remote, hash, `more than the expected ${size} bytes arrived`);
           }
           await writeAll(fh, chunk, written);
@@ -272,7 +272,7 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly D
         async (hash, size, body) => {
           const g = todo[k++];
           if (g === undefined || g.hash !== hash) {
-            body.destroy();
+            discard(body);
             throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
           }
           await receive(remote, g, size, body, items, fsync);
@@ -318,7 +318,7 @@ async function receive(remote: BlobRemote, g: Group, size: number, body: Readabl
     return;
   }
   if (size !== g.size) {
-    body.destroy();
+    discard(body);
     g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
     return;
   }
