@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { copyFile, lstat, open, opendir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { SyncdError } from '../protocol/errors.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { RemoteClient } from './remote.js';
@@ -390,6 +390,36 @@ async function hashHandle(fh: FileHandle): Promise<{ hash: string; size: number 
   return { hash: h.digest('hex'), size };
 }
 
+/**
+ * The first `size` bytes of an open file as a Readable that never closes the
+ * handle (the caller owns it, and re-stats through it afterwards).
+ */
+function readHandle(fh: FileHandle, size: number): Readable {
+  let pos = 0;
+  return new Readable({
+    highWaterMark: HASH_CHUNK,
+    read() {
+      const want = Math.min(HASH_CHUNK, size - pos);
+      if (want <= 0) {
+        this.push(null);
+        return;
+      }
+      fh.read(Buffer.allocUnsafe(want), 0, want, pos).then(
+        ({ bytesRead, buffer }) => {
+          if (bytesRead === 0) {
+            // shrank under us: end short; the Content-Length check and the re-stat report it
+            this.push(null);
+            return;
+          }
+          pos += bytesRead;
+          this.push(buffer.subarray(0, bytesRead));
+        },
+        (e: unknown) => this.destroy(e as Error),
+      );
+    },
+  });
+}
+
 /** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
 export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
   const fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -439,7 +469,7 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {
-      await remote.putBlob(hash, size, () => fh.createReadStream({ start: 0, end: size - 1, autoClose: false }));
+      await remote.putBlob(hash, size, () => readHandle(fh, size));
     } catch (e) {
       putError = e;
     }
