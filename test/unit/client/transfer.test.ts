@@ -242,7 +242,7 @@ describe('downloadManyToTemp', () => {
     const res = await downloadManyToTemp(client, items, OPTS);
     const want = [A, B, null, A, LARGE, C, A];
     res.forEach((r, i) => {
-      const w = want[i];
+      const w = want[i] as Buffer | null;
       if (w === null) {
         expect(r.ok, `item ${i}`).toBe(false);
         if (!r.ok) expect(r.error).toMatchObject({ code: 'not_found' });
