@@ -3,7 +3,6 @@
 // with the number woken together, capped), or at its timeout (S to 1.1 × S,
 // never early), or with `backoff` when the server is overloaded or closing.
 
-import { performance } from 'node:perf_hooks';
 import type { LongpollReply } from '../protocol/types.js';
 import type { Notifier } from './bus.js';
 

@@ -16,8 +16,8 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(a);
-  const end = b === '' ? size - 1 : Number(b);
-  if (end < start) return { kind: 'full' };
+  if (b !== '' && Number(b) < start) return { kind: 'full' };
   if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end: Math.min(end, size - 1) };
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  return { kind: 'partial', start, end };
 }

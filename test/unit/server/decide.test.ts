@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { decideOp, EMPTY_SHA256, ROOT, type OpFacts, type StoredNode } from '../../../src/server/store/decide.js';
+import type { Op } from '../../../src/protocol/types.js';
+
+const H = 'b'.repeat(64);
+const dir = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
+  id, parent: 'root', name: id, kind: 'dir', rev: 1, mtime: 0, exec: false, seq: 1, deleted: 0, ...extra,
+});
+const file = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
+  id, parent: 'root', name: id, kind: 'file', rev: 1, size: 3, hash: H, mtime: 0, exec: false, seq: 1, deleted: 0, ...extra,
+});
+const facts = (f: Partial<OpFacts> = {}): OpFacts => ({ node: null, parent: ROOT, sibling: null, parentChain: [], blob: null, ...f });
+const newId = () => 'n_new';
+const code = (op: Op, f: OpFacts): string => {
+  const d = decideOp(op, f, newId);
+  return d.kind === 'write' ? `write:${d.op}` : d.result.status === 'error' ? d.result.error : d.result.status;
+};
+
+describe('decideOp', () => {
+  const mkdir: Op = { op_id: 'op-1', op: 'create', parent: 'root', name: 'a', kind: 'dir' };
+  const mkfile: Op = { op_id: 'op-1', op: 'create', parent: 'p', name: 'f', kind: 'file', hash: H, size: 3 };
+  const mv = (parent: string, name = 'x'): Op => ({ op_id: 'op-1', op: 'move', id: 'd', base_rev: 1, parent, name });
+
+  it.each<[string, Op, OpFacts, string]>([
+    ['create dir at root', mkdir, facts(), 'write:create'],
+    ['create: invalid name wins over everything', { ...mkdir, name: '..' }, facts({ parent: null, sibling: { id: 'x' } }), 'invalid_name'],
+    ['create: unknown parent', mkfile, facts({ parent: null }), 'parent_not_found'],
+    ['create: tombstoned parent', mkfile, facts({ parent: dir('p', { deleted: 9 }) }), 'parent_not_found'],
+    ['create: parent is a file', mkfile, facts({ parent: file('p') }), 'not_a_directory'],
+    ['create: sibling twin', mkfile, facts({ parent: dir('p'), sibling: { id: 'n_o' } }), 'name_taken'],
+    ['create: no blob ref', mkfile, facts({ parent: dir('p') }), 'blob_missing'],
+    ['create: blob of another size', mkfile, facts({ parent: dir('p'), blob: { size: 4 } }), 'blob_missing'],
+    ['create: blob ok', mkfile, facts({ parent: dir('p'), blob: { size: 3 } }), 'write:create'],
+    ['create: the empty blob needs no ref', { ...mkfile, hash: EMPTY_SHA256, size: 0 }, facts({ parent: dir('p') }), 'write:create'],
+    ['update: unknown node', { op_id: 'o', op: 'update', id: 'f', base_rev: 1 }, facts(), 'not_found'],
+    ['update: deleted node beats a stale rev', { op_id: 'o', op: 'update', id: 'f', base_rev: 7 }, facts({ node: file('f', { deleted: 3 }) }), 'not_found'],
+    ['update: stale rev', { op_id: 'o', op: 'update', id: 'f', base_rev: 2 }, facts({ node: file('f') }), 'conflict'],
+    ['update: blob missing', { op_id: 'o', op: 'update', id: 'f', base_rev: 1, hash: 'c'.repeat(64), size: 1 }, facts({ node: file('f') }), 'blob_missing'],
+    ['update: mtime only', { op_id: 'o', op: 'update', id: 'f', base_rev: 1, mtime: 3 }, facts({ node: file('f') }), 'write:update'],
+    ['move: into itself', mv('d'), facts({ node: dir('d'), parent: dir('d') }), 'cycle'],
+    ['move: into a descendant', mv('c'), facts({ node: dir('d'), parent: dir('c'), parentChain: ['c', 'b', 'd'] }), 'cycle'],
+    ['move: stale rev beats a bad name', { ...(mv('root', '/') as object), base_rev: 5 } as Op, facts({ node: dir('d') }), 'conflict'],
+    ['move: bad name', mv('root', 'a/b'), facts({ node: dir('d') }), 'invalid_name'],
+    ['move: taken by another node', mv('root'), facts({ node: dir('d'), sibling: { id: 'n_o' } }), 'name_taken'],
+    ['move: case-only rename of itself', mv('root', 'D'), facts({ node: dir('d'), sibling: { id: 'd' } }), 'write:move'],
+    ['move: file into a file', { op_id: 'o', op: 'move', id: 'f', base_rev: 1, parent: 'g', name: 'x' }, facts({ node: file('f'), parent: file('g') }), 'not_a_directory'],
+    ['delete: ok', { op_id: 'o', op: 'delete', id: 'f', base_rev: 1 }, facts({ node: file('f') }), 'write:delete'],
+  ])('%s', (_d, op, f, want) => {
+    expect(code(op, f)).toBe(want);
+  });
+
+  it('a dir delete cascades, a file delete does not; both bump rev', () => {
+    const d = decideOp({ op_id: 'o', op: 'delete', id: 'd', base_rev: 1 }, facts({ node: dir('d') }), newId);
+    expect(d).toMatchObject({ kind: 'write', cascade: true, node: { rev: 2 } });
+    const f = decideOp({ op_id: 'o', op: 'delete', id: 'f', base_rev: 1 }, facts({ node: file('f') }), newId);
+    expect(f).toMatchObject({ kind: 'write', cascade: false, node: { rev: 2 } });
+  });
+
+  it('update ignores fields that do not apply to the kind', () => {
+    const d = decideOp({ op_id: 'o', op: 'update', id: 'd', base_rev: 1, exec: true, target: 't', mtime: 4 }, facts({ node: dir('d') }), newId);
+    expect(d).toMatchObject({ kind: 'write', node: { exec: false, mtime: 4, rev: 2 } });
+    expect(d.kind === 'write' && 'target' in d.node).toBe(false);
+  });
+
+  it('create stores the NFC name and the case-folded key', () => {
+    const d = decideOp({ ...mkdir, name: 'CAFE\u0301' }, facts(), newId);
+    expect(d).toMatchObject({ kind: 'write', nameKey: 'caf\u00e9', node: { name: 'CAF\u00c9', id: 'n_new', rev: 1 } });
+  });
+
+  it('conflict carries the current node without internal fields', () => {
+    const d = decideOp({ op_id: 'o', op: 'delete', id: 'f', base_rev: 9 }, facts({ node: file('f', { rev: 3 }) }), newId);
+    expect(d).toEqual({ kind: 'reject', result: { status: 'conflict', current: { id: 'f', parent: 'root', name: 'f', kind: 'file', rev: 3, size: 3, hash: H, mtime: 0, exec: false, seq: 1 } } });
+  });
+});

@@ -1,0 +1,168 @@
+// The SQLite store directly: commit transactions, migrations, several
+// connections on one file, trim in chunks.
+
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken, newNodeId } from '../../../src/server/ids.js';
+import { SqliteStore } from '../../../src/server/store/sqlite/store.js';
+import { MIGRATIONS } from '../../../src/server/store/sqlite/migrations.js';
+import type { NamespaceRef } from '../../../src/server/store/types.js';
+import type { Op } from '../../../src/protocol/types.js';
+
+let dir: string;
+let file: string;
+let store: SqliteStore;
+let ns: NamespaceRef;
+let t = 1_000_000;
+const ctx = () => ({ deviceId: 'd_test', now: t++, newNodeId });
+const op = (o: Partial<Op> & { op: Op['op'] }): Op => ({ op_id: randomUUID(), ...o }) as Op;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'syncd-store-'));
+  file = join(dir, 'syncd.db');
+  store = new SqliteStore(file, { trimChunk: 7 });
+  ns = (await store.createDevice('ns', 'dev', 'd_test', hashToken('tok-123456789012345'), 1)).namespace;
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SqliteStore', () => {
+  it('sets WAL, synchronous=FULL and the schema version', () => {
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('re-opening migrates nothing and keeps the cursor key', async () => {
+    const key = await store.cursorKey();
+    const again = new SqliteStore(file);
+    expect((await again.cursorKey()).equals(key)).toBe(true);
+    await again.close();
+  });
+
+  it('refuses a database from a newer syncd', async () => {
+    const db = new Database(file);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => new SqliteStore(file)).toThrow(/newer/);
+  });
+
+  it('authenticates by token hash and refuses revoked devices', async () => {
+    expect(await store.authenticate(hashToken('tok-123456789012345'))).toMatchObject({ deviceId: 'd_test', namespace: { name: 'ns' } });
+    expect(await store.authenticate(hashToken('other'))).toBeNull();
+    expect(await store.revokeDevice('d_test')).toBe(true);
+    expect(await store.authenticate(hashToken('tok-123456789012345'))).toBeNull();
+  });
+
+  it('two devices of one namespace share it; a new name makes a new namespace with its own epoch', async () => {
+    const b = await store.createDevice('ns', 'b', 'd_b', hashToken('b'), 1);
+    const c = await store.createDevice('other', 'c', 'd_c', hashToken('c'), 1);
+    expect(b.namespace).toEqual(ns);
+    expect(c.namespace.id).not.toBe(ns.id);
+    const [s1, s2] = [await store.namespaceState(ns), await store.namespaceState(c.namespace)];
+    expect(s1.epoch).not.toBe(s2.epoch);
+  });
+
+  it('a commit from a second connection on the same file is seen and gap-free', async () => {
+    const other = new SqliteStore(file);
+    await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'a' }), ctx());
+    await other.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'b' }), ctx());
+    await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'c' }), ctx());
+    const { entries, state } = await other.readChanges(ns, 0, 10);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(state.head).toBe(3);
+    await other.close();
+  });
+
+  it('stores the journal entry JSON exactly as the op result node', async () => {
+    const r = await store.commitOp(ns, op({ op: 'create', kind: 'symlink', parent: 'root', name: 'l', target: 't' }), ctx());
+    const { entries } = await store.readChanges(ns, 0, 10);
+    const e = JSON.parse(entries[0]!.json);
+    expect(r.result.status).toBe('ok');
+    expect(e).toEqual({ seq: 1, op: 'create', node: (r.result as { node: unknown }).node, device: 'd_test' });
+  });
+
+  it('a dir delete tombstones the subtree with no entries; the names become free', async () => {
+    const d = await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'd' }), ctx());
+    const did = (d.result as { node: { id: string } }).node.id;
+    const s = await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: did, name: 's' }), ctx());
+    const sid = (s.result as { node: { id: string } }).node.id;
+    await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: sid, name: 'deep' }), ctx());
+    await store.commitOp(ns, op({ op: 'delete', id: did, base_rev: 1 }), ctx());
+    expect((await store.namespaceState(ns)).head).toBe(4);
+    expect((await store.listNodes(ns, '', 100)).nodes).toEqual([]);
+    const again = await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'D' }), ctx());
+    expect(again.result.status).toBe('ok');
+  });
+
+  it('trim drops entries, op results and tombstones below the floor, chunk by chunk', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), ctx());
+      ids.push((r.result as { node: { id: string } }).node.id);
+    }
+    const del = op({ op: 'delete', id: ids[0]!, base_rev: 1 });
+    await store.commitOp(ns, del, ctx());
+    await store.setRetention({ maxEntries: 5, maxAgeS: null });
+    const report = await store.trim(t);
+    expect(report.namespaces[0]).toMatchObject({ oldFloor: 1, newFloor: 27, head: 31, dropped: 26 });
+    const st = await store.namespaceState(ns);
+    expect(st.floor).toBe(27);
+    expect((await store.readChanges(ns, 26, 100)).entries.map((e) => e.seq)).toEqual([27, 28, 29, 30, 31]);
+    // the op result of seq 31 survives: a retry is still a replay
+    expect((await store.commitOp(ns, del, ctx())).replayed).toBe(true);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM journal').get()).toEqual({ n: 5 });
+    expect(db.prepare('SELECT count(*) AS n FROM op_results').get()).toEqual({ n: 5 });
+    db.close();
+    // a second trim with nothing to do changes nothing
+    expect((await store.trim(t)).namespaces[0]).toMatchObject({ oldFloor: 27, newFloor: 27, dropped: 0 });
+  });
+
+  it('retention policy round-trips through the database', async () => {
+    expect(await store.retention()).toEqual({ maxEntries: 1_000_000, maxAgeS: 7_776_000 });
+    await store.setRetention({ maxEntries: null, maxAgeS: 60 });
+    const other = new SqliteStore(file);
+    expect(await other.retention()).toEqual({ maxEntries: null, maxAgeS: 60 });
+    await other.close();
+  });
+
+  it('activity keeps the latest last_seen and the carried cursor', async () => {
+    await store.saveActivity([{ deviceId: 'd_test', lastSeen: 50, cursorSeq: 3 }]);
+    await store.saveActivity([{ deviceId: 'd_test', lastSeen: 40 }]);
+    const [d] = await store.devices(ns);
+    expect(d).toMatchObject({ lastSeen: 50, cursorSeq: 3 });
+  });
+
+  it('blob refs: added once per namespace; the empty blob is always there', async () => {
+    const h = 'f'.repeat(64);
+    expect(await store.blobRef(ns, h)).toBeNull();
+    expect(await store.addBlobRef(ns, h, 5, 1)).toBe(true);
+    expect(await store.addBlobRef(ns, h, 5, 2)).toBe(false);
+    expect(await store.blobRef(ns, h)).toEqual({ size: 5 });
+    expect(await store.blobRef(ns, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')).toEqual({ size: 0 });
+  });
+
+  it('healthCheck writes and reads back', async () => {
+    await expect(store.healthCheck(123)).resolves.toBeUndefined();
+  });
+
+  it('translates a locked database into store_unavailable', async () => {
+    const impatient = new SqliteStore(file, { busyTimeoutMs: 50 });
+    const locker = new Database(file);
+    locker.exec('BEGIN IMMEDIATE');
+    await expect(impatient.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'x' }), ctx())).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+    locker.exec('ROLLBACK');
+    locker.close();
+    await impatient.close();
+  });
+});
