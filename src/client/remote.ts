@@ -66,7 +66,8 @@ interface Req {
   path: string;
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
-  body?: string | Buffer | Readable;
+  /** a function makes a fresh stream per attempt, so the request stays replayable */
+  body?: string | Buffer | (() => Readable);
   signal?: AbortSignal;
   headersTimeout?: number;
   bodyTimeout?: number;
@@ -220,7 +221,7 @@ export class RemoteClient {
       method: 'PUT',
       path: `/v1/blobs/${hash}`,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body: size === 0 ? '' : open(),
+      body: size === 0 ? '' : open,
       what: 'upload',
     });
     await this.#discard(reply);
@@ -364,19 +365,25 @@ export class RemoteClient {
       const s = q.toString();
       if (s) path += `?${s}`;
     }
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#pool.request({
-        method: req.method,
-        path,
-        headers: { authorization: this.#auth, 'user-agent': this.#ua, ...req.headers },
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: req.headersTimeout,
-        bodyTimeout: req.bodyTimeout,
-      });
-    } catch (e) {
-      throw translateNetworkError(e, this.server);
+    let res: Dispatcher.ResponseData | undefined;
+    for (let attempt = 0; res === undefined; attempt++) {
+      try {
+        res = await this.#pool.request({
+          method: req.method,
+          path,
+          headers: { authorization: this.#auth, 'user-agent': this.#ua, ...req.headers },
+          body: typeof req.body === 'function' ? req.body() : req.body,
+          signal: req.signal,
+          headersTimeout: req.headersTimeout,
+          bodyTimeout: req.bodyTimeout,
+        });
+      } catch (e) {
+        // A keep-alive socket the server closed just as we reused it: every
+        // request here is replayable (GETs, PUT by hash, commit by op_id), so
+        // one immediate second try on a fresh connection hides the race.
+        if (attempt === 0 && !req.signal?.aborted && isStaleSocket(e)) continue;
+        throw translateNetworkError(e, this.server);
+      }
     }
     const reply: Reply = { status: res.statusCode, headers: res.headers as Headers, body: res.body };
     if (reply.status >= 200 && reply.status < 300) return reply;
@@ -855,6 +862,11 @@ function checkCommit(v: unknown, c: Check): OpResult[] {
 }
 
 // ---- small helpers ----------------------------------------------------------
+
+function isStaleSocket(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;

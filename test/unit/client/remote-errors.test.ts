@@ -105,6 +105,35 @@ describe('network failures', () => {
     }
   });
 
+  test('a connection dropped before any reply is retried once on a fresh connection, with the same body', async () => {
+    fake.on('POST', '/v1/commit', { destroy: true }, { json: { results: [{ status: 'error', error: 'not_found', message: 'x' }] } });
+    const ops = [{ op_id: 'op-00000001', op: 'delete' as const, id: 'n_1', base_rev: 1 }];
+    const r = await client.commit(ops);
+    expect(r).toEqual([{ status: 'error', error: 'not_found', message: 'x' }]);
+    const seen = fake.seen('POST', '/v1/commit');
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.body.equals(seen[0]!.body)).toBe(true);
+  });
+
+  test('an upload dropped before any reply is replayed from a fresh stream', async () => {
+    const { Readable } = await import('node:stream');
+    fake.on('PUT', `/v1/blobs/${HASH}`, { destroy: true }, { status: 201, body: '' });
+    let opened = 0;
+    const r = await client.putBlob(HASH, 3, () => {
+      opened++;
+      return Readable.from([Buffer.from('abc')]);
+    });
+    expect(r).toBe('created');
+    expect(opened).toBe(2);
+    expect(fake.seen('PUT', `/v1/blobs/${HASH}`).map((q) => q.body.toString())).toEqual(['abc', 'abc']);
+  });
+
+  test('only once: a server that keeps dropping gives network', async () => {
+    fake.on('GET', '/v1/status', { destroy: true });
+    await expect(client.status()).rejects.toMatchObject({ code: 'network' });
+    expect(fake.seen('GET', '/v1/status')).toHaveLength(2);
+  });
+
   test('no reply within the headers timeout', async () => {
     fake.on('GET', '/v1/status', { hang: true });
     const c = new RemoteClient({ server: fake.url, token: 't', headersTimeoutMs: 200 });
