@@ -215,7 +215,10 @@ export function applyOp(m: Model, op: PlanOp): void {
       const node: TreeNode = { id, parent: op.parentId, name: op.name, kind: e.kind, rev: 1, size: e.kind === 'file' ? e.size : null, hash: e.kind === 'file' ? e.hash : null, mtime: 0, exec: e.kind === 'file' && e.exec, target: e.target };
       m.remote.set(id, node);
       m.synced.set(id, { ...node, ino: e.ino });
-      if (op.replaces) m.synced.delete(op.replaces);
+      if (op.replaces) {
+        m.synced.delete(op.replaces);
+        for (const [cid, c] of m.synced) if (c.parent === op.replaces) m.synced.set(cid, { ...c, parent: id });
+      }
       return;
     }
     case 'update': {
@@ -261,6 +264,7 @@ export function converge(m: Model, opts: Partial<PlanInput> & { maxRounds?: numb
   for (let round = 1; round <= (opts.maxRounds ?? 60); round++) {
     const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), ...opts });
     for (const pr of p.problems) problems.add(`${pr.code}:${pr.path}`);
+    if (process.env.SYNCD_PLAN_DEBUG) console.log(`round ${round}: remote=${JSON.stringify(remoteSpec(m))} local=${JSON.stringify(localSpec(m))}\n ops=${JSON.stringify(p.ops.map((o) => ({ ...o, node: undefined, local: undefined })))} deferred=${p.deferred} problems=${JSON.stringify(p.problems)}${process.env.SYNCD_PLAN_DEBUG === '2' ? `\n synced=${JSON.stringify([...m.synced.values()])}\n remoteT=${JSON.stringify([...m.remote.values()])}\n localT=${JSON.stringify([...m.local.values()])}` : ''}`);
     if (p.ops.length === 0) return { rounds: round, ops: all, problems: [...problems] };
     for (const op of opts.shuffle ? opts.shuffle(p.ops) : p.ops) applyOp(m, op);
     all.push(...p.ops);

@@ -62,7 +62,7 @@ export class Api {
     const res = await fetch(this.url + path, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...init.headers },
-      body: init.body as BodyInit | undefined,
+      body: init.body as string | Uint8Array | undefined,
     });
     const text = await res.text();
     let body: any = text;

@@ -126,6 +126,17 @@ describe('SqliteStore', () => {
     expect((await store.trim(t)).namespaces[0]).toMatchObject({ oldFloor: 27, newFloor: 27, dropped: 0 });
   });
 
+  it('age policy: entries older than max_age go, except those an active device still needs', async () => {
+    const at = (now: number) => ({ deviceId: 'd_test', now, newNodeId });
+    for (let i = 0; i < 10; i++) await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), at(1000 + i));
+    await store.setRetention({ maxEntries: null, maxAgeS: 1000 });
+    // seen recently, applied up to seq 3: entries 4.. stay although all are old
+    await store.saveActivity([{ deviceId: 'd_test', lastSeen: 9_000_000, cursorSeq: 3 }]);
+    expect((await store.trim(9_500_000)).namespaces[0]).toMatchObject({ newFloor: 4, misses: 0 });
+    // once the device has been away longer than max_age it protects nothing
+    expect((await store.trim(20_000_000)).namespaces[0]).toMatchObject({ newFloor: 11, dropped: 7 });
+  });
+
   it('retention policy round-trips through the database', async () => {
     expect(await store.retention()).toEqual({ maxEntries: 1_000_000, maxAgeS: 7_776_000 });
     await store.setRetention({ maxEntries: null, maxAgeS: 60 });
