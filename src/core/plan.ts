@@ -60,8 +60,8 @@ class Planner {
   readonly remoteOps: RemoteOp[] = [];
   deferred = 0;
   /** blocked moves, for breaking swap cycles when nothing else can run */
-  readonly blockedLocalMoves: { id: string; from: string; node: TreeNode; entry: LocalEntry }[] = [];
-  readonly blockedRemoteMoves: { id: string; baseRev: number; parentId: string; name: string; entry: LocalEntry }[] = [];
+  readonly blockedLocalMoves: { id: string; blocker: string | undefined; from: string; node: TreeNode; entry: LocalEntry }[] = [];
+  readonly blockedRemoteMoves: { id: string; blocker: string; baseRev: number; parentId: string; name: string; entry: LocalEntry }[] = [];
 
   readonly rp: ResolvedPaths;
   readonly sp: ResolvedPaths;
@@ -79,6 +79,10 @@ class Planner {
   readonly renamedAside = new Set<string>();
   /** local NFC paths consumed by adopt/conflict decisions for remote-created nodes */
   readonly handledLocal = new Set<string>();
+  /** claimed local entries that kept something else from being placed */
+  readonly blockers: LocalEntry[] = [];
+  /** synced ids that have synced children */
+  readonly syncedParents = new Set<string>();
   readonly localFate = new Map<string, Fate>();
   readonly remoteFate = new Map<string, Fate>();
 
@@ -95,6 +99,7 @@ class Planner {
       if (list) list.push(e);
       else this.localByKey.set(k, [e]);
     }
+    for (const n of input.synced.values()) this.syncedParents.add(n.parent);
     for (const [id, node] of input.remote) {
       if (!this.rp.pathOf.has(id)) continue;
       let m = this.remoteChildren.get(node.parent);
@@ -167,7 +172,10 @@ class Planner {
    */
   placeable(path: string, self?: LocalEntry): boolean {
     for (const occ of this.occupants(path, self)) {
-      if (this.assoc.claimedAt.has(occ.path)) return false; // a synced node still there: its own op moves it
+      if (this.assoc.claimedAt.has(occ.path)) {
+        this.blockers.push(occ); // a synced node still there: its own op moves it
+        return false;
+      }
       this.renameAside(occ, `the server has another item at "${path}"`);
     }
     return !this.willExist.has(path);
@@ -184,7 +192,13 @@ class Planner {
       let fate: Fate;
       if (this.ignored(e.path, e.kind === 'dir')) fate = 'survive';
       else if (id === undefined) fate = 'survive';
-      else if (this.remoteNode(id)) fate = 'wait';
+      else if (this.remoteNode(id)) {
+        // alive remotely elsewhere: it moves out (wait), unless only the
+        // local side moved it in here, which makes this directory needed
+        const r = this.remoteNode(id)!;
+        const s = this.input.synced.get(id)!;
+        fate = r.parent !== s.parent || r.name !== s.name ? 'wait' : 'survive';
+      }
       else if (!this.input.remote.has(id)) {
         const s = this.input.synced.get(id)!;
         const view = this.assoc.localOf.get(id)!;
@@ -212,7 +226,11 @@ class Planner {
       let fate: Fate;
       if (this.ignored(path, r.kind === 'dir')) fate = 'survive';
       else if (!s) fate = 'survive';
-      else if (this.assoc.localOf.has(id)) fate = 'wait';
+      else if (this.assoc.localOf.has(id)) {
+        // alive locally: the server moved it in here (needs this directory,
+        // remote location wins) or the folder moved it out (wait for that)
+        fate = r.parent !== s.parent || r.name !== s.name ? 'survive' : 'wait';
+      }
       else {
         const changed = !sameContent(r, s) || r.parent !== s.parent || r.name !== s.name;
         const a = agg.get(id);
@@ -277,7 +295,48 @@ class Planner {
       this.state.push({ type: 'adopt', id, node: { ...r, ...(rEdited || lEdited ? contentOf(s) : {}) }, path: e.path, local: e });
       return;
     }
+    if (lMoved && !rMoved && this.remoteDescends(view.parentId, id)) {
+      // moved locally into something that is still below it on the server:
+      // if the server put it there, remote wins; else our move-out lands first
+      if (this.remotelyMovedBetween(view.parentId!, id)) this.moveLocally(id, r, e);
+      else this.deferred++;
+      return;
+    }
     if (rMoved) {
+      this.moveLocally(id, r, e);
+      return;
+    }
+    if (lMoved) {
+      this.pushMove(id, r, view);
+      return;
+    }
+    this.content_(id, s, r, e);
+  }
+
+  /** True when `candidate` lies in the remote subtree of `id`. */
+  remoteDescends(candidate: string | null, id: string): boolean {
+    for (let p = candidate, n = 0; p !== null && p !== ROOT_ID && n < 10_000; n++) {
+      if (p === id) return true;
+      p = this.input.remote.get(p)?.parent ?? null;
+    }
+    return false;
+  }
+
+  /** Was any node on the remote chain from `from` up to (not including) `id` moved by the server? */
+  remotelyMovedBetween(from: string, id: string): boolean {
+    for (let p = from, n = 0; p !== id && p !== ROOT_ID && n < 10_000; n++) {
+      const r = this.input.remote.get(p);
+      const s = this.input.synced.get(p);
+      if (!r) return false;
+      if (!s || r.parent !== s.parent || r.name !== s.name) return true;
+      p = r.parent;
+    }
+    return false;
+  }
+
+  /** Plans moving a local entry to the node's remote location. */
+  moveLocally(id: string, r: TreeNode, e: LocalEntry): void {
+    {
       const dir = this.localPathOf(r.parent);
       if (dir === undefined) {
         this.deferred++;
@@ -286,18 +345,23 @@ class Planner {
       const to = joinPath(dir, r.name);
       if (!this.placeable(to, e)) {
         this.deferred++;
-        this.blockedLocalMoves.push({ id, from: e.diskPath, node: r, entry: e });
+        const occ = this.occupants(to, e)[0];
+        this.blockedLocalMoves.push({ id, blocker: occ && this.assoc.claimedAt.get(occ.path), from: e.diskPath, node: r, entry: e });
+        return;
+      }
+      if (isWithin(dir, e.path)) {
+        this.deferred++; // into its own local subtree: the other node moves first
         return;
       }
       this.willExist.add(to);
       this.localMoves.push({ type: 'local_move', id, from: e.diskPath, to: joinPath(this.diskPathOf(dir), r.name), node: r, expect: expectOf(e) });
-      return;
     }
-    if (lMoved) {
-      this.pushMove(id, r, view);
-      return;
-    }
+  }
 
+  /** Content, once both sides agree on the location. */
+  content_(id: string, s: SyncedNode, r: TreeNode, e: LocalEntry): void {
+    const rEdited = !sameContent(r, s);
+    const lEdited = !localContentEquals(s, e);
     if (rEdited && lEdited) {
       if (localContentEquals(r, e)) {
         this.state.push({ type: 'adopt', id, node: r, path: e.path, local: e });
@@ -342,16 +406,30 @@ class Planner {
     }
     const other = this.remoteChildren.get(pid)?.get(nameKey(nameOk.name));
     if (other !== undefined && other !== id) {
-      const otherLocal = this.assoc.localOf.get(other);
-      if (otherLocal && pathKey(otherLocal.entry.path) === pathKey(view.entry.path)) {
-        this.renameAside(view.entry, 'a case or Unicode twin of this name exists');
+      if (this.serverKeeps(other)) {
+        this.renameAside(view.entry, 'the server keeps another item at this name');
       } else {
         this.deferred++;
-        this.blockedRemoteMoves.push({ id, baseRev: r.rev, parentId: pid, name: nameOk.name, entry: view.entry });
+        this.blockedRemoteMoves.push({ id, blocker: other, baseRev: r.rev, parentId: pid, name: nameOk.name, entry: view.entry });
       }
       return;
     }
     this.remoteOps.push({ type: 'move', id, baseRev: r.rev, parentId: pid, name: nameOk.name, path: view.entry.diskPath, local: view.entry });
+  }
+
+  /**
+   * Does the server keep node `other` at its current name? Remote changes win
+   * names, so only a node the folder moved away (and the server did not) or
+   * deleted (with nothing below it to keep) will free its name.
+   */
+  serverKeeps(other: string): boolean {
+    const s = this.input.synced.get(other);
+    const r = this.remoteNode(other);
+    if (!s || !r) return true;
+    const view = this.assoc.localOf.get(other);
+    if (!view) return this.remoteFate.get(other) !== 'delete';
+    if (r.parent !== s.parent || r.name !== s.name) return true;
+    return view.parentId === s.parent && view.name === s.name;
   }
 
   /** Synced and remote present; gone locally. */
@@ -411,13 +489,11 @@ class Planner {
     }
     const other = this.remoteChildren.get(pid)?.get(nameKey(name));
     if (other !== undefined && other !== replaces) {
-      if (!this.input.synced.has(other)) return; // a remote-created node at this name: handled from its side
-      const otherLocal = this.assoc.localOf.get(other);
-      if (otherLocal && !this.renamedAside.has(otherLocal.entry.path) && otherLocal.entry.path !== e.path) {
-        this.renameAside(e, 'a case or Unicode twin of this name exists');
-      } else {
-        this.deferred++; // the other node is leaving (delete or move planned)
-      }
+      // a new local entry next to a node the server created is settled from
+      // that node's side (adopt or conflicted copy)
+      if (replaces === null && !this.input.synced.has(other)) return;
+      if (this.serverKeeps(other)) this.renameAside(e, 'the server keeps another item at this name');
+      else this.deferred++; // the other node is leaving (its delete or move is planned)
       return;
     }
     this.remoteOps.push({ type: 'create', path: e.diskPath, parentId: pid, name: nameOk.name, local: e, replaces });
@@ -468,19 +544,25 @@ class Planner {
     }
 
     const ids = new Set<string>();
-    for (const id of synced.keys()) if (this.sp.pathOf.has(id)) ids.add(id);
+    for (const id of synced.keys()) ids.add(id);
     for (const id of remote.keys()) if (this.rp.pathOf.has(id)) ids.add(id);
     // remote-created nodes parents first, so a new subtree lands in one round
     const order = [...ids].sort((a, b) => {
-      const pa = this.rp.pathOf.get(a) ?? this.sp.pathOf.get(a)!;
-      const pb = this.rp.pathOf.get(b) ?? this.sp.pathOf.get(b)!;
+      const pa = this.rp.pathOf.get(a) ?? this.sp.pathOf.get(a) ?? '';
+      const pb = this.rp.pathOf.get(b) ?? this.sp.pathOf.get(b) ?? '';
       return byDepthThenPath(pa, pb) || (a < b ? -1 : 1);
     });
 
     for (const id of order) {
-      const s = synced.get(id);
       const r = this.remoteNode(id);
       if (remote.has(id) && !r) continue; // unplaceable remote node: reported, left alone
+      let s = synced.get(id);
+      if (s && !this.sp.pathOf.has(id)) {
+        // its ancestry in Synced is gone: forget it and decide afresh, as for
+        // a node never synced (adopt, download or upload: nothing is lost)
+        this.state.push({ type: 'forget', id, path: `synced:${id}` });
+        s = undefined;
+      }
       const spath = s ? this.sp.pathOf.get(id) : undefined;
       const rpath = r ? this.rp.pathOf.get(id) : undefined;
       if (spath !== undefined && this.ignored(spath, s!.kind === 'dir')) continue;
@@ -489,7 +571,10 @@ class Planner {
       if (s && r && view) this.bothAlive(id, s, r, view);
       else if (s && r) this.localGone(id, s, r);
       else if (s && view) this.remoteGone(id, s, view);
-      else if (s) this.state.push({ type: 'forget', id, path: spath! });
+      else if (s) {
+        if (this.syncedParents.has(id)) this.deferred++; // children first, so Synced never orphans
+        else this.state.push({ type: 'forget', id, path: spath! });
+      }
       else if (r) this.remoteCreated(r, rpath!);
     }
 
@@ -522,22 +607,22 @@ class Planner {
 
   finish(): Plan {
     // Nothing under a local move of this round may run: its paths are stale.
-    const moving = [...this.renames, ...this.localMoves].flatMap((op) =>
-      op.type === 'conflict_rename' || op.type === 'local_move' ? [op.type === 'local_move' ? op.from : op.path, op.to] : [],
-    );
-    const under = (p: string, self: string): boolean => moving.some((m) => m !== p && m !== self && isWithin(p, m));
-    const keep = <T extends PlanOp>(ops: T[], pathOf: (op: T) => string, self: (op: T) => string = pathOf): T[] =>
+    const moving = [...this.renames, ...this.localMoves].flatMap((op) => ownPaths(op).map((path) => ({ op, path })));
+    // (both the source and the target of a move count; a move is not under itself)
+    const underOf = (self: PlanOp): boolean =>
+      ownPaths(self).some((p) => moving.some((m) => m.op !== self && isWithin(p, m.path) && !handsOver(self, p, m.op, m.path)));
+    const keep = <T extends PlanOp>(ops: T[]): T[] =>
       ops.filter((op) => {
-        if (!under(pathOf(op), self(op))) return true;
+        if (!underOf(op)) return true;
         this.deferred++;
         return false;
       });
-    const localMoves = keep(this.localMoves, (op) => (op.type === 'local_move' ? op.from : ''), (op) => (op.type === 'local_move' ? op.to : ''));
-    const renames = keep(this.renames, (op) => (op.type === 'conflict_rename' ? op.path : ''), (op) => (op.type === 'conflict_rename' ? op.to : ''));
-    const mkdirs = keep(this.mkdirs, (op) => (op as { path: string }).path);
-    const content = keep(this.content, (op) => (op as { path: string }).path);
-    const localDeletes = keep(this.localDeletes, (op) => (op as { path: string }).path);
-    const remoteOps = keep(this.remoteOps, (op) => op.path);
+    const localMoves = keep(this.localMoves);
+    const renames = keep(this.renames);
+    const mkdirs = keep(this.mkdirs);
+    const content = keep(this.content);
+    const localDeletes = keep(this.localDeletes);
+    const remoteOps = keep(this.remoteOps);
 
     let ops: PlanOp[] = [
       ...this.state,
@@ -552,13 +637,21 @@ class Planner {
     // A swap (a→b while b→a) blocks every move of the cycle: break it by
     // moving one party to a temporary visible name; the next rounds finish.
     if (ops.length === 0 && this.deferred > 0) {
-      const lm = this.blockedLocalMoves[0];
-      const rm = this.blockedRemoteMoves[0];
+      const lBlocked = new Set(this.blockedLocalMoves.map((b) => b.id));
+      const rBlocked = new Set(this.blockedRemoteMoves.map((b) => b.id));
+      const lm = this.blockedLocalMoves.find((b) => b.blocker !== undefined && lBlocked.has(b.blocker));
+      const rm = this.blockedRemoteMoves.find((b) => rBlocked.has(b.blocker));
       if (lm) {
         const tmp = joinPath(parentPath(lm.from), `${baseName(lm.from)}.syncd-swap-${lm.id.slice(-6)}`);
         ops = [{ type: 'local_move', id: lm.id, from: lm.from, to: tmp, node: { ...lm.node, name: baseName(tmp) }, expect: expectOf(lm.entry) }];
       } else if (rm) {
         ops = [{ type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: `${rm.name}.syncd-swap-${rm.id.slice(-6)}`, path: rm.entry.diskPath, local: rm.entry }];
+      } else if (this.blockers[0]) {
+        // something waits for a path whose occupant waits in turn: move the
+        // occupant aside (locally only); the next round puts it where it belongs
+        const b = this.blockers[0];
+        const to = joinPath(parentPath(b.diskPath), `${baseName(b.diskPath)}.syncd-swap-${b.ino}`);
+        ops = [{ type: 'conflict_rename', path: b.diskPath, to, expect: expectOf(b), reason: 'moved aside to untangle two changes that wait on each other' }];
       }
     }
     return { ops, problems: this.problems, deferred: this.deferred };
@@ -567,6 +660,40 @@ class Planner {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The path an op fills (creates or moves something into). */
+function fillTarget(op: PlanOp): string | null {
+  if (op.type === 'download' || op.type === 'symlink' || op.type === 'mkdir') return op.path;
+  if (op.type === 'local_move') return op.to;
+  return null;
+}
+
+/**
+ * A conflict rename clears exactly the path that another op of the same
+ * round fills: the executor runs renames first, so they do not block each
+ * other there (anything below that path still does).
+ */
+function handsOver(self: PlanOp, p: string, mover: PlanOp, moverPath: string): boolean {
+  if (p !== moverPath) return false;
+  if (mover.type === 'conflict_rename' && mover.path === p && fillTarget(self) === p) return true;
+  if (self.type === 'conflict_rename' && self.path === p && fillTarget(mover) === p) return true;
+  return false;
+}
+
+/** Local paths an op reads or writes. */
+function ownPaths(op: PlanOp): string[] {
+  switch (op.type) {
+    case 'local_move':
+      return [op.from, op.to];
+    case 'conflict_rename':
+      return [op.path, op.to];
+    case 'adopt':
+    case 'forget':
+      return [];
+    default:
+      return [op.path];
+  }
 }
 
 function pathOfOp(op: PlanOp): string {
