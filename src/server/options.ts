@@ -1,5 +1,6 @@
 // Server options, documented where declared and validated once.
 
+import { newNodeId } from './ids.js';
 import type { JournalStore } from './store/types.js';
 
 export interface ServerOptions {
@@ -33,6 +34,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** use this journal store instead of DIR/syncd.db (e.g. PostgreSQL); closed by close() */
   store?: JournalStore;
+  /** node id source (default: random "n_…"); tests pass a seeded one to make runs replayable */
+  newNodeId?: () => string;
 }
 
 export type ResolvedOptions = Required<Omit<ServerOptions, 'retentionEntries' | 'retentionAgeS' | 'store'>> &
@@ -64,5 +67,6 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     shutdownGraceMs: nonNegInt(o.shutdownGraceMs, 'shutdownGraceMs', 10_000),
     log: o.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
     store: o.store,
+    newNodeId: o.newNodeId ?? newNodeId,
   };
 }

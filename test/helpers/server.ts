@@ -172,6 +172,28 @@ function removeSubtree(tree: Map<string, WireNode>, id: string): void {
   for (const [cid, n] of [...tree]) if (n.parent === id && tree.has(cid)) removeSubtree(tree, cid);
 }
 
+/**
+ * After a listing and the changes from its cursor up to the head are applied,
+ * drops nodes whose parent chain does not reach the root. A listing is not a
+ * snapshot: if a directory is deleted while pages are walked, a child may have
+ * been listed although the directory (and the parents between) were never
+ * walked, so the delete entry cannot find it. Once caught up, every live node's
+ * parent is known, so what remains unattached is dead.
+ */
+export function removeOrphans(tree: Map<string, WireNode>): void {
+  const reaches = new Map<string, boolean>();
+  const ok = (id: string, depth = 0): boolean => {
+    if (id === 'root') return true;
+    const known = reaches.get(id);
+    if (known !== undefined) return known;
+    const n = tree.get(id);
+    const r = n !== undefined && depth < 10_000 && ok(n.parent, depth + 1);
+    reaches.set(id, r);
+    return r;
+  };
+  for (const id of [...tree.keys()]) if (!ok(id)) tree.delete(id);
+}
+
 export function treeOf(nodes: WireNode[]): Map<string, WireNode> {
   return new Map(nodes.map((n) => [n.id, n]));
 }

@@ -6,7 +6,6 @@ import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendJson } from '../http/io.js';
 import type { Router } from '../http/router.js';
-import { newNodeId } from '../ids.js';
 
 export function commitRoutes(router: Router, ctx: ServerContext): void {
   router.on('POST', '/v1/commit', async ({ req, res }) => {
@@ -18,7 +17,7 @@ export function commitRoutes(router: Router, ctx: ServerContext): void {
       const { result, replayed } = await ctx.store.commitOp(device.namespace, op, {
         deviceId: device.deviceId,
         now: ctx.now(),
-        newNodeId,
+        newNodeId: ctx.opts.newNodeId,
       });
       results.push(result);
       ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });
