@@ -118,6 +118,41 @@ function writeTempSync(path: string, buf: Buffer): void {
   closeSync(fd);
 }
 
+/**
+ * Writes chunks at explicit offsets with a few writes in flight, so the disk
+ * works while the network and the hash do. Errors surface on the next call.
+ */
+class PositionalWriter {
+  static readonly MAX_IN_FLIGHT = 8;
+  readonly #fh: FileHandle;
+  readonly #inflight = new Set<Promise<void>>();
+  error: unknown;
+
+  constructor(fh: FileHandle) {
+    this.#fh = fh;
+  }
+
+  async write(chunk: Buffer, position: number): Promise<void> {
+    if (this.error !== undefined) throw this.error;
+    const w: Promise<void> = writeAll(this.#fh, chunk, position).then(
+      () => void this.#inflight.delete(w),
+      (e: unknown) => {
+        this.#inflight.delete(w);
+        this.error ??= e;
+      },
+    );
+    this.#inflight.add(w);
+    if (this.#inflight.size >= PositionalWriter.MAX_IN_FLIGHT) await Promise.race(this.#inflight);
+    if (this.error !== undefined) throw this.error;
+  }
+
+  /** Waits for every write in flight; throws the first write error. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inflight);
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
 /** Creates a temp file in dirAbs holding exactly `buf`. Removes it on failure. */
 /**
  * Below this size, a temp file that need not be fsynced is written with
@@ -166,6 +201,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   const path = join(dirAbs, tempName());
   const fh = await open(path, 'wx', 0o600);
+  const writes = new PositionalWriter(fh);
   let closed = false;
   try {
     let hasher = createHash('sha256');
@@ -177,6 +213,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
         const got = await remote.getBlob(hash, { start: written, signal: opts.signal });
         if (got.status === 200 && written > 0) {
           // the server ignored the range: start again from byte 0
+          await writes.settle();
           await fh.truncate(0);
           hasher = createHash('sha256');
           written = 0;
@@ -190,13 +227,17 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
             discard(got.body);
             throw mismatch(remote, hash, `more than the expected ${size} bytes arrived`);
           }
-          await writeAll(fh, chunk, written);
+          // the write runs while the next chunk arrives and this one is hashed
+          await writes.write(chunk, written);
           hasher.update(chunk);
           written += chunk.length;
         }
+        await writes.settle();
         if (written !== size) throw mismatch(remote, hash, `the reply ended after ${written} of ${size} bytes`);
         break;
       } catch (e) {
+        await writes.settle().catch(() => {});
+        if (writes.error !== undefined) throw writes.error;
         if (written > before) {
           failures = 0;
           backoff.reset();
