@@ -320,7 +320,11 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   flush();
 
   await runLimited(jobs, concurrency);
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) {
+    // an abort rejects, so nobody will place or clean up what did arrive
+    await Promise.all([...byKey.values()].map((g) => (g.path === undefined ? undefined : unlink(g.path).catch(() => {}))));
+    opts.signal.throwIfAborted();
+  }
 
   const results: DownloadResult[] = new Array<DownloadResult>(items.length);
   for (const g of byKey.values()) {

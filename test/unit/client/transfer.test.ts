@@ -325,6 +325,19 @@ describe('downloadManyToTemp', () => {
     expect(res[2]).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
 
+  test('an abort after some blobs landed rejects and removes them', async () => {
+    const head = (c: Buffer): Buffer => Buffer.concat([Buffer.from(`${sha(c)} ${c.length}\n`), c]);
+    fake.on('POST', '/v1/blobs/fetch', { chunks: [head(A), { delayMs: 30_000 }, head(B)] });
+    const ac = new AbortController();
+    const p = downloadManyToTemp(client, [A, B].map((c) => ({ hash: sha(c), size: c.length, dirAbs: dir })), { ...OPTS, fsync: false, signal: ac.signal });
+    // wait until A's temp file exists, then abort
+    while (tree(dir).length === 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    const e = await rejection(p);
+    expect(e.name).toBe('AbortError');
+    expect(tree(dir)).toEqual([]);
+  });
+
   test('no items, no requests', async () => {
     expect(await downloadManyToTemp(client, [], OPTS)).toEqual([]);
     expect(fake.requests).toHaveLength(0);
