@@ -1,9 +1,12 @@
 // Every command module registers itself here, one line each.
 
 import type { Command } from 'commander';
+import { register as clientCommands } from './client-commands.js';
+import { register as quickstart } from './quickstart.js';
 import { register as serve } from './serve.js';
 import { register as serverAdmin } from './server-admin.js';
+import { register as status } from './status.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, serverAdmin];
+export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, quickstart];

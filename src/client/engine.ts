@@ -1,0 +1,343 @@
+// The engine: orders the steps of the loop (DESIGN.md "Client: the loop").
+// It decides nothing itself: the planner decides, the executor acts, the
+// scanner and puller observe. One cycle = pull, observe, then plan/execute
+// rounds until the plan is empty or stops making progress.
+
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import { checkGuards, type GuardTrip } from '../core/guards.js';
+import type { PlanProblem } from '../core/ops.js';
+import { plan } from '../core/plan.js';
+import { SyncdError } from '../protocol/errors.js';
+import { Backoff, sleep } from './backoff.js';
+import { execute } from './executor.js';
+import { pull } from './pull.js';
+import type { RemoteClient } from './remote.js';
+import { RemoteError } from './remote-errors.js';
+import { localDiff, scanAll, scanPaths } from './scan.js';
+import type { StateDB } from './state-db.js';
+import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from './syncignore.js';
+import { removeStaleTemps } from './transfer.js';
+
+export const ROOT_MARKER = '.syncd';
+
+export interface Log {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface EngineOptions {
+  folder: string;
+  db: StateDB;
+  remote: RemoteClient;
+  concurrency?: number;
+  maxDeleteShare?: number;
+  minDeleteCount?: number;
+  longpollTimeoutS?: number;
+  safetyPullIntervalS?: number;
+  extraIgnore?: string[];
+  log?: Log;
+  now?: () => number;
+  /** transfers done so far in this cycle */
+  onTransfer?: (files: number, bytes: number) => void;
+  /** planned transfer totals of a round */
+  onPlan?: (files: number, bytes: number) => void;
+}
+
+export interface CycleResult {
+  converged: boolean;
+  rounds: number;
+  /** ops the last plan still had */
+  pending: number;
+  problems: PlanProblem[];
+  paused: GuardTrip | null;
+}
+
+const MAX_ROUNDS = 200;
+
+export class Engine {
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore'>;
+  #ignore: IgnoreMatcher;
+  #dirty = new Set<string>();
+  #fullScanNeeded = true;
+  #pullNeeded = true;
+  #wake: (() => void) | null = null;
+  #watcher: FSWatcher | null = null;
+  #pollFallback = false;
+
+  constructor(opts: EngineOptions) {
+    this.o = {
+      concurrency: 8, maxDeleteShare: 0.5, minDeleteCount: 20, longpollTimeoutS: 60, safetyPullIntervalS: 300,
+      log: silentLog, now: () => Date.now(), ...opts,
+    } as Engine['o'];
+    this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? []);
+  }
+
+  get db(): StateDB {
+    return this.o.db;
+  }
+
+  /** Start-up housekeeping: the root marker and leftover temp files. */
+  async prepare(): Promise<void> {
+    if (!existsSync(this.o.folder)) return;
+    const removed = await removeStaleTemps(this.o.folder);
+    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
+    const marker = join(this.o.folder, ROOT_MARKER);
+    if (!existsSync(marker) && this.db.syncedCount() === 0) writeMarker(this.o.folder);
+  }
+
+  markDirty(diskPath: string): void {
+    if (diskPath === SYNCIGNORE) this.#fullScanNeeded = true;
+    this.#dirty.add(diskPath);
+    this.#wake?.();
+  }
+
+  requestPull(): void {
+    this.#pullNeeded = true;
+    this.#wake?.();
+  }
+
+  async #observe(): Promise<void> {
+    const { db } = this;
+    const ig = loadIgnore(this.o.folder, this.o.extraIgnore ?? []);
+    if (ig.version !== this.#ignore.version) this.#fullScanNeeded = true;
+    this.#ignore = ig;
+    const prev = db.loadLocal();
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    const res = this.#fullScanNeeded || this.#pollFallback
+      ? await scanAll(this.o.folder, prev, this.#ignore)
+      : await scanPaths(this.o.folder, prev, dirty, this.#ignore);
+    this.#fullScanNeeded = false;
+    const { put, del } = localDiff(prev, res.tree);
+    if (put.length || del.length) {
+      db.tx(() => {
+        for (const k of del) db.deleteLocalSubtree(k);
+        for (const e of put) db.putLocal(e);
+      });
+    }
+    db.setProblems(res.problems, 'exec');
+  }
+
+  /** One full cycle: pull, observe, plan and execute until nothing is left. */
+  async cycle(): Promise<CycleResult> {
+    const { db, o } = this;
+    if (!existsSync(o.folder) || !statSync(o.folder).isDirectory()) {
+      const trip: GuardTrip = { code: 'root_missing', message: `the synced folder ${o.folder} is gone (unmounted disk or moved folder?); syncing is paused so nothing is deleted on the server. Restore it, then run \`syncd resume\`` };
+      this.#pause(trip);
+      return { converged: false, rounds: 0, pending: 0, problems: [], paused: trip };
+    }
+    if (db.get('paused') === '1') {
+      if (this.#pullNeeded) await this.#pull();
+      return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
+    }
+    db.set('state', 'syncing');
+    if (this.#pullNeeded) await this.#pull();
+    await this.#observe();
+    let problems: PlanProblem[] = [];
+    let pending = 0;
+    let stuck = 0;
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      const remote = db.loadRemote();
+      const synced = db.loadSynced();
+      const local = db.loadLocal();
+      const p = plan({ remote, synced, local, device: db.get('device_label') ?? 'device', now: o.now(), isIgnored: this.#ignore });
+      problems = p.problems;
+      pending = p.ops.length;
+      db.set('pending', pending);
+      db.setProblems(p.problems, 'plan');
+      if (p.ops.length === 0) {
+        db.set('state', 'idle');
+        db.set('last_sync_at', o.now());
+        return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
+      }
+      const trip = checkGuards({
+        rootExists: existsSync(o.folder), markerPresent: existsSync(join(o.folder, ROOT_MARKER)),
+        localFiles: [...local.values()].filter((e) => e.kind !== 'dir').length, synced, plan: p,
+        maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
+      });
+      if (trip) {
+        this.#pause(trip);
+        return { converged: false, rounds: round, pending, problems, paused: trip };
+      }
+      if (db.get('allow_deletes') === '1') db.set('allow_deletes', null);
+      let files = 0;
+      let bytes = 0;
+      for (const op of p.ops) {
+        if (op.type === 'download') { files++; bytes += op.node.size ?? 0; }
+        if ((op.type === 'create' || op.type === 'update') && op.local.kind === 'file') { files++; bytes += op.local.size ?? 0; }
+      }
+      o.onPlan?.(files, bytes);
+      o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer }, p.ops);
+      for (const pr of res.problems) db.addProblem(pr);
+      for (const d of res.dirty) this.#dirty.add(d);
+      // our own commits come back as journal echoes (no-ops by rev): pull them
+      // so the cursor covers what this round wrote
+      if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
+      if (res.done === 0) {
+        if (++stuck >= 3) {
+          db.set('state', 'idle');
+          return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
+        }
+      } else stuck = 0;
+      if (this.#pullNeeded) await this.#pull();
+      if (this.#dirty.size) await this.#observe();
+    }
+    db.set('state', 'idle');
+    return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };
+  }
+
+  async #pull(): Promise<void> {
+    this.#pullNeeded = false;
+    const r = await pull(this.db, this.o.remote);
+    const reason = this.db.get('last_reset_reason');
+    if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
+  }
+
+  #pause(trip: GuardTrip): void {
+    const { db } = this;
+    if (db.get('paused') !== '1') this.o.log.warn(trip.message, { code: trip.code });
+    db.set('paused', '1');
+    db.set('pause_code', trip.code);
+    db.set('pause_reason', trip.message);
+    db.set('state', 'paused');
+  }
+
+  /**
+   * The agent: cycles whenever the server (longpoll) or the folder (watcher)
+   * says something moved, and at a slow safety-net interval otherwise.
+   */
+  async watch(signal: AbortSignal): Promise<void> {
+    const { o, db } = this;
+    await this.prepare();
+    this.#startWatcher();
+    const longpoll = this.#longpollLoop(signal);
+    const backoff = new Backoff();
+    let lastSafety = o.now();
+    try {
+      while (!signal.aborted) {
+        try {
+          const r = await this.cycle();
+          db.set('last_error', null);
+          backoff.reset();
+          if (r.paused) await this.#sleepUntilWoken(signal, 2000);
+          else if (this.#dirty.size === 0 && !this.#pullNeeded) {
+            const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
+            await this.#sleepUntilWoken(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
+            if (o.now() - lastSafety >= o.safetyPullIntervalS * 1000) {
+              lastSafety = o.now();
+              this.#pullNeeded = true;
+              if (this.#pollFallback) this.#fullScanNeeded = true;
+            }
+          }
+          if (db.get('paused') === '1' && db.get('resume_requested') === '1') {
+            db.tx(() => { db.set('paused', null); db.set('resume_requested', null); db.set('state', 'syncing'); });
+          }
+        } catch (err) {
+          if (signal.aborted) break;
+          const e = err as SyncdError;
+          db.set('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: o.now() }));
+          db.set('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
+          o.log.warn(e.message, { code: e.code });
+          this.#pullNeeded = true;
+          this.#fullScanNeeded = true;
+          if (e.code === 'unauthorized') await this.#sleepUntilWoken(signal, 60_000);
+          else await sleep(backoff.nextFor(err), signal).catch(() => undefined);
+        }
+      }
+    } finally {
+      await this.#watcher?.close();
+      this.#watcher = null;
+      await longpoll;
+      db.set('state', 'stopped');
+    }
+  }
+
+  #sleepUntilWoken(signal: AbortSignal, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.#wake = () => setTimeout(done, 20); // debounce a burst of hints
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async #longpollLoop(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff();
+    while (!signal.aborted) {
+      const cursor = this.db.get('cursor');
+      if (!cursor) {
+        await sleep(200, signal).catch(() => undefined);
+        continue;
+      }
+      try {
+        const r = await this.o.remote.longpoll(cursor, this.o.longpollTimeoutS, signal);
+        backoff.reset();
+        if (r.changes) this.requestPull();
+        if (r.backoff) await sleep(r.backoff * 1000, signal).catch(() => undefined);
+        else if (r.changes) await this.#waitCursorMoves(cursor, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof RemoteError && err.code === 'reset') this.requestPull();
+        await sleep(backoff.nextFor(err), signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** After a wake, the next longpoll waits until the pull moved the cursor (or 2 s). */
+  async #waitCursorMoves(cursor: string, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < 100 && !signal.aborted && this.db.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
+  }
+
+  #startWatcher(): void {
+    const root = this.o.folder;
+    const rel = (abs: string) => (abs.length > root.length ? abs.slice(root.length + 1).split('\\').join('/') : '');
+    const w = chokidarWatch(root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      persistent: true,
+      alwaysStat: false,
+      ignored: (p: string) => {
+        const r = rel(p);
+        return r !== '' && r.split('/').some((seg) => seg.startsWith('.syncd'));
+      },
+    });
+    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) {
+      w.on(ev, (p: string) => this.markDirty(rel(p)));
+    }
+    w.on('error', (err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EMFILE') {
+        if (!this.#pollFallback) {
+          this.#pollFallback = true;
+          const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
+          this.o.log.warn(msg);
+          this.db.set('watch_warning', msg);
+        }
+      } else {
+        this.o.log.warn(`file watcher error: ${(err as Error).message}`);
+      }
+    });
+    this.#watcher = w;
+  }
+}
+
+export function writeMarker(folder: string): void {
+  try {
+    writeFileSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n', { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}

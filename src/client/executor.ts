@@ -1,0 +1,447 @@
+// The executor: carries out one round of the plan and records in the state DB
+// what actually happened (STYLE.md: the merge base follows what the
+// transition achieved, not the plan). Phases run in the planner's order:
+// state, renames aside, local moves, mkdirs, content (downloads and uploads),
+// local deletes. Every destructive step re-checks the disk against what the
+// plan expected; a mismatch marks the path dirty instead of acting.
+
+import { randomUUID } from 'node:crypto';
+import { chmod, link, mkdir, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import PQueue from 'p-queue';
+import type { LocalEntry } from '../core/local.js';
+import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../core/ops.js';
+import { fromWire, parentPath, type TreeNode } from '../core/tree.js';
+import { nameKey } from '../protocol/names.js';
+import { SyncdError } from '../protocol/errors.js';
+import type { Op, OpResult } from '../protocol/types.js';
+import type { RemoteClient } from './remote.js';
+import { assertRealParents, fsyncDir, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
+import type { StateDB } from './state-db.js';
+import { downloadManyToTemp, syncFiles, TEMP_PREFIX, uploadFile } from './transfer.js';
+
+export interface ExecContext {
+  root: string;
+  db: StateDB;
+  remote: RemoteClient;
+  /** transfers in parallel */
+  concurrency: number;
+  onTransfer?: (files: number, bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  done: number;
+  failed: number;
+  /** the server refused something because it moved on: pull before the next round */
+  needPull: boolean;
+  /** disk paths to re-stat before the next round */
+  dirty: Set<string>;
+  problems: PlanProblem[];
+}
+
+type Phase = 0 | 1 | 2 | 3 | 4 | 5;
+const PHASE: Record<PlanOp['type'], Phase> = {
+  adopt: 0, forget: 0, conflict_rename: 1, local_move: 2, mkdir: 3,
+  download: 4, symlink: 4, chmod: 4, create: 4, update: 4, move: 4, delete: 4, local_delete: 5,
+};
+
+const COMMIT_CHUNK = 500;
+
+function localEntryFromStat(diskPath: string, st: import('node:fs').Stats, node: TreeNode): LocalEntry {
+  const kind = node.kind;
+  return {
+    path: diskPath.normalize('NFC'), diskPath, kind, size: kind === 'file' ? st.size : null, mtimeMs: st.mtimeMs, ino: st.ino,
+    hash: kind === 'file' ? node.hash : null, exec: kind === 'file' && node.exec, target: kind === 'symlink' ? node.target : null,
+  };
+}
+
+function fileMode(exec: boolean): number {
+  const umask = process.umask();
+  return (exec ? 0o777 : 0o666) & ~umask;
+}
+
+class Run {
+  readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
+  readonly parents = new Set<string>();
+  constructor(readonly ctx: ExecContext) {}
+
+  abs(rel: string): string {
+    return safeJoin(this.ctx.root, rel);
+  }
+
+  problem(path: string, code: string, message: string): void {
+    this.res.problems.push({ path, code, message });
+    this.res.failed++;
+  }
+
+  /** The disk moved on since the scan: look again before acting. */
+  stale(path: string): void {
+    this.res.dirty.add(path);
+    this.res.failed++;
+  }
+
+  async guard(rel: string): Promise<boolean> {
+    try {
+      await assertRealParents(this.ctx.root, rel, this.parents);
+      return true;
+    } catch (err) {
+      const e = err as SyncdError;
+      if (e.code === 'unsafe_path') this.problem(rel, 'unsafe_path', e.message);
+      else this.stale(parentPath(rel) || rel);
+      return false;
+    }
+  }
+
+  // ---- phase 0 ---------------------------------------------------------
+
+  state(ops: PlanOp[]): void {
+    const { db } = this.ctx;
+    db.tx(() => {
+      for (const op of ops) {
+        if (op.type === 'adopt') db.putSynced({ ...op.node, ino: op.local?.ino ?? null });
+        else if (op.type === 'forget') db.deleteSynced(op.id);
+      }
+    });
+    this.res.done += ops.length;
+  }
+
+  // ---- phases 1 and 2: renames and moves --------------------------------
+
+  async move(op: Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>): Promise<void> {
+    const from = op.type === 'local_move' ? op.from : op.path;
+    if (!(await this.guard(from)) || !(await this.guard(op.to))) return;
+    const st = await lstatOrNull(this.abs(from));
+    if (!matchesExpect(st, op.expect)) return this.stale(from);
+    const target = await lstatOrNull(this.abs(op.to));
+    if (target && !(target.ino === st!.ino && nameKey(from) === nameKey(op.to))) return this.stale(op.to);
+    await rename(this.abs(from), this.abs(op.to));
+    this.parents.clear();
+    await fsyncDir(dirname(this.abs(from)));
+    if (dirname(from) !== dirname(op.to)) await fsyncDir(dirname(this.abs(op.to)));
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.moveLocalSubtree(from, op.to, op.to.normalize('NFC'));
+      if (op.type === 'local_move') {
+        const s = db.getSynced(op.id);
+        if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
+      } else {
+        db.addConflict(op.to, op.path, op.reason);
+      }
+    });
+    this.res.done++;
+  }
+
+  // ---- phase 3: directories ----------------------------------------------
+
+  async mkdir(op: Extract<LocalOp, { type: 'mkdir' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const abs = this.abs(op.path);
+    try {
+      await mkdir(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const st = await lstatOrNull(abs);
+    if (!st || !st.isDirectory()) return this.stale(op.path);
+    this.parents.add(op.path);
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.putLocal(localEntryFromStat(op.path, st, op.node));
+      db.putSynced({ ...op.node, ino: st.ino });
+    });
+    this.res.done++;
+  }
+
+  // ---- phase 4a: content from the server ------------------------------
+
+  async downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
+    const ready: { op: (typeof ops)[number]; tmp: string }[] = [];
+    const items: typeof ops = [];
+    for (const op of ops) if (await this.guard(op.path)) items.push(op);
+    const results = await downloadManyToTemp(
+      this.ctx.remote,
+      items.map((op) => ({ hash: op.node.hash!, size: op.node.size ?? 0, dirAbs: dirname(this.abs(op.path)) })),
+      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal },
+    );
+    results.forEach((r, i) => {
+      const op = items[i]!;
+      if (r.ok) ready.push({ op, tmp: r.path });
+      else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
+    });
+    // durability once per batch: data first, then the renames, then the dirs
+    await syncFiles(ready.map((r) => r.tmp));
+    const placed: { op: (typeof ops)[number]; st: import('node:fs').Stats }[] = [];
+    const dirs = new Set<string>();
+    for (const { op, tmp } of ready) {
+      try {
+        await chmod(tmp, fileMode(op.node.exec));
+        if (op.node.mtime > 0) await utimes(tmp, new Date(), new Date(op.node.mtime));
+        if (!(await this.place(tmp, op.path, op.expect))) continue;
+        const st = await lstatOrNull(this.abs(op.path));
+        if (!st) continue;
+        placed.push({ op, st });
+        dirs.add(dirname(this.abs(op.path)));
+        this.ctx.onTransfer?.(1, op.node.size ?? 0);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+    }
+    for (const d of dirs) await fsyncDir(d);
+    const { db } = this.ctx;
+    db.tx(() => {
+      for (const { op, st } of placed) {
+        db.putLocal(localEntryFromStat(op.path, st, op.node));
+        db.putSynced({ ...op.node, ino: st.ino });
+      }
+    });
+    this.res.done += placed.length;
+  }
+
+  /**
+   * Puts a finished temp file at `rel`: with nothing expected there, as a
+   * hard link (which fails rather than replace anything that appeared);
+   * otherwise by rename, after re-checking the target still is what the
+   * plan saw. Returns false (path marked dirty) when the disk moved on.
+   */
+  async place(tmp: string, rel: string, expect: import('../core/local.js').LocalExpect | null): Promise<boolean> {
+    const abs = this.abs(rel);
+    const st = await lstatOrNull(abs);
+    if (!matchesExpect(st, expect)) {
+      this.stale(rel);
+      return false;
+    }
+    if (expect === null) {
+      try {
+        await link(tmp, abs);
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          this.stale(rel);
+          return false;
+        }
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      }
+    }
+    await rename(tmp, abs);
+    return true;
+  }
+
+  async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const tmp = join(dirname(this.abs(op.path)), `${TEMP_PREFIX}${randomUUID()}`);
+    await symlink(op.node.target ?? '', tmp);
+    try {
+      if (!(await this.place(tmp, op.path, op.expect))) return;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    await fsyncDir(dirname(this.abs(op.path)));
+    const st = await lstatOrNull(this.abs(op.path));
+    if (!st) return this.stale(op.path);
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.putLocal(localEntryFromStat(op.path, st, op.node));
+      db.putSynced({ ...op.node, ino: st.ino });
+    });
+    this.res.done++;
+  }
+
+  async chmod(op: Extract<LocalOp, { type: 'chmod' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const abs = this.abs(op.path);
+    if (!matchesExpect(await lstatOrNull(abs), op.expect)) return this.stale(op.path);
+    await chmod(abs, fileMode(op.node.exec));
+    const st = await lstatOrNull(abs);
+    if (!st) return this.stale(op.path);
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.putLocal(localEntryFromStat(op.path, st, op.node));
+      db.putSynced({ ...op.node, ino: st.ino });
+    });
+    this.res.done++;
+  }
+
+  // ---- phase 4b: content to the server ---------------------------------
+
+  async remote(ops: RemoteOp[]): Promise<void> {
+    const { db, remote } = this.ctx;
+    const queue = new PQueue({ concurrency: this.ctx.concurrency });
+    const wire: { op: RemoteOp; wire: Op; intent: string }[] = [];
+    const uploaded = new Map<RemoteOp, string>();
+    // content first (streamed, never loaded whole)
+    await Promise.all(ops.map((op) => queue.add(async () => {
+      if ((op.type !== 'create' && op.type !== 'update') || op.local.kind !== 'file') return;
+      if (!(await this.guard(op.path))) return;
+      try {
+        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino });
+        if (got.hash !== op.local.hash) return this.stale(op.path);
+        uploaded.set(op, got.hash);
+        this.ctx.onTransfer?.(1, got.size);
+      } catch (err) {
+        const code = (err as SyncdError).code;
+        if (code === 'changed_during_upload' || (err as NodeJS.ErrnoException).code === 'ENOENT') return this.stale(op.path);
+        throw err;
+      }
+    })));
+    for (const op of ops) {
+      const w = this.toWire(op, uploaded);
+      if (w) wire.push(w);
+    }
+    for (let i = 0; i < wire.length; i += COMMIT_CHUNK) {
+      const chunk = wire.slice(i, i + COMMIT_CHUNK);
+      const results = await remote.commit(chunk.map((c) => c.wire));
+      db.tx(() => chunk.forEach((c, k) => this.recordResult(c.op, c.intent, results[k]!)));
+    }
+  }
+
+  toWire(op: RemoteOp, uploaded: Map<RemoteOp, string>): { op: RemoteOp; wire: Op; intent: string } | null {
+    const { db } = this.ctx;
+    const id = (intent: string) => db.opIdFor(intent, randomUUID);
+    const l = 'local' in op ? op.local : null;
+    const content = (): Record<string, unknown> => {
+      if (!l) return {};
+      if (l.kind === 'file') {
+        const hash = uploaded.get(op);
+        return hash ? { hash, size: l.size ?? 0, mtime: Math.max(0, Math.trunc(l.mtimeMs)), exec: l.exec } : {};
+      }
+      if (l.kind === 'symlink') return { target: l.target ?? '' };
+      return { mtime: Math.max(0, Math.trunc(l.mtimeMs)) };
+    };
+    switch (op.type) {
+      case 'create': {
+        const c = content();
+        if (op.local.kind === 'file' && !('hash' in c)) return null;
+        const intent = `create:${op.parentId}:${nameKey(op.name)}:${op.local.kind}:${(c.hash as string) ?? c.target ?? ''}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'create', parent: op.parentId, name: op.name, kind: op.local.kind, ...c } as Op };
+      }
+      case 'update': {
+        const c = content();
+        if (op.local.kind === 'file' && !('hash' in c)) return null;
+        const intent = `update:${op.id}:${op.baseRev}:${(c.hash as string) ?? c.target ?? ''}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'update', id: op.id, base_rev: op.baseRev, ...c } as Op };
+      }
+      case 'move': {
+        const intent = `move:${op.id}:${op.baseRev}:${op.parentId}:${op.name}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'move', id: op.id, base_rev: op.baseRev, parent: op.parentId, name: op.name } };
+      }
+      case 'delete': {
+        const intent = `delete:${op.id}:${op.baseRev}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'delete', id: op.id, base_rev: op.baseRev } };
+      }
+    }
+  }
+
+  /** Inside the caller's transaction: Remote and Synced take the returned node. */
+  recordResult(op: RemoteOp, intent: string, r: OpResult): void {
+    const { db } = this.ctx;
+    db.clearIntent(intent);
+    if (r.status === 'ok') {
+      const node = fromWire(r.node);
+      this.res.done++;
+      if (op.type === 'delete') {
+        db.deleteRemoteSubtree(op.id);
+        db.deleteSyncedSubtree(op.id);
+        return;
+      }
+      db.upsertRemote(node, r.seq);
+      if (op.type === 'move') {
+        const s = db.getSynced(op.id);
+        db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
+      } else {
+        db.putSynced({ ...node, ino: op.local.ino });
+      }
+      if (op.type === 'create' && op.replaces) {
+        db.deleteSynced(op.replaces);
+        db.reparentSynced(op.replaces, node.id);
+      }
+      return;
+    }
+    this.res.needPull = true;
+    if (r.status === 'conflict') {
+      this.res.failed++;
+      return;
+    }
+    if (r.error === 'name_taken' || r.error === 'invalid_name' || r.error === 'blob_missing') {
+      this.problem(op.path, r.error, `the server refused "${op.path}": ${r.message}`);
+    } else {
+      this.res.failed++;
+    }
+  }
+
+  // ---- phase 5: local deletes --------------------------------------------
+
+  async localDelete(op: Extract<LocalOp, { type: 'local_delete' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const abs = this.abs(op.path);
+    const st = await lstatOrNull(abs);
+    if (st === null) {
+      // already gone: record it
+    } else if (!matchesExpect(st, op.expect)) {
+      return this.stale(op.path);
+    } else if (op.expect.kind === 'dir') {
+      try {
+        await rmdir(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // something we do not sync (ignored) or something new lives there: keep the
+        // directory; forgetting it makes the next round upload it as new
+        this.ctx.db.deleteSynced(op.id);
+        this.res.dirty.add(op.path);
+        this.res.failed++;
+        return;
+      }
+    } else {
+      await unlink(abs);
+    }
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.deleteLocalSubtree(op.path);
+      db.deleteSynced(op.id);
+    });
+    this.res.done++;
+  }
+
+  async run(ops: PlanOp[]): Promise<ExecResult> {
+    const byPhase = (p: Phase) => ops.filter((o) => PHASE[o.type] === p);
+    this.state(byPhase(0));
+    for (const op of [...byPhase(1), ...byPhase(2)]) await this.step(op.type === 'local_move' ? op.from : (op as { path: string }).path, () => this.move(op as Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>));
+    for (const op of byPhase(3)) await this.step((op as { path: string }).path, () => this.mkdir(op as Extract<LocalOp, { type: 'mkdir' }>));
+    const content = byPhase(4);
+    const downloads = content.filter((o): o is Extract<LocalOp, { type: 'download' }> => o.type === 'download');
+    const remoteOps = content.filter((o): o is RemoteOp => o.type === 'create' || o.type === 'update' || o.type === 'move' || o.type === 'delete');
+    await Promise.all([
+      this.step('(downloads)', () => this.downloads(downloads)),
+      this.step('(uploads)', () => this.remote(remoteOps)),
+      (async () => {
+        for (const op of content) {
+          if (op.type === 'symlink') await this.step(op.path, () => this.symlink(op));
+          if (op.type === 'chmod') await this.step(op.path, () => this.chmod(op));
+        }
+      })(),
+    ]);
+    for (const op of byPhase(5)) await this.step((op as { path: string }).path, () => this.localDelete(op as Extract<LocalOp, { type: 'local_delete' }>));
+    return this.res;
+  }
+
+  /** Runs one step; an unexpected error becomes a problem (fatal ones propagate). */
+  async step(path: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const e = err as SyncdError & NodeJS.ErrnoException;
+      if (e.code === 'ENOSPC') throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
+      if (e.code === 'network' || e.code === 'unauthorized' || e.code === 'unavailable' || e.code === 'rate_limited' || e.code === 'server_error') throw err;
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'ENOTEMPTY') {
+        this.stale(path);
+        return;
+      }
+      this.problem(path, e.code ?? 'error', `${path}: ${e.message}`);
+    }
+  }
+}
+
+export async function execute(ctx: ExecContext, ops: PlanOp[]): Promise<ExecResult> {
+  return new Run(ctx).run(ops);
+}

@@ -1,0 +1,305 @@
+// The agent's state DB (DESIGN.md "Client: the state DB"): Remote, Local and
+// Synced trees, meta, outbox, problems, conflicts. One SQLite file per
+// folder, outside the folder. WAL; synchronous=FULL, so a transaction that
+// moves the cursor or Synced is on disk when it returns.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SyncedNode, SyncedTree } from '../core/associate.js';
+import type { LocalEntry, LocalTree } from '../core/local.js';
+import type { PlanProblem } from '../core/ops.js';
+import type { Tree, TreeNode } from '../core/tree.js';
+import { SyncdError } from '../protocol/errors.js';
+import type { NodeKind } from '../protocol/types.js';
+
+type DB = Database.Database;
+
+const MIGRATIONS: string[] = [
+  // 1: the three trees, meta, outbox, problems, conflicts
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE remote (
+    id TEXT PRIMARY KEY, parent TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    rev INTEGER NOT NULL, size INTEGER, hash TEXT, mtime INTEGER NOT NULL,
+    exec INTEGER NOT NULL, target TEXT, seq INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX remote_parent ON remote(parent);
+  CREATE TABLE synced (
+    id TEXT PRIMARY KEY, parent TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    rev INTEGER NOT NULL, size INTEGER, hash TEXT, mtime INTEGER NOT NULL,
+    exec INTEGER NOT NULL, target TEXT, ino INTEGER
+  ) STRICT;
+  CREATE INDEX synced_parent ON synced(parent);
+  CREATE TABLE local (
+    disk_path TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER,
+    mtime_ms REAL NOT NULL, ino INTEGER NOT NULL, hash TEXT, exec INTEGER NOT NULL, target TEXT
+  ) STRICT;
+  CREATE TABLE outbox (
+    intent TEXT PRIMARY KEY, op_id TEXT NOT NULL, created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE problems (
+    path TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL,
+    PRIMARY KEY (path, code)
+  ) STRICT;
+  CREATE TABLE conflicts (
+    path TEXT PRIMARY KEY, original TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL
+  ) STRICT;
+  `,
+];
+
+export interface Meta {
+  server: string;
+  token: string;
+  namespace: string;
+  device: string;
+  deviceLabel: string;
+  folder: string;
+  epoch: string;
+  cursor: string | null;
+  cursorSeq: number;
+}
+
+interface RemoteRow {
+  id: string; parent: string; name: string; kind: string; rev: number; size: number | null;
+  hash: string | null; mtime: number; exec: number; target: string | null;
+}
+
+function toNode(r: RemoteRow): TreeNode {
+  return { id: r.id, parent: r.parent, name: r.name, kind: r.kind as NodeKind, rev: r.rev, size: r.size, hash: r.hash, mtime: r.mtime, exec: r.exec === 1, target: r.target };
+}
+
+function nodeParams(n: TreeNode): Record<string, unknown> {
+  return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec ? 1 : 0, target: n.target };
+}
+
+export class StateDB {
+  readonly db: DB;
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
+    if (!opts.readonly) mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 5000 });
+    } catch (err) {
+      throw new SyncdError('state_db', `cannot open the state DB ${file}: ${(err as Error).message}`, {}, { cause: err });
+    }
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.migrate();
+    }
+  }
+
+  migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new SyncdError('state_db_too_new', `the state DB was written by a newer syncd (schema ${version}); upgrade syncd`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) this.#stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- meta --------------------------------------------------------------
+
+  get(key: string): string | null {
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  set(key: string, value: string | number | null): void {
+    if (value === null) this.stmt('DELETE FROM meta WHERE key = ?').run(key);
+    else this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, String(value));
+  }
+
+  meta(): Meta {
+    const server = this.get('server');
+    if (!server) throw new SyncdError('not_linked', 'this folder is not linked to a server; run `syncd init DIR --server URL --token T`');
+    return {
+      server,
+      token: this.get('token') ?? '',
+      namespace: this.get('namespace') ?? '',
+      device: this.get('device') ?? '',
+      deviceLabel: this.get('device_label') ?? 'device',
+      folder: this.get('folder') ?? '',
+      epoch: this.get('epoch') ?? '',
+      cursor: this.get('cursor'),
+      cursorSeq: Number(this.get('cursor_seq') ?? '0'),
+    };
+  }
+
+  // ---- Remote ------------------------------------------------------------
+
+  loadRemote(): Tree {
+    const t: Tree = new Map();
+    for (const r of this.stmt('SELECT * FROM remote').all() as RemoteRow[]) t.set(r.id, toNode(r));
+    return t;
+  }
+
+  remoteRev(id: string): number | null {
+    const r = this.stmt('SELECT rev FROM remote WHERE id = ?').get(id) as { rev: number } | undefined;
+    return r?.rev ?? null;
+  }
+
+  upsertRemote(n: TreeNode, seq: number): void {
+    this.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @seq)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, seq = excluded.seq
+      WHERE excluded.rev > remote.rev`).run({ ...nodeParams(n), seq });
+  }
+
+  /** Removes a node and its whole subtree from Remote (a directory delete is one entry). */
+  deleteRemoteSubtree(id: string): void {
+    this.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT r.id FROM remote r JOIN sub ON r.parent = sub.id)
+      DELETE FROM remote WHERE id IN (SELECT id FROM sub)`).run(id);
+  }
+
+  replaceRemote(nodes: Iterable<TreeNode>): void {
+    this.stmt('DELETE FROM remote').run();
+    for (const n of nodes) this.upsertRemote(n, 0);
+  }
+
+  // ---- Synced ------------------------------------------------------------
+
+  loadSynced(): SyncedTree {
+    const t: SyncedTree = new Map();
+    for (const r of this.stmt('SELECT * FROM synced').all() as (RemoteRow & { ino: number | null })[]) {
+      t.set(r.id, { ...toNode(r), ino: r.ino });
+    }
+    return t;
+  }
+
+  putSynced(n: SyncedNode): void {
+    this.stmt(`INSERT INTO synced (id, parent, name, kind, rev, size, hash, mtime, exec, target, ino)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @ino)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, ino = excluded.ino`)
+      .run({ ...nodeParams(n), ino: n.ino });
+  }
+
+  getSynced(id: string): SyncedNode | null {
+    const r = this.stmt('SELECT * FROM synced WHERE id = ?').get(id) as (RemoteRow & { ino: number | null }) | undefined;
+    return r ? { ...toNode(r), ino: r.ino } : null;
+  }
+
+  deleteSynced(id: string): void {
+    this.stmt('DELETE FROM synced WHERE id = ?').run(id);
+  }
+
+  deleteSyncedSubtree(id: string): void {
+    this.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT s.id FROM synced s JOIN sub ON s.parent = sub.id)
+      DELETE FROM synced WHERE id IN (SELECT id FROM sub)`).run(id);
+  }
+
+  reparentSynced(from: string, to: string): void {
+    this.stmt('UPDATE synced SET parent = ? WHERE parent = ?').run(to, from);
+  }
+
+  syncedCount(): number {
+    return (this.stmt("SELECT count(*) AS n FROM synced WHERE kind != 'dir'").get() as { n: number }).n;
+  }
+
+  // ---- Local -------------------------------------------------------------
+
+  loadLocal(): LocalTree {
+    const t: LocalTree = new Map();
+    for (const r of this.stmt('SELECT * FROM local').all() as { disk_path: string; path: string; kind: string; size: number | null; mtime_ms: number; ino: number; hash: string | null; exec: number; target: string | null }[]) {
+      t.set(r.disk_path, { path: r.path, diskPath: r.disk_path, kind: r.kind as NodeKind, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, hash: r.hash, exec: r.exec === 1, target: r.target });
+    }
+    return t;
+  }
+
+  putLocal(e: LocalEntry): void {
+    this.stmt(`INSERT INTO local (disk_path, path, kind, size, mtime_ms, ino, hash, exec, target)
+      VALUES (@diskPath, @path, @kind, @size, @mtimeMs, @ino, @hash, @exec, @target)
+      ON CONFLICT(disk_path) DO UPDATE SET path = excluded.path, kind = excluded.kind, size = excluded.size,
+        mtime_ms = excluded.mtime_ms, ino = excluded.ino, hash = excluded.hash, exec = excluded.exec, target = excluded.target`)
+      .run({ diskPath: e.diskPath, path: e.path, kind: e.kind, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino, hash: e.hash, exec: e.exec ? 1 : 0, target: e.target });
+  }
+
+  /** Removes an entry and everything below it. */
+  deleteLocalSubtree(diskPath: string): void {
+    this.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(diskPath, diskPath + '/', diskPath + '0');
+  }
+
+  /** Renames an entry and everything below it (a directory move). */
+  moveLocalSubtree(from: string, to: string, toNfc: string): void {
+    const rows = this.stmt("SELECT disk_path, path FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").all(from, from + '/', from + '0') as { disk_path: string; path: string }[];
+    const fromNfc = rows.find((r) => r.disk_path === from)?.path ?? from.normalize('NFC');
+    const upd = this.stmt('UPDATE local SET disk_path = ?, path = ? WHERE disk_path = ?');
+    this.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(to, to + '/', to + '0');
+    for (const r of rows) upd.run(to + r.disk_path.slice(from.length), toNfc + r.path.slice(fromNfc.length), r.disk_path);
+  }
+
+  localCount(): number {
+    return (this.stmt("SELECT count(*) AS n FROM local WHERE kind != 'dir'").get() as { n: number }).n;
+  }
+
+  // ---- outbox (op_id per intent, so a retried op is never applied twice) -----
+
+  opIdFor(intent: string, make: () => string): string {
+    const row = this.stmt('SELECT op_id FROM outbox WHERE intent = ?').get(intent) as { op_id: string } | undefined;
+    if (row) return row.op_id;
+    const opId = make();
+    this.stmt('INSERT INTO outbox (intent, op_id, created_at) VALUES (?, ?, ?)').run(intent, opId, Date.now());
+    return opId;
+  }
+
+  clearIntent(intent: string): void {
+    this.stmt('DELETE FROM outbox WHERE intent = ?').run(intent);
+  }
+
+  outboxCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  // ---- problems and conflicts ------------------------------------------
+
+  setProblems(problems: PlanProblem[], scope: 'plan' | 'exec'): void {
+    this.tx(() => {
+      this.stmt("DELETE FROM problems WHERE code LIKE ?").run(`${scope}:%`);
+      for (const p of problems) {
+        this.stmt('INSERT OR REPLACE INTO problems (path, code, message, at) VALUES (?, ?, ?, ?)').run(p.path, `${scope}:${p.code}`, p.message, Date.now());
+      }
+    });
+  }
+
+  addProblem(p: PlanProblem, scope: 'plan' | 'exec' = 'exec'): void {
+    this.stmt('INSERT OR REPLACE INTO problems (path, code, message, at) VALUES (?, ?, ?, ?)').run(p.path, `${scope}:${p.code}`, p.message, Date.now());
+  }
+
+  problems(): (PlanProblem & { at: number })[] {
+    return (this.stmt('SELECT path, code, message, at FROM problems ORDER BY at DESC').all() as (PlanProblem & { at: number })[]).map((p) => ({ ...p, code: p.code.replace(/^(plan|exec):/, '') }));
+  }
+
+  addConflict(path: string, original: string, reason: string): void {
+    this.stmt('INSERT OR REPLACE INTO conflicts (path, original, reason, at) VALUES (?, ?, ?, ?)').run(path, original, reason, Date.now());
+  }
+
+  conflicts(): { path: string; original: string; reason: string; at: number }[] {
+    return this.stmt('SELECT path, original, reason, at FROM conflicts ORDER BY at').all() as { path: string; original: string; reason: string; at: number }[];
+  }
+
+  removeConflict(path: string): void {
+    this.stmt('DELETE FROM conflicts WHERE path = ?').run(path);
+  }
+}

@@ -1,0 +1,37 @@
+// .syncignore at the folder root: gitignore syntax, via the `ignore` package.
+// Built-in ignores (core/ignore-rules.ts) always apply on top.
+
+import ignore from 'ignore';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SYNCIGNORE = '.syncignore';
+
+export interface IgnoreMatcher {
+  (path: string, isDir: boolean): boolean;
+  /** mtime of the .syncignore it was built from (0 when absent) */
+  version: number;
+}
+
+export function loadIgnore(root: string, extra: readonly string[] = []): IgnoreMatcher {
+  const ig = ignore();
+  let version = 0;
+  try {
+    const file = join(root, SYNCIGNORE);
+    version = statSync(file).mtimeMs;
+    ig.add(readFileSync(file, 'utf8'));
+  } catch {
+    // no .syncignore
+  }
+  if (extra.length) ig.add([...extra]);
+  const fn = ((path: string, isDir: boolean) => {
+    if (path === '' ) return false;
+    try {
+      return ig.ignores(isDir ? `${path}/` : path);
+    } catch {
+      return false; // a path the matcher cannot take (e.g. odd characters) is not ignored
+    }
+  }) as IgnoreMatcher;
+  fn.version = version;
+  return fn;
+}
