@@ -97,6 +97,12 @@ export class Engine {
     this.#wake?.();
   }
 
+  /** The next cycle scans the whole folder (no watcher was running, or hints were lost). */
+  rescan(): void {
+    this.#fullScanNeeded = true;
+    this.#wake?.();
+  }
+
   requestPull(): void {
     this.#pullNeeded = true;
     this.#wake?.();
@@ -137,7 +143,7 @@ export class Engine {
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
     }
     db.set('state', 'syncing');
-    if (this.#pullNeeded) await this.#pull();
+    await this.#pull(); // one changes request: cheap, and a cycle never plans on a stale Remote
     await this.#observe();
     let problems: PlanProblem[] = [];
     let pending = 0;

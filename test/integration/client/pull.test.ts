@@ -1,0 +1,105 @@
+// The pull path against a real server on port 0 and real folders.
+
+import { mkdtemp, readdir, stat, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setRetention, trim } from '../../../src/server/admin.js';
+import { linkAgent, snapshot, useTempStateDir, waitFor, type TestAgent } from '../../helpers/agent.js';
+import { Api, sha256, startTestServer, type TestServer } from '../../helpers/server.js';
+
+let server: TestServer;
+let api: Api;
+let agent: TestAgent;
+let dir: string;
+
+beforeAll(async () => {
+  await useTempStateDir();
+});
+
+beforeEach(async () => {
+  server = await startTestServer();
+  api = new Api(server.url, await server.addDevice('default', 'writer'));
+  dir = await mkdtemp(join(tmpdir(), 'syncd-folder-'));
+  agent = await linkAgent(server, dir, 'reader');
+});
+
+afterEach(async () => {
+  await agent.close();
+  await server.close();
+});
+
+describe('pull path', () => {
+  it('mirrors create, update, move and delete', async () => {
+    const docs = await api.mkdir('docs');
+    const a = await api.file('a.txt', 'one', docs.id);
+    await api.file('b.txt', 'bee', docs.id);
+    await agent.sync();
+    expect(await snapshot(dir)).toEqual({ 'docs/': 'dir', 'docs/a.txt': 'one', 'docs/b.txt': 'bee' });
+
+    const { hash, size } = await api.putBlob('two');
+    const upd = await api.one({ op: 'update', id: a.id, base_rev: a.rev, hash, size });
+    const arch = await api.mkdir('archive');
+    await api.one({ op: 'move', id: a.id, base_rev: upd.node.rev, parent: arch.id, name: 'a-renamed.txt' });
+    await agent.sync();
+    expect(await snapshot(dir)).toEqual({ 'archive/': 'dir', 'archive/a-renamed.txt': 'two', 'docs/': 'dir', 'docs/b.txt': 'bee' });
+
+    await api.one({ op: 'delete', id: docs.id, base_rev: docs.rev });
+    await agent.sync();
+    expect(await snapshot(dir)).toEqual({ 'archive/': 'dir', 'archive/a-renamed.txt': 'two' });
+  });
+
+  it('a directory move is one rename: the children keep their inodes', async () => {
+    const d = await api.mkdir('project');
+    for (let i = 0; i < 20; i++) await api.file(`f${i}.txt`, `content ${i}`, d.id);
+    await agent.sync();
+    const before = await Promise.all(Array.from({ length: 20 }, (_, i) => stat(join(dir, 'project', `f${i}.txt`))));
+    await api.one({ op: 'move', id: d.id, base_rev: d.rev, parent: 'root', name: 'project-2026' });
+    await agent.sync();
+    const after = await Promise.all(Array.from({ length: 20 }, (_, i) => stat(join(dir, 'project-2026', `f${i}.txt`))));
+    expect(after.map((s) => s.ino)).toEqual(before.map((s) => s.ino));
+  });
+
+  it('a multi-MiB file and Unicode names arrive intact', async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024 + 7);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) & 0xff;
+    const { hash, size } = await api.putBlob(big);
+    await api.one({ op: 'create', parent: 'root', name: 'big.bin', kind: 'file', hash, size });
+    for (const name of ['Ünïcødé.txt', '日本語.md', 'emoji 😀.txt', 'e\u0301.txt'.normalize('NFC')]) await api.file(name, name);
+    await agent.sync();
+    expect(sha256(await readFile(join(dir, 'big.bin')))).toBe(hash);
+    expect((await readdir(dir)).filter((n) => !n.startsWith('.syncd')).sort()).toEqual(['big.bin', 'emoji 😀.txt', 'Ünïcødé.txt', 'é.txt', '日本語.md'].sort());
+  });
+
+  it('watch mode follows a commit within a fraction of a second (longpoll wake)', async () => {
+    const ac = new AbortController();
+    const running = agent.engine.watch(ac.signal);
+    try {
+      await waitFor(() => agent.db.get('state') === 'idle', 10_000, 'first cycle');
+      await api.file('live.txt', 'now');
+      await waitFor(async () => (await readFile(join(dir, 'live.txt'), 'utf8').catch(() => '')) === 'now', 5_000, 'live.txt');
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
+
+  it('an expired cursor resets and converges; a local-only file survives', async () => {
+    await api.file('kept.txt', 'k');
+    await agent.sync();
+    await writeFile(join(dir, 'local-only.txt'), 'mine');
+    // the agent is "stopped": the server moves far ahead and trims
+    await setRetention(server.dataDir, { maxEntries: 5 });
+    for (let i = 0; i < 30; i++) await api.file(`n${i}.txt`, `v${i}`);
+    await trim(server.dataDir);
+    await agent.sync();
+    expect(agent.db.get('last_reset_reason')).toMatch(/expired/);
+    const snap = await snapshot(dir);
+    expect(snap['local-only.txt']).toBe('mine');
+    expect(snap['kept.txt']).toBe('k');
+    for (let i = 0; i < 30; i++) expect(snap[`n${i}.txt`]).toBe(`v${i}`);
+    // and the local-only file went up
+    const listed = await api.listAll();
+    expect(listed.nodes.map((n) => n.name)).toContain('local-only.txt');
+  });
+});
