@@ -2,11 +2,13 @@
 
 import type { Command } from 'commander';
 import { register as clientCommands } from './client-commands.js';
+import { register as configCmd } from './config-cmd.js';
 import { register as quickstart } from './quickstart.js';
 import { register as serve } from './serve.js';
 import { register as serverAdmin } from './server-admin.js';
+import { register as service } from './service.js';
 import { register as status } from './status.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, quickstart];
+export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, quickstart, configCmd, service];
