@@ -1,0 +1,164 @@
+// Two agents on one server, real folders: the push path and its conflict rules.
+
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
+import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
+
+let server: TestServer;
+let a: TestAgent;
+let b: TestAgent;
+let api: Api;
+
+beforeAll(async () => {
+  await useTempStateDir();
+});
+
+beforeEach(async () => {
+  server = await startTestServer();
+  api = new Api(server.url, await server.addDevice('default', 'observer'));
+  a = await linkAgent(server, await mkdtemp(join(tmpdir(), 'syncd-a-')), 'alpha');
+  b = await linkAgent(server, await mkdtemp(join(tmpdir(), 'syncd-b-')), 'beta');
+});
+
+afterEach(async () => {
+  await a.close();
+  await b.close();
+  await server.close();
+});
+
+/** Both agents cycle until neither has anything left (a sync can teach the other new things). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await a.sync();
+    await b.sync();
+  }
+}
+
+async function head(): Promise<number> {
+  return (await api.listAll()).seq;
+}
+
+describe('push path (two agents)', () => {
+  it('create, edit, rename and delete travel both ways', async () => {
+    await mkdir(join(a.dir, 'notes'));
+    await writeFile(join(a.dir, 'notes', 'todo.md'), '- milk');
+    await writeFile(join(b.dir, 'from-b.txt'), 'hi from b');
+    await settle();
+    expect(await snapshot(b.dir)).toEqual(await snapshot(a.dir));
+    expect(await snapshot(a.dir)).toEqual({ 'from-b.txt': 'hi from b', 'notes/': 'dir', 'notes/todo.md': '- milk' });
+
+    await writeFile(join(b.dir, 'notes', 'todo.md'), '- milk\n- eggs');
+    await rename(join(a.dir, 'from-b.txt'), join(a.dir, 'renamed.txt'));
+    await settle();
+    expect(await snapshot(a.dir)).toEqual({ 'renamed.txt': 'hi from b', 'notes/': 'dir', 'notes/todo.md': '- milk\n- eggs' });
+    expect(await snapshot(b.dir)).toEqual(await snapshot(a.dir));
+
+    await rm(join(b.dir, 'notes'), { recursive: true });
+    await settle();
+    expect(await snapshot(a.dir)).toEqual({ 'renamed.txt': 'hi from b' });
+  });
+
+  it('renaming a directory of 1,000 files writes ONE journal entry', async () => {
+    await mkdir(join(a.dir, 'photos'));
+    for (let i = 0; i < 1000; i++) await writeFile(join(a.dir, 'photos', `img${i}.jpg`), `pixels ${i}`);
+    await settle();
+    const before = await head();
+    await rename(join(a.dir, 'photos'), join(a.dir, 'photos-2026'));
+    await settle();
+    expect((await head()) - before).toBe(1);
+    expect((await readdir(join(b.dir, 'photos-2026'))).length).toBe(1000);
+  });
+
+  it('a conflict made while one side is offline: one conflicted copy, both contents kept', async () => {
+    await writeFile(join(a.dir, 'report.txt'), 'v1');
+    await settle();
+    // both edit the same file before either syncs
+    await writeFile(join(a.dir, 'report.txt'), 'edited on alpha');
+    await writeFile(join(b.dir, 'report.txt'), 'edited on beta');
+    await a.sync();
+    await b.sync();
+    await settle();
+    const snapA = await snapshot(a.dir);
+    expect(snapA).toEqual(await snapshot(b.dir));
+    const copies = Object.keys(snapA).filter((p) => p.startsWith('report (conflicted copy beta '));
+    expect(copies).toHaveLength(1);
+    expect(snapA['report.txt']).toBe('edited on alpha');
+    expect(snapA[copies[0]!]).toBe('edited on beta');
+    expect(b.db.conflicts().map((c) => c.path)).toEqual(copies);
+    // restarts do not breed more copies
+    await settle();
+    expect(Object.keys(await snapshot(a.dir)).filter((p) => p.includes('conflicted copy'))).toHaveLength(1);
+  });
+
+  it('edit beats delete, in both directions', async () => {
+    await writeFile(join(a.dir, 'x.txt'), 'x1');
+    await writeFile(join(a.dir, 'y.txt'), 'y1');
+    await settle();
+    await writeFile(join(a.dir, 'x.txt'), 'x2 edited');
+    await rm(join(b.dir, 'x.txt'));
+    await rm(join(a.dir, 'y.txt'));
+    await writeFile(join(b.dir, 'y.txt'), 'y2 edited');
+    await b.sync();
+    await a.sync();
+    await settle();
+    expect(await snapshot(a.dir)).toEqual({ 'x.txt': 'x2 edited', 'y.txt': 'y2 edited' });
+    expect(await snapshot(b.dir)).toEqual(await snapshot(a.dir));
+  });
+
+  it('a case clash becomes a conflicted copy instead of a lost file', async () => {
+    await writeFile(join(a.dir, 'README.md'), 'upper');
+    await settle();
+    await writeFile(join(b.dir, 'readme.md'), 'lower');
+    await settle();
+    const snap = await snapshot(a.dir);
+    expect(snap['README.md']).toBe('upper');
+    const copy = Object.keys(snap).find((p) => p.startsWith('readme (conflicted copy beta'));
+    expect(copy && snap[copy]).toBe('lower');
+    expect(await snapshot(b.dir)).toEqual(snap);
+  });
+
+  it('.syncignore and built-in ignores stay local', async () => {
+    await writeFile(join(a.dir, '.syncignore'), 'build/\n*.log\n');
+    await mkdir(join(a.dir, 'build'));
+    await writeFile(join(a.dir, 'build', 'out.o'), 'obj');
+    await writeFile(join(a.dir, 'debug.log'), 'noise');
+    await writeFile(join(a.dir, '.main.c.swp'), 'vim');
+    await writeFile(join(a.dir, 'main.c'), 'int main;');
+    await settle();
+    const names = (await api.listAll()).nodes.map((n) => n.name).sort();
+    expect(names).toEqual(['.syncignore', 'main.c']);
+  });
+
+  it('a mass delete pauses instead of propagating; resume lets it through', async () => {
+    for (let i = 0; i < 40; i++) await writeFile(join(a.dir, `f${i}.txt`), `${i}`);
+    await writeFile(join(a.dir, 'survivor.txt'), 'still here');
+    await settle();
+    for (let i = 0; i < 40; i++) await rm(join(a.dir, `f${i}.txt`));
+    a.engine.rescan();
+    const r = await a.engine.cycle();
+    expect(r.paused?.code).toBe('mass_delete');
+    expect((await api.listAll()).nodes).toHaveLength(41);
+    // `syncd resume`
+    a.db.set('paused', null);
+    a.db.set('allow_deletes', '1');
+    await a.sync();
+    expect((await api.listAll()).nodes.map((n) => n.name)).toEqual(['survivor.txt']);
+  });
+
+  it('an emptied folder root (unmounted disk) pauses and deletes nothing', async () => {
+    for (let i = 0; i < 5; i++) await writeFile(join(a.dir, `g${i}.txt`), `${i}`);
+    await settle();
+    for (const n of await readdir(a.dir)) await rm(join(a.dir, n), { recursive: true });
+    a.engine.rescan();
+    const r = await a.engine.cycle();
+    expect(r.paused?.code).toBe('root_empty');
+    expect((await api.listAll()).nodes).toHaveLength(5);
+    await rm(a.dir, { recursive: true });
+    const r2 = await a.engine.cycle();
+    expect(r2.paused?.code).toMatch(/root_missing|root_empty/);
+    expect(await readFile(join(b.dir, 'g0.txt'), 'utf8')).toBe('0');
+  });
+});
