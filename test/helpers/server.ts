@@ -2,9 +2,12 @@
 // a real server in-process on a free port over a fresh temp data folder.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { addDevice } from '../../src/server/admin.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/app.js';
 import type { ChangesReply, CommitReply, JournalEntry, ListReply, Op, OpResult, WireNode } from '../../src/protocol/types.js';
@@ -200,4 +203,26 @@ export function treeOf(nodes: WireNode[]): Map<string, WireNode> {
 
 export function sortedNodes(tree: Map<string, WireNode>): WireNode[] {
   return [...tree.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function newestMtime(dir: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    max = Math.max(max, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+/** `npm test` builds first; a test file run alone builds when dist/ is older than src/. */
+export function ensureBuilt(): void {
+  let stale = true;
+  try {
+    stale = statSync(join(REPO_ROOT, 'dist/server/app.js')).mtimeMs < newestMtime(join(REPO_ROOT, 'src'));
+  } catch {
+    stale = true;
+  }
+  if (stale) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'pipe' });
 }

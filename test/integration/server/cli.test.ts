@@ -3,38 +3,17 @@
 // every acknowledged commit is there and the journal is gap-free.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Api } from '../../helpers/server.js';
+import { Api, ensureBuilt, REPO_ROOT as ROOT } from '../../helpers/server.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin/syncd');
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
-function newestMtime(dir: string): number {
-  let max = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    max = Math.max(max, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return max;
-}
-
-beforeAll(() => {
-  // `npm test` builds first; when run alone, build if dist/ is older than src/
-  const built = join(ROOT, 'dist/server/app.js');
-  let stale = true;
-  try {
-    stale = statSync(built).mtimeMs < newestMtime(join(ROOT, 'src'));
-  } catch {
-    stale = true;
-  }
-  if (stale) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-}, 120_000);
+beforeAll(() => ensureBuilt(), 120_000);
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
