@@ -2,7 +2,7 @@
 // straight on the data folder, safe while `syncd serve` runs on it.
 
 import type { Command } from 'commander';
-import { addDevice, revokeDevice, serverStatus, setRetention, trim } from '../server/admin.js';
+import { addDevice, renewEpoch, revokeDevice, serverStatus, setRetention, trim } from '../server/admin.js';
 import { parseIntOption } from './serve.js';
 
 export function register(program: Command): void {
@@ -27,6 +27,16 @@ export function register(program: Command): void {
     .action(async (o: { data: string; device: string }) => {
       await revokeDevice(o.data, o.device);
       process.stdout.write(`revoked ${o.device}\n`);
+    });
+
+  server
+    .command('new-epoch')
+    .description('give namespaces a new epoch (after restoring a backup): old cursors get reset/epoch')
+    .requiredOption('--data <dir>', 'the server data folder')
+    .option('--namespace <ns>', 'only this namespace (default: all)')
+    .action(async (o: { data: string; namespace?: string }) => {
+      const n = await renewEpoch(o.data, o.namespace ?? null);
+      process.stdout.write(`new epoch for ${n} namespace(s)\n`);
     });
 
   server

@@ -48,6 +48,18 @@ export async function revokeDevice(dataDir: string, deviceId: string): Promise<v
   if (!ok) throw new SyncdError('not_found', `no active device ${deviceId}`);
 }
 
+/**
+ * New epochs for one namespace or all: run after restoring a backup, so that
+ * clients holding cursors from the lost history reset instead of silently
+ * skipping entries that were re-numbered.
+ */
+export async function renewEpoch(dataDir: string, namespace: string | null): Promise<number> {
+  if (namespace !== null) checkNamespaceName(namespace);
+  const n = await withStore(dataDir, (s) => s.renewEpoch(namespace));
+  if (namespace !== null && n === 0) throw new SyncdError('not_found', `no namespace "${namespace}"`);
+  return n;
+}
+
 /** One retention trim now, with the policy stored in the data folder. */
 export function trim(dataDir: string, now: number = Date.now()): Promise<TrimReport> {
   return withStore(dataDir, (s) => s.trim(now));

@@ -92,6 +92,25 @@ describe('syncd server add-device / trim / status', () => {
   });
 });
 
+describe('syncd server new-epoch', () => {
+  it('after a restore, cursors from before get reset/epoch', async () => {
+    const d = tempDir();
+    const token = run(['server', 'add-device', '--data', d, '--namespace', 'ns', '--label', 'a']).stdout.trim();
+    const s = await serve(d);
+    const api = new Api(s.url, token);
+    const c = await api.startCursor();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    expect(run(['server', 'new-epoch', '--data', d]).stdout).toBe('new epoch for 1 namespace(s)\n');
+    expect(run(['server', 'new-epoch', '--data', d, '--namespace', 'nope']).code).toBe(1);
+    const again = await serve(d);
+    const r = await new Api(again.url, token).get(`/v1/changes?cursor=${encodeURIComponent(c)}`);
+    expect(r.body).toMatchObject({ error: 'reset', reason: 'epoch' });
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
+});
+
 describe('syncd serve', () => {
   it('SIGTERM answers an open longpoll and exits 0', async () => {
     const d = tempDir();

@@ -135,6 +135,18 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => this.#s.deviceRevoke.run(deviceId).changes === 1);
   }
 
+  renewEpoch(namespace: string | null): Promise<number> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const rows = (namespace === null ? this.#s.nsAll.all() : this.#s.nsAll.all().filter((n) => (n as NamespaceState).name === namespace)) as NamespaceState[];
+          for (const n of rows) this.#s.setEpoch.run(`e_${randomBytes(9).toString('base64url')}`, n.id);
+          return rows.length;
+        })
+        .immediate(),
+    );
+  }
+
   authenticate(tokenHash: Buffer): Promise<DeviceIdentity | null> {
     return this.#run(() => {
       const r = this.#s.auth.get(tokenHash) as
@@ -416,6 +428,7 @@ function prepare(db: Database.Database) {
     nsById: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces WHERE id = ?'),
     nsAll: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces ORDER BY name'),
     nsInsert: db.prepare('INSERT INTO namespaces (name, epoch, created_at) VALUES (?, ?, ?) RETURNING id'),
+    setEpoch: db.prepare('UPDATE namespaces SET epoch = ? WHERE id = ?'),
     bumpHead: db.prepare('UPDATE namespaces SET head = head + 1 WHERE id = ? RETURNING head'),
     setFloor: db.prepare('UPDATE namespaces SET floor = @floor WHERE id = @id AND floor < @floor'),
     deviceInsert: db.prepare('INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
