@@ -43,6 +43,26 @@ describe('shutdown', () => {
   });
 });
 
+describe('events', () => {
+  it('sends heartbeat comments on a quiet stream', async () => {
+    const srv = await startTestServer({ eventsHeartbeatMs: 50 });
+    try {
+      const api = new Api(srv.url, await srv.addDevice());
+      const c = encodeURIComponent(await api.startCursor());
+      const ac = new AbortController();
+      const res = await fetch(`${srv.url}/v1/events?cursor=${c}`, { headers: { authorization: `Bearer ${api.token}` }, signal: ac.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      while ((text.match(/: heartbeat\n\n/g) ?? []).length < 2) text += Buffer.from((await reader.read()).value!).toString();
+      expect(text).not.toContain('event: advanced');
+      ac.abort();
+      await waitFor(async () => (await metric(srv.url, 'syncd_sse_streams '))[0] === 'syncd_sse_streams 0');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('longpoll crowds and overload', () => {
   it('wakes 300 waiters of one namespace on one commit; frees aborted ones', async () => {
     const srv = await startTestServer();
