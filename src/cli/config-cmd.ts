@@ -55,11 +55,13 @@ export function register(program: Command): void {
   const config = program
     .command('config')
     .description('show or change a folder\'s configuration (file < environment < flags)')
+    // list subcommands with their real shape ("set [dir] <key> <value>")
+    .configureHelp({ subcommandTerm: (cmd) => `${cmd.name()} ${cmd.usage()}` })
     .addHelpText(
       'after',
       `\nKeys:\n${CONFIG_KEY_NAMES.map((k) => {
         const s = CONFIG_KEYS[k] as ConfigKeySpec;
-        return `  ${k.padEnd(19)}${s.description}${s.env ? ` [${s.env}]` : ''}`;
+        return `  ${k.padEnd(20)}${s.description}${s.env ? ` [${s.env}]` : ''}`;
       }).join('\n')}\n\nSee docs/configuration.md for every key, its values and examples.`,
     );
 

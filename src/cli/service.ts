@@ -62,7 +62,7 @@ export function register(program: Command): void {
       }
       out.write(`removed ${r.path}\n`);
       if (r.manual.length > 0) {
-        out.write(`could not stop it from here (${r.reason ?? 'unknown reason'}); if it is running, run:\n`);
+        out.write(`not stopped here: ${r.reason ?? 'unknown reason'}. If it is running, run:\n`);
         for (const c of r.manual) out.write(`  ${c}\n`);
       }
     });

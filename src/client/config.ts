@@ -276,7 +276,7 @@ export function badValue(key: ConfigKey, raw: unknown, where: string): SyncdErro
   const spec = CONFIG_KEYS[key];
   return new SyncdError(
     'bad_config',
-    `bad value for ${key} (${where}): ${describeRaw(raw)}; allowed: ${spec.allowed}`,
+    `bad value for ${key}${where ? ` (${where})` : ''}: ${describeRaw(raw)}; allowed: ${spec.allowed}`,
     { key, value: raw, allowed: spec.allowed, where },
   );
 }
@@ -398,7 +398,7 @@ function writeConfigFile(path: string, values: Partial<Config>): void {
 /** Validates `raw` for `key` (any accepted spelling), stores it in the folder's file and returns the stored value. */
 export function setConfigValue<K extends ConfigKey>(folder: string, key: K | string, raw: unknown, opts: { env?: NodeJS.ProcessEnv } = {}): Config[K] {
   const k = resolveConfigKey(key) as K;
-  const value = parseOrThrow(k, raw, 'given');
+  const value = parseOrThrow(k, raw, '');
   const path = configFilePath(folder, opts.env ?? process.env);
   const current = readConfigAt(path);
   writeConfigFile(path, { ...current, [k]: value });

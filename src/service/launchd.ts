@@ -16,7 +16,16 @@ export function xmlEscape(s: string): string {
   if (NOT_XML.test(s)) {
     throw new SyncdError('service_error', `cannot write ${JSON.stringify(s)} into a launchd plist: it holds a control character`);
   }
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return (
+    s
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+      // a parser turns a raw CR into LF; a character reference survives
+      .replace(/\r/g, '&#13;')
+  );
 }
 
 const str = (s: string): string => `<string>${xmlEscape(s)}</string>`;

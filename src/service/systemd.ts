@@ -3,8 +3,10 @@
 // Quoting follows systemd.syntax(7) and systemd.service(5): a unit line is
 // first expanded for %-specifiers (so a literal % is %%), then split into
 // words with "double quotes" and C-style escapes, and for Exec lines $VAR is
-// substituted at start (so a literal $ is $$).
+// substituted at start in the arguments (so a literal $ there is $$; the
+// program path itself is not expanded).
 
+import { SyncdError } from '../protocol/errors.js';
 import type { ServiceTarget } from './target.js';
 
 /** Characters that need no quoting anywhere in a unit value. */
@@ -46,8 +48,29 @@ export function systemdUnitName(hash: string): string {
   return `syncd-${hash}.service`;
 }
 
+/**
+ * The program of an Exec line. systemd refuses an executable path holding
+ * quotes, backslashes or control characters, and does not expand $ in it
+ * (only in the arguments), so it gets no $$.
+ */
+export function systemdExecPath(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f"'\\]/.test(p)) {
+    throw new SyncdError(
+      'service_error',
+      `systemd cannot run a program whose path holds quotes, backslashes or control characters: ${JSON.stringify(p)}; ` +
+        'install Node.js under a plainer path',
+      { path: p },
+    );
+  }
+  return systemdWord(p);
+}
+
 export function renderSystemdUnit(t: ServiceTarget): string {
-  const exec = [t.nodePath, t.binPath, 'watch', t.folder].map((a) => systemdWord(a, { exec: true })).join(' ');
+  const exec = [
+    systemdExecPath(t.nodePath),
+    ...[t.binPath, 'watch', t.folder].map((a) => systemdWord(a, { exec: true })),
+  ].join(' ');
   const env = Object.entries(t.env).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}\n`);
   return (
     `# Written by \`syncd service install\` (syncd ${t.version}); remove it with \`syncd service uninstall\`.\n` +
