@@ -11,7 +11,7 @@
 // Usage: node bench/server.mjs [--entries 100000] [--commits 2000] [--json]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -188,7 +188,6 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
   }
   if (JSON_OUT) console.log(JSON.stringify(results, null, 2));
-  void createHash;
 }
 
 main().catch((err) => {

@@ -30,7 +30,6 @@ export class LongpollHub {
   readonly #bus: Notifier;
   readonly #opts: Required<LongpollOptions>;
   readonly #byNs = new Map<string, { waiters: Set<Waiter>; unsubscribe: () => void }>();
-  readonly #lastHead = new Map<string, number>();
   #count = 0;
   #closing = false;
 
@@ -55,61 +54,66 @@ export class LongpollHub {
   }
 
   /**
-   * Holds until the namespace's head passes `after`. `head` is the head the
-   * caller read; heads published since are also taken into account, so an
-   * advance between that read and this call is never missed. `signal`
-   * aborts the wait silently (client gone).
+   * Holds until the namespace's head passes `after`. The waiter subscribes
+   * first and reads the head second (`readHead`), so an advance that lands
+   * between the caller's checks and this call is never missed, whatever the
+   * store's latency. `signal` aborts the wait silently (client gone).
    */
-  wait(ns: string, after: number, head: number, timeoutS: number, signal?: AbortSignal): Promise<{ reply: LongpollReply; outcome: LongpollOutcome }> {
-    return new Promise((resolve) => {
-      if (Math.max(head, this.#lastHead.get(ns) ?? 0) > after) {
-        resolve({ reply: { changes: true }, outcome: 'changes' });
-        return;
-      }
-      if (this.#closing) {
-        resolve({ reply: { changes: false, backoff: this.#backoff(1, 4) }, outcome: 'backoff' });
-        return;
-      }
-      if (this.#count >= this.#opts.maxWaiters) {
-        resolve({ reply: { changes: false, backoff: this.#backoff(5, 10) }, outcome: 'backoff' });
-        return;
-      }
-      let entry = this.#byNs.get(ns);
-      if (!entry) {
-        const waiters = new Set<Waiter>();
-        entry = { waiters, unsubscribe: this.#bus.subscribe(ns, (h) => this.#advance(ns, h)) };
-        this.#byNs.set(ns, entry);
-      }
-      this.#count++;
-      let done = false;
-      const w: Waiter = {
-        ns,
-        after,
-        timer: null,
-        waking: false,
-        finish: (reply, outcome) => {
-          if (done) return;
-          done = true;
-          if (w.timer) clearTimeout(w.timer);
-          this.#remove(w);
-          this.#count--;
-          signal?.removeEventListener('abort', onAbort);
-          resolve({ reply, outcome });
-        },
-      };
-      const onAbort = (): void => w.finish({ changes: false }, 'timeout');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.waiters.add(w);
-      const deadline = performance.now() + timeoutS * 1000 * (1 + 0.1 * this.#opts.random());
-      const arm = (): void => {
-        // Node timers may fire a hair early; re-arm rather than answer before S
-        const left = deadline - performance.now();
-        if (left <= 0) w.finish({ changes: false }, 'timeout');
-        else w.timer = setTimeout(arm, Math.ceil(left));
-      };
-      arm();
-      if (signal?.aborted) onAbort();
-    });
+  async wait(
+    ns: string,
+    after: number,
+    readHead: () => Promise<number>,
+    timeoutS: number,
+    signal?: AbortSignal,
+  ): Promise<{ reply: LongpollReply; outcome: LongpollOutcome }> {
+    if (this.#closing) return { reply: { changes: false, backoff: this.#backoff(1, 4) }, outcome: 'backoff' };
+    if (this.#count >= this.#opts.maxWaiters) {
+      if ((await readHead()) > after) return { reply: { changes: true }, outcome: 'changes' };
+      return { reply: { changes: false, backoff: this.#backoff(5, 10) }, outcome: 'backoff' };
+    }
+    let entry = this.#byNs.get(ns);
+    if (!entry) {
+      const waiters = new Set<Waiter>();
+      entry = { waiters, unsubscribe: this.#bus.subscribe(ns, (h) => this.#advance(ns, h)) };
+      this.#byNs.set(ns, entry);
+    }
+    this.#count++;
+    let done = false;
+    let resolve!: (v: { reply: LongpollReply; outcome: LongpollOutcome }) => void;
+    const result = new Promise<{ reply: LongpollReply; outcome: LongpollOutcome }>((r) => (resolve = r));
+    const onAbort = (): void => w.finish({ changes: false }, 'timeout');
+    const w: Waiter = {
+      ns,
+      after,
+      timer: null,
+      waking: false,
+      finish: (reply, outcome) => {
+        if (done) return;
+        done = true;
+        if (w.timer) clearTimeout(w.timer);
+        this.#remove(w);
+        this.#count--;
+        signal?.removeEventListener('abort', onAbort);
+        resolve({ reply, outcome });
+      },
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    entry.waiters.add(w);
+    const deadline = performance.now() + timeoutS * 1000 * (1 + 0.1 * this.#opts.random());
+    const arm = (): void => {
+      // Node timers may fire a hair early; re-arm rather than answer before S
+      const left = deadline - performance.now();
+      if (left <= 0) w.finish({ changes: false }, 'timeout');
+      else w.timer = setTimeout(arm, Math.ceil(left));
+    };
+    arm();
+    if (signal?.aborted) onAbort();
+    try {
+      if (!done && !w.waking && (await readHead()) > after) w.finish({ changes: true }, 'changes');
+    } catch {
+      // the store hiccuped: keep waiting; a commit or the timeout will answer
+    }
+    return result;
   }
 
   #remove(w: Waiter): void {
@@ -123,7 +127,6 @@ export class LongpollHub {
   }
 
   #advance(ns: string, head: number): void {
-    if (head > (this.#lastHead.get(ns) ?? 0)) this.#lastHead.set(ns, head);
     const entry = this.#byNs.get(ns);
     if (!entry) return;
     const woken = [...entry.waiters].filter((w) => !w.waking && w.after < head);

@@ -9,7 +9,7 @@ import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
 import { parseRange } from '../http/range.js';
-import type { Router } from '../http/router.js';
+import type { RequestInfo, Router } from '../http/router.js';
 
 export const FETCH_MAX_HASHES = 1000;
 
@@ -36,7 +36,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     sendJson(res, added ? 201 : 200, { hash, size: put.size });
   });
 
-  const get = async (r: { req: import('node:http').IncomingMessage; res: ServerResponse; param: string }, head: boolean): Promise<void> => {
+  const get = async (r: RequestInfo, head: boolean): Promise<void> => {
     const { req, res } = r;
     const device = await authenticate(ctx, req);
     const hash = hashParam(r.param);

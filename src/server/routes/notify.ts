@@ -17,7 +17,11 @@ export function notifyRoutes(router: Router, ctx: ServerContext): void {
     const gone = new AbortController();
     const onClose = (): void => gone.abort();
     res.on('close', onClose);
-    const { reply, outcome } = await ctx.hub.wait(device.namespace.name, c.seq, state.head, timeout, gone.signal);
+    const readHead = async (): Promise<number> => (await ctx.store.namespaceState(device.namespace)).head;
+    const { reply, outcome } =
+      state.head > c.seq
+        ? { reply: { changes: true }, outcome: 'changes' as const }
+        : await ctx.hub.wait(device.namespace.name, c.seq, readHead, timeout, gone.signal);
     res.off('close', onClose);
     ctx.metrics.longpollReplies.inc({ outcome });
     if (!gone.signal.aborted) sendJson(res, 200, reply);

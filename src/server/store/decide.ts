@@ -9,7 +9,7 @@
 //     blob_missing
 
 import { checkName, nameKey } from '../../protocol/names.js';
-import { ROOT_ID, type Op, type OpErrorCode, type OpKind, type OpResult, type WireNode } from '../../protocol/types.js';
+import { type Op, type OpErrorCode, type OpKind, type OpResult, type WireNode } from '../../protocol/types.js';
 
 /** A node row as stores keep it. `deleted` is the seq that removed it, 0 while live. */
 export interface StoredNode extends WireNode {
@@ -167,4 +167,3 @@ function nameReason(raw: string): string {
   return c.ok ? 'ok' : c.reason;
 }
 
-export { ROOT_ID };

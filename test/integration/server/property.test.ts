@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkName, nameKey } from '../../../src/protocol/names.js';
 import type { ChangesReply, JournalEntry, ListReply, OpResult, WireNode } from '../../../src/protocol/types.js';
-import { Api, applyEntries, removeOrphans, sha256, sortedNodes, startTestServer, treeOf, type TestServer } from '../../helpers/server.js';
+import { Api, applyEntries, removeOrphans, sortedNodes, startTestServer, treeOf, type TestServer } from '../../helpers/server.js';
 
 const NAMES = ['a', 'A', 'b', 'c', 'd', 'e', 'caf\u00e9', 'cafe\u0301', 'Straße', 'STRASSE', 'x/y', '..'];
 const CONTENTS = ['one', 'two', 'three'];
@@ -205,5 +205,4 @@ async function nextPage(api: Api, l: { nodes: WireNode[]; cursor: string; token?
   l.nodes.push(...r.body.entries);
   l.token = r.body.page_token;
   l.done = !r.body.has_more;
-  void sha256;
 }

@@ -5,6 +5,7 @@ import { LocalBus } from '../../../src/server/bus.js';
 import { LongpollHub } from '../../../src/server/longpoll.js';
 
 let bus: LocalBus;
+const head = (h: number) => async () => h;
 const settled = <T,>(p: Promise<T>) => {
   const s: { value?: T } = {};
   void p.then((v) => (s.value = v));
@@ -24,15 +25,15 @@ function hub(random = () => 0.5, opts: Partial<ConstructorParameters<typeof Long
 }
 
 describe('LongpollHub', () => {
-  it('answers at once when the head the caller read is past the cursor', async () => {
+  it('answers as soon as the head it reads after subscribing is past the cursor', async () => {
     const h = hub();
-    expect(await h.wait('ns', 3, 4, 30)).toEqual({ reply: { changes: true }, outcome: 'changes' });
+    expect(await h.wait('ns', 3, head(4), 30)).toEqual({ reply: { changes: true }, outcome: 'changes' });
     expect(h.size).toBe(0);
   });
 
   it('wakes a lone waiter with no spread', async () => {
     const h = hub();
-    const s = settled(h.wait('ns', 3, 3, 30));
+    const s = settled(h.wait('ns', 3, head(3), 30));
     expect(h.size).toBe(1);
     bus.publish('ns', 4);
     await vi.advanceTimersByTimeAsync(0);
@@ -43,7 +44,7 @@ describe('LongpollHub', () => {
 
   it('ignores advances of other namespaces and heads not past the cursor', async () => {
     const h = hub();
-    const s = settled(h.wait('ns', 5, 5, 30));
+    const s = settled(h.wait('ns', 5, head(5), 30));
     bus.publish('other', 99);
     bus.publish('ns', 5);
     await vi.advanceTimersByTimeAsync(10);
@@ -51,19 +52,21 @@ describe('LongpollHub', () => {
     expect(h.size).toBe(1);
   });
 
-  it('does not miss an advance published before the wait registered', async () => {
+  it('does not miss an advance that lands while the head is being read', async () => {
     const h = hub();
-    const first = settled(h.wait('ns', 1, 1, 30));
+    let release!: (n: number) => void;
+    // the store read is slow and returns the head from before the commit
+    const slowRead = () => new Promise<number>((r) => (release = r));
+    const s = settled(h.wait('ns', 1, slowRead, 30));
     bus.publish('ns', 2);
+    release(1);
     await vi.advanceTimersByTimeAsync(0);
-    expect(first.value?.reply).toEqual({ changes: true });
-    // a caller that read head 1 before the publish still learns of seq 2
-    expect((await h.wait('ns', 1, 1, 30)).reply).toEqual({ changes: true });
+    expect(s.value?.reply).toEqual({ changes: true });
   });
 
   it('times out between S and 1.1 × S, never before S', async () => {
     const h = hub(() => 0.999);
-    const s = settled(h.wait('ns', 0, 0, 10));
+    const s = settled(h.wait('ns', 0, head(0), 10));
     await vi.advanceTimersByTimeAsync(9_999);
     expect(s.value).toBeUndefined();
     await vi.advanceTimersByTimeAsync(990);
@@ -84,7 +87,7 @@ describe('LongpollHub', () => {
   it('wakes a crowd of 3,000 within the spread window', async () => {
     let i = 0;
     const h = hub(() => (i++ % 100) / 100, { maxWaiters: 10_000 });
-    const all = Array.from({ length: 3000 }, () => settled(h.wait('ns', 0, 0, 60)));
+    const all = Array.from({ length: 3000 }, () => settled(h.wait('ns', 0, head(0), 60)));
     bus.publish('ns', 1);
     await vi.advanceTimersByTimeAsync(0);
     const early = all.filter((s) => s.value).length;
@@ -97,9 +100,10 @@ describe('LongpollHub', () => {
 
   it('answers backoff beyond maxWaiters, without holding the request', async () => {
     const h = hub(() => 0, { maxWaiters: 2 });
-    void h.wait('ns', 0, 0, 30);
-    void h.wait('ns', 0, 0, 30);
-    const r = await h.wait('ns', 0, 0, 30);
+    void h.wait('ns', 0, head(0), 30);
+    void h.wait('ns', 0, head(0), 30);
+    expect((await h.wait('ns', 0, head(1), 30)).outcome).toBe('changes');
+    const r = await h.wait('ns', 0, head(0), 30);
     expect(r.outcome).toBe('backoff');
     expect(r.reply.changes).toBe(false);
     expect(r.reply.backoff).toBeGreaterThanOrEqual(5);
@@ -108,22 +112,22 @@ describe('LongpollHub', () => {
 
   it('shutdown answers waiting ones with backoff, woken ones with changes, and refuses new waits', async () => {
     const h = hub(() => 0.9, { spreadMaxMs: 1000 });
-    const a = settled(h.wait('x', 0, 0, 30));
-    const crowd = Array.from({ length: 50 }, () => settled(h.wait('y', 0, 0, 30)));
+    const a = settled(h.wait('x', 0, head(0), 30));
+    const crowd = Array.from({ length: 50 }, () => settled(h.wait('y', 0, head(0), 30)));
     bus.publish('y', 1);
     h.shutdown();
     await vi.advanceTimersByTimeAsync(0);
     expect(a.value?.outcome).toBe('backoff');
     expect(a.value?.reply.backoff).toBeGreaterThanOrEqual(1);
     expect(crowd.every((s) => s.value?.reply.changes === true)).toBe(true);
-    expect((await h.wait('x', 0, 0, 30)).outcome).toBe('backoff');
+    expect((await h.wait('x', 0, head(0), 30)).outcome).toBe('backoff');
     expect(h.size).toBe(0);
   });
 
   it('an aborted wait leaves the hub', async () => {
     const h = hub();
     const ac = new AbortController();
-    const s = settled(h.wait('ns', 0, 0, 30, ac.signal));
+    const s = settled(h.wait('ns', 0, head(0), 30, ac.signal));
     ac.abort();
     await vi.advanceTimersByTimeAsync(0);
     expect(s.value).toBeDefined();

@@ -121,8 +121,7 @@ export class SqliteStore implements JournalStore {
         .transaction((): NewDevice => {
           let ns = this.#s.nsByName.get(namespace) as { id: number } | undefined;
           if (!ns) {
-            const epoch = `e_${randomBytes(9).toString('base64url')}`;
-            ns = this.#s.nsInsert.get(namespace, epoch, now) as { id: number };
+            ns = this.#s.nsInsert.get(namespace, newEpoch(), now) as { id: number };
           }
           this.#s.deviceInsert.run(deviceId, ns.id, label, tokenHash, now);
           return { deviceId, namespace: { id: ns.id, name: namespace } };
@@ -139,8 +138,9 @@ export class SqliteStore implements JournalStore {
     return this.#run(() =>
       this.#db
         .transaction(() => {
-          const rows = (namespace === null ? this.#s.nsAll.all() : this.#s.nsAll.all().filter((n) => (n as NamespaceState).name === namespace)) as NamespaceState[];
-          for (const n of rows) this.#s.setEpoch.run(`e_${randomBytes(9).toString('base64url')}`, n.id);
+          const all = this.#s.nsAll.all() as NamespaceState[];
+          const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
+          for (const n of rows) this.#s.setEpoch.run(newEpoch(), n.id);
           return rows.length;
         })
         .immediate(),
@@ -401,6 +401,10 @@ export class SqliteStore implements JournalStore {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+function newEpoch(): string {
+  return `e_${randomBytes(9).toString('base64url')}`;
 }
 
 function migrate(db: Database.Database): void {
