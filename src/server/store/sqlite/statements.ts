@@ -1,0 +1,68 @@
+// Every SQL statement of the SQLite store, prepared once per connection.
+
+import type Database from 'better-sqlite3';
+import { ROOT_ID } from '../../../protocol/types.js';
+
+export const NODE_COLS = 'id, parent, name, kind, rev, size, hash, target, mtime, exec, seq, deleted';
+
+export type Statements = ReturnType<typeof prepare>;
+
+export function prepare(db: Database.Database) {
+  return {
+    metaGet: db.prepare('SELECT value FROM server_meta WHERE key = ?'),
+    metaSet: db.prepare('INSERT INTO server_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    nsByName: db.prepare('SELECT id FROM namespaces WHERE name = ?'),
+    nsById: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces WHERE id = ?'),
+    nsAll: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces ORDER BY name'),
+    nsInsert: db.prepare('INSERT INTO namespaces (name, epoch, created_at) VALUES (?, ?, ?) RETURNING id'),
+    setEpoch: db.prepare('UPDATE namespaces SET epoch = ? WHERE id = ?'),
+    bumpHead: db.prepare('UPDATE namespaces SET head = head + 1 WHERE id = ? RETURNING head'),
+    setFloor: db.prepare('UPDATE namespaces SET floor = @floor WHERE id = @id AND floor < @floor'),
+    deviceInsert: db.prepare('INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+    deviceRevoke: db.prepare('UPDATE devices SET revoked = 1 WHERE id = ? AND revoked = 0'),
+    auth: db.prepare(
+      'SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = ?',
+    ),
+    devicesOf: db.prepare(
+      'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.ns = ? ORDER BY d.created_at, d.id',
+    ),
+    devicesAll: db.prepare(
+      'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id',
+    ),
+    activity: db.prepare(
+      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = coalesce(@cursorSeq, cursor_seq) WHERE id = @id',
+    ),
+    nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
+    sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),
+    chain: db.prepare(
+      `WITH RECURSIVE up(id) AS (SELECT @id UNION SELECT n.parent FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.id WHERE up.id <> '${ROOT_ID}')
+       SELECT id FROM up WHERE id <> '${ROOT_ID}'`,
+    ),
+    nodeInsert: db.prepare(
+      `INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)
+       VALUES (@ns, @id, @parent, @name, @name_key, @kind, @rev, @size, @hash, @target, @mtime, @exec, @seq, @deleted)`,
+    ),
+    nodeUpdate: db.prepare(
+      `UPDATE nodes SET parent = @parent, name = @name, name_key = @name_key, rev = @rev, size = @size, hash = @hash,
+       target = @target, mtime = @mtime, exec = @exec, seq = @seq, deleted = @deleted WHERE ns = @ns AND id = @id AND kind = @kind`,
+    ),
+    cascade: db.prepare(
+      `WITH RECURSIVE sub(id) AS (
+         SELECT id FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0
+         UNION SELECT n.id FROM nodes n JOIN sub ON n.ns = @ns AND n.parent = sub.id AND n.deleted = 0)
+       UPDATE nodes SET deleted = @seq WHERE ns = @ns AND id IN (SELECT id FROM sub)`,
+    ),
+    listNodes: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND deleted = 0 AND id > ? ORDER BY id LIMIT ?`),
+    changes: db.prepare('SELECT seq, entry FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    journalInsert: db.prepare('INSERT INTO journal (ns, seq, at, entry) VALUES (?, ?, ?, ?)'),
+    opResultGet: db.prepare('SELECT result FROM op_results WHERE ns = ? AND op_id = ?'),
+    opResultInsert: db.prepare('INSERT INTO op_results (ns, op_id, seq, result) VALUES (?, ?, ?, ?)'),
+    blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),
+    blobInsert: db.prepare('INSERT INTO blob_refs (ns, hash, size, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    firstRecent: db.prepare('SELECT seq FROM journal WHERE ns = ? AND seq >= ? AND at >= ? ORDER BY seq LIMIT 1'),
+    minSeq: db.prepare('SELECT min(seq) AS lo FROM journal WHERE ns = ?'),
+    journalPurge: db.prepare('DELETE FROM journal WHERE ns = ? AND seq >= ? AND seq < ?'),
+    opResultsPurge: db.prepare('DELETE FROM op_results WHERE ns = ? AND seq >= ? AND seq < ?'),
+    tombstonePurge: db.prepare('DELETE FROM nodes WHERE ns = ? AND deleted >= ? AND deleted < ? AND deleted <> 0'),
+  };
+}
