@@ -26,7 +26,7 @@ import {
   type TrimReport,
 } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
-import { NODE_COLS, prepare } from './statements.js';
+import { prepare, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
   /** how long a writer waits for another process's lock, ms (default 10 s) */
