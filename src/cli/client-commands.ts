@@ -200,6 +200,7 @@ export function register(program: Command): void {
         db.set('state', 'syncing');
       });
       db.close();
+      if (existsSync(paths.folder)) writeMarker(paths.folder);
       process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
     });
 

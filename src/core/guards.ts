@@ -58,10 +58,13 @@ export function checkGuards(g: GuardInput): GuardTrip | null {
   if (!g.rootExists) {
     return { code: 'root_missing', message: 'the synced folder is gone (unmounted disk or moved folder?); syncing is paused so nothing is deleted on the server. Restore the folder, then run `syncd resume`' };
   }
-  if (syncedFiles > 0 && (!g.markerPresent || g.localFiles === 0) && countDeletions(g.plan, g.synced).remote > 0) {
-    if (!g.allowDeletes) {
-      return { code: 'root_empty', message: `the synced folder is empty${g.markerPresent ? '' : ' and its .syncd marker is missing'} (unmounted disk?) while ${syncedFiles} files were synced; syncing is paused so nothing is deleted on the server. If you really emptied it, run \`syncd resume\`` };
-    }
+  // The marker written at init tells the real folder from an empty mount
+  // point: without it, deletions would empty the server, so hold them.
+  if (syncedFiles > 0 && !g.markerPresent && countDeletions(g.plan, g.synced).remote > 0 && !g.allowDeletes) {
+    return {
+      code: 'root_empty',
+      message: `the synced folder ${g.localFiles === 0 ? 'is empty and ' : ''}has lost its .syncd marker (unmounted disk?) while ${syncedFiles} files were synced; syncing is paused so nothing is deleted on the server. If the folder is right, run \`syncd resume\``,
+    };
   }
   const { local, remote } = countDeletions(g.plan, g.synced);
   const worst = Math.max(local, remote);

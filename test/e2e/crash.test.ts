@@ -1,0 +1,74 @@
+// kill -9 the agent in the middle of a burst; on restart the folder equals
+// the server and no temp files remain.
+
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshot, waitFor } from '../helpers/agent.js';
+import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
+import { Api, sha256 } from '../helpers/server.js';
+
+let work: string;
+let server: { proc: Proc; url: string };
+const env: NodeJS.ProcessEnv = {};
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'syncd-crash-'));
+  env.SYNCD_STATE_DIR = join(work, 'state');
+  server = await startServerProc(join(work, 'server'));
+});
+
+afterAll(async () => {
+  await server.proc.kill('SIGTERM');
+});
+
+async function allFiles(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
+    out.push(p);
+    if (d.isDirectory()) out.push(...(await allFiles(root, p)));
+  }
+  return out;
+}
+
+describe('crash safety (real processes)', () => {
+  it('SIGKILL during a burst of hundreds of files: restart converges, no temp files', async () => {
+    const data = join(work, 'server');
+    const writer = new Api(server.url, cli(['server', 'add-device', '--data', data, '--namespace', 'ns', '--label', 'writer']).stdout.trim());
+    const token = cli(['server', 'add-device', '--data', data, '--namespace', 'ns', '--label', 'agent']).stdout.trim();
+    const folder = join(work, 'folder');
+    expect(cli(['init', folder, '--server', server.url, '--token', token], env).code).toBe(0);
+    let agent = start(['watch', folder], env);
+    const dirs = [];
+    for (let d = 0; d < 10; d++) dirs.push(await writer.mkdir(`d${d}`));
+    // 400 files in 8 commits of 50, while the agent pulls
+    for (let batch = 0; batch < 8; batch++) {
+      const ops = [];
+      for (let i = 0; i < 50; i++) {
+        const n = batch * 50 + i;
+        const { hash, size } = await writer.putBlob(`file ${n} `.repeat(1 + (n % 40)));
+        ops.push({ op: 'create' as const, parent: dirs[n % 10]!.id, name: `f${n}.txt`, kind: 'file' as const, hash, size, op_id: `crash-${n}-${sha256(String(n)).slice(0, 8)}` });
+      }
+      await writer.commit(ops);
+    }
+    // kill it somewhere in the middle of applying them
+    await waitFor(async () => (await allFiles(folder).catch(() => [])).length > 60, 20_000, 'some files to land');
+    await agent.kill('SIGKILL');
+    agent = start(['watch', folder], env);
+    try {
+      const w = cli(['wait', folder, '--timeout', '60'], env);
+      expect(w.code, w.stderr).toBe(0);
+      const want: Record<string, string> = {};
+      for (let d = 0; d < 10; d++) want[`d${d}/`] = 'dir';
+      for (let n = 0; n < 400; n++) want[`d${n % 10}/f${n}.txt`] = `file ${n} `.repeat(1 + (n % 40));
+      expect(await snapshot(folder)).toEqual(want);
+      expect((await allFiles(folder)).filter((p) => p.includes('.syncd-tmp-'))).toEqual([]);
+      const st = JSON.parse(cli(['status', folder, '--json'], env).stdout);
+      expect(st.lag).toBe(0);
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+  });
+});

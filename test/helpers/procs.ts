@@ -1,0 +1,47 @@
+// Real processes for end-to-end tests: the built CLI (dist/) as a server and
+// as agents, killable with SIGKILL.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+export const BIN = join(__dirname, '..', '..', 'bin', 'syncd');
+
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function start(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  return {
+    child,
+    output,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await once(child, 'exit');
+    },
+  };
+}
+
+export async function startServerProc(dataDir: string): Promise<{ proc: Proc; url: string }> {
+  const proc = start(['serve', '--data', dataDir, '--port', '0']);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const m = /http:\/\/127\.0\.0\.1:\d+/.exec(proc.output.join(''));
+    if (m) return { proc, url: m[0] };
+    if (proc.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`server did not start: ${proc.output.join('')}`);
+}
