@@ -1,6 +1,10 @@
 // syncd init | sync | watch | pause | resume | conflicts
 
 import { Command, Option } from 'commander';
+import { loadConfig } from '../client/config.js';
+import { createLogger, type Logger } from '../client/log.js';
+import { addConfigFlags, configFlags } from './config-cmd.js';
+import { createProgress } from './progress.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Engine, writeMarker, type Log } from '../client/engine.js';
@@ -15,24 +19,7 @@ import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
 import { UsageError } from './main.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
-  const order = { debug: 0, info: 1, warn: 2, error: 3 };
-  const emit = (lv: keyof typeof order) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (order[lv] < order[level]) return;
-    const ts = new Date().toISOString();
-    if (format === 'json') process.stderr.write(`${JSON.stringify({ ts, level: lv, msg, ...fields })}\n`);
-    else {
-      const kv = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`).join(' ');
-      process.stderr.write(`${ts} ${lv.toUpperCase()} ${msg}${kv ? ' ' + kv : ''}\n`);
-    }
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
-}
-
-function num(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number from ${min} to ${max}`);
-  return n;
+  return createLogger({ format, level, debug: process.argv.includes('--debug') });
 }
 
 export async function initFolder(dir: string, server: string, token: string): Promise<{ folder: string; namespace: string; device: string; label: string }> {
@@ -77,35 +64,55 @@ export async function initFolder(dir: string, server: string, token: string): Pr
   }
 }
 
-interface RunOpts {
-  concurrency?: string;
-  logFormat?: 'text' | 'json';
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+type RunOpts = Record<string, unknown>;
 
-export function engineFor(dir: string | undefined, opts: RunOpts, log: Log) {
+/** An engine for a linked folder, configured by flags > environment > config file > defaults. */
+export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hooks: { onPlan?: (f: number, b: number) => void; onTransfer?: (f: number, b: number) => void } = {}) {
   const { paths, db } = openLinked(dir);
+  const config = loadConfig(paths.folder, { flags: configFlags(opts) });
+  const logger = log ?? consoleLog(config.logFormat, config.logLevel);
   const remote = remoteFor(db);
-  const env = process.env;
   const engine = new Engine({
     folder: paths.folder,
     db,
     remote,
-    log,
-    concurrency: num(opts.concurrency ?? env.SYNCD_CONCURRENCY, 'concurrency', 1, 64) ?? 8,
-    maxDeleteShare: num(env.SYNCD_MAX_DELETE_SHARE, 'SYNCD_MAX_DELETE_SHARE', 0, 1) ?? 0.5,
-    minDeleteCount: num(env.SYNCD_MIN_DELETE_COUNT, 'SYNCD_MIN_DELETE_COUNT', 0, 1e9) ?? 20,
-    longpollTimeoutS: num(env.SYNCD_LONGPOLL_TIMEOUT, 'SYNCD_LONGPOLL_TIMEOUT', 1, 480) ?? 60,
-    safetyPullIntervalS: num(env.SYNCD_SAFETY_PULL_INTERVAL, 'SYNCD_SAFETY_PULL_INTERVAL', 1, 86400) ?? 300,
+    log: logger,
+    concurrency: config.concurrency,
+    maxDeleteShare: config.maxDeleteShare,
+    minDeleteCount: config.minDeleteCount,
+    longpollTimeoutS: config.longpollTimeout,
+    safetyPullIntervalS: config.safetyPullInterval,
+    extraIgnore: config.ignore,
+    ...hooks,
   });
-  return { paths, db, remote, engine };
+  return { paths, db, remote, engine, config, log: logger };
 }
 
-function logOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .option('--concurrency <n>', 'transfers in parallel (1-64)');
+/** Progress for transfers: a spinner on a TTY, log lines otherwise. */
+function progressHooks(log: Log, label: string) {
+  const progress = createProgress({ tty: Boolean(process.stderr.isTTY), logger: log as Logger, label });
+  let started = false;
+  let files = 0;
+  let bytes = 0;
+  return {
+    onPlan(f: number, b: number) {
+      if (f === 0) return;
+      files += f;
+      bytes += b;
+      if (!started) progress.start(files, bytes);
+      else progress.setTotals(files, bytes);
+      started = true;
+    },
+    onTransfer(f: number, b: number) {
+      if (started) progress.advance(f, b);
+    },
+    stop(summary?: string) {
+      if (started) progress.stop(summary);
+      started = false;
+      files = 0;
+      bytes = 0;
+    },
+  };
 }
 
 export function register(program: Command): void {
@@ -120,16 +127,19 @@ export function register(program: Command): void {
       process.stdout.write(`linked ${r.folder} to ${o.server} (namespace ${r.namespace}, device ${r.label})\nnext: syncd watch ${r.folder}\n`);
     });
 
-  logOptions(program.command('sync'))
+  addConfigFlags(program.command('sync'))
     .description('run one full cycle (pull, reconcile, push); exit 0 when the folder and the namespace agree')
     .argument('[dir]', 'the folder (default: current directory)')
     .action(async (dir: string | undefined, o: RunOpts) => {
-      const log = consoleLog(o.logFormat, o.logLevel);
-      const { paths, db, remote, engine } = engineFor(dir, o, log);
+      const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
+      const log = consoleLog(cfg.logFormat, cfg.logLevel);
+      const hooks = progressHooks(log, 'Syncing');
+      const { paths, db, remote, engine } = engineFor(dir, o, log, hooks);
       const lock = acquireLock(paths.lock, paths.folder);
       try {
         await engine.prepare();
         const r = await engine.cycle();
+        hooks.stop();
         if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
         if (!r.converged) {
           const first = r.problems[0];
@@ -143,12 +153,15 @@ export function register(program: Command): void {
       }
     });
 
-  logOptions(program.command('watch'))
+  addConfigFlags(program.command('watch'))
     .description('run the agent in the foreground until SIGINT/SIGTERM')
     .argument('[dir]', 'the folder (default: current directory)')
     .action(async (dir: string | undefined, o: RunOpts) => {
-      const log = consoleLog(o.logFormat, o.logLevel);
-      const { paths, db, remote, engine } = engineFor(dir, o, log);
+      const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
+      const log = consoleLog(cfg.logFormat, cfg.logLevel);
+      const hooks = progressHooks(log, 'Syncing');
+      const { paths, db, remote, engine } = engineFor(dir, o, log, hooks);
+      engine.onIdle = () => hooks.stop();
       const lock = acquireLock(paths.lock, paths.folder);
       const ac = new AbortController();
       const stop = (sig: string) => {

@@ -69,6 +69,8 @@ export class Engine {
   #wake: (() => void) | null = null;
   #watcher: FSWatcher | null = null;
   #pollFallback = false;
+  /** called when a cycle ends with nothing left to do (progress displays stop here) */
+  onIdle: (() => void) | null = null;
 
   constructor(opts: EngineOptions) {
     this.o = {
@@ -158,6 +160,7 @@ export class Engine {
       db.set('pending', pending);
       db.setProblems(p.problems, 'plan');
       if (p.ops.length === 0) {
+        this.onIdle?.();
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());
         return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
