@@ -88,7 +88,13 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
       const page = await remote.changes(cursor, opts.pageSize ?? LIMITS.pageMax);
       head = page.head;
       applied += storePage(db, fromSeq, page.entries, page.cursor, page.head);
-      if (!page.has_more) return { applied, head, resets };
+      if (!page.has_more) {
+        if (resets > 0) {
+          const pruned = db.pruneRemoteOrphans();
+          db.setProblems(pruned ? [{ path: '(server)', code: 'remote_orphan', message: `the server's listing had ${pruned} nodes whose parents do not lead to the root (orphaned or cyclic); they were left out` }] : [], 'pull');
+        }
+        return { applied, head, resets };
+      }
     } catch (err) {
       const isReset = err instanceof RemoteError && err.code === 'reset';
       if (!isReset && !(err instanceof GapError)) throw err;

@@ -173,6 +173,18 @@ export class StateDB {
       DELETE FROM remote WHERE id IN (SELECT id FROM sub)`).run(id);
   }
 
+  /**
+   * Drops Remote nodes whose parent chain does not reach the root. A listing
+   * is paged, not a snapshot: a directory deleted during the walk can leave
+   * a child that the delete's single entry cannot reach. Run once the pull
+   * after a listing has caught up with the head.
+   */
+  pruneRemoteOrphans(): number {
+    return this.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
+      DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
+  }
+
   replaceRemote(nodes: Iterable<TreeNode>): void {
     this.stmt('DELETE FROM remote').run();
     for (const n of nodes) this.upsertRemote(n, 0);
@@ -274,7 +286,7 @@ export class StateDB {
 
   // ---- problems and conflicts ------------------------------------------
 
-  setProblems(problems: PlanProblem[], scope: 'plan' | 'exec'): void {
+  setProblems(problems: PlanProblem[], scope: 'plan' | 'exec' | 'pull'): void {
     this.tx(() => {
       this.stmt("DELETE FROM problems WHERE code LIKE ?").run(`${scope}:%`);
       for (const p of problems) {
@@ -283,12 +295,12 @@ export class StateDB {
     });
   }
 
-  addProblem(p: PlanProblem, scope: 'plan' | 'exec' = 'exec'): void {
+  addProblem(p: PlanProblem, scope: 'plan' | 'exec' | 'pull' = 'exec'): void {
     this.stmt('INSERT OR REPLACE INTO problems (path, code, message, at) VALUES (?, ?, ?, ?)').run(p.path, `${scope}:${p.code}`, p.message, Date.now());
   }
 
   problems(): (PlanProblem & { at: number })[] {
-    return (this.stmt('SELECT path, code, message, at FROM problems ORDER BY at DESC').all() as (PlanProblem & { at: number })[]).map((p) => ({ ...p, code: p.code.replace(/^(plan|exec):/, '') }));
+    return (this.stmt('SELECT path, code, message, at FROM problems ORDER BY at DESC').all() as (PlanProblem & { at: number })[]).map((p) => ({ ...p, code: p.code.replace(/^(plan|exec|pull):/, '') }));
   }
 
   addConflict(path: string, original: string, reason: string): void {
