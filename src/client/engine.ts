@@ -271,14 +271,23 @@ export class Engine {
   #sleepUntilWoken(signal: AbortSignal, ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();
+      let finished = false;
+      let debounce: NodeJS.Timeout | null = null;
+      const wake = () => {
+        // a burst of hints becomes one cycle
+        if (!debounce) debounce = setTimeout(done, 20);
+      };
       const done = () => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
-        this.#wake = null;
+        if (debounce) clearTimeout(debounce);
+        if (this.#wake === wake) this.#wake = null; // only our own hook: a newer sleep may own it
         signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      this.#wake = () => setTimeout(done, 20); // debounce a burst of hints
+      this.#wake = wake;
       signal.addEventListener('abort', done, { once: true });
     });
   }
@@ -293,12 +302,14 @@ export class Engine {
       }
       try {
         const r = await this.o.remote.longpoll(cursor, this.o.longpollTimeoutS, signal);
+        this.o.log.debug('longpoll answered', { changes: r.changes, backoff: r.backoff });
         backoff.reset();
         if (r.changes) this.requestPull();
         if (r.backoff) await sleep(r.backoff * 1000, signal).catch(() => undefined);
         else if (r.changes) await this.#waitCursorMoves(cursor, signal);
       } catch (err) {
         if (signal.aborted) return;
+        this.o.log.debug(`longpoll failed: ${(err as Error).message}`, { code: (err as SyncdError).code });
         if (err instanceof RemoteError && err.code === 'reset') this.requestPull();
         await sleep(backoff.nextFor(err), signal).catch(() => undefined);
       }
