@@ -84,7 +84,8 @@ for (let i = 0; i < trials; i++) {
   commitLat.push(now() - t0);
   await sleep(20);
 }
-results.commit_to_disk_ms = { p50: pct(commitLat, 50), p99: pct(commitLat, 99), trials };
+results.commit_to_disk_ms = { p50: pct(commitLat, 50), p99: pct(commitLat, 99), max: Math.max(...commitLat), trials };
+  if (process.env.BENCH_DEBUG) console.error(commitLat.map((x) => x.toFixed(0)).join(" "));
 const folderLat = [];
 for (let i = 0; i < trials; i++) {
   const t0 = now();

@@ -42,10 +42,14 @@ function sameLocalContent(s: SyncedNode, e: LocalEntry): boolean {
 export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local: LocalTree): Association {
   const byPath = new Map<string, LocalEntry>();
   const twins: LocalEntry[] = [];
-  for (const diskPath of [...local.keys()].sort()) {
-    const e = local.get(diskPath)!;
-    if (byPath.has(e.path)) twins.push(e);
-    else byPath.set(e.path, e);
+  for (const e of local.values()) {
+    const had = byPath.get(e.path);
+    if (!had) byPath.set(e.path, e);
+    else if (e.diskPath < had.diskPath) {
+      // NFC twins: the smallest disk spelling keeps the path, whatever the order
+      twins.push(had);
+      byPath.set(e.path, e);
+    } else twins.push(e);
   }
 
   const byIno = new Map<number, LocalEntry | null>();
@@ -56,7 +60,7 @@ export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local:
 
   const claimedAt = new Map<string, string>();
   const entryOf = new Map<string, LocalEntry>();
-  const ids = [...synced.keys()].filter((id) => syncedPaths.pathOf.has(id)).sort();
+  const ids = [...synced.keys()].filter((id) => syncedPaths.pathOf.has(id));
 
   // Pass 1: inode identity (moves). A file only counts as moved when its
   // content is unchanged; otherwise an inode reused by an unrelated new file

@@ -185,7 +185,7 @@ class Planner {
 
   /** Bottom-up: can a locally unchanged subtree whose remote is gone be deleted locally? */
   computeLocalFates(): void {
-    const entries = [...this.assoc.byPath.values()].sort((a, b) => depth(b.path) - depth(a.path));
+    const entries = sortByDepth([...this.assoc.byPath.values()], (e) => e.path, -1);
     const agg = new Map<string, { survive: boolean; wait: boolean }>();
     for (const e of entries) {
       const id = this.assoc.claimedAt.get(e.path);
@@ -218,7 +218,7 @@ class Planner {
 
   /** Bottom-up: can a remotely unchanged subtree whose local is gone be deleted remotely? */
   computeRemoteFates(): void {
-    const ids = [...this.rp.pathOf.entries()].sort((a, b) => depth(b[1]) - depth(a[1]));
+    const ids = sortByDepth([...this.rp.pathOf.entries()], (x) => x[1], -1);
     const agg = new Map<string, { survive: boolean; wait: boolean }>();
     for (const [id, path] of ids) {
       const r = this.input.remote.get(id)!;
@@ -547,11 +547,7 @@ class Planner {
     for (const id of synced.keys()) ids.add(id);
     for (const id of remote.keys()) if (this.rp.pathOf.has(id)) ids.add(id);
     // remote-created nodes parents first, so a new subtree lands in one round
-    const order = [...ids].sort((a, b) => {
-      const pa = this.rp.pathOf.get(a) ?? this.sp.pathOf.get(a) ?? '';
-      const pb = this.rp.pathOf.get(b) ?? this.sp.pathOf.get(b) ?? '';
-      return byDepthThenPath(pa, pb) || (a < b ? -1 : 1);
-    });
+    const order = sortByDepth([...ids], (id) => this.rp.pathOf.get(id) ?? this.sp.pathOf.get(id) ?? '', 1, true);
 
     for (const id of order) {
       const r = this.remoteNode(id);
@@ -579,9 +575,9 @@ class Planner {
     }
 
     // New local entries, parents first.
-    const fresh = [...this.assoc.byPath.values()]
-      .filter((e) => !this.assoc.claimedAt.has(e.path) && !this.handledLocal.has(e.path) && !this.renamedAside.has(e.path))
-      .sort((a, b) => byDepthThenPath(a.path, b.path));
+    const fresh = sortByDepth(
+      [...this.assoc.byPath.values()].filter((e) => !this.assoc.claimedAt.has(e.path) && !this.handledLocal.has(e.path) && !this.renamedAside.has(e.path)),
+      (e) => e.path, 1, true);
     for (const e of fresh) {
       if (this.ignored(e.path, e.kind === 'dir')) continue;
       const nameOk = checkName(baseName(e.path));
@@ -656,6 +652,19 @@ class Planner {
     }
     return { ops, problems: this.problems, deferred: this.deferred };
   }
+}
+
+/**
+ * Sorts by path depth (dir = 1 parents first, -1 children first), then by
+ * path when `thenPath`; depths are computed once, not in the comparator.
+ */
+function sortByDepth<T>(items: T[], pathOf: (x: T) => string, dir: 1 | -1, thenPath = false): T[] {
+  const keyed = items.map((x) => {
+    const p = pathOf(x);
+    return { x, p, d: depth(p) };
+  });
+  keyed.sort((a, b) => dir * (a.d - b.d) || (thenPath ? cmp(a.p, b.p) : 0));
+  return keyed.map((k) => k.x);
 }
 
 function cmp(a: string, b: string): number {
