@@ -115,6 +115,45 @@ function progressHooks(log: Log, label: string) {
   };
 }
 
+/** Runs the engine until SIGINT/SIGTERM; in-flight work finishes first. */
+export async function watchUntilSignal(engine: Engine, log: Log): Promise<void> {
+  const ac = new AbortController();
+  const stop = (sig: string) => {
+    log.info(`${sig}: finishing in-flight work and stopping`);
+    ac.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  try {
+    await engine.watch(ac.signal);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/** Opens a linked folder's agent (config, logger, progress), holds its lock while `fn` runs, and closes everything. */
+async function withAgent(
+  dir: string | undefined,
+  o: RunOpts,
+  fn: (a: ReturnType<typeof engineFor> & { hooks: ReturnType<typeof progressHooks> }) => Promise<void>,
+): Promise<void> {
+  const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
+  const log = consoleLog(cfg.logFormat, cfg.logLevel);
+  const hooks = progressHooks(log, 'Syncing');
+  const agent = engineFor(dir, o, log, hooks);
+  const lock = acquireLock(agent.paths.lock, agent.paths.folder);
+  try {
+    await fn({ ...agent, hooks });
+  } finally {
+    lock.release();
+    await agent.remote.close();
+    agent.db.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('init')
@@ -130,13 +169,8 @@ export function register(program: Command): void {
   addConfigFlags(program.command('sync'))
     .description('run one full cycle (pull, reconcile, push); exit 0 when the folder and the namespace agree')
     .argument('[dir]', 'the folder (default: current directory)')
-    .action(async (dir: string | undefined, o: RunOpts) => {
-      const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
-      const log = consoleLog(cfg.logFormat, cfg.logLevel);
-      const hooks = progressHooks(log, 'Syncing');
-      const { paths, db, remote, engine } = engineFor(dir, o, log, hooks);
-      const lock = acquireLock(paths.lock, paths.folder);
-      try {
+    .action((dir: string | undefined, o: RunOpts) =>
+      withAgent(dir, o, async ({ paths, db, engine, hooks }) => {
         await engine.prepare();
         const r = await engine.cycle();
         hooks.stop();
@@ -146,40 +180,18 @@ export function register(program: Command): void {
           throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
         }
         process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
-      } finally {
-        lock.release();
-        await remote.close();
-        db.close();
-      }
-    });
+      }));
 
   addConfigFlags(program.command('watch'))
     .description('run the agent in the foreground until SIGINT/SIGTERM')
     .argument('[dir]', 'the folder (default: current directory)')
-    .action(async (dir: string | undefined, o: RunOpts) => {
-      const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
-      const log = consoleLog(cfg.logFormat, cfg.logLevel);
-      const hooks = progressHooks(log, 'Syncing');
-      const { paths, db, remote, engine } = engineFor(dir, o, log, hooks);
-      engine.onIdle = () => hooks.stop();
-      const lock = acquireLock(paths.lock, paths.folder);
-      const ac = new AbortController();
-      const stop = (sig: string) => {
-        log.info(`${sig}: finishing in-flight work and stopping`);
-        ac.abort();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      log.info('watching', { folder: paths.folder, server: db.get('server') });
-      try {
-        await engine.watch(ac.signal);
-      } finally {
-        lock.release();
-        await remote.close();
-        db.close();
-      }
-      log.info('stopped');
-    });
+    .action((dir: string | undefined, o: RunOpts) =>
+      withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
+        engine.onIdle = () => hooks.stop();
+        log.info('watching', { folder: paths.folder, server: db.get('server') });
+        await watchUntilSignal(engine, log);
+        log.info('stopped');
+      }));
 
   program
     .command('pause')

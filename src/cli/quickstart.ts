@@ -8,7 +8,7 @@ import { acquireLock } from '../client/lock.js';
 import { folderStatePaths } from '../client/paths.js';
 import { addDevice } from '../server/admin.js';
 import { startServer } from '../server/app.js';
-import { consoleLog, engineFor, initFolder } from './client-commands.js';
+import { consoleLog, engineFor, initFolder, watchUntilSignal } from './client-commands.js';
 
 export function register(program: Command): void {
   program
@@ -53,11 +53,8 @@ export function register(program: Command): void {
         'Ctrl-C stops both.',
         '',
       ].join('\n'));
-      const ac = new AbortController();
-      process.once('SIGINT', () => ac.abort());
-      process.once('SIGTERM', () => ac.abort());
       try {
-        await engine.watch(ac.signal);
+        await watchUntilSignal(engine, log);
       } finally {
         lock.release();
         await remote.close();

@@ -238,12 +238,17 @@ class Run {
       await unlink(tmp).catch(() => undefined);
     }
     await fsyncDir(dirname(this.abs(op.path)));
-    const st = await lstatOrNull(this.abs(op.path));
-    if (!st) return this.stale(op.path);
+    await this.recordPlaced(op.path, op.node);
+  }
+
+  /** The node now sits at `rel` on disk: Local and Synced take it, in one transaction. */
+  async recordPlaced(rel: string, node: TreeNode): Promise<void> {
+    const st = await lstatOrNull(this.abs(rel));
+    if (!st) return this.stale(rel);
     const { db } = this.ctx;
     db.tx(() => {
-      db.putLocal(localEntryFromStat(op.path, st, op.node));
-      db.putSynced({ ...op.node, ino: st.ino });
+      db.putLocal(localEntryFromStat(rel, st, node));
+      db.putSynced({ ...node, ino: st.ino });
     });
     this.res.done++;
   }
@@ -253,14 +258,7 @@ class Run {
     const abs = this.abs(op.path);
     if (!matchesExpect(await lstatOrNull(abs), op.expect)) return this.stale(op.path);
     await chmod(abs, fileMode(op.node.exec));
-    const st = await lstatOrNull(abs);
-    if (!st) return this.stale(op.path);
-    const { db } = this.ctx;
-    db.tx(() => {
-      db.putLocal(localEntryFromStat(op.path, st, op.node));
-      db.putSynced({ ...op.node, ino: st.ino });
-    });
-    this.res.done++;
+    await this.recordPlaced(op.path, op.node);
   }
 
   // ---- phase 4b: content to the server ---------------------------------

@@ -1,16 +1,11 @@
 // Seeded PRNG (mulberry32) so randomized tests replay from a printed seed.
 
+import { seededRandom } from '../../src/client/backoff.js';
+
 export type Rng = () => number;
 
 export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed);
 }
 
 export function pick<T>(r: Rng, xs: readonly T[]): T {
