@@ -14,12 +14,19 @@ import { RemoteClient } from '../client/remote.js';
 import { safeJoin } from '../client/safe-fs.js';
 import { StateDB } from '../client/state-db.js';
 import { SyncdError } from '../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
 import { UsageError } from './main.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
   return createLogger({ format, level, debug: process.argv.includes('--debug') });
+}
+
+/** A server speaking another protocol version: one clear sentence, which side to upgrade. */
+export function checkProtocol(server: string, protocol: number | undefined): void {
+  if (protocol === undefined || protocol === PROTOCOL_VERSION) return;
+  throw new SyncdError('server_version', `the server at ${server} speaks protocol v${protocol} and this syncd speaks v${PROTOCOL_VERSION}: upgrade ${protocol > PROTOCOL_VERSION ? 'syncd on this machine' : 'the server'}`);
 }
 
 export async function initFolder(dir: string, server: string, token: string): Promise<{ folder: string; namespace: string; device: string; label: string }> {
@@ -39,6 +46,7 @@ export async function initFolder(dir: string, server: string, token: string): Pr
   } finally {
     await remote.close();
   }
+  checkProtocol(server, status.protocol);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const db = new StateDB(paths.db);
   try {

@@ -202,7 +202,10 @@ export function createProgress(opts: ProgressOptions): Progress {
       bytesTotal = Math.max(0, totalBytes);
       startedAt = now();
       meter.sample(startedAt, 0);
-      if (opts.tty) {
+      // a terminal that reports no width (a bare pty) sends ora into an endless
+      // clear-lines loop: such a "terminal" gets log lines instead
+      const columns = (opts.stream ?? process.stderr as NodeJS.WritableStream & { columns?: number }) as { columns?: number };
+      if (opts.tty && (columns.columns ?? 0) > 0) {
         spinner = ora({
           text: progressLine(opts.label, snapshot()),
           stream: opts.stream ?? process.stderr,

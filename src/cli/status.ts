@@ -17,6 +17,8 @@ export interface FolderStatus {
   state: string;
   cursor_seq: number;
   head_seq: number | null;
+  /** the head as last seen by the agent (when the server cannot be asked now) */
+  last_known_head_seq: number | null;
   lag: number | null;
   lag_age_s: number | null;
   server_reachable: boolean;
@@ -52,7 +54,9 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const meta = db.meta();
     const srv = await serverStatus(db);
     const pid = lockHolder(paths.lock);
-    const head = srv?.head ?? (db.get('head_seq') === null ? null : Number(db.get('head_seq')));
+    // exact lag needs the server's head now; a remembered head is shown apart, never as lag
+    const head = srv?.head ?? null;
+    const lastKnownHead = db.get('head_seq') === null ? null : Number(db.get('head_seq'));
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
     const caughtUp = Number(db.get('caught_up_at') ?? '0');
     const p = plan({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now() });
@@ -72,8 +76,8 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const state = db.get('paused') === '1' ? 'paused' : pid === null ? 'stopped' : (db.get('state') ?? 'unknown');
     return {
       folder: paths.folder, server: meta.server, namespace: meta.namespace, device: meta.deviceLabel,
-      state, cursor_seq: meta.cursorSeq, head_seq: head, lag,
-      lag_age_s: lag === 0 ? 0 : caughtUp ? Math.round((Date.now() - caughtUp) / 1000) : null,
+      state, cursor_seq: meta.cursorSeq, head_seq: head, last_known_head_seq: lastKnownHead, lag,
+      lag_age_s: lag === null ? null : lag === 0 ? 0 : caughtUp ? Math.round((Date.now() - caughtUp) / 1000) : null,
       server_reachable: srv !== null,
       pending_uploads: up + db.outboxCount(), pending_downloads: down, pending_other: other, pending_bytes: bytes,
       conflicts: db.conflicts().length,
@@ -98,12 +102,14 @@ function ago(ms: number): string {
 export function renderStatus(s: FolderStatus, pauseReason: string | null): string {
   const lines: string[] = [];
   const verdict = s.state === 'paused' ? 'PAUSED'
-    : s.lag === 0 && s.pending_uploads + s.pending_downloads + s.pending_other === 0 ? 'up to date'
-      : s.lag === null ? 'unknown (server unreachable)' : 'behind';
+    : s.lag === null ? 'UNKNOWN: the server is unreachable, so the lag cannot be measured'
+      : s.lag === 0 && s.pending_uploads + s.pending_downloads + s.pending_other === 0 ? 'up to date' : 'behind';
   lines.push(`${s.folder}: ${verdict}`);
   lines.push(`  server     ${s.server} (namespace ${s.namespace}, device ${s.device})${s.server_reachable ? '' : ' — unreachable'}`);
   lines.push(`  agent      ${s.daemon.running ? `running (pid ${s.daemon.pid}), ${s.state}` : 'not running (start it with `syncd watch`)'}`);
-  lines.push(`  lag        ${s.lag === null ? '?' : `${s.lag} entries`} (applied seq ${s.cursor_seq} of ${s.head_seq ?? '?'})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);
+  lines.push(s.lag === null
+    ? `  lag        unknown (applied seq ${s.cursor_seq}; the server's head was ${s.last_known_head_seq ?? '?'} when last seen)`
+    : `  lag        ${s.lag} entries (applied seq ${s.cursor_seq} of ${s.head_seq})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);
   lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
   lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
   if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);

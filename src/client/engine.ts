@@ -10,6 +10,7 @@ import { checkGuards, type GuardTrip } from '../core/guards.js';
 import type { PlanProblem } from '../core/ops.js';
 import { plan } from '../core/plan.js';
 import { SyncdError } from '../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
 import { execute } from './executor.js';
 import { pull } from './pull.js';
@@ -84,8 +85,17 @@ export class Engine {
     return this.o.db;
   }
 
-  /** Start-up housekeeping: the root marker and leftover temp files. */
+  /** Start-up housekeeping: the server's protocol, leftover temp files, the root marker. */
   async prepare(): Promise<void> {
+    try {
+      const st = await this.o.remote.status();
+      if (st.protocol !== undefined && st.protocol !== PROTOCOL_VERSION) {
+        throw new SyncdError('server_version', `the server at ${this.o.remote.server} speaks protocol v${st.protocol} and this syncd speaks v${PROTOCOL_VERSION}: upgrade ${st.protocol > PROTOCOL_VERSION ? 'syncd on this machine' : 'the server'}`);
+      }
+    } catch (err) {
+      if ((err as SyncdError).code === 'server_version' || (err as SyncdError).code === 'unauthorized') throw err;
+      // unreachable now: the loop retries with backoff and status says so
+    }
     if (!existsSync(this.o.folder)) return;
     const removed = await removeStaleTemps(this.o.folder);
     if (removed) this.o.log.info('removed leftover temp files', { count: removed });

@@ -169,6 +169,11 @@ class Run {
       if (r.ok) ready.push({ op, tmp: r.path });
       else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
     });
+    const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
+    if (full) {
+      for (const r of ready) await unlink(r.tmp).catch(() => undefined);
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    }
     // durability once per batch: data first, then the renames, then the dirs
     await syncFiles(ready.map((r) => r.tmp));
     const placed: { op: (typeof ops)[number]; st: import('node:fs').Stats }[] = [];
