@@ -1,9 +1,31 @@
-// `syncd serve --data DIR [--host 127.0.0.1] [--port 7420] [--retention-entries N] [--retention-age S]`
+// `syncd serve --data DIR | --db postgres://… --blobs DIR [--nats nats://…]
+//   [--host 127.0.0.1] [--port 7420] [--retention-entries N] [--retention-age S]`
 // Parses arguments and calls startServer; nothing else lives here.
 
 import type { Command } from 'commander';
+import type { StoreTarget } from '../server/admin.js';
 import { startServer } from '../server/app.js';
+import { redactUrl } from '../server/store/postgres/store.js';
 import { UsageError } from './main.js';
+
+/** `--data DIR` or `--db URL`, exactly one: where a command finds the server's journal store. */
+export function storeTarget(o: { data?: string; db?: string }): Exclude<StoreTarget, string> {
+  if (o.data !== undefined && o.db !== undefined) throw new UsageError('--data and --db are exclusive: a server keeps its journal in one store');
+  if (o.db !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(o.db)) throw new UsageError(`--db must be a postgres:// URL, got "${redactUrl(o.db)}"`);
+    return { db: o.db };
+  }
+  if (o.data !== undefined) return { dataDir: o.data };
+  throw new UsageError('one of --data DIR (embedded SQLite) or --db postgres://… (shared PostgreSQL) is required');
+}
+
+const DATA_HELP = 'data folder: SQLite database and blobs (created on first use)';
+const DB_HELP = 'PostgreSQL URL of a journal shared by several servers (password: PGPASSWORD or ~/.pgpass)';
+
+/** Adds --data and --db to an admin command. */
+export function storeOptions(cmd: Command): Command {
+  return cmd.option('--data <dir>', 'the server data folder').option('--db <url>', 'the PostgreSQL URL the servers use');
+}
 
 export function parseIntOption(raw: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
@@ -11,24 +33,47 @@ export function parseIntOption(raw: string | undefined, name: string, max = Numb
   return Number(raw);
 }
 
+interface ServeFlags {
+  data?: string;
+  db?: string;
+  blobs?: string;
+  nats?: string;
+  host: string;
+  port: string;
+  retentionEntries?: string;
+  retentionAge?: string;
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('run the namespace server (journal, blobs, HTTP API) on a data folder')
-    .requiredOption('--data <dir>', 'data folder: database and blobs (created on first use)')
+    .description('run the namespace server (journal, blobs, HTTP API) on a data folder, or as one of many on PostgreSQL')
+    .option('--data <dir>', DATA_HELP)
+    .option('--db <url>', DB_HELP)
+    .option('--blobs <dir>', 'with --db: the blob folder, shared by every server process (a shared volume)')
+    .option('--nats <url>', 'with --db: NATS server(s) for cross-process wakes (default: PostgreSQL LISTEN/NOTIFY)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port; 0 picks a free one', '7420')
-    .option('--retention-entries <n>', 'keep at most N journal entries per namespace (0 = unlimited); stored in the data folder')
-    .option('--retention-age <seconds>', 'drop journal entries older than this (0 = unlimited); stored in the data folder')
-    .action(async (o: { data: string; host: string; port: string; retentionEntries?: string; retentionAge?: string }) => {
+    .option('--retention-entries <n>', 'keep at most N journal entries per namespace (0 = unlimited); stored in the store')
+    .option('--retention-age <seconds>', 'drop journal entries older than this (0 = unlimited); stored in the store')
+    .action(async (o: ServeFlags) => {
+      const target = storeTarget(o);
+      if ('dataDir' in target && o.blobs !== undefined) throw new UsageError('--blobs goes with --db; a data folder keeps its blobs inside');
+      if ('dataDir' in target && o.nats !== undefined) throw new UsageError('--nats goes with --db: only servers sharing PostgreSQL share wakes');
+      if ('db' in target && o.blobs === undefined) throw new UsageError('--db needs --blobs DIR: the blob folder every server process shares');
+      if (o.nats !== undefined && !/^(nats|tls):\/\/\S+$/.test(o.nats)) throw new UsageError(`--nats must be a nats://host:port URL, got "${o.nats}"`);
       const server = await startServer({
-        dataDir: o.data,
+        ...('dataDir' in target ? { dataDir: target.dataDir } : { db: target.db, blobsDir: o.blobs, nats: o.nats }),
         host: o.host,
         port: parseIntOption(o.port, '--port', 65535),
         retentionEntries: parseIntOption(o.retentionEntries, '--retention-entries'),
         retentionAgeS: parseIntOption(o.retentionAge, '--retention-age'),
       });
-      process.stdout.write(`syncd serve listening on ${server.url} (data: ${o.data})\n`);
+      const where =
+        'dataDir' in target
+          ? `data: ${target.dataDir}`
+          : `db: ${redactUrl(target.db)}, blobs: ${o.blobs}, wakes: ${o.nats === undefined ? 'postgres' : `nats ${o.nats} + postgres`}`;
+      process.stdout.write(`syncd serve listening on ${server.url} (${where})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           process.stderr.write(`syncd serve: ${signal}, shutting down\n`);

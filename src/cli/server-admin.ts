@@ -1,56 +1,46 @@
-// `syncd server add-device|revoke-device|trim|status --data DIR …`: admin
-// straight on the data folder, safe while `syncd serve` runs on it.
+// `syncd server add-device|revoke-device|new-epoch|trim|status --data DIR | --db URL …`:
+// admin straight on the store, safe while `syncd serve` runs on it.
 
 import type { Command } from 'commander';
 import { addDevice, renewEpoch, revokeDevice, serverStatus, setRetention, trim } from '../server/admin.js';
-import { parseIntOption } from './serve.js';
+import { parseIntOption, storeOptions, storeTarget } from './serve.js';
 
 export function register(program: Command): void {
-  const server = program.command('server').description('administer a server data folder (works while the server runs)');
+  const server = program
+    .command('server')
+    .description('administer a server store: --data DIR or --db postgres://… (works while servers run)');
 
-  server
-    .command('add-device')
-    .description('create a device (and its namespace if needed); prints the new token alone')
-    .requiredOption('--data <dir>', 'the server data folder')
+  storeOptions(server.command('add-device').description('create a device (and its namespace if needed); prints the new token alone'))
     .requiredOption('--namespace <ns>', 'namespace the device syncs')
     .requiredOption('--label <name>', 'a name for the device, shown in status')
-    .action(async (o: { data: string; namespace: string; label: string }) => {
-      const { token } = await addDevice(o.data, o.namespace, o.label);
+    .action(async (o: { data?: string; db?: string; namespace: string; label: string }) => {
+      const { token } = await addDevice(storeTarget(o), o.namespace, o.label);
       process.stdout.write(`${token}\n`);
     });
 
-  server
-    .command('revoke-device')
-    .description('revoke a device token (its requests get 401 from now on)')
-    .requiredOption('--data <dir>', 'the server data folder')
+  storeOptions(server.command('revoke-device').description('revoke a device token (its requests get 401 from now on)'))
     .requiredOption('--device <id>', 'device id (d_…), as shown by `syncd server status`')
-    .action(async (o: { data: string; device: string }) => {
-      await revokeDevice(o.data, o.device);
+    .action(async (o: { data?: string; db?: string; device: string }) => {
+      await revokeDevice(storeTarget(o), o.device);
       process.stdout.write(`revoked ${o.device}\n`);
     });
 
-  server
-    .command('new-epoch')
-    .description('give namespaces a new epoch (after restoring a backup): old cursors get reset/epoch')
-    .requiredOption('--data <dir>', 'the server data folder')
+  storeOptions(server.command('new-epoch').description('give namespaces a new epoch (after restoring a backup): old cursors get reset/epoch'))
     .option('--namespace <ns>', 'only this namespace (default: all)')
-    .action(async (o: { data: string; namespace?: string }) => {
-      const n = await renewEpoch(o.data, o.namespace ?? null);
+    .action(async (o: { data?: string; db?: string; namespace?: string }) => {
+      const n = await renewEpoch(storeTarget(o), o.namespace ?? null);
       process.stdout.write(`new epoch for ${n} namespace(s)\n`);
     });
 
-  server
-    .command('trim')
-    .description('run one retention trim now, with the policy stored in the data folder')
-    .requiredOption('--data <dir>', 'the server data folder')
+  storeOptions(server.command('trim').description('run one retention trim now, with the policy stored in the store'))
     .option('--retention-entries <n>', 'store this count cap first (0 = unlimited)')
     .option('--retention-age <seconds>', 'store this age limit first (0 = unlimited)')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { data: string; retentionEntries?: string; retentionAge?: string; json?: boolean }) => {
+    .action(async (o: { data?: string; db?: string; retentionEntries?: string; retentionAge?: string; json?: boolean }) => {
       const maxEntries = parseIntOption(o.retentionEntries, '--retention-entries');
       const maxAgeS = parseIntOption(o.retentionAge, '--retention-age');
-      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(o.data, { maxEntries, maxAgeS });
-      const report = await trim(o.data);
+      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(storeTarget(o), { maxEntries, maxAgeS });
+      const report = await trim(storeTarget(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
@@ -65,13 +55,10 @@ export function register(program: Command): void {
       if (report.namespaces.length === 0) process.stdout.write('no namespaces\n');
     });
 
-  server
-    .command('status')
-    .description('namespaces, heads, floors, devices and the retention policy')
-    .requiredOption('--data <dir>', 'the server data folder')
+  storeOptions(server.command('status').description('namespaces, heads, floors, devices and the retention policy'))
     .option('--json', 'print JSON')
-    .action(async (o: { data: string; json?: boolean }) => {
-      const st = await serverStatus(o.data);
+    .action(async (o: { data?: string; db?: string; json?: boolean }) => {
+      const st = await serverStatus(storeTarget(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
         return;

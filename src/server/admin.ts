@@ -1,14 +1,25 @@
-// Administration without HTTP, straight on a data folder's store (like
-// `gitea admin`). Safe while a server runs on the same folder: SQLite WAL
-// with busy_timeout serialises the writers.
+// Administration without HTTP, straight on a server's store (like
+// `gitea admin`): a data folder's SQLite file or a shared PostgreSQL
+// database. Safe while servers run on it: SQLite WAL with busy_timeout, or
+// PostgreSQL's transactions, serialise the writers.
 
 import { SyncdError } from '../protocol/errors.js';
 import { hashToken, NAMESPACE_PATTERN, newDeviceId, newToken } from './ids.js';
 import { openDataDirStore } from './store/open.js';
+import { PostgresStore } from './store/postgres/store.js';
 import type { DeviceRecord, JournalStore, NamespaceState, RetentionPolicy, TrimReport } from './store/types.js';
 
-async function withStore<T>(dataDir: string, fn: (s: JournalStore) => Promise<T>): Promise<T> {
-  const store = openDataDirStore(dataDir);
+/** Where a server keeps its journal: a data folder (a plain string is one) or a PostgreSQL URL. */
+export type StoreTarget = string | { dataDir: string } | { db: string };
+
+export async function openTarget(target: StoreTarget): Promise<JournalStore> {
+  if (typeof target === 'string') return openDataDirStore(target);
+  if ('db' in target) return PostgresStore.open(target.db, { max: 2 });
+  return openDataDirStore(target.dataDir);
+}
+
+async function withStore<T>(target: StoreTarget, fn: (s: JournalStore) => Promise<T>): Promise<T> {
+  const store = await openTarget(target);
   try {
     return await fn(store);
   } finally {
@@ -39,12 +50,12 @@ export async function addDeviceToStore(store: JournalStore, namespace: string, l
   return { token, deviceId };
 }
 
-export function addDevice(dataDir: string, namespace: string, label: string): Promise<{ token: string; deviceId: string }> {
-  return withStore(dataDir, (s) => addDeviceToStore(s, namespace, label));
+export function addDevice(target: StoreTarget, namespace: string, label: string): Promise<{ token: string; deviceId: string }> {
+  return withStore(target, (s) => addDeviceToStore(s, namespace, label));
 }
 
-export async function revokeDevice(dataDir: string, deviceId: string): Promise<void> {
-  const ok = await withStore(dataDir, (s) => s.revokeDevice(deviceId));
+export async function revokeDevice(target: StoreTarget, deviceId: string): Promise<void> {
+  const ok = await withStore(target, (s) => s.revokeDevice(deviceId));
   if (!ok) throw new SyncdError('not_found', `no active device ${deviceId}`);
 }
 
@@ -53,21 +64,21 @@ export async function revokeDevice(dataDir: string, deviceId: string): Promise<v
  * clients holding cursors from the lost history reset instead of silently
  * skipping entries that were re-numbered.
  */
-export async function renewEpoch(dataDir: string, namespace: string | null): Promise<number> {
+export async function renewEpoch(target: StoreTarget, namespace: string | null): Promise<number> {
   if (namespace !== null) checkNamespaceName(namespace);
-  const n = await withStore(dataDir, (s) => s.renewEpoch(namespace));
+  const n = await withStore(target, (s) => s.renewEpoch(namespace));
   if (namespace !== null && n === 0) throw new SyncdError('not_found', `no namespace "${namespace}"`);
   return n;
 }
 
-/** One retention trim now, with the policy stored in the data folder. */
-export function trim(dataDir: string, now: number = Date.now()): Promise<TrimReport> {
-  return withStore(dataDir, (s) => s.trim(now));
+/** One retention trim now, with the policy stored in the store. */
+export function trim(target: StoreTarget, now: number = Date.now()): Promise<TrimReport> {
+  return withStore(target, (s) => s.trim(now));
 }
 
 /** Stores a retention policy; undefined figures keep the stored ones, 0 means unlimited. */
-export function setRetention(dataDir: string, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
-  return withStore(dataDir, (s) => updateRetention(s, p));
+export function setRetention(target: StoreTarget, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
+  return withStore(target, (s) => updateRetention(s, p));
 }
 
 export async function updateRetention(store: JournalStore, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
@@ -85,8 +96,8 @@ export interface ServerStatus {
   namespaces: Array<NamespaceState & { devices: DeviceRecord[] }>;
 }
 
-export function serverStatus(dataDir: string): Promise<ServerStatus> {
-  return withStore(dataDir, async (s) => {
+export function serverStatus(target: StoreTarget): Promise<ServerStatus> {
+  return withStore(target, async (s) => {
     const [retention, nss, devs] = await Promise.all([s.retention(), s.namespaces(), s.devices()]);
     return {
       retention,

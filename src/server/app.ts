@@ -10,7 +10,8 @@ import { HttpError, SyncdError } from '../protocol/errors.js';
 import { ActivityRecorder } from './activity.js';
 import { updateRetention } from './admin.js';
 import { BlobStore } from './blobs.js';
-import { LocalBus } from './bus.js';
+import { LocalBus, type Notifier } from './bus.js';
+import { openClusterBus } from './bus/open.js';
 import type { ServerContext } from './context.js';
 import { EventStreams } from './events.js';
 import { Query, sendError, sendJson } from './http/io.js';
@@ -24,6 +25,7 @@ import { notifyRoutes } from './routes/notify.js';
 import { statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
 import { openDataDirStore } from './store/open.js';
+import { PostgresStore } from './store/postgres/store.js';
 import { STORE_UNAVAILABLE, type TrimReport } from './store/types.js';
 
 export type { ServerOptions } from './options.js';
@@ -53,15 +55,19 @@ function asHttpError(err: unknown): HttpError | null {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const opts = resolveOptions(options);
-  const store = opts.store ?? openDataDirStore(opts.dataDir);
-  let bus: LocalBus | null = null;
+  const store =
+    opts.store ??
+    (opts.db !== undefined ? await PostgresStore.open(opts.db, { max: opts.dbPoolSize, log: opts.log }) : openDataDirStore(opts.dataDir!));
+  let bus: Notifier | null = null;
   try {
     if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined) {
       await updateRetention(store, { maxEntries: opts.retentionEntries, maxAgeS: opts.retentionAgeS });
     }
-    const blobs = await BlobStore.open(opts.dataDir);
+    // a store shared with other processes gets a bus shared with them
+    const shared = store instanceof PostgresStore;
+    const blobs = await BlobStore.open(opts.blobsDir, { shared });
     const codec = new CursorCodec(await store.cursorKey());
-    bus = new LocalBus();
+    bus = shared ? await openClusterBus(store, { nats: opts.nats, pollMs: opts.busPollMs, log: opts.log }) : new LocalBus();
     const hub = new LongpollHub(bus, {
       spreadMaxMs: opts.longpollSpreadMaxMs,
       spreadPerWaiterMs: 0.1,

@@ -2,10 +2,14 @@
 // to DIR/tmp while hashing, is fsynced, renamed into place and the directory
 // fsynced, so a blob that exists is complete. Which namespace may read which
 // blob is the journal store's business (blob_refs), not this module's.
+// A folder shared by several server processes (`shared`) gives each process
+// its own DIR/tmp/<host>-<pid>-<random>, so no process clears another's
+// uploads in flight; temp files of crashed processes go once they are stale.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SyncdError } from '../protocol/errors.js';
 import { EMPTY_SHA256 } from './store/decide.js';
@@ -17,16 +21,17 @@ export class BlobStore {
   readonly #tmp: string;
   readonly #knownDirs = new Set<string>();
 
-  private constructor(dataDir: string) {
+  private constructor(dataDir: string, shared: boolean) {
     this.#root = join(dataDir, 'blobs');
-    this.#tmp = join(dataDir, 'tmp');
+    this.#tmp = shared ? join(dataDir, 'tmp', `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`) : join(dataDir, 'tmp');
   }
 
   /** Creates the folders, removes temp files a crash left behind, stores the empty blob. */
-  static async open(dataDir: string): Promise<BlobStore> {
-    const b = new BlobStore(dataDir);
+  static async open(dataDir: string, opts: { shared?: boolean; staleTempMs?: number } = {}): Promise<BlobStore> {
+    const b = new BlobStore(dataDir, opts.shared ?? false);
     await mkdir(b.#root, { recursive: true });
-    await rm(b.#tmp, { recursive: true, force: true });
+    if (opts.shared) await sweepStaleTemp(join(dataDir, 'tmp'), opts.staleTempMs ?? 24 * 3_600_000);
+    else await rm(b.#tmp, { recursive: true, force: true });
     await mkdir(b.#tmp, { recursive: true });
     if (!(await b.exists(EMPTY_SHA256))) {
       const r = await b.put((async function* () {})(), EMPTY_SHA256, 0);
@@ -73,7 +78,7 @@ export class BlobStore {
       return sha.digest('hex') === hash ? { ok: true, size } : { ok: false, code: 'hash_mismatch', size };
     }
     const tmp = join(this.#tmp, `${hash.slice(0, 16)}.${randomBytes(6).toString('hex')}`);
-    const fh = await open(tmp, 'wx');
+    const fh = await this.#openTemp(tmp);
     let closed = false;
     try {
       for await (const raw of body) {
@@ -99,6 +104,17 @@ export class BlobStore {
     }
   }
 
+  async #openTemp(tmp: string): Promise<FileHandle> {
+    try {
+      return await open(tmp, 'wx');
+    } catch (err) {
+      // in a shared folder, another process may have swept our temp folder after a long idle spell
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.#tmp, { recursive: true });
+      return await open(tmp, 'wx');
+    }
+  }
+
   async #ensureDir(dir: string): Promise<void> {
     if (this.#knownDirs.has(dir)) return;
     const made = await mkdir(dir, { recursive: true });
@@ -118,7 +134,7 @@ export class BlobStore {
   /** Writes and removes a probe file: the health check of the blob folder. */
   async probe(): Promise<void> {
     const p = join(this.#tmp, `probe.${randomBytes(6).toString('hex')}`);
-    const fh = await open(p, 'wx');
+    const fh = await this.#openTemp(p);
     try {
       await fh.write('ok');
       await fh.sync();
@@ -131,6 +147,33 @@ export class BlobStore {
   /** Number of temp files (uploads in progress or leaked): used by tests. */
   async tempCount(): Promise<number> {
     return (await readdir(this.#tmp)).length;
+  }
+}
+
+/**
+ * Removes, in a temp root shared by several processes, the files nobody has
+ * written for `maxAgeMs` (a live upload writes continuously; an idle one is
+ * cut after bodyIdleMs) and the per-process folders they leave empty.
+ */
+async function sweepStaleTemp(tmpRoot: string, maxAgeMs: number): Promise<void> {
+  const cutoff = Date.now() - maxAgeMs;
+  let dirs: string[];
+  try {
+    dirs = await readdir(tmpRoot);
+  } catch {
+    return;
+  }
+  for (const d of dirs) {
+    const dir = join(tmpRoot, d);
+    try {
+      for (const f of await readdir(dir)) {
+        const p = join(dir, f);
+        if ((await stat(p)).mtimeMs < cutoff) await unlink(p);
+      }
+      if ((await stat(dir)).mtimeMs < cutoff) await rmdir(dir);
+    } catch {
+      // another process swept it first, or it is not ours to judge (a file in tmp/ itself)
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // The notifier: "namespace N advanced to seq S". Lossy by contract (the pull
 // is authoritative), so a subscriber that misses one loses nothing. The
-// in-process bus is the default; a NATS bus (subject per namespace) can
-// implement the same interface so several server processes share wakes.
+// in-process bus is the default; processes sharing a PostgreSQL store use
+// bus/shared.ts, which carries advances between them over NATS (a subject
+// per namespace) and PostgreSQL LISTEN/NOTIFY.
 
 export type AdvanceListener = (head: number) => void;
 
@@ -35,6 +36,11 @@ export class LocalBus implements Notifier {
       set.delete(listener);
       if (set.size === 0 && this.#subs.get(namespace) === set) this.#subs.delete(namespace);
     };
+  }
+
+  /** namespaces with at least one subscriber */
+  namespaces(): string[] {
+    return [...this.#subs.keys()];
   }
 
   listenerCount(namespace: string): number {

@@ -4,8 +4,18 @@ import { newNodeId } from './ids.js';
 import type { JournalStore } from './store/types.js';
 
 export interface ServerOptions {
-  /** the data folder: syncd.db, blobs/, tmp/. Created on first use. */
-  dataDir: string;
+  /** the data folder: syncd.db, blobs/, tmp/. Created on first use. Required unless `db` (or `store`) and `blobsDir` are given. */
+  dataDir?: string;
+  /** a PostgreSQL URL (postgres://…): the shared journal store of a scale-out deployment, instead of DIR/syncd.db */
+  db?: string;
+  /** NATS servers (nats://host:port[,…]) for cross-process wakes; needs `db`. Without it, LISTEN/NOTIFY does the job */
+  nats?: string;
+  /** the blob folder (blobs/, tmp/), shared by every process of a deployment (default: dataDir) */
+  blobsDir?: string;
+  /** PostgreSQL connections per process (default 10) */
+  dbPoolSize?: number;
+  /** while a cross-process transport is down, how often waiters' heads are re-read, ms (default 1000) */
+  busPollMs?: number;
   /** bind address (default 127.0.0.1) */
   host?: string;
   /** TCP port; 0 picks a free one (default 7420) */
@@ -38,8 +48,8 @@ export interface ServerOptions {
   newNodeId?: () => string;
 }
 
-export type ResolvedOptions = Required<Omit<ServerOptions, 'retentionEntries' | 'retentionAgeS' | 'store'>> &
-  Pick<ServerOptions, 'retentionEntries' | 'retentionAgeS' | 'store'>;
+type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'store' | 'dataDir' | 'db' | 'nats';
+export type ResolvedOptions = Required<Omit<ServerOptions, OptionalKeys | 'blobsDir'>> & Pick<ServerOptions, OptionalKeys> & { blobsDir: string };
 
 function nonNegInt(v: number | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -48,11 +58,23 @@ function nonNegInt(v: number | undefined, name: string, dflt: number): number {
 }
 
 export function resolveOptions(o: ServerOptions): ResolvedOptions {
-  if (typeof o.dataDir !== 'string' || o.dataDir === '') throw new RangeError('dataDir is required');
+  const given = (v: string | undefined): v is string => typeof v === 'string' && v !== '';
+  if (o.db !== undefined && !/^postgres(ql)?:\/\//.test(o.db)) throw new RangeError('db must be a postgres:// or postgresql:// URL');
+  if (!given(o.dataDir) && o.db === undefined && o.store === undefined) throw new RangeError('dataDir is required (or db)');
+  if (o.db !== undefined && given(o.dataDir)) throw new RangeError('dataDir and db are exclusive: one journal store per server');
+  if (o.nats !== undefined && o.db === undefined) throw new RangeError('nats needs db: only processes sharing a PostgreSQL store share wakes');
+  if (o.nats !== undefined && !/^(nats|tls):\/\/\S+$/.test(o.nats)) throw new RangeError('nats must be a nats://host:port URL');
+  const blobsDir = given(o.blobsDir) ? o.blobsDir : o.dataDir;
+  if (!given(blobsDir)) throw new RangeError('blobsDir is required with db');
   const port = nonNegInt(o.port, 'port', 7420);
   if (port > 65535) throw new RangeError(`port must be 0–65535, got ${port}`);
   return {
     dataDir: o.dataDir,
+    db: o.db,
+    nats: o.nats,
+    blobsDir,
+    dbPoolSize: Math.max(1, nonNegInt(o.dbPoolSize, 'dbPoolSize', 10)),
+    busPollMs: Math.max(10, nonNegInt(o.busPollMs, 'busPollMs', 1000)),
     host: o.host ?? '127.0.0.1',
     port,
     retentionEntries: o.retentionEntries === undefined ? undefined : nonNegInt(o.retentionEntries, 'retentionEntries', 0),

@@ -1,0 +1,91 @@
+// Numbered schema migrations of the PostgreSQL store, the same tables as the
+// SQLite store (../sqlite/migrations.ts) in PostgreSQL types. Kept as ordered
+// strings so `tsc` carries them into dist/. Append only: never edit a
+// migration that has shipped. Applied under an advisory lock, so several
+// `syncd serve` processes starting at once migrate exactly once.
+//
+// Ids and name keys are `COLLATE "C"`: bytewise, like SQLite's BINARY, so
+// keyset pages walk nodes in the same order on both stores.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the journal store
+  `
+  CREATE TABLE server_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  CREATE TABLE namespaces (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       TEXT COLLATE "C" NOT NULL UNIQUE,
+    epoch      TEXT NOT NULL,
+    head       BIGINT NOT NULL DEFAULT 0,
+    floor      BIGINT NOT NULL DEFAULT 1,
+    created_at BIGINT NOT NULL
+  );
+
+  -- deleted: 0 while live, else the seq that removed the node (a directory
+  -- delete tombstones its subtree with the directory's seq).
+  CREATE TABLE nodes (
+    ns       BIGINT NOT NULL REFERENCES namespaces(id),
+    id       TEXT COLLATE "C" NOT NULL,
+    parent   TEXT COLLATE "C" NOT NULL,
+    name     TEXT NOT NULL,
+    name_key TEXT COLLATE "C" NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('file', 'dir', 'symlink')),
+    rev      BIGINT NOT NULL,
+    size     BIGINT,
+    hash     TEXT,
+    target   TEXT,
+    mtime    BIGINT NOT NULL,
+    exec     BOOLEAN NOT NULL,
+    seq      BIGINT NOT NULL,
+    deleted  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (ns, id)
+  );
+  CREATE UNIQUE INDEX nodes_live_name ON nodes (ns, parent, name_key) WHERE deleted = 0;
+  CREATE INDEX nodes_live_parent ON nodes (ns, parent) WHERE deleted = 0;
+  CREATE INDEX nodes_deleted ON nodes (ns, deleted) WHERE deleted <> 0;
+
+  -- entry: the exact JSON of the wire entry, served without re-encoding
+  CREATE TABLE journal (
+    ns    BIGINT NOT NULL,
+    seq   BIGINT NOT NULL,
+    at    BIGINT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (ns, seq)
+  );
+
+  CREATE TABLE devices (
+    id         TEXT PRIMARY KEY,
+    ns         BIGINT NOT NULL REFERENCES namespaces(id),
+    label      TEXT NOT NULL,
+    token_hash BYTEA NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    cursor_seq BIGINT,
+    last_seen  BIGINT,
+    revoked    BOOLEAN NOT NULL DEFAULT false
+  );
+  CREATE INDEX devices_ns ON devices (ns);
+
+  -- only successful results: a failed op wrote nothing and is judged afresh.
+  -- The primary key is what makes a retried op_id racing on two processes
+  -- land once: the loser's insert fails and its retry replays the winner.
+  CREATE TABLE op_results (
+    ns     BIGINT NOT NULL,
+    op_id  TEXT NOT NULL,
+    seq    BIGINT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (ns, op_id)
+  );
+  CREATE INDEX op_results_seq ON op_results (ns, seq);
+
+  CREATE TABLE blob_refs (
+    ns    BIGINT NOT NULL,
+    hash  TEXT NOT NULL,
+    size  BIGINT NOT NULL,
+    at    BIGINT NOT NULL,
+    PRIMARY KEY (ns, hash)
+  );
+  `,
+];

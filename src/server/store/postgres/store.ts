@@ -1,0 +1,444 @@
+// The PostgreSQL journal store: the same JournalStore as SQLite, for many
+// `syncd serve` processes sharing one database. Each op is ONE transaction:
+//
+//   1. UPDATE namespaces SET head = head + 1 … RETURNING head — takes the
+//      namespace's row lock and the op's seq. Every commit of the namespace,
+//      in any process, queues behind this lock, so seqs are gap-free and
+//      commit order is seq order.
+//   2. the facts (decide.ts), in a NEW statement: under READ COMMITTED it
+//      sees every commit that held the lock before us. (A single statement
+//      would keep the snapshot it took before waiting for the lock.)
+//   3. decideOp; a rejection, or an op_id that already succeeded, rolls the
+//      transaction back, head bump included.
+//   4. node + subtree tombstones + journal entry + op result, one statement.
+//
+// Nothing is cached across calls: every process reads the same rows.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type pg from 'pg';
+import { SyncdError } from '../../../protocol/errors.js';
+import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
+import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
+import { decideOp, opHash, opName, ROOT, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
+import type {
+  ActivityRecord,
+  ChangesRead,
+  CommitContext,
+  DeviceIdentity,
+  DeviceRecord,
+  JournalStore,
+  ListRead,
+  NamespaceRef,
+  NamespaceState,
+  NewDevice,
+  OpOutcome,
+  RetentionPolicy,
+  TrimReport,
+} from '../types.js';
+import { MIGRATIONS } from './migrations.js';
+import { clientConfig, createPool, query, Rollback, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
+import { SQL } from './sql.js';
+
+export interface PostgresStoreOptions extends PgPoolOptions {
+  /** rows deleted per trim transaction, so a big trim never stalls commits for long */
+  trimChunk?: number;
+}
+
+interface NodeRow {
+  id: string;
+  parent: string;
+  name: string;
+  kind: 'file' | 'dir' | 'symlink';
+  rev: number;
+  size: number | null;
+  hash: string | null;
+  target: string | null;
+  mtime: number;
+  exec: boolean;
+  seq: number;
+  deleted: number;
+}
+
+interface DeviceRow {
+  id: string;
+  label: string;
+  namespace: string;
+  created_at: number;
+  cursor_seq: number | null;
+  last_seen: number | null;
+  revoked: boolean;
+}
+
+interface FactsRow {
+  prior: string | null;
+  node: NodeRow | null;
+  parent: NodeRow | null;
+  sibling: string | null;
+  blob_size: number | null;
+  chain: string[] | null;
+}
+
+interface StateRow {
+  ns_id: number;
+  ns_name: string;
+  epoch: string;
+  head: number;
+  floor: number;
+}
+
+function toStored(r: NodeRow): StoredNode {
+  const n = wireNode({
+    id: r.id,
+    parent: r.parent,
+    name: r.name,
+    kind: r.kind,
+    rev: r.rev,
+    size: r.size ?? undefined,
+    hash: r.hash ?? undefined,
+    target: r.target ?? undefined,
+    mtime: r.mtime,
+    exec: r.exec,
+    seq: r.seq,
+  });
+  return { ...n, deleted: r.deleted };
+}
+
+function stateOf(r: StateRow): NamespaceState {
+  return { id: r.ns_id, name: r.ns_name, epoch: r.epoch, head: r.head, floor: r.floor };
+}
+
+/** Arbitrary but fixed: the advisory lock that serialises migrations of one database. */
+const MIGRATION_LOCK = 0x73796e63; // "sync"
+
+/** `postgres://user:secret@host/db` → `postgres://user@host/db`, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString().replace(/:@/, '@');
+  } catch {
+    return '<unparseable database URL>';
+  }
+}
+
+export class PostgresStore implements JournalStore {
+  readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #opts: PostgresStoreOptions;
+  readonly #trimChunk: number;
+  #closed = false;
+
+  private constructor(url: string, opts: PostgresStoreOptions) {
+    this.#url = url;
+    this.#opts = opts;
+    this.#trimChunk = opts.trimChunk ?? 10_000;
+    this.#pool = createPool(url, opts);
+  }
+
+  /** Connects, applies pending migrations (once, whatever the number of processes) and returns the store. */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, opts);
+    try {
+      await store.#migrate();
+    } catch (err) {
+      await store.close();
+      if (err instanceof SyncdError) throw err;
+      throw new SyncdError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${(err as Error).message}`, {}, { cause: err });
+    }
+    return store;
+  }
+
+  /** The pool, for the LISTEN/NOTIFY bus of the same process. */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
+  /** Settings for a connection outside the pool (the LISTEN connection). */
+  clientConfig(): pg.ClientConfig {
+    return clientConfig(this.#url, this.#opts);
+  }
+
+  async #migrate(): Promise<void> {
+    await transaction(this.#pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+      const current = rows[0]?.v ?? 0;
+      if (current > MIGRATIONS.length) {
+        throw new SyncdError('store_too_new', `the database schema (v${current}) is newer than this syncd (v${MIGRATIONS.length})`);
+      }
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        await c.query(MIGRATIONS[v]!);
+        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v + 1, Date.now()]);
+      }
+      await c.query(SQL.metaInit, ['cursor_key', randomBytes(32).toString('hex')]);
+    });
+  }
+
+  /** Schema version applied to the database (for tests and `server status`). */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await query<{ v: number | null }>(this.#pool, 'SELECT max(version) AS v FROM schema_migrations');
+    return rows[0]?.v ?? 0;
+  }
+
+  async cursorKey(): Promise<Buffer> {
+    const { rows } = await query<{ value: string }>(this.#pool, SQL.metaGet, ['cursor_key']);
+    if (!rows[0]) throw new SyncdError('store_corrupt', 'server_meta has no cursor_key');
+    return Buffer.from(rows[0].value, 'hex');
+  }
+
+  createDevice(namespace: string, label: string, deviceId: string, tokenHash: Buffer, now: number): Promise<NewDevice> {
+    return transaction(this.#pool, async (c) => {
+      // ON CONFLICT DO NOTHING waits for a racing creator, then yields no row: read the winner's id
+      let id = (await c.query<{ id: number }>(SQL.nsInsert, [namespace, newEpoch(), now])).rows[0]?.id;
+      id ??= (await c.query<{ id: number }>(SQL.nsByName, [namespace])).rows[0]?.id;
+      if (id === undefined) throw new SyncdError('store_corrupt', `namespace ${namespace} vanished while adding a device`);
+      await c.query(SQL.deviceInsert, [deviceId, id, label, tokenHash, now]);
+      return { deviceId, namespace: { id, name: namespace } };
+    });
+  }
+
+  async revokeDevice(deviceId: string): Promise<boolean> {
+    return (await query(this.#pool, SQL.deviceRevoke, [deviceId])).rowCount === 1;
+  }
+
+  renewEpoch(namespace: string | null): Promise<number> {
+    return transaction(this.#pool, async (c) => {
+      const all = (await c.query<{ id: number; name: string }>(SQL.nsLockAll)).rows;
+      const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
+      for (const n of rows) await c.query(SQL.setEpoch, [n.id, newEpoch()]);
+      return rows.length;
+    });
+  }
+
+  async authenticate(tokenHash: Buffer): Promise<DeviceIdentity | null> {
+    const { rows } = await query<{ id: string; label: string; token_hash: Buffer; revoked: boolean; ns: number; name: string }>(
+      this.#pool,
+      SQL.auth,
+      [tokenHash],
+    );
+    const r = rows[0];
+    if (!r || r.token_hash.length !== tokenHash.length || !timingSafeEqual(r.token_hash, tokenHash) || r.revoked) return null;
+    return { deviceId: r.id, label: r.label, namespace: { id: r.ns, name: r.name } };
+  }
+
+  async namespaceState(ns: NamespaceRef): Promise<NamespaceState> {
+    const { rows } = await query<NamespaceState>(this.#pool, SQL.nsById, [ns.id]);
+    if (!rows[0]) throw new SyncdError('not_found', `namespace ${ns.id} does not exist`);
+    return rows[0];
+  }
+
+  async namespaces(): Promise<NamespaceState[]> {
+    return (await query<NamespaceState>(this.#pool, SQL.nsAll)).rows;
+  }
+
+  /** The heads of the named namespaces that exist (the bus refreshes waiters with it after a lost signal). */
+  async headsOf(names: string[]): Promise<Map<string, number>> {
+    if (names.length === 0) return new Map();
+    const { rows } = await query<{ name: string; head: number }>(this.#pool, SQL.headsOf, [names]);
+    return new Map(rows.map((r) => [r.name, r.head]));
+  }
+
+  async devices(ns?: NamespaceRef): Promise<DeviceRecord[]> {
+    const { rows } = ns ? await query<DeviceRow>(this.#pool, SQL.devicesOf, [ns.id]) : await query<DeviceRow>(this.#pool, SQL.devicesAll);
+    return rows.map((r) => ({
+      id: r.id,
+      label: r.label,
+      namespace: r.namespace,
+      createdAt: r.created_at,
+      cursorSeq: r.cursor_seq,
+      lastSeen: r.last_seen,
+      revoked: r.revoked,
+    }));
+  }
+
+  async listNodes(ns: NamespaceRef, afterId: string, limit: number): Promise<ListRead> {
+    const { rows } = await query<StateRow & { [k in keyof NodeRow]: NodeRow[k] | null }>(this.#pool, SQL.listNodes, [ns.id, afterId, limit]);
+    if (!rows[0]) throw new SyncdError('not_found', `namespace ${ns.id} does not exist`);
+    const nodes = rows.filter((r) => r.id !== null).map((r) => wireNode(toStored(r as NodeRow)));
+    return { state: stateOf(rows[0]), nodes };
+  }
+
+  async readChanges(ns: NamespaceRef, afterSeq: number, limit: number): Promise<ChangesRead> {
+    const { rows } = await query<StateRow & { seq: number | null; entry: string | null }>(this.#pool, SQL.changes, [ns.id, afterSeq, limit]);
+    if (!rows[0]) throw new SyncdError('not_found', `namespace ${ns.id} does not exist`);
+    const entries = rows.filter((r) => r.seq !== null).map((r) => ({ seq: r.seq!, json: r.entry! }));
+    return { state: stateOf(rows[0]), entries };
+  }
+
+  commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome> {
+    return transaction(this.#pool, (c) => this.#commit(c, ns.id, op, ctx));
+  }
+
+  async #commit(c: Tx, ns: number, op: Op, ctx: CommitContext): Promise<OpOutcome | Rollback<OpOutcome>> {
+    const bumped = (await c.query<{ head: number }>(SQL.bumpHead, [ns])).rows[0];
+    if (!bumped) throw new SyncdError('not_found', `namespace ${ns} does not exist`);
+    const seq = bumped.head;
+    const raw = await this.#facts(c, ns, op);
+    if (raw.prior !== null) return new Rollback({ result: JSON.parse(raw.prior) as OpResult, replayed: true });
+    const decision = decideOp(op, raw.facts, ctx.newNodeId);
+    if (decision.kind === 'reject') return new Rollback({ result: decision.result, replayed: false });
+    const node: WireNode = wireNode({ ...decision.node, seq });
+    const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
+    const result: OpResult = { status: 'ok', seq, node };
+    const params: unknown[] = [
+      ns,
+      node.id,
+      node.parent,
+      node.name,
+      decision.nameKey,
+      node.kind,
+      node.rev,
+      node.size ?? null,
+      node.hash ?? null,
+      node.target ?? null,
+      node.mtime,
+      node.exec,
+      seq,
+      decision.op === 'delete' ? seq : 0,
+      ctx.now,
+      entry,
+      op.op_id,
+      JSON.stringify(result),
+    ];
+    const written =
+      decision.op === 'create'
+        ? await c.query(SQL.writeCreate, params)
+        : await c.query(SQL.writeChange, [...params, decision.cascade]);
+    if (written.rowCount !== 1) throw new SyncdError('store_corrupt', `node ${node.id} changed under the namespace lock`);
+    return { result, replayed: false };
+  }
+
+  async #facts(c: Tx, ns: number, op: Op): Promise<{ prior: string | null; facts: OpFacts }> {
+    const n = opName(op);
+    const parentId = op.op === 'create' || op.op === 'move' ? op.parent : null;
+    const hash = opHash(op);
+    const { rows } = await c.query<FactsRow>(SQL.facts, [
+      ns,
+      op.op_id,
+      op.op === 'create' ? null : op.id,
+      parentId,
+      n?.key ?? null,
+      hash === undefined || hash === EMPTY_SHA256 ? null : hash,
+      op.op === 'move',
+    ]);
+    const r = rows[0]!;
+    const facts: OpFacts = {
+      node: r.node ? toStored(r.node) : null,
+      parent: parentId === ROOT_ID ? ROOT : r.parent ? toStored(r.parent) : null,
+      sibling: r.sibling !== null && n ? { id: r.sibling } : null,
+      parentChain: r.chain ?? [],
+      blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
+    };
+    return { prior: r.prior, facts };
+  }
+
+  async blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null> {
+    if (hash === EMPTY_SHA256) return { size: 0 };
+    const { rows } = await query<{ size: number }>(this.#pool, SQL.blobGet, [ns.id, hash]);
+    return rows[0] ?? null;
+  }
+
+  async addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean> {
+    return (await query(this.#pool, SQL.blobInsert, [ns.id, hash, size, now])).rowCount === 1;
+  }
+
+  async saveActivity(records: ActivityRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // one statement; sorted so concurrent flushes of two processes lock rows in the same order
+    const sorted = [...records].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    await transaction(this.#pool, async (c) => {
+      await c.query(SQL.activity, [sorted.map((r) => r.deviceId), sorted.map((r) => r.lastSeen), sorted.map((r) => r.cursorSeq ?? null)]);
+    });
+  }
+
+  async retention(): Promise<RetentionPolicy> {
+    return this.#retention(this.#pool);
+  }
+
+  async #retention(q: pg.Pool | Tx): Promise<RetentionPolicy> {
+    let rows: Array<{ key: string; value: string }>;
+    try {
+      rows = (await q.query<{ key: string; value: string }>("SELECT key, value FROM server_meta WHERE key LIKE 'retention_%'")).rows;
+    } catch (err) {
+      translate(err);
+    }
+    const get = (k: string): string | undefined => rows.find((r) => r.key === k)?.value;
+    const e = get('retention_max_entries');
+    const a = get('retention_max_age_s');
+    return {
+      maxEntries: e === undefined ? DEFAULT_RETENTION.maxEntries : parsePolicyFigure(e, 'retention_max_entries'),
+      maxAgeS: a === undefined ? DEFAULT_RETENTION.maxAgeS : parsePolicyFigure(a, 'retention_max_age_s'),
+    };
+  }
+
+  setRetention(p: RetentionPolicy): Promise<void> {
+    return transaction(this.#pool, async (c) => {
+      await c.query(SQL.metaSet, ['retention_max_entries', p.maxEntries === null ? 'off' : String(p.maxEntries)]);
+      await c.query(SQL.metaSet, ['retention_max_age_s', p.maxAgeS === null ? 'off' : String(p.maxAgeS)]);
+    });
+  }
+
+  async trim(now: number): Promise<TrimReport> {
+    const report: TrimReport = { namespaces: [] };
+    const policy = await this.retention();
+    for (const { id, name } of await this.namespaces()) {
+      // 1. raise the floor under the namespace lock (short); 2. delete below it in chunks.
+      const raised = await transaction(this.#pool, async (c) => {
+        const st = (await c.query<NamespaceState>(SQL.nsLock, [id])).rows[0]!;
+        const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
+        const recent = (await c.query<{ seq: number }>(SQL.firstRecent, [id, st.floor, cutoff])).rows[0];
+        const devs = (await c.query<DeviceRow>(SQL.devicesOf, [id])).rows;
+        const plan = planTrim({
+          head: st.head,
+          floor: st.floor,
+          policy,
+          now,
+          firstRecentSeq: recent?.seq ?? null,
+          devices: devs.filter((d) => !d.revoked).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
+        });
+        if (plan.floor > st.floor) await c.query(SQL.setFloor, [id, plan.floor]);
+        return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
+      });
+      const dropped = await this.#purgeBelow(id, raised.floor);
+      report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
+    }
+    return report;
+  }
+
+  /** Deletes journal entries, op results and tombstones below the floor, chunk by chunk. */
+  async #purgeBelow(ns: number, floor: number): Promise<number> {
+    const lowest = (await query<{ lo: number | null }>(this.#pool, SQL.minSeq, [ns])).rows[0]?.lo ?? null;
+    let lo = Math.min(lowest ?? floor, floor);
+    let dropped = 0;
+    // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
+    let from = 0;
+    while (lo < floor) {
+      const hi = Math.min(lo + this.#trimChunk, floor);
+      dropped += await transaction(this.#pool, async (c) => {
+        const n = (await c.query(SQL.journalPurge, [ns, from, hi])).rowCount ?? 0;
+        await c.query(SQL.opResultsPurge, [ns, from, hi]);
+        await c.query(SQL.tombstonePurge, [ns, from, hi]);
+        return n;
+      });
+      from = hi;
+      lo = hi;
+    }
+    return dropped;
+  }
+
+  async healthCheck(now: number): Promise<void> {
+    const { rows } = await query<{ value: string }>(this.#pool, SQL.metaSet, ['health_check', String(now)]);
+    if (rows[0]?.value !== String(now)) throw new SyncdError('store_unavailable', 'health check read back a different value');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}
+
+function newEpoch(): string {
+  return `e_${randomBytes(9).toString('base64url')}`;
+}
