@@ -1,0 +1,242 @@
+// The JournalStore contract (src/server/store/types.ts), one suite for every
+// implementation: pass a factory that makes an empty store location and can
+// open any number of stores on it. Two stores on one location stand for two
+// server processes (SQLite: two connections on one file; PostgreSQL: two pools).
+
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken, newNodeId } from '../../src/server/ids.js';
+import type { Op, OpResult, WireNode } from '../../src/protocol/types.js';
+import type { CommitContext, JournalStore, NamespaceRef } from '../../src/server/store/types.js';
+
+export interface StoreLocation {
+  open(): Promise<JournalStore>;
+  /** removes the location (stores are closed first) */
+  destroy(): Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreLocation>;
+
+const op = (o: Partial<Op> & { op: Op['op'] }): Op => ({ op_id: randomUUID(), ...o }) as Op;
+const okNode = (r: OpResult): WireNode => {
+  if (r.status !== 'ok') throw new Error(`not ok: ${JSON.stringify(r)}`);
+  return r.node;
+};
+
+export function storeContract(name: string, factory: StoreFactory, opts: { skip?: boolean } = {}): void {
+  (opts.skip ? describe.skip : describe)(`store contract: ${name}`, () => {
+    let loc: StoreLocation;
+    let a: JournalStore;
+    let b: JournalStore;
+    let ns: NamespaceRef;
+    let t = 1_000_000;
+    const opened: JournalStore[] = [];
+    const ctx = (now = t++): CommitContext => ({ deviceId: 'd_test', now, newNodeId });
+    const open = async (): Promise<JournalStore> => {
+      const s = await loc.open();
+      opened.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      loc = await factory();
+      a = await open();
+      b = await open();
+      ns = (await a.createDevice('ns', 'dev', 'd_test', hashToken('tok-a'), 1)).namespace;
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+      await loc.destroy();
+    });
+
+    it('a second store on the same location shares the cursor key, devices and namespaces', async () => {
+      expect((await b.cursorKey()).equals(await a.cursorKey())).toBe(true);
+      expect((await a.cursorKey()).length).toBe(32);
+      expect(await b.authenticate(hashToken('tok-a'))).toEqual({ deviceId: 'd_test', label: 'dev', namespace: ns });
+      const again = await b.createDevice('ns', 'dev2', 'd_b', hashToken('tok-b'), 2);
+      expect(again.namespace).toEqual(ns);
+      const other = await b.createDevice('other', 'c', 'd_c', hashToken('tok-c'), 3);
+      expect(other.namespace.id).not.toBe(ns.id);
+      expect((await a.namespaces()).map((n) => n.name)).toEqual(['ns', 'other']);
+      expect((await a.devices(ns)).map((d) => d.id)).toEqual(['d_test', 'd_b']);
+    });
+
+    it('authenticates by token hash; a revoked device is refused', async () => {
+      expect(await a.authenticate(hashToken('nope'))).toBeNull();
+      expect(await b.revokeDevice('d_test')).toBe(true);
+      expect(await b.revokeDevice('d_test')).toBe(false);
+      expect(await a.authenticate(hashToken('tok-a'))).toBeNull();
+      expect((await a.devices())[0]).toMatchObject({ id: 'd_test', revoked: true });
+    });
+
+    it('namespaces created concurrently through both stores exist once', async () => {
+      const res = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).createDevice('race', `r${i}`, `d_r${i}`, hashToken(`race-${i}`), 5)),
+      );
+      expect(new Set(res.map((r) => r.namespace.id)).size).toBe(1);
+      expect((await a.devices(res[0]!.namespace)).length).toBe(8);
+    });
+
+    it('parallel commits through both stores: one gap-free journal, every op once, the entry JSON equals the result', async () => {
+      const ops = Array.from({ length: 60 }, (_, i) => op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }));
+      const results = await Promise.all(ops.map((o, i) => (i % 2 ? a : b).commitOp(ns, o, ctx())));
+      expect(results.every((r) => r.result.status === 'ok' && !r.replayed)).toBe(true);
+      const { entries, state } = await a.readChanges(ns, 0, 1000);
+      expect(state.head).toBe(60);
+      expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      const byName = new Map(entries.map((e) => JSON.parse(e.json)).map((e) => [e.node.name, e]));
+      expect(byName.size).toBe(60);
+      for (const r of results) {
+        const ok = r.result as Extract<OpResult, { status: 'ok' }>;
+        expect(byName.get(ok.node.name)).toEqual({ seq: ok.seq, op: 'create', node: ok.node, device: 'd_test' });
+      }
+    });
+
+    it('one op_id racing through both stores lands once; every answer is the first result', async () => {
+      const o = op({ op: 'create', kind: 'dir', parent: 'root', name: 'once' });
+      const outs = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).commitOp(ns, o, ctx())));
+      expect(outs.filter((x) => !x.replayed)).toHaveLength(1);
+      for (const x of outs) expect(x.result).toEqual(outs.find((y) => !y.replayed)!.result);
+      expect((await b.namespaceState(ns)).head).toBe(1);
+    });
+
+    it('the same base_rev racing through both stores: one update wins, the other is a conflict (no lost update)', async () => {
+      const d = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'symlink', parent: 'root', name: 'l', target: 't0' }), ctx())).result);
+      for (let round = 0; round < 5; round++) {
+        const cur = (await a.listNodes(ns, '', 10)).nodes[0]!;
+        const [x, y] = await Promise.all([
+          a.commitOp(ns, op({ op: 'update', id: d.id, base_rev: cur.rev, target: `a${round}` }), ctx()),
+          b.commitOp(ns, op({ op: 'update', id: d.id, base_rev: cur.rev, target: `b${round}` }), ctx()),
+        ]);
+        expect([x.result.status, y.result.status].sort()).toEqual(['conflict', 'ok']);
+      }
+      expect((await a.namespaceState(ns)).head).toBe(6);
+      expect((await b.listNodes(ns, '', 10)).nodes[0]!.rev).toBe(6);
+    });
+
+    it('the same name racing through both stores: one create wins, the other gets name_taken', async () => {
+      const [x, y] = await Promise.all([
+        a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'Same' }), ctx()),
+        b.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'same' }), ctx()),
+      ]);
+      const statuses = [x.result, y.result].map((r) => (r.status === 'error' ? r.error : r.status)).sort();
+      expect(statuses).toEqual(['name_taken', 'ok']);
+      expect((await a.namespaceState(ns)).head).toBe(1);
+    });
+
+    it('a rejected op writes nothing and takes no seq', async () => {
+      const r = await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'n_missing', name: 'x' }), ctx());
+      expect(r.result).toMatchObject({ status: 'error', error: 'parent_not_found' });
+      const f = await a.commitOp(ns, op({ op: 'create', kind: 'file', parent: 'root', name: 'f', hash: 'a'.repeat(64), size: 3 }), ctx());
+      expect(f.result).toMatchObject({ status: 'error', error: 'blob_missing' });
+      expect((await b.namespaceState(ns)).head).toBe(0);
+      expect(okNode((await b.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'x' }), ctx())).result).seq).toBe(1);
+    });
+
+    it('blob references gate files per namespace; the empty blob needs none', async () => {
+      const other = (await a.createDevice('other', 'o', 'd_o', hashToken('o'), 1)).namespace;
+      const hash = 'b'.repeat(64);
+      expect(await a.addBlobRef(ns, hash, 3, 1)).toBe(true);
+      expect(await b.addBlobRef(ns, hash, 3, 2)).toBe(false);
+      expect(await b.blobRef(ns, hash)).toEqual({ size: 3 });
+      expect(await b.blobRef(other, hash)).toBeNull();
+      const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+      expect(await a.blobRef(other, empty)).toEqual({ size: 0 });
+      const ok = await b.commitOp(ns, op({ op: 'create', kind: 'file', parent: 'root', name: 'f', hash, size: 3 }), ctx());
+      expect(ok.result.status).toBe('ok');
+      const no = await b.commitOp(other, op({ op: 'create', kind: 'file', parent: 'root', name: 'f', hash, size: 3 }), ctx());
+      expect(no.result).toMatchObject({ error: 'blob_missing' });
+    });
+
+    it('a dir delete is one entry, tombstones the subtree, frees the names; a move into the subtree is a cycle', async () => {
+      const d = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'd' }), ctx())).result);
+      const s = okNode((await b.commitOp(ns, op({ op: 'create', kind: 'dir', parent: d.id, name: 's' }), ctx())).result);
+      const deep = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: s.id, name: 'deep' }), ctx())).result);
+      const cyc = await b.commitOp(ns, op({ op: 'move', id: d.id, base_rev: 1, parent: deep.id, name: 'd' }), ctx());
+      expect(cyc.result).toMatchObject({ status: 'error', error: 'cycle' });
+      await b.commitOp(ns, op({ op: 'delete', id: d.id, base_rev: 1 }), ctx());
+      expect((await a.namespaceState(ns)).head).toBe(4);
+      expect((await a.listNodes(ns, '', 100)).nodes).toEqual([]);
+      const gone = await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: s.id, name: 'x' }), ctx());
+      expect(gone.result).toMatchObject({ error: 'parent_not_found' });
+      expect((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'D' }), ctx())).result.status).toBe('ok');
+    });
+
+    it('lists nodes in bytewise id order, pinned to the head it read', async () => {
+      const ids = ['n_a', 'n_B', 'n__', 'n_Z9', 'n_0'];
+      let i = 0;
+      for (const id of ids) {
+        await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `x${i++}` }), { deviceId: 'd_test', now: 1, newNodeId: () => id });
+      }
+      const sorted = [...ids].sort((p, q) => Buffer.compare(Buffer.from(p), Buffer.from(q)));
+      const first = await b.listNodes(ns, '', 3);
+      expect(first.state.head).toBe(5);
+      expect(first.nodes.map((n) => n.id)).toEqual(sorted.slice(0, 3));
+      const rest = await b.listNodes(ns, first.nodes[2]!.id, 10);
+      expect(rest.nodes.map((n) => n.id)).toEqual(sorted.slice(3));
+    });
+
+    it('changes page by seq with the state of the same read', async () => {
+      for (let i = 0; i < 5; i++) await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `c${i}` }), ctx());
+      const page = await b.readChanges(ns, 1, 2);
+      expect(page.entries.map((e) => e.seq)).toEqual([2, 3]);
+      expect(page.state).toMatchObject({ name: 'ns', head: 5, floor: 1 });
+      expect((await b.readChanges(ns, 5, 10)).entries).toEqual([]);
+    });
+
+    it('trim drops entries, op results and tombstones below the floor; a retained op result still replays', async () => {
+      const ids: string[] = [];
+      const creates = Array.from({ length: 30 }, (_, i) => op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }));
+      for (const c of creates) ids.push(okNode((await a.commitOp(ns, c, ctx())).result).id);
+      const del = op({ op: 'delete', id: ids[0]!, base_rev: 1 });
+      await a.commitOp(ns, del, ctx());
+      await b.setRetention({ maxEntries: 5, maxAgeS: null });
+      const report = await a.trim(t);
+      expect(report.namespaces[0]).toMatchObject({ name: 'ns', oldFloor: 1, newFloor: 27, head: 31, dropped: 26 });
+      expect((await b.namespaceState(ns)).floor).toBe(27);
+      expect((await b.readChanges(ns, 26, 100)).entries.map((e) => e.seq)).toEqual([27, 28, 29, 30, 31]);
+      expect((await b.commitOp(ns, del, ctx())).replayed).toBe(true);
+      // an op_id whose result was trimmed is judged afresh
+      const stale = await b.commitOp(ns, creates[1]!, ctx());
+      expect(stale).toMatchObject({ replayed: false, result: { status: 'error', error: 'name_taken' } });
+      expect((await b.trim(t)).namespaces[0]).toMatchObject({ oldFloor: 27, newFloor: 27, dropped: 0 });
+    });
+
+    it('age policy: old entries go, except those a recently seen device still needs', async () => {
+      for (let i = 0; i < 10; i++) await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), ctx(1000 + i));
+      await a.setRetention({ maxEntries: null, maxAgeS: 1000 });
+      await b.saveActivity([{ deviceId: 'd_test', lastSeen: 9_000_000, cursorSeq: 3 }]);
+      expect((await a.trim(9_500_000)).namespaces[0]).toMatchObject({ newFloor: 4, misses: 0 });
+      expect((await b.trim(20_000_000)).namespaces[0]).toMatchObject({ newFloor: 11, dropped: 7 });
+    });
+
+    it('retention policy defaults and round-trips between stores', async () => {
+      expect(await a.retention()).toEqual({ maxEntries: 1_000_000, maxAgeS: 7_776_000 });
+      await a.setRetention({ maxEntries: null, maxAgeS: 60 });
+      expect(await b.retention()).toEqual({ maxEntries: null, maxAgeS: 60 });
+    });
+
+    it('activity keeps the latest last_seen and the carried cursor, from either store', async () => {
+      await a.saveActivity([{ deviceId: 'd_test', lastSeen: 50, cursorSeq: 3 }]);
+      await b.saveActivity([{ deviceId: 'd_test', lastSeen: 40 }]);
+      expect((await a.devices(ns))[0]).toMatchObject({ lastSeen: 50, cursorSeq: 3 });
+      await b.saveActivity([{ deviceId: 'd_test', lastSeen: 60, cursorSeq: 7 }, { deviceId: 'd_unknown', lastSeen: 1 }]);
+      expect((await a.devices(ns))[0]).toMatchObject({ lastSeen: 60, cursorSeq: 7 });
+    });
+
+    it('renewEpoch gives one or every namespace a new epoch', async () => {
+      const other = (await a.createDevice('other', 'o', 'd_o', hashToken('o'), 1)).namespace;
+      const [e1, e2] = [(await a.namespaceState(ns)).epoch, (await a.namespaceState(other)).epoch];
+      expect(await b.renewEpoch('ns')).toBe(1);
+      expect((await a.namespaceState(ns)).epoch).not.toBe(e1);
+      expect((await a.namespaceState(other)).epoch).toBe(e2);
+      expect(await b.renewEpoch(null)).toBe(2);
+      expect(await b.renewEpoch('nope')).toBe(0);
+    });
+
+    it('the health check writes and reads back', async () => {
+      await a.healthCheck(123);
+      await b.healthCheck(124);
+    });
+  });
+}
