@@ -91,6 +91,7 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
     longpollTimeoutS: config.longpollTimeout,
     safetyPullIntervalS: config.safetyPullInterval,
     extraIgnore: config.ignore,
+    bandwidthLimit: config.bandwidthLimit,
     ...hooks,
   });
   return { paths, db, remote, engine, config, log: logger };

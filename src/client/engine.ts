@@ -19,6 +19,7 @@ import { RemoteError } from './remote-errors.js';
 import { localDiff, scanAll, scanPaths } from './scan.js';
 import type { StateDB } from './state-db.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from './syncignore.js';
+import { tokenBucket, type Throttle } from './throttle.js';
 import { removeStaleTemps } from './transfer.js';
 
 export const ROOT_MARKER = '.syncd';
@@ -42,6 +43,8 @@ export interface EngineOptions {
   longpollTimeoutS?: number;
   safetyPullIntervalS?: number;
   extraIgnore?: string[];
+  /** bytes per second across all transfers; 0 = unlimited */
+  bandwidthLimit?: number;
   log?: Log;
   now?: () => number;
   /** transfers done so far in this cycle */
@@ -62,7 +65,7 @@ export interface CycleResult {
 const MAX_ROUNDS = 200;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -73,12 +76,15 @@ export class Engine {
   /** called when a cycle ends with nothing left to do (progress displays stop here) */
   onIdle: (() => void) | null = null;
 
+  readonly #throttle: Throttle;
+
   constructor(opts: EngineOptions) {
     this.o = {
       concurrency: 8, maxDeleteShare: 0.5, minDeleteCount: 20, longpollTimeoutS: 60, safetyPullIntervalS: 300,
       log: silentLog, now: () => Date.now(), ...opts,
     } as Engine['o'];
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? []);
+    this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
   }
 
   get db(): StateDB {
@@ -193,7 +199,7 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // our own commits come back as journal echoes (no-ops by rev): pull them

@@ -18,6 +18,7 @@ import type { Op, OpResult } from '../protocol/types.js';
 import type { RemoteClient } from './remote.js';
 import { assertRealParents, fsyncDir, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
 import type { StateDB } from './state-db.js';
+import type { Throttle } from './throttle.js';
 import { downloadManyToTemp, syncFiles, TEMP_PREFIX, uploadFile } from './transfer.js';
 
 export interface ExecContext {
@@ -28,6 +29,8 @@ export interface ExecContext {
   concurrency: number;
   onTransfer?: (files: number, bytes: number) => void;
   signal?: AbortSignal;
+  /** the agent's bandwidth budget */
+  throttle?: Throttle;
 }
 
 export interface ExecResult {
@@ -162,7 +165,7 @@ class Run {
     const results = await downloadManyToTemp(
       this.ctx.remote,
       items.map((op) => ({ hash: op.node.hash!, size: op.node.size ?? 0, dirAbs: dirname(this.abs(op.path)) })),
-      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal },
+      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle },
     );
     results.forEach((r, i) => {
       const op = items[i]!;
@@ -278,7 +281,7 @@ class Run {
       if ((op.type !== 'create' && op.type !== 'update') || op.local.kind !== 'file') return;
       if (!(await this.guard(op.path))) return;
       try {
-        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino });
+        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle);
         if (got.hash !== op.local.hash) return this.stale(op.path);
         uploaded.set(op, got.hash);
         this.ctx.onTransfer?.(1, got.size);

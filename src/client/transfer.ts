@@ -23,6 +23,7 @@ import { Readable } from 'node:stream';
 import { SyncdError } from '../protocol/errors.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { RemoteClient } from './remote.js';
+import type { Throttle } from './throttle.js';
 import { discard, FETCH_MAX_HASHES } from './remote.js';
 import { isRetryable, RemoteError } from './remote-errors.js';
 
@@ -54,6 +55,8 @@ export interface DownloadOptions {
   /** delay policy between retries (default: 250 ms base, 5 s cap, full jitter); each download gets its own Backoff */
   backoff?: BackoffOptions;
   signal?: AbortSignal;
+  /** takes bytes from the agent's bandwidth budget (config `bandwidthLimit`) */
+  throttle?: Throttle;
 }
 
 export interface DownloadManyOptions extends DownloadOptions {
@@ -223,6 +226,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
           throw mismatch(remote, hash, `the server has ${got.total} bytes, ${size} were expected`);
         }
         for await (const chunk of got.body as AsyncIterable<Buffer>) {
+          await opts.throttle?.(chunk.length, opts.signal);
           if (written + chunk.length > size) {
             discard(got.body);
             throw mismatch(remote, hash, `more than the expected ${size} bytes arrived`);
@@ -383,7 +387,7 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly D
               discard(body);
               throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
             }
-            const buf = await receive(remote, g, size, body);
+            const buf = await receive(remote, g, size, body, opts.throttle);
             received.add(g);
             progress = true;
             if (buf === undefined) return;
@@ -436,7 +440,7 @@ const PARALLEL_WRITES = 16;
  * not on the group. Verification happens in memory, before anything is
  * written, so bad content never touches the disk.
  */
-async function receive(remote: BlobRemote, g: Group, size: number, body: Readable): Promise<Buffer | undefined> {
+async function receive(remote: BlobRemote, g: Group, size: number, body: Readable, throttle?: Throttle): Promise<Buffer | undefined> {
   if (size === -1) {
     g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
       server: serverOf(remote),
@@ -452,6 +456,7 @@ async function receive(remote: BlobRemote, g: Group, size: number, body: Readabl
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body as AsyncIterable<Buffer>) {
+    await throttle?.(c.length);
     chunks.push(c);
     n += c.length;
   }
@@ -517,7 +522,7 @@ async function hashHandle(fh: FileHandle): Promise<{ hash: string; size: number 
  * The first `size` bytes of an open file as a Readable that never closes the
  * handle (the caller owns it, and re-stats through it afterwards).
  */
-function readHandle(fh: FileHandle, size: number): Readable {
+function readHandle(fh: FileHandle, size: number, throttle?: Throttle): Readable {
   let pos = 0;
   return new Readable({
     highWaterMark: HASH_CHUNK,
@@ -528,13 +533,14 @@ function readHandle(fh: FileHandle, size: number): Readable {
         return;
       }
       fh.read(Buffer.allocUnsafe(want), 0, want, pos).then(
-        ({ bytesRead, buffer }) => {
+        async ({ bytesRead, buffer }) => {
           if (bytesRead === 0) {
             // shrank under us: end short; the Content-Length check and the re-stat report it
             this.push(null);
             return;
           }
           pos += bytesRead;
+          await throttle?.(bytesRead);
           this.push(buffer.subarray(0, bytesRead));
         },
         (e: unknown) => this.destroy(e as Error),
@@ -575,7 +581,7 @@ function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
  * scanner saw (`expect`), or changed, moved or vanished before the upload
  * finished; the engine retries later. Remote failures are RemoteErrors.
  */
-export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity): Promise<{ hash: string; size: number }> {
+export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle): Promise<{ hash: string; size: number }> {
   let fh: FileHandle;
   try {
     fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -592,7 +598,7 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {
-      await remote.putBlob(hash, size, () => readHandle(fh, size));
+      await remote.putBlob(hash, size, () => readHandle(fh, size, throttle));
     } catch (e) {
       putError = e;
     }

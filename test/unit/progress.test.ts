@@ -180,7 +180,7 @@ describe('not a TTY: log lines at most every 2 s plus a final line', () => {
 describe('on a TTY: an ora spinner', () => {
   test('shows files, bytes, rate and ETA, then a success line; logs nothing', async () => {
     const { logger, calls } = recordingLogger();
-    const stream = new PassThrough();
+    const stream = Object.assign(new PassThrough(), { columns: 100 }); // a terminal has a width
     let out = '';
     stream.on('data', (c: Buffer) => (out += c.toString()));
     let t = 0;
@@ -203,7 +203,7 @@ describe('on a TTY: an ora spinner', () => {
 
   test('fail leaves a failure line', async () => {
     const { logger } = recordingLogger();
-    const stream = new PassThrough();
+    const stream = Object.assign(new PassThrough(), { columns: 100 }); // a terminal has a width
     let out = '';
     stream.on('data', (c: Buffer) => (out += c.toString()));
     const p = createProgress({ tty: true, logger, label: 'Initial sync', stream, now: () => 0 });
