@@ -247,8 +247,10 @@ export function register(program: Command): void {
     .action(async (dir: string | undefined, o: { keep?: 'local' | 'remote'; json?: boolean }) => {
       const { paths, db } = openLinked(dir);
       try {
-        const list = db.conflicts().filter((c) => existsSync(safeJoin(paths.folder, c.path)));
-        for (const c of db.conflicts()) if (!list.includes(c)) db.removeConflict(c.path);
+        // copies the user already moved or deleted are resolved: forget them
+        const all = db.conflicts();
+        const list = all.filter((c) => existsSync(safeJoin(paths.folder, c.path)));
+        for (const c of all) if (!list.includes(c)) db.removeConflict(c.path);
         if (!o.keep) {
           if (o.json) printJson(list);
           else if (list.length === 0) process.stdout.write('no conflicts\n');

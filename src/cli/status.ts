@@ -31,6 +31,8 @@ export interface FolderStatus {
   last_error: { code: string; message: string; at: number } | null;
   last_sync_at: number | null;
   retention_warning: string | null;
+  /** set when the OS refused file watches and the agent scans periodically instead */
+  watch_warning: string | null;
   daemon: { running: boolean; pid: number | null };
 }
 
@@ -85,6 +87,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       last_error: lastError ? JSON.parse(lastError) : null,
       last_sync_at: db.get('last_sync_at') ? Number(db.get('last_sync_at')) : null,
       retention_warning: retention,
+      watch_warning: db.get('watch_warning'),
       daemon: { running: pid !== null, pid },
     };
   } finally {
@@ -116,6 +119,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
   if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);
   if (s.last_error) lines.push(`  last error ${s.last_error.message}`);
   if (s.retention_warning) lines.push(`  warning    ${s.retention_warning}`);
+  if (s.watch_warning) lines.push(`  warning    ${s.watch_warning}`);
   for (const p of s.problems.slice(0, 5)) lines.push(`  problem    ${p.path}: ${p.message}`);
   if (s.problems.length > 5) lines.push(`  …and ${s.problems.length - 5} more problems (--json lists them)`);
   return lines.join('\n') + '\n';

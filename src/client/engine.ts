@@ -241,6 +241,7 @@ export class Engine {
   async watch(signal: AbortSignal): Promise<void> {
     const { o, db } = this;
     await this.prepare();
+    this.db.set('watch_warning', null);
     this.#startWatcher();
     const longpoll = this.#longpollLoop(signal);
     const backoff = new Backoff();
@@ -353,20 +354,33 @@ export class Engine {
     for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) {
       w.on(ev, (p: string) => this.markDirty(rel(p)));
     }
-    w.on('error', (err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EMFILE') {
-        if (!this.#pollFallback) {
-          this.#pollFallback = true;
-          const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
-          this.o.log.warn(msg);
-          this.db.set('watch_warning', msg);
-        }
-      } else {
-        this.o.log.warn(`file watcher error: ${(err as Error).message}`);
-      }
-    });
+    w.on('error', (err: unknown) => this.watcherFailed(err));
     this.#watcher = w;
+  }
+
+  /**
+   * The watcher reported an error. When the OS refuses more watches
+   * (inotify limit), say so and fall back to periodic full scans instead of
+   * going stale.
+   */
+  watcherFailed(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EMFILE') {
+      if (!this.#pollFallback) {
+        this.#pollFallback = true;
+        const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
+        this.o.log.warn(msg);
+        this.db.set('watch_warning', msg);
+        this.rescan();
+      }
+    } else {
+      this.o.log.warn(`file watcher error: ${(err as Error).message}`);
+    }
+  }
+
+  /** True while changes are found by periodic scans instead of watches. */
+  get polling(): boolean {
+    return this.#pollFallback;
   }
 }
 

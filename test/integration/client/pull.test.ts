@@ -78,6 +78,28 @@ describe('pull path', () => {
       await waitFor(() => agent.db.get('state') === 'idle', 10_000, 'first cycle');
       await api.file('live.txt', 'now');
       await waitFor(async () => (await readFile(join(dir, 'live.txt'), 'utf8').catch(() => '')) === 'now', 5_000, 'live.txt');
+      // our own write must not echo back as an upload: the journal stays where it is
+      const head = (await api.listAll()).seq;
+      await new Promise((r) => setTimeout(r, 800));
+      await waitFor(() => agent.db.get('state') === 'idle', 5_000, 'idle');
+      expect((await api.listAll()).seq).toBe(head);
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
+
+  it('when the OS refuses file watches, status says so and changes are still found by scanning', async () => {
+    const ac = new AbortController();
+    const running = agent.engine.watch(ac.signal);
+    try {
+      await waitFor(() => agent.db.get('state') === 'idle', 10_000, 'first cycle');
+      agent.engine.watcherFailed(Object.assign(new Error('watch limit'), { code: 'ENOSPC' }));
+      expect(agent.engine.polling).toBe(true);
+      expect(agent.db.get('watch_warning')).toMatch(/inotify limit/);
+      await writeFile(join(dir, 'scanned.txt'), 'found by a scan');
+      agent.engine.rescan(); // the 30-second scan timer, without the wait
+      await waitFor(async () => (await api.listAll()).nodes.some((n) => n.name === 'scanned.txt'), 10_000, 'upload after a scan');
     } finally {
       ac.abort();
       await running;
