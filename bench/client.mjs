@@ -1,120 +1,293 @@
-// Client-side measurements with real processes (server + agents via the
-// built CLI). Ratios are against baselines measured in the same run.
-//   node bench/client.mjs [--quick] [--json out.json]
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Client cases, all with real processes (`syncd serve`, `syncd init|sync|
+// watch|wait` from the built CLI, each agent with its own SYNCD_STATE_DIR):
+//   mirror_small, mirror_mixed  initial mirror vs cp -a (and rsync -a)
+//   noop_restart                `syncd sync` on an unchanged folder vs rsync's no-op
+//   latency_p50, latency_p99    write in folder A → present in folder B, vs a loopback round trip
+//   dir_rename                  rename of a 5,000-file directory until the other folder shows it
+//   idle_rss, idle_cpu          a watching agent on a 100,000-file folder after it reports idle
+// Every run writes into a folder that did not exist before (old ones are
+// moved aside, deleted at the end): creating files right after deleting many
+// is slow on journal-less ext4.
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'syncd');
-const quick = process.argv.includes('--quick');
-const work = mkdtempSync(join(tmpdir(), 'syncd-bench-'));
-const env = { ...process.env, SYNCD_STATE_DIR: join(work, 'state'), SYNCD_MAX_DELETE_SHARE: '1' };
-const cli = (...args) => execFileSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' }).trim();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-const now = () => performance.now();
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  caseRecord, cpuSeconds, echoServer, roundTrips, hasRsync, median, mixedTreeSpec, now, pct, rssMiB, seedTree, sleep, smallTreeSpec, timeCmd, until, writeTree,
+} from './lib/harness.mjs';
 
-function startProc(args) {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return { child, out: () => out };
+const syncDisk = () => execFileSync('sync');
+
+/** counts regular files and bytes under a folder, skipping syncd's own names */
+function census(root) {
+  let files = 0;
+  let bytes = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.syncd')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        files++;
+        bytes += statSync(p).size;
+      }
+    }
+  };
+  walk(root);
+  return { files, bytes };
 }
-async function until(cond, timeoutMs = 120_000, poll = 1) {
-  const end = now() + timeoutMs;
-  while (now() < end) { if (cond()) return; await sleep(poll); }
-  throw new Error('timeout');
-}
 
-const server = startProc(['serve', '--data', join(work, 'srv'), '--port', '0']);
-await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(server.out()), 20_000, 20);
-const url = /http:\/\/127\.0\.0\.1:\d+/.exec(server.out())[0];
-const token = (label) => cli('server', 'add-device', '--data', join(work, 'srv'), '--namespace', 'bench', '--label', label);
-const results = {};
-
-// --- 1. initial mirror of N small files (1-8 KiB, ~250 dirs) vs cp -a ---
-const N = Number(process.env.BENCH_FILES ?? (quick ? 2000 : 10000));
-const src = join(work, 'src');
-let seed = 1;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-for (let d = 0; d < 250; d++) mkdirSync(join(src, `d${String(d).padStart(3, '0')}`), { recursive: true });
-for (let i = 0; i < N; i++) writeFileSync(join(src, `d${String(i % 250).padStart(3, '0')}`, `f${i}.txt`), Buffer.alloc(1024 + Math.floor(rnd() * 7168), i % 251));
-cli('init', src, '--server', url, '--token', token('uploader'));
-let t = now();
-cli('sync', src);
-results.upload_small_s = (now() - t) / 1000;
-const cpRuns = [], syncRuns = [];
-for (let r = 0; r < (quick ? 1 : 3); r++) {
-  t = now(); execFileSync('cp', ['-a', src, join(work, `cp-${r}`)]); cpRuns.push((now() - t) / 1000);
-  const dst = join(work, `mirror-${r}`);
-  cli('init', dst, '--server', url, '--token', token(`mirror-${r}`));
-  t = now(); cli('sync', dst); syncRuns.push((now() - t) / 1000);
-}
-results.mirror_small = { files: N, syncd_s: pct(syncRuns, 50), cp_a_s: pct(cpRuns, 50), ratio: pct(syncRuns, 50) / pct(cpRuns, 50), files_per_s: N / pct(syncRuns, 50) };
-
-// --- 2. latency: commit (API) -> file on disk; folder A -> folder B ---
-const A = join(work, 'A'), B = join(work, 'B');
-cli('init', A, '--server', url, '--token', token('A'));
-const tB = token('B');
-cli('init', B, '--server', url, '--token', tB);
-const agentA = startProc(['watch', A]);
-const agentB = startProc(['watch', B]);
-await sleep(1500);
-const H = { Authorization: `Bearer ${token('api')}`, 'content-type': 'application/json' };
-const trials = quick ? 30 : 100;
-const commitLat = [];
-for (let i = 0; i < trials; i++) {
-  const body = Buffer.from(`api ${i}`);
-  const hash = createHash('sha256').update(body).digest('hex');
-  await fetch(`${url}/v1/blobs/${hash}`, { method: 'PUT', headers: { Authorization: H.Authorization }, body });
-  const t0 = now();
-  const res = await (await fetch(`${url}/v1/commit`, { method: 'POST', headers: H, body: JSON.stringify({ ops: [{ op_id: `bench-op-${i}-${Date.now()}`, op: 'create', parent: 'root', name: `api-${i}.txt`, kind: 'file', hash, size: body.length }] }) })).json();
-  if (res.results?.[0]?.status !== 'ok') throw new Error(`commit failed: ${JSON.stringify(res)}`);
-  try {
-    await until(() => existsSync(join(B, `api-${i}.txt`)), 10_000);
-  } catch (e) {
-    console.error('agent B output:', agentB.out().slice(-3000), '\nA:', agentA.out().slice(-2000), '\nstatus B:', cli('status', B));
-    throw e;
+/** mirror_* : the same tree mirrored by cp -a, rsync -a and syncd (init + sync), `runs` times, interleaved */
+async function mirrorCase(b, ctx, { name, spec, seed, runs }) {
+  const { server, rsync } = ctx;
+  const src = b.path(`${name}-src`);
+  let t = now();
+  const bytes = writeTree(src, spec, seed);
+  syncDisk();
+  b.log(`  ${name}: generated ${spec.length} files, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${((now() - t) / 1000).toFixed(1)} s`);
+  const tok = server.token(name, 'seeder');
+  t = now();
+  await seedTree(server, tok, src, spec);
+  b.log(`  ${name}: seeded the server through the API in ${((now() - t) / 1000).toFixed(1)} s`);
+  const cp = [];
+  const cpSync = [];
+  const rs = [];
+  const sy = [];
+  const env = b.env(b.path(`${name}-state`));
+  for (let r = 0; r < runs; r++) {
+    syncDisk();
+    const t0 = now();
+    cp.push(timeCmd('cp', ['-a', src, b.path(`${name}-cp-${r}`)]));
+    syncDisk(); // cp -a then sync: the same copy made durable (for reference; syncd fsyncs)
+    cpSync.push((now() - t0) / 1000);
+    if (rsync) {
+      rs.push(timeCmd('rsync', ['-a', `${src}/`, `${b.path(`${name}-rsync-${r}`)}/`]));
+      syncDisk();
+    }
+    const dst = b.path(`${name}-syncd-${r}`);
+    b.cli(env, 'init', dst, '--server', server.url, '--token', server.token(name, `mirror-${r}`));
+    t = now();
+    b.cliP(env, 'sync', dst);
+    sy.push((now() - t) / 1000);
+    const c = census(dst);
+    if (c.files !== spec.length || c.bytes !== bytes) throw new Error(`${name}: mirror ${r} has ${c.files} files / ${c.bytes} bytes, expected ${spec.length} / ${bytes}`);
+    b.log(`  ${name} run ${r + 1}/${runs}: cp -a ${cp[r].toFixed(3)} s (+sync ${cpSync[r].toFixed(3)} s), rsync -a ${rs[r]?.toFixed(3) ?? '-'} s, syncd ${sy[r].toFixed(3)} s`);
   }
-  commitLat.push(now() - t0);
-  await sleep(20);
+  if (name === 'mirror_small') {
+    ctx.smallSrc = src;
+    ctx.smallMirror = b.path(`${name}-syncd-0`);
+    ctx.smallRsync = rsync ? b.path(`${name}-rsync-0`) : null;
+    ctx.smallEnv = env;
+  }
+  const rsMed = rs.length ? median(rs) : null;
+  return caseRecord({
+    values: sy, baseline: median(cp), baselineName: 'cp -a', unit: 's',
+    files: spec.length, bytes, cp_a: cp.map((x) => +x.toFixed(4)), cp_a_then_sync: +median(cpSync).toFixed(4), rsync: rsMed === null ? null : +rsMed.toFixed(4), ratio_rsync: rsMed ? +(median(sy) / rsMed).toFixed(3) : null,
+  });
 }
-results.commit_to_disk_ms = { p50: pct(commitLat, 50), p99: pct(commitLat, 99), max: Math.max(...commitLat), trials };
-  if (process.env.BENCH_DEBUG) console.error(commitLat.map((x) => x.toFixed(0)).join(" "));
-const folderLat = [];
-for (let i = 0; i < trials; i++) {
-  const t0 = now();
-  writeFileSync(join(A, `prop-${i}.txt`), `from A ${i}`);
-  await until(() => existsSync(join(B, `prop-${i}.txt`)), 10_000);
-  folderLat.push(now() - t0);
-  await sleep(20);
+
+async function noopCase(b, ctx, runs) {
+  const sy = [];
+  const rs = [];
+  for (let r = 0; r < runs; r++) {
+    syncDisk();
+    if (ctx.smallRsync) rs.push(timeCmd('rsync', ['-a', `${ctx.smallSrc}/`, `${ctx.smallRsync}/`]));
+    const t = now();
+    const out = b.cliP(ctx.smallEnv, 'sync', ctx.smallMirror);
+    sy.push((now() - t) / 1000);
+    if (!/in sync/.test(out)) throw new Error(`noop sync: ${out}`);
+    b.log(`  noop_restart run ${r + 1}/${runs}: rsync -a ${rs[r]?.toFixed(3) ?? '-'} s, syncd sync ${sy[r].toFixed(3)} s`);
+  }
+  return caseRecord({ values: sy, baseline: rs.length ? median(rs) : null, baselineName: 'rsync -a (no-op)', unit: 's', files: ctx.smallCount });
 }
-results.folder_to_folder_ms = { p50: pct(folderLat, 50), p99: pct(folderLat, 99), trials };
-// loopback RTT baseline
-const rtt = [];
-for (let i = 0; i < 200; i++) { const t0 = now(); await (await fetch(`${url}/healthz`)).arrayBuffer(); rtt.push(now() - t0); }
-results.loopback_rtt_ms = { p50: pct(rtt, 50), p99: pct(rtt, 99) };
 
-// --- 3. directory rename of R files lands on the other side ---
-const R = 1000;
-mkdirSync(join(A, 'big-dir'));
-for (let i = 0; i < R; i++) writeFileSync(join(A, 'big-dir', `x${i}`), `x ${i}`);
-await until(() => existsSync(join(B, 'big-dir')) && readdirSync(join(B, 'big-dir')).length === R, 120_000, 20);
-await sleep(500);
-const headBefore = JSON.parse(cli('status', A, '--json')).head_seq;
-t = now();
-renameSync(join(A, 'big-dir'), join(A, 'big-dir-renamed'));
-await until(() => existsSync(join(B, 'big-dir-renamed')) && !existsSync(join(B, 'big-dir')), 60_000);
-results.dir_rename = { files: R, ms: now() - t };
-await sleep(500);
-results.dir_rename.journal_entries = JSON.parse(cli('status', A, '--json')).head_seq - headBefore;
+/** resolves when `file` exists, watching its directory (inotify) with a slow poll as a safety net */
+function whenExists(dir, name, timeoutMs = 30_000) {
+  const p = join(dir, name);
+  return new Promise((resolve, reject) => {
+    if (existsSync(p)) return resolve(now());
+    let done = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      w.close();
+      clearInterval(iv);
+      clearTimeout(to);
+      if (err) reject(err);
+      else resolve(now());
+    };
+    const w = watch(dir, (_ev, f) => {
+      if (f === name && existsSync(p)) finish();
+    });
+    const iv = setInterval(() => existsSync(p) && finish(), 5);
+    const to = setTimeout(() => finish(new Error(`timeout waiting for ${p}`)), timeoutMs);
+  });
+}
 
-agentA.child.kill('SIGTERM'); agentB.child.kill('SIGTERM'); server.child.kill('SIGTERM');
-console.log(JSON.stringify(results, null, 2));
-const jsonAt = process.argv.indexOf('--json');
-if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(results, null, 2));
+async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
+  const { server } = ctx;
+  const A = b.path('live-A');
+  const B = b.path('live-B');
+  const envA = b.env(b.path('live-state-A'));
+  const envB = b.env(b.path('live-state-B'));
+  b.cli(envA, 'init', A, '--server', server.url, '--token', server.token('live', 'A'));
+  b.cli(envB, 'init', B, '--server', server.url, '--token', server.token('live', 'B'));
+  const agentA = b.agent(envA, 'watch', A);
+  const agentB = b.agent(envB, 'watch', B);
+  const api = server.token('live', 'observer');
+  const head = async () => (await server.call(api, 'GET', '/v1/status')).body.head;
+  const waitIdle = (env, dir) => b.waitIdle(env, dir);
+  try {
+    await Promise.all([waitIdle(envA, A), waitIdle(envB, B)]);
+    await sleep(500);
+    // propagation latency, folder A → folder B
+    const lat = [];
+    for (let i = 0; i < trials + 3; i++) {
+      const name = `lat-${i}.txt`;
+      const arrived = whenExists(B, name);
+      const t0 = now();
+      writeFileSync(join(A, name), `latency probe ${i}\n`);
+      const t1 = await arrived;
+      if (i >= 3) lat.push(t1 - t0); // the first three warm the agents' connections
+      await sleep(30);
+    }
+    const echo = await echoServer(b);
+    const rtt = await roundTrips(echo.url, 2000);
+    await b.stop(echo.proc);
+    const out = {
+      latency_p50: caseRecord({ syncd: pct(lat, 50), values: lat, baseline: pct(rtt, 50), baselineName: 'loopback rtt (p50)', unit: 'ms', runs: lat.length, trials: lat.length }),
+      latency_p99: caseRecord({ syncd: pct(lat, 99), values: lat, baseline: pct(rtt, 99), baselineName: 'loopback rtt (p99)', unit: 'ms', runs: lat.length, trials: lat.length }),
+    };
+    b.log(`  latency: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (loopback rtt p50 ${pct(rtt, 50).toFixed(3)} ms, p99 ${pct(rtt, 99).toFixed(3)} ms)`);
+
+    // directory rename: build the directory in A, let it reach B, then rename it (renameRuns times)
+    let t = now();
+    const stage = b.path('live-stage');
+    mkdirSync(stage);
+    for (let i = 0; i < renameFiles; i++) writeFileSync(join(stage, `x${String(i).padStart(5, '0')}.txt`), `rename member ${i}\n`);
+    renameSync(stage, join(A, 'ren-0'));
+    await until(() => existsSync(join(B, 'ren-0')) && readdirSync(join(B, 'ren-0')).length === renameFiles, 600_000, 50, 'the rename directory in B');
+    const propagate = (now() - t) / 1000;
+    b.log(`  dir_rename: ${renameFiles} new files A → B in ${propagate.toFixed(1)} s (agent upload + download)`);
+    await Promise.all([waitIdle(envA, A), waitIdle(envB, B)]);
+    const ms = [];
+    const entries = [];
+    for (let r = 0; r < renameRuns; r++) {
+      await sleep(300);
+      const before = await head();
+      const from = `ren-${r}`;
+      const to = `ren-${r + 1}`;
+      const landed = whenExists(B, to, 120_000);
+      t = now();
+      renameSync(join(A, from), join(A, to));
+      await landed;
+      await until(() => !existsSync(join(B, from)), 60_000, 1, 'old name gone in B');
+      ms.push(now() - t);
+      await Promise.all([waitIdle(envA, A), waitIdle(envB, B)]);
+      entries.push((await head()) - before);
+      if (readdirSync(join(B, to)).length !== renameFiles) throw new Error('rename: B lost files');
+      b.log(`  dir_rename run ${r + 1}/${renameRuns}: ${ms[r].toFixed(1)} ms, ${entries[r]} journal entr${entries[r] === 1 ? 'y' : 'ies'}`);
+    }
+    out.dir_rename = caseRecord({ values: ms, unit: 'ms', files: renameFiles, journal_entries: Math.max(...entries), journal_entries_runs: entries, create_propagate_s: +propagate.toFixed(3) });
+    return out;
+  } finally {
+    await Promise.all([b.stop(agentA), b.stop(agentB)]);
+  }
+}
+
+async function idleCase(b, ctx, { files, seconds }) {
+  const { server } = ctx;
+  // 100,000 small files (64–1024 bytes) over 1,000 directories, seeded through
+  // the API, mirrored by `syncd sync`, then watched by `syncd watch`
+  const spec = [];
+  // (997 distinct contents: the server stores 997 blobs, the folder still has `files` files)
+  for (let i = 0; i < files; i++) spec.push({ path: `h${String(i % 1000).padStart(3, '0')}/e${String(i).padStart(6, '0')}.txt`, size: 64 + (((i % 997) * 7919) % 961), index: i % 997 });
+  const src = b.path('idle-src');
+  let t = now();
+  writeTree(src, spec, 7);
+  const tok = server.token('idle', 'seeder');
+  await seedTree(server, tok, src, spec);
+  b.log(`  idle: ${files} files generated and seeded in ${((now() - t) / 1000).toFixed(1)} s`);
+  const dir = b.path('idle-folder');
+  const env = b.env(b.path('idle-state'));
+  b.cli(env, 'init', dir, '--server', server.url, '--token', server.token('idle', 'agent'));
+  t = now();
+  b.cli(env, 'sync', dir);
+  const mirrorS = (now() - t) / 1000;
+  b.log(`  idle: mirrored by syncd sync in ${mirrorS.toFixed(1)} s`);
+  // the floor: a bare node process
+  const bare = b.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)']);
+  await sleep(1000);
+  const bareRss = rssMiB(bare.pid);
+  await b.stop(bare);
+  const agent = b.agent(env, 'watch', dir);
+  try {
+    t = now();
+    await b.waitIdle(env, dir);
+    const startS = (now() - t) / 1000;
+    b.log(`  idle: agent started and reported idle in ${startS.toFixed(1)} s; settling`);
+    await sleep(5000);
+    const rss = [];
+    const cpu = [];
+    const window = 5;
+    const t0 = now();
+    const c0 = cpuSeconds(agent.pid);
+    let cw = c0;
+    let tw = t0;
+    for (let s = 1; s <= seconds; s++) {
+      await sleep(t0 + s * 1000 - now());
+      rss.push(rssMiB(agent.pid));
+      if (s % window === 0) {
+        const c = cpuSeconds(agent.pid);
+        cpu.push(((c - cw) / ((now() - tw) / 1000)) * 100);
+        cw = c;
+        tw = now();
+      }
+    }
+    const total = ((cpuSeconds(agent.pid) - c0) / ((now() - t0) / 1000)) * 100;
+    const state = JSON.parse(b.cli(env, 'status', dir, '--json')).state;
+    if (!agent.alive) throw new Error(`idle agent died: ${agent.out().slice(-2000)}`);
+    b.log(`  idle: RSS ${median(rss).toFixed(1)} MiB (bare node ${bareRss.toFixed(1)} MiB), CPU ${total.toFixed(2)} % over ${seconds} s, state ${state}`);
+    return {
+      idle_rss: caseRecord({ values: rss, baseline: bareRss, baselineName: 'bare node process', unit: 'MiB', files, samples_every_s: 1, mirror_s: +mirrorS.toFixed(3), start_to_idle_s: +startS.toFixed(3) }),
+      idle_cpu: caseRecord({ syncd: total, values: cpu, unit: '%', files, seconds, window_s: window, state }),
+    };
+  } finally {
+    await b.stop(agent);
+  }
+}
+
+export async function clientCases(b, opts) {
+  const { quick, only } = opts;
+  const want = (...names) => !only || names.some((n) => only.has(n));
+  const rsync = hasRsync();
+  const server = await b.startServer('client-srv');
+  const ctx = { server, rsync };
+  const cases = {};
+  try {
+    if (want('mirror_small', 'noop_restart')) {
+      const n = quick ? 2000 : 10_000;
+      ctx.smallCount = n;
+      b.log(`mirror_small: ${n} files`);
+      cases.mirror_small = await mirrorCase(b, ctx, { name: 'mirror_small', spec: smallTreeSpec(n), seed: 1, runs: quick ? 2 : 3 });
+      b.log('noop_restart');
+      cases.noop_restart = await noopCase(b, ctx, quick ? 2 : 5);
+    }
+    if (want('mirror_mixed')) {
+      const spec = quick ? mixedTreeSpec({ n: 300, totalMiB: 60, big: [16, 16] }) : mixedTreeSpec();
+      b.log(`mirror_mixed: ${spec.length} files`);
+      cases.mirror_mixed = await mirrorCase(b, ctx, { name: 'mirror_mixed', spec, seed: 2, runs: quick ? 2 : 3 });
+    }
+    if (want('latency_p50', 'latency_p99', 'dir_rename')) {
+      b.log('latency and dir_rename');
+      Object.assign(cases, await liveCases(b, ctx, { trials: quick ? 30 : 100, renameFiles: quick ? 2000 : 5000, renameRuns: quick ? 2 : 5 }));
+    }
+    if (want('idle_rss', 'idle_cpu')) {
+      b.log('idle agent');
+      Object.assign(cases, await idleCase(b, ctx, { files: quick ? 10_000 : 100_000, seconds: quick ? 10 : 20 }));
+    }
+  } finally {
+    await server.close();
+  }
+  return cases;
+}

@@ -1,16 +1,143 @@
-// npm run bench [-- --quick]: the server and client measurements in one run.
-// (The full benchmark matrix with cp -a / rsync baselines and
-// bench/results.json is the benchmark issue's work; this runs what exists.)
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
+//
+// Runs the 12 cases of the benchmark issue with real processes on 127.0.0.1,
+// each several times, next to baselines measured in the same run (cp -a,
+// rsync -a, a bare loopback HTTP round trip), prints a table and writes
+// bench/results.json (see docs/performance.md).
+//   --quick        smaller trees and fewer runs (well under 3 minutes); every case is still written
+//   --only LIST    only these cases (comma-separated names); results.json is then not overwritten unless --out is given
+//   --profile DIR  run the measured agent processes under `node --cpu-prof` into DIR
+//   --keep         keep the work folder (printed) instead of deleting it
+//   --out FILE     write the JSON here instead of bench/results.json
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clientCases } from './client.mjs';
+import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
+import { serverCases } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-let failed = 0;
-for (const script of ['server.mjs', 'client.mjs']) {
-  process.stdout.write(`\n== bench/${script}\n`);
-  const r = spawnSync(process.execPath, [join(here, script), ...args], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+const flag = (n) => args.includes(`--${n}`);
+const value = (n) => {
+  const i = args.indexOf(`--${n}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag('quick');
+const only = value('only') ? new Set(value('only').split(',')) : null;
+const outFile = value('out') ?? (only ? null : join(here, 'results.json'));
+const profDir = value('profile') ? resolve(value('profile')) : null;
+
+export const CASES = [
+  ['mirror_small', 's', 'mirror of 10,000 small files from the server to an empty folder'],
+  ['mirror_mixed', 's', 'mirror of ~1,500 files / ~300 MiB incl. two 64 MiB files'],
+  ['noop_restart', 's', 'agent restart on an unchanged 10,000-file folder until up to date'],
+  ['latency_p50', 'ms', 'file written in folder A → present in folder B, median'],
+  ['latency_p99', 'ms', 'file written in folder A → present in folder B, p99'],
+  ['dir_rename', 'ms', 'rename of a 5,000-file directory until the other folder shows it'],
+  ['delta_pull', 'entries/s', '100,000 pending entries pulled into the state DB'],
+  ['commits', 'ops/s', 'sequential single-op commits'],
+  ['longpoll_10k_rss', 'MiB', 'server RSS with 10,000 idle longpolls'],
+  ['longpoll_10k_wake', 'ms', 'one commit → all 10,000 longpolls answered'],
+  ['idle_rss', 'MiB', 'idle agent on a 100,000-file folder: RSS'],
+  ['idle_cpu', '%', 'idle agent on a 100,000-file folder: CPU, % of one core'],
+];
+
+// the issue's targets, checked in the table (a target is a goal, not a test)
+export const TARGETS = {
+  mirror_small: { ratio: 3, text: '≤ 3× cp -a' },
+  mirror_mixed: { ratio: 1.5, text: '≤ 1.5× cp -a' },
+  noop_restart: { ratio: 1, text: '≤ rsync no-op' },
+  latency_p50: { max: 50, text: '≤ 50 ms' },
+  latency_p99: { max: 200, text: '≤ 200 ms' },
+  dir_rename: { max: 200, entries: 1, text: '≤ 200 ms, 1 entry' },
+  delta_pull: { min: 50_000, text: '≥ 50,000/s' },
+  commits: { text: '—' },
+  longpoll_10k_rss: { max: 300, text: '≤ 300 MiB' },
+  longpoll_10k_wake: { max: 2000, text: '≤ 2,000 ms' },
+  idle_rss: { max: 150, text: '≤ 150 MiB' },
+  idle_cpu: { max: 1, text: '≤ 1 %' },
+};
+
+export function verdict(name, c) {
+  const t = TARGETS[name];
+  if (!c || c.syncd === null || c.syncd === undefined) return 'n/a';
+  if (t.ratio !== undefined) return c.ratio === null ? 'n/a' : c.ratio <= t.ratio ? 'met' : 'MISSED';
+  if (t.entries !== undefined && c.journal_entries !== t.entries) return 'MISSED';
+  if (t.max !== undefined) return c.syncd <= t.max ? 'met' : 'MISSED';
+  if (t.min !== undefined) return c.syncd >= t.min ? 'met' : 'MISSED';
+  return '—';
 }
-process.exit(failed ? 1 : 0);
+
+function fmt(x) {
+  if (x === null || x === undefined) return '—';
+  if (typeof x !== 'number') return String(x);
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 10) return x.toFixed(1);
+  if (Math.abs(x) >= 1) return x.toFixed(2);
+  return x.toPrecision(2);
+}
+
+export function table(cases) {
+  const rows = [['case', 'unit', 'syncd (median)', 'min–max', 'runs', 'baseline', 'baseline is', 'ratio', 'target', '']];
+  for (const [name, unit] of CASES) {
+    const c = cases[name];
+    if (!c) continue;
+    rows.push([name, unit, fmt(c.syncd), `${fmt(c.min)}–${fmt(c.max)}`, String(c.runs), fmt(c.baseline), c.baseline_name ?? '—', c.ratio === null ? '—' : `${fmt(c.ratio)}×`, TARGETS[name].text, verdict(name, c)]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r, k) => {
+    const line = r.map((x, i) => x.padEnd(w[i])).join('  ').trimEnd();
+    return k === 0 ? `${line}\n${w.map((n) => '-'.repeat(n)).join('  ')}` : line;
+  }).join('\n');
+}
+
+async function main() {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+    process.stderr.write('dist/ is missing: building (npm run build)\n');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const b = new Bench({ quick, keep: flag('keep'), profDir });
+  let done = false;
+  const onSignal = async (sig) => {
+    if (done) return;
+    done = true;
+    process.stderr.write(`\n${sig}: cleaning up\n`);
+    await b.cleanup();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const started = Date.now();
+  const cases = {};
+  try {
+    b.log(`syncd bench${quick ? ' --quick' : ''}: work folder ${b.work}`);
+    Object.assign(cases, await clientCases(b, { quick, only }));
+    Object.assign(cases, await serverCases(b, { quick, only }));
+  } finally {
+    done = true;
+    await b.cleanup();
+    if (flag('keep')) b.log(`kept ${b.work}`);
+  }
+  const ordered = {};
+  for (const [name] of CASES) if (cases[name]) ordered[name] = cases[name];
+  const result = {
+    machine: { ...machineInfo(), quick, started_at: new Date(started).toISOString(), duration_s: Math.round((Date.now() - started) / 1000) },
+    cases: ordered,
+  };
+  process.stdout.write(`\n${table(ordered)}\n\n(${quick ? 'quick sizes; ' : ''}${result.machine.duration_s} s; ratio = syncd / baseline; for ops/s and entries/s higher is better)\n`);
+  if (outFile) {
+    writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`wrote ${outFile}\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});
