@@ -6,6 +6,12 @@
 //
 // The client reconnects forever; while it is disconnected `healthy` is false
 // and the shared bus publishes through PostgreSQL instead.
+//
+// A new subscription takes effect only once the server has processed it: an
+// advance published before that is missed. So after subscribing we flush (a
+// round trip to the server) and have the bus re-read that namespace's head.
+// Subscriptions linger a while after the last waiter leaves, because a
+// client's next longpoll follows right after its pull.
 
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import type { Transport, TransportHooks } from './shared.js';
@@ -20,6 +26,8 @@ export interface NatsOptions {
   firstConnectMs?: number;
   /** delay between reconnect attempts, ms (default 250) */
   reconnectMs?: number;
+  /** how long a subscription outlives the namespace's last local waiter, ms (default 60 s) */
+  lingerMs?: number;
 }
 
 export function natsSubject(prefix: string, namespace: string): string {
@@ -30,6 +38,7 @@ export class NatsTransport implements Transport {
   readonly name = 'nats';
   readonly #opts: Required<NatsOptions>;
   readonly #subs = new Map<string, Subscription | null>();
+  readonly #lingering = new Map<string, NodeJS.Timeout>();
   #nc: NatsConnection | null = null;
   #hooks: TransportHooks | null = null;
   #healthy = false;
@@ -37,7 +46,14 @@ export class NatsTransport implements Transport {
   #retry: NodeJS.Timeout | null = null;
 
   constructor(opts: NatsOptions) {
-    this.#opts = { prefix: 'syncd.advanced', log: () => undefined, firstConnectMs: 2000, reconnectMs: 250, ...opts };
+    this.#opts = {
+      servers: opts.servers,
+      prefix: opts.prefix ?? 'syncd.advanced',
+      log: opts.log ?? (() => undefined),
+      firstConnectMs: opts.firstConnectMs ?? 2000,
+      reconnectMs: opts.reconnectMs ?? 250,
+      lingerMs: opts.lingerMs ?? 60_000,
+    };
   }
 
   get healthy(): boolean {
@@ -99,6 +115,11 @@ export class NatsTransport implements Transport {
     this.#nc = nc;
     for (const ns of this.#subs.keys()) this.#subscribe(ns);
     this.#setHealthy(true);
+    // advances published before the subscriptions above took effect
+    void nc.flush().then(
+      () => this.#hooks?.gap(),
+      () => undefined,
+    );
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') {
@@ -134,6 +155,17 @@ export class NatsTransport implements Transport {
     this.#subs.set(namespace, sub);
   }
 
+  /** subscribes now and, once the server has it, has the bus re-read the namespace's head */
+  #subscribeFresh(namespace: string): void {
+    this.#subscribe(namespace);
+    const nc = this.#nc;
+    if (!nc || nc.isClosed() || !this.#healthy) return;
+    void nc.flush().then(
+      () => this.#hooks?.gap([namespace]),
+      () => undefined,
+    );
+  }
+
   send(namespace: string, head: number): void {
     const nc = this.#nc;
     if (!this.#healthy || !nc || nc.isClosed()) return;
@@ -145,19 +177,35 @@ export class NatsTransport implements Transport {
   }
 
   watch(namespace: string): void {
+    const linger = this.#lingering.get(namespace);
+    if (linger) {
+      clearTimeout(linger);
+      this.#lingering.delete(namespace);
+    }
     if (this.#subs.has(namespace)) return;
     this.#subs.set(namespace, null);
-    this.#subscribe(namespace);
+    this.#subscribeFresh(namespace);
   }
 
   unwatch(namespace: string): void {
-    const sub = this.#subs.get(namespace);
-    this.#subs.delete(namespace);
-    try {
-      sub?.unsubscribe();
-    } catch {
-      // already closed
-    }
+    if (!this.#subs.has(namespace) || this.#lingering.has(namespace)) return;
+    const timer = setTimeout(() => {
+      this.#lingering.delete(namespace);
+      const sub = this.#subs.get(namespace);
+      this.#subs.delete(namespace);
+      try {
+        sub?.unsubscribe();
+      } catch {
+        // already closed
+      }
+    }, this.#opts.lingerMs);
+    timer.unref();
+    this.#lingering.set(namespace, timer);
+  }
+
+  /** namespaces with a live or lingering subscription (for tests) */
+  get subscribed(): string[] {
+    return [...this.#subs.keys()];
   }
 
   async close(): Promise<void> {
@@ -166,6 +214,8 @@ export class NatsTransport implements Transport {
     const nc = this.#nc;
     this.#nc = null;
     if (this.#retry) clearTimeout(this.#retry);
+    for (const t of this.#lingering.values()) clearTimeout(t);
+    this.#lingering.clear();
     // a connect() in flight ends within its timeout; #connected closes what it brings
     if (nc) await nc.close().catch(() => undefined);
   }

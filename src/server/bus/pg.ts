@@ -39,7 +39,13 @@ export class PgNotifyTransport implements Transport {
   #sendFailing = false;
 
   constructor(opts: PgNotifyOptions) {
-    this.#opts = { channel: NOTIFY_CHANNEL, log: () => undefined, reconnectMs: 250, ...opts };
+    this.#opts = {
+      client: opts.client,
+      pool: opts.pool,
+      channel: opts.channel ?? NOTIFY_CHANNEL,
+      log: opts.log ?? (() => undefined),
+      reconnectMs: opts.reconnectMs ?? 250,
+    };
     this.#delay = this.#opts.reconnectMs;
   }
 

@@ -17,8 +17,8 @@ import { LocalBus, type AdvanceListener, type Notifier } from '../bus.js';
 export interface TransportHooks {
   /** an advance another process published */
   deliver(namespace: string, head: number): void;
-  /** messages may have been lost (a reconnect): re-read the heads */
-  gap(): void;
+  /** messages may have been lost (a reconnect; a subscription that only now took effect): re-read these heads (default: all watched) */
+  gap(namespaces?: string[]): void;
   /** `healthy` changed */
   health(): void;
 }
@@ -57,13 +57,13 @@ export class SharedBus implements Notifier {
   constructor(transports: Transport[], opts: SharedBusOptions) {
     if (transports.length === 0) throw new RangeError('SharedBus needs at least one transport');
     this.#transports = transports;
-    this.#opts = { pollMs: 1000, log: () => undefined, ...opts };
+    this.#opts = { heads: opts.heads, pollMs: opts.pollMs ?? 1000, log: opts.log ?? (() => undefined) };
   }
 
   async start(): Promise<void> {
     const hooks: TransportHooks = {
       deliver: (ns, head) => this.#local.publish(ns, head),
-      gap: () => void this.refresh(),
+      gap: (names) => void this.refresh(names),
       health: () => this.#checkHealth(),
     };
     for (const t of this.#transports) await t.start(hooks);
@@ -94,20 +94,24 @@ export class SharedBus implements Notifier {
     };
   }
 
-  /** Re-reads the heads of every watched namespace and delivers them locally. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= (async () => {
-      try {
-        const names = this.#local.namespaces();
-        if (names.length === 0 || this.#closed) return;
-        for (const [ns, head] of await this.#opts.heads(names)) this.#local.publish(ns, head);
-      } catch (err) {
-        this.#opts.log(`syncd: re-reading namespace heads failed: ${(err as Error).message}`);
-      } finally {
-        this.#refreshing = null;
-      }
-    })();
-    return this.#refreshing;
+  /** Re-reads the heads of the watched namespaces (all, or those named) and delivers them locally. */
+  async refresh(only?: string[]): Promise<void> {
+    if (only === undefined) {
+      // a full refresh already running covers this request
+      this.#refreshing ??= this.#refresh(this.#local.namespaces()).finally(() => (this.#refreshing = null));
+      return this.#refreshing;
+    }
+    const watched = new Set(this.#local.namespaces());
+    await this.#refresh(only.filter((n) => watched.has(n)));
+  }
+
+  async #refresh(names: string[]): Promise<void> {
+    if (names.length === 0 || this.#closed) return;
+    try {
+      for (const [ns, head] of await this.#opts.heads(names)) this.#local.publish(ns, head);
+    } catch (err) {
+      this.#opts.log(`syncd: re-reading namespace heads failed: ${(err as Error).message}`);
+    }
   }
 
   #checkHealth(): void {
