@@ -3,16 +3,30 @@
 // a per-request round-robin HTTP proxy, longpoll wake measurement and
 // journal checks.
 
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { cli, start, type Proc } from '../../helpers/procs.js';
+import { BIN, cli, start, type Proc } from '../../helpers/procs.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/pg.js';
 import type { Api } from '../../helpers/server.js';
 import type { JournalEntry } from '../../../src/protocol/types.js';
+
+/**
+ * The CLI without blocking this process: needed when the command talks to
+ * something this process serves (the proxy), which spawnSync would starve.
+ */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 export interface ServeProc {
   proc: Proc;
