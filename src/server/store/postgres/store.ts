@@ -20,20 +20,21 @@ import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
 import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
-import type {
-  ActivityRecord,
-  ChangesRead,
-  CommitContext,
-  DeviceIdentity,
-  DeviceRecord,
-  JournalStore,
-  ListRead,
-  NamespaceRef,
-  NamespaceState,
-  NewDevice,
-  OpOutcome,
-  RetentionPolicy,
-  TrimReport,
+import {
+  STORE_UNAVAILABLE,
+  type ActivityRecord,
+  type ChangesRead,
+  type CommitContext,
+  type DeviceIdentity,
+  type DeviceRecord,
+  type JournalStore,
+  type ListRead,
+  type NamespaceRef,
+  type NamespaceState,
+  type NewDevice,
+  type OpOutcome,
+  type RetentionPolicy,
+  type TrimReport,
 } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 import { clientConfig, createPool, query, Rollback, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
@@ -141,9 +142,9 @@ export class PostgresStore implements JournalStore {
     try {
       await store.#migrate();
     } catch (err) {
-      await store.close();
-      if (err instanceof SyncdError) throw err;
-      throw new SyncdError('store_unavailable', `cannot open the PostgreSQL store at ${redactUrl(url)}: ${(err as Error).message}`, {}, { cause: err });
+      await store.close().catch(() => undefined);
+      if (err instanceof SyncdError && err.code !== STORE_UNAVAILABLE) throw err;
+      throw new SyncdError(STORE_UNAVAILABLE, `cannot open the PostgreSQL store at ${redactUrl(url)}: ${(err as Error).message}`, {}, { cause: err });
     }
     return store;
   }
@@ -429,7 +430,7 @@ export class PostgresStore implements JournalStore {
 
   async healthCheck(now: number): Promise<void> {
     const { rows } = await query<{ value: string }>(this.#pool, SQL.metaSet, ['health_check', String(now)]);
-    if (rows[0]?.value !== String(now)) throw new SyncdError('store_unavailable', 'health check read back a different value');
+    if (rows[0]?.value !== String(now)) throw new SyncdError(STORE_UNAVAILABLE, 'health check read back a different value');
   }
 
   async close(): Promise<void> {
