@@ -79,6 +79,8 @@ class Planner {
   readonly renamedAside = new Set<string>();
   /** local NFC paths consumed by adopt/conflict decisions for remote-created nodes */
   readonly handledLocal = new Set<string>();
+  /** nodes whose folder-only move would close a cycle with the server's moves (lazy) */
+  overridden: Set<string> | null = null;
   /** claimed local entries that kept something else from being placed */
   readonly blockers: LocalEntry[] = [];
   /** synced ids that have synced children */
@@ -228,8 +230,9 @@ class Planner {
       else if (!s) fate = 'survive';
       else if (this.assoc.localOf.has(id)) {
         // alive locally: the server moved it in here (needs this directory,
-        // remote location wins) or the folder moved it out (wait for that)
-        fate = r.parent !== s.parent || r.name !== s.name ? 'survive' : 'wait';
+        // remote location wins), or the folder moved it out (wait for that),
+        // unless that local move loses to a server move and it comes back
+        fate = r.parent !== s.parent || r.name !== s.name || this.localMoveOverridden(id) ? 'survive' : 'wait';
       }
       else {
         const changed = !sameContent(r, s) || r.parent !== s.parent || r.name !== s.name;
@@ -295,11 +298,13 @@ class Planner {
       this.state.push({ type: 'adopt', id, node: { ...r, ...(rEdited || lEdited ? contentOf(s) : {}) }, path: e.path, local: e });
       return;
     }
+    if (lMoved && !rMoved && this.localMoveOverridden(id)) {
+      // together with the server's moves this would put it inside itself: remote wins
+      this.moveLocally(id, r, e);
+      return;
+    }
     if (lMoved && !rMoved && this.remoteDescends(view.parentId, id)) {
-      // moved locally into something that is still below it on the server:
-      // if the server put it there, remote wins; else our move-out lands first
-      if (this.remotelyMovedBetween(view.parentId!, id)) this.moveLocally(id, r, e);
-      else this.deferred++;
+      this.deferred++; // its target is still below it on the server: that node's move-out lands first
       return;
     }
     if (rMoved) {
@@ -311,6 +316,47 @@ class Planner {
       return;
     }
     this.content_(id, s, r, e);
+  }
+
+  /**
+   * The folder moved `id` somewhere that, combined with the server's moves,
+   * would put `id` inside itself. The intended tree takes the server's
+   * location for nodes the server moved and the folder's for nodes only the
+   * folder moved; the Remote tree is acyclic, so every cycle in the intended
+   * tree contains a folder-only move, and those lose: the node goes back.
+   */
+  localMoveOverridden(id: string): boolean {
+    let memo = this.overridden;
+    if (!memo) {
+      memo = this.overridden = new Set();
+      const intended = new Map<string, string>();
+      for (const [nid, r] of this.input.remote) {
+        const s = this.input.synced.get(nid);
+        const view = this.assoc.localOf.get(nid);
+        const lOnly = s && view && view.parentId !== null && (view.parentId !== s.parent || view.name !== s.name) && r.parent === s.parent && r.name === s.name;
+        intended.set(nid, lOnly ? view!.parentId! : r.parent);
+      }
+      // overriding one move changes the intended tree and can expose another
+      // cycle, so repeat until none is left (each pass overrides at least one)
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (const [nid, parent] of intended) {
+          const remoteParent = this.input.remote.get(nid)!.parent;
+          if (parent === remoteParent) continue; // not a folder-only move
+          const seen = new Set<string>();
+          for (let p: string | undefined = parent; p !== undefined && p !== ROOT_ID && !seen.has(p); p = intended.get(p)) {
+            if (p === nid) {
+              memo.add(nid);
+              intended.set(nid, remoteParent);
+              changed = true;
+              break;
+            }
+            seen.add(p);
+          }
+        }
+      }
+    }
+    return memo.has(id);
   }
 
   /** True when `candidate` lies in the remote subtree of `id`. */
@@ -602,9 +648,23 @@ class Planner {
   }
 
   finish(): Plan {
-    // Nothing under a local move of this round may run: its paths are stale.
-    const moving = [...this.renames, ...this.localMoves].flatMap((op) => ownPaths(op).map((path) => ({ op, path })));
-    // (both the source and the target of a move count; a move is not under itself)
+    // Local moves and renames are accepted greedily, shallowest first, each
+    // only if it is independent of those already accepted (no path of one
+    // lies within a path of the other): a child's paths go stale when its
+    // ancestor moves. Checking against accepted moves only (not against all
+    // planned ones) means at least one always runs, so moves cannot veto
+    // each other in a circle. Everything else waits if it lies under an
+    // accepted move (both its source and its target count).
+    const related = (a: PlanOp, b: PlanOp): boolean =>
+      ownPaths(a).some((p) => ownPaths(b).some((q) => (isWithin(p, q) || isWithin(q, p)) && !handsOver(a, p, b, q)));
+    const accepted: PlanOp[] = [];
+    const movers = sortByDepth([...this.renames, ...this.localMoves], (op) => ownPaths(op)[0]!, 1, true)
+      .sort((a, b) => (a.type === 'conflict_rename' ? 0 : 1) - (b.type === 'conflict_rename' ? 0 : 1));
+    for (const op of movers) {
+      if (accepted.some((a) => related(op, a))) this.deferred++;
+      else accepted.push(op);
+    }
+    const moving = accepted.flatMap((op) => ownPaths(op).map((path) => ({ op, path })));
     const underOf = (self: PlanOp): boolean =>
       ownPaths(self).some((p) => moving.some((m) => m.op !== self && isWithin(p, m.path) && !handsOver(self, p, m.op, m.path)));
     const keep = <T extends PlanOp>(ops: T[]): T[] =>
@@ -613,8 +673,8 @@ class Planner {
         this.deferred++;
         return false;
       });
-    const localMoves = keep(this.localMoves);
-    const renames = keep(this.renames);
+    const renames = accepted.filter((op) => op.type === 'conflict_rename');
+    const localMoves = accepted.filter((op) => op.type === 'local_move');
     const mkdirs = keep(this.mkdirs);
     const content = keep(this.content);
     const localDeletes = keep(this.localDeletes);

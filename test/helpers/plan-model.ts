@@ -129,9 +129,12 @@ export const localEdit = {
 
 // ---- applying a plan -----------------------------------------------------
 
+/** What the real server answers with an op error (nothing changes; the engine pulls and re-plans). */
+export class ServerRefusal extends Error {}
+
 function remoteClash(m: Model, parent: string, name: string, self: string | null): void {
   for (const n of m.remote.values()) {
-    if (n.parent === parent && n.id !== self && nameKey(n.name) === nameKey(name)) throw new Error(`name_taken: ${name} under ${parent}`);
+    if (n.parent === parent && n.id !== self && nameKey(n.name) === nameKey(name)) throw new ServerRefusal(`name_taken: ${name} under ${parent}`);
   }
 }
 
@@ -209,7 +212,7 @@ export function applyOp(m: Model, op: PlanOp): void {
       return;
     case 'create': {
       const e = needLocal(op.path);
-      if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new Error(`create: parent_not_found ${op.parentId}`);
+      if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new ServerRefusal(`create: parent_not_found ${op.parentId}`);
       remoteClash(m, op.parentId, op.name, null);
       const id = `n${m.nextId++}`;
       const node: TreeNode = { id, parent: op.parentId, name: op.name, kind: e.kind, rev: 1, size: e.kind === 'file' ? e.size : null, hash: e.kind === 'file' ? e.hash : null, mtime: 0, exec: e.kind === 'file' && e.exec, target: e.target };
@@ -233,9 +236,9 @@ export function applyOp(m: Model, op: PlanOp): void {
     case 'move': {
       const n = m.remote.get(op.id)!;
       if (n.rev !== op.baseRev) throw new Error('move: conflict');
-      if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new Error('move: parent_not_found');
+      if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new ServerRefusal('move: parent_not_found');
       remoteClash(m, op.parentId, op.name, op.id);
-      for (let p = op.parentId; p !== ROOT_ID; p = m.remote.get(p)!.parent) if (p === op.id) throw new Error('move: cycle');
+      for (let p = op.parentId; p !== ROOT_ID; p = m.remote.get(p)!.parent) if (p === op.id) throw new ServerRefusal('move: cycle');
       const node = { ...n, parent: op.parentId, name: op.name, rev: n.rev + 1 };
       m.remote.set(op.id, node);
       const s = m.synced.get(op.id)!;
@@ -266,7 +269,14 @@ export function converge(m: Model, opts: Partial<PlanInput> & { maxRounds?: numb
     for (const pr of p.problems) problems.add(`${pr.code}:${pr.path}`);
     if (process.env.SYNCD_PLAN_DEBUG) console.log(`round ${round}: remote=${JSON.stringify(remoteSpec(m))} local=${JSON.stringify(localSpec(m))}\n ops=${JSON.stringify(p.ops.map((o) => ({ ...o, node: undefined, local: undefined })))} deferred=${p.deferred} problems=${JSON.stringify(p.problems)}${process.env.SYNCD_PLAN_DEBUG === '2' ? `\n synced=${JSON.stringify([...m.synced.values()])}\n remoteT=${JSON.stringify([...m.remote.values()])}\n localT=${JSON.stringify([...m.local.values()])}` : ''}`);
     if (p.ops.length === 0) return { rounds: round, ops: all, problems: [...problems] };
-    for (const op of opts.shuffle ? opts.shuffle(p.ops) : p.ops) applyOp(m, op);
+    for (const op of opts.shuffle ? opts.shuffle(p.ops) : p.ops) {
+      try {
+        applyOp(m, op);
+      } catch (err) {
+        // the server refuses these and the engine re-plans; anything else is a bad plan
+        if (!(err instanceof ServerRefusal)) throw err;
+      }
+    }
     all.push(...p.ops);
   }
   throw new Error(`no convergence after ${opts.maxRounds ?? 60} rounds`);

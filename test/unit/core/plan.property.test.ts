@@ -112,8 +112,15 @@ function shufflePhases(r: Rng, ops: PlanOp[]): PlanOp[] {
   const out: PlanOp[] = [];
   for (let ph = 0; ph <= 5; ph++) {
     const group = ops.filter((o) => PHASE[o.type] === ph);
-    // mkdirs and local deletes keep their order (parents first / children first)
-    out.push(...(ph === 3 || ph === 5 || ph === 1 ? group : shuffle(r, group)));
+    // mkdirs and local deletes keep their order (parents first / children
+    // first); remote moves go out in plan order in one commit (the executor
+    // keeps it), the rest of the phase runs in any order
+    if (ph === 3 || ph === 5 || ph === 1) out.push(...group);
+    else {
+      const moves = group.filter((o) => o.type === 'move');
+      const rest = shuffle(r, group.filter((o) => o.type !== 'move'));
+      out.push(...rest, ...moves);
+    }
   }
   return out;
 }

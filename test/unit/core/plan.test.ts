@@ -202,6 +202,33 @@ const cases: Case[] = [
     want: { keep: 'K' },
   },
   {
+    name: 'moves on both sides that would nest two directories in each other: the server wins',
+    base: { 'p/': null, 'q/': null, 'q/f': 'F' },
+    remote: (m) => remoteEdit.move(m, 'p', 'q/p'),
+    local: (m) => localEdit.move(m, 'q', 'p/q'),
+    want: { 'q/': null, 'q/p/': null, 'q/f': 'F' },
+  },
+  {
+    name: 'a cycle through two folder moves and one server move resolves',
+    base: { 'y/': null, 'z/': null, 'z/w/': null },
+    remote: (m) => remoteEdit.move(m, 'y', 'z/w/y'),
+    local: (m) => { localEdit.move(m, 'z/w', 'y/w'); localEdit.move(m, 'z', 'y/w/z'); },
+    want: { 'z/': null, 'z/w/': null, 'z/w/y/': null },
+  },
+  {
+    name: 'three nested moves that each wait on another all land',
+    base: { 'a/': null, 'a/b/': null, 'a/b/c/': null, 'd/': null, 'd/f': 'F' },
+    remote: (m) => { remoteEdit.move(m, 'a/b/c', 'c'); remoteEdit.move(m, 'a', 'c/a'); remoteEdit.move(m, 'd', 'c/a/b/d'); },
+    want: { 'c/': null, 'c/a/': null, 'c/a/b/': null, 'c/a/b/d/': null, 'c/a/b/d/f': 'F' },
+  },
+  {
+    name: 'a directory moved locally into a remotely deleted one keeps it alive',
+    base: { 'gone/': null, 'x/': null, 'x/f': 'F' },
+    remote: (m) => remoteEdit.delete(m, 'gone'),
+    local: (m) => localEdit.move(m, 'x', 'gone/x'),
+    want: { 'gone/': null, 'gone/x/': null, 'gone/x/f': 'F' },
+  },
+  {
     name: 'a moved directory with an edit inside: one move, one update',
     base: { 'd/': null, 'd/a': 'A', 'd/b': 'B' },
     local: (m) => { localEdit.move(m, 'd', 'e'); localEdit.edit(m, 'e/a', 'A2'); },
