@@ -154,9 +154,17 @@ export function register(program: Command): void {
         const srv = await serverStatus(db);
         if (!srv) throw new SyncdError('network', `cannot reach ${db.get('server')}; is the server running?`);
         const target = srv.head;
+        // an agent that is just starting gets a few seconds to take its lock
+        const graceUntil = Math.min(deadline, Date.now() + 5000);
         for (;;) {
           const pid = lockHolder(paths.lock);
-          if (pid === null) throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
+          if (pid === null) {
+            if (Date.now() < graceUntil) {
+              await new Promise((r) => setTimeout(r, 50));
+              continue;
+            }
+            throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
+          }
           const seq = Number(db.get('cursor_seq') ?? '0');
           const idle = db.get('state') === 'idle' && db.get('pending') === '0';
           if (seq >= target && idle) return;
