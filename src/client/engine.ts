@@ -134,9 +134,8 @@ export class Engine {
     const prev = db.loadLocal();
     const dirty = [...this.#dirty];
     this.#dirty.clear();
-    const res = this.#fullScanNeeded || this.#pollFallback
-      ? await scanAll(this.o.folder, prev, this.#ignore)
-      : await scanPaths(this.o.folder, prev, dirty, this.#ignore);
+    const full = this.#fullScanNeeded || this.#pollFallback;
+    const res = full ? await scanAll(this.o.folder, prev, this.#ignore) : await scanPaths(this.o.folder, prev, dirty, this.#ignore);
     this.#fullScanNeeded = false;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
@@ -145,7 +144,9 @@ export class Engine {
         for (const e of put) db.putLocal(e);
       });
     }
-    db.setProblems(res.problems, 'exec');
+    // a full scan replaces what scans reported; a partial one adds to it
+    if (full) db.setProblems(res.problems, 'scan');
+    else for (const p of res.problems) db.addProblem(p, 'scan');
   }
 
   /** One full cycle: pull, observe, plan and execute until nothing is left. */

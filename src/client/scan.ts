@@ -83,9 +83,11 @@ function ignored(ctx: Ctx, diskPath: string, isDir: boolean): boolean {
 }
 
 async function walk(ctx: Ctx, dir: string): Promise<void> {
-  let names: import('node:fs').Dirent[];
+  let names: import('node:fs').Dirent<Buffer>[];
   try {
-    names = await readdir(dir === '' ? ctx.root : join(ctx.root, dir), { withFileTypes: true });
+    // names as bytes: a name that is not valid UTF-8 cannot be synced (nor
+    // even opened through a decoded string), so it is reported, not skipped
+    names = await readdir(dir === '' ? ctx.root : join(ctx.root, dir), { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') ctx.problems.push({ path: dir, code: 'unreadable', message: `cannot list "${dir}": ${(err as Error).message}` });
@@ -95,7 +97,13 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
   const CHUNK = 64;
   for (let i = 0; i < names.length; i += CHUNK) {
     await Promise.all(names.slice(i, i + CHUNK).map(async (d) => {
-      const rel = dir === '' ? d.name : `${dir}/${d.name}`;
+      const name = d.name.toString('utf8');
+      if (!Buffer.from(name, 'utf8').equals(d.name)) {
+        const shown = (dir === '' ? '' : `${dir}/`) + name;
+        ctx.problems.push({ path: shown, code: 'invalid_name', message: `"${shown}" has a name that is not valid UTF-8 (bytes ${d.name.toString('hex')}); rename it to sync it` });
+        return;
+      }
+      const rel = dir === '' ? name : `${dir}/${name}`;
       if (ignored(ctx, rel, d.isDirectory())) return;
       const e = await statEntry(ctx, rel);
       if (!e) return;

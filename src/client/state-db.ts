@@ -48,6 +48,9 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
+/** Who reported a problem: each scope is replaced as a whole by its next report. */
+export type ProblemScope = 'plan' | 'exec' | 'pull' | 'scan';
+
 export interface Meta {
   server: string;
   token: string;
@@ -286,7 +289,7 @@ export class StateDB {
 
   // ---- problems and conflicts ------------------------------------------
 
-  setProblems(problems: PlanProblem[], scope: 'plan' | 'exec' | 'pull'): void {
+  setProblems(problems: PlanProblem[], scope: ProblemScope): void {
     this.tx(() => {
       this.stmt("DELETE FROM problems WHERE code LIKE ?").run(`${scope}:%`);
       for (const p of problems) {
@@ -295,12 +298,12 @@ export class StateDB {
     });
   }
 
-  addProblem(p: PlanProblem, scope: 'plan' | 'exec' | 'pull' = 'exec'): void {
+  addProblem(p: PlanProblem, scope: ProblemScope = 'exec'): void {
     this.stmt('INSERT OR REPLACE INTO problems (path, code, message, at) VALUES (?, ?, ?, ?)').run(p.path, `${scope}:${p.code}`, p.message, Date.now());
   }
 
   problems(): (PlanProblem & { at: number })[] {
-    return (this.stmt('SELECT path, code, message, at FROM problems ORDER BY at DESC').all() as (PlanProblem & { at: number })[]).map((p) => ({ ...p, code: p.code.replace(/^(plan|exec|pull):/, '') }));
+    return (this.stmt('SELECT path, code, message, at FROM problems ORDER BY at DESC').all() as (PlanProblem & { at: number })[]).map((p) => ({ ...p, code: p.code.replace(/^(plan|exec|pull|scan):/, '') }));
   }
 
   addConflict(path: string, original: string, reason: string): void {
