@@ -52,6 +52,7 @@ export class SharedBus implements Notifier {
   #poll: NodeJS.Timeout | null = null;
   #refreshing: Promise<void> | null = null;
   #closed = false;
+  #refreshFailing = false;
 
   /** `transports` in order of preference; the last one is the fallback of all the others. */
   constructor(transports: Transport[], opts: SharedBusOptions) {
@@ -109,8 +110,11 @@ export class SharedBus implements Notifier {
     if (names.length === 0 || this.#closed) return;
     try {
       for (const [ns, head] of await this.#opts.heads(names)) this.#local.publish(ns, head);
+      this.#refreshFailing = false;
     } catch (err) {
-      this.#opts.log(`syncd: re-reading namespace heads failed: ${(err as Error).message}`);
+      // once per outage, not once per poll
+      if (!this.#refreshFailing) this.#opts.log(`syncd: re-reading namespace heads failed: ${(err as Error).message}`);
+      this.#refreshFailing = true;
     }
   }
 

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { OpResult } from '../../../src/protocol/types.js';
-import { describePg } from '../../helpers/pg.js';
+import { waitFor } from '../../helpers/agent.js';
+import { describePg, pgQuery } from '../../helpers/pg.js';
 import { Api, ensureBuilt } from '../../helpers/server.js';
 import { journal, measureWake, percentile, startCluster, type Cluster } from './cluster.js';
 
@@ -129,5 +130,31 @@ describePg('two server processes on one PostgreSQL (LISTEN/NOTIFY wakes)', () =>
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/syncd_journal_head\{namespace="status"\} 2/);
     }
+  });
+
+  it('both processes survive PostgreSQL killing all their connections: requests recover, LISTEN comes back, wakes resume', async () => {
+    const tok = c.device('killed-conns');
+    const [onA, onB] = [new Api(A, tok), new Api(B, tok)];
+    await onA.mkdir('before');
+    const killed = await pgQuery(
+      c.db.url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'syncd' AND pid <> pg_backend_pid()",
+    );
+    expect(killed.length).toBeGreaterThanOrEqual(4); // at least a pooled and a LISTEN connection per process
+    // a request may meet a dead pooled connection once: 503 with Retry-After, never a 500
+    for (const api of [onA, onB]) {
+      let ok = false;
+      for (let i = 0; i < 5 && !ok; i++) {
+        const r = await api.get('/v1/status');
+        if (r.status === 503) expect(r.headers.get('retry-after')).not.toBeNull();
+        else expect(r.status).toBe(200);
+        ok = r.status === 200;
+      }
+      expect(ok).toBe(true);
+    }
+    await waitFor(() => c.procs.every((p) => p.proc.output.join('').includes('LISTEN connection to PostgreSQL restored')), 10_000, 'LISTEN to come back');
+    const w = await measureWake(onB, onA, 'after');
+    expect(w.changes).toBe(true);
+    expect(w.ms).toBeLessThan(2000);
   });
 });
