@@ -72,6 +72,11 @@ function toNode(r: RemoteRow): TreeNode {
   return { id: r.id, parent: r.parent, name: r.name, kind: r.kind as NodeKind, rev: r.rev, size: r.size, hash: r.hash, mtime: r.mtime, exec: r.exec === 1, target: r.target };
 }
 
+/** A node as a DB round trip would give it back. */
+function normalized(n: TreeNode): TreeNode {
+  return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec, target: n.target };
+}
+
 function nodeParams(n: TreeNode): Record<string, unknown> {
   return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec ? 1 : 0, target: n.target };
 }
@@ -79,6 +84,13 @@ function nodeParams(n: TreeNode): Record<string, unknown> {
 export class StateDB {
   readonly db: DB;
   readonly #stmts = new Map<string, Database.Statement>();
+  // In-memory copies of the three trees, kept in step by the methods that
+  // write their rows, so a plan round does not reload them. Anything that
+  // is awkward to mirror (subtree operations) drops the copy, and so does a
+  // failed transaction: the next load reads the DB again.
+  #remote: Tree | null = null;
+  #synced: SyncedTree | null = null;
+  #local: LocalTree | null = null;
 
   constructor(file: string, opts: { readonly?: boolean } = {}) {
     if (!opts.readonly) mkdirSync(dirname(file), { recursive: true });
@@ -114,7 +126,18 @@ export class StateDB {
   }
 
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.dropCaches();
+      throw err;
+    }
+  }
+
+  dropCaches(): void {
+    this.#remote = null;
+    this.#synced = null;
+    this.#local = null;
   }
 
   close(): void {
@@ -151,10 +174,12 @@ export class StateDB {
 
   // ---- Remote ------------------------------------------------------------
 
+  /** The Remote tree (a shared, read-only view: do not mutate it). */
   loadRemote(): Tree {
+    if (this.#remote) return this.#remote;
     const t: Tree = new Map();
     for (const r of this.stmt('SELECT * FROM remote').all() as RemoteRow[]) t.set(r.id, toNode(r));
-    return t;
+    return (this.#remote = t);
   }
 
   remoteRev(id: string): number | null {
@@ -168,12 +193,15 @@ export class StateDB {
       ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
         size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, seq = excluded.seq
       WHERE excluded.rev > remote.rev`).run({ ...nodeParams(n), seq });
+    const had = this.#remote?.get(n.id);
+    if (this.#remote && (!had || n.rev > had.rev)) this.#remote.set(n.id, normalized(n));
   }
 
   /** Removes a node and its whole subtree from Remote (a directory delete is one entry). */
   deleteRemoteSubtree(id: string): void {
     this.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT r.id FROM remote r JOIN sub ON r.parent = sub.id)
       DELETE FROM remote WHERE id IN (SELECT id FROM sub)`).run(id);
+    this.#remote = null;
   }
 
   /**
@@ -183,24 +211,29 @@ export class StateDB {
    * after a listing has caught up with the head.
    */
   pruneRemoteOrphans(): number {
-    return this.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+    const pruned = this.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
         UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
       DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
+    this.#remote = null;
+    return pruned;
   }
 
   replaceRemote(nodes: Iterable<TreeNode>): void {
     this.stmt('DELETE FROM remote').run();
+    this.#remote = new Map();
     for (const n of nodes) this.upsertRemote(n, 0);
   }
 
   // ---- Synced ------------------------------------------------------------
 
+  /** The Synced tree (a shared, read-only view: do not mutate it). */
   loadSynced(): SyncedTree {
+    if (this.#synced) return this.#synced;
     const t: SyncedTree = new Map();
     for (const r of this.stmt('SELECT * FROM synced').all() as (RemoteRow & { ino: number | null })[]) {
       t.set(r.id, { ...toNode(r), ino: r.ino });
     }
-    return t;
+    return (this.#synced = t);
   }
 
   putSynced(n: SyncedNode): void {
@@ -209,6 +242,7 @@ export class StateDB {
       ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
         size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, ino = excluded.ino`)
       .run({ ...nodeParams(n), ino: n.ino });
+    this.#synced?.set(n.id, { ...normalized(n), ino: n.ino });
   }
 
   getSynced(id: string): SyncedNode | null {
@@ -218,15 +252,18 @@ export class StateDB {
 
   deleteSynced(id: string): void {
     this.stmt('DELETE FROM synced WHERE id = ?').run(id);
+    this.#synced?.delete(id);
   }
 
   deleteSyncedSubtree(id: string): void {
     this.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT s.id FROM synced s JOIN sub ON s.parent = sub.id)
       DELETE FROM synced WHERE id IN (SELECT id FROM sub)`).run(id);
+    this.#synced = null;
   }
 
   reparentSynced(from: string, to: string): void {
     this.stmt('UPDATE synced SET parent = ? WHERE parent = ?').run(to, from);
+    this.#synced = null;
   }
 
   syncedCount(): number {
@@ -235,12 +272,14 @@ export class StateDB {
 
   // ---- Local -------------------------------------------------------------
 
+  /** The Local tree (a shared, read-only view: do not mutate it). */
   loadLocal(): LocalTree {
+    if (this.#local) return this.#local;
     const t: LocalTree = new Map();
     for (const r of this.stmt('SELECT * FROM local').all() as { disk_path: string; path: string; kind: string; size: number | null; mtime_ms: number; ino: number; hash: string | null; exec: number; target: string | null }[]) {
       t.set(r.disk_path, { path: r.path, diskPath: r.disk_path, kind: r.kind as NodeKind, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, hash: r.hash, exec: r.exec === 1, target: r.target });
     }
-    return t;
+    return (this.#local = t);
   }
 
   putLocal(e: LocalEntry): void {
@@ -249,11 +288,16 @@ export class StateDB {
       ON CONFLICT(disk_path) DO UPDATE SET path = excluded.path, kind = excluded.kind, size = excluded.size,
         mtime_ms = excluded.mtime_ms, ino = excluded.ino, hash = excluded.hash, exec = excluded.exec, target = excluded.target`)
       .run({ diskPath: e.diskPath, path: e.path, kind: e.kind, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino, hash: e.hash, exec: e.exec ? 1 : 0, target: e.target });
+    this.#local?.set(e.diskPath, { ...e });
   }
 
   /** Removes an entry and everything below it. */
   deleteLocalSubtree(diskPath: string): void {
     this.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(diskPath, diskPath + '/', diskPath + '0');
+    if (this.#local) {
+      const below = diskPath + '/';
+      for (const k of this.#local.keys()) if (k === diskPath || k.startsWith(below)) this.#local.delete(k);
+    }
   }
 
   /** Renames an entry and everything below it (a directory move). */
@@ -263,6 +307,7 @@ export class StateDB {
     const upd = this.stmt('UPDATE local SET disk_path = ?, path = ? WHERE disk_path = ?');
     this.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(to, to + '/', to + '0');
     for (const r of rows) upd.run(to + r.disk_path.slice(from.length), toNfc + r.path.slice(fromNfc.length), r.disk_path);
+    this.#local = null;
   }
 
   localCount(): number {
