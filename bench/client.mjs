@@ -11,6 +11,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   caseRecord, cpuSeconds, echoServer, roundTrips, hasRsync, median, mixedTreeSpec, now, pct, rssMiB, seedTree, sleep, smallTreeSpec, timeCmd, until, writeTree,
@@ -124,6 +125,20 @@ function whenExists(dir, name, timeoutMs = 30_000) {
   });
 }
 
+/** what a stretch of the journal holds, as {"<device label> <op>": count} */
+async function journalSummary(server, token, cursor, labels) {
+  const out = {};
+  for (;;) {
+    const r = await server.call(token, 'GET', `/v1/changes?cursor=${encodeURIComponent(cursor)}&limit=10000`);
+    for (const e of r.body.entries) {
+      const k = `${labels.get(e.device) ?? e.device} ${e.op}`;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    cursor = r.body.cursor;
+    if (!r.body.has_more) return out;
+  }
+}
+
 async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
   const { server } = ctx;
   const A = b.path('live-A');
@@ -172,9 +187,13 @@ async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
     await Promise.all([waitIdle(envA, A), waitIdle(envB, B)]);
     const ms = [];
     const entries = [];
+    const labels = new Map((await server.call(api, 'GET', '/v1/status')).body.devices.map((d) => [d.id, d.label]));
+    const journalOps = [];
+    const anomalies = [];
     for (let r = 0; r < renameRuns; r++) {
       await sleep(300);
       const before = await head();
+      const cursor = (await server.call(api, 'GET', '/v1/list?limit=1')).body.cursor;
       const from = `ren-${r}`;
       const to = `ren-${r + 1}`;
       const landed = whenExists(B, to, 120_000);
@@ -185,10 +204,22 @@ async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
       ms.push(now() - t);
       await Promise.all([waitIdle(envA, A), waitIdle(envB, B)]);
       entries.push((await head()) - before);
-      if (readdirSync(join(B, to)).length !== renameFiles) throw new Error('rename: B lost files');
-      b.log(`  dir_rename run ${r + 1}/${renameRuns}: ${ms[r].toFixed(1)} ms, ${entries[r]} journal entr${entries[r] === 1 ? 'y' : 'ies'}`);
+      journalOps.push(await journalSummary(server, api, cursor, labels));
+      // both agents idle: B must hold every file under the new name
+      const inB = readdirSync(join(B, to)).length;
+      const inA = readdirSync(join(A, to)).length;
+      if (inB !== renameFiles || inA !== renameFiles || entries[r] !== 1) {
+        const logFile = join(tmpdir(), `syncd-bench-dir_rename-run${r + 1}-${process.pid}.log`);
+        writeFileSync(logFile, `agent A:\n${agentA.out().slice(-60_000)}\n\nagent B:\n${agentB.out().slice(-60_000)}\n`);
+        anomalies.push({ run: r + 1, files_in_A: inA, files_in_B: inB, journal: journalOps[r], agent_logs: logFile });
+      }
+      if (inB !== renameFiles || inA !== renameFiles) {
+        b.log(`  dir_rename run ${r + 1}: with both agents idle, A has ${inA} and B ${inB} of ${renameFiles} files; waiting for them`);
+        await until(() => readdirSync(join(B, to)).length === renameFiles && readdirSync(join(A, to)).length === renameFiles, 180_000, 100, 'all files under the new name');
+      }
+      b.log(`  dir_rename run ${r + 1}/${renameRuns}: ${ms[r].toFixed(1)} ms, ${entries[r]} journal entr${entries[r] === 1 ? 'y' : 'ies'} (${JSON.stringify(journalOps[r])})`);
     }
-    out.dir_rename = caseRecord({ values: ms, unit: 'ms', files: renameFiles, journal_entries: Math.max(...entries), journal_entries_runs: entries, create_propagate_s: +propagate.toFixed(3) });
+    out.dir_rename = caseRecord({ values: ms, unit: 'ms', files: renameFiles, journal_entries: Math.max(...entries), journal_entries_runs: entries, journal_ops_runs: journalOps, anomalies, create_propagate_s: +propagate.toFixed(3) });
     return out;
   } finally {
     await Promise.all([b.stop(agentA), b.stop(agentB)]);

@@ -89,7 +89,7 @@ export class Bench {
 
   /** env for a CLI/agent with its own state dir */
   env(stateDir, extra = {}) {
-    return { ...process.env, SYNCD_STATE_DIR: stateDir, SYNCD_MAX_DELETE_SHARE: '1', SYNCD_LOG_LEVEL: 'warn', ...extra };
+    return { ...process.env, SYNCD_STATE_DIR: stateDir, SYNCD_MAX_DELETE_SHARE: '1', SYNCD_LOG_LEVEL: process.env.BENCH_AGENT_LOG_LEVEL ?? 'warn', ...extra };
   }
 
   /** node flags for agent processes (`--profile DIR` adds --cpu-prof) */
