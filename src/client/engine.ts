@@ -63,6 +63,8 @@ export interface CycleResult {
 }
 
 const MAX_ROUNDS = 200;
+/** file-system events within this window become one cycle (an editor's save is several events) */
+const HINT_COALESCE_MS = 10;
 
 export class Engine {
   readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>;
@@ -70,7 +72,8 @@ export class Engine {
   #dirty = new Set<string>();
   #fullScanNeeded = true;
   #pullNeeded = true;
-  #wake: (() => void) | null = null;
+  /** wakes the sleeping loop after `delayMs` (a burst of hints within it becomes one cycle) */
+  #wake: ((delayMs: number) => void) | null = null;
   #watcher: FSWatcher | null = null;
   #pollFallback = false;
   /** called when a cycle ends with nothing left to do (progress displays stop here) */
@@ -112,18 +115,19 @@ export class Engine {
   markDirty(diskPath: string): void {
     if (diskPath === SYNCIGNORE) this.#fullScanNeeded = true;
     this.#dirty.add(diskPath);
-    this.#wake?.();
+    this.#wake?.(HINT_COALESCE_MS);
   }
 
   /** The next cycle scans the whole folder (no watcher was running, or hints were lost). */
   rescan(): void {
     this.#fullScanNeeded = true;
-    this.#wake?.();
+    this.#wake?.(0);
   }
 
+  /** The server moved on (a longpoll answered): pull now, no coalescing needed. */
   requestPull(): void {
     this.#pullNeeded = true;
-    this.#wake?.();
+    this.#wake?.(0);
   }
 
   async #observe(): Promise<void> {
@@ -291,9 +295,9 @@ export class Engine {
       if (signal.aborted) return resolve();
       let finished = false;
       let debounce: NodeJS.Timeout | null = null;
-      const wake = () => {
-        // a burst of hints becomes one cycle
-        if (!debounce) debounce = setTimeout(done, 20);
+      const wake = (delayMs: number) => {
+        if (delayMs <= 0) return done();
+        if (!debounce) debounce = setTimeout(done, delayMs);
       };
       const done = () => {
         if (finished) return;
