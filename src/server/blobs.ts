@@ -166,11 +166,13 @@ async function sweepStaleTemp(tmpRoot: string, maxAgeMs: number): Promise<void> 
   for (const d of dirs) {
     const dir = join(tmpRoot, d);
     try {
+      // judged before removing files, which would touch the folder's mtime
+      const dirStale = (await stat(dir)).mtimeMs < cutoff;
       for (const f of await readdir(dir)) {
         const p = join(dir, f);
         if ((await stat(p)).mtimeMs < cutoff) await unlink(p);
       }
-      if ((await stat(dir)).mtimeMs < cutoff) await rmdir(dir);
+      if (dirStale) await rmdir(dir);
     } catch {
       // another process swept it first, or it is not ours to judge (a file in tmp/ itself)
     }

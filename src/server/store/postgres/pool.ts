@@ -101,11 +101,13 @@ export type Tx = pg.PoolClient;
 const MAX_ATTEMPTS = 8;
 
 /**
- * Runs `fn` in one transaction on a pooled connection. Retries the whole
+ * Runs `fn` in one transaction on a pooled connection, READ COMMITTED
+ * whatever the database's default: the commit path relies on each statement
+ * seeing what committed before it (store.ts). Retries the whole
  * transaction when PostgreSQL rolled it back for a retryable reason (never
  * after an unknown outcome such as a connection lost during COMMIT).
  */
-export async function transaction<T>(pool: pg.Pool, fn: (c: Tx) => Promise<T | Rollback<T>>, begin = 'BEGIN'): Promise<T> {
+export async function transaction<T>(pool: pg.Pool, fn: (c: Tx) => Promise<T | Rollback<T>>, begin = 'BEGIN ISOLATION LEVEL READ COMMITTED'): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let client: pg.PoolClient;
     try {
