@@ -52,7 +52,7 @@ export async function initFolder(dir: string, server: string, token: string): Pr
   try {
     const old = db.get('server');
     const oldNs = db.get('namespace');
-    if (old && (old !== server || oldNs !== status.namespace) && db.get('cursor')) {
+    if (old && (old !== server || oldNs !== status.namespace) && (db.get('cursor') || db.syncedCount() > 0 || db.loadSynced().size > 0)) {
       throw new SyncdError('already_linked', `${paths.folder} is already linked to ${old} (namespace ${oldNs}); unlink it by removing ${paths.dir} first`);
     }
     const me = status.devices.find((d) => d.id === status.device);

@@ -47,6 +47,15 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
   });
 }
 
+/**
+ * Reset reasons after which the server's history is not the one Synced was
+ * built on (a restored or re-created namespace, a foreign cursor, a server
+ * behind us): Synced is then no merge base. Dropping it makes every node
+ * "new on both sides", so equal files are adopted, different ones become
+ * conflicted copies, and nothing local is deleted or overwritten.
+ */
+const UNTRUSTED = new Set(['reset: epoch', 'reset: invalid', 'reset: future']);
+
 /** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
 export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
   const nodes: TreeNode[] = [];
@@ -65,6 +74,9 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   }
   db.tx(() => {
     db.replaceRemote(nodes);
+    if (db.get('distrust_synced') === '1') db.clearSynced();
+    db.set('distrust_synced', null);
+    db.set('pending_reset_reason', null);
     db.set('cursor', cursor);
     db.set('cursor_seq', seq);
     db.set('last_reset_at', Date.now());
@@ -79,7 +91,8 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
   for (;;) {
     const cursor = db.get('cursor');
     if (!cursor) {
-      await resetFromList(db, remote, 'first sync');
+      // a reset interrupted before its listing landed keeps its reason (and its distrust)
+      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync');
       resets++;
       continue;
     }
@@ -99,8 +112,12 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
       const isReset = err instanceof RemoteError && err.code === 'reset';
       if (!isReset && !(err instanceof GapError)) throw err;
       if (resets >= (opts.maxResets ?? 3)) throw new SyncdError('reset_loop', `the server keeps asking for a reset (${(err as Error).message}); giving up for now`);
-      const reason = isReset ? `reset: ${(err as RemoteError).details.reason ?? 'unknown'}` : 'journal gap';
-      db.set('cursor', null);
+      const reason = isReset ? `reset: ${(err as RemoteError).reason ?? (err as RemoteError).details.reason ?? 'invalid'}` : 'journal gap';
+      db.tx(() => {
+        db.set('cursor', null);
+        db.set('pending_reset_reason', reason);
+        if (UNTRUSTED.has(reason)) db.set('distrust_synced', '1');
+      });
       await resetFromList(db, remote, reason);
       resets++;
     }

@@ -261,6 +261,12 @@ export class StateDB {
     this.#synced = null;
   }
 
+  /** Forgets the merge base entirely (after the server's history changed under us). */
+  clearSynced(): void {
+    this.stmt('DELETE FROM synced').run();
+    this.#synced = null;
+  }
+
   reparentSynced(from: string, to: string): void {
     this.stmt('UPDATE synced SET parent = ? WHERE parent = ?').run(to, from);
     this.#synced = null;

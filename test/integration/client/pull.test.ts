@@ -125,3 +125,42 @@ describe('pull path', () => {
     expect(listed.nodes.map((n) => n.name)).toContain('local-only.txt');
   });
 });
+
+describe('a server restored from a backup (new epoch)', () => {
+  it('never deletes or reverts local work: the newer version survives as a conflicted copy, new files go up again', async () => {
+    const { cp } = await import('node:fs/promises');
+    const { renewEpoch } = await import('../../../src/server/admin.js');
+    await writeFile(join(dir, 'f1.txt'), 'v1');
+    await agent.sync();
+    // the backup
+    const backup = `${server.dataDir}-backup`;
+    await cp(server.dataDir, backup, { recursive: true });
+    await writeFile(join(dir, 'f1.txt'), 'v2 important edit');
+    await writeFile(join(dir, 'f2.txt'), 'made after the backup');
+    await agent.sync();
+    // restore: same port, the backup's data, a new epoch
+    const port = Number(new URL(server.url).port);
+    await server.server.close();
+    const { rm } = await import('node:fs/promises');
+    await rm(server.dataDir, { recursive: true, force: true });
+    await cp(backup, server.dataDir, { recursive: true });
+    await renewEpoch(server.dataDir, 'default');
+    const { startServer } = await import('../../../src/server/app.js');
+    const restored = await startServer({ dataDir: server.dataDir, port, trimIntervalMs: 0, log: () => {} });
+    try {
+      await agent.sync();
+      expect(agent.db.get('last_reset_reason')).toBe('reset: epoch');
+      const snap = await snapshot(dir);
+      expect(snap['f2.txt']).toBe('made after the backup');
+      const contents = Object.values(snap);
+      expect(contents).toContain('v2 important edit');
+      expect(contents).toContain('v1');
+      const onServer = new Api(server.url, await server.addDevice('default', 'checker'));
+      const listed = (await onServer.listAll()).nodes.map((n) => n.name).sort();
+      expect(listed).toContain('f2.txt');
+      expect(listed.some((n) => n.startsWith('f1 (conflicted copy'))).toBe(true);
+    } finally {
+      await restored.close();
+    }
+  });
+});
