@@ -81,7 +81,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       state, cursor_seq: meta.cursorSeq, head_seq: head, last_known_head_seq: lastKnownHead, lag,
       lag_age_s: lag === null ? null : lag === 0 ? 0 : caughtUp ? Math.round((Date.now() - caughtUp) / 1000) : null,
       server_reachable: srv !== null,
-      pending_uploads: up + db.outboxCount(), pending_downloads: down, pending_other: other, pending_bytes: bytes,
+      pending_uploads: up, pending_downloads: down, pending_other: other, pending_bytes: bytes,
       conflicts: db.conflicts().length,
       problems: db.problems().slice(0, 20).map(({ path, code, message }) => ({ path, code, message })),
       last_error: lastError ? JSON.parse(lastError) : null,

@@ -181,6 +181,7 @@ export class Engine {
       db.set('pending', pending);
       db.setProblems(p.problems, 'plan');
       if (p.ops.length === 0) {
+        if (p.deferred === 0) db.clearAllIntents(); // every op's outcome is in the trees now
         this.onIdle?.();
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());

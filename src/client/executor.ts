@@ -319,7 +319,11 @@ class Run {
       case 'create': {
         const c = content();
         if (op.local.kind === 'file' && !('hash' in c)) return null;
-        const intent = `create:${op.parentId}:${nameKey(op.name)}:${op.local.kind}:${(c.hash as string) ?? c.target ?? ''}`;
+        // the local object's incarnation is part of the intent: a folder or
+        // file deleted and made again is a new intent (a new op_id), never a
+        // replay of the first one's result
+        const incarnation = `${op.local.ino}:${op.local.mtimeMs}:${op.local.size ?? ''}`;
+        const intent = `create:${op.parentId}:${nameKey(op.name)}:${op.local.kind}:${(c.hash as string) ?? c.target ?? ''}:${incarnation}`;
         return { op, intent, wire: { op_id: id(intent), op: 'create', parent: op.parentId, name: op.name, kind: op.local.kind, ...c } as Op };
       }
       case 'update': {

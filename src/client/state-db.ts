@@ -334,6 +334,11 @@ export class StateDB {
     this.stmt('DELETE FROM outbox WHERE intent = ?').run(intent);
   }
 
+  /** Nothing is in flight (the plan is empty): every intent's outcome is known. */
+  clearAllIntents(): void {
+    this.stmt('DELETE FROM outbox').run();
+  }
+
   outboxCount(): number {
     return (this.stmt('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   }

@@ -162,3 +162,31 @@ describe('push path (two agents)', () => {
     expect(await readFile(join(b.dir, 'g0.txt'), 'utf8')).toBe('0');
   });
 });
+
+describe('a lost commit reply', () => {
+  it('never turns a later re-created folder into a ghost', async () => {
+    // the commit of "build" lands but its reply is lost: the agent only learns of it from the journal
+    await mkdir(join(a.dir, 'build'));
+    const realCommit = a.remote.commit.bind(a.remote);
+    let drop = true;
+    a.remote.commit = async (ops) => {
+      const r = await realCommit(ops);
+      if (drop) {
+        drop = false;
+        throw Object.assign(new Error('reply lost'), { code: 'network' });
+      }
+      return r;
+    };
+    await a.sync().catch(() => undefined);
+    await a.sync();
+    // later: deleted and made again with the same name and (empty) content
+    await rm(join(a.dir, 'build'), { recursive: true });
+    await a.sync();
+    await mkdir(join(a.dir, 'build'));
+    await writeFile(join(a.dir, 'build', 'out.txt'), 'fresh');
+    await a.sync();
+    await b.sync();
+    expect(await snapshot(b.dir)).toEqual({ 'build/': 'dir', 'build/out.txt': 'fresh' });
+    expect(a.db.outboxCount()).toBe(0);
+  });
+});
