@@ -29,19 +29,36 @@ interface Ctx {
   hashed: number;
 }
 
+/**
+ * What statEntry answers for a path it could not read (EACCES, EIO, ESTALE,
+ * …): not "gone" — an unreadable path keeps what Local knew of it, or its
+ * absence would propagate as a deletion to the server and every device.
+ */
+const UNREADABLE = Symbol('unreadable');
+
+/** Keeps the previous Local entries of a path and everything below it. */
+function carry(ctx: Ctx, path: string): void {
+  const below = path === '' ? '' : path + '/';
+  for (const [k, e] of ctx.prev) if (k === path || k.startsWith(below)) ctx.out.set(k, e);
+}
+
+function unreadable(ctx: Ctx, path: string, err: unknown): typeof UNREADABLE {
+  ctx.problems.push({ path, code: 'unreadable', message: `cannot read "${path}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); what was synced of it is left as it is` });
+  return UNREADABLE;
+}
+
 function identityKey(e: { ino: number; size: number | null; mtimeMs: number }): string {
   return `${e.ino}:${e.size}:${e.mtimeMs}`;
 }
 
-async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null> {
+async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null | typeof UNREADABLE> {
   const abs = join(ctx.root, diskPath);
   let st;
   try {
     st = await lstat(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    ctx.problems.push({ path: diskPath, code: 'unreadable', message: `cannot read "${diskPath}": ${(err as Error).message}` });
-    return null;
+    return unreadable(ctx, diskPath, err);
   }
   const path = diskPath.normalize('NFC');
   const base = { path, diskPath, mtimeMs: st.mtimeMs, ino: st.ino, exec: false, hash: null, target: null, size: null };
@@ -49,8 +66,9 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null>
   if (st.isSymbolicLink()) {
     try {
       return { ...base, kind: 'symlink', target: await readlink(abs) };
-    } catch {
-      return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      return unreadable(ctx, diskPath, err);
     }
   }
   if (!st.isFile()) {
@@ -72,8 +90,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null>
     return { ...e, hash: h.hash };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    ctx.problems.push({ path: diskPath, code: 'unreadable', message: `cannot read "${diskPath}": ${(err as Error).message}` });
-    return null;
+    return unreadable(ctx, diskPath, err);
   }
 }
 
@@ -90,7 +107,10 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     names = await readdir(dir === '' ? ctx.root : join(ctx.root, dir), { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') ctx.problems.push({ path: dir, code: 'unreadable', message: `cannot list "${dir}": ${(err as Error).message}` });
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+      unreadable(ctx, dir, err);
+      for (const [k, e] of ctx.prev) if (dir === '' || k.startsWith(dir + '/')) ctx.out.set(k, e);
+    }
     return;
   }
   const subdirs: string[] = [];
@@ -106,6 +126,7 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
       const rel = dir === '' ? name : `${dir}/${name}`;
       if (ignored(ctx, rel, d.isDirectory())) return;
       const e = await statEntry(ctx, rel);
+      if (e === UNREADABLE) return carry(ctx, rel);
       if (!e) return;
       ctx.out.set(rel, e);
       if (e.kind === 'dir') subdirs.push(rel);
@@ -143,11 +164,12 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
     const parent = parentPath(p);
     if (parent !== '' && out.get(parent)?.kind !== 'dir') {
       const pe = await statEntry(ctx, parent);
-      if (!pe || pe.kind !== 'dir') continue;
+      if (!pe || pe === UNREADABLE || pe.kind !== 'dir') continue;
     }
     const isDirHint = prev.get(p)?.kind === 'dir';
     if (ignored(ctx, p, isDirHint)) continue;
     const e = await statEntry(ctx, p);
+    if (e === UNREADABLE) continue; // out still holds what Local knew
     const had = out.get(p);
     if (!e) {
       for (const k of [...out.keys()]) if (isWithin(k, p)) out.delete(k);
