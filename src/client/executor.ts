@@ -6,7 +6,8 @@
 // plan expected; a mismatch marks the path dirty instead of acting.
 
 import { randomUUID } from 'node:crypto';
-import { chmod, link, mkdir, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { chmod, link, lstat, mkdir, open, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import type { LocalEntry } from '../core/local.js';
@@ -62,6 +63,12 @@ function localEntryFromStat(diskPath: string, st: import('node:fs').Stats, node:
 function fileMode(exec: boolean): number {
   const umask = process.umask();
   return (exec ? 0o777 : 0o666) & ~umask;
+}
+
+/** A file's mode with only the execute bits changed: whoever may read it may run it. */
+function exec(mode: number, on: boolean): number {
+  const perm = mode & 0o7777;
+  return on ? perm | ((perm & 0o444) >> 2) : perm & ~0o111;
 }
 
 class Run {
@@ -147,6 +154,8 @@ class Run {
     }
     const st = await lstatOrNull(abs);
     if (!st || !st.isDirectory()) return this.stale(op.path);
+    // the new entry in its parent must be durable before Synced says it exists
+    await fsyncDir(dirname(abs));
     this.parents.add(op.path);
     const { db } = this.ctx;
     db.tx(() => {
@@ -183,11 +192,18 @@ class Run {
     const dirs = new Set<string>();
     for (const { op, tmp } of ready) {
       try {
-        await chmod(tmp, fileMode(op.node.exec));
+        // a replaced file keeps its permissions (a private 0600 file stays
+        // private); only the execute bits follow the server
+        const old = op.expect ? await lstatOrNull(this.abs(op.path)) : null;
+        await chmod(tmp, old && old.isFile() ? exec(old.mode, op.node.exec) : fileMode(op.node.exec));
         if (op.node.mtime > 0) await utimes(tmp, new Date(), new Date(op.node.mtime));
+        // Local records what WE placed: rename and link keep the inode, size
+        // and mtime, so the temp file's identity is the placed file's. If
+        // someone writes the path right after, the next scan sees a
+        // different identity and re-hashes: their edit is never mistaken
+        // for our content.
+        const st = await lstat(tmp);
         if (!(await this.place(tmp, op.path, op.expect))) continue;
-        const st = await lstatOrNull(this.abs(op.path));
-        if (!st) continue;
         placed.push({ op, st });
         dirs.add(dirname(this.abs(op.path)));
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
@@ -238,21 +254,35 @@ class Run {
 
   async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
     if (!(await this.guard(op.path))) return;
-    const tmp = join(dirname(this.abs(op.path)), `${TEMP_PREFIX}${randomUUID()}`);
-    await symlink(op.node.target ?? '', tmp);
-    try {
-      if (!(await this.place(tmp, op.path, op.expect))) return;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
+    const abs = this.abs(op.path);
+    let st: import('node:fs').Stats;
+    if (op.expect === null) {
+      // symlink() itself refuses to replace (EEXIST); never link() a symlink:
+      // on macOS link() follows it and would pull its target into the folder
+      try {
+        await symlink(op.node.target ?? '', abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.stale(op.path);
+        throw err;
+      }
+      st = await lstat(abs);
+    } else {
+      const tmp = join(dirname(abs), `${TEMP_PREFIX}${randomUUID()}`);
+      await symlink(op.node.target ?? '', tmp);
+      try {
+        st = await lstat(tmp);
+        if (!matchesExpect(await lstatOrNull(abs), op.expect)) return this.stale(op.path);
+        await rename(tmp, abs);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
     }
-    await fsyncDir(dirname(this.abs(op.path)));
-    await this.recordPlaced(op.path, op.node);
+    await fsyncDir(dirname(abs));
+    this.recordPlaced(op.path, op.node, st);
   }
 
-  /** The node now sits at `rel` on disk: Local and Synced take it, in one transaction. */
-  async recordPlaced(rel: string, node: TreeNode): Promise<void> {
-    const st = await lstatOrNull(this.abs(rel));
-    if (!st) return this.stale(rel);
+  /** The node now sits at `rel` (with identity `st`): Local and Synced take it, in one transaction. */
+  recordPlaced(rel: string, node: TreeNode, st: import('node:fs').Stats): void {
     const { db } = this.ctx;
     db.tx(() => {
       db.putLocal(localEntryFromStat(rel, st, node));
@@ -263,10 +293,18 @@ class Run {
 
   async chmod(op: Extract<LocalOp, { type: 'chmod' }>): Promise<void> {
     if (!(await this.guard(op.path))) return;
-    const abs = this.abs(op.path);
-    if (!matchesExpect(await lstatOrNull(abs), op.expect)) return this.stale(op.path);
-    await chmod(abs, fileMode(op.node.exec));
-    await this.recordPlaced(op.path, op.node);
+    // through a handle opened without following links, checked before and after
+    const fh = await open(this.abs(op.path), fsc.O_RDONLY | fsc.O_NOFOLLOW).catch(() => null);
+    if (!fh) return this.stale(op.path);
+    try {
+      if (!matchesExpect(await fh.stat(), op.expect)) return this.stale(op.path);
+      const before = await fh.stat();
+      await fh.chmod(exec(before.mode, op.node.exec));
+      const st = await fh.stat();
+      this.recordPlaced(op.path, op.node, st);
+    } finally {
+      await fh.close();
+    }
   }
 
   // ---- phase 4b: content to the server ---------------------------------

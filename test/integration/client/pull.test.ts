@@ -164,3 +164,21 @@ describe('a server restored from a backup (new epoch)', () => {
     }
   });
 });
+
+describe('file modes', () => {
+  it('a remote edit keeps a private file private; the execute bit follows the server', async () => {
+    const { chmod, stat: st } = await import('node:fs/promises');
+    const f = await api.file('secret.txt', 'one');
+    await agent.sync();
+    await chmod(join(dir, 'secret.txt'), 0o600);
+    await agent.sync();
+    const { hash, size } = await api.putBlob('two');
+    const u = await api.one({ op: 'update', id: f.id, base_rev: f.rev, hash, size });
+    await agent.sync();
+    expect(await readFile(join(dir, 'secret.txt'), 'utf8')).toBe('two');
+    expect((await st(join(dir, 'secret.txt'))).mode & 0o777).toBe(0o600);
+    await api.one({ op: 'update', id: f.id, base_rev: u.node.rev, exec: true });
+    await agent.sync();
+    expect((await st(join(dir, 'secret.txt'))).mode & 0o777).toBe(0o700);
+  });
+});
