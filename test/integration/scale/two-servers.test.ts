@@ -140,7 +140,7 @@ describePg('two server processes on one PostgreSQL (LISTEN/NOTIFY wakes)', () =>
       c.db.url,
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'syncd' AND pid <> pg_backend_pid()",
     );
-    expect(killed.length).toBeGreaterThanOrEqual(4); // at least a pooled and a LISTEN connection per process
+    expect(killed.length).toBeGreaterThanOrEqual(2); // the LISTEN connection of each process, and pooled ones
     // a request may meet a dead pooled connection once: 503 with Retry-After, never a 500
     for (const api of [onA, onB]) {
       let ok = false;
