@@ -61,7 +61,7 @@ export function register(program: Command): void {
       if ('dataDir' in target && o.blobs !== undefined) throw new UsageError('--blobs goes with --db; a data folder keeps its blobs inside');
       if ('dataDir' in target && o.nats !== undefined) throw new UsageError('--nats goes with --db: only servers sharing PostgreSQL share wakes');
       if ('db' in target && o.blobs === undefined) throw new UsageError('--db needs --blobs DIR: the blob folder every server process shares');
-      if (o.nats !== undefined && !/^(nats|tls):\/\/\S+$/.test(o.nats)) throw new UsageError(`--nats must be a nats://host:port URL, got "${o.nats}"`);
+      if (o.nats !== undefined && !/^(nats|tls):\/\/\S+$/.test(o.nats)) throw new UsageError(`--nats must be a nats://host:port URL, got "${redactUrl(o.nats)}"`);
       const server = await startServer({
         ...('dataDir' in target ? { dataDir: target.dataDir } : { db: target.db, blobsDir: o.blobs, nats: o.nats }),
         host: o.host,
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       const where =
         'dataDir' in target
           ? `data: ${target.dataDir}`
-          : `db: ${redactUrl(target.db)}, blobs: ${o.blobs}, wakes: ${o.nats === undefined ? 'postgres' : `nats ${o.nats} + postgres`}`;
+          : `db: ${redactUrl(target.db)}, blobs: ${o.blobs}, wakes: ${o.nats === undefined ? 'postgres' : `nats ${o.nats.split(',').map(redactUrl).join(',')} + postgres`}`;
       process.stdout.write(`syncd serve listening on ${server.url} (${where})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {

@@ -14,6 +14,7 @@
 // client's next longpoll follows right after its pull.
 
 import { connect, type NatsConnection, type Subscription } from 'nats';
+import { redactUrl } from '../store/postgres/store.js';
 import type { Transport, TransportHooks } from './shared.js';
 
 export interface NatsOptions {
@@ -69,7 +70,7 @@ export class NatsTransport implements Transport {
     ]);
     clearTimeout(timer);
     if (!first && !this.#closed) {
-      this.#opts.log(`syncd: NATS at ${this.#opts.servers} is not reachable yet; waking other processes through PostgreSQL until it is`);
+      this.#opts.log(`syncd: NATS at ${this.#opts.servers.split(',').map(redactUrl).join(',')} is not reachable yet; waking other processes through PostgreSQL until it is`);
     }
   }
 
