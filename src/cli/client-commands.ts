@@ -5,7 +5,7 @@ import { loadConfig } from '../client/config.js';
 import { createLogger, type Logger } from '../client/log.js';
 import { addConfigFlags, configFlags } from './config-cmd.js';
 import { createProgress } from './progress.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Engine, writeMarker, type Log } from '../client/engine.js';
 import { acquireLock } from '../client/lock.js';
@@ -220,22 +220,33 @@ export function register(program: Command): void {
 
   program
     .command('resume')
-    .description('resume a paused folder (also after a safety guard paused it: the held-back deletions then go ahead)')
+    .description('resume a paused folder; after a mass-delete pause the held-back deletions then go ahead')
     .argument('[dir]', 'the folder (default: current directory)')
-    .action((dir: string | undefined) => {
+    .option('--force', 'resume even though the folder is missing its marker or is empty (you emptied it on purpose)')
+    .action((dir: string | undefined, o: { force?: boolean }) => {
       const { paths, db } = openLinked(dir);
-      const was = db.get('pause_reason');
-      const code = db.get('pause_code');
-      db.tx(() => {
-        db.set('paused', null);
-        db.set('pause_code', null);
-        db.set('pause_reason', null);
-        db.set('allow_deletes', was && code !== 'user' ? '1' : null);
-        db.set('state', 'syncing');
-      });
-      db.close();
-      if (existsSync(paths.folder)) writeMarker(paths.folder);
-      process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
+      try {
+        const was = db.get('pause_reason');
+        const code = db.get('pause_code');
+        if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
+          const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
+          if (entries === null || entries.length === 0) {
+            throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
+          }
+        }
+        db.tx(() => {
+          db.set('paused', null);
+          db.set('pause_code', null);
+          db.set('pause_reason', null);
+          // only a mass-delete pause is a question about deletions: answering it lets them through once
+          db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
+          db.set('state', 'syncing');
+        });
+        if (existsSync(paths.folder)) writeMarker(paths.folder);
+        process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
+      } finally {
+        db.close();
+      }
     });
 
   program

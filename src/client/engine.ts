@@ -154,7 +154,7 @@ export class Engine {
   }
 
   /** One full cycle: pull, observe, plan and execute until nothing is left. */
-  async cycle(): Promise<CycleResult> {
+  async cycle(signal?: AbortSignal): Promise<CycleResult> {
     const { db, o } = this;
     if (!existsSync(o.folder) || !statSync(o.folder).isDirectory()) {
       const trip: GuardTrip = { code: 'root_missing', message: `the synced folder ${o.folder} is gone (unmounted disk or moved folder?); syncing is paused so nothing is deleted on the server. Restore it, then run \`syncd resume\`` };
@@ -172,6 +172,10 @@ export class Engine {
     let pending = 0;
     let stuck = 0;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
+      if (signal?.aborted) {
+        db.set('state', 'idle');
+        return { converged: false, rounds: round, pending, problems, paused: null };
+      }
       const remote = db.loadRemote();
       const synced = db.loadSynced();
       const local = db.loadLocal();
@@ -196,7 +200,7 @@ export class Engine {
         this.#pause(trip);
         return { converged: false, rounds: round, pending, problems, paused: trip };
       }
-      if (db.get('allow_deletes') === '1') db.set('allow_deletes', null);
+      if (db.get('allow_deletes') === '1' && p.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) db.set('allow_deletes', null);
       let files = 0;
       let bytes = 0;
       for (const op of p.ops) {
@@ -205,7 +209,7 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // our own commits come back as journal echoes (no-ops by rev): pull them
@@ -244,38 +248,59 @@ export class Engine {
    * The agent: cycles whenever the server (longpoll) or the folder (watcher)
    * says something moved, and at a slow safety-net interval otherwise.
    */
-  async watch(signal: AbortSignal): Promise<void> {
+  async watch(outer: AbortSignal): Promise<void> {
     const { o, db } = this;
-    await this.prepare();
-    this.db.set('watch_warning', null);
-    this.#startWatcher();
-    const longpoll = this.#longpollLoop(signal);
-    const backoff = new Backoff();
-    let lastSafety = o.now();
+    // our own signal, so the helpers stop even if this loop fails
+    const ac = new AbortController();
+    const signal = ac.signal;
+    const stop = () => ac.abort();
+    outer.addEventListener('abort', stop, { once: true });
+    if (outer.aborted) ac.abort();
+    let longpoll: Promise<void> = Promise.resolve();
     try {
+      await this.prepare();
+      db.set('watch_warning', null);
+      this.#startWatcher();
+      let rootId = rootIdentity(o.folder);
+      longpoll = this.#longpollLoop(signal);
+      const backoff = new Backoff();
+      const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
+      let lastSafety = o.now();
       while (!signal.aborted) {
         try {
-          const r = await this.cycle();
-          db.set('last_error', null);
+          // a folder replaced under us (restored, re-mounted) leaves the
+          // watcher on the old directory: watch the new one, scan it all
+          const id = rootIdentity(o.folder);
+          if (id !== rootId) {
+            rootId = id;
+            await this.#watcher?.close();
+            this.#startWatcher();
+            this.#fullScanNeeded = true;
+          }
+          const r = await this.cycle(signal);
+          this.#setMeta('last_error', null);
           backoff.reset();
           if (r.paused) await this.#sleepUntilWoken(signal, 2000);
-          else if (this.#dirty.size === 0 && !this.#pullNeeded) {
+          else if (!r.converged && r.pending > 0) {
+            // nothing moved (a path that stays stale, an entry we cannot
+            // sync): wait longer each time instead of spinning; news wakes us
+            await this.#sleepUntilWoken(signal, stuckBackoff.next());
+          } else if (this.#dirty.size === 0 && !this.#pullNeeded) {
+            stuckBackoff.reset();
             const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
             await this.#sleepUntilWoken(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
             if (o.now() - lastSafety >= o.safetyPullIntervalS * 1000) {
               lastSafety = o.now();
+              // the safety net: a pull, and a full scan in case a watch event was lost
               this.#pullNeeded = true;
-              if (this.#pollFallback) this.#fullScanNeeded = true;
+              this.#fullScanNeeded = true;
             }
-          }
-          if (db.get('paused') === '1' && db.get('resume_requested') === '1') {
-            db.tx(() => { db.set('paused', null); db.set('resume_requested', null); db.set('state', 'syncing'); });
           }
         } catch (err) {
           if (signal.aborted) break;
           const e = err as SyncdError;
-          db.set('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: o.now() }));
-          db.set('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
+          this.#setMeta('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: o.now() }));
+          this.#setMeta('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
           o.log.warn(e.message, { code: e.code });
           this.#pullNeeded = true;
           this.#fullScanNeeded = true;
@@ -284,10 +309,21 @@ export class Engine {
         }
       }
     } finally {
+      ac.abort();
+      outer.removeEventListener('abort', stop);
       await this.#watcher?.close();
       this.#watcher = null;
       await longpoll;
-      db.set('state', 'stopped');
+      this.#setMeta('state', 'stopped');
+    }
+  }
+
+  /** Meta writes on the way out of an error must not throw again (e.g. a full disk). */
+  #setMeta(key: string, value: string | null): void {
+    try {
+      this.db.set(key, value);
+    } catch (err) {
+      this.o.log.warn(`cannot record ${key}: ${(err as Error).message}`);
     }
   }
 
@@ -387,6 +423,16 @@ export class Engine {
   /** True while changes are found by periodic scans instead of watches. */
   get polling(): boolean {
     return this.#pollFallback;
+  }
+}
+
+/** Device and inode of the folder root ('' when it is gone). */
+function rootIdentity(folder: string): string {
+  try {
+    const st = statSync(folder);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return '';
   }
 }
 

@@ -17,7 +17,7 @@ import { nameKey } from '../protocol/names.js';
 import { SyncdError } from '../protocol/errors.js';
 import type { Op, OpResult } from '../protocol/types.js';
 import type { RemoteClient } from './remote.js';
-import { assertRealParents, fsyncDir, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
+import { assertRealParents, fsyncDir, kindOf, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
 import type { StateDB } from './state-db.js';
 import type { Throttle } from './throttle.js';
 import { downloadManyToTemp, syncFiles, TEMP_PREFIX, uploadFile } from './transfer.js';
@@ -51,6 +51,9 @@ const PHASE: Record<PlanOp['type'], Phase> = {
 };
 
 const COMMIT_CHUNK = 500;
+
+/** Errors that end the round (the engine backs off and retries); others are per-path problems. */
+const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
 
 function localEntryFromStat(diskPath: string, st: import('node:fs').Stats, node: TreeNode): LocalEntry {
   const kind = node.kind;
@@ -192,6 +195,7 @@ class Run {
     const dirs = new Set<string>();
     for (const { op, tmp } of ready) {
       try {
+        if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
         // a replaced file keeps its permissions (a private 0600 file stays
         // private); only the execute bits follow the server
         const old = op.expect ? await lstatOrNull(this.abs(op.path)) : null;
@@ -207,6 +211,10 @@ class Run {
         placed.push({ op, st });
         dirs.add(dirname(this.abs(op.path)));
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
+      } catch (err) {
+        // one file's trouble (its directory vanished, …) must not strand the rest
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
+        this.stale(op.path);
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
@@ -231,6 +239,10 @@ class Run {
   async place(tmp: string, rel: string, expect: import('../core/local.js').LocalExpect | null): Promise<boolean> {
     const abs = this.abs(rel);
     const st = await lstatOrNull(abs);
+    if (st && kindOf(st) === 'other') {
+      this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
+      return false;
+    }
     if (!matchesExpect(st, expect)) {
       this.stale(rel);
       return false;
@@ -325,8 +337,10 @@ class Run {
         this.ctx.onTransfer?.(1, got.size);
       } catch (err) {
         const code = (err as SyncdError).code;
-        if (code === 'changed_during_upload' || (err as NodeJS.ErrnoException).code === 'ENOENT') return this.stale(op.path);
-        throw err;
+        if (code === 'changed_during_upload' || code === 'ENOENT') return this.stale(op.path);
+        if (FATAL.has(code)) throw err;
+        // this file cannot go up (too large, unreadable, …): say so and let the others go
+        this.problem(op.path, code ?? 'upload_failed', `upload of "${op.path}" failed: ${(err as Error).message}`);
       }
     })));
     for (const op of ops) {
@@ -459,7 +473,9 @@ class Run {
     const content = byPhase(4);
     const downloads = content.filter((o): o is Extract<LocalOp, { type: 'download' }> => o.type === 'download');
     const remoteOps = content.filter((o): o is RemoteOp => o.type === 'create' || o.type === 'update' || o.type === 'move' || o.type === 'delete');
-    await Promise.all([
+    // all three settle before anything is rethrown: no transfer keeps
+    // writing to the DB behind a failed round
+    const settled = await Promise.allSettled([
       this.step('(downloads)', () => this.downloads(downloads)),
       this.step('(uploads)', () => this.remote(remoteOps)),
       (async () => {
@@ -469,6 +485,8 @@ class Run {
         }
       })(),
     ]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const op of byPhase(5)) await this.step((op as { path: string }).path, () => this.localDelete(op as Extract<LocalOp, { type: 'local_delete' }>));
     return this.res;
   }
@@ -480,7 +498,7 @@ class Run {
     } catch (err) {
       const e = err as SyncdError & NodeJS.ErrnoException;
       if (e.code === 'ENOSPC') throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
-      if (e.code === 'network' || e.code === 'unauthorized' || e.code === 'unavailable' || e.code === 'rate_limited' || e.code === 'server_error') throw err;
+      if (FATAL.has(e.code)) throw err;
       if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'ENOTEMPTY') {
         this.stale(path);
         return;

@@ -1,0 +1,71 @@
+// Robustness fixes from review: an entry we cannot sync in the way, a file
+// the server refuses, a resume after a root guard.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { linkAgent, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
+import { cli } from '../../helpers/procs.js';
+import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
+
+let server: TestServer;
+let agent: TestAgent;
+
+beforeAll(async () => {
+  await useTempStateDir();
+});
+
+afterEach(async () => {
+  await agent?.close();
+  await server?.close();
+});
+
+describe('robustness', () => {
+  it('a pipe where the server has a file is reported, not retried in a loop', async () => {
+    server = await startTestServer();
+    const api = new Api(server.url, await server.addDevice('default', 'w'));
+    const dir = await mkdtemp(join(tmpdir(), 'syncd-fifo-'));
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    agent = await linkAgent(server, dir, 'fifo');
+    await api.file('pipe', 'a file on the server');
+    await api.file('other.txt', 'fine');
+    const r = await agent.engine.cycle();
+    expect(r.converged).toBe(false);
+    expect(agent.db.problems().map((p) => p.code)).toContain('occupied');
+    expect((await readdir(dir)).sort()).toEqual(['.syncd', 'other.txt', 'pipe']);
+  });
+
+  it('a file the server refuses does not hold back the others', async () => {
+    server = await startTestServer({ maxBlobBytes: 1000 });
+    const api = new Api(server.url, await server.addDevice('default', 'w'));
+    const dir = await mkdtemp(join(tmpdir(), 'syncd-big-'));
+    await writeFile(join(dir, 'huge.bin'), Buffer.alloc(5000, 1));
+    for (let i = 0; i < 5; i++) await writeFile(join(dir, `small${i}.txt`), `s${i}`);
+    agent = await linkAgent(server, dir, 'uploader');
+    await agent.engine.cycle();
+    const names = (await api.listAll()).nodes.map((n) => n.name).sort();
+    expect(names).toEqual(['small0.txt', 'small1.txt', 'small2.txt', 'small3.txt', 'small4.txt']);
+    const problem = agent.db.problems().find((p) => p.path === 'huge.bin');
+    expect(problem?.message).toMatch(/huge\.bin/);
+  });
+
+  it('resume after a root guard refuses an empty folder unless --force', async () => {
+    server = await startTestServer();
+    const dir = await mkdtemp(join(tmpdir(), 'syncd-resume-'));
+    agent = await linkAgent(server, dir, 'r');
+    for (let i = 0; i < 3; i++) await writeFile(join(dir, `f${i}`), `${i}`);
+    await agent.sync();
+    for (const n of await readdir(dir)) await rm(join(dir, n), { recursive: true });
+    agent.engine.rescan();
+    expect((await agent.engine.cycle()).paused?.code).toBe('root_empty');
+    const env = { SYNCD_STATE_DIR: process.env.SYNCD_STATE_DIR! };
+    const refused = cli(['resume', dir], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/still empty: mount or restore it first/);
+    const forced = cli(['resume', '--force', dir], env);
+    expect(forced.code).toBe(0);
+    expect(agent.db.get('allow_deletes')).toBeNull();
+  });
+});
