@@ -9,8 +9,8 @@
 //                the embedded SQLite server (--data) alongside for reference
 //   wake         a longpoll held on process B, one commit through process A:
 //                ms from sending the commit to the longpoll's answer, p50/p99,
-//                over LISTEN/NOTIFY and (when nats-server is installed) NATS;
-//                the commit's own round trip alongside
+//                over LISTEN/NOTIFY and (when nats-server is installed) NATS,
+//                each on warmed-up processes; the commit's own round trip alongside
 //
 // PostgreSQL: SYNCD_BENCH_PG_URL (a role with CREATEDB), else the test role
 // of test/helpers/pg.ts on 127.0.0.1:5432 (.ci/run creates it). A database
@@ -116,6 +116,11 @@ async function get(pool, path, token) {
 async function waiters(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(/^syncd_longpoll_waiters (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** Fresh processes run cold (JIT, pools): give both some commits before timing anything. */
+async function warmUp(urls, token, tag) {
+  await Promise.all(urls.map((u, i) => commitLoop(u, token, quick ? 200 : 500, `${tag}-warm${i}`)));
 }
 
 /** WAKES samples: longpoll on B, commit through A. */
@@ -243,6 +248,7 @@ async function main() {
     log(`  postgres, 2 processes: ${pr.two_processes.own_namespaces} commits/s (own namespaces), ${pr.two_processes.one_namespace} (one namespace)`);
 
     const wakeTok = cli('server', 'add-device', '--db', db, '--namespace', 'wake', '--label', 'b');
+    await warmUp([A.url, B.url], wakeTok, 'pg');
     results.wake_listen_notify = await wakeLatency(A.url, B.url, wakeTok, 'pg');
     const w = results.wake_listen_notify;
     log(`  wake via LISTEN/NOTIFY: p50 ${w.wake_p50_ms} ms, p99 ${w.wake_p99_ms} ms (commit alone p50 ${w.commit_p50_ms} ms)`);
@@ -257,6 +263,7 @@ async function main() {
     const nats = await startNats(bin);
     const NA = await serve(['--db', db, '--blobs', blobs, '--nats', nats.url]);
     const NB = await serve(['--db', db, '--blobs', blobs, '--nats', nats.url]);
+    await warmUp([NA.url, NB.url], wakeTok, 'nats');
     results.wake_nats = await wakeLatency(NA.url, NB.url, wakeTok, 'nats');
     const n = results.wake_nats;
     log(`  wake via NATS:          p50 ${n.wake_p50_ms} ms, p99 ${n.wake_p99_ms} ms (commit alone p50 ${n.commit_p50_ms} ms)`);
