@@ -10,7 +10,7 @@
 // is slow on journal-less ext4.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,6 +18,18 @@ import {
 } from './lib/harness.mjs';
 
 const syncDisk = () => execFileSync('sync');
+
+/** inotify watches a process holds (from /proc/PID/fdinfo) */
+function inotifyWatches(pid) {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      n += info.split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {}
+  }
+  return n;
+}
 
 /** counts regular files and bytes under a folder, skipping syncd's own names */
 function census(root) {
@@ -255,9 +267,20 @@ async function idleCase(b, ctx, { files, seconds }) {
   try {
     t = now();
     await b.waitIdle(env, dir);
+    // `wait` can answer from the state the mirroring `sync` left; the agent's
+    // own start (full scan, file watches) is over when it stops using CPU
+    let last = cpuSeconds(agent.pid);
+    for (let k = 0; k < 600; k++) {
+      await sleep(1000);
+      const c = cpuSeconds(agent.pid);
+      const busy = c - last;
+      last = c;
+      if (busy < 0.02) break;
+    }
     const startS = (now() - t) / 1000;
-    b.log(`  idle: agent started and reported idle in ${startS.toFixed(1)} s; settling`);
-    await sleep(5000);
+    const watches = inotifyWatches(agent.pid);
+    b.log(`  idle: agent started, reported idle and went quiet in ${startS.toFixed(1)} s (${watches} inotify watches); settling`);
+    await sleep(3000);
     const rss = [];
     const cpu = [];
     const window = 5;
@@ -280,7 +303,7 @@ async function idleCase(b, ctx, { files, seconds }) {
     if (!agent.alive) throw new Error(`idle agent died: ${agent.out().slice(-2000)}`);
     b.log(`  idle: RSS ${median(rss).toFixed(1)} MiB (bare node ${bareRss.toFixed(1)} MiB), CPU ${total.toFixed(2)} % over ${seconds} s, state ${state}`);
     return {
-      idle_rss: caseRecord({ values: rss, baseline: bareRss, baselineName: 'bare node process', unit: 'MiB', files, samples_every_s: 1, mirror_s: +mirrorS.toFixed(3), start_to_idle_s: +startS.toFixed(3) }),
+      idle_rss: caseRecord({ values: rss, baseline: bareRss, baselineName: 'bare node process', unit: 'MiB', files, samples_every_s: 1, mirror_s: +mirrorS.toFixed(3), start_to_quiet_s: +startS.toFixed(3), inotify_watches: watches }),
       idle_cpu: caseRecord({ syncd: total, values: cpu, unit: '%', files, seconds, window_s: window, state }),
     };
   } finally {

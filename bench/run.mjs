@@ -13,6 +13,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientCases } from './client.mjs';
@@ -114,6 +115,7 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const started = Date.now();
+  const loadStart = loadavg().map((x) => +x.toFixed(2));
   const cases = {};
   try {
     b.log(`syncd bench${quick ? ' --quick' : ''}: work folder ${b.work}`);
@@ -127,7 +129,11 @@ async function main() {
   const ordered = {};
   for (const [name] of CASES) if (cases[name]) ordered[name] = cases[name];
   const result = {
-    machine: { ...machineInfo(), quick, started_at: new Date(started).toISOString(), duration_s: Math.round((Date.now() - started) / 1000) },
+    machine: {
+      ...machineInfo(), quick, started_at: new Date(started).toISOString(), duration_s: Math.round((Date.now() - started) / 1000),
+      // other work on the machine skews timings: the 1/5/15-minute load averages at start and end
+      load_avg_start: loadStart, load_avg_end: loadavg().map((x) => +x.toFixed(2)),
+    },
     cases: ordered,
   };
   process.stdout.write(`\n${table(ordered)}\n\n(${quick ? 'quick sizes; ' : ''}${result.machine.duration_s} s; ratio = syncd / baseline; for ops/s and entries/s higher is better)\n`);

@@ -4,7 +4,7 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -267,7 +267,20 @@ export function machineInfo() {
   try {
     rsync = execFileSync('rsync', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   } catch {}
+  let commit = null;
+  let dirtySrc = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    dirtySrc = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+  } catch {}
+  let distBuilt = null;
+  try {
+    distBuilt = statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtime.toISOString();
+  } catch {}
   return {
+    commit,
+    src_uncommitted_changes: dirtySrc,
+    dist_built_at: distBuilt,
     cpus: c.length,
     cpu_model: c[0]?.model ?? null,
     mem_gib: round(totalmem() / 2 ** 30, 3),
