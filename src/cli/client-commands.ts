@@ -6,12 +6,12 @@ import { createLogger, type Logger } from '../client/log.js';
 import { addConfigFlags, configFlags } from './config-cmd.js';
 import { createProgress } from './progress.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { Engine, writeMarker, type Log } from '../client/engine.js';
 import { acquireLock } from '../client/lock.js';
 import { folderStatePaths } from '../client/paths.js';
 import { RemoteClient } from '../client/remote.js';
-import { safeJoin } from '../client/safe-fs.js';
+import { assertRealParents, safeJoin } from '../client/safe-fs.js';
 import { StateDB } from '../client/state-db.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
@@ -268,13 +268,30 @@ export function register(program: Command): void {
           else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
           return;
         }
+        let skipped = 0;
         for (const c of list) {
           const copy = safeJoin(paths.folder, c.path);
-          if (o.keep === 'remote') await unlink(copy);
-          else await rename(copy, safeJoin(paths.folder, c.original));
+          const original = safeJoin(paths.folder, c.original);
+          await assertRealParents(paths.folder, c.path);
+          const copySt = await lstat(copy);
+          if (o.keep === 'remote') {
+            await rm(copy, { recursive: copySt.isDirectory() });
+          } else {
+            // the copy replaces the original only when both are files (or links)
+            const origSt = await lstat(original).catch(() => null);
+            if (copySt.isDirectory() || origSt?.isDirectory()) {
+              process.stderr.write(`skipped ${c.path}: a directory cannot replace ${c.original}; merge them by hand\n`);
+              skipped++;
+              continue;
+            }
+            await assertRealParents(paths.folder, c.original);
+            await rename(copy, original);
+          }
           db.removeConflict(c.path);
         }
-        process.stdout.write(`resolved ${list.length} conflict${list.length === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
+        if (skipped) process.exitCode = 1;
+        const n = list.length - skipped;
+        process.stdout.write(`resolved ${n} conflict${n === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
       } finally {
         db.close();
       }

@@ -1,7 +1,9 @@
 // syncd status [DIR] [--json]  and  syncd wait [DIR] [--timeout S]
 
 import type { Command } from 'commander';
+import { loadConfig } from '../client/config.js';
 import { lockHolder } from '../client/lock.js';
+import { loadIgnore } from '../client/syncignore.js';
 import type { StateDB } from '../client/state-db.js';
 import { plan } from '../core/plan.js';
 import { SyncdError } from '../protocol/errors.js';
@@ -61,7 +63,8 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const lastKnownHead = db.get('head_seq') === null ? null : Number(db.get('head_seq'));
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
     const caughtUp = Number(db.get('caught_up_at') ?? '0');
-    const p = plan({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now() });
+    const config = loadConfig(paths.folder);
+    const p = plan({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) });
     let up = 0, down = 0, other = 0, bytes = 0;
     for (const op of p.ops) {
       if (op.type === 'download') { down++; bytes += op.node.size ?? 0; }

@@ -207,6 +207,13 @@ export class Engine {
         if (op.type === 'download') { files++; bytes += op.node.size ?? 0; }
         if ((op.type === 'create' || op.type === 'update') && op.local.kind === 'file') { files++; bytes += op.local.size ?? 0; }
       }
+      // A directory delete on the server takes its whole subtree, including
+      // anything another device added since our last pull. Pull right before
+      // sending one; if anything arrived, plan again with it.
+      if (p.ops.some((op) => op.type === 'delete' && synced.get(op.id)?.kind === 'dir')) {
+        const r = await pull(db, o.remote);
+        if (r.applied > 0 || r.resets > 0) continue;
+      }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal }, p.ops);

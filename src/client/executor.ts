@@ -139,7 +139,7 @@ class Run {
         const s = db.getSynced(op.id);
         if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
       } else {
-        db.addConflict(op.to, op.path, op.reason);
+        if (!op.to.includes('.syncd-swap-')) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
       }
     });
     this.res.done++;

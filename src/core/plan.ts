@@ -162,7 +162,7 @@ class Planner {
     const dir = parentPath(e.path);
     const dirId = dir === '' ? ROOT_ID : (this.assoc.claimedAt.get(dir) ?? null);
     const name = conflictedCopyName(baseName(e.path), e.kind === 'dir', this.input.device, this.input.now, this.takenKeys(dir, dirId));
-    const to = joinPath(this.diskPathOf(dir), name);
+    const to = joinPath(parentPath(e.diskPath), name); // beside the entry, in its own directory's spelling
     this.reserved.add(pathKey(joinPath(dir, name)));
     this.renamedAside.add(e.path);
     this.renames.push({ type: 'conflict_rename', path: e.diskPath, to, expect: expectOf(e), reason });

@@ -190,3 +190,26 @@ describe('a lost commit reply', () => {
     expect(a.db.outboxCount()).toBe(0);
   });
 });
+
+describe('a directory delete racing with a new file inside it', () => {
+  it('re-plans with the new file instead of deleting it on the server', async () => {
+    await mkdir(join(a.dir, 'D'));
+    await writeFile(join(a.dir, 'D', 'old.txt'), 'old');
+    await settle();
+    await rm(join(a.dir, 'D'), { recursive: true });
+    // B adds D/new-work.txt after A's first pull of the cycle, before A commits the delete
+    const realChanges = a.remote.changes.bind(a.remote);
+    let calls = 0;
+    a.remote.changes = async (cursor, limit) => {
+      if (++calls === 2) {
+        await writeFile(join(b.dir, 'D', 'new-work.txt'), 'precious');
+        await b.sync();
+      }
+      return realChanges(cursor, limit);
+    };
+    await a.sync();
+    await b.sync();
+    expect(await snapshot(b.dir)).toEqual({ 'D/': 'dir', 'D/new-work.txt': 'precious' });
+    expect(await snapshot(a.dir)).toEqual({ 'D/': 'dir', 'D/new-work.txt': 'precious' });
+  });
+});
