@@ -1,23 +1,44 @@
-// One agent per folder: a pid file in the folder's state dir, created
-// exclusively. A lock whose process is gone is taken over.
+// One agent per folder. The lock is held by the kernel, not by a PID file:
+// an SQLite database in the folder's state dir, opened in exclusive locking
+// mode and written once, keeps its exclusive (fcntl) lock until the process
+// exits, however it exits. A reused PID after a reboot or a racing takeover
+// cannot fool it. The PID is written beside it, for display only.
 
+import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyncdError } from '../protocol/errors.js';
 
+function lockDb(lockFile: string): string {
+  return `${lockFile}.db`;
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+/** The PID of the agent holding the folder's lock, or null when no agent holds it. */
 export function lockHolder(lockFile: string): number | null {
-  let pid: number;
+  let db: Database.Database;
   try {
-    pid = Number(readFileSync(lockFile, 'utf8').trim());
+    db = new Database(lockDb(lockFile), { readonly: true, fileMustExist: true, timeout: 0 });
   } catch {
-    return null;
+    return null; // never locked
   }
-  if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
-    process.kill(pid, 0);
-    return pid;
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return null; // readable: nobody holds it
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    if (!isBusy(err)) return null;
+    try {
+      const pid = Number(readFileSync(lockFile, 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : -1;
+    } catch {
+      return -1; // held, PID not written yet
+    }
+  } finally {
+    db.close();
   }
 }
 
@@ -27,33 +48,35 @@ export interface FolderLock {
 
 export function acquireLock(lockFile: string, folder: string): FolderLock {
   mkdirSync(dirname(lockFile), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            if (readFileSync(lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(lockFile);
-          } catch {
-            // already gone
-          }
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolder(lockFile);
-      if (holder !== null && holder !== process.pid) {
-        throw new SyncdError('locked', `another syncd agent (pid ${holder}) is already syncing ${folder}; stop it first (or use \`syncd status ${folder}\`)`);
-      }
-      try {
-        unlinkSync(lockFile); // stale: its process is gone
-      } catch {
-        // raced with another taker
-      }
+  // a short wait lets a `syncd status` probe (which reads the lock DB) pass
+  const db = new Database(lockDb(lockFile), { timeout: 1500 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since INTEGER NOT NULL)');
+    db.exec('BEGIN EXCLUSIVE');
+    db.prepare('DELETE FROM holder').run();
+    db.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, Date.now());
+    db.exec('COMMIT'); // in exclusive locking mode the lock stays after the commit
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) {
+      const pid = lockHolder(lockFile);
+      throw new SyncdError('locked', `another syncd agent${pid && pid > 0 ? ` (pid ${pid})` : ''} is already syncing ${folder}; stop it first (or use \`syncd status ${folder}\`)`);
     }
+    throw err;
   }
-  throw new SyncdError('locked', `could not lock ${folder} for syncing`);
+  writeFileSync(lockFile, `${process.pid}\n`);
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        unlinkSync(lockFile);
+      } catch {
+        // already gone
+      }
+      db.close();
+    },
+  };
 }
