@@ -267,7 +267,9 @@ export class Engine {
     try {
       await this.prepare();
       db.set('watch_warning', null);
-      this.#startWatcher();
+      // the watcher is ready before the first full scan, so nothing changed
+      // after the scan goes unseen while chokidar still crawls
+      await this.#startWatcher();
       let rootId = rootIdentity(o.folder);
       longpoll = this.#longpollLoop(signal);
       const backoff = new Backoff();
@@ -281,7 +283,7 @@ export class Engine {
           if (id !== rootId) {
             rootId = id;
             await this.#watcher?.close();
-            this.#startWatcher();
+            await this.#startWatcher();
             this.#fullScanNeeded = true;
           }
           const r = await this.cycle(signal);
@@ -387,7 +389,8 @@ export class Engine {
     for (let i = 0; i < 100 && !signal.aborted && this.db.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
   }
 
-  #startWatcher(): void {
+  /** Starts watching the folder; resolves once the watcher is ready (or failed over to scanning). */
+  #startWatcher(): Promise<void> {
     const root = this.o.folder;
     const rel = (abs: string) => (abs.length > root.length ? abs.slice(root.length + 1).split('\\').join('/') : '');
     const w = chokidarWatch(root, {
@@ -405,6 +408,10 @@ export class Engine {
     }
     w.on('error', (err: unknown) => this.watcherFailed(err));
     this.#watcher = w;
+    return new Promise((resolve) => {
+      w.once('ready', () => resolve());
+      w.once('error', () => resolve());
+    });
   }
 
   /**
