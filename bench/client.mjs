@@ -238,6 +238,42 @@ async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
   }
 }
 
+/** the same A → B latency between two folders that already hold `files` synced files */
+async function loadedLatency(b, ctx, { files, trials }) {
+  const { server } = ctx;
+  const spec = Array.from({ length: files }, (_, i) => ({ path: `pre/d${String(i % 100).padStart(2, '0')}/p${String(i).padStart(6, '0')}.txt`, size: 100 + (i % 900), index: i }));
+  writeTree(b.path('loaded-src'), spec, 11);
+  await seedTree(server, server.token('loaded', 'seeder'), b.path('loaded-src'), spec);
+  const C = b.path('loaded-A');
+  const D = b.path('loaded-B');
+  const envC = b.env(b.path('loaded-state-A'));
+  const envD = b.env(b.path('loaded-state-B'));
+  b.cli(envC, 'init', C, '--server', server.url, '--token', server.token('loaded', 'A'));
+  b.cli(envD, 'init', D, '--server', server.url, '--token', server.token('loaded', 'B'));
+  b.cli(envC, 'sync', C);
+  b.cli(envD, 'sync', D);
+  const agentC = b.agent(envC, 'watch', C);
+  const agentD = b.agent(envD, 'watch', D);
+  try {
+    await Promise.all([b.waitIdle(envC, C), b.waitIdle(envD, D)]);
+    await sleep(1000);
+    const lat = [];
+    for (let i = 0; i < trials + 3; i++) {
+      const name = `lat-${i}.txt`;
+      const arrived = whenExists(D, name);
+      const t0 = now();
+      writeFileSync(join(C, name), `latency probe ${i}\n`);
+      const t1 = await arrived;
+      if (i >= 3) lat.push(t1 - t0);
+      await sleep(30);
+    }
+    b.log(`  latency with ${files} files in the folders: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    return { files, trials: lat.length, p50: +pct(lat, 50).toFixed(2), p99: +pct(lat, 99).toFixed(2), min: +Math.min(...lat).toFixed(2), max: +Math.max(...lat).toFixed(2) };
+  } finally {
+    await Promise.all([b.stop(agentC), b.stop(agentD)]);
+  }
+}
+
 async function idleCase(b, ctx, { files, seconds }) {
   const { server } = ctx;
   // 100,000 small files (64–1024 bytes) over 1,000 directories, seeded through
@@ -335,6 +371,10 @@ export async function clientCases(b, opts) {
     if (want('latency_p50', 'latency_p99', 'dir_rename')) {
       b.log('latency and dir_rename');
       Object.assign(cases, await liveCases(b, ctx, { trials: quick ? 30 : 100, renameFiles: quick ? 2000 : 5000, renameRuns: quick ? 2 : 5 }));
+      // not a case of the issue: the same latency once the folders are not empty
+      const loaded = await loadedLatency(b, ctx, { files: quick ? 2000 : 10_000, trials: quick ? 20 : 50 });
+      cases.latency_p50.in_loaded_folders = { ...loaded, p99: undefined };
+      cases.latency_p99.in_loaded_folders = { ...loaded, p50: undefined };
     }
     if (want('idle_rss', 'idle_cpu')) {
       b.log('idle agent');
