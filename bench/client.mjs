@@ -389,3 +389,11 @@ export async function clientCases(b, opts) {
   }
   return cases;
 }
+
+// `node bench/client.mjs [--quick]`: only the client cases, through run.mjs
+if (process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1])) {
+  const { spawnSync } = await import('node:child_process');
+  const here = new URL('.', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--only', 'mirror_small,mirror_mixed,noop_restart,latency_p50,latency_p99,dir_rename,idle_rss,idle_cpu', ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}

@@ -175,3 +175,10 @@ export async function serverCases(b, opts) {
   await sleep(0);
   return cases;
 }
+
+// `node bench/server.mjs [--quick]`: only the server cases, through run.mjs
+if (process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1])) {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--only', 'delta_pull,commits,longpoll_10k_rss,longpoll_10k_wake', ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
