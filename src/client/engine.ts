@@ -76,6 +76,8 @@ export class Engine {
   #wake: ((delayMs: number) => void) | null = null;
   #watcher: FSWatcher | null = null;
   #pollFallback = false;
+  /** Local was last updated from watcher hints, not a full scan */
+  #partialView = false;
   /** called when a cycle ends with nothing left to do (progress displays stop here) */
   onIdle: (() => void) | null = null;
 
@@ -141,6 +143,7 @@ export class Engine {
     const full = this.#fullScanNeeded || this.#pollFallback;
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore) : await scanPaths(this.o.folder, prev, dirty, this.#ignore);
     this.#fullScanNeeded = false;
+    this.#partialView = full ? false : this.#partialView || dirty.length > 0;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
       db.tx(() => {
@@ -190,6 +193,16 @@ export class Engine {
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());
         return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
+      }
+      // Watcher hints arrive over time: a big directory rename is thousands
+      // of events spread over hundreds of ms, and a cycle that saw only the
+      // "gone" half would plan deletes (and later re-creates) instead of one
+      // move. Deletes planned from hints are confirmed by a full scan first
+      // (before the guards, which would otherwise cry mass delete).
+      if (this.#partialView && p.ops.some((op) => op.type === 'delete')) {
+        this.#fullScanNeeded = true;
+        await this.#observe();
+        continue;
       }
       const trip = checkGuards({
         rootExists: existsSync(o.folder), markerPresent: existsSync(join(o.folder, ROOT_MARKER)),
@@ -265,6 +278,9 @@ export class Engine {
     if (outer.aborted) ac.abort();
     let longpoll: Promise<void> = Promise.resolve();
     try {
+      // whatever an earlier `syncd sync` left in state/pending is not ours: `wait` must not trust it
+      this.#setMeta('state', 'starting');
+      this.#setMeta('pending', null);
       await this.prepare();
       db.set('watch_warning', null);
       // the watcher is ready before the first full scan, so nothing changed

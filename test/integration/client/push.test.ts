@@ -213,3 +213,20 @@ describe('a directory delete racing with a new file inside it', () => {
     expect(await snapshot(a.dir)).toEqual({ 'D/': 'dir', 'D/new-work.txt': 'precious' });
   });
 });
+
+describe('watcher hints that arrive in halves', () => {
+  it('a rename seen only as "gone" so far is confirmed by a full scan: one move, no delete', async () => {
+    await mkdir(join(a.dir, 'photos'));
+    for (let i = 0; i < 30; i++) await writeFile(join(a.dir, 'photos', `p${i}.jpg`), `p${i}`);
+    await settle();
+    const before = await head();
+    await rename(join(a.dir, 'photos'), join(a.dir, 'album'));
+    // only the unlinkDir hint has arrived; the addDir half is still on its way
+    a.engine.markDirty('photos');
+    const r = await a.engine.cycle();
+    expect(r.converged).toBe(true);
+    expect((await head()) - before).toBe(1);
+    await b.sync();
+    expect(Object.keys(await snapshot(b.dir)).filter((p) => p.startsWith('album/') && p !== 'album/')).toHaveLength(30);
+  });
+});
