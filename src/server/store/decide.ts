@@ -54,6 +54,40 @@ function fail(error: OpErrorCode, message: string): Decision {
 }
 
 /** The wire form of a stored node, fields in a fixed order. */
+/** The columns both stores keep for a node (SQLite gives exec as 0/1, PostgreSQL as a boolean). */
+export interface NodeColumns {
+  id: string;
+  parent: string;
+  name: string;
+  kind: string;
+  rev: number;
+  size: number | null;
+  hash: string | null;
+  target: string | null;
+  mtime: number;
+  exec: number | boolean;
+  seq: number;
+  deleted: number;
+}
+
+/** A stored node from a database row, the same for every store. */
+export function storedNodeFromRow(r: NodeColumns): StoredNode {
+  const n = wireNode({
+    id: r.id,
+    parent: r.parent,
+    name: r.name,
+    kind: r.kind as WireNode['kind'],
+    rev: r.rev,
+    size: r.size ?? undefined,
+    hash: r.hash ?? undefined,
+    target: r.target ?? undefined,
+    mtime: r.mtime,
+    exec: r.exec === true || r.exec === 1,
+    seq: r.seq,
+  });
+  return { ...n, deleted: r.deleted };
+}
+
 export function wireNode(n: Omit<WireNode, 'seq'> & { seq: number }): WireNode {
   const w: WireNode = { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev } as WireNode;
   if (n.kind === 'file') {

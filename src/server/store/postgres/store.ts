@@ -19,7 +19,7 @@ import type pg from 'pg';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
 import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
-import { decideOp, opHash, opName, ROOT, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
+import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   STORE_UNAVAILABLE,
   type ActivityRecord,
@@ -88,20 +88,7 @@ interface StateRow {
 }
 
 function toStored(r: NodeRow): StoredNode {
-  const n = wireNode({
-    id: r.id,
-    parent: r.parent,
-    name: r.name,
-    kind: r.kind,
-    rev: r.rev,
-    size: r.size ?? undefined,
-    hash: r.hash ?? undefined,
-    target: r.target ?? undefined,
-    mtime: r.mtime,
-    exec: r.exec,
-    seq: r.seq,
-  });
-  return { ...n, deleted: r.deleted };
+  return storedNodeFromRow(r);
 }
 
 function stateOf(r: StateRow): NamespaceState {
