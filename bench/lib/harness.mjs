@@ -9,6 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { seededRandom } from '../../dist/client/backoff.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin', 'syncd');
@@ -309,17 +310,8 @@ export function timeCmd(cmd, args) {
 }
 
 // ---------- deterministic data ----------
-/** a small seeded PRNG (mulberry32) */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a small seeded PRNG: the agent's own (mulberry32), so trees match the tests' */
+export const prng = seededRandom;
 
 /** deterministic incompressible bytes: AES-128-CTR keystream of (seed, index) */
 export function bytesFor(seed, index, size) {
