@@ -3,7 +3,6 @@
 // scanner and puller observe. One cycle = pull, observe, then plan/execute
 // rounds until the plan is empty or stops making progress.
 
-import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { checkGuards, type GuardTrip } from '../core/guards.js';
@@ -13,6 +12,7 @@ import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
 import { execute } from './executor.js';
+import { nodeFsys, type Fsys } from './fsys.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
 import { RemoteError } from './remote-errors.js';
@@ -51,6 +51,10 @@ export interface EngineOptions {
   onTransfer?: (files: number, bytes: number) => void;
   /** planned transfer totals of a round */
   onPlan?: (files: number, bytes: number) => void;
+  /** the folder's file system (default: the real disk; the simulation passes its own) */
+  fs?: Fsys;
+  /** retries of a failed download within a round (default 5) */
+  downloadRetries?: number;
 }
 
 export interface CycleResult {
@@ -67,7 +71,7 @@ const MAX_ROUNDS = 200;
 const HINT_COALESCE_MS = 10;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -86,9 +90,9 @@ export class Engine {
   constructor(opts: EngineOptions) {
     this.o = {
       concurrency: 8, maxDeleteShare: 0.5, minDeleteCount: 20, longpollTimeoutS: 60, safetyPullIntervalS: 300,
-      log: silentLog, now: () => Date.now(), ...opts,
+      log: silentLog, now: () => Date.now(), fs: nodeFsys, ...opts,
     } as Engine['o'];
-    this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? []);
+    this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
   }
 
@@ -107,11 +111,12 @@ export class Engine {
       if ((err as SyncdError).code === 'server_version' || (err as SyncdError).code === 'unauthorized') throw err;
       // unreachable now: the loop retries with backoff and status says so
     }
-    if (!existsSync(this.o.folder)) return;
-    const removed = await removeStaleTemps(this.o.folder);
+    const { fs } = this.o;
+    if (!fs.statSync(this.o.folder)) return;
+    const removed = await removeStaleTemps(this.o.folder, fs);
     if (removed) this.o.log.info('removed leftover temp files', { count: removed });
     const marker = join(this.o.folder, ROOT_MARKER);
-    if (!existsSync(marker) && this.db.syncedCount() === 0) writeMarker(this.o.folder);
+    if (!fs.statSync(marker) && this.db.syncedCount() === 0) writeMarker(this.o.folder, fs);
   }
 
   markDirty(diskPath: string): void {
@@ -134,14 +139,14 @@ export class Engine {
 
   async #observe(): Promise<void> {
     const { db } = this;
-    const ig = loadIgnore(this.o.folder, this.o.extraIgnore ?? []);
+    const ig = loadIgnore(this.o.folder, this.o.extraIgnore ?? [], this.o.fs);
     if (ig.version !== this.#ignore.version) this.#fullScanNeeded = true;
     this.#ignore = ig;
     const prev = db.loadLocal();
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     const full = this.#fullScanNeeded || this.#pollFallback;
-    const res = full ? await scanAll(this.o.folder, prev, this.#ignore) : await scanPaths(this.o.folder, prev, dirty, this.#ignore);
+    const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
     const { put, del } = localDiff(prev, res.tree);
@@ -159,7 +164,7 @@ export class Engine {
   /** One full cycle: pull, observe, plan and execute until nothing is left. */
   async cycle(signal?: AbortSignal): Promise<CycleResult> {
     const { db, o } = this;
-    if (!existsSync(o.folder) || !statSync(o.folder).isDirectory()) {
+    if (!o.fs.statSync(o.folder)?.isDirectory()) {
       const trip: GuardTrip = { code: 'root_missing', message: `the synced folder ${o.folder} is gone (unmounted disk or moved folder?); syncing is paused so nothing is deleted on the server. Restore it, then run \`syncd resume\`` };
       this.#pause(trip);
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: trip };
@@ -205,7 +210,7 @@ export class Engine {
         continue;
       }
       const trip = checkGuards({
-        rootExists: existsSync(o.folder), markerPresent: existsSync(join(o.folder, ROOT_MARKER)),
+        rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
         localFiles: [...local.values()].filter((e) => e.kind !== 'dir').length, synced, plan: p,
         maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
       });
@@ -229,7 +234,7 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // our own commits come back as journal echoes (no-ops by rev): pull them
@@ -286,7 +291,7 @@ export class Engine {
       // the watcher is ready before the first full scan, so nothing changed
       // after the scan goes unseen while chokidar still crawls
       await this.#startWatcher();
-      let rootId = rootIdentity(o.folder);
+      let rootId = rootIdentity(o.folder, o.fs);
       longpoll = this.#longpollLoop(signal);
       const backoff = new Backoff();
       const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
@@ -295,7 +300,7 @@ export class Engine {
         try {
           // a folder replaced under us (restored, re-mounted) leaves the
           // watcher on the old directory: watch the new one, scan it all
-          const id = rootIdentity(o.folder);
+          const id = rootIdentity(o.folder, o.fs);
           if (id !== rootId) {
             rootId = id;
             await this.#watcher?.close();
@@ -457,18 +462,14 @@ export class Engine {
 }
 
 /** Device and inode of the folder root ('' when it is gone). */
-function rootIdentity(folder: string): string {
-  try {
-    const st = statSync(folder);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return '';
-  }
+function rootIdentity(folder: string, fs: Fsys): string {
+  const st = fs.statSync(folder);
+  return st ? `${st.dev}:${st.ino}` : '';
 }
 
-export function writeMarker(folder: string): void {
+export function writeMarker(folder: string, fs: Fsys = nodeFsys): void {
   try {
-    writeFileSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n', { flag: 'wx' });
+    fs.writeNewSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

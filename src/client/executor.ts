@@ -6,8 +6,6 @@
 // plan expected; a mismatch marks the path dirty instead of acting.
 
 import { randomUUID } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import type { LocalEntry } from '../core/local.js';
@@ -16,8 +14,9 @@ import { fromWire, parentPath, type TreeNode } from '../core/tree.js';
 import { nameKey } from '../protocol/names.js';
 import { SyncdError } from '../protocol/errors.js';
 import type { Op, OpResult } from '../protocol/types.js';
+import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
 import type { RemoteClient } from './remote.js';
-import { assertRealParents, fsyncDir, kindOf, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
+import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
 import type { StateDB } from './state-db.js';
 import type { Throttle } from './throttle.js';
 import { downloadManyToTemp, syncFiles, TEMP_PREFIX, uploadFile } from './transfer.js';
@@ -32,6 +31,10 @@ export interface ExecContext {
   signal?: AbortSignal;
   /** the agent's bandwidth budget */
   throttle?: Throttle;
+  /** the file system of `root` (default: the real disk) */
+  fs?: Fsys;
+  /** retries of a failed download within the round (default 5; the next round retries anyway) */
+  downloadRetries?: number;
 }
 
 export interface ExecResult {
@@ -55,7 +58,7 @@ const COMMIT_CHUNK = 500;
 /** Errors that end the round (the engine backs off and retries); others are per-path problems. */
 const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
 
-function localEntryFromStat(diskPath: string, st: import('node:fs').Stats, node: TreeNode): LocalEntry {
+function localEntryFromStat(diskPath: string, st: FsStat, node: TreeNode): LocalEntry {
   const kind = node.kind;
   return {
     path: diskPath.normalize('NFC'), diskPath, kind, size: kind === 'file' ? st.size : null, mtimeMs: st.mtimeMs, ino: st.ino,
@@ -77,7 +80,10 @@ function exec(mode: number, on: boolean): number {
 class Run {
   readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
   readonly parents = new Set<string>();
-  constructor(readonly ctx: ExecContext) {}
+  readonly fs: Fsys;
+  constructor(readonly ctx: ExecContext) {
+    this.fs = ctx.fs ?? nodeFsys;
+  }
 
   abs(rel: string): string {
     return safeJoin(this.ctx.root, rel);
@@ -96,7 +102,7 @@ class Run {
 
   async guard(rel: string): Promise<boolean> {
     try {
-      await assertRealParents(this.ctx.root, rel, this.parents);
+      await assertRealParents(this.ctx.root, rel, this.parents, this.fs);
       return true;
     } catch (err) {
       const e = err as SyncdError;
@@ -124,14 +130,14 @@ class Run {
   async move(op: Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>): Promise<void> {
     const from = op.type === 'local_move' ? op.from : op.path;
     if (!(await this.guard(from)) || !(await this.guard(op.to))) return;
-    const st = await lstatOrNull(this.abs(from));
+    const st = await lstatOrNull(this.abs(from), this.fs);
     if (!matchesExpect(st, op.expect)) return this.stale(from);
-    const target = await lstatOrNull(this.abs(op.to));
+    const target = await lstatOrNull(this.abs(op.to), this.fs);
     if (target && !(target.ino === st!.ino && nameKey(from) === nameKey(op.to))) return this.stale(op.to);
-    await rename(this.abs(from), this.abs(op.to));
+    await this.fs.rename(this.abs(from), this.abs(op.to));
     this.parents.clear();
-    await fsyncDir(dirname(this.abs(from)));
-    if (dirname(from) !== dirname(op.to)) await fsyncDir(dirname(this.abs(op.to)));
+    await this.fs.syncDir(dirname(this.abs(from)));
+    if (dirname(from) !== dirname(op.to)) await this.fs.syncDir(dirname(this.abs(op.to)));
     const { db } = this.ctx;
     db.tx(() => {
       db.moveLocalSubtree(from, op.to, op.to.normalize('NFC'));
@@ -151,14 +157,14 @@ class Run {
     if (!(await this.guard(op.path))) return;
     const abs = this.abs(op.path);
     try {
-      await mkdir(abs);
+      await this.fs.mkdir(abs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const st = await lstatOrNull(abs);
+    const st = await lstatOrNull(abs, this.fs);
     if (!st || !st.isDirectory()) return this.stale(op.path);
     // the new entry in its parent must be durable before Synced says it exists
-    await fsyncDir(dirname(abs));
+    await this.fs.syncDir(dirname(abs));
     this.parents.add(op.path);
     const { db } = this.ctx;
     db.tx(() => {
@@ -177,7 +183,7 @@ class Run {
     const results = await downloadManyToTemp(
       this.ctx.remote,
       items.map((op) => ({ hash: op.node.hash!, size: op.node.size ?? 0, dirAbs: dirname(this.abs(op.path)) })),
-      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle },
+      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle, fs: this.fs, retries: this.ctx.downloadRetries },
     );
     results.forEach((r, i) => {
       const op = items[i]!;
@@ -186,27 +192,27 @@ class Run {
     });
     const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
     if (full) {
-      for (const r of ready) await unlink(r.tmp).catch(() => undefined);
+      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     }
     // durability once per batch: data first, then the renames, then the dirs
-    await syncFiles(ready.map((r) => r.tmp));
-    const placed: { op: (typeof ops)[number]; st: import('node:fs').Stats }[] = [];
+    await syncFiles(ready.map((r) => r.tmp), 16, this.fs);
+    const placed: { op: (typeof ops)[number]; st: FsStat }[] = [];
     const dirs = new Set<string>();
     for (const { op, tmp } of ready) {
       try {
         if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
         // a replaced file keeps its permissions (a private 0600 file stays
         // private); only the execute bits follow the server
-        const old = op.expect ? await lstatOrNull(this.abs(op.path)) : null;
-        await chmod(tmp, old && old.isFile() ? exec(old.mode, op.node.exec) : fileMode(op.node.exec));
-        if (op.node.mtime > 0) await utimes(tmp, new Date(), new Date(op.node.mtime));
+        const old = op.expect ? await lstatOrNull(this.abs(op.path), this.fs) : null;
+        await this.fs.chmod(tmp, old && old.isFile() ? exec(old.mode, op.node.exec) : fileMode(op.node.exec));
+        if (op.node.mtime > 0) await this.fs.utimes(tmp, new Date(), new Date(op.node.mtime));
         // Local records what WE placed: rename and link keep the inode, size
         // and mtime, so the temp file's identity is the placed file's. If
         // someone writes the path right after, the next scan sees a
         // different identity and re-hashes: their edit is never mistaken
         // for our content.
-        const st = await lstat(tmp);
+        const st = await this.fs.lstat(tmp);
         if (!(await this.place(tmp, op.path, op.expect))) continue;
         placed.push({ op, st });
         dirs.add(dirname(this.abs(op.path)));
@@ -216,10 +222,10 @@ class Run {
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
         this.stale(op.path);
       } finally {
-        await unlink(tmp).catch(() => undefined);
+        await this.fs.unlink(tmp).catch(() => undefined);
       }
     }
-    for (const d of dirs) await fsyncDir(d);
+    for (const d of dirs) await this.fs.syncDir(d);
     const { db } = this.ctx;
     db.tx(() => {
       for (const { op, st } of placed) {
@@ -238,7 +244,7 @@ class Run {
    */
   async place(tmp: string, rel: string, expect: import('../core/local.js').LocalExpect | null): Promise<boolean> {
     const abs = this.abs(rel);
-    const st = await lstatOrNull(abs);
+    const st = await lstatOrNull(abs, this.fs);
     if (st && kindOf(st) === 'other') {
       this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
       return false;
@@ -249,7 +255,7 @@ class Run {
     }
     if (expect === null) {
       try {
-        await link(tmp, abs);
+        await this.fs.link(tmp, abs);
         return true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -260,41 +266,41 @@ class Run {
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
       }
     }
-    await rename(tmp, abs);
+    await this.fs.rename(tmp, abs);
     return true;
   }
 
   async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
     if (!(await this.guard(op.path))) return;
     const abs = this.abs(op.path);
-    let st: import('node:fs').Stats;
+    let st: FsStat;
     if (op.expect === null) {
       // symlink() itself refuses to replace (EEXIST); never link() a symlink:
       // on macOS link() follows it and would pull its target into the folder
       try {
-        await symlink(op.node.target ?? '', abs);
+        await this.fs.symlink(op.node.target ?? '', abs);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.stale(op.path);
         throw err;
       }
-      st = await lstat(abs);
+      st = await this.fs.lstat(abs);
     } else {
       const tmp = join(dirname(abs), `${TEMP_PREFIX}${randomUUID()}`);
-      await symlink(op.node.target ?? '', tmp);
+      await this.fs.symlink(op.node.target ?? '', tmp);
       try {
-        st = await lstat(tmp);
-        if (!matchesExpect(await lstatOrNull(abs), op.expect)) return this.stale(op.path);
-        await rename(tmp, abs);
+        st = await this.fs.lstat(tmp);
+        if (!matchesExpect(await lstatOrNull(abs, this.fs), op.expect)) return this.stale(op.path);
+        await this.fs.rename(tmp, abs);
       } finally {
-        await unlink(tmp).catch(() => undefined);
+        await this.fs.unlink(tmp).catch(() => undefined);
       }
     }
-    await fsyncDir(dirname(abs));
+    await this.fs.syncDir(dirname(abs));
     this.recordPlaced(op.path, op.node, st);
   }
 
   /** The node now sits at `rel` (with identity `st`): Local and Synced take it, in one transaction. */
-  recordPlaced(rel: string, node: TreeNode, st: import('node:fs').Stats): void {
+  recordPlaced(rel: string, node: TreeNode, st: FsStat): void {
     const { db } = this.ctx;
     db.tx(() => {
       db.putLocal(localEntryFromStat(rel, st, node));
@@ -306,7 +312,7 @@ class Run {
   async chmod(op: Extract<LocalOp, { type: 'chmod' }>): Promise<void> {
     if (!(await this.guard(op.path))) return;
     // through a handle opened without following links, checked before and after
-    const fh = await open(this.abs(op.path), fsc.O_RDONLY | fsc.O_NOFOLLOW).catch(() => null);
+    const fh = await this.fs.openRead(this.abs(op.path)).catch(() => null);
     if (!fh) return this.stale(op.path);
     try {
       if (!matchesExpect(await fh.stat(), op.expect)) return this.stale(op.path);
@@ -331,7 +337,7 @@ class Run {
       if ((op.type !== 'create' && op.type !== 'update') || op.local.kind !== 'file') return;
       if (!(await this.guard(op.path))) return;
       try {
-        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle);
+        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle, this.fs);
         if (got.hash !== op.local.hash) return this.stale(op.path);
         uploaded.set(op, got.hash);
         this.ctx.onTransfer?.(1, got.size);
@@ -437,14 +443,14 @@ class Run {
   async localDelete(op: Extract<LocalOp, { type: 'local_delete' }>): Promise<void> {
     if (!(await this.guard(op.path))) return;
     const abs = this.abs(op.path);
-    const st = await lstatOrNull(abs);
+    const st = await lstatOrNull(abs, this.fs);
     if (st === null) {
       // already gone: record it
     } else if (!matchesExpect(st, op.expect)) {
       return this.stale(op.path);
     } else if (op.expect.kind === 'dir') {
       try {
-        await rmdir(abs);
+        await this.fs.rmdir(abs);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         // something we do not sync (ignored) or something new lives there: keep the
@@ -455,7 +461,7 @@ class Run {
         return;
       }
     } else {
-      await unlink(abs);
+      await this.fs.unlink(abs);
     }
     const { db } = this.ctx;
     db.tx(() => {

@@ -3,11 +3,11 @@
 // checked to be real directories, so nothing is ever written through a
 // symlink or outside the synced folder.
 
-import { lstat, open } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { LocalExpect } from '../core/local.js';
 import { parentPath } from '../core/tree.js';
 import { SyncdError } from '../protocol/errors.js';
+import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
 
 export class UnsafePathError extends SyncdError {
   constructor(rel: string, why: string) {
@@ -29,14 +29,14 @@ export function safeJoin(root: string, rel: string): string {
 }
 
 /** Checks that every ancestor of `rel` (below root) is a real directory, not a symlink. */
-export async function assertRealParents(root: string, rel: string, cache?: Set<string>): Promise<void> {
+export async function assertRealParents(root: string, rel: string, cache?: Set<string>, fs: Fsys = nodeFsys): Promise<void> {
   const chain: string[] = [];
   for (let p = parentPath(rel); p !== ''; p = parentPath(p)) chain.unshift(p);
   for (const p of chain) {
     if (cache?.has(p)) continue;
     let st;
     try {
-      st = await lstat(safeJoin(root, p));
+      st = await fs.lstat(safeJoin(root, p));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
       throw err;
@@ -48,16 +48,16 @@ export async function assertRealParents(root: string, rel: string, cache?: Set<s
 }
 
 /** lstat, or null when nothing is there. */
-export async function lstatOrNull(abs: string): Promise<import('node:fs').Stats | null> {
+export async function lstatOrNull(abs: string, fs: Fsys = nodeFsys): Promise<FsStat | null> {
   try {
-    return await lstat(abs);
+    return await fs.lstat(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
 
-export function kindOf(st: import('node:fs').Stats): 'file' | 'dir' | 'symlink' | 'other' {
+export function kindOf(st: FsStat): 'file' | 'dir' | 'symlink' | 'other' {
   if (st.isSymbolicLink()) return 'symlink';
   if (st.isDirectory()) return 'dir';
   if (st.isFile()) return 'file';
@@ -65,7 +65,7 @@ export function kindOf(st: import('node:fs').Stats): 'file' | 'dir' | 'symlink' 
 }
 
 /** Does what is on disk still match what the plan expected to replace? */
-export function matchesExpect(st: import('node:fs').Stats | null, expect: LocalExpect | null): boolean {
+export function matchesExpect(st: FsStat | null, expect: LocalExpect | null): boolean {
   if (expect === null) return st === null;
   if (st === null) return false;
   if (kindOf(st) !== expect.kind || st.ino !== expect.ino) return false;
@@ -74,14 +74,6 @@ export function matchesExpect(st: import('node:fs').Stats | null, expect: LocalE
 }
 
 /** fsync a directory so renames and creations inside it are durable. */
-export async function fsyncDir(abs: string): Promise<void> {
-  const fh = await open(abs, 'r');
-  try {
-    await fh.sync();
-  } catch (err) {
-    // some filesystems refuse fsync on directories; the data is synced already
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-  } finally {
-    await fh.close();
-  }
+export function fsyncDir(abs: string, fs: Fsys = nodeFsys): Promise<void> {
+  return fs.syncDir(abs);
 }

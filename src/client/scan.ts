@@ -3,12 +3,12 @@
 // watching. Hashes only what changed by (inode, size, mtime); a file moved
 // within the folder keeps its hash. Symlinks are lstat'ed, never followed.
 
-import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBuiltinIgnoredName } from '../core/ignore-rules.js';
 import type { LocalEntry, LocalTree } from '../core/local.js';
 import type { PlanProblem } from '../core/ops.js';
 import { baseName, isWithin, parentPath } from '../core/tree.js';
+import { nodeFsys, type Fsys, type FsDirent } from './fsys.js';
 import { hashFile } from './transfer.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
@@ -20,6 +20,7 @@ export interface ScanResult {
 }
 
 interface Ctx {
+  fs: Fsys;
   root: string;
   prev: LocalTree;
   prevByIno: Map<number, LocalEntry>;
@@ -55,7 +56,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
   const abs = join(ctx.root, diskPath);
   let st;
   try {
-    st = await lstat(abs);
+    st = await ctx.fs.lstat(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return unreadable(ctx, diskPath, err);
@@ -65,7 +66,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
   if (st.isDirectory()) return { ...base, kind: 'dir' };
   if (st.isSymbolicLink()) {
     try {
-      return { ...base, kind: 'symlink', target: await readlink(abs) };
+      return { ...base, kind: 'symlink', target: await ctx.fs.readlink(abs) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       return unreadable(ctx, diskPath, err);
@@ -82,9 +83,9 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
   const moved = ctx.prevByIno.get(st.ino);
   if (moved && moved.kind === 'file' && moved.hash && identityKey(moved) === key) return { ...e, hash: moved.hash };
   try {
-    const h = await hashFile(abs);
+    const h = await hashFile(abs, ctx.fs);
     ctx.hashed++;
-    const again = await lstat(abs);
+    const again = await ctx.fs.lstat(abs);
     // changed while we read it: leave the hash unknown, a later pass retries
     if (again.size !== h.size || again.mtimeMs !== st.mtimeMs || again.ino !== st.ino) return e;
     return { ...e, hash: h.hash };
@@ -100,11 +101,11 @@ function ignored(ctx: Ctx, diskPath: string, isDir: boolean): boolean {
 }
 
 async function walk(ctx: Ctx, dir: string): Promise<void> {
-  let names: import('node:fs').Dirent<Buffer>[];
+  let names: FsDirent[];
   try {
     // names as bytes: a name that is not valid UTF-8 cannot be synced (nor
     // even opened through a decoded string), so it is reported, not skipped
-    names = await readdir(dir === '' ? ctx.root : join(ctx.root, dir), { withFileTypes: true, encoding: 'buffer' });
+    names = await ctx.fs.readdir(dir === '' ? ctx.root : join(ctx.root, dir));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') {
@@ -135,15 +136,15 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
   for (const s of subdirs) await walk(ctx, s);
 }
 
-function context(root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
+function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
   const prevByIno = new Map<number, LocalEntry>();
   for (const e of prev.values()) if (e.kind === 'file') prevByIno.set(e.ino, e);
-  return { root, prev, prevByIno, isIgnored, out, problems: [], hashed: 0 };
+  return { fs, root, prev, prevByIno, isIgnored, out, problems: [], hashed: 0 };
 }
 
 /** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
-export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn): Promise<ScanResult> {
-  const ctx = context(root, prev, isIgnored, new Map());
+export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
+  const ctx = context(fs, root, prev, isIgnored, new Map());
   await walk(ctx, '');
   return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems };
 }
@@ -152,13 +153,13 @@ export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn
  * Re-stats the given disk paths (watcher hints) and returns the updated tree:
  * a path that vanished takes its subtree with it, a new directory is walked.
  */
-export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<string>, isIgnored: IgnoreFn): Promise<ScanResult> {
+export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<string>, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
   const out = new Map(prev);
-  const ctx = context(root, prev, isIgnored, out);
+  const ctx = context(fs, root, prev, isIgnored, out);
   const paths = [...new Set(dirty)].sort();
   for (const p of paths) {
     if (p === '' ) {
-      return scanAll(root, prev, isIgnored);
+      return scanAll(root, prev, isIgnored, fs);
     }
     // a parent that is not (or no longer) a directory: rescan from the nearest known ancestor
     const parent = parentPath(p);

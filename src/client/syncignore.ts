@@ -2,8 +2,8 @@
 // Built-in ignores (core/ignore-rules.ts) always apply on top.
 
 import ignore from 'ignore';
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeFsys, type Fsys } from './fsys.js';
 
 export const SYNCIGNORE = '.syncignore';
 
@@ -13,13 +13,16 @@ export interface IgnoreMatcher {
   version: number;
 }
 
-export function loadIgnore(root: string, extra: readonly string[] = []): IgnoreMatcher {
+export function loadIgnore(root: string, extra: readonly string[] = [], fs: Fsys = nodeFsys): IgnoreMatcher {
   const ig = ignore();
   let version = 0;
   try {
     const file = join(root, SYNCIGNORE);
-    version = statSync(file).mtimeMs;
-    ig.add(readFileSync(file, 'utf8'));
+    const st = fs.statSync(file);
+    if (st) {
+      version = st.mtimeMs;
+      ig.add(fs.readFileSync(file).toString('utf8'));
+    }
   } catch {
     // no .syncignore
   }

@@ -5,33 +5,15 @@
 // executor's job, not this module's.
 
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  close as fsClose,
-  closeSync,
-  constants as fsc,
-  fsync as fsFsync,
-  open as fsOpen,
-  openSync,
-  unlinkSync,
-  write as fsWrite,
-  writeSync,
-} from 'node:fs';
-import { promisify } from 'node:util';
-import { copyFile, lstat, open, opendir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SyncdError } from '../protocol/errors.js';
+import { nodeFsys, type Fsys, type FsHandle } from './fsys.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { RemoteClient } from './remote.js';
 import type { Throttle } from './throttle.js';
 import { discard, FETCH_MAX_HASHES } from './remote.js';
 import { isRetryable, RemoteError } from './remote-errors.js';
-
-const fdOpen = promisify(fsOpen);
-const fdClose = promisify(fsClose);
-const fdSync = promisify(fsFsync);
-const fdWrite = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
-  new Promise((resolve, reject) => fsWrite(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
 export const TEMP_PREFIX = '.syncd-tmp-';
@@ -57,6 +39,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** takes bytes from the agent's bandwidth budget (config `bandwidthLimit`) */
   throttle?: Throttle;
+  /** the file system the temp files go to (default: the real disk) */
+  fs?: Fsys;
 }
 
 export interface DownloadManyOptions extends DownloadOptions {
@@ -93,32 +77,12 @@ function serverOf(remote: unknown): string {
   return typeof server === 'string' ? server : 'the server';
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+async function writeAll(fh: FsHandle, buf: Buffer, position: number): Promise<void> {
   let off = 0;
   while (off < buf.length) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
     off += bytesWritten;
   }
-}
-
-function writeTempSync(path: string, buf: Buffer): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } finally {
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
-    }
-    throw e;
-  }
-  closeSync(fd);
 }
 
 /**
@@ -127,11 +91,11 @@ function writeTempSync(path: string, buf: Buffer): void {
  */
 class PositionalWriter {
   static readonly MAX_IN_FLIGHT = 8;
-  readonly #fh: FileHandle;
+  readonly #fh: FsHandle;
   readonly #inflight = new Set<Promise<void>>();
   error: unknown;
 
-  constructor(fh: FileHandle) {
+  constructor(fh: FsHandle) {
     this.#fh = fh;
   }
 
@@ -157,33 +121,9 @@ class PositionalWriter {
 }
 
 /** Creates a temp file in dirAbs holding exactly `buf`. Removes it on failure. */
-/**
- * Below this size, a temp file that need not be fsynced is written with
- * blocking calls: open+write+close of a small file takes the kernel ~10 µs,
- * less than the three thread-pool round trips the async calls cost (this is
- * how `cp` gets its speed). fsync is never done blocking.
- */
-const SYNC_WRITE_MAX = 256 * 1024;
-
-async function writeTemp(dirAbs: string, buf: Buffer, fsync: boolean): Promise<string> {
+async function writeTemp(fs: Fsys, dirAbs: string, buf: Buffer, fsync: boolean): Promise<string> {
   const path = join(dirAbs, tempName());
-  if (!fsync && buf.length <= SYNC_WRITE_MAX) {
-    writeTempSync(path, buf);
-    return path;
-  }
-  // plain fds, not FileHandles: for thousands of files the FileHandle
-  // objects cost more main-thread time than the writes
-  const fd = await fdOpen(path, 'wx', 0o600);
-  try {
-    let off = 0;
-    while (off < buf.length) off += await fdWrite(fd, buf, off, buf.length - off, off);
-    if (fsync) await fdSync(fd);
-  } catch (e) {
-    await fdClose(fd).catch(() => {});
-    await unlink(path).catch(() => {});
-    throw e;
-  }
-  await fdClose(fd);
+  await fs.writeNew(path, buf, fsync);
   return path;
 }
 
@@ -196,14 +136,15 @@ async function writeTemp(dirAbs: string, buf: Buffer, fsync: boolean): Promise<s
 export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions = {}): Promise<string> {
   const { hash, size, dirAbs } = item;
   const fsync = opts.fsync ?? true;
+  const fs = opts.fs ?? nodeFsys;
   if (size === 0) {
     if (hash !== EMPTY_SHA256) throw mismatch(remote, hash, 'a size of 0 cannot have that hash');
-    return writeTemp(dirAbs, Buffer.alloc(0), fsync);
+    return writeTemp(fs, dirAbs, Buffer.alloc(0), fsync);
   }
   const retries = opts.retries ?? 5;
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   const path = join(dirAbs, tempName());
-  const fh = await open(path, 'wx', 0o600);
+  const fh = await fs.createNew(path);
   const writes = new PositionalWriter(fh);
   let closed = false;
   try {
@@ -259,7 +200,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
     return path;
   } catch (e) {
     if (!closed) await fh.close().catch(() => {});
-    await unlink(path).catch(() => {});
+    await fs.unlink(path).catch(() => {});
     throw e;
   }
 }
@@ -282,6 +223,7 @@ interface Group {
  */
 export async function downloadManyToTemp(remote: BlobRemote, items: readonly DownloadItem[], opts: DownloadManyOptions = {}): Promise<DownloadResult[]> {
   const fsync = opts.fsync ?? true;
+  const fs = opts.fs ?? nodeFsys;
   const maxCount = Math.min(FETCH_MAX_HASHES, Math.max(1, opts.maxBatchCount ?? FETCH_MAX_HASHES));
   const maxBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
   const large = opts.largeFileBytes ?? 4 * 1024 * 1024;
@@ -326,7 +268,7 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   await runLimited(jobs, concurrency);
   if (opts.signal?.aborted) {
     // an abort rejects, so nobody will place or clean up what did arrive
-    await Promise.all([...byKey.values()].map((g) => (g.path === undefined ? undefined : unlink(g.path).catch(() => {}))));
+    await Promise.all([...byKey.values()].map((g) => (g.path === undefined ? undefined : fs.unlink(g.path).catch(() => {}))));
     opts.signal.throwIfAborted();
   }
 
@@ -341,7 +283,7 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
     results[lead] = { ok: true, path: g.path };
     for (const i of rest) {
       try {
-        results[i] = { ok: true, path: await copyTemp(g.path, (items[i] as DownloadItem).dirAbs, fsync) };
+        results[i] = { ok: true, path: await copyTemp(fs, g.path, (items[i] as DownloadItem).dirAbs, fsync) };
       } catch (e) {
         results[i] = { ok: false, error: asError(e) };
       }
@@ -350,14 +292,14 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   return results;
 }
 
-async function copyTemp(src: string, dirAbs: string, fsync: boolean): Promise<string> {
+async function copyTemp(fs: Fsys, src: string, dirAbs: string, fsync: boolean): Promise<string> {
   const dst = join(dirAbs, tempName());
   try {
     // a copy, never a hard link: the targets must be independent files
-    await copyFile(src, dst, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
-    if (fsync) await syncFile(dst);
+    await fs.copyNew(src, dst);
+    if (fsync) await syncFile(dst, fs);
   } catch (e) {
-    await unlink(dst).catch(() => {});
+    await fs.unlink(dst).catch(() => {});
     throw e;
   }
   return dst;
@@ -391,7 +333,7 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly D
             received.add(g);
             progress = true;
             if (buf === undefined) return;
-            const w = writeTemp((items[g.idx[0] as number] as DownloadItem).dirAbs, buf, fsync).then(
+            const w = writeTemp(opts.fs ?? nodeFsys, (items[g.idx[0] as number] as DownloadItem).dirAbs, buf, fsync).then(
               (path) => void (g.path = path),
               (e: unknown) => void (g.error = asError(e)),
             );
@@ -486,8 +428,8 @@ function asError(e: unknown): Error {
 }
 
 /** fsyncs one file by path (for callers that deferred durability with `fsync: false`). */
-export async function syncFile(absPath: string): Promise<void> {
-  const fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+export async function syncFile(absPath: string, fs: Fsys = nodeFsys): Promise<void> {
+  const fh = await fs.openRead(absPath);
   try {
     await fh.sync();
   } finally {
@@ -496,16 +438,16 @@ export async function syncFile(absPath: string): Promise<void> {
 }
 
 /** fsyncs many files, `concurrency` at a time (default 16), so the disk can batch the flushes. */
-export async function syncFiles(paths: readonly string[], concurrency = 16): Promise<void> {
+export async function syncFiles(paths: readonly string[], concurrency = 16, fs: Fsys = nodeFsys): Promise<void> {
   await runLimited(
-    paths.map((p) => () => syncFile(p)),
+    paths.map((p) => () => syncFile(p, fs)),
     concurrency,
   );
 }
 
 const HASH_CHUNK = 1024 * 1024;
 
-async function hashHandle(fh: FileHandle): Promise<{ hash: string; size: number }> {
+async function hashHandle(fh: FsHandle): Promise<{ hash: string; size: number }> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
   let size = 0;
@@ -522,7 +464,7 @@ async function hashHandle(fh: FileHandle): Promise<{ hash: string; size: number 
  * The first `size` bytes of an open file as a Readable that never closes the
  * handle (the caller owns it, and re-stats through it afterwards).
  */
-function readHandle(fh: FileHandle, size: number, throttle?: Throttle): Readable {
+function readHandle(fh: FsHandle, size: number, throttle?: Throttle): Readable {
   let pos = 0;
   return new Readable({
     highWaterMark: HASH_CHUNK,
@@ -550,8 +492,8 @@ function readHandle(fh: FileHandle, size: number, throttle?: Throttle): Readable
 }
 
 /** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
-export async function hashFile(absPath: string): Promise<{ hash: string; size: number }> {
-  const fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+export async function hashFile(absPath: string, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
+  const fh = await fs.openRead(absPath);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new SyncdError('not_a_file', `${absPath} is not a regular file`, { path: absPath });
@@ -581,10 +523,10 @@ function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
  * scanner saw (`expect`), or changed, moved or vanished before the upload
  * finished; the engine retries later. Remote failures are RemoteErrors.
  */
-export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle): Promise<{ hash: string; size: number }> {
-  let fh: FileHandle;
+export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
+  let fh: FsHandle;
   try {
-    fh = await open(absPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    fh = await fs.openRead(absPath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw changed(absPath, code === 'ENOENT' ? 'it is gone' : 'it is no longer a regular file', e);
@@ -602,7 +544,7 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     } catch (e) {
       putError = e;
     }
-    const [after, byPath] = await Promise.all([fh.stat(), lstat(absPath).catch(() => undefined)]);
+    const [after, byPath] = await Promise.all([fh.stat(), fs.lstat(absPath).catch(() => undefined)]);
     if (!sameIdentity(after, expect)) throw changed(absPath, 'its size or mtime changed', putError);
     if (byPath === undefined || !byPath.isFile() || !sameIdentity(byPath, expect)) throw changed(absPath, 'it was replaced or removed', putError);
     if (putError !== undefined) {
@@ -621,26 +563,28 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
  * download and rename). Never follows symlinks; unreadable directories are
  * skipped. Returns how many files were removed.
  */
-export async function removeStaleTemps(rootAbs: string): Promise<number> {
+export async function removeStaleTemps(rootAbs: string, fs: Fsys = nodeFsys): Promise<number> {
   let removed = 0;
   const stack = [rootAbs];
   while (stack.length > 0) {
     const dir = stack.pop() as string;
     let d;
     try {
-      d = await opendir(dir, { bufferSize: 256 });
+      d = await fs.readdir(dir);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') continue;
       throw e;
     }
-    for await (const ent of d) {
-      const p = join(dir, ent.name);
+    for (const ent of d) {
+      const name = ent.name.toString('utf8');
+      if (!Buffer.from(name, 'utf8').equals(ent.name)) continue; // not ours: syncd names are UTF-8
+      const p = join(dir, name);
       if (ent.isDirectory()) stack.push(p);
-      else if (ent.name.startsWith(TEMP_PREFIX)) {
+      else if (name.startsWith(TEMP_PREFIX)) {
         // a file, or a link of that name (unlink removes the link, never its target)
         try {
-          await unlink(p);
+          await fs.unlink(p);
           removed++;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
