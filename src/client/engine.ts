@@ -156,6 +156,9 @@ export class Engine {
         for (const e of put) db.putLocal(e);
       });
     }
+    // no transfer runs while the folder is observed, so every temp file met
+    // is stale (a crash's, or one whose directory the user moved mid-download)
+    for (const t of res.temps) await this.o.fs.unlink(join(this.o.folder, t)).catch(() => undefined);
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) db.setProblems(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');

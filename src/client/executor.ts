@@ -196,10 +196,15 @@ class Run {
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     }
     // durability once per batch: data first, then the renames, then the dirs
-    await syncFiles(ready.map((r) => r.tmp), 16, this.fs);
+    try {
+      await syncFiles(ready.map((r) => r.tmp), 16, this.fs);
+    } catch (err) {
+      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
+      throw err;
+    }
     const placed: { op: (typeof ops)[number]; st: FsStat }[] = [];
     const dirs = new Set<string>();
-    for (const { op, tmp } of ready) {
+    for (const [i, { op, tmp }] of ready.entries()) {
       try {
         if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
         // a replaced file keeps its permissions (a private 0600 file stays
@@ -219,7 +224,10 @@ class Run {
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
       } catch (err) {
         // one file's trouble (its directory vanished, …) must not strand the rest
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          for (const r of ready.slice(i + 1)) await this.fs.unlink(r.tmp).catch(() => undefined);
+          throw err;
+        }
         this.stale(op.path);
       } finally {
         await this.fs.unlink(tmp).catch(() => undefined);

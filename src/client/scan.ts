@@ -9,7 +9,7 @@ import type { LocalEntry, LocalTree } from '../core/local.js';
 import type { PlanProblem } from '../core/ops.js';
 import { baseName, isWithin, parentPath } from '../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirent } from './fsys.js';
-import { hashFile } from './transfer.js';
+import { hashFile, TEMP_PREFIX } from './transfer.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
 
@@ -17,6 +17,8 @@ export interface ScanResult {
   tree: LocalTree;
   hashed: number;
   problems: PlanProblem[];
+  /** syncd temp files met on the way (disk paths): left by a crash, or stranded when the user moved their directory mid-download */
+  temps: string[];
 }
 
 interface Ctx {
@@ -28,6 +30,7 @@ interface Ctx {
   out: LocalTree;
   problems: PlanProblem[];
   hashed: number;
+  temps: string[];
 }
 
 /**
@@ -125,6 +128,7 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
         return;
       }
       const rel = dir === '' ? name : `${dir}/${name}`;
+      if (name.startsWith(TEMP_PREFIX) && !d.isDirectory()) ctx.temps.push(rel);
       if (ignored(ctx, rel, d.isDirectory())) return;
       const e = await statEntry(ctx, rel);
       if (e === UNREADABLE) return carry(ctx, rel);
@@ -139,14 +143,14 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
 function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
   const prevByIno = new Map<number, LocalEntry>();
   for (const e of prev.values()) if (e.kind === 'file') prevByIno.set(e.ino, e);
-  return { fs, root, prev, prevByIno, isIgnored, out, problems: [], hashed: 0 };
+  return { fs, root, prev, prevByIno, isIgnored, out, problems: [], hashed: 0, temps: [] };
 }
 
 /** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
 export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
   const ctx = context(fs, root, prev, isIgnored, new Map());
   await walk(ctx, '');
-  return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems };
+  return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };
 }
 
 /**
@@ -183,7 +187,7 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
       await walk(ctx, p);
     }
   }
-  return { tree: out, hashed: ctx.hashed, problems: ctx.problems };
+  return { tree: out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };
 }
 
 /** Writes the difference between two Local trees into the state DB rows. */

@@ -90,7 +90,10 @@ class Planner {
 
   constructor(readonly input: PlanInput) {
     this.rp = resolvePaths(input.remote);
-    this.sp = resolvePaths(input.synced);
+    // a Synced collision (a node adopted at a path whose previous node had
+    // not been retired yet) keeps the node the server still has: the other
+    // one is forgotten and decided afresh, never re-adopted in a loop
+    this.sp = resolvePaths(input.synced, (id) => (input.remote.has(id) ? 0 : 1));
     this.assoc = associate(input.synced, this.sp, input.local);
     for (const p of this.rp.problems) {
       this.problems.push({ path: `remote:${p.id}`, code: `remote_${p.code}`, message: p.message });
@@ -265,7 +268,10 @@ class Planner {
     const path = joinPath(dirPath, r.name);
     const symlinkThere = this.occupants(path).find((e) => e.kind === 'symlink' && r.kind === 'dir' && e.path === path);
     if (symlinkThere && this.assoc.claimedAt.get(path) === undefined) {
-      this.problems.push({ path, code: 'symlink_in_the_way', message: `"${path}" is a local symlink where the server has a directory; move it away to sync that directory` });
+      // never a write through it: the link goes aside as a conflicted copy,
+      // the directory lands next round
+      this.renameAside(symlinkThere, 'the server has a directory at this path');
+      this.deferred++;
       return;
     }
     if (!this.placeable(path)) {
@@ -482,11 +488,15 @@ class Planner {
   localGone(id: string, s: SyncedNode, r: TreeNode): void {
     const spath = this.sp.pathOf.get(id)!;
     const sym = this.assoc.byPath.get(spath);
-    if (s.kind === 'dir' && sym?.kind === 'symlink') {
-      this.problems.push({ path: spath, code: 'symlink_in_the_way', message: `"${spath}" is a local symlink where the server has a directory; move it away to sync that directory` });
+    const fate = this.remoteFate.get(id);
+    if (s.kind === 'dir' && sym?.kind === 'symlink' && fate === 'survive') {
+      // the directory comes back (something in it changed on the server), so
+      // the link that replaced it goes aside; never a write through it
+      this.handledLocal.add(sym.path);
+      this.renameAside(sym, 'the server keeps a directory at this path');
+      this.deferred++;
       return;
     }
-    const fate = this.remoteFate.get(id);
     if (fate === 'survive') {
       this.placeLocally(r); // edit (or something below) beats the local delete
       return;
@@ -551,10 +561,6 @@ class Planner {
     const exact = occ.find((e) => e.path === rpath && !this.assoc.claimedAt.has(e.path));
     if (exact) {
       this.handledLocal.add(exact.path);
-      if (exact.kind === 'symlink' && r.kind === 'dir') {
-        this.problems.push({ path: rpath, code: 'symlink_in_the_way', message: `"${rpath}" is a local symlink where the server has a directory; move it away to sync that directory` });
-        return;
-      }
       if (exact.kind === 'file' && exact.hash === null) {
         this.deferred++;
         return;

@@ -63,7 +63,7 @@ export interface ResolvedPaths {
  * (orphans, cycles) or that carry a name the rules refuse are reported and
  * left out, together with their descendants; never looped on.
  */
-export function resolvePaths(tree: Tree): ResolvedPaths {
+export function resolvePaths(tree: Tree, rank: (id: string) => number = () => 0): ResolvedPaths {
   const pathOf = new Map<string, string>();
   const idAt = new Map<string, string>();
   const problems: PathProblem[] = [];
@@ -114,8 +114,12 @@ export function resolvePaths(tree: Tree): ResolvedPaths {
   };
 
   for (const id of tree.keys()) visit(id);
-  // Two nodes can collide on a path only if the server broke its own rules.
-  for (const [id, path] of [...pathOf.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  // Two nodes can collide on a path only if the server broke its own rules
+  // (or, in Synced, when a round recorded one node before it could retire
+  // the other); the lower rank keeps the path, then the lower id.
+  const order = [...pathOf.entries()].map(([id, path]) => ({ id, path, rank: rank(id) }));
+  order.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const { id, path } of order) {
     if (idAt.has(path)) {
       problems.push({ id, code: 'invalid_name', message: `node ${id} collides with ${idAt.get(path)} at "${path}"` });
       pathOf.delete(id);

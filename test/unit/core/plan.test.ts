@@ -274,13 +274,13 @@ describe('planner (hostile remote trees)', () => {
     expect(codes.filter((c) => c === 'remote_invalid_name')).toHaveLength(3);
   });
 
-  it('a local symlink where the server has a directory is a problem, not a write through it', () => {
+  it('a local symlink where the server has a directory goes aside as a conflicted copy, never written through', () => {
     const m = syncedModel({});
     remoteEdit.create(m, 'd', null);
     remoteEdit.create(m, 'd/f', 'F');
     m.local.set('d', { path: 'd', diskPath: 'd', kind: 'symlink', size: null, mtimeMs: 1, ino: 5, hash: null, exec: false, target: '/etc' });
     const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
-    expect(p.problems.map((x) => x.code)).toContain('symlink_in_the_way');
     expect(p.ops.filter((o) => o.type === 'download' || o.type === 'mkdir')).toEqual([]);
+    expect(p.ops).toContainEqual(expect.objectContaining({ type: 'conflict_rename', path: 'd', to: expect.stringMatching(/^d \(conflicted copy dev /) }));
   });
 });

@@ -1,0 +1,455 @@
+// One simulated world: a real in-process server, two or three devices each
+// running the real Engine over its own SimDisk, and simulated users editing
+// the folders. One seed decides everything: which parked call resumes next,
+// what the users do and when, which calls fail, which notifications are
+// lost or duplicated, when a device crashes and what its disk keeps.
+// After the stormy phase, faults stop and every device syncs until all
+// agree; then the invariants of DESIGN.md are checked.
+
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, silentLog } from '../../src/client/engine.js';
+import { plan } from '../../src/core/plan.js';
+import { RemoteClient } from '../../src/client/remote.js';
+import { StateDB } from '../../src/client/state-db.js';
+import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';
+import { addDevice } from '../../src/server/admin.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
+import { Scheduler, type Proc } from './scheduler.js';
+import { SimDisk } from './sim-disk.js';
+import { SimRemote } from './sim-remote.js';
+
+export interface SimOptions {
+  seed: number;
+  devices?: number;
+  /** scheduler decisions in the stormy phase */
+  steps?: number;
+  /** most crashes per run */
+  crashes?: number;
+  /** fault rates in the stormy phase */
+  diskFault?: number;
+  refuse?: number;
+  loseReply?: number;
+  dropNotification?: number;
+  duplicateNotification?: number;
+}
+
+export interface SimResult {
+  seed: number;
+  /** sorted JSON of the final server tree and every folder: equal across replays of a seed */
+  fingerprint: string;
+  violations: string[];
+  stats: {
+    points: number;
+    userOps: number;
+    cycles: number;
+    cycleErrors: number;
+    crashes: number;
+    powerLosses: number;
+    dbRollbacks: number;
+    metadataUndone: number;
+    dataLost: number;
+    dataTorn: number;
+    diskFaults: number;
+    refused: number;
+    lostReplies: number;
+    notificationsDropped: number;
+    notificationsDuplicated: number;
+    calmRounds: number;
+  };
+}
+
+const FOLDER = '/sync';
+const OUTSIDE = '/outside';
+const CANARY = 'do not touch';
+const NAMES = ['a.txt', 'b.txt', 'C.txt', 'c.txt', 'notes', 'docs', '\u00e9.md', 'e\u0301.md', 'x'];
+const LINK_TARGETS = ['a.txt', '../outside/canary', '/outside', 'docs', '..'];
+
+class SimStateDB extends StateDB {
+  onTx: (() => void) | null = null;
+  override tx<T>(fn: () => T): T {
+    this.onTx?.();
+    return super.tx(fn);
+  }
+}
+
+interface Device {
+  name: string;
+  disk: SimDisk;
+  token: string;
+  dbPath: string;
+  incarnation: number;
+  proc: Proc;
+  db: SimStateDB;
+  remote: SimRemote;
+  engine: Engine;
+  real: RemoteClient;
+  running: boolean;
+  needPrepare: boolean;
+  wantCycle: boolean;
+  /** the DB as it was before the transactions since the last resumed point (a crash may roll back to it) */
+  rollbackImage: Buffer | null;
+  snapshotArmed: boolean;
+  lastCursorSeq: number;
+  lastResult: { converged: boolean; rounds: number } | null;
+}
+
+/** Errors a cycle may end with when the world misbehaves; anything else is a bug. */
+const EXPECTED = /^(network|unavailable|server_error|disk_full|ENOSPC|EIO|reset_loop|journal_gap|protocol|changed_during_upload|ENOENT|ENOTDIR|EEXIST|ENOTEMPTY|EISDIR|ELOOP|parent_missing|parent_not_dir|hash_mismatch|not_found)$/;
+
+export async function runSim(o: SimOptions): Promise<SimResult> {
+  const sched = new Scheduler(o.seed);
+  const nDevices = o.devices ?? 2 + sched.int(2);
+  const steps = o.steps ?? 1500;
+  const violations: string[] = [];
+  const stats: SimResult['stats'] = {
+    points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
+    diskFaults: 0, refused: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0,
+  };
+  const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
+  let nodeCounter = 0;
+  const server: RunningServer = await startServer({
+    dataDir: join(work, 'server'), port: 0, host: '127.0.0.1', trimIntervalMs: 0, log: () => {},
+    newNodeId: () => `n_${(++nodeCounter).toString(36).padStart(6, '0')}`,
+  });
+  const devices: Device[] = [];
+  const written = new Set<string>();
+  const superseded = new Set<string>();
+  const notifications: Device[] = [];
+  let tag = 0;
+
+  const fail = (msg: string) => violations.push(`seed ${o.seed}: ${msg}`);
+
+  const incarnate = (d: Omit<Device, 'proc' | 'db' | 'remote' | 'engine'> & Partial<Device>): Device => {
+    const proc: Proc = { name: `${d.name}#${d.incarnation}`, dead: false };
+    const db = new SimStateDB(d.dbPath);
+    const remote = new SimRemote(d.real, sched, proc);
+    const dev = d as Device;
+    const engine = new Engine({
+      folder: FOLDER, db, remote: remote as unknown as RemoteClient, fs: d.disk.view(proc), log: silentLog, now: () => d.disk.clock,
+      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000,
+    });
+    Object.assign(dev, { proc, db, remote, engine });
+    proc.onResume = () => {
+      dev.rollbackImage = null;
+      dev.snapshotArmed = true;
+    };
+    db.onTx = () => {
+      if (dev.snapshotArmed && sched.chance(0.5)) dev.rollbackImage = db.db.serialize();
+      dev.snapshotArmed = false;
+    };
+    remote.onCommitted = () => {
+      for (const other of devices) if (other !== dev) notifications.push(other);
+    };
+    remote.faults = { refuse: o.refuse ?? 0.03, loseReply: o.loseReply ?? 0.03 };
+    return dev;
+  };
+
+  try {
+    for (let i = 0; i < nDevices; i++) {
+      const name = `dev${i}`;
+      const disk = new SimDisk(sched);
+      disk.mkdir(FOLDER, false);
+      disk.mkdir(OUTSIDE, false);
+      disk.userWrite(`${OUTSIDE}/canary`, CANARY);
+      disk.faults = { p: o.diskFault ?? 0.01 };
+      const { token } = await addDevice(join(work, 'server'), 'sim', name);
+      const dbPath = join(work, `${name}-0.db`);
+      const boot = new StateDB(dbPath);
+      boot.tx(() => {
+        boot.set('device_label', name);
+        boot.set('namespace', 'sim');
+      });
+      boot.close();
+      const real = new RemoteClient({ server: server.url, token, connections: 2 });
+      devices.push(incarnate({ name, disk, token, dbPath, incarnation: 0, real, running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastCursorSeq: 0, lastResult: null }));
+    }
+
+    // ---- the agents ---------------------------------------------------------
+
+    const kick = (d: Device): void => {
+      d.wantCycle = true;
+      if (d.running) return;
+      d.running = true;
+      d.wantCycle = false;
+      const me = d.proc;
+      void (async () => {
+        try {
+          if (d.needPrepare) {
+            await d.engine.prepare();
+            d.needPrepare = false;
+          }
+          const r = await d.engine.cycle();
+          stats.cycles++;
+          d.lastResult = { converged: r.converged, rounds: r.rounds };
+          if (r.paused) fail(`${d.name} paused: ${r.paused.message}`);
+        } catch (err) {
+          stats.cycleErrors++;
+          d.lastResult = null;
+          const code = String((err as { code?: unknown }).code ?? '');
+          if (!EXPECTED.test(code)) fail(`${d.name}: a cycle threw ${(err as Error).stack ?? String(err)}`);
+          d.wantCycle = true; // the real agent retries after a backoff
+        }
+        if (me.dead) return;
+        const seq = Number(d.db.get('cursor_seq') ?? 0);
+        if (seq < d.lastCursorSeq) fail(`${d.name}: cursor went back from ${d.lastCursorSeq} to ${seq} within one run of the agent`);
+        d.lastCursorSeq = seq;
+        d.running = false;
+        if (d.wantCycle) kick(d);
+      })();
+    };
+
+    const crash = (d: Device): void => {
+      stats.crashes++;
+      sched.trace(`${d.name} CRASH`);
+      sched.kill(d.proc);
+      if (sched.chance(0.5)) {
+        stats.powerLosses++;
+        const r = d.disk.crash();
+        stats.metadataUndone += r.metadataUndone;
+        stats.dataLost += r.dataLost;
+        stats.dataTorn += r.dataTorn;
+      }
+      const image = d.rollbackImage && sched.chance(0.5) ? d.rollbackImage : null;
+      d.db.close();
+      d.incarnation++;
+      if (image) {
+        stats.dbRollbacks++;
+        d.dbPath = join(work, `${d.name}-${d.incarnation}.db`);
+        writeFileSync(d.dbPath, image);
+      }
+      Object.assign(d, { running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastResult: null });
+      incarnate(d);
+      d.lastCursorSeq = Number(d.db.get('cursor_seq') ?? 0);
+    };
+
+    // ---- the users ----------------------------------------------------------
+
+    const userOp = (d: Device): void => {
+      const disk = d.disk;
+      const items = Object.entries(disk.snapshot(FOLDER, (n) => n.startsWith('.syncd')));
+      const dirs = ['', ...items.filter(([p]) => p.endsWith('/')).map(([p]) => p.slice(0, -1))];
+      const entries = items.map(([p]) => (p.endsWith('/') ? p.slice(0, -1) : p));
+      const abs = (rel: string) => (rel ? `${FOLDER}/${rel}` : FOLDER);
+      const under = (rel: string) => items.filter(([p, c]) => !p.endsWith('/') && !c.startsWith('-> ') && (p === rel || p.startsWith(rel + '/'))).map(([, c]) => c);
+      const pickOf = <T>(xs: T[]): T => xs[sched.int(xs.length)]!;
+      const parent = pickOf(dirs);
+      const target = (parent ? parent + '/' : '') + pickOf(NAMES);
+      const hint = (...paths: string[]) => {
+        for (const p of paths) d.engine.markDirty(p);
+        kick(d);
+      };
+      const k = sched.rng();
+      try {
+        const st = disk.lstat(abs(target));
+        if (k < 0.4) {
+          if (st && !st.isFile()) return;
+          const content = `${o.seed}/${d.name}/${++tag}:` + 'x'.repeat(sched.int(3) === 0 ? sched.int(5000) : sched.int(40));
+          if (st) superseded.add(disk.readFile(abs(target)).toString('utf8'));
+          sched.trace(`${d.name} USER write ${target} ${content.slice(0, content.indexOf(':') + 1)}`);
+          disk.userWrite(abs(target), content);
+          written.add(content);
+          hint(target);
+        } else if (k < 0.55) {
+          if (st) return;
+          sched.trace(`${d.name} USER mkdir ${target}`);
+          disk.user(() => disk.mkdir(abs(target), false));
+          hint(target);
+        } else if (k < 0.7) {
+          if (entries.length === 0) return;
+          const victim = pickOf(entries);
+          for (const c of under(victim)) superseded.add(c);
+          sched.trace(`${d.name} USER rm ${victim}`);
+          disk.userRemove(abs(victim));
+          hint(victim);
+        } else if (k < 0.92) {
+          if (entries.length === 0) return;
+          const from = pickOf(entries);
+          if (target === from || target.startsWith(from + '/')) return;
+          const fromSt = disk.lstat(abs(from))!;
+          if (st && (st.isDirectory() || fromSt.isDirectory())) return;
+          if (st) for (const c of under(target)) superseded.add(c);
+          sched.trace(`${d.name} USER mv ${from} ${target}`);
+          disk.user(() => disk.rename(abs(from), abs(target), false));
+          hint(from, target);
+        } else {
+          if (st) return;
+          disk.user(() => disk.symlink(pickOf(LINK_TARGETS), abs(target), false));
+          hint(target);
+        }
+        stats.userOps++;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (!/^(ENOENT|ENOTDIR|EEXIST|EISDIR|ENOTEMPTY|EINVAL|ELOOP)$/.test(code)) throw err;
+      }
+    };
+
+    // ---- the stormy phase -----------------------------------------------------
+
+    let crashesLeft = o.crashes ?? 3;
+    for (const d of devices) kick(d);
+    for (let i = 0; i < steps; i++) {
+      await sched.settle();
+      const k = sched.rng();
+      if (k < 0.7 && sched.parked > 0) sched.step();
+      else if (k < 0.84) userOp(devices[sched.int(devices.length)]!);
+      else if (k < 0.9) kick(devices[sched.int(devices.length)]!);
+      else if (k < 0.905 && crashesLeft > 0) {
+        crashesLeft--;
+        crash(devices[sched.int(devices.length)]!);
+      } else if (notifications.length > 0) {
+        const d = notifications.splice(sched.int(notifications.length), 1)[0]!;
+        if (sched.chance(o.dropNotification ?? 0.2)) stats.notificationsDropped++;
+        else {
+          if (sched.chance(o.duplicateNotification ?? 0.2)) {
+            stats.notificationsDuplicated++;
+            notifications.push(d);
+          }
+          d.engine.requestPull();
+          kick(d);
+        }
+      }
+    }
+
+    // ---- the calm phase: no faults, every device syncs until all agree --------
+
+    for (const d of devices) {
+      d.disk.faults = { p: 0 };
+      d.remote.faults = { refuse: 0, loseReply: 0 };
+    }
+    const drive = async (): Promise<boolean> => {
+      for (let n = 0; n < 200_000; n++) {
+        await sched.settle();
+        if (!devices.some((d) => d.running)) return true;
+        if (!sched.step()) {
+          fail(`a device is running but nothing is parked (a hang outside the scheduler)`);
+          return false;
+        }
+      }
+      fail('the calm phase did not finish within 200,000 steps');
+      return false;
+    };
+    if (!(await drive())) throw new Error('stuck');
+    let agreed = false;
+    for (let round = 0; round < 30 && !agreed; round++) {
+      stats.calmRounds++;
+      const head = (await sched.real(() => devices[0]!.real.status())).head;
+      for (const d of devices) {
+        d.engine.rescan();
+        d.engine.requestPull();
+        kick(d);
+      }
+      if (!(await drive())) throw new Error('stuck');
+      const headAfter = (await sched.real(() => devices[0]!.real.status())).head;
+      agreed = headAfter === head && devices.every((d) => d.lastResult?.converged && d.lastResult.rounds === 1 && Number(d.db.get('cursor_seq')) === headAfter);
+    }
+    notifications.length = 0;
+
+    // ---- invariants ------------------------------------------------------------
+
+    const serverTree = await sched.real(() => serverSnapshot(devices[0]!.real));
+    if (!agreed) {
+      const why = devices.map((d) => {
+        const p = plan({ remote: d.db.loadRemote(), synced: d.db.loadSynced(), local: d.db.loadLocal(), device: d.name, now: d.disk.clock, isIgnored: () => false });
+        const ops = p.ops.slice(0, 6).map((op) => JSON.stringify(op).slice(0, 300));
+        if (process.env.SYNCD_SIM_DUMP) {
+          console.log(d.name, 'REMOTE', [...d.db.loadRemote().values()].map((n) => `${n.id} ${n.parent}/${n.name} ${n.kind} r${n.rev}`).join('\n'));
+          console.log(d.name, 'SYNCED', [...d.db.loadSynced().values()].map((n) => `${n.id} ${n.parent}/${n.name} ${n.kind} r${n.rev} ino${n.ino}`).join('\n'));
+          console.log(d.name, 'LOCAL', [...d.db.loadLocal().values()].map((n) => `${n.diskPath} ${n.kind} ino${n.ino}`).join('\n'));
+          console.log(d.name, 'PLAN', p.ops.map((op) => JSON.stringify(op)).join('\n'));
+        }
+        return `${d.name} ${JSON.stringify(d.lastResult)} cursor ${d.db.get('cursor_seq')} problems ${JSON.stringify(d.db.problems().map((x) => `${x.path}: ${x.code}`))} plan ${ops.join(' | ')}`;
+      });
+      fail(`no agreement after ${stats.calmRounds} calm rounds:\n  ${why.join('\n  ')}`);
+    }
+    // names as the server knows them (NFC); a user's NFD name stays NFD on disk
+    const folders = devices.map((d) => {
+      const out: Record<string, string> = {};
+      for (const [p, c] of Object.entries(d.disk.snapshot(FOLDER, (n) => n === '.syncd'))) {
+        const k = p.normalize('NFC');
+        if (k in out) fail(`${d.name} holds NFC/NFD twins at ${JSON.stringify(k)}`);
+        out[k] = c;
+      }
+      return out;
+    });
+    devices.forEach((d, i) => {
+      const f = folders[i]!;
+      const extra = Object.keys(f).filter((p) => p.split('/').some((s) => s.startsWith('.syncd')));
+      if (extra.length) fail(`${d.name} has leftover syncd files: ${extra.join(', ')}`);
+      const diff = diffTrees(serverTree, f);
+      if (diff.length) fail(`${d.name} differs from the server: ${diff.slice(0, 8).join('; ')}`);
+      const top = d.disk.list('/').map((e) => e.name).sort().join(',');
+      if (top !== 'outside,sync') fail(`${d.name} wrote outside its folder: / holds ${top}`);
+      const out = d.disk.snapshot(OUTSIDE);
+      if (JSON.stringify(out) !== JSON.stringify({ canary: CANARY })) fail(`${d.name} changed ${OUTSIDE}: ${JSON.stringify(out)}`);
+      if (Number(d.db.get('cursor_seq') ?? -1) !== Number(d.db.get('head_seq') ?? -2)) fail(`${d.name} is behind: cursor ${d.db.get('cursor_seq')} head ${d.db.get('head_seq')}`);
+    });
+    const present = new Set<string>();
+    for (const [p, c] of Object.entries(serverTree)) {
+      if (p.endsWith('/') || c.startsWith('-> ')) continue;
+      present.add(c);
+      if (!written.has(c)) fail(`"${p}" holds bytes no user wrote (torn or foreign): ${JSON.stringify(c.slice(0, 60))}`);
+    }
+    const lost = [...written].filter((c) => !superseded.has(c) && !present.has(c));
+    if (lost.length) fail(`contents lost: ${lost.map((c) => c.slice(0, c.indexOf(':') + 1)).join(', ')}`);
+
+    for (const d of devices) {
+      stats.diskFaults += Object.values(d.disk.injected).reduce((a, b) => a + b, 0);
+      stats.refused += d.remote.counters.refused;
+      stats.lostReplies += d.remote.counters.lostReplies;
+    }
+    stats.points = sched.resumed;
+    if (sched.log) writeFileSync(join(tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');
+    const fingerprint = JSON.stringify({ server: serverTree, folders });
+    return { seed: o.seed, fingerprint, violations, stats };
+  } finally {
+    for (const d of devices) {
+      try {
+        d.db.close();
+      } catch {
+        // closed by a crash already
+      }
+      await d.real.close().catch(() => undefined);
+    }
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The server's tree as path → content ("dir", "-> target" or the file's text). */
+async function serverSnapshot(remote: RemoteClient): Promise<Record<string, string>> {
+  const nodes: WireNode[] = [];
+  let pageToken: string | undefined;
+  for (;;) {
+    const page = await remote.list({ pageToken, limit: 1000 });
+    nodes.push(...page.entries);
+    if (!page.has_more || !page.page_token) break;
+    pageToken = page.page_token;
+  }
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const pathOf = (n: WireNode): string => (n.parent === ROOT_ID ? n.name : `${pathOf(byId.get(n.parent)!)}/${n.name}`);
+  const out: Record<string, string> = {};
+  for (const n of nodes) {
+    const p = pathOf(n);
+    if (n.kind === 'dir') out[p + '/'] = 'dir';
+    else if (n.kind === 'symlink') out[p] = `-> ${n.target}`;
+    else {
+      const got = await remote.getBlob(n.hash!);
+      const chunks: Buffer[] = [];
+      for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(c);
+      out[p] = Buffer.concat(chunks).toString('utf8');
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function diffTrees(a: Record<string, string>, b: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[k] !== b[k]) out.push(`${k}: server ${JSON.stringify(a[k]?.slice(0, 30))} folder ${JSON.stringify(b[k]?.slice(0, 30))}`);
+  }
+  return out;
+}
+
