@@ -404,7 +404,12 @@ class Run {
       }
       case 'delete': {
         const intent = `delete:${op.id}:${op.baseRev}`;
-        return { op, intent, wire: { op_id: id(intent), op: 'delete', id: op.id, base_rev: op.baseRev } };
+        const wire: Op = { op_id: id(intent), op: 'delete', id: op.id, base_rev: op.baseRev };
+        // a directory delete is conditional on its subtree being what we last
+        // pulled: anything another device put inside since then survives (a
+        // conflict, then the next round plans with it)
+        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = Number(db.get('cursor_seq') ?? 0);
+        return { op, intent, wire };
       }
     }
   }

@@ -74,6 +74,13 @@ export interface DeleteOp {
   op: 'delete';
   id: string;
   base_rev: number;
+  /**
+   * Extension (docs/api.md): the journal seq the client's view of a
+   * directory's subtree is complete to. If anything below the directory
+   * changed after it (created, updated or moved in), the delete is a
+   * `conflict` instead of taking content the client never saw.
+   */
+  subtree_seq?: number;
 }
 
 export type Op = CreateOp | UpdateOp | MoveOp | DeleteOp;

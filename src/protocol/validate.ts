@@ -153,6 +153,8 @@ function parseOp(raw: unknown, i: number): Op {
     }
     case 'delete': {
       const op: DeleteOp = { op_id, op: 'delete', id: reqString(raw, i, 'id', NODE_ID), base_rev: reqRev(raw, i) };
+      const subtree = optInt(raw, i, 'subtree_seq');
+      if (subtree !== undefined) op.subtree_seq = subtree;
       return op;
     }
     default:

@@ -162,6 +162,30 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
       expect((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'D' }), ctx())).result.status).toBe('ok');
     });
 
+    it('a dir delete with subtree_seq is a conflict when anything below changed after that seq (created, updated, moved in)', async () => {
+      const d = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'd' }), ctx())).result); // seq 1
+      const s = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: d.id, name: 's' }), ctx())).result); // seq 2
+      const out = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'out' }), ctx())).result); // seq 3
+      // a client that saw seq 2 may delete: nothing below d changed since
+      const seen2 = await b.commitOp(ns, op({ op: 'delete', id: d.id, base_rev: 1, subtree_seq: 2 }), ctx());
+      expect(seen2.result.status).toBe('ok');
+      // again with a deeper tree: something created deep below after the client's view
+      const d2 = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'd2' }), ctx())).result); // seq 5
+      const s2 = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: d2.id, name: 's' }), ctx())).result); // seq 6
+      await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: s2.id, name: 'new' }), ctx()); // seq 7
+      const stale = await b.commitOp(ns, op({ op: 'delete', id: d2.id, base_rev: 1, subtree_seq: 6 }), ctx());
+      expect(stale.result).toMatchObject({ status: 'conflict', current: { id: d2.id, rev: 1 } });
+      expect((await a.namespaceState(ns)).head).toBe(7);
+      // moved in after the view: a conflict too
+      await a.commitOp(ns, op({ op: 'move', id: out.id, base_rev: 1, parent: s2.id, name: 'out' }), ctx()); // seq 8
+      expect((await b.commitOp(ns, op({ op: 'delete', id: d2.id, base_rev: 1, subtree_seq: 7 }), ctx())).result.status).toBe('conflict');
+      // a view that covers everything deletes the lot in one entry
+      const fresh = await b.commitOp(ns, op({ op: 'delete', id: d2.id, base_rev: 1, subtree_seq: 8 }), ctx());
+      expect(fresh.result.status).toBe('ok');
+      expect((await a.listNodes(ns, '', 100)).nodes).toEqual([]);
+      void s;
+    });
+
     it('lists nodes in bytewise id order, pinned to the head it read', async () => {
       const ids = ['n_a', 'n_B', 'n__', 'n_Z9', 'n_0'];
       let i = 0;

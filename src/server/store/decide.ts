@@ -2,7 +2,8 @@
 // inside the op's transaction. Every store implementation gathers the same
 // facts and obeys the same decision, so SQLite and PostgreSQL cannot drift.
 // Order of checks (first failure wins):
-//   update/move/delete: not_found → conflict → (move) invalid_name →
+//   update/move/delete: not_found → conflict (base_rev; a directory delete's
+//     subtree_seq) → (move) invalid_name →
 //     parent_not_found → not_a_directory → cycle → name_taken;
 //     (update) blob_missing
 //   create: invalid_name → parent_not_found → not_a_directory → name_taken →
@@ -27,6 +28,8 @@ export interface OpFacts {
   parentChain: string[];
   /** the namespace's reference to the op's hash, if any */
   blob: { size: number } | null;
+  /** directory delete with `subtree_seq`: the highest seq of a live node below it (0 when none) */
+  subtreeSeq: number;
 }
 
 export const ROOT = Symbol('root');
@@ -164,6 +167,11 @@ export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string): Decis
       return { kind: 'write', op: 'move', node: next, nameKey: n.key, cascade: false };
     }
     case 'delete': {
+      // a conditional directory delete: something below changed after the
+      // client's view, so deleting now would take content it never saw
+      if (node.kind === 'dir' && op.subtree_seq !== undefined && facts.subtreeSeq > op.subtree_seq) {
+        return { kind: 'reject', result: { status: 'conflict', current: strip(node) } };
+      }
       const next = { ...strip(node), rev: node.rev + 1 };
       return { kind: 'write', op: 'delete', node: next, nameKey: key, cascade: node.kind === 'dir' };
     }

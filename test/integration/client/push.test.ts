@@ -230,3 +230,33 @@ describe('watcher hints that arrive in halves', () => {
     expect(Object.keys(await snapshot(b.dir)).filter((p) => p.startsWith('album/') && p !== 'album/')).toHaveLength(30);
   });
 });
+
+describe('a directory delete racing with a new file inside it (found by the engine simulation, seed 1031)', () => {
+  it('the delete is conditional on the subtree the deleting agent saw: the other device\'s new file survives', async () => {
+    await mkdir(join(a.dir, 'd'));
+    await writeFile(join(a.dir, 'd', 'x.txt'), 'x');
+    await settle();
+    // B adds a file inside d; A deletes d before its pull can see that
+    await writeFile(join(b.dir, 'd', 'new.txt'), 'written on B');
+    await b.sync();
+    await rm(join(a.dir, 'd'), { recursive: true });
+    const real = a.remote.changes.bind(a.remote);
+    // a replica lagging behind: A's pulls see nothing new
+    a.remote.changes = async (cursor: string) => {
+      const seq = Number(a.db.get('cursor_seq'));
+      return { entries: [], cursor, head: seq, has_more: false };
+    };
+    try {
+      a.engine.rescan();
+      await a.engine.cycle();
+    } finally {
+      a.remote.changes = real;
+    }
+    const tree = (await api.get('/v1/list')).body.entries as { name: string }[];
+    // the server refused the stale delete (a conflict), so nothing below d went
+    expect(tree.map((n) => n.name).sort()).toEqual(['d', 'new.txt', 'x.txt']);
+    await settle();
+    expect(await snapshot(a.dir)).toEqual({ 'd/': 'dir', 'd/new.txt': 'written on B' });
+    expect(await snapshot(b.dir)).toEqual({ 'd/': 'dir', 'd/new.txt': 'written on B' });
+  });
+});

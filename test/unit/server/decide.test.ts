@@ -9,7 +9,7 @@ const dir = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
 const file = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
   id, parent: 'root', name: id, kind: 'file', rev: 1, size: 3, hash: H, mtime: 0, exec: false, seq: 1, deleted: 0, ...extra,
 });
-const facts = (f: Partial<OpFacts> = {}): OpFacts => ({ node: null, parent: ROOT, sibling: null, parentChain: [], blob: null, ...f });
+const facts = (f: Partial<OpFacts> = {}): OpFacts => ({ node: null, parent: ROOT, sibling: null, parentChain: [], blob: null, subtreeSeq: 0, ...f });
 const newId = () => 'n_new';
 const code = (op: Op, f: OpFacts): string => {
   const d = decideOp(op, f, newId);
@@ -45,6 +45,9 @@ describe('decideOp', () => {
     ['move: case-only rename of itself', mv('root', 'D'), facts({ node: dir('d'), sibling: { id: 'd' } }), 'write:move'],
     ['move: file into a file', { op_id: 'o', op: 'move', id: 'f', base_rev: 1, parent: 'g', name: 'x' }, facts({ node: file('f'), parent: file('g') }), 'not_a_directory'],
     ['delete: ok', { op_id: 'o', op: 'delete', id: 'f', base_rev: 1 }, facts({ node: file('f') }), 'write:delete'],
+    ['delete dir: subtree unchanged since subtree_seq', { op_id: 'o', op: 'delete', id: 'd', base_rev: 1, subtree_seq: 9 }, facts({ node: dir('d'), subtreeSeq: 9 }), 'write:delete'],
+    ['delete dir: something below changed after subtree_seq', { op_id: 'o', op: 'delete', id: 'd', base_rev: 1, subtree_seq: 9 }, facts({ node: dir('d'), subtreeSeq: 10 }), 'conflict'],
+    ['delete dir: no subtree_seq is unconditional', { op_id: 'o', op: 'delete', id: 'd', base_rev: 1 }, facts({ node: dir('d'), subtreeSeq: 10 }), 'write:delete'],
   ])('%s', (_d, op, f, want) => {
     expect(code(op, f)).toBe(want);
   });

@@ -63,12 +63,18 @@ export const SQL = {
   /**
    * Every fact an op needs (decide.ts), read in one statement AFTER the
    * namespace row lock was taken, so it sees every commit that came before.
-   * $1 ns, $2 op_id, $3 node id, $4 parent id, $5 name key, $6 hash, $7 want the parent chain
+   * $1 ns, $2 op_id, $3 node id, $4 parent id, $5 name key, $6 hash, $7 want the parent chain,
+   * $8 want the highest seq below node $3 (a conditional directory delete)
    */
   facts: `WITH RECURSIVE up(id) AS (
             SELECT $4::text COLLATE "C" WHERE $7::boolean AND $4::text <> '${ROOT_ID}'
             UNION
             SELECT n.parent FROM nodes n JOIN up ON n.ns = $1 AND n.id = up.id WHERE up.id <> '${ROOT_ID}'
+          ),
+          sub(id, seq) AS (
+            SELECT id, seq FROM nodes WHERE $8::boolean AND ns = $1 AND parent = $3::text AND deleted = 0
+            UNION ALL
+            SELECT n.id, n.seq FROM nodes n JOIN sub ON n.ns = $1 AND n.parent = sub.id AND n.deleted = 0
           )
           SELECT
             (SELECT result FROM op_results WHERE ns = $1 AND op_id = $2) AS prior,
@@ -76,7 +82,8 @@ export const SQL = {
             (SELECT row_to_json(x) FROM (SELECT ${NODE_COLS} FROM nodes WHERE ns = $1 AND id = $4::text) x) AS parent,
             (SELECT id FROM nodes WHERE ns = $1 AND parent = $4::text AND name_key = $5::text AND deleted = 0) AS sibling,
             (SELECT size FROM blob_refs WHERE ns = $1 AND hash = $6::text) AS blob_size,
-            (SELECT array_agg(id) FROM up WHERE id <> '${ROOT_ID}') AS chain`,
+            (SELECT array_agg(id) FROM up WHERE id <> '${ROOT_ID}') AS chain,
+            (SELECT coalesce(max(seq), 0)::float8 FROM sub) AS subtree_seq`,
 
   /**
    * The write of a successful op, in one statement: the node (inserted or

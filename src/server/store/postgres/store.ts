@@ -77,6 +77,7 @@ interface FactsRow {
   sibling: string | null;
   blob_size: number | null;
   chain: string[] | null;
+  subtree_seq: number | null;
 }
 
 interface StateRow {
@@ -309,6 +310,7 @@ export class PostgresStore implements JournalStore {
       n?.key ?? null,
       hash === undefined || hash === EMPTY_SHA256 ? null : hash,
       op.op === 'move',
+      op.op === 'delete' && op.subtree_seq !== undefined,
     ]);
     const r = rows[0]!;
     const facts: OpFacts = {
@@ -317,6 +319,7 @@ export class PostgresStore implements JournalStore {
       sibling: r.sibling !== null && n ? { id: r.sibling } : null,
       parentChain: r.chain ?? [],
       blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
+      subtreeSeq: Number(r.subtree_seq ?? 0),
     };
     return { prior: r.prior, facts };
   }

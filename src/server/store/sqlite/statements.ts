@@ -46,6 +46,12 @@ export function prepare(db: Database.Database) {
       `UPDATE nodes SET parent = @parent, name = @name, name_key = @name_key, rev = @rev, size = @size, hash = @hash,
        target = @target, mtime = @mtime, exec = @exec, seq = @seq, deleted = @deleted WHERE ns = @ns AND id = @id AND kind = @kind`,
     ),
+    subtreeSeq: db.prepare(
+      `WITH RECURSIVE sub(id, seq) AS (
+         SELECT id, seq FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0
+         UNION ALL SELECT n.id, n.seq FROM nodes n JOIN sub ON n.ns = @ns AND n.parent = sub.id AND n.deleted = 0)
+       SELECT coalesce(max(seq), 0) AS m FROM sub`,
+    ),
     cascade: db.prepare(
       `WITH RECURSIVE sub(id) AS (
          SELECT id FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0

@@ -241,10 +241,13 @@ export class SqliteStore implements JournalStore {
   }
 
   #facts(ns: number, op: Op): OpFacts {
-    const facts: OpFacts = { node: null, parent: null, sibling: null, parentChain: [], blob: null };
+    const facts: OpFacts = { node: null, parent: null, sibling: null, parentChain: [], blob: null, subtreeSeq: 0 };
     if (op.op !== 'create') {
       const r = this.#s.nodeGet.get(ns, op.id) as NodeRow | undefined;
       facts.node = r ? toStored(r) : null;
+      if (op.op === 'delete' && op.subtree_seq !== undefined && r?.kind === 'dir') {
+        facts.subtreeSeq = (this.#s.subtreeSeq.get({ ns, id: op.id }) as { m: number }).m;
+      }
     }
     if (op.op === 'create' || op.op === 'move') {
       if (op.parent === ROOT_ID) facts.parent = ROOT;
