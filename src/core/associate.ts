@@ -42,11 +42,21 @@ function sameLocalContent(s: SyncedNode, e: LocalEntry): boolean {
 export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local: LocalTree): Association {
   const byPath = new Map<string, LocalEntry>();
   const twins: LocalEntry[] = [];
+  // NFC twins: the entry Synced knows (by inode) keeps the path, else the
+  // smallest disk spelling, whatever the order. Preferring the synced one
+  // matters: placing a server node next to a user's new twin must not send
+  // the placed node aside (it would be placed again, forever).
+  const syncedInos = new Set<number>();
+  for (const s of synced.values()) if (s.ino !== null && s.ino > 0) syncedInos.add(s.ino);
+  const before = (a: LocalEntry, b: LocalEntry): boolean => {
+    const ka = syncedInos.has(a.ino) ? 0 : 1;
+    const kb = syncedInos.has(b.ino) ? 0 : 1;
+    return ka !== kb ? ka < kb : a.diskPath < b.diskPath;
+  };
   for (const e of local.values()) {
     const had = byPath.get(e.path);
     if (!had) byPath.set(e.path, e);
-    else if (e.diskPath < had.diskPath) {
-      // NFC twins: the smallest disk spelling keeps the path, whatever the order
+    else if (before(e, had)) {
       twins.push(had);
       byPath.set(e.path, e);
     } else twins.push(e);

@@ -283,4 +283,23 @@ describe('planner (hostile remote trees)', () => {
     expect(p.ops.filter((o) => o.type === 'download' || o.type === 'mkdir')).toEqual([]);
     expect(p.ops).toContainEqual(expect.objectContaining({ type: 'conflict_rename', path: 'd', to: expect.stringMatching(/^d \(conflicted copy dev /) }));
   });
+
+  it('a Synced path collision (adopted before the old node was retired) resolves instead of looping forget/adopt (found by the engine simulation, seed 1004)', () => {
+    // Synced holds two nodes at "a.txt": the file the server deleted (lower id) and the directory it has now
+    const m = syncedModel({ 'a.txt/': '' });
+    const dirId = [...m.synced.values()][0]!.id;
+    m.synced.set('n0', { id: 'n0', parent: 'root', name: 'a.txt', kind: 'file', rev: 1, size: 1, hash: 'x', mtime: 0, exec: false, target: null, ino: 500 });
+    const first = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(first.ops.filter((o) => o.type === 'adopt' || o.type === 'forget').map((o) => `${o.type} ${o.id}`)).toEqual(['forget n0']);
+    expect(first.ops.some((o) => 'id' in o && o.id === dirId)).toBe(false);
+  });
+
+  it('an NFD twin of a synced NFC name goes aside, never the synced entry (found by the engine simulation, seed 1021)', () => {
+    const m = syncedModel({ '\u00e9.md/': '' });
+    const nfd = 'e\u0301.md';
+    m.local.set(nfd, { path: nfd.normalize('NFC'), diskPath: nfd, kind: 'file', size: 4, mtimeMs: 1, ino: 99, hash: 'mine', exec: false, target: null });
+    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(p.ops.filter((o) => o.type === 'conflict_rename').map((o) => (o as { path: string }).path)).toEqual([nfd]);
+    expect(p.ops.filter((o) => o.type === 'mkdir' || o.type === 'local_move')).toEqual([]);
+  });
 });
