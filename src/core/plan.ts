@@ -91,9 +91,15 @@ class Planner {
   constructor(readonly input: PlanInput) {
     this.rp = resolvePaths(input.remote);
     // a Synced collision (a node adopted at a path whose previous node had
-    // not been retired yet) keeps the node the server still has: the other
-    // one is forgotten and decided afresh, never re-adopted in a loop
-    this.sp = resolvePaths(input.synced, (id) => (input.remote.has(id) ? 0 : 1));
+    // not been retired yet) keeps the node the server still has there, then
+    // one it has elsewhere: the other one is forgotten and decided afresh
+    // (nothing is lost), never re-adopted in a loop
+    this.sp = resolvePaths(input.synced, (id) => {
+      const r = input.remote.get(id);
+      const s = input.synced.get(id)!;
+      if (!r) return 2;
+      return r.parent === s.parent && r.name === s.name ? 0 : 1;
+    });
     this.assoc = associate(input.synced, this.sp, input.local);
     for (const p of this.rp.problems) {
       this.problems.push({ path: `remote:${p.id}`, code: `remote_${p.code}`, message: p.message });

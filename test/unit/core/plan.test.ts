@@ -302,4 +302,15 @@ describe('planner (hostile remote trees)', () => {
     expect(p.ops.filter((o) => o.type === 'conflict_rename').map((o) => (o as { path: string }).path)).toEqual([nfd]);
     expect(p.ops.filter((o) => o.type === 'mkdir' || o.type === 'local_move')).toEqual([]);
   });
+
+  it('a Synced collision with a node the server moved elsewhere keeps the node the server has at that path (found by the engine simulation, seed 1046)', () => {
+    const m = syncedModel({ 'd/': '' });
+    const here = [...m.synced.values()][0]!;
+    // a stale Synced entry (lower id) at "d": the server moved it into d as "b"
+    m.remote.set('n0', { id: 'n0', parent: here.id, name: 'b', kind: 'dir', rev: 2, size: null, hash: null, mtime: 0, exec: false, target: null });
+    m.synced.set('n0', { id: 'n0', parent: 'root', name: 'd', kind: 'dir', rev: 1, size: null, hash: null, mtime: 0, exec: false, target: null, ino: 500 });
+    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(p.ops.filter((o) => o.type === 'forget').map((o) => o.id)).toEqual(['n0']);
+    expect(p.ops.some((o) => 'id' in o && o.id === here.id)).toBe(false);
+  });
 });
