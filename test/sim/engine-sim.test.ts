@@ -1,13 +1,15 @@
 // Engine simulation (issue: reliability harness). Each run is one seeded
 // world (test/sim/world.ts); a failure prints its seed and the command that
-// replays it. SYNCD_SIM_RUNS sets how many seeds run; SYNCD_SEED replays one.
+// replays it. SYNCD_SIM_RUNS sets how many seeds run (from SYNCD_SIM_BASE, or
+// a random base with SYNCD_RANDOM=1); SYNCD_SEED replays one.
 
+import { appendFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { baseSeed } from '../helpers/rng.js';
 import { runSim } from './world.js';
 
 const RUNS = Number(process.env.SYNCD_SIM_RUNS ?? 24);
-const base = baseSeed(1000);
+const base = process.env.SYNCD_SIM_BASE ? Number(process.env.SYNCD_SIM_BASE) : baseSeed(1000);
 const seeds = process.env.SYNCD_SEED ? [base] : Array.from({ length: RUNS }, (_, i) => base + i);
 
 function replay(seed: number): string {
@@ -18,6 +20,8 @@ describe('engine simulation', () => {
   test.each(seeds)('seed %i: converges, loses nothing, tears nothing', async (seed) => {
     const r = await runSim({ seed });
     if (process.env.SYNCD_SIM_VERBOSE) console.log(JSON.stringify({ seed, ...r.stats }));
+    // the soak sums these: faults injected per run
+    if (process.env.SYNCD_SIM_STATS) appendFileSync(process.env.SYNCD_SIM_STATS, JSON.stringify({ seed, ...r.stats }) + '\n');
     expect(r.violations, `replay: ${replay(seed)}`).toEqual([]);
   }, 120_000);
 

@@ -334,6 +334,11 @@ export class SimDisk {
     return out;
   }
 
+  /** What an fsync of a directory does here: every earlier metadata change is durable (an ordered journal). */
+  syncMetadata(): void {
+    this.#undo = [];
+  }
+
   // ---- crash ---------------------------------------------------------------
 
   /** Power loss: a random prefix of the unsynced metadata survives; unsynced data is kept, lost or torn. */
@@ -446,8 +451,7 @@ export class SimDisk {
       copyNew: (a, b) => op(`copy ${a} ${b}`, 'write', () => void disk.createFile(b, disk.readFile(a), 0o600, true)),
       syncDir: (p) => op(`fsyncdir ${p}`, 'sync', () => {
         if (disk.#must(p, 'open', true).kind !== 'dir') throw fsErr('ENOTDIR', 'fsync', p);
-        // an ordered journal: a directory fsync commits every earlier metadata change
-        disk.#undo = [];
+        disk.syncMetadata();
       }),
       statSync: (p) => {
         try {
