@@ -83,6 +83,8 @@ class Planner {
   overridden: Set<string> | null = null;
   /** claimed local entries that kept something else from being placed */
   readonly blockers: LocalEntry[] = [];
+  /** server nodes a new local entry waits on to leave its name */
+  readonly leaving: string[] = [];
   /** synced ids that have synced children */
   readonly syncedParents = new Set<string>();
   readonly localFate = new Map<string, Fate>();
@@ -555,7 +557,10 @@ class Planner {
       // that node's side (adopt or conflicted copy)
       if (replaces === null && !this.input.synced.has(other)) return;
       if (this.serverKeeps(other)) this.renameAside(e, 'the server keeps another item at this name');
-      else this.deferred++; // the other node is leaving (its delete or move is planned)
+      else {
+        this.deferred++; // the other node is leaving (its delete or move is planned)
+        this.leaving.push(other);
+      }
       return;
     }
     this.remoteOps.push({ type: 'create', path: e.diskPath, parentId: pid, name: nameOk.name, local: e, replaces });
@@ -714,6 +719,8 @@ class Planner {
         ops = [{ type: 'local_move', id: lm.id, from: lm.from, to: tmp, node: { ...lm.node, name: baseName(tmp) }, expect: expectOf(lm.entry) }];
       } else if (rm) {
         ops = [{ type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: `${rm.name}.syncd-swap-${rm.id.slice(-6)}`, path: rm.entry.diskPath, local: rm.entry }];
+      } else if (this.leavingBreaker()) {
+        ops = [this.leavingBreaker()!];
       } else if (this.blockers[0]) {
         // something waits for a path whose occupant waits in turn: move the
         // occupant aside (locally only); the next round puts it where it belongs
@@ -723,6 +730,24 @@ class Planner {
       }
     }
     return { ops, problems: this.problems, deferred: this.deferred };
+  }
+
+  /**
+   * A new local entry waits for a server node to leave its name while that
+   * node's own move waits in turn (e.g. a link moved into a new directory
+   * made at the link's old name: the directory cannot be created before the
+   * link leaves, the link cannot move before the directory exists). Moving
+   * the node to a temporary visible name on the server frees the name; the
+   * next rounds create the entry and finish the move.
+   */
+  leavingBreaker(): RemoteOp | null {
+    for (const id of this.leaving) {
+      const r = this.input.remote.get(id);
+      const view = this.assoc.localOf.get(id);
+      if (!r || !view || !this.input.synced.has(id)) continue;
+      return { type: 'move', id, baseRev: r.rev, parentId: r.parent, name: `${r.name}.syncd-swap-${id.slice(-6)}`, path: view.entry.diskPath, local: view.entry };
+    }
+    return null;
   }
 }
 

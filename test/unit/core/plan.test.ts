@@ -313,4 +313,15 @@ describe('planner (hostile remote trees)', () => {
     expect(p.ops.filter((o) => o.type === 'forget').map((o) => o.id)).toEqual(['n0']);
     expect(p.ops.some((o) => 'id' in o && o.id === here.id)).toBe(false);
   });
+
+  it('a link moved into a new directory made at its old name (each waits on the other) is untangled (engine simulation, seed 2047)', () => {
+    const m = syncedModel({ l: '-> x' });
+    localEdit.move(m, 'l', 'tmp');
+    localEdit.create(m, 'l', null);
+    localEdit.move(m, 'tmp', 'l/l');
+    const res = converge(m);
+    expect(remoteSpec(m)).toEqual({ 'l/': null, 'l/l': '-> x' });
+    expect(localSpec(m)).toEqual(remoteSpec(m));
+    expect(res.ops.some((o) => o.type === 'move' && (o as { name: string }).name.startsWith('l.syncd-swap-'))).toBe(true);
+  });
 });
