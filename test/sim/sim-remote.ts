@@ -54,8 +54,9 @@ export class SimRemote {
     this.counters.requests++;
     if (sched.chance(this.faults.refuse)) {
       this.counters.refused++;
-      const busy = sched.chance(0.5);
-      throw new RemoteError(busy ? 'unavailable' : 'server_error', `simulated ${busy ? 503 : 500} for ${what}`, { server: this.server, status: busy ? 503 : 500, ...(busy ? { retryAfterS: 1 } : {}) });
+      const k = sched.int(3);
+      if (k === 2) throw new RemoteError('network', `simulated timeout: ${what} never reached the server`, { server: this.server });
+      throw new RemoteError(k === 0 ? 'unavailable' : 'server_error', `simulated ${k === 0 ? 503 : 500} for ${what}`, { server: this.server, status: k === 0 ? 503 : 500, ...(k === 0 ? { retryAfterS: 1 } : {}) });
     }
     let result: { ok: true; value: T } | { ok: false; error: unknown };
     try {
@@ -123,7 +124,15 @@ export class SimRemote {
       await this.real.fetchBlobs(hashes, async (hash, size, body) => void out.push({ hash, size, data: await drain(body) }));
       return out;
     });
-    for (const f of frames) await onBlob(f.hash, f.size, Readable.from(f.data.length ? [f.data] : []));
+    // a reply cut short: some frames arrive, then the connection drops
+    const cut = this.sched.chance(this.faults.loseReply) ? this.sched.int(frames.length) : -1;
+    for (const [i, f] of frames.entries()) {
+      if (i === cut) {
+        this.counters.lostReplies++;
+        throw new RemoteError('network', 'simulated connection reset in the middle of a batch download', { server: this.server });
+      }
+      await onBlob(f.hash, f.size, Readable.from(f.data.length ? [f.data] : []));
+    }
   }
 
   close(): Promise<void> {

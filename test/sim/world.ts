@@ -143,7 +143,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     remote.onCommitted = () => {
       for (const other of devices) if (other !== dev) notifications.push(other);
     };
-    remote.faults = { refuse: o.refuse ?? 0.03, loseReply: o.loseReply ?? 0.03 };
+    remote.faults = { refuse: o.refuse ?? 0.05, loseReply: o.loseReply ?? 0.05 };
     return dev;
   };
 
@@ -288,7 +288,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
 
     // ---- the stormy phase -----------------------------------------------------
 
-    let crashesLeft = o.crashes ?? 3;
+    let crashesLeft = o.crashes ?? 4;
     for (const d of devices) kick(d);
     for (let i = 0; i < steps; i++) {
       await sched.settle();
@@ -297,8 +297,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       else if (k < 0.84) userOp(devices[sched.int(devices.length)]!);
       else if (k < 0.9) kick(devices[sched.int(devices.length)]!);
       else if (k < 0.905 && crashesLeft > 0) {
+        // a crash in the middle of work finds more: prefer a device with calls in flight
+        const busy = devices.filter((d) => sched.parkedOf(d.proc) > 0);
         crashesLeft--;
-        crash(devices[sched.int(devices.length)]!);
+        crash(busy.length > 0 ? busy[sched.int(busy.length)]! : devices[sched.int(devices.length)]!);
       } else if (notifications.length > 0) {
         const d = notifications.splice(sched.int(notifications.length), 1)[0]!;
         if (sched.chance(o.dropNotification ?? 0.2)) stats.notificationsDropped++;
