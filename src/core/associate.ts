@@ -42,15 +42,23 @@ function sameLocalContent(s: SyncedNode, e: LocalEntry): boolean {
 export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local: LocalTree): Association {
   const byPath = new Map<string, LocalEntry>();
   const twins: LocalEntry[] = [];
-  // NFC twins: the entry Synced knows (by inode) keeps the path, else the
-  // smallest disk spelling, whatever the order. Preferring the synced one
-  // matters: placing a server node next to a user's new twin must not send
-  // the placed node aside (it would be placed again, forever).
-  const syncedInos = new Set<number>();
-  for (const s of synced.values()) if (s.ino !== null && s.ino > 0) syncedInos.add(s.ino);
+  // NFC twins: the entry Synced has at that very path (by inode) keeps it,
+  // then one Synced knows elsewhere (moved there locally), then the smallest
+  // disk spelling, whatever the order. This matters: placing a server node
+  // next to a user's new or moved-in twin must not send the placed node
+  // aside (it would be placed again, forever).
+  const syncedAt = new Map<number, string>();
+  for (const [id, s] of synced) {
+    const p = syncedPaths.pathOf.get(id);
+    if (p !== undefined && s.ino !== null && s.ino > 0) syncedAt.set(s.ino, p);
+  }
+  const rank = (e: LocalEntry): number => {
+    const p = syncedAt.get(e.ino);
+    return p === e.path ? 0 : p !== undefined ? 1 : 2;
+  };
   const before = (a: LocalEntry, b: LocalEntry): boolean => {
-    const ka = syncedInos.has(a.ino) ? 0 : 1;
-    const kb = syncedInos.has(b.ino) ? 0 : 1;
+    const ka = rank(a);
+    const kb = rank(b);
     return ka !== kb ? ka < kb : a.diskPath < b.diskPath;
   };
   for (const e of local.values()) {

@@ -324,4 +324,14 @@ describe('planner (hostile remote trees)', () => {
     expect(localSpec(m)).toEqual(remoteSpec(m));
     expect(res.ops.some((o) => o.type === 'move' && (o as { name: string }).name.startsWith('l.syncd-swap-'))).toBe(true);
   });
+
+  it('a synced directory moved locally onto an NFD twin of a synced NFC name goes aside, not the one at home (engine simulation, seed 1352734719)', () => {
+    const m = syncedModel({ '\u00e9.md/': '', 'b/': '' });
+    const moved = m.local.get('b')!;
+    m.local.delete('b');
+    const nfd = 'e\u0301.md';
+    m.local.set(nfd, { ...moved, path: nfd.normalize('NFC'), diskPath: nfd });
+    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 });
+    expect(p.ops.filter((o) => o.type === 'conflict_rename').map((o) => (o as { path: string }).path)).toEqual([nfd]);
+  });
 });
