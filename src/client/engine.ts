@@ -188,7 +188,10 @@ export class Engine {
       db.set('pending', pending);
       db.setProblems(p.problems, 'plan');
       if (p.ops.length === 0) {
-        if (p.deferred === 0) db.clearAllIntents(); // every op's outcome is in the trees now
+        if (p.deferred === 0) {
+          db.clearAllIntents(); // every op's outcome is in the trees now
+          db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
+        }
         this.onIdle?.();
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());

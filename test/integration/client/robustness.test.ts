@@ -1,5 +1,6 @@
 // Robustness fixes from review: an entry we cannot sync in the way, a file
-// the server refuses, a resume after a root guard.
+// the server refuses, a resume after a root guard; and from the fault proxy
+// (test/e2e/fault-proxy.test.ts): executor problems that outlived their cause.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +36,20 @@ describe('robustness', () => {
     expect(r.converged).toBe(false);
     expect(agent.db.problems().map((p) => p.code)).toContain('occupied');
     expect((await readdir(dir)).sort()).toEqual(['.syncd', 'other.txt', 'pipe']);
+  });
+
+  it('an executor problem is gone once the folder is in agreement again (it stayed in status forever)', async () => {
+    server = await startTestServer();
+    const api = new Api(server.url, await server.addDevice('default', 'w'));
+    const dir = await mkdtemp(join(tmpdir(), 'syncd-fifo-'));
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    agent = await linkAgent(server, dir, 'fifo');
+    await api.file('pipe', 'a file on the server');
+    await agent.engine.cycle();
+    expect(agent.db.problems().map((p) => p.code)).toContain('occupied');
+    await rm(join(dir, 'pipe'));
+    await agent.sync();
+    expect(agent.db.problems()).toEqual([]);
   });
 
   it('a file the server refuses does not hold back the others', async () => {
