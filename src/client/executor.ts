@@ -407,7 +407,9 @@ class Run {
         db.deleteSyncedSubtree(op.id);
         return;
       }
-      db.upsertRemote(node, r.seq);
+      // a retried op gets its first result back, which the pull may already
+      // have passed (and seen the node change or go since): Remote keeps the journal's word
+      if (r.seq > Number(db.get('cursor_seq') ?? '0')) db.upsertRemote(node, r.seq);
       if (op.type === 'move') {
         const s = db.getSynced(op.id);
         db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
