@@ -12,7 +12,7 @@ import { plan } from '../core/plan.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
-import { execute } from './executor.js';
+import { confirm, execute, type Unconfirmed } from './executor.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
 import { RemoteError } from './remote-errors.js';
@@ -82,6 +82,8 @@ export class Engine {
   onIdle: (() => void) | null = null;
 
   readonly #throttle: Throttle;
+  /** commits whose reply was lost, re-sent before the next plan */
+  readonly #unconfirmed: Unconfirmed[] = [];
 
   constructor(opts: EngineOptions) {
     this.o = {
@@ -169,6 +171,7 @@ export class Engine {
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
     }
     db.set('state', 'syncing');
+    if (this.#unconfirmed.length) await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, unconfirmed: this.#unconfirmed });
     await this.#pull(); // one changes request: cheap, and a cycle never plans on a stale Remote
     await this.#observe();
     let problems: PlanProblem[] = [];
@@ -232,7 +235,7 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // our own commits come back as journal echoes (no-ops by rev): pull them

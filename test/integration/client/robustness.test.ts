@@ -4,7 +4,7 @@
 // cause, and commits whose reply was lost after the server applied them.
 
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +72,9 @@ describe('robustness', () => {
     // found by the fault proxy e2e: a create's reply was lost after the server
     // applied it; another device deleted the node; the pull stored both; the
     // retry (same op_id) got the first result back and wrote it into Remote,
-    // so the agent believed in a node the server no longer had, for good
+    // so the agent believed in a node the server no longer had, for good.
+    // (A running agent now re-sends the lost commit before it pulls; a
+    // restarted one has nothing parked and takes this path.)
     server = await startTestServer();
     const api = new Api(server.url, await server.addDevice('default', 'other'));
     const dir = await mkdtemp(join(tmpdir(), 'syncd-replay-'));
@@ -84,12 +86,40 @@ describe('robustness', () => {
     await expect(agent.engine.cycle()).rejects.toThrow('the reply was lost');
     const d = (await api.listAll()).nodes.find((n) => n.name === 'd')!;
     await api.one({ op: 'delete', id: d.id, base_rev: d.rev });
-    // the next cycle pulls first, then re-plans the same intent (same op_id)
+    // a restarted agent (nothing parked in memory) pulls first, then re-plans the same intent
     const engine = new Engine({ folder: dir, db: agent.db, remote: agent.remote });
     for (let i = 0; i < 5 && !(await engine.cycle()).converged; i++);
     expect(agent.db.loadRemote().has(d.id)).toBe(false);
     expect(await snapshot(dir)).toEqual({});
   });
+
+  // found by the fault proxy e2e: a create's reply was lost after the server
+  // applied it, then the user renamed or deleted the file before the retry;
+  // the re-planned op was a new intent (new op_id), so the server's node
+  // looked foreign: a rename became a copy, a deleted file came back
+  const afterLostReply: { name: string; change: (dir: string) => Promise<void>; want: Record<string, string> }[] = [
+    { name: 'renamed', change: (dir) => rename(join(dir, 'a.txt'), join(dir, 'b.txt')), want: { 'b.txt': 'content' } },
+    { name: 'deleted', change: (dir) => rm(join(dir, 'a.txt')), want: {} },
+    { name: 'edited', change: (dir) => writeFile(join(dir, 'a.txt'), 'edited'), want: { 'a.txt': 'edited' } },
+  ];
+  for (const c of afterLostReply) {
+    it(`a file ${c.name} after its create's reply was lost is synced as ${c.name}, not copied or brought back`, async () => {
+      server = await startTestServer();
+      const api = new Api(server.url, await server.addDevice('default', 'other'));
+      const dir = await mkdtemp(join(tmpdir(), 'syncd-lost-'));
+      agent = await linkAgent(server, dir, 'lost');
+      await agent.sync();
+      await writeFile(join(dir, 'a.txt'), 'content');
+      loseNextCommitReply(agent);
+      agent.engine.rescan();
+      await expect(agent.engine.cycle()).rejects.toThrow('the reply was lost');
+      await c.change(dir);
+      await agent.sync();
+      expect(await snapshot(dir)).toEqual(c.want);
+      const files = (await api.listAll()).nodes.map((n) => n.name).sort();
+      expect(files).toEqual(Object.keys(c.want));
+    });
+  }
 
   it('a file the server refuses does not hold back the others', async () => {
     server = await startTestServer({ maxBlobBytes: 1000 });
