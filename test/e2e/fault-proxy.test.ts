@@ -19,7 +19,8 @@ import { snapshot, waitFor } from '../helpers/agent.js';
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy, type FaultRates } from '../helpers/fault-proxy.js';
 import { cli, cliAsync, start, startServerProc, type Proc } from '../helpers/procs.js';
 import { baseSeed, pick, rng } from '../helpers/rng.js';
-import { Api } from '../helpers/server.js';
+import type { JournalEntry } from '../../src/protocol/types.js';
+import { Api, sha256 } from '../helpers/server.js';
 import { converge, lostContents, serverSnapshot, shorten, shortenSnapshot, step, type Side, type Written } from '../helpers/workload.js';
 
 const STEPS = Number(process.env.SYNCD_FAULT_STEPS ?? 120);
@@ -47,6 +48,40 @@ function totals(proxies: FaultProxy[]): Record<FaultKind, number> {
   return t;
 }
 
+/**
+ * The one loss the design admits (docs/sync.md): a directory delete takes
+ * what another device added inside it after the deleter's last pull, and
+ * the window between that pull and the delete is as wide as the network is
+ * slow (here: the proxy's delays). True when every node that ever held
+ * `hash` went with a directory that another device than its writer deleted.
+ */
+function swallowedByDirectoryDelete(journal: JournalEntry[], hash: string): boolean {
+  const parent = new Map<string, string>();
+  const alive = new Set<string>();
+  const writer = new Map<string, string>();
+  const swallowedBy = new Map<string, string>();
+  for (const e of journal) {
+    const { id } = e.node;
+    if (e.op !== 'delete') {
+      parent.set(id, e.node.parent);
+      alive.add(id);
+      if (e.node.hash === hash && e.op !== 'move') writer.set(id, e.device);
+      continue;
+    }
+    alive.delete(id);
+    const under = (n: string): boolean => {
+      for (let p = parent.get(n); p !== undefined && p !== 'root'; p = parent.get(p)) if (p === id) return true;
+      return false;
+    };
+    for (const n of [...alive]) {
+      if (!under(n)) continue;
+      alive.delete(n);
+      swallowedBy.set(n, e.device);
+    }
+  }
+  return writer.size > 0 && [...writer].every(([id, dev]) => !alive.has(id) && swallowedBy.has(id) && swallowedBy.get(id) !== dev);
+}
+
 describe('two agents behind fault-injecting proxies', () => {
   const seed = baseSeed(11);
   const replay = `SYNCD_SEED=${seed} npx vitest run test/e2e/fault-proxy.test.ts`;
@@ -56,6 +91,7 @@ describe('two agents behind fault-injecting proxies', () => {
     const data = join(work, 'server');
     const ns = `ns${seed}`;
     const observer = new Api(server.url, cli(['server', 'add-device', '--data', data, '--namespace', ns, '--label', 'observer']).stdout.trim());
+    const startCursor = (await observer.listAll()).cursor;
     const proxies: FaultProxy[] = [];
     const sides: Side[] = [];
     const w: Written = { written: new Set(), superseded: new Set() };
@@ -103,14 +139,17 @@ describe('two agents behind fault-injecting proxies', () => {
       await converge(sides, seed);
       const converged = Date.now() - faultsOffAt;
       // compared in short form (big files as head, length and hash) so a failure prints a readable diff
-      const final = shortenSnapshot(await snapshot(sides[0]!.dir));
+      const raw = await snapshot(sides[0]!.dir);
+      const final = shortenSnapshot(raw);
       expect(shortenSnapshot(await snapshot(sides[1]!.dir))).toEqual(final);
       expect(shortenSnapshot(await serverSnapshot(observer)), 'the server tree equals the folders').toEqual(final);
-      const written: Written = { written: new Set([...w.written].map(shorten)), superseded: new Set([...w.superseded].map(shorten)) };
-      expect(lostContents(final, written), 'contents lost').toEqual([]);
+      const journal = (await observer.changesAll(startCursor)).entries;
+      const lost = lostContents(raw, w);
+      const windowed = lost.filter((c) => swallowedByDirectoryDelete(journal, sha256(c)));
+      expect(lost.filter((c) => !windowed.includes(c)).map(shorten), 'contents lost').toEqual([]);
       // every write is a unique text, so a text at two paths is a create applied twice (a retried commit whose op_id was not honoured) or a spurious copy
       const at = new Map<string, string[]>();
-      for (const [path, text] of Object.entries(final)) if (written.written.has(text)) at.set(text, [...(at.get(text) ?? []), path]);
+      for (const [path, text] of Object.entries(raw)) if (w.written.has(text)) at.set(shorten(text), [...(at.get(shorten(text)) ?? []), path]);
       expect([...at.values()].filter((paths) => paths.length > 1), 'contents at more than one path').toEqual([]);
       for (const k of FAULT_KINDS) expect(injected[k], `fault ${k} injected (${JSON.stringify(injected)})`).toBeGreaterThan(0);
 
@@ -127,7 +166,9 @@ describe('two agents behind fault-injecting proxies', () => {
           .toEqual({ side: s.name, lag: 0, state: 'idle', pending: 0, reachable: true, problems: [], last_error: null });
       }
       process.stdout.write(
-        `fault-proxy seed ${seed}: ${w.written.size} contents written, faults ${JSON.stringify(injected)} over ${proxies.reduce((n, p) => n + p.stats.requests, 0)} requests; ` +
+        `fault-proxy seed ${seed}: ${w.written.size} contents written` +
+          (windowed.length ? ` (${windowed.length} lost to the directory-delete window: ${windowed.map(shorten).join(', ')})` : '') +
+          `, faults ${JSON.stringify(injected)} over ${proxies.reduce((n, p) => n + p.stats.requests, 0)} requests; ` +
           `converged ${converged} ms after faults off; ${Date.now() - t0} ms in all\n` +
           proxies.map((p, i) => `  proxy ${i}: ${JSON.stringify(p.stats.detail)}\n`).join(''),
       );
