@@ -238,6 +238,9 @@ export class Engine {
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
+      // a directory we moved took its subtree to new paths, and hints still on
+      // their way name the old ones: only a full scan sees what changed inside
+      if (p.ops.some((op) => (op.type === 'local_move' || op.type === 'conflict_rename') && op.expect.kind === 'dir')) this.#fullScanNeeded = true;
       // our own commits come back as journal echoes (no-ops by rev): pull them
       // so the cursor covers what this round wrote
       if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
@@ -248,7 +251,7 @@ export class Engine {
         }
       } else stuck = 0;
       if (this.#pullNeeded) await this.#pull();
-      if (this.#dirty.size) await this.#observe();
+      if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
     db.set('state', 'idle');
     return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };

@@ -229,4 +229,24 @@ describe('watcher hints that arrive in halves', () => {
     await b.sync();
     expect(Object.keys(await snapshot(b.dir)).filter((p) => p.startsWith('album/') && p !== 'album/')).toHaveLength(30);
   });
+
+  it('a file renamed inside a directory the server moved meanwhile: its hints name the old directory, the rename is still found', async () => {
+    // found by the fault proxy e2e: the agent applied the server's directory
+    // move, the hints of the user's rename inside it arrived under the old
+    // directory's path, and Local kept the old name: status said up to date
+    // while the folder and the server differed, until the next full scan
+    await mkdir(join(a.dir, 'x'));
+    await writeFile(join(a.dir, 'x', 'f.txt'), 'f');
+    await settle();
+    await rename(join(b.dir, 'x'), join(b.dir, 'y'));
+    await b.sync();
+    await rename(join(a.dir, 'x', 'f.txt'), join(a.dir, 'x', 'g.txt'));
+    await a.engine.cycle(); // pulls the directory move and applies it
+    a.engine.markDirty('x/f.txt');
+    a.engine.markDirty('x/g.txt');
+    expect((await a.engine.cycle()).converged).toBe(true);
+    await b.sync();
+    expect(await snapshot(b.dir)).toEqual({ 'y/': 'dir', 'y/g.txt': 'f' });
+    expect(await snapshot(a.dir)).toEqual({ 'y/': 'dir', 'y/g.txt': 'f' });
+  });
 });
