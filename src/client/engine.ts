@@ -56,7 +56,7 @@ export interface EngineOptions {
 export interface CycleResult {
   converged: boolean;
   rounds: number;
-  /** ops the last plan still had */
+  /** ops the last plan still had, held-back ones included */
   pending: number;
   problems: PlanProblem[];
   paused: GuardTrip | null;
@@ -187,7 +187,8 @@ export class Engine {
       const local = db.loadLocal();
       const p = plan({ remote, synced, local, device: db.get('device_label') ?? 'device', now: o.now(), isIgnored: this.#ignore });
       problems = p.problems;
-      pending = p.ops.length;
+      // held-back ops count: a plan that only defers is not in agreement, and `wait` and status must not say it is
+      pending = p.ops.length + p.deferred;
       db.set('pending', pending);
       db.setProblems(p.problems, 'plan');
       if (p.ops.length === 0) {
@@ -198,7 +199,7 @@ export class Engine {
         this.onIdle?.();
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());
-        return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
+        return { converged: p.deferred === 0, rounds: round, pending, problems, paused: null };
       }
       // Watcher hints arrive over time: a big directory rename is thousands
       // of events spread over hundreds of ms, and a cycle that saw only the
