@@ -119,8 +119,9 @@ export async function converge(sides: Side[], seed: number, timeoutMs = 60_000):
   try {
     await waitFor(async () => {
       for (const s of sides) if ((await cliAsync(['wait', s.dir, '--timeout', '10'], s.env)).code !== 0) return false;
-      const snaps = await Promise.all(sides.map((s) => snapshot(s.dir)));
-      return snaps.every((x) => JSON.stringify(x) === JSON.stringify(snaps[0]));
+      // an agent may still remove a file between readdir and lstat: not settled yet
+      const snaps = await Promise.all(sides.map((s) => snapshot(s.dir))).catch(() => null);
+      return snaps !== null && snaps.every((x) => JSON.stringify(x) === JSON.stringify(snaps[0]));
     }, timeoutMs, `convergence (seed ${seed})`);
   } catch (err) {
     for (const s of sides) {
