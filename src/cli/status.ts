@@ -71,6 +71,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       else if (op.type === 'create' || op.type === 'update') { up++; bytes += op.local.size ?? 0; }
       else other++;
     }
+    other += p.deferred; // held back (waiting on another op): not in agreement either
     let retention: string | null = null;
     if (srv && srv.retention.max_entries && head !== null) {
       const room = srv.retention.max_entries - (head - meta.cursorSeq);

@@ -11,7 +11,7 @@ import { plan } from '../core/plan.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
-import { execute } from './executor.js';
+import { confirm, execute, type Unconfirmed } from './executor.js';
 import { nodeFsys, type Fsys } from './fsys.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
@@ -60,7 +60,7 @@ export interface EngineOptions {
 export interface CycleResult {
   converged: boolean;
   rounds: number;
-  /** ops the last plan still had */
+  /** ops the last plan still had, held-back ones included */
   pending: number;
   problems: PlanProblem[];
   paused: GuardTrip | null;
@@ -86,6 +86,8 @@ export class Engine {
   onIdle: (() => void) | null = null;
 
   readonly #throttle: Throttle;
+  /** commits whose reply was lost, re-sent before the next plan */
+  readonly #unconfirmed: Unconfirmed[] = [];
 
   constructor(opts: EngineOptions) {
     this.o = {
@@ -177,6 +179,7 @@ export class Engine {
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
     }
     db.set('state', 'syncing');
+    if (this.#unconfirmed.length) await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, unconfirmed: this.#unconfirmed });
     await this.#pull(); // one changes request: cheap, and a cycle never plans on a stale Remote
     await this.#observe();
     let problems: PlanProblem[] = [];
@@ -192,15 +195,19 @@ export class Engine {
       const local = db.loadLocal();
       const p = plan({ remote, synced, local, device: db.get('device_label') ?? 'device', now: o.now(), isIgnored: this.#ignore });
       problems = p.problems;
-      pending = p.ops.length;
+      // held-back ops count: a plan that only defers is not in agreement, and `wait` and status must not say it is
+      pending = p.ops.length + p.deferred;
       db.set('pending', pending);
       db.setProblems(p.problems, 'plan');
       if (p.ops.length === 0) {
-        if (p.deferred === 0) db.clearAllIntents(); // every op's outcome is in the trees now
+        if (p.deferred === 0) {
+          db.clearAllIntents(); // every op's outcome is in the trees now
+          db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
+        }
         this.onIdle?.();
         db.set('state', 'idle');
         db.set('last_sync_at', o.now());
-        return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
+        return { converged: p.deferred === 0, rounds: round, pending, problems, paused: null };
       }
       // Watcher hints arrive over time: a big directory rename is thousands
       // of events spread over hundreds of ms, and a cycle that saw only the
@@ -237,9 +244,12 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
+      // a directory we moved took its subtree to new paths, and hints still on
+      // their way name the old ones: only a full scan sees what changed inside
+      if (p.ops.some((op) => (op.type === 'local_move' || op.type === 'conflict_rename') && op.expect.kind === 'dir')) this.#fullScanNeeded = true;
       // our own commits come back as journal echoes (no-ops by rev): pull them
       // so the cursor covers what this round wrote
       if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
@@ -250,7 +260,7 @@ export class Engine {
         }
       } else stuck = 0;
       if (this.#pullNeeded) await this.#pull();
-      if (this.#dirty.size) await this.#observe();
+      if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
     db.set('state', 'idle');
     return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };

@@ -16,6 +16,7 @@ import { SyncdError } from '../protocol/errors.js';
 import type { Op, OpResult } from '../protocol/types.js';
 import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
 import type { RemoteClient } from './remote.js';
+import { isRetryable } from './remote-errors.js';
 import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
 import type { StateDB } from './state-db.js';
 import type { Throttle } from './throttle.js';
@@ -35,6 +36,15 @@ export interface ExecContext {
   fs?: Fsys;
   /** retries of a failed download within the round (default 5; the next round retries anyway) */
   downloadRetries?: number;
+  /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
+  unconfirmed?: Unconfirmed[];
+}
+
+/** One op sent in a commit whose reply never came: the server may have applied it. */
+export interface Unconfirmed {
+  op: RemoteOp;
+  wire: Op;
+  intent: string;
 }
 
 export interface ExecResult {
@@ -336,9 +346,9 @@ class Run {
   // ---- phase 4b: content to the server ---------------------------------
 
   async remote(ops: RemoteOp[]): Promise<void> {
-    const { db, remote } = this.ctx;
+    const { remote } = this.ctx;
     const queue = new PQueue({ concurrency: this.ctx.concurrency });
-    const wire: { op: RemoteOp; wire: Op; intent: string }[] = [];
+    const wire: Unconfirmed[] = [];
     const uploaded = new Map<RemoteOp, string>();
     // content first (streamed, never loaded whole)
     await Promise.all(ops.map((op) => queue.add(async () => {
@@ -362,10 +372,20 @@ class Run {
       if (w) wire.push(w);
     }
     for (let i = 0; i < wire.length; i += COMMIT_CHUNK) {
-      const chunk = wire.slice(i, i + COMMIT_CHUNK);
-      const results = await remote.commit(chunk.map((c) => c.wire));
-      db.tx(() => chunk.forEach((c, k) => this.recordResult(c.op, c.intent, results[k]!)));
+      await this.commit(wire.slice(i, i + COMMIT_CHUNK));
     }
+  }
+
+  async commit(chunk: Unconfirmed[]): Promise<void> {
+    const { db, remote } = this.ctx;
+    let results: OpResult[];
+    try {
+      results = await remote.commit(chunk.map((c) => c.wire));
+    } catch (err) {
+      if (isRetryable(err)) this.ctx.unconfirmed?.push(...chunk);
+      throw err;
+    }
+    db.tx(() => chunk.forEach((c, k) => this.recordResult(c.op, c.intent, results[k]!)));
   }
 
   toWire(op: RemoteOp, uploaded: Map<RemoteOp, string>): { op: RemoteOp; wire: Op; intent: string } | null {
@@ -426,7 +446,9 @@ class Run {
         db.deleteSyncedSubtree(op.id);
         return;
       }
-      db.upsertRemote(node, r.seq);
+      // a retried op gets its first result back, which the pull may already
+      // have passed (and seen the node change or go since): Remote keeps the journal's word
+      if (r.seq > Number(db.get('cursor_seq') ?? '0')) db.upsertRemote(node, r.seq);
       if (op.type === 'move') {
         const s = db.getSynced(op.id);
         db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
@@ -529,4 +551,24 @@ class Run {
 
 export async function execute(ctx: ExecContext, ops: PlanOp[]): Promise<ExecResult> {
   return new Run(ctx).run(ops);
+}
+
+/**
+ * Sends parked commits again, verbatim, before anything is re-planned: the
+ * same op_ids get the first result of what the server applied, and Synced
+ * learns it. A re-plan instead would see our own node as someone else's
+ * once the user renamed, edited or deleted the file meanwhile (a copy, a
+ * conflict, a deleted file back). What fails again stays parked.
+ */
+export async function confirm(ctx: ExecContext & { unconfirmed: Unconfirmed[] }): Promise<void> {
+  const run = new Run(ctx);
+  const items = ctx.unconfirmed.splice(0);
+  for (let i = 0; i < items.length; i += COMMIT_CHUNK) {
+    try {
+      await run.commit(items.slice(i, i + COMMIT_CHUNK));
+    } catch (err) {
+      if (isRetryable(err)) ctx.unconfirmed.push(...items.slice(i + COMMIT_CHUNK));
+      throw err;
+    }
+  }
 }

@@ -51,6 +51,12 @@ function unreadable(ctx: Ctx, path: string, err: unknown): typeof UNREADABLE {
   return UNREADABLE;
 }
 
+/** ENOTDIR: a parent on the way is no longer a directory, so the path is gone too. */
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
 function identityKey(e: { ino: number; size: number | null; mtimeMs: number }): string {
   return `${e.ino}:${e.size}:${e.mtimeMs}`;
 }
@@ -61,7 +67,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
   try {
     st = await ctx.fs.lstat(abs);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isGone(err)) return null;
     return unreadable(ctx, diskPath, err);
   }
   const path = diskPath.normalize('NFC');
@@ -71,7 +77,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
     try {
       return { ...base, kind: 'symlink', target: await ctx.fs.readlink(abs) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isGone(err)) return null;
       return unreadable(ctx, diskPath, err);
     }
   }
@@ -93,7 +99,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
     if (again.size !== h.size || again.mtimeMs !== st.mtimeMs || again.ino !== st.ino) return e;
     return { ...e, hash: h.hash };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isGone(err)) return null;
     return unreadable(ctx, diskPath, err);
   }
 }

@@ -556,8 +556,13 @@ class Planner {
       // a new local entry next to a node the server created is settled from
       // that node's side (adopt or conflicted copy)
       if (replaces === null && !this.input.synced.has(other)) return;
-      if (this.serverKeeps(other)) this.renameAside(e, 'the server keeps another item at this name');
-      else {
+      if (this.serverKeeps(other)) {
+        this.renameAside(e, 'the server keeps another item at this name');
+        // the node this entry survived is gone from the server: kept in Synced
+        // at this path, it would claim the server's node once that lands here
+        // and send it aside too, round after round (a copy per round)
+        if (replaces !== null && !this.syncedParents.has(replaces)) this.state.push({ type: 'forget', id: replaces, path: e.path });
+      } else {
         this.deferred++; // the other node is leaving (its delete or move is planned)
         this.leaving.push(other);
       }

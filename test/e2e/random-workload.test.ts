@@ -4,14 +4,14 @@
 // the test itself overwrote or deleted it where it could see it.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/e2e/random-workload.test.ts
 
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshot, waitFor } from '../helpers/agent.js';
+import { snapshot } from '../helpers/agent.js';
 import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
-import { baseSeed, pick, rng, type Rng } from '../helpers/rng.js';
+import { baseSeed, pick, rng } from '../helpers/rng.js';
+import { converge, lostContents, step, type Side, type Written } from '../helpers/workload.js';
 
 const RUNS = Number(process.env.SYNCD_WORKLOAD_RUNS ?? 2);
 const STEPS = Number(process.env.SYNCD_WORKLOAD_STEPS ?? 60);
@@ -28,95 +28,6 @@ afterAll(async () => {
   await server.proc.kill('SIGTERM');
 });
 
-interface Side {
-  name: string;
-  dir: string;
-  env: NodeJS.ProcessEnv;
-  agent: Proc | null;
-}
-
-async function walk(root: string, rel = ''): Promise<{ path: string; dir: boolean }[]> {
-  const out: { path: string; dir: boolean }[] = [];
-  let ents;
-  try {
-    ents = await readdir(join(root, rel), { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const d of ents) {
-    if (d.name.startsWith('.syncd')) continue;
-    const p = rel ? `${rel}/${d.name}` : d.name;
-    out.push({ path: p, dir: d.isDirectory() });
-    if (d.isDirectory()) out.push(...(await walk(root, p)));
-  }
-  return out;
-}
-
-async function contentsUnder(root: string, p: string): Promise<string[]> {
-  const abs = join(root, p);
-  const st = await stat(abs).catch(() => null);
-  if (!st) return [];
-  if (st.isFile()) return [await readFile(abs, 'utf8').catch(() => '')];
-  const out: string[] = [];
-  for (const e of await walk(root, p)) if (!e.dir) out.push(await readFile(join(root, e.path), 'utf8').catch(() => ''));
-  return out;
-}
-
-const NAMES = ['a.txt', 'b.txt', 'C.txt', 'c.txt', 'notes', 'docs', 'é.md', 'x'];
-
-async function step(r: Rng, side: Side, written: Set<string>, superseded: Set<string>, tag: string): Promise<void> {
-  const items = await walk(side.dir);
-  const dirs = ['', ...items.filter((i) => i.dir).map((i) => i.path)];
-  const files = items.filter((i) => !i.dir).map((i) => i.path);
-  const parent = pick(r, dirs);
-  const target = (parent ? parent + '/' : '') + pick(r, NAMES);
-  const k = r();
-  try {
-    if (k < 0.35) {
-      const content = `${tag}`;
-      if (existsSync(join(side.dir, target))) {
-        if ((await stat(join(side.dir, target))).isDirectory()) return;
-        superseded.add(await readFile(join(side.dir, target), 'utf8'));
-      }
-      await writeFile(join(side.dir, target), content);
-      written.add(content);
-    } else if (k < 0.45) {
-      if (!existsSync(join(side.dir, target))) await mkdir(join(side.dir, target));
-    } else if (k < 0.7 && items.length) {
-      const from = pick(r, items).path;
-      if (existsSync(join(side.dir, target)) || target === from || target.startsWith(from + '/')) return;
-      await rename(join(side.dir, from), join(side.dir, target));
-    } else if (k < 0.85 && files.length) {
-      const f = pick(r, files);
-      for (const c of await contentsUnder(side.dir, f)) superseded.add(c);
-      await rm(join(side.dir, f), { force: true });
-    } else if (items.length) {
-      const d = pick(r, items).path;
-      for (const c of await contentsUnder(side.dir, d)) superseded.add(c);
-      await rm(join(side.dir, d), { recursive: true, force: true });
-    }
-  } catch (err) {
-    // the agent moved something under our feet: that is fine, skip the step
-    if (!['ENOENT', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-  }
-}
-
-async function converge(sides: Side[], seed: number): Promise<void> {
-  for (const s of sides) if (!s.agent) s.agent = start(['watch', s.dir], s.env);
-  try {
-    await waitFor(async () => {
-      for (const s of sides) if (cli(['wait', s.dir, '--timeout', '10'], s.env).code !== 0) return false;
-      const snaps = await Promise.all(sides.map((s) => snapshot(s.dir)));
-      return snaps.every((x) => JSON.stringify(x) === JSON.stringify(snaps[0]));
-    }, 60_000, `convergence (seed ${seed})`);
-  } catch (err) {
-    for (const s of sides) {
-      process.stderr.write(`--- ${s.name}\n${JSON.stringify(await snapshot(s.dir))}\n${cli(['status', s.dir, '--json'], s.env).stdout}\n${s.agent?.output.join('').slice(-3000)}\n`);
-    }
-    throw err;
-  }
-}
-
 describe('random two-agent workload with kill -9 and offline periods', () => {
   const seed0 = baseSeed(7);
   for (let run = 0; run < RUNS; run++) {
@@ -132,12 +43,11 @@ describe('random two-agent workload with kill -9 and offline periods', () => {
         expect(cli(['init', dir, '--server', server.url, '--token', token], env).code).toBe(0);
         sides.push({ name, dir, env, agent: start(['watch', dir], env) });
       }
-      const written = new Set<string>();
-      const superseded = new Set<string>();
+      const w: Written = { written: new Set(), superseded: new Set() };
       try {
         for (let i = 0; i < STEPS; i++) {
           const side = pick(r, sides);
-          await step(r, side, written, superseded, `${side.name}-${seed}-${i}`);
+          await step(r, side, w, `${side.name}-${seed}-${i}`);
           const k = r();
           if (k < 0.06 && side.agent) {
             await side.agent.kill('SIGKILL'); // crash
@@ -151,10 +61,7 @@ describe('random two-agent workload with kill -9 and offline periods', () => {
           await new Promise((res) => setTimeout(res, Math.floor(r() * 40)));
         }
         await converge(sides, seed);
-        const final = await snapshot(sides[0]!.dir);
-        const present = new Set(Object.values(final));
-        const lost = [...written].filter((c) => !superseded.has(c) && !present.has(c));
-        expect(lost, `seed ${seed}: contents lost`).toEqual([]);
+        expect(lostContents(await snapshot(sides[0]!.dir), w), `seed ${seed}: contents lost`).toEqual([]);
       } finally {
         for (const s of sides) await s.agent?.kill('SIGTERM');
       }

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile, readFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { folderStatus } from '../../../src/cli/status.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -228,6 +229,61 @@ describe('watcher hints that arrive in halves', () => {
     expect((await head()) - before).toBe(1);
     await b.sync();
     expect(Object.keys(await snapshot(b.dir)).filter((p) => p.startsWith('album/') && p !== 'album/')).toHaveLength(30);
+  });
+
+  it('a file renamed inside a directory the server moved meanwhile: its hints name the old directory, the rename is still found', async () => {
+    // found by the fault proxy e2e: the agent applied the server's directory
+    // move, the hints of the user's rename inside it arrived under the old
+    // directory's path, and Local kept the old name: status said up to date
+    // while the folder and the server differed, until the next full scan
+    await mkdir(join(a.dir, 'x'));
+    await writeFile(join(a.dir, 'x', 'f.txt'), 'f');
+    await settle();
+    await rename(join(b.dir, 'x'), join(b.dir, 'y'));
+    await b.sync();
+    await rename(join(a.dir, 'x', 'f.txt'), join(a.dir, 'x', 'g.txt'));
+    await a.engine.cycle(); // pulls the directory move and applies it
+    a.engine.markDirty('x/f.txt');
+    a.engine.markDirty('x/g.txt');
+    expect((await a.engine.cycle()).converged).toBe(true);
+    await b.sync();
+    expect(await snapshot(b.dir)).toEqual({ 'y/': 'dir', 'y/g.txt': 'f' });
+    expect(await snapshot(a.dir)).toEqual({ 'y/': 'dir', 'y/g.txt': 'f' });
+  });
+});
+
+// Found by the fault proxy e2e (seed 202), no fault needed: a file moved into
+// a new directory whose name is its own case twin. The directory cannot be
+// created while the server still has the file's name, and the file cannot
+// move before the directory exists: both ops are held back for good.
+describe('a file moved into a new directory named as its case twin (c.txt → C.txt/x)', () => {
+  async function moveIntoTwin(): Promise<void> {
+    await writeFile(join(a.dir, 'c.txt'), 'c');
+    await settle();
+    await mkdir(join(a.dir, 'C.txt'));
+    await rename(join(a.dir, 'c.txt'), join(a.dir, 'C.txt', 'x'));
+    a.engine.rescan();
+  }
+
+  it('is never reported as in agreement while it is not (status and `wait` said up to date)', async () => {
+    await moveIntoTwin();
+    for (let i = 0; i < 5; i++) {
+      const r = await a.engine.cycle();
+      expect(r.converged || r.pending > 0, `cycle ${i}: ${JSON.stringify(r)}`).toBe(true);
+      expect(r.converged || a.db.get('pending') !== '0').toBe(true);
+      if (r.converged) return;
+    }
+    const st = await folderStatus(a.dir);
+    expect(st.pending_uploads + st.pending_downloads + st.pending_other).toBeGreaterThan(0);
+  });
+
+  // the create of C.txt waits for c.txt to leave its name, and c.txt's move
+  // waits for C.txt: the planner moves c.txt to a temporary name first
+  it('syncs', async () => {
+    await moveIntoTwin();
+    await a.sync(10);
+    await b.sync();
+    expect(await snapshot(b.dir)).toEqual({ 'C.txt/': 'dir', 'C.txt/x': 'c' });
   });
 });
 

@@ -75,4 +75,19 @@ describe('scanner', () => {
       FAIL.marker = '\u0000never';
     }
   });
+
+  it('a hinted path whose parent became a file (ENOTDIR) is gone, not unreadable', async () => {
+    // found by the fault proxy e2e: the hint for d/f came before the hint for d,
+    // and the scan kept d/f under a file and reported it unreadable until the next full scan
+    const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
+    await mkdir(join(root, 'd'));
+    await writeFile(join(root, 'd', 'f'), 'f');
+    const before = await scanAll(root, new Map(), none);
+    const { rm } = await import('node:fs/promises');
+    await rm(join(root, 'd'), { recursive: true });
+    await writeFile(join(root, 'd'), 'now a file');
+    const partial = await scanPaths(root, before.tree, ['d/f'], none);
+    expect(partial.problems).toEqual([]);
+    expect(partial.tree.has('d/f')).toBe(false);
+  });
 });

@@ -94,6 +94,17 @@ const cases: Case[] = [
     base: { 'x': 'A' }, remote: (m) => remoteEdit.delete(m, 'x'), local: (m) => localEdit.edit(m, 'x', 'B'), want: { x: 'B' },
   },
   {
+    // found by the fault proxy e2e (seeds 308, 322): the survivor went aside, the
+    // deleted node stayed in Synced at "x", claimed the downloaded server file and
+    // sent it aside as well, a copy per round, without end
+    name: 'local edit vs remote delete, and another server file takes the name: one conflicted copy, no loop',
+    base: { 'x': 'A' },
+    remote: (m) => { remoteEdit.delete(m, 'x'); remoteEdit.create(m, 'x', 'B'); },
+    local: (m) => localEdit.edit(m, 'x', 'C'),
+    want: { x: 'B', [CC('x')]: 'C' },
+    ops: (o) => expect(count(o, 'conflict_rename')).toBe(1),
+  },
+  {
     name: 'remote dir delete vs new local file inside: the file survives',
     base: { 'd/': null, 'd/old': 'O' },
     remote: (m) => remoteEdit.delete(m, 'd'),
