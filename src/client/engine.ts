@@ -20,7 +20,6 @@ import { localDiff, scanAll, scanPaths } from './scan.js';
 import type { StateDB } from './state-db.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from './syncignore.js';
 import { tokenBucket, type Throttle } from './throttle.js';
-import { removeStaleTemps } from './transfer.js';
 
 export const ROOT_MARKER = '.syncd';
 
@@ -82,6 +81,8 @@ export class Engine {
   #pollFallback = false;
   /** Local was last updated from watcher hints, not a full scan */
   #partialView = false;
+  /** prepare() ran: the next full scan removes leftover download temp files */
+  #removeTemps = false;
   /** called when a cycle ends with nothing left to do (progress displays stop here) */
   onIdle: (() => void) | null = null;
 
@@ -113,8 +114,9 @@ export class Engine {
     }
     const { fs } = this.o;
     if (!fs.statSync(this.o.folder)) return;
-    const removed = await removeStaleTemps(this.o.folder, fs);
-    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
+    // leftover temp files (a crash between download and rename) lie in synced
+    // directories: the first full scan passes them all and removes them
+    this.#removeTemps = true;
     const marker = join(this.o.folder, ROOT_MARKER);
     if (!fs.statSync(marker) && this.db.syncedCount() === 0) writeMarker(this.o.folder, fs);
   }
@@ -148,6 +150,10 @@ export class Engine {
     const full = this.#fullScanNeeded || this.#pollFallback;
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
+    if (full && this.#removeTemps) {
+      this.#removeTemps = false;
+      await this.#removeStaleTemps(res.temps);
+    }
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
@@ -159,6 +165,19 @@ export class Engine {
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) db.setProblems(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
+  }
+
+  async #removeStaleTemps(temps: readonly string[]): Promise<void> {
+    let removed = 0;
+    for (const t of temps) {
+      try {
+        await this.o.fs.unlink(join(this.o.folder, t)); // a link of that name goes, never its target
+        removed++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
   }
 
   /** One full cycle: pull, observe, plan and execute until nothing is left. */
