@@ -8,10 +8,11 @@ import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { checkGuards, type GuardTrip } from '../core/guards.js';
 import type { PlanProblem } from '../core/ops.js';
 import { plan } from '../core/plan.js';
+import { narrowPlanInput } from '../core/scope.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
+import { VERSION } from '../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { execute } from './executor.js';
 import { nodeFsys, type Fsys } from './fsys.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
@@ -148,6 +149,7 @@ export class Engine {
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     const full = this.#fullScanNeeded || this.#pollFallback;
+    if (!full && dirty.length === 0) return; // no hints: Local stands as it is
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     if (full && this.#removeTemps) {
@@ -163,7 +165,7 @@ export class Engine {
       });
     }
     // a full scan replaces what scans reported; a partial one adds to it
-    if (full) db.setProblems(res.problems, 'scan');
+    if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
   }
 
@@ -180,6 +182,41 @@ export class Engine {
     if (removed) this.o.log.info('removed leftover temp files', { count: removed });
   }
 
+  /**
+   * The planner's inputs besides the trees. A plan that came out empty is
+   * remembered under this key (StateDB.setPlanMemo, dropped by any tree
+   * write): while it holds, the trees are known to plan to nothing.
+   */
+  #memoKey(device: string): string {
+    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device]);
+  }
+
+  /** A meta write only when the value changes (each write is a durable transaction). */
+  #setIfChanged(key: string, value: string | number | null): void {
+    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.set(key, value);
+  }
+
+  #setProblemsIfChanged(problems: PlanProblem[], scope: 'plan' | 'scan'): void {
+    const had = this.db.problemsOf(scope);
+    if (had.length === problems.length && had.every((p, i) => p.path === problems[i]!.path && p.code === problems[i]!.code && p.message === problems[i]!.message)) return;
+    this.db.setProblems(problems, scope);
+  }
+
+  /** The cycle ends with nothing left to do; `memo`: the plan was empty with nothing deferred. */
+  #idle(memo: string | null): void {
+    const { db } = this;
+    this.onIdle?.();
+    db.tx(() => {
+      if (memo !== null) {
+        db.clearAllIntents(); // every op's outcome is in the trees now
+        db.setPlanMemo(memo);
+      }
+      this.#setIfChanged('pending', 0);
+      this.#setIfChanged('state', 'idle');
+      db.set('last_sync_at', this.o.now());
+    });
+  }
+
   /** One full cycle: pull, observe, plan and execute until nothing is left. */
   async cycle(signal?: AbortSignal): Promise<CycleResult> {
     const { db, o } = this;
@@ -192,9 +229,11 @@ export class Engine {
       if (this.#pullNeeded) await this.#pull();
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
     }
-    db.set('state', 'syncing');
-    await this.#pull(); // one changes request: cheap, and a cycle never plans on a stale Remote
-    await this.#observe();
+    this.#setIfChanged('state', 'syncing');
+    // one changes request (a cycle never plans on a stale Remote) while the
+    // disk is looked at: the two touch different trees
+    const first = await Promise.allSettled([this.#pull(), this.#observe()]);
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
     let problems: PlanProblem[] = [];
     let pending = 0;
     let stuck = 0;
@@ -203,21 +242,26 @@ export class Engine {
         db.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems, paused: null };
       }
+      const device = db.get('device_label') ?? 'device';
+      const memoKey = this.#memoKey(device);
+      if (db.planMemo() === memoKey) {
+        // nothing changed since a plan over these trees came out empty: it still does
+        this.#idle(null);
+        return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
+      }
       const remote = db.loadRemote();
       const synced = db.loadSynced();
       const local = db.loadLocal();
-      const p = plan({ remote, synced, local, device: db.get('device_label') ?? 'device', now: o.now(), isIgnored: this.#ignore });
+      // the settled bulk of the trees cannot change the plan: leave it out
+      const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
       problems = p.problems;
       pending = p.ops.length;
-      db.set('pending', pending);
-      db.setProblems(p.problems, 'plan');
+      this.#setProblemsIfChanged(p.problems, 'plan');
       if (p.ops.length === 0) {
-        if (p.deferred === 0) db.clearAllIntents(); // every op's outcome is in the trees now
-        this.onIdle?.();
-        db.set('state', 'idle');
-        db.set('last_sync_at', o.now());
+        this.#idle(p.deferred === 0 ? memoKey : null);
         return { converged: p.deferred === 0, rounds: round, pending: 0, problems, paused: null };
       }
+      this.#setIfChanged('pending', pending);
       // Watcher hints arrive over time: a big directory rename is thousands
       // of events spread over hundreds of ms, and a cycle that saw only the
       // "gone" half would plan deletes (and later re-creates) instead of one
@@ -230,7 +274,7 @@ export class Engine {
       }
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
-        localFiles: [...local.values()].filter((e) => e.kind !== 'dir').length, synced, plan: p,
+        localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
         maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
       });
       if (trip) {
@@ -253,6 +297,8 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
+      // the executor (and its queue) is loaded once there is work: a no-op run never needs it
+      const { execute } = await import('./executor.js');
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);

@@ -43,8 +43,8 @@ export interface FsDirent {
 
 /** A directory entry with its lstat: what a full scan needs of each name. */
 export interface FsDirStat {
-  /** the name as bytes (a name may not be valid UTF-8) */
-  name: Buffer;
+  /** the name; its bytes when they are not valid UTF-8 (such a name cannot be synced, only reported) */
+  name: string | Buffer;
   /** the entry's lstat; null when it vanished, failed (`err`), or its name is not valid UTF-8 (not looked at) */
   st: FsStat | null;
   /** why lstat failed, other than the entry vanishing */
@@ -153,19 +153,25 @@ async function writeNewImpl(path: string, buf: Buffer, fsync: boolean): Promise<
  */
 function lstatDirImpl(p: string): Promise<FsDirStat[]> {
   try {
-    const names = readdirSync(p, { encoding: 'buffer' });
+    let names: (string | Buffer)[] = readdirSync(p);
+    // a name that is not UTF-8 decodes with U+FFFD: only then read the bytes
+    // (such a name cannot be reached through a decoded string)
+    if (names.some((n) => (n as string).includes('\ufffd'))) {
+      names = readdirSync(p, { encoding: 'buffer' }).map((b) => {
+        const s = b.toString('utf8');
+        return Buffer.from(s, 'utf8').equals(b) ? s : b;
+      });
+    }
     const out: FsDirStat[] = new Array(names.length);
     const prefix = p.endsWith('/') ? p : `${p}/`;
     for (let i = 0; i < names.length; i++) {
-      const name = names[i] as Buffer;
-      const s = name.toString('utf8');
-      // a name that is not UTF-8 cannot be reached through a decoded string
-      if (s.includes('\ufffd') && !Buffer.from(s, 'utf8').equals(name)) {
+      const name = names[i] as string | Buffer;
+      if (typeof name !== 'string') {
         out[i] = { name, st: null, err: null };
         continue;
       }
       try {
-        out[i] = { name, st: lstatSync(prefix + s, { throwIfNoEntry: false }) ?? null, err: null };
+        out[i] = { name, st: lstatSync(prefix + name, { throwIfNoEntry: false }) ?? null, err: null };
       } catch (err) {
         // ENOTDIR: the directory itself was replaced since readdir, so the entry is gone too
         const e = err as NodeJS.ErrnoException;

@@ -161,14 +161,14 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     for (const x of slow.splice(0)) settle(x.rel, await x.p);
   };
   for (const d of list) {
-    // names as bytes: a name that is not valid UTF-8 cannot be synced (nor
+    // a name that is not valid UTF-8 (given as bytes) cannot be synced (nor
     // even opened through a decoded string), so it is reported, not skipped
-    const name = d.name.toString('utf8');
-    if (name.includes('\ufffd') && !Buffer.from(name, 'utf8').equals(d.name)) {
-      const shown = (dir === '' ? '' : `${dir}/`) + name;
+    if (typeof d.name !== 'string') {
+      const shown = (dir === '' ? '' : `${dir}/`) + d.name.toString('utf8');
       ctx.problems.push({ path: shown, code: 'invalid_name', message: `"${shown}" has a name that is not valid UTF-8 (bytes ${d.name.toString('hex')}); rename it to sync it` });
       continue;
     }
+    const name = d.name;
     const rel = dir === '' ? name : `${dir}/${name}`;
     if (d.err) {
       // its kind is unknown: skipped only if ignored either way, else kept as Local knew it
