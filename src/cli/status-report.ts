@@ -6,6 +6,7 @@ import { lockHolder } from '../client/lock.js';
 import { loadIgnore } from '../client/syncignore.js';
 import type { StateDB } from '../client/state-db.js';
 import { plan } from '../core/plan.js';
+import { narrowPlanInput } from '../core/scope.js';
 import { SyncdError } from '../protocol/errors.js';
 import type { StatusReply } from '../protocol/types.js';
 import { openLinked, printJson, remoteFor } from './folder.js';
@@ -64,7 +65,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
     const caughtUp = Number(db.get('caught_up_at') ?? '0');
     const config = loadConfig(paths.folder);
-    const p = plan({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) });
+    const p = plan(narrowPlanInput({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) }));
     let up = 0, down = 0, other = 0, bytes = 0;
     for (const op of p.ops) {
       if (op.type === 'download') { down++; bytes += op.node.size ?? 0; }

@@ -21,7 +21,7 @@
 
 import { checkName, nameKey } from '../protocol/names.js';
 import { ROOT_ID } from '../protocol/types.js';
-import type { SyncedTree } from './associate.js';
+import type { SyncedNode, SyncedTree } from './associate.js';
 import type { LocalEntry, LocalTree } from './local.js';
 import type { PlanInput } from './plan.js';
 import { parentPath, type Tree, type TreeNode } from './tree.js';
@@ -47,9 +47,26 @@ function sameLocal(s: TreeNode & { ino: number | null }, e: LocalEntry): boolean
   return true;
 }
 
+/** What settle() found for a node, reused while its objects and its directory's path stay the same. */
+interface Seen {
+  s: SyncedNode;
+  r: TreeNode;
+  /** the parent's path ('' at the top) */
+  dir: string;
+  path: string;
+  /** sameNode and validName held */
+  own: boolean;
+}
+
+// Per Synced tree (the engine keeps one per folder and updates it in place,
+// replacing node objects, never mutating them): the last findings by id.
+const seenBy = new WeakMap<SyncedTree, Map<string, Seen>>();
+
 /** The input narrowed to what can change the plan; plan() over it returns what it returns over `input`. */
 export function narrowPlanInput(input: PlanInput): PlanInput {
   const { remote, synced, local } = input;
+  let seen = seenBy.get(synced);
+  if (!seen || seen.size > 2 * synced.size + 1000) seenBy.set(synced, (seen = new Map()));
 
   // an inode held once in Synced and once in Local, nowhere else
   const inoCount = new Map<number, number>();
@@ -66,20 +83,26 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
     settled.set(id, null); // also what a cycle finds
     const s = synced.get(id);
     const r = remote.get(id);
-    if (!s || !r || !sameNode(s, r) || !validName(s.name) || s.ino === null || inoCount.get(s.ino) !== 2) return null;
-    let path = s.name;
+    if (!s || !r || s.ino === null || inoCount.get(s.ino) !== 2) return null;
+    let dir = '';
     if (s.parent !== ROOT_ID) {
       const pp = settle(s.parent);
       if (pp === null || synced.get(s.parent)!.kind !== 'dir') return null;
-      path = `${pp}/${s.name}`;
+      dir = pp;
     }
+    let was = seen.get(id);
+    if (!was || was.s !== s || was.r !== r || was.dir !== dir) {
+      const own = sameNode(s, r) && validName(s.name);
+      seen.set(id, (was = { s, r, dir, path: dir === '' ? s.name : `${dir}/${s.name}`, own }));
+    }
+    if (!was.own) return null;
+    const path = was.path;
     const e = local.get(path);
     if (!e || e.path !== path || !sameLocal(s, e)) return null;
     settled.set(id, path);
     ownerOf.set(e, id);
     return path;
   };
-  for (const id of synced.keys()) settle(id);
   /** the settled node whose path is `path`, if any */
   const settledAt = (path: string): string | undefined => {
     const e = local.get(path);
@@ -97,11 +120,11 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
     anyUnsettled = true;
     const seen = new Set<string>();
     for (let p = tree.get(id)?.parent; p !== undefined && p !== ROOT_ID && !seen.has(p); p = tree.get(p)?.parent) {
-      if (settled.get(p)) return taintUp(p);
+      if (settle(p) !== null) return taintUp(p);
       seen.add(p);
     }
   };
-  for (const id of synced.keys()) if (!settled.get(id)) taintFrom(synced, id);
+  for (const id of synced.keys()) if (settle(id) === null) taintFrom(synced, id);
   for (const id of remote.keys()) if (!settled.get(id)) taintFrom(remote, id);
   /** an entry is owned under its own path only (a shared object under another key is not) */
   const ownedBy = (k: string, e: LocalEntry): string | undefined => (k === e.path ? ownerOf.get(e) : undefined);
@@ -121,6 +144,8 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
 
   const besideTaint = (parent: string): boolean => parent === ROOT_ID || tainted.has(parent);
 
+  // settled nodes kept: the tainted ones and the children of those (and of the root)
+  const kept = new Set<string>(tainted);
   // children of tainted directories (and of the root) whose name keys collide: keep their subtrees whole
   const groups = new Map<string, string>();
   const pinned = new Set<string>();
@@ -133,7 +158,11 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
       pinned.add(source);
     }
   };
-  for (const n of synced.values()) if (besideTaint(n.parent)) member(n.parent, n.name, n.id);
+  for (const n of synced.values()) {
+    if (!besideTaint(n.parent)) continue;
+    member(n.parent, n.name, n.id);
+    kept.add(n.id);
+  }
   for (const n of remote.values()) if (besideTaint(n.parent)) member(n.parent, n.name, n.id);
   // a settled entry's name and parent are its node's, already counted
   for (const e of unowned) {
@@ -141,17 +170,19 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
     const parent = dir === '' ? ROOT_ID : settledAt(dir);
     if (parent !== undefined && besideTaint(parent)) member(parent, e.path.slice(e.path.lastIndexOf('/') + 1), `local:${e.diskPath}`);
   }
-
-  /** Settled nodes stay when tainted, beside a taint, or at or under a pin. */
-  const keep = (id: string): boolean => {
-    if (!settled.get(id)) return true;
-    if (tainted.has(id) || pinned.has(id)) return true;
-    const parent = synced.get(id)!.parent;
-    if (besideTaint(parent)) return true;
-    if (pinned.size === 0) return false;
-    for (let p = parent; p !== ROOT_ID; p = synced.get(p)!.parent) if (pinned.has(p)) return true;
-    return false;
-  };
+  if (pinned.size > 0) {
+    for (const [id, path] of settled) {
+      if (path === null || kept.has(id)) continue;
+      for (let p = id; p !== ROOT_ID; p = synced.get(p)!.parent) {
+        if (pinned.has(p)) {
+          kept.add(id);
+          break;
+        }
+      }
+    }
+  }
+  /** unsettled, or settled and kept */
+  const keep = (id: string): boolean => !settled.get(id) || kept.has(id);
 
   const r2: Tree = new Map();
   for (const [id, n] of remote) if (keep(id)) r2.set(id, n);
@@ -160,7 +191,7 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
   const l2: LocalTree = new Map();
   for (const [k, e] of local) {
     const id = ownedBy(k, e);
-    if (id === undefined || keep(id)) l2.set(k, e);
+    if (id === undefined || kept.has(id)) l2.set(k, e);
   }
   return { ...input, remote: r2, synced: s2, local: l2 };
 }
