@@ -191,22 +191,23 @@ export class Engine {
     return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device]);
   }
 
-  /** A meta write only when the value changes (each write is a durable transaction). */
+  /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
   #setIfChanged(key: string, value: string | number | null): void {
-    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.set(key, value);
+    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.lightTx(() => this.db.set(key, value));
   }
 
   #setProblemsIfChanged(problems: PlanProblem[], scope: 'plan' | 'scan'): void {
     const had = this.db.problemsOf(scope);
     if (had.length === problems.length && had.every((p, i) => p.path === problems[i]!.path && p.code === problems[i]!.code && p.message === problems[i]!.message)) return;
-    this.db.setProblems(problems, scope);
+    this.db.lightTx(() => this.db.setProblems(problems, scope));
   }
 
   /** The cycle ends with nothing left to do; `memo`: the plan was empty with nothing deferred. */
   #idle(memo: string | null): void {
     const { db } = this;
     this.onIdle?.();
-    db.tx(() => {
+    // what the agent is doing, and the memo: a power cut may lose them, a replan recovers
+    db.lightTx(() => {
       if (memo !== null) {
         db.clearAllIntents(); // every op's outcome is in the trees now
         db.setPlanMemo(memo);
@@ -246,6 +247,7 @@ export class Engine {
       const memoKey = this.#memoKey(device);
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
+        o.log.debug('nothing changed since the last empty plan', { round });
         this.#idle(null);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }

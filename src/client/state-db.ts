@@ -145,6 +145,23 @@ export class StateDB {
     }
   }
 
+  /**
+   * A transaction for what only describes the agent (state, pending counts,
+   * problems, the plan memo): committed without waiting for the disk
+   * (synchronous = NORMAL), as a power cut may lose it and nothing else.
+   * The WAL keeps commit order, so a later FULL commit makes it durable too.
+   * Inside another transaction it is part of that one.
+   */
+  lightTx<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.tx(fn);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   dropCaches(): void {
     this.#remote = null;
     this.#synced = null;
