@@ -131,7 +131,8 @@ async function hashEntry(ctx: Ctx, diskPath: string, e: LocalEntry, st: FsStat):
 
 function ignored(ctx: Ctx, diskPath: string, isDir: boolean): boolean {
   const name = baseName(diskPath);
-  return isBuiltinIgnoredName(name) || ctx.isIgnored(diskPath.normalize('NFC'), isDir);
+  // the previous entry at this spelling already holds its NFC path
+  return isBuiltinIgnoredName(name) || ctx.isIgnored(ctx.prev.get(diskPath)?.path ?? diskPath.normalize('NFC'), isDir);
 }
 
 /** Entries being read (symlinks) or hashed at once. */
