@@ -20,7 +20,7 @@
 // entry is not settled (inode association works across the whole tree).
 
 import { checkName, nameKey } from '../protocol/names.js';
-import { ROOT_ID } from '../protocol/types.js';
+import { LIMITS, ROOT_ID } from '../protocol/types.js';
 import type { SyncedNode, SyncedTree } from './associate.js';
 import type { LocalEntry, LocalTree } from './local.js';
 import type { PlanInput } from './plan.js';
@@ -30,7 +30,7 @@ import { parentPath, type Tree, type TreeNode } from './tree.js';
 const PLAIN_NAME = /^[\x20-\x2e\x30-\x7e]+$/;
 
 function validName(name: string): boolean {
-  if (PLAIN_NAME.test(name) && name.length <= 255) return name !== '.' && name !== '..';
+  if (PLAIN_NAME.test(name) && name.length <= LIMITS.nameMaxBytes) return name !== '.' && name !== '..';
   const c = checkName(name);
   return c.ok && c.name === name;
 }
