@@ -155,7 +155,7 @@ async function journalSummary(server, token, cursor, labels) {
   }
 }
 
-async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
+async function liveCases(b, ctx, { trials, renameFiles, renameRuns, rename = true }) {
   const { server } = ctx;
   const A = b.path('live-A');
   const B = b.path('live-B');
@@ -190,6 +190,7 @@ async function liveCases(b, ctx, { trials, renameFiles, renameRuns }) {
       latency_p99: caseRecord({ syncd: pct(lat, 99), values: lat, baseline: pct(rtt, 99), baselineName: 'loopback rtt (p99)', unit: 'ms', runs: lat.length, trials: lat.length }),
     };
     b.log(`  latency: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (loopback rtt p50 ${pct(rtt, 50).toFixed(3)} ms, p99 ${pct(rtt, 99).toFixed(3)} ms)`);
+    if (!rename) return out;
 
     // directory rename: build the directory in A, let it reach B, then rename it (renameRuns times)
     let t = now();
@@ -374,7 +375,7 @@ export async function clientCases(b, opts) {
     }
     if (want('latency_p50', 'latency_p99', 'dir_rename')) {
       b.log('latency and dir_rename');
-      Object.assign(cases, await liveCases(b, ctx, { trials: quick ? 30 : 100, renameFiles: quick ? 2000 : 5000, renameRuns: quick ? 2 : 5 }));
+      Object.assign(cases, await liveCases(b, ctx, { trials: quick ? 30 : 100, renameFiles: quick ? 2000 : 5000, renameRuns: quick ? 2 : 5, rename: want('dir_rename') }));
       // not a case of the issue: the same latency once the folders are not empty
       const loaded = await loadedLatency(b, ctx, { files: quick ? 2000 : 10_000, trials: quick ? 20 : 50 });
       cases.latency_p50.in_loaded_folders = { ...loaded, p99: undefined };

@@ -1,13 +1,12 @@
-// syncd init | sync | watch | pause | resume | conflicts
+// The work of syncd init | sync | watch | pause | resume | conflicts, and the
+// agent set-up quickstart and the tests share. Loaded only when one of these
+// commands runs (src/cli/client.ts defines their arguments).
 
-import { Command, Option } from 'commander';
-import { loadConfig } from '../client/config.js';
-import { createLogger, type Logger } from '../client/log.js';
-import { addConfigFlags, configFlags } from './config-cmd.js';
-import { createProgress } from './progress.js';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
+import { loadConfig } from '../client/config.js';
 import { Engine, writeMarker, type Log } from '../client/engine.js';
+import { createLogger, type Logger } from '../client/log.js';
 import { acquireLock } from '../client/lock.js';
 import { folderStatePaths } from '../client/paths.js';
 import { RemoteClient } from '../client/remote.js';
@@ -16,8 +15,10 @@ import { StateDB } from '../client/state-db.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
+import { configFlags } from './config-cmd.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
 import { UsageError } from './main.js';
+import { createProgress, type ProgressOptions } from './progress-core.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
   return createLogger({ format, level, debug: process.argv.includes('--debug') });
@@ -97,9 +98,11 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
   return { paths, db, remote, engine, config, log: logger };
 }
 
-/** Progress for transfers: a spinner on a TTY, log lines otherwise. */
-function progressHooks(log: Log, label: string) {
-  const progress = createProgress({ tty: Boolean(process.stderr.isTTY), logger: log as Logger, label });
+/** Progress for transfers: a spinner on a TTY (ora is loaded only then), log lines otherwise. */
+async function progressHooks(log: Log, label: string) {
+  const tty = Boolean(process.stderr.isTTY);
+  const spinner: ProgressOptions['spinner'] = tty ? (await import('ora')).default : undefined;
+  const progress = createProgress({ tty, logger: log as Logger, label, spinner });
   let started = false;
   let files = 0;
   let bytes = 0;
@@ -147,11 +150,11 @@ export async function watchUntilSignal(engine: Engine, log: Log): Promise<void> 
 async function withAgent(
   dir: string | undefined,
   o: RunOpts,
-  fn: (a: ReturnType<typeof engineFor> & { hooks: ReturnType<typeof progressHooks> }) => Promise<void>,
+  fn: (a: ReturnType<typeof engineFor> & { hooks: Awaited<ReturnType<typeof progressHooks>> }) => Promise<void>,
 ): Promise<void> {
   const cfg = loadConfig(folderPaths(dir).folder, { flags: configFlags(o) });
   const log = consoleLog(cfg.logFormat, cfg.logLevel);
-  const hooks = progressHooks(log, 'Syncing');
+  const hooks = await progressHooks(log, 'Syncing');
   const agent = engineFor(dir, o, log, hooks);
   const lock = acquireLock(agent.paths.lock, agent.paths.folder);
   try {
@@ -163,139 +166,114 @@ async function withAgent(
   }
 }
 
-export function register(program: Command): void {
-  program
-    .command('init')
-    .description('link a folder to a namespace on a syncd server (the folder is created if missing)')
-    .argument('<dir>', 'the folder to sync')
-    .requiredOption('--server <url>', 'server URL, e.g. http://127.0.0.1:7420')
-    .requiredOption('--token <token>', 'device token from `syncd server add-device`')
-    .action(async (dir: string, o: { server: string; token: string }) => {
-      const r = await initFolder(dir, o.server, o.token);
-      process.stdout.write(`linked ${r.folder} to ${o.server} (namespace ${r.namespace}, device ${r.label})\nnext: syncd watch ${r.folder}\n`);
-    });
+// ---- the commands' work (src/cli/client.ts parses their arguments) ----------------------
 
-  addConfigFlags(program.command('sync'))
-    .description('run one full cycle (pull, reconcile, push); exit 0 when the folder and the namespace agree')
-    .argument('[dir]', 'the folder (default: current directory)')
-    .action((dir: string | undefined, o: RunOpts) =>
-      withAgent(dir, o, async ({ paths, db, engine, hooks }) => {
-        await engine.prepare();
-        const r = await engine.cycle();
-        hooks.stop();
-        if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
-        if (!r.converged) {
-          const first = r.problems[0];
-          throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
-        }
-        process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
-      }));
+export async function runInit(dir: string, o: { server: string; token: string }): Promise<void> {
+  const r = await initFolder(dir, o.server, o.token);
+  process.stdout.write(`linked ${r.folder} to ${o.server} (namespace ${r.namespace}, device ${r.label})\nnext: syncd watch ${r.folder}\n`);
+}
 
-  addConfigFlags(program.command('watch'))
-    .description('run the agent in the foreground until SIGINT/SIGTERM')
-    .argument('[dir]', 'the folder (default: current directory)')
-    .action((dir: string | undefined, o: RunOpts) =>
-      withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
-        engine.onIdle = () => hooks.stop();
-        log.info('watching', { folder: paths.folder, server: db.get('server') });
-        await watchUntilSignal(engine, log);
-        log.info('stopped');
-      }));
+export function runSync(dir: string | undefined, o: RunOpts): Promise<void> {
+  return withAgent(dir, o, async ({ paths, db, engine, hooks }) => {
+    await engine.prepare();
+    const r = await engine.cycle();
+    hooks.stop();
+    if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
+    if (!r.converged) {
+      const first = r.problems[0];
+      throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
+    }
+    process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
+  });
+}
 
-  program
-    .command('pause')
-    .description('pause syncing of a folder (the agent keeps running and keeps pulling)')
-    .argument('[dir]', 'the folder (default: current directory)')
-    .action((dir: string | undefined) => {
-      const { paths, db } = openLinked(dir);
-      db.tx(() => {
-        db.set('paused', '1');
-        db.set('pause_code', 'user');
-        db.set('pause_reason', 'paused by the user; `syncd resume` continues');
-        db.set('state', 'paused');
-      });
-      db.close();
-      process.stdout.write(`paused ${paths.folder}\n`);
-    });
+export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
+  return withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
+    engine.onIdle = () => hooks.stop();
+    log.info('watching', { folder: paths.folder, server: db.get('server') });
+    await watchUntilSignal(engine, log);
+    log.info('stopped');
+  });
+}
 
-  program
-    .command('resume')
-    .description('resume a paused folder; after a mass-delete pause the held-back deletions then go ahead')
-    .argument('[dir]', 'the folder (default: current directory)')
-    .option('--force', 'resume even though the folder is missing its marker or is empty (you emptied it on purpose)')
-    .action((dir: string | undefined, o: { force?: boolean }) => {
-      const { paths, db } = openLinked(dir);
-      try {
-        const was = db.get('pause_reason');
-        const code = db.get('pause_code');
-        if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
-          const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
-          if (entries === null || entries.length === 0) {
-            throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
-          }
-        }
-        db.tx(() => {
-          db.set('paused', null);
-          db.set('pause_code', null);
-          db.set('pause_reason', null);
-          // only a mass-delete pause is a question about deletions: answering it lets them through once
-          db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
-          db.set('state', 'syncing');
-        });
-        if (existsSync(paths.folder)) writeMarker(paths.folder);
-        process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
-      } finally {
-        db.close();
+export function runPause(dir: string | undefined): void {
+  const { paths, db } = openLinked(dir);
+  db.tx(() => {
+    db.set('paused', '1');
+    db.set('pause_code', 'user');
+    db.set('pause_reason', 'paused by the user; `syncd resume` continues');
+    db.set('state', 'paused');
+  });
+  db.close();
+  process.stdout.write(`paused ${paths.folder}\n`);
+}
+
+export function runResume(dir: string | undefined, o: { force?: boolean }): void {
+  const { paths, db } = openLinked(dir);
+  try {
+    const was = db.get('pause_reason');
+    const code = db.get('pause_code');
+    if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
+      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
+      if (entries === null || entries.length === 0) {
+        throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
       }
+    }
+    db.tx(() => {
+      db.set('paused', null);
+      db.set('pause_code', null);
+      db.set('pause_reason', null);
+      // only a mass-delete pause is a question about deletions: answering it lets them through once
+      db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
+      db.set('state', 'syncing');
     });
+    if (existsSync(paths.folder)) writeMarker(paths.folder);
+    process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
+  } finally {
+    db.close();
+  }
+}
 
-  program
-    .command('conflicts')
-    .description('list conflicted copies; --keep resolves them all at once')
-    .argument('[dir]', 'the folder (default: current directory)')
-    .addOption(new Option('--keep <side>', 'keep the local copy (replacing the synced file) or the remote version (deleting the copy)').choices(['local', 'remote']))
-    .option('--json', 'machine-readable output')
-    .action(async (dir: string | undefined, o: { keep?: 'local' | 'remote'; json?: boolean }) => {
-      const { paths, db } = openLinked(dir);
-      try {
-        // copies the user already moved or deleted are resolved: forget them
-        const all = db.conflicts();
-        const list = all.filter((c) => existsSync(safeJoin(paths.folder, c.path)));
-        for (const c of all) if (!list.includes(c)) db.removeConflict(c.path);
-        if (!o.keep) {
-          if (o.json) printJson(list);
-          else if (list.length === 0) process.stdout.write('no conflicts\n');
-          else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
-          return;
+export async function runConflicts(dir: string | undefined, o: { keep?: 'local' | 'remote'; json?: boolean }): Promise<void> {
+  const { paths, db } = openLinked(dir);
+  try {
+    // copies the user already moved or deleted are resolved: forget them
+    const all = db.conflicts();
+    const list = all.filter((c) => existsSync(safeJoin(paths.folder, c.path)));
+    for (const c of all) if (!list.includes(c)) db.removeConflict(c.path);
+    if (!o.keep) {
+      if (o.json) printJson(list);
+      else if (list.length === 0) process.stdout.write('no conflicts\n');
+      else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
+      return;
+    }
+    let skipped = 0;
+    for (const c of list) {
+      const copy = safeJoin(paths.folder, c.path);
+      const original = safeJoin(paths.folder, c.original);
+      await assertRealParents(paths.folder, c.path);
+      const copySt = await lstat(copy);
+      if (o.keep === 'remote') {
+        await rm(copy, { recursive: copySt.isDirectory() });
+      } else {
+        // the copy replaces the original only when both are files (or links)
+        const origSt = await lstat(original).catch(() => null);
+        if (copySt.isDirectory() || origSt?.isDirectory()) {
+          process.stderr.write(`skipped ${c.path}: a directory cannot replace ${c.original}; merge them by hand\n`);
+          skipped++;
+          continue;
         }
-        let skipped = 0;
-        for (const c of list) {
-          const copy = safeJoin(paths.folder, c.path);
-          const original = safeJoin(paths.folder, c.original);
-          await assertRealParents(paths.folder, c.path);
-          const copySt = await lstat(copy);
-          if (o.keep === 'remote') {
-            await rm(copy, { recursive: copySt.isDirectory() });
-          } else {
-            // the copy replaces the original only when both are files (or links)
-            const origSt = await lstat(original).catch(() => null);
-            if (copySt.isDirectory() || origSt?.isDirectory()) {
-              process.stderr.write(`skipped ${c.path}: a directory cannot replace ${c.original}; merge them by hand\n`);
-              skipped++;
-              continue;
-            }
-            await assertRealParents(paths.folder, c.original);
-            await rename(copy, original);
-          }
-          db.removeConflict(c.path);
-        }
-        if (skipped) process.exitCode = 1;
-        const n = list.length - skipped;
-        process.stdout.write(`resolved ${n} conflict${n === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
-      } finally {
-        db.close();
+        await assertRealParents(paths.folder, c.original);
+        await rename(copy, original);
       }
-    });
+      db.removeConflict(c.path);
+    }
+    if (skipped) process.exitCode = 1;
+    const n = list.length - skipped;
+    process.stdout.write(`resolved ${n} conflict${n === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
+  } finally {
+    db.close();
+  }
 }
 
 export { folderPaths };

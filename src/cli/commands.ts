@@ -1,7 +1,8 @@
-// Every command module registers itself here, one line each.
+// Every command module registers itself here, one line each. Registering
+// must stay cheap: a command's work is imported by its action, when it runs.
 
 import type { Command } from 'commander';
-import { register as clientCommands } from './client-commands.js';
+import { register as clientCommands } from './client.js';
 import { register as configCmd } from './config-cmd.js';
 import { register as quickstart } from './quickstart.js';
 import { register as serve } from './serve.js';

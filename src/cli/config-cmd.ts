@@ -18,7 +18,7 @@ import {
   type ConfigKeySpec,
   type ConfigSource,
 } from '../client/config.js';
-import { formatRate } from './progress.js';
+import { formatRate } from './progress-core.js';
 import { UsageError } from './main.js';
 
 /** `value` as `config get KEY` prints it: bare, so scripts can use it. */

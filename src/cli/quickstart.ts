@@ -1,14 +1,10 @@
 // syncd quickstart: the embedded default in one command — a server on
-// loopback (SQLite + a blob folder) and an agent watching a folder.
+// loopback (SQLite + a blob folder) and an agent watching a folder. Server
+// and agent modules are imported when the command runs.
 
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { acquireLock } from '../client/lock.js';
-import { folderStatePaths } from '../client/paths.js';
-import { addDevice } from '../server/admin.js';
-import { startServer } from '../server/app.js';
-import { consoleLog, engineFor, initFolder, watchUntilSignal } from './client-commands.js';
 
 export function register(program: Command): void {
   program
@@ -18,6 +14,9 @@ export function register(program: Command): void {
     .option('--data <dir>', 'where the server keeps its journal and blobs', '.syncd-demo-server')
     .option('--port <port>', 'server port (0 = any free port)', '7420')
     .action(async (o: { dir: string; data: string; port: string }) => {
+      const [{ acquireLock }, { folderStatePaths }, { addDevice }, { startServer }, { consoleLog, engineFor, initFolder, watchUntilSignal }] = await Promise.all([
+        import('../client/lock.js'), import('../client/paths.js'), import('../server/admin.js'), import('../server/app.js'), import('./client-commands.js'),
+      ]);
       const log = consoleLog('text', 'info');
       const data = resolve(o.data);
       mkdirSync(data, { recursive: true });

@@ -1,18 +1,22 @@
 // `syncd serve --data DIR | --db postgres://… --blobs DIR [--nats nats://…]
 //   [--host 127.0.0.1] [--port 7420] [--retention-entries N] [--retention-age S]`
-// Parses arguments and calls startServer; nothing else lives here.
+// Parses arguments and calls startServer; nothing else lives here. The
+// server's modules are imported when the command runs, not to print --help.
 
 import type { Command } from 'commander';
 import type { StoreTarget } from '../server/admin.js';
-import { startServer } from '../server/app.js';
-import { redactUrl } from '../server/store/postgres/store.js';
 import { UsageError } from './main.js';
 
+/** A URL with its password blanked, for messages. */
+async function redactUrl(url: string): Promise<string> {
+  return (await import('../server/store/postgres/store.js')).redactUrl(url);
+}
+
 /** `--data DIR` or `--db URL`, exactly one: where a command finds the server's journal store. */
-export function storeTarget(o: { data?: string; db?: string }): Exclude<StoreTarget, string> {
+export async function storeTarget(o: { data?: string; db?: string }): Promise<Exclude<StoreTarget, string>> {
   if (o.data !== undefined && o.db !== undefined) throw new UsageError('--data and --db are exclusive: a server keeps its journal in one store');
   if (o.db !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(o.db)) throw new UsageError(`--db must be a postgres:// URL, got "${redactUrl(o.db)}"`);
+    if (!/^postgres(ql)?:\/\//.test(o.db)) throw new UsageError(`--db must be a postgres:// URL, got "${await redactUrl(o.db)}"`);
     return { db: o.db };
   }
   if (o.data !== undefined) return { dataDir: o.data };
@@ -57,7 +61,8 @@ export function register(program: Command): void {
     .option('--retention-entries <n>', 'keep at most N journal entries per namespace (0 = unlimited); stored in the store')
     .option('--retention-age <seconds>', 'drop journal entries older than this (0 = unlimited); stored in the store')
     .action(async (o: ServeFlags) => {
-      const target = storeTarget(o);
+      const target = await storeTarget(o);
+      const [{ startServer }, { redactUrl }] = await Promise.all([import('../server/app.js'), import('../server/store/postgres/store.js')]);
       if ('dataDir' in target && o.blobs !== undefined) throw new UsageError('--blobs goes with --db; a data folder keeps its blobs inside');
       if ('dataDir' in target && o.nats !== undefined) throw new UsageError('--nats goes with --db: only servers sharing PostgreSQL share wakes');
       if ('db' in target && o.blobs === undefined) throw new UsageError('--db needs --blobs DIR: the blob folder every server process shares');

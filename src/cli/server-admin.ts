@@ -1,9 +1,11 @@
 // `syncd server add-device|revoke-device|new-epoch|trim|status --data DIR | --db URL …`:
-// admin straight on the store, safe while `syncd serve` runs on it.
+// admin straight on the store, safe while `syncd serve` runs on it. The
+// store's modules are imported when a command runs.
 
 import type { Command } from 'commander';
-import { addDevice, renewEpoch, revokeDevice, serverStatus, setRetention, trim } from '../server/admin.js';
 import { parseIntOption, storeOptions, storeTarget } from './serve.js';
+
+const admin = () => import('../server/admin.js');
 
 export function register(program: Command): void {
   const server = program
@@ -14,21 +16,21 @@ export function register(program: Command): void {
     .requiredOption('--namespace <ns>', 'namespace the device syncs')
     .requiredOption('--label <name>', 'a name for the device, shown in status')
     .action(async (o: { data?: string; db?: string; namespace: string; label: string }) => {
-      const { token } = await addDevice(storeTarget(o), o.namespace, o.label);
+      const { token } = await (await admin()).addDevice(await storeTarget(o), o.namespace, o.label);
       process.stdout.write(`${token}\n`);
     });
 
   storeOptions(server.command('revoke-device').description('revoke a device token (its requests get 401 from now on)'))
     .requiredOption('--device <id>', 'device id (d_…), as shown by `syncd server status`')
     .action(async (o: { data?: string; db?: string; device: string }) => {
-      await revokeDevice(storeTarget(o), o.device);
+      await (await admin()).revokeDevice(await storeTarget(o), o.device);
       process.stdout.write(`revoked ${o.device}\n`);
     });
 
   storeOptions(server.command('new-epoch').description('give namespaces a new epoch (after restoring a backup): old cursors get reset/epoch'))
     .option('--namespace <ns>', 'only this namespace (default: all)')
     .action(async (o: { data?: string; db?: string; namespace?: string }) => {
-      const n = await renewEpoch(storeTarget(o), o.namespace ?? null);
+      const n = await (await admin()).renewEpoch(await storeTarget(o), o.namespace ?? null);
       process.stdout.write(`new epoch for ${n} namespace(s)\n`);
     });
 
@@ -39,8 +41,9 @@ export function register(program: Command): void {
     .action(async (o: { data?: string; db?: string; retentionEntries?: string; retentionAge?: string; json?: boolean }) => {
       const maxEntries = parseIntOption(o.retentionEntries, '--retention-entries');
       const maxAgeS = parseIntOption(o.retentionAge, '--retention-age');
-      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(storeTarget(o), { maxEntries, maxAgeS });
-      const report = await trim(storeTarget(o));
+      const { setRetention, trim } = await admin();
+      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(await storeTarget(o), { maxEntries, maxAgeS });
+      const report = await trim(await storeTarget(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
@@ -58,7 +61,7 @@ export function register(program: Command): void {
   storeOptions(server.command('status').description('namespaces, heads, floors, devices and the retention policy'))
     .option('--json', 'print JSON')
     .action(async (o: { data?: string; db?: string; json?: boolean }) => {
-      const st = await serverStatus(storeTarget(o));
+      const st = await (await admin()).serverStatus(await storeTarget(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
         return;

@@ -2,7 +2,7 @@
 // argument parsing and output only; src/service/ does the work.
 
 import { Command, Option } from 'commander';
-import { installService, previewService, uninstallService, type ServiceOptions } from '../service/install.js';
+import type { ServiceOptions } from '../service/install.js';
 import { SERVICE_PLATFORMS, type ServicePlatform } from '../service/target.js';
 import { UsageError } from './main.js';
 
@@ -13,6 +13,9 @@ function platformOf(flag: string | undefined): ServicePlatform {
     `syncd service knows systemd (Linux) and launchd (macOS), not ${p}; run \`syncd watch DIR\` under your own service manager`,
   );
 }
+
+/** the installer's modules, imported when a service command runs */
+const install = () => import('../service/install.js');
 
 const platformOption = (): Option =>
   new Option('--platform <platform>', 'generate for this platform instead of this machine\'s').choices(SERVICE_PLATFORMS).hideHelp();
@@ -32,10 +35,10 @@ export function register(program: Command): void {
     .action(async (dir: string | undefined, o: { print?: boolean; platform?: string }) => {
       const opts: ServiceOptions = { platform: platformOf(o.platform) };
       if (o.print) {
-        process.stdout.write(previewService(dir ?? '.', opts).content);
+        process.stdout.write((await install()).previewService(dir ?? '.', opts).content);
         return;
       }
-      const r = await installService(dir ?? '.', opts);
+      const r = await (await install()).installService(dir ?? '.', opts);
       const out = process.stdout;
       out.write(`${r.replaced ? 'updated' : 'wrote'} ${r.file.path}\n`);
       if (r.started) {
@@ -54,7 +57,7 @@ export function register(program: Command): void {
     .argument('[dir]', 'the folder (default: current directory)')
     .addOption(platformOption())
     .action(async (dir: string | undefined, o: { platform?: string }) => {
-      const r = await uninstallService(dir ?? '.', { platform: platformOf(o.platform) });
+      const r = await (await install()).uninstallService(dir ?? '.', { platform: platformOf(o.platform) });
       const out = process.stdout;
       if (!r.removed) {
         out.write(`no service installed for this folder (no ${r.path}); nothing to do\n`);

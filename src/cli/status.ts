@@ -1,133 +1,9 @@
-// syncd status [DIR] [--json]  and  syncd wait [DIR] [--timeout S]
+// syncd status [DIR] [--json]  and  syncd wait [DIR] [--timeout S]: their
+// arguments; the work is in status-report.ts, imported when they run.
 
 import type { Command } from 'commander';
-import { loadConfig } from '../client/config.js';
-import { lockHolder } from '../client/lock.js';
-import { loadIgnore } from '../client/syncignore.js';
-import type { StateDB } from '../client/state-db.js';
-import { plan } from '../core/plan.js';
-import { SyncdError } from '../protocol/errors.js';
-import type { StatusReply } from '../protocol/types.js';
-import { openLinked, printJson, remoteFor } from './folder.js';
-import { UsageError } from './main.js';
 
-export interface FolderStatus {
-  folder: string;
-  server: string;
-  namespace: string;
-  device: string;
-  state: string;
-  cursor_seq: number;
-  head_seq: number | null;
-  /** the head as last seen by the agent (when the server cannot be asked now) */
-  last_known_head_seq: number | null;
-  lag: number | null;
-  lag_age_s: number | null;
-  server_reachable: boolean;
-  pending_uploads: number;
-  pending_downloads: number;
-  pending_other: number;
-  pending_bytes: number;
-  conflicts: number;
-  problems: { path: string; code: string; message: string }[];
-  last_error: { code: string; message: string; at: number } | null;
-  last_sync_at: number | null;
-  retention_warning: string | null;
-  /** set when the OS refused file watches and the agent scans periodically instead */
-  watch_warning: string | null;
-  daemon: { running: boolean; pid: number | null };
-}
-
-async function serverStatus(db: StateDB): Promise<StatusReply | null> {
-  const remote = remoteFor(db);
-  try {
-    return await Promise.race([
-      remote.status(),
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000).unref()),
-    ]);
-  } catch {
-    return null;
-  } finally {
-    void remote.close();
-  }
-}
-
-export async function folderStatus(dir: string | undefined): Promise<FolderStatus> {
-  const { paths, db } = openLinked(dir, { readonly: true });
-  try {
-    const meta = db.meta();
-    const srv = await serverStatus(db);
-    const pid = lockHolder(paths.lock);
-    // exact lag needs the server's head now; a remembered head is shown apart, never as lag
-    const head = srv?.head ?? null;
-    const lastKnownHead = db.get('head_seq') === null ? null : Number(db.get('head_seq'));
-    const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
-    const caughtUp = Number(db.get('caught_up_at') ?? '0');
-    const config = loadConfig(paths.folder);
-    const p = plan({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) });
-    let up = 0, down = 0, other = 0, bytes = 0;
-    for (const op of p.ops) {
-      if (op.type === 'download') { down++; bytes += op.node.size ?? 0; }
-      else if (op.type === 'create' || op.type === 'update') { up++; bytes += op.local.size ?? 0; }
-      else other++;
-    }
-    other += p.deferred; // held back (waiting on another op): not in agreement either
-    let retention: string | null = null;
-    if (srv && srv.retention.max_entries && head !== null) {
-      const room = srv.retention.max_entries - (head - meta.cursorSeq);
-      if (meta.cursorSeq < srv.floor - 1) retention = 'the cursor is below the server\'s retention floor: the next pull rebuilds from a full listing (nothing local is lost)';
-      else if (room < srv.retention.max_entries * 0.2) retention = `the cursor is within ${room} entries of the server's retention floor; keep the agent running to avoid a full re-listing`;
-    }
-    const lastError = db.get('last_error');
-    const state = db.get('paused') === '1' ? 'paused' : pid === null ? 'stopped' : (db.get('state') ?? 'unknown');
-    return {
-      folder: paths.folder, server: meta.server, namespace: meta.namespace, device: meta.deviceLabel,
-      state, cursor_seq: meta.cursorSeq, head_seq: head, last_known_head_seq: lastKnownHead, lag,
-      lag_age_s: lag === null ? null : lag === 0 ? 0 : caughtUp ? Math.round((Date.now() - caughtUp) / 1000) : null,
-      server_reachable: srv !== null,
-      pending_uploads: up, pending_downloads: down, pending_other: other, pending_bytes: bytes,
-      conflicts: db.conflicts().length,
-      problems: db.problems().slice(0, 20).map(({ path, code, message }) => ({ path, code, message })),
-      last_error: lastError ? JSON.parse(lastError) : null,
-      last_sync_at: db.get('last_sync_at') ? Number(db.get('last_sync_at')) : null,
-      retention_warning: retention,
-      watch_warning: db.get('watch_warning'),
-      daemon: { running: pid !== null, pid },
-    };
-  } finally {
-    db.close();
-  }
-}
-
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 90) return `${s} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${Math.round(s / 3600)} h`;
-}
-
-export function renderStatus(s: FolderStatus, pauseReason: string | null): string {
-  const lines: string[] = [];
-  const verdict = s.state === 'paused' ? 'PAUSED'
-    : s.lag === null ? 'UNKNOWN: the server is unreachable, so the lag cannot be measured'
-      : s.lag === 0 && s.pending_uploads + s.pending_downloads + s.pending_other === 0 ? 'up to date' : 'behind';
-  lines.push(`${s.folder}: ${verdict}`);
-  lines.push(`  server     ${s.server} (namespace ${s.namespace}, device ${s.device})${s.server_reachable ? '' : ' — unreachable'}`);
-  lines.push(`  agent      ${s.daemon.running ? `running (pid ${s.daemon.pid}), ${s.state}` : 'not running (start it with `syncd watch`)'}`);
-  lines.push(s.lag === null
-    ? `  lag        unknown (applied seq ${s.cursor_seq}; the server's head was ${s.last_known_head_seq ?? '?'} when last seen)`
-    : `  lag        ${s.lag} entries (applied seq ${s.cursor_seq} of ${s.head_seq})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);
-  lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
-  lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
-  if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);
-  if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);
-  if (s.last_error) lines.push(`  last error ${s.last_error.message}`);
-  if (s.retention_warning) lines.push(`  warning    ${s.retention_warning}`);
-  if (s.watch_warning) lines.push(`  warning    ${s.watch_warning}`);
-  for (const p of s.problems.slice(0, 5)) lines.push(`  problem    ${p.path}: ${p.message}`);
-  if (s.problems.length > 5) lines.push(`  …and ${s.problems.length - 5} more problems (--json lists them)`);
-  return lines.join('\n') + '\n';
-}
+const work = () => import('./status-report.js');
 
 export function register(program: Command): void {
   program
@@ -135,50 +11,12 @@ export function register(program: Command): void {
     .description('how far behind is this folder, and why (exact lag in journal entries)')
     .argument('[dir]', 'the folder (default: current directory)')
     .option('--json', 'machine-readable output (stable fields, see docs/status.md)')
-    .action(async (dir: string | undefined, o: { json?: boolean }) => {
-      const s = await folderStatus(dir);
-      if (o.json) return printJson(s);
-      const { db } = openLinked(dir, { readonly: true });
-      const reason = db.get('pause_reason');
-      db.close();
-      process.stdout.write(renderStatus(s, reason));
-    });
+    .action(async (dir: string | undefined, o: { json?: boolean }) => (await work()).runStatus(dir, o));
 
   program
     .command('wait')
     .description('exit 0 once the running agent has applied the head the server had when `wait` started and has nothing pending')
     .argument('[dir]', 'the folder (default: current directory)')
     .option('--timeout <s>', 'give up after this many seconds', '60')
-    .action(async (dir: string | undefined, o: { timeout: string }) => {
-      const timeoutS = Number(o.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number of seconds');
-      const deadline = Date.now() + timeoutS * 1000;
-      const { paths, db } = openLinked(dir, { readonly: true });
-      try {
-        const srv = await serverStatus(db);
-        if (!srv) throw new SyncdError('network', `cannot reach ${db.get('server')}; is the server running?`);
-        const target = srv.head;
-        // an agent that is just starting gets a few seconds to take its lock
-        const graceUntil = Math.min(deadline, Date.now() + 5000);
-        for (;;) {
-          const pid = lockHolder(paths.lock);
-          if (pid === null) {
-            if (Date.now() < graceUntil) {
-              await new Promise((r) => setTimeout(r, 50));
-              continue;
-            }
-            throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
-          }
-          const seq = Number(db.get('cursor_seq') ?? '0');
-          const idle = db.get('state') === 'idle' && db.get('pending') === '0';
-          if (seq >= target && idle) return;
-          if (Date.now() > deadline) {
-            throw new SyncdError('timeout', `timed out after ${timeoutS} s: applied seq ${seq} of ${target}, state ${db.get('state')}, ${db.get('pending') ?? '?'} operations pending`);
-          }
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      } finally {
-        db.close();
-      }
-    });
+    .action(async (dir: string | undefined, o: { timeout: string }) => (await work()).runWait(dir, o));
 }

@@ -8,10 +8,12 @@ import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { checkGuards, type GuardTrip } from '../core/guards.js';
 import type { PlanProblem } from '../core/ops.js';
 import { plan } from '../core/plan.js';
+import { narrowPlanInput } from '../core/scope.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
+import { VERSION } from '../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { confirm, execute, type Unconfirmed } from './executor.js';
+import type { Unconfirmed } from './executor.js';
 import { nodeFsys, type Fsys } from './fsys.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
@@ -20,7 +22,6 @@ import { localDiff, scanAll, scanPaths } from './scan.js';
 import type { StateDB } from './state-db.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from './syncignore.js';
 import { tokenBucket, type Throttle } from './throttle.js';
-import { removeStaleTemps } from './transfer.js';
 
 export const ROOT_MARKER = '.syncd';
 
@@ -115,8 +116,8 @@ export class Engine {
     }
     const { fs } = this.o;
     if (!fs.statSync(this.o.folder)) return;
-    const removed = await removeStaleTemps(this.o.folder, fs);
-    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
+    // leftover temp files (a crash between download and rename) lie in synced
+    // directories: every scan removes those it passes, the first one all
     const marker = join(this.o.folder, ROOT_MARKER);
     if (!fs.statSync(marker) && this.db.syncedCount() === 0) writeMarker(this.o.folder, fs);
   }
@@ -148,6 +149,7 @@ export class Engine {
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     const full = this.#fullScanNeeded || this.#pollFallback;
+    if (!full && dirty.length === 0) return; // no hints: Local stands as it is
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
@@ -160,10 +162,62 @@ export class Engine {
     }
     // no transfer runs while the folder is observed, so every temp file met
     // is stale (a crash's, or one whose directory the user moved mid-download)
-    for (const t of res.temps) await this.o.fs.unlink(join(this.o.folder, t)).catch(() => undefined);
+    if (res.temps.length) await this.#removeStaleTemps(res.temps);
     // a full scan replaces what scans reported; a partial one adds to it
-    if (full) db.setProblems(res.problems, 'scan');
+    if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
+  }
+
+  async #removeStaleTemps(temps: readonly string[]): Promise<void> {
+    let removed = 0;
+    for (const t of temps) {
+      try {
+        await this.o.fs.unlink(join(this.o.folder, t)); // a link of that name goes, never its target
+        removed++;
+      } catch (err) {
+        // gone already, or not removable now: the next scan that meets it tries again
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
+      }
+    }
+    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
+  }
+
+  /**
+   * The planner's inputs besides the trees. A plan that came out empty is
+   * remembered under this key (StateDB.setPlanMemo, dropped by any tree
+   * write): while it holds, the trees are known to plan to nothing.
+   */
+  #memoKey(device: string): string {
+    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device]);
+  }
+
+  /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
+  #setIfChanged(key: string, value: string | number | null): void {
+    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.lightTx(() => this.db.set(key, value));
+  }
+
+  #setProblemsIfChanged(problems: PlanProblem[], scope: 'plan' | 'scan'): void {
+    const had = this.db.problemsOf(scope);
+    if (had.length === problems.length && had.every((p, i) => p.path === problems[i]!.path && p.code === problems[i]!.code && p.message === problems[i]!.message)) return;
+    this.db.lightTx(() => this.db.setProblems(problems, scope));
+  }
+
+  /** The cycle ends with nothing left to do; `memo`: the plan was empty with nothing deferred. */
+  /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
+  #idle(memo: string | null, deferred = 0): void {
+    const { db } = this;
+    this.onIdle?.();
+    // what the agent is doing, and the memo: a power cut may lose them, a replan recovers
+    db.lightTx(() => {
+      if (memo !== null) {
+        db.clearAllIntents(); // every op's outcome is in the trees now
+        db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
+        db.setPlanMemo(memo);
+      }
+      this.#setIfChanged('pending', deferred);
+      this.#setIfChanged('state', 'idle');
+      db.set('last_sync_at', this.o.now());
+    });
   }
 
   /** One full cycle: pull, observe, plan and execute until nothing is left. */
@@ -178,10 +232,16 @@ export class Engine {
       if (this.#pullNeeded) await this.#pull();
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
     }
-    db.set('state', 'syncing');
-    if (this.#unconfirmed.length) await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, unconfirmed: this.#unconfirmed });
-    await this.#pull(); // one changes request: cheap, and a cycle never plans on a stale Remote
-    await this.#observe();
+    this.#setIfChanged('state', 'syncing');
+    // commits whose reply was lost go again first, verbatim (same op_ids)
+    if (this.#unconfirmed.length) {
+      const { confirm } = await import('./executor.js');
+      await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, fs: o.fs, unconfirmed: this.#unconfirmed });
+    }
+    // one changes request (a cycle never plans on a stale Remote) while the
+    // disk is looked at: the two touch different trees
+    const first = await Promise.allSettled([this.#pull(), this.#observe()]);
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
     let problems: PlanProblem[] = [];
     let pending = 0;
     let stuck = 0;
@@ -190,25 +250,28 @@ export class Engine {
         db.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems, paused: null };
       }
+      const device = db.get('device_label') ?? 'device';
+      const memoKey = this.#memoKey(device);
+      if (db.planMemo() === memoKey) {
+        // nothing changed since a plan over these trees came out empty: it still does
+        o.log.debug('nothing changed since the last empty plan', { round });
+        this.#idle(null);
+        return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
+      }
       const remote = db.loadRemote();
       const synced = db.loadSynced();
       const local = db.loadLocal();
-      const p = plan({ remote, synced, local, device: db.get('device_label') ?? 'device', now: o.now(), isIgnored: this.#ignore });
+      // the settled bulk of the trees cannot change the plan: leave it out
+      const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
       problems = p.problems;
       // held-back ops count: a plan that only defers is not in agreement, and `wait` and status must not say it is
       pending = p.ops.length + p.deferred;
-      db.set('pending', pending);
-      db.setProblems(p.problems, 'plan');
+      this.#setProblemsIfChanged(p.problems, 'plan');
       if (p.ops.length === 0) {
-        if (p.deferred === 0) {
-          db.clearAllIntents(); // every op's outcome is in the trees now
-          db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
-        }
-        this.onIdle?.();
-        db.set('state', 'idle');
-        db.set('last_sync_at', o.now());
+        this.#idle(p.deferred === 0 ? memoKey : null, p.deferred);
         return { converged: p.deferred === 0, rounds: round, pending, problems, paused: null };
       }
+      this.#setIfChanged('pending', pending);
       // Watcher hints arrive over time: a big directory rename is thousands
       // of events spread over hundreds of ms, and a cycle that saw only the
       // "gone" half would plan deletes (and later re-creates) instead of one
@@ -221,7 +284,7 @@ export class Engine {
       }
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
-        localFiles: [...local.values()].filter((e) => e.kind !== 'dir').length, synced, plan: p,
+        localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
         maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
       });
       if (trip) {
@@ -244,6 +307,8 @@ export class Engine {
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
+      // the executor (and its queue) is loaded once there is work: a no-op run never needs it
+      const { execute } = await import('./executor.js');
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);

@@ -9,8 +9,10 @@ import {
   closeSync,
   constants as fsc,
   fsync as fsFsync,
+  lstatSync,
   open as fsOpen,
   openSync,
+  readdirSync,
   readFileSync,
   statSync,
   unlinkSync,
@@ -39,6 +41,16 @@ export interface FsDirent {
   isDirectory(): boolean;
 }
 
+/** A directory entry with its lstat: what a full scan needs of each name. */
+export interface FsDirStat {
+  /** the name; its bytes when they are not valid UTF-8 (such a name cannot be synced, only reported) */
+  name: string | Buffer;
+  /** the entry's lstat; null when it vanished, failed (`err`), or its name is not valid UTF-8 (not looked at) */
+  st: FsStat | null;
+  /** why lstat failed, other than the entry vanishing */
+  err: NodeJS.ErrnoException | null;
+}
+
 /** An open file. node's FileHandle is one. */
 export interface FsHandle {
   stat(): Promise<FsStat>;
@@ -53,6 +65,8 @@ export interface FsHandle {
 export interface Fsys {
   lstat(p: string): Promise<FsStat>;
   readdir(p: string): Promise<FsDirent[]>;
+  /** readdir + lstat of every entry, in one call (the full scan's inner loop) */
+  lstatDir(p: string): Promise<FsDirStat[]>;
   readlink(p: string): Promise<string>;
   mkdir(p: string): Promise<void>;
   rmdir(p: string): Promise<void>;
@@ -131,6 +145,45 @@ async function writeNewImpl(path: string, buf: Buffer, fsync: boolean): Promise<
   await fdClose(fd);
 }
 
+/**
+ * A directory's entries with their lstat, as blocking calls: for the 10,000
+ * entries of a folder, lstatSync takes ~17 ms where one promise per entry
+ * takes ~60 ms of main-thread time (thread-pool round trips). The caller
+ * yields between directories, so one call blocks for one directory only.
+ */
+function lstatDirImpl(p: string): Promise<FsDirStat[]> {
+  try {
+    let names: (string | Buffer)[] = readdirSync(p);
+    // a name that is not UTF-8 decodes with U+FFFD: only then read the bytes
+    // (such a name cannot be reached through a decoded string)
+    if (names.some((n) => (n as string).includes('\ufffd'))) {
+      names = readdirSync(p, { encoding: 'buffer' }).map((b) => {
+        const s = b.toString('utf8');
+        return Buffer.from(s, 'utf8').equals(b) ? s : b;
+      });
+    }
+    const out: FsDirStat[] = new Array(names.length);
+    const prefix = p.endsWith('/') ? p : `${p}/`;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string | Buffer;
+      if (typeof name !== 'string') {
+        out[i] = { name, st: null, err: null };
+        continue;
+      }
+      try {
+        out[i] = { name, st: lstatSync(prefix + name, { throwIfNoEntry: false }) ?? null, err: null };
+      } catch (err) {
+        // ENOTDIR: the directory itself was replaced since readdir, so the entry is gone too
+        const e = err as NodeJS.ErrnoException;
+        out[i] = { name, st: null, err: e.code === 'ENOENT' || e.code === 'ENOTDIR' ? null : e };
+      }
+    }
+    return Promise.resolve(out);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 async function syncDirImpl(p: string): Promise<void> {
   const fh = await open(p, 'r');
   try {
@@ -148,6 +201,7 @@ async function syncDirImpl(p: string): Promise<void> {
 export const nodeFsys: Fsys = {
   lstat: (p) => lstat(p),
   readdir: (p) => readdir(p, { withFileTypes: true, encoding: 'buffer' }) as Promise<Dirent<Buffer>[]>,
+  lstatDir: lstatDirImpl,
   readlink: (p) => readlink(p),
   mkdir: (p) => mkdir(p),
   rmdir: (p) => rmdir(p),

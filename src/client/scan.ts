@@ -8,7 +8,7 @@ import { isBuiltinIgnoredName } from '../core/ignore-rules.js';
 import type { LocalEntry, LocalTree } from '../core/local.js';
 import type { PlanProblem } from '../core/ops.js';
 import { baseName, isWithin, parentPath } from '../core/tree.js';
-import { nodeFsys, type Fsys, type FsDirent } from './fsys.js';
+import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
 import { hashFile, TEMP_PREFIX } from './transfer.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
@@ -17,7 +17,7 @@ export interface ScanResult {
   tree: LocalTree;
   hashed: number;
   problems: PlanProblem[];
-  /** syncd temp files met on the way (disk paths): left by a crash, or stranded when the user moved their directory mid-download */
+  /** leftover download temp files (`.syncd-tmp-*`) the walk passed, as disk paths */
   temps: string[];
 }
 
@@ -25,11 +25,13 @@ interface Ctx {
   fs: Fsys;
   root: string;
   prev: LocalTree;
-  prevByIno: Map<number, LocalEntry>;
+  /** previous file entries by inode (moves keep their hash); built on first use */
+  prevByIno: Map<number, LocalEntry> | null;
   isIgnored: IgnoreFn;
   out: LocalTree;
   problems: PlanProblem[];
   hashed: number;
+  /** leftover download temp files seen (disk paths) */
   temps: string[];
 }
 
@@ -57,40 +59,69 @@ function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-function identityKey(e: { ino: number; size: number | null; mtimeMs: number }): string {
-  return `${e.ino}:${e.size}:${e.mtimeMs}`;
+/** Same inode, size and mtime: the content is taken to be unchanged. */
+function sameIdentity(a: LocalEntry, ino: number, size: number, mtimeMs: number): boolean {
+  return a.kind === 'file' && a.hash !== null && a.ino === ino && a.size === size && a.mtimeMs === mtimeMs;
+}
+
+function byIno(ctx: Ctx): Map<number, LocalEntry> {
+  if (ctx.prevByIno) return ctx.prevByIno;
+  const m = new Map<number, LocalEntry>();
+  for (const e of ctx.prev.values()) if (e.kind === 'file') m.set(e.ino, e);
+  return (ctx.prevByIno = m);
 }
 
 async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null | typeof UNREADABLE> {
-  const abs = join(ctx.root, diskPath);
   let st;
   try {
-    st = await ctx.fs.lstat(abs);
+    st = await ctx.fs.lstat(join(ctx.root, diskPath));
   } catch (err) {
     if (isGone(err)) return null;
     return unreadable(ctx, diskPath, err);
   }
+  return entryOf(ctx, diskPath, st);
+}
+
+/**
+ * The Local entry for what lstat found at `diskPath`: the previous entry
+ * itself when nothing changed (most of a scan), else a new one, hashing a
+ * file only when its identity (inode, size, mtime) is new.
+ */
+function entryOf(ctx: Ctx, diskPath: string, st: FsStat): LocalEntry | null | typeof UNREADABLE | Promise<LocalEntry | null | typeof UNREADABLE> {
+  const before = ctx.prev.get(diskPath);
+  if (st.isFile()) {
+    const exec = (st.mode & 0o100) !== 0;
+    if (before && sameIdentity(before, st.ino, st.size, st.mtimeMs)) {
+      return before.exec === exec ? before : { ...before, exec };
+    }
+  } else if (st.isDirectory() && before && before.kind === 'dir' && before.ino === st.ino && before.mtimeMs === st.mtimeMs) {
+    return before;
+  }
   const path = diskPath.normalize('NFC');
   const base = { path, diskPath, mtimeMs: st.mtimeMs, ino: st.ino, exec: false, hash: null, target: null, size: null };
   if (st.isDirectory()) return { ...base, kind: 'dir' };
-  if (st.isSymbolicLink()) {
-    try {
-      return { ...base, kind: 'symlink', target: await ctx.fs.readlink(abs) };
-    } catch (err) {
-      if (isGone(err)) return null;
-      return unreadable(ctx, diskPath, err);
-    }
-  }
+  if (st.isSymbolicLink()) return readSymlink(ctx, diskPath, base);
   if (!st.isFile()) {
     ctx.problems.push({ path: diskPath, code: 'special_file', message: `"${diskPath}" is not a regular file, directory or symlink; it is not synced` });
     return null;
   }
   const e: LocalEntry = { ...base, kind: 'file', size: st.size, exec: (st.mode & 0o100) !== 0 };
-  const key = identityKey(e);
-  const before = ctx.prev.get(diskPath);
-  if (before && before.kind === 'file' && before.hash && identityKey(before) === key) return { ...e, hash: before.hash };
-  const moved = ctx.prevByIno.get(st.ino);
-  if (moved && moved.kind === 'file' && moved.hash && identityKey(moved) === key) return { ...e, hash: moved.hash };
+  const moved = byIno(ctx).get(st.ino);
+  if (moved && sameIdentity(moved, st.ino, st.size, st.mtimeMs)) return { ...e, hash: moved.hash };
+  return hashEntry(ctx, diskPath, e, st);
+}
+
+async function readSymlink(ctx: Ctx, diskPath: string, base: Omit<LocalEntry, 'kind'>): Promise<LocalEntry | null | typeof UNREADABLE> {
+  try {
+    return { ...base, kind: 'symlink', target: await ctx.fs.readlink(join(ctx.root, diskPath)) };
+  } catch (err) {
+    if (isGone(err)) return null;
+    return unreadable(ctx, diskPath, err);
+  }
+}
+
+async function hashEntry(ctx: Ctx, diskPath: string, e: LocalEntry, st: FsStat): Promise<LocalEntry | null | typeof UNREADABLE> {
+  const abs = join(ctx.root, diskPath);
   try {
     const h = await hashFile(abs, ctx.fs);
     ctx.hashed++;
@@ -106,15 +137,17 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
 
 function ignored(ctx: Ctx, diskPath: string, isDir: boolean): boolean {
   const name = baseName(diskPath);
-  return isBuiltinIgnoredName(name) || ctx.isIgnored(diskPath.normalize('NFC'), isDir);
+  // the previous entry at this spelling already holds its NFC path
+  return isBuiltinIgnoredName(name) || ctx.isIgnored(ctx.prev.get(diskPath)?.path ?? diskPath.normalize('NFC'), isDir);
 }
 
+/** Entries being read (symlinks) or hashed at once. */
+const IN_FLIGHT = 16;
+
 async function walk(ctx: Ctx, dir: string): Promise<void> {
-  let names: FsDirent[];
+  let list: FsDirStat[];
   try {
-    // names as bytes: a name that is not valid UTF-8 cannot be synced (nor
-    // even opened through a decoded string), so it is reported, not skipped
-    names = await ctx.fs.readdir(dir === '' ? ctx.root : join(ctx.root, dir));
+    list = await ctx.fs.lstatDir(dir === '' ? ctx.root : join(ctx.root, dir));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') {
@@ -124,32 +157,50 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     return;
   }
   const subdirs: string[] = [];
-  const CHUNK = 64;
-  for (let i = 0; i < names.length; i += CHUNK) {
-    await Promise.all(names.slice(i, i + CHUNK).map(async (d) => {
-      const name = d.name.toString('utf8');
-      if (!Buffer.from(name, 'utf8').equals(d.name)) {
-        const shown = (dir === '' ? '' : `${dir}/`) + name;
-        ctx.problems.push({ path: shown, code: 'invalid_name', message: `"${shown}" has a name that is not valid UTF-8 (bytes ${d.name.toString('hex')}); rename it to sync it` });
-        return;
+  const slow: { rel: string; p: Promise<LocalEntry | null | typeof UNREADABLE> }[] = [];
+  const settle = (rel: string, e: LocalEntry | null | typeof UNREADABLE): void => {
+    if (e === UNREADABLE) return carry(ctx, rel);
+    if (!e) return;
+    ctx.out.set(rel, e);
+    if (e.kind === 'dir') subdirs.push(rel);
+  };
+  const drain = async (): Promise<void> => {
+    for (const x of slow.splice(0)) settle(x.rel, await x.p);
+  };
+  for (const d of list) {
+    // a name that is not valid UTF-8 (given as bytes) cannot be synced (nor
+    // even opened through a decoded string), so it is reported, not skipped
+    if (typeof d.name !== 'string') {
+      const shown = (dir === '' ? '' : `${dir}/`) + d.name.toString('utf8');
+      ctx.problems.push({ path: shown, code: 'invalid_name', message: `"${shown}" has a name that is not valid UTF-8 (bytes ${d.name.toString('hex')}); rename it to sync it` });
+      continue;
+    }
+    const name = d.name;
+    const rel = dir === '' ? name : `${dir}/${name}`;
+    if (d.err) {
+      // its kind is unknown: skipped only if ignored either way, else kept as Local knew it
+      if (!(ignored(ctx, rel, false) && ignored(ctx, rel, true))) {
+        unreadable(ctx, rel, d.err);
+        carry(ctx, rel);
       }
-      const rel = dir === '' ? name : `${dir}/${name}`;
-      if (name.startsWith(TEMP_PREFIX) && !d.isDirectory()) ctx.temps.push(rel);
-      if (ignored(ctx, rel, d.isDirectory())) return;
-      const e = await statEntry(ctx, rel);
-      if (e === UNREADABLE) return carry(ctx, rel);
-      if (!e) return;
-      ctx.out.set(rel, e);
-      if (e.kind === 'dir') subdirs.push(rel);
-    }));
+      continue;
+    }
+    const st = d.st;
+    if (!st) continue; // vanished since readdir
+    if (name.startsWith(TEMP_PREFIX) && !st.isDirectory()) ctx.temps.push(rel);
+    if (ignored(ctx, rel, st.isDirectory())) continue;
+    const e = entryOf(ctx, rel, st);
+    if (e instanceof Promise) {
+      slow.push({ rel, p: e });
+      if (slow.length >= IN_FLIGHT) await drain();
+    } else settle(rel, e);
   }
+  await drain();
   for (const s of subdirs) await walk(ctx, s);
 }
 
 function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
-  const prevByIno = new Map<number, LocalEntry>();
-  for (const e of prev.values()) if (e.kind === 'file') prevByIno.set(e.ino, e);
-  return { fs, root, prev, prevByIno, isIgnored, out, problems: [], hashed: 0, temps: [] };
+  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [] };
 }
 
 /** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
@@ -202,6 +253,7 @@ export function localDiff(prev: LocalTree, next: LocalTree): { put: LocalEntry[]
   const del: string[] = [];
   for (const [k, e] of next) {
     const p = prev.get(k);
+    if (p === e) continue; // the scan kept the entry as it was
     if (!p || p.kind !== e.kind || p.ino !== e.ino || p.size !== e.size || p.mtimeMs !== e.mtimeMs || p.hash !== e.hash || p.exec !== e.exec || p.target !== e.target || p.path !== e.path) put.push(e);
   }
   for (const k of prev.keys()) if (!next.has(k)) del.push(k);

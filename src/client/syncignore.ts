@@ -27,8 +27,10 @@ export function loadIgnore(root: string, extra: readonly string[] = [], fs: Fsys
     // no .syncignore
   }
   if (extra.length) ig.add([...extra]);
+  const rules = version !== 0 || extra.length > 0;
   const fn = ((path: string, isDir: boolean) => {
-    if (path === '' ) return false;
+    // no rules: nothing to match (a scan and a plan ask for every path)
+    if (path === '' || !rules) return false;
     try {
       return ig.ignores(isDir ? `${path}/` : path);
     } catch {

@@ -8,8 +8,8 @@ export interface GuardInput {
   rootExists: boolean;
   /** the root marker written at init is still there */
   markerPresent: boolean;
-  /** files (not dirs) in the Local tree */
-  localFiles: number;
+  /** files (not dirs) in the Local tree (asked only when a guard trips) */
+  localFiles: () => number;
   synced: SyncedTree;
   plan: Plan;
   /** a pass deleting more than this share of the synced files pauses (0–1) */
@@ -53,6 +53,9 @@ export function countDeletions(plan: Plan, synced: SyncedTree): { local: number;
 }
 
 export function checkGuards(g: GuardInput): GuardTrip | null {
+  if (g.rootExists && g.maxDeleteShare >= 0 && !g.plan.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) {
+    return null; // the other guards are about deletions: no need to count the trees
+  }
   let syncedFiles = 0;
   for (const n of g.synced.values()) if (n.kind !== 'dir') syncedFiles++;
   if (!g.rootExists) {
@@ -63,7 +66,7 @@ export function checkGuards(g: GuardInput): GuardTrip | null {
   if (syncedFiles > 0 && !g.markerPresent && countDeletions(g.plan, g.synced).remote > 0 && !g.allowDeletes) {
     return {
       code: 'root_empty',
-      message: `the synced folder ${g.localFiles === 0 ? 'is empty and ' : ''}has lost its .syncd marker (unmounted disk?) while ${syncedFiles} files were synced; syncing is paused so nothing is deleted on the server. If the folder is right, run \`syncd resume\``,
+      message: `the synced folder ${g.localFiles() === 0 ? 'is empty and ' : ''}has lost its .syncd marker (unmounted disk?) while ${syncedFiles} files were synced; syncing is paused so nothing is deleted on the server. If the folder is right, run \`syncd resume\``,
     };
   }
   const { local, remote } = countDeletions(g.plan, g.synced);

@@ -16,8 +16,13 @@ const BUILTIN: RegExp[] = [
   /^\.goutputstream-/, // GTK atomic-save temp files
 ];
 
+// the same patterns as two alternations (each keeps its own anchors): a scan asks for every name
+const alternation = (res: RegExp[], flags: string): RegExp => new RegExp(res.map((re) => `(?:${re.source})`).join('|'), flags);
+const BUILTIN_CASE = alternation(BUILTIN.filter((re) => !re.flags.includes('i')), '');
+const BUILTIN_NOCASE = alternation(BUILTIN.filter((re) => re.flags.includes('i')), 'i');
+
 export function isBuiltinIgnoredName(name: string): boolean {
-  return BUILTIN.some((re) => re.test(name));
+  return BUILTIN_CASE.test(name) || BUILTIN_NOCASE.test(name);
 }
 
 /** True when any segment of the relative path is a built-in ignored name. */

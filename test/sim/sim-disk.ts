@@ -17,7 +17,7 @@
 //   scheduler point first, and may fail with ENOSPC or EIO when faults are on.
 
 import { posix } from 'node:path';
-import type { Fsys, FsDirent, FsHandle, FsStat } from '../../src/client/fsys.js';
+import type { Fsys, FsDirent, FsDirStat, FsHandle, FsStat } from '../../src/client/fsys.js';
 import type { Proc, Scheduler } from './scheduler.js';
 
 type Kind = 'file' | 'dir' | 'symlink';
@@ -425,6 +425,18 @@ export class SimDisk {
         const n = disk.#must(p, 'scandir', true);
         if (n.kind !== 'dir') throw fsErr('ENOTDIR', 'scandir', p);
         return [...n.entries].map(([name, c]): FsDirent => ({ name: Buffer.from(name, 'utf8'), isDirectory: () => c.kind === 'dir' }));
+      }),
+      // one point for the listing and its lstats, as the real one is synchronous
+      lstatDir: (p) => op(`lstatdir ${p}`, 'read', () => {
+        const n = disk.#must(p, 'scandir', true);
+        if (n.kind !== 'dir') throw fsErr('ENOTDIR', 'scandir', p);
+        return [...n.entries].map(([name, c]): FsDirStat => {
+          if (sched.chance(disk.faults.p)) {
+            disk.injected.EIO = (disk.injected.EIO ?? 0) + 1;
+            return { name, st: null, err: fsErr('EIO', 'lstat', posix.join(p, name)) };
+          }
+          return { name, st: statOf(c), err: null };
+        });
       }),
       readlink: (p) => op(`readlink ${p}`, 'read', () => disk.readlink(p)),
       mkdir: (p) => op(`mkdir ${p}`, 'write', () => disk.mkdir(p, true)),

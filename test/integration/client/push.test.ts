@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile, readFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { folderStatus } from '../../../src/cli/status.js';
+import { folderStatus } from '../../../src/cli/status-report.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
 

@@ -24,6 +24,24 @@ vi.mock('node:fs/promises', async (orig) => {
   };
 });
 
+// the full scan lists and lstat's a directory with blocking calls (Fsys.lstatDir)
+vi.mock('node:fs', async (orig) => {
+  const real = await orig<typeof import('node:fs')>();
+  const failing = (p: unknown) => String(p).includes(FAIL.marker);
+  const eio = (p: unknown) => Object.assign(new Error(`EIO: i/o error, '${String(p)}'`), { code: 'EIO' });
+  return {
+    ...real,
+    lstatSync: (p: Parameters<typeof real.lstatSync>[0], ...rest: unknown[]) => {
+      if (failing(p)) throw eio(p);
+      return (real.lstatSync as (...a: unknown[]) => unknown)(p, ...rest);
+    },
+    readdirSync: (p: Parameters<typeof real.readdirSync>[0], ...rest: unknown[]) => {
+      if (failing(p)) throw eio(p);
+      return (real.readdirSync as (...a: unknown[]) => unknown)(p, ...rest);
+    },
+  };
+});
+
 const { scanAll, scanPaths } = await import('../../../src/client/scan.js');
 const none = () => false;
 
@@ -38,6 +56,16 @@ describe('scanner', () => {
     const again = await scanAll(root, first.tree, none);
     expect(again.hashed).toBe(0);
     expect(again.tree.get('d/a.txt')!.hash).toBe(first.tree.get('d/a.txt')!.hash);
+  });
+
+  it('lists leftover download temp files apart (files only, every depth) and keeps them out of the tree', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
+    await mkdir(join(root, 'a', 'b'), { recursive: true });
+    await mkdir(join(root, '.syncd-tmp-dir'));
+    for (const p of ['.syncd-tmp-1', 'a/.syncd-tmp-2', 'a/b/.syncd-tmp-3', 'a/b/x.syncd-tmp-4', 'a/keep.txt']) await writeFile(join(root, p), 'x');
+    const r = await scanAll(root, new Map(), none);
+    expect(r.temps.sort()).toEqual(['.syncd-tmp-1', 'a/.syncd-tmp-2', 'a/b/.syncd-tmp-3']);
+    expect([...r.tree.keys()].sort()).toEqual(['a', 'a/b', 'a/b/x.syncd-tmp-4', 'a/keep.txt']);
   });
 
   it('an unreadable directory keeps what Local knew of it instead of looking deleted', async () => {

@@ -1,0 +1,257 @@
+// narrowPlanInput: plan() over the narrowed trees must equal plan() over the
+// whole trees, on every state a randomized run passes through (settled
+// subtrees beside changed ones, case and Unicode twins, inode reuse, hard
+// links, NFD spellings on disk), and the narrowed trees must actually be
+// small when little changed.
+// Replay: SYNCD_SEED=<seed> SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/scope.test.ts
+
+import { describe, expect, it } from 'vitest';
+import type { LocalEntry } from '../../../src/core/local.js';
+import type { PlanOp } from '../../../src/core/ops.js';
+import { plan, type PlanInput } from '../../../src/core/plan.js';
+import { narrowPlanInput } from '../../../src/core/scope.js';
+import { baseName, isWithin, joinPath } from '../../../src/core/tree.js';
+import { applyOp, localEdit, remoteEdit, remotePathIndex, ServerRefusal, syncedModel, type Model, type TreeSpec } from '../../helpers/plan-model.js';
+import { baseSeed, pick, rng, shuffle, type Rng } from '../../helpers/rng.js';
+
+const RUNS = Number(process.env.SYNCD_SCOPE_RUNS ?? 1000);
+const NAMES = ['a', 'A', 'b', 'c.txt', 'C.TXT', 'é', 'e\u0301', 'Docs', 'docs'];
+
+let counter = 0;
+const fresh = (tag: string) => `${tag}${counter++}`;
+
+function inputOf(m: Model, isIgnored?: PlanInput['isIgnored']): PlanInput {
+  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), isIgnored };
+}
+
+/** Both plans, and the narrowed sizes. */
+function compare(m: Model, isIgnored?: PlanInput['isIgnored']) {
+  const input = inputOf(m, isIgnored);
+  const narrow = narrowPlanInput(input);
+  return { full: plan(input), narrowed: plan(narrow), narrow };
+}
+
+/** A synced base: a few random entries (twins included) plus a settled subtree nothing touches. */
+function randomBase(r: Rng): TreeSpec {
+  const spec: TreeSpec = {};
+  const dirs = [''];
+  const taken = new Set<string>();
+  for (let i = 0; i < 4 + Math.floor(r() * 10); i++) {
+    const parent = pick(r, dirs);
+    const name = r() < 0.3 ? pick(r, NAMES) : `${pick(r, ['x', 'y', 'z'])}${i}`;
+    const path = joinPath(parent, name);
+    if (taken.has(path) || taken.has(path.normalize('NFC'))) continue;
+    taken.add(path);
+    if (r() < 0.4) {
+      spec[path + '/'] = null;
+      dirs.push(path);
+    } else spec[path] = fresh('base');
+  }
+  const big = pick(r, dirs);
+  for (let i = 0; i < 6; i++) {
+    spec[joinPath(big, `settled${i}/`)] = null;
+    for (let j = 0; j < 3; j++) spec[joinPath(big, `settled${i}/f${j}`)] = fresh('base');
+  }
+  return spec;
+}
+
+function remoteStep(r: Rng, m: Model): void {
+  const idx = [...remotePathIndex(m)];
+  const dirs = ['', ...idx.filter(([, id]) => m.remote.get(id)!.kind === 'dir').map(([p]) => p)];
+  const files = idx.filter(([, id]) => m.remote.get(id)!.kind !== 'dir').map(([p]) => p);
+  const free = () => {
+    const p = joinPath(pick(r, dirs), pick(r, NAMES).normalize('NFC'));
+    return idx.some(([q]) => q.toLowerCase() === p.toLowerCase()) ? null : p;
+  };
+  const k = r();
+  if (k < 0.25) {
+    const p = free();
+    if (p) remoteEdit.create(m, p, r() < 0.3 ? null : fresh('R'));
+  } else if (k < 0.45 && files.length) remoteEdit.edit(m, pick(r, files), fresh('R'));
+  else if (k < 0.6 && idx.length) {
+    const from = pick(r, idx)[0];
+    const to = free();
+    if (to && !isWithin(to, from)) remoteEdit.move(m, from, to);
+  } else if (k < 0.75 && idx.length) remoteEdit.delete(m, pick(r, idx)[0]);
+  else if (idx.length) {
+    // a new rev with the same content and place (another device's no-op, an mtime)
+    const id = pick(r, idx)[1];
+    const n = m.remote.get(id)!;
+    m.remote.set(id, { ...n, rev: n.rev + 1, mtime: n.mtime + 1 });
+  }
+}
+
+function localStep(r: Rng, m: Model): void {
+  const entries = [...m.local.values()];
+  const dirs = ['', ...entries.filter((e) => e.kind === 'dir').map((e) => e.path)];
+  const files = entries.filter((e) => e.kind === 'file');
+  const free = () => {
+    const p = joinPath(pick(r, dirs), pick(r, NAMES));
+    return entries.some((e) => e.path.normalize('NFC').toLowerCase() === p.normalize('NFC').toLowerCase()) ? null : p;
+  };
+  const k = r();
+  if (k < 0.2) {
+    const p = free();
+    if (p) localEdit.create(m, p, r() < 0.3 ? null : fresh('L'));
+  } else if (k < 0.35 && files.length) {
+    const e = pick(r, files);
+    (r() < 0.5 ? localEdit.edit : localEdit.replace)(m, e.diskPath, fresh('L'));
+  } else if (k < 0.5 && entries.length) {
+    const from = pick(r, entries).path;
+    const to = free();
+    if (to && !isWithin(to, from) && !m.local.has(to)) localEdit.move(m, from, to);
+  } else if (k < 0.62 && entries.length) localEdit.delete(m, pick(r, entries).diskPath);
+  else if (k < 0.72 && files.length) {
+    // a hard link: a second name for a file's inode
+    const e = pick(r, files);
+    const p = free();
+    if (p && !m.local.has(p)) m.local.set(p, { ...e, path: p, diskPath: p });
+  } else if (k < 0.82 && files.length) {
+    // inode reuse: a file deleted, a new one gets its inode
+    const gone = pick(r, files);
+    localEdit.delete(m, gone.diskPath);
+    const p = free();
+    if (p && !m.local.has(p)) m.local.set(p, { ...gone, path: p, diskPath: p, hash: fresh('L') });
+  } else if (k < 0.9 && entries.length) {
+    // the same entry spelled NFD on disk (another tool wrote it)
+    const e = pick(r, entries.filter((x) => x.path.includes('é')).concat(entries.slice(0, 1)));
+    const nfd = e.diskPath.normalize('NFD');
+    if (nfd !== e.diskPath && !m.local.has(nfd)) {
+      m.local.delete(e.diskPath);
+      m.local.set(nfd, { ...e, diskPath: nfd });
+    }
+  } else if (entries.length) {
+    const e = pick(r, entries);
+    if (e.kind === 'file') m.local.set(e.diskPath, { ...e, exec: !e.exec });
+  }
+}
+
+const PHASE: Record<PlanOp['type'], number> = {
+  adopt: 0, forget: 0, conflict_rename: 1, local_move: 2, mkdir: 3,
+  download: 4, symlink: 4, chmod: 4, create: 4, update: 4, move: 4, delete: 4, local_delete: 5,
+};
+
+describe('narrowPlanInput', () => {
+  const seed0 = baseSeed(7);
+  it(`plans exactly what the whole trees plan, on every round of ${RUNS} randomized runs (seed ${seed0})`, () => {
+    let narrowed = 0;
+    let total = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const seed = (seed0 + run) >>> 0;
+      const r = rng(seed);
+      const m = syncedModel(randomBase(r));
+      const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
+      try {
+        for (let round = 0; round < 30; round++) {
+          const { full, narrowed: part, narrow } = compare(m, ignore);
+          expect(part).toEqual(full);
+          narrowed += narrow.synced.size + narrow.remote.size + narrow.local.size;
+          total += m.synced.size + m.remote.size + m.local.size;
+          if (full.ops.length === 0) break;
+          const phased = [...full.ops].sort((a, b) => PHASE[a.type] - PHASE[b.type]);
+          for (const op of round % 2 ? phased : shuffle(r, phased).sort((a, b) => PHASE[a.type] - PHASE[b.type])) {
+            try {
+              applyOp(m, op);
+            } catch (err) {
+              if (!(err instanceof ServerRefusal)) break; // the model refuses a stale op; the plans still had to agree
+            }
+          }
+          if (r() < 0.3) localStep(r, m);
+          if (r() < 0.3) remoteStep(r, m);
+        }
+      } catch (err) {
+        if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
+        throw new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/scope.test.ts): ${(err as Error).message}`);
+      }
+    }
+    // the narrowing did narrow: most of the settled subtrees stay out
+    expect(narrowed / total).toBeLessThan(0.8);
+  });
+
+  it('a settled folder narrows to nothing; one new file keeps its directory and siblings only', () => {
+    const spec: TreeSpec = {};
+    for (let d = 0; d < 20; d++) {
+      spec[`d${d}/`] = null;
+      for (let f = 0; f < 50; f++) spec[`d${d}/f${f}`] = `c${d}.${f}`;
+    }
+    const m = syncedModel(spec);
+    expect(compare(m).narrow.synced.size).toBe(0);
+    localEdit.create(m, 'd3/new.txt', 'N');
+    const { full, narrowed: part, narrow } = compare(m);
+    expect(part).toEqual(full);
+    expect(full.ops.map((o) => o.type)).toEqual(['create']);
+    // d3 and its 50 files, and the 20 top-level directories beside d3
+    expect(narrow.local.size).toBe(20 + 50 + 1);
+    expect(narrow.synced.size).toBe(20 + 50);
+  });
+
+  const twins: { name: string; base: TreeSpec; change: (m: Model) => void }[] = [
+    {
+      name: 'case twins: a new file in one directory, the same name in its twin',
+      base: { 'Docs/': null, 'Docs/a.txt': 'A', 'Docs/deep/': null, 'Docs/deep/x': 'X', 'docs/': null },
+      change: (m) => { remoteEdit.create(m, 'docs/a.txt', 'B'); remoteEdit.create(m, 'docs/deep', null); },
+    },
+    {
+      name: 'a conflicted copy is named around a settled sibling that already has the first choice',
+      base: { 'd/': null, 'd/x.txt': 'X', 'd/x (conflicted copy dev 2026-11-21 100000).txt': 'old copy', 'd/y': 'Y' },
+      change: (m) => { remoteEdit.edit(m, 'd/x.txt', 'R'); localEdit.edit(m, 'd/x.txt', 'L'); },
+    },
+    {
+      name: 'an NFD spelling on disk beside the NFC one',
+      base: { 'é/': null, 'é/x': 'X', 'f': 'F' },
+      change: (m) => { m.local.set('e\u0301', { ...m.local.get('é')!, diskPath: 'e\u0301', ino: 9999 }); },
+    },
+    {
+      name: 'a hard link to a settled file',
+      base: { 'd/': null, 'd/a': 'A', 'd/b': 'B', 'e/': null, 'e/c': 'C' },
+      change: (m) => { m.local.set('e/link', { ...m.local.get('d/a')!, path: 'e/link', diskPath: 'e/link' }); },
+    },
+    {
+      name: 'an inode reused by a new file elsewhere',
+      base: { 'd/': null, 'd/a': 'A', 'e/': null, 'e/c': 'C' },
+      change: (m) => {
+        const a = m.local.get('d/a')!;
+        m.local.delete('d/a');
+        m.local.set('e/new', { ...a, path: 'e/new', diskPath: 'e/new', hash: 'N' } as LocalEntry);
+      },
+    },
+    {
+      name: 'a synced node at the path of a settled one',
+      base: { 'd/': null, 'd/a': 'A', 'd/b': 'B' },
+      change: (m) => {
+        const a = [...m.synced.values()].find((n) => n.name === 'a')!;
+        m.synced.set('ghost', { ...a, id: 'ghost', ino: 4242, rev: 7 });
+      },
+    },
+    {
+      name: 'a remote orphan and a remote node at a settled path',
+      base: { 'd/': null, 'd/a': 'A' },
+      change: (m) => {
+        const d = [...m.remote.values()].find((n) => n.name === 'd')!;
+        m.remote.set('orphan', { ...d, id: 'orphan', parent: 'missing', name: 'o', kind: 'file', hash: 'O', size: 1 });
+        m.remote.set('twin', { ...d, id: 'twin', parent: d.id, name: 'a', kind: 'file', hash: 'T', size: 1 });
+      },
+    },
+  ];
+  for (const c of twins) {
+    it(c.name, () => {
+      const m = syncedModel(c.base);
+      c.change(m);
+      for (let round = 0; round < 10; round++) {
+        const { full, narrowed: part } = compare(m);
+        expect(part).toEqual(full);
+        if (full.ops.length === 0) return;
+        for (const op of full.ops) {
+          try {
+            applyOp(m, op);
+          } catch (err) {
+            if (!(err instanceof ServerRefusal)) return;
+          }
+        }
+      }
+    });
+  }
+});
+
