@@ -11,6 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, silentLog } from '../../src/client/engine.js';
+// the engine imports the executor lazily; loaded here, that import resolves
+// at once instead of on a file read the scheduler cannot see
+import '../../src/client/executor.js';
 import { plan } from '../../src/core/plan.js';
 import { RemoteClient } from '../../src/client/remote.js';
 import { StateDB } from '../../src/client/state-db.js';
