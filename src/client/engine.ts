@@ -6,13 +6,16 @@
 import { join } from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { checkGuards, type GuardTrip } from '../core/guards.js';
+import type { LocalTree } from '../core/local.js';
 import type { PlanProblem } from '../core/ops.js';
 import { plan } from '../core/plan.js';
 import { narrowPlanInput } from '../core/scope.js';
+import { baseName } from '../core/tree.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
 import { Backoff, sleep } from './backoff.js';
+import { recoverTrash, TRASH_PREFIX } from './detach.js';
 import type { Unconfirmed } from './executor.js';
 import { nodeFsys, type Fsys } from './fsys.js';
 import { pull } from './pull.js';
@@ -162,16 +165,22 @@ export class Engine {
     }
     // no transfer runs while the folder is observed, so every temp file met
     // is stale (a crash's, or one whose directory the user moved mid-download)
-    if (res.temps.length) await this.#removeStaleTemps(res.temps);
+    if (res.temps.length) await this.#removeStaleTemps(res.temps, prev);
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
   }
 
-  async #removeStaleTemps(temps: readonly string[]): Promise<void> {
+  async #removeStaleTemps(temps: readonly string[], local: LocalTree): Promise<void> {
     let removed = 0;
     for (const t of temps) {
       try {
+        if (baseName(t).startsWith(TRASH_PREFIX)) {
+          // a delete a crash interrupted: finish it only if that file is still what Local knew
+          const r = await recoverTrash(this.o.fs, this.o.folder, t, local);
+          if (r !== 'left') this.o.log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
+          continue;
+        }
         await this.o.fs.unlink(join(this.o.folder, t)); // a link of that name goes, never its target
         removed++;
       } catch (err) {

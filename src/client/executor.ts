@@ -14,6 +14,7 @@ import { fromWire, parentPath, type TreeNode } from '../core/tree.js';
 import { nameKey } from '../protocol/names.js';
 import { SyncdError } from '../protocol/errors.js';
 import type { Op, OpResult } from '../protocol/types.js';
+import { detachAndDelete } from './detach.js';
 import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
 import type { RemoteClient } from './remote.js';
 import { isRetryable } from './remote-errors.js';
@@ -496,7 +497,10 @@ class Run {
         return;
       }
     } else {
-      await this.fs.unlink(abs);
+      // renamed aside and checked there before it goes: a write that lands
+      // between our check above and the delete is never what gets deleted
+      const r = await detachAndDelete(this.fs, abs, op.expect);
+      if (r === 'changed') return this.stale(op.path);
     }
     const { db } = this.ctx;
     db.tx(() => {

@@ -9,6 +9,7 @@ import type { LocalEntry, LocalTree } from '../core/local.js';
 import type { PlanProblem } from '../core/ops.js';
 import { baseName, isWithin, parentPath } from '../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
+import { TRASH_PREFIX } from './detach.js';
 import { hashFile, TEMP_PREFIX } from './transfer.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
@@ -187,7 +188,7 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     }
     const st = d.st;
     if (!st) continue; // vanished since readdir
-    if (name.startsWith(TEMP_PREFIX) && !st.isDirectory()) ctx.temps.push(rel);
+    if ((name.startsWith(TEMP_PREFIX) || name.startsWith(TRASH_PREFIX)) && !st.isDirectory()) ctx.temps.push(rel);
     if (ignored(ctx, rel, st.isDirectory())) continue;
     const e = entryOf(ctx, rel, st);
     if (e instanceof Promise) {

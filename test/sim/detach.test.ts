@@ -1,0 +1,95 @@
+// Local deletes without the check-then-unlink window (src/client/detach.ts),
+// on the simulation's disk so a user's write can land exactly between the
+// executor's check and its delete. Found by the engine simulation (the
+// 30-minute soak, seed 197323373): the executor lstat'ed a file, the user
+// saved new content into it, and the unlink took the new content.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recoverTrash, TRASH_PREFIX } from '../../src/client/detach.js';
+import { execute } from '../../src/client/executor.js';
+import type { RemoteClient } from '../../src/client/remote.js';
+import { StateDB } from '../../src/client/state-db.js';
+import type { LocalEntry } from '../../src/core/local.js';
+import type { PlanOp } from '../../src/core/ops.js';
+import { Scheduler, type Proc } from './scheduler.js';
+import { SimDisk } from './sim-disk.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'syncd-detach-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function world(seed: number) {
+  const sched = new Scheduler(seed);
+  const disk = new SimDisk(sched);
+  disk.mkdir('/sync', false);
+  disk.userWrite('/sync/x', 'synced content');
+  const st = disk.lstat('/sync/x')!;
+  const proc: Proc = { name: 'agent', dead: false };
+  const db = new StateDB(join(work, `db-${seed}-${Math.random()}.db`));
+  const op: PlanOp = { type: 'local_delete', id: 'n_x', path: 'x', expect: { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
+  return { sched, disk, proc, db, op, st };
+}
+
+/** Runs the delete; `between` runs right after the executor's check of x (its first disk call). */
+async function runDelete(seed: number, between: (disk: SimDisk) => void): Promise<SimDisk> {
+  const { sched, disk, proc, db, op } = world(seed);
+  let done = false;
+  void execute({ root: '/sync', db, remote: {} as RemoteClient, concurrency: 1, fs: disk.view(proc) }, [op]).then(() => (done = true));
+  await sched.settle();
+  sched.step(); // the lstat of x
+  await sched.settle();
+  between(disk);
+  while (!done) {
+    if (!sched.step()) break;
+    await sched.settle();
+  }
+  expect(done).toBe(true);
+  db.close();
+  return disk;
+}
+
+describe('local delete (rename aside, check, unlink)', () => {
+  it('a save that lands between the check and the delete survives', async () => {
+    const disk = await runDelete(1, (d) => d.userWrite('/sync/x', 'the user saved this just now'));
+    expect(disk.readFile('/sync/x').toString()).toBe('the user saved this just now');
+    expect(disk.list('/sync').map((e) => e.name)).toEqual(['x']);
+  });
+
+  it('an unchanged file is deleted, and nothing is left beside it', async () => {
+    const disk = await runDelete(2, () => undefined);
+    expect(disk.list('/sync')).toEqual([]);
+  });
+
+  it('a trash file a crash left is deleted when it is still what Local knew, and restored when it is not', async () => {
+    const { disk, proc, st } = world(3);
+    const fs = disk.view(proc);
+    const local = new Map<string, LocalEntry>([['x', { path: 'x', diskPath: 'x', kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash: 'h', exec: false, target: null }]]);
+    const sched = disk.sched;
+    const drive = async <T>(p: Promise<T>): Promise<T> => {
+      let out: { v: T } | null = null;
+      void p.then((v) => (out = { v }));
+      while (out === null) {
+        await sched.settle();
+        if (out === null) sched.step();
+      }
+      return (out as { v: T }).v;
+    };
+    disk.user(() => disk.rename('/sync/x', `/sync/${TRASH_PREFIX}${st.ino}-aa`, false));
+    expect(await drive(recoverTrash(fs, '/sync', `${TRASH_PREFIX}${st.ino}-aa`, local))).toBe('deleted');
+    expect(disk.list('/sync')).toEqual([]);
+
+    disk.userWrite('/sync/y', 'y');
+    const y = disk.lstat('/sync/y')!;
+    const localY = new Map<string, LocalEntry>([['y', { path: 'y', diskPath: 'y', kind: 'file', size: 1, mtimeMs: y.mtimeMs - 5, ino: y.ino, hash: 'h', exec: false, target: null }]]);
+    disk.user(() => disk.rename('/sync/y', `/sync/${TRASH_PREFIX}${y.ino}-bb`, false));
+    expect(await drive(recoverTrash(fs, '/sync', `${TRASH_PREFIX}${y.ino}-bb`, localY))).toBe('restored');
+    expect(disk.readFile('/sync/y').toString()).toBe('y');
+  });
+});
