@@ -5,13 +5,13 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { checkGuards, type GuardTrip } from '../core/guards.js';
 import type { PlanProblem } from '../core/ops.js';
 import { plan } from '../core/plan.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
+import { DirWatcher } from './dir-watcher.js';
 import { execute } from './executor.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
@@ -74,7 +74,7 @@ export class Engine {
   #pullNeeded = true;
   /** wakes the sleeping loop after `delayMs` (a burst of hints within it becomes one cycle) */
   #wake: ((delayMs: number) => void) | null = null;
-  #watcher: FSWatcher | null = null;
+  #watcher: DirWatcher | null = null;
   #pollFallback = false;
   /** Local was last updated from watcher hints, not a full scan */
   #partialView = false;
@@ -284,7 +284,7 @@ export class Engine {
       await this.prepare();
       db.set('watch_warning', null);
       // the watcher is ready before the first full scan, so nothing changed
-      // after the scan goes unseen while chokidar still crawls
+      // after the scan goes unseen while the watches are still being set up
       await this.#startWatcher();
       let rootId = rootIdentity(o.folder);
       longpoll = this.#longpollLoop(signal);
@@ -405,29 +405,15 @@ export class Engine {
     for (let i = 0; i < 100 && !signal.aborted && this.db.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
   }
 
-  /** Starts watching the folder; resolves once the watcher is ready (or failed over to scanning). */
+  /** Starts watching the folder; resolves once the watches are set up (or failed over to scanning). */
   #startWatcher(): Promise<void> {
-    const root = this.o.folder;
-    const rel = (abs: string) => (abs.length > root.length ? abs.slice(root.length + 1).split('\\').join('/') : '');
-    const w = chokidarWatch(root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-      alwaysStat: false,
-      ignored: (p: string) => {
-        const r = rel(p);
-        return r !== '' && r.split('/').some((seg) => seg.startsWith('.syncd'));
-      },
+    const w = new DirWatcher({
+      root: this.o.folder,
+      onDirty: (rel) => this.markDirty(rel),
+      onError: (err) => this.watcherFailed(err),
     });
-    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) {
-      w.on(ev, (p: string) => this.markDirty(rel(p)));
-    }
-    w.on('error', (err: unknown) => this.watcherFailed(err));
     this.#watcher = w;
-    return new Promise((resolve) => {
-      w.once('ready', () => resolve());
-      w.once('error', () => resolve());
-    });
+    return w.ready;
   }
 
   /**
