@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { Backoff, sleep } from './backoff.js';
 import { DirWatcher } from './dir-watcher.js';
 import { execute } from './executor.js';
+import { collectGarbage } from './memory.js';
 import { pull } from './pull.js';
 import type { RemoteClient } from './remote.js';
 import { RemoteError } from './remote-errors.js';
@@ -45,6 +46,11 @@ export interface EngineOptions {
   extraIgnore?: string[];
   /** bytes per second across all transfers; 0 = unlimited */
   bandwidthLimit?: number;
+  /**
+   * `watch`: after this long without a cycle, let go of the in-memory trees
+   * (they reload from the state DB on the next cycle); 0 = keep them
+   */
+  releaseIdleMs?: number;
   log?: Log;
   now?: () => number;
   /** transfers done so far in this cycle */
@@ -65,9 +71,11 @@ export interface CycleResult {
 const MAX_ROUNDS = 200;
 /** file-system events within this window become one cycle (an editor's save is several events) */
 const HINT_COALESCE_MS = 10;
+/** an agent idle this long lets go of its in-memory trees (EngineOptions.releaseIdleMs) */
+const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'releaseIdleMs'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'releaseIdleMs'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -313,7 +321,13 @@ export class Engine {
           } else if (this.#dirty.size === 0 && !this.#pullNeeded) {
             stuckBackoff.reset();
             const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
-            await this.#sleepUntilWoken(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
+            const releaseMs = o.releaseIdleMs ?? RELEASE_IDLE_MS;
+            const release = releaseMs > 0 ? setTimeout(() => this.#releaseMemory(), releaseMs) : null;
+            try {
+              await this.#sleepUntilWoken(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
+            } finally {
+              if (release) clearTimeout(release);
+            }
             if (o.now() - lastSafety >= o.safetyPullIntervalS * 1000) {
               lastSafety = o.now();
               // the safety net: a pull, and a full scan in case a watch event was lost
@@ -341,6 +355,21 @@ export class Engine {
       await longpoll;
       this.#setMeta('state', 'stopped');
     }
+  }
+
+  /**
+   * An idle agent needs none of its per-entry memory: the three trees
+   * (~100 MiB at 100,000 entries) and the ignore matcher's per-path cache go,
+   * then one full GC hands the start-up's heap back (an idle agent on
+   * 100,000 files: ~440 → ~125 MiB RSS). The next cycle reloads the trees
+   * from the state DB (~1.3 s at 100,000 entries on the bench machine).
+   */
+  #releaseMemory(): void {
+    this.db.dropCaches();
+    this.#ignore = loadIgnore(this.o.folder, this.o.extraIgnore ?? []);
+    const t = performance.now();
+    collectGarbage();
+    this.o.log.debug('idle: released the in-memory trees', { gc_ms: Math.round(performance.now() - t) });
   }
 
   /** Meta writes on the way out of an error must not throw again (e.g. a full disk). */

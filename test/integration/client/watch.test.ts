@@ -5,7 +5,7 @@
 import { appendFile, mkdir, mkdtemp, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { linkAgent, useTempStateDir, waitFor, type TestAgent } from '../../helpers/agent.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -27,6 +27,9 @@ beforeEach(async () => {
   await writeFile(join(dir, 'photos', 'a.jpg'), 'a');
   await writeFile(join(dir, 'photos', 'raw', 'b.cr2'), 'b');
   agent = await linkAgent(server, dir, 'watcher');
+  // idle agents let go of their trees: here after 150 ms, so every test also
+  // runs cycles that reload them from the state DB
+  agent.engine.o.releaseIdleMs = 150;
   const ac = new AbortController();
   const running = agent.engine.watch(ac.signal);
   stop = async () => {
@@ -82,6 +85,15 @@ describe('a watching agent', () => {
     // and the new directories are watched: a later file in the deepest one arrives too
     await writeFile(join(dir, 'x', 'y', 'z', 'later.txt'), 'later');
     await serverHas('a later file', (t) => t['x/y/z/later.txt'] === sha256('later'));
+  });
+
+  it('an idle agent lets go of its in-memory trees, and the next change still syncs from reloaded ones', async () => {
+    const released = vi.spyOn(agent.db, 'dropCaches');
+    await waitFor(() => released.mock.calls.length > 0, 5_000, 'the idle release');
+    await writeFile(join(dir, 'photos', 'after-idle.jpg'), 'i');
+    await rename(join(dir, 'photos', 'a.jpg'), join(dir, 'photos', 'a-renamed.jpg'));
+    const t = await serverHas('the changes after the release', (t) => t['photos/after-idle.jpg'] === sha256('i') && t['photos/a-renamed.jpg'] === sha256('a'));
+    expect(t['photos/a.jpg']).toBeUndefined();
   });
 
   it('syncd\'s own names are never uploaded', async () => {
