@@ -47,6 +47,8 @@ interface Dir {
   children: Map<string, Dir> | null;
   /** root, or under a node that is attached */
   attached: boolean;
+  /** (top of a detached subtree) an event inside it was dropped while it was away */
+  lost?: boolean;
 }
 
 const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
@@ -191,6 +193,7 @@ export class DirWatcher {
       d.w.on('error', (err) => {
         this.#close(d);
         this.#fail(err);
+        this.#onDirty(''); // what this watch would have reported is unknown now
       });
     } catch (err) {
       d.w = null;
@@ -201,7 +204,14 @@ export class DirWatcher {
   }
 
   #event(d: Dir, event: string, name: string | Buffer | null): void {
-    if (this.#closed || !d.attached) return;
+    if (this.#closed) return;
+    if (!d.attached) {
+      // outside the folder for now; should it come back, this is unknown
+      let top = d;
+      while (top.parent) top = top.parent;
+      top.lost = true;
+      return;
+    }
     const rel = relOf(d);
     if (rel === null) return;
     if (name === null || name === undefined) {
@@ -261,6 +271,12 @@ export class DirWatcher {
     d.parent = parent;
     (parent.children ??= new Map()).set(name, d);
     setAttached(d, true);
+    // changed while it was outside the folder (moved out and back within
+    // the grace period): those events were dropped, only a full scan knows
+    if (d.lost) {
+      d.lost = false;
+      this.#onDirty('');
+    }
   }
 
   /** Directories that left and did not come back (deleted, or moved out of the folder): stop watching them. */

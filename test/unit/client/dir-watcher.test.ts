@@ -165,6 +165,8 @@ describe.runIf(linux)('DirWatcher, one watch per directory', () => {
     renameSync(join(p.root, 'photos'), join(p.root, 'album'));
     await p.saw('photos');
     await p.saw('album');
+    await p.quiet(30);
+    expect(p.seen).not.toContain(''); // an ordinary rename never asks for a full scan
     p.reset();
     appendFileSync(join(p.root, 'album', 'a.jpg'), 'edit');
     appendFileSync(join(p.root, 'album', 'raw', 'b.cr2'), 'edit');
@@ -222,13 +224,17 @@ describe.runIf(linux)('DirWatcher, one watch per directory', () => {
     expect(await p.quiet(100)).toEqual([]);
   });
 
-  it('a directory moved out and back in within the grace period is still watched', async () => {
+  it('a directory moved out and back in within the grace period is still watched; what changed outside asks for a full scan', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'syncd-dirw-out-'));
     const p = await watchFolder((root) => mkdirSync(join(root, 'boomerang')), { detachGraceMs: 2000 });
     renameSync(join(p.root, 'boomerang'), join(outside, 'b'));
     await p.saw('boomerang');
+    writeFileSync(join(outside, 'b', 'written-outside.txt'), 'w');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.seen).not.toContain('');
     renameSync(join(outside, 'b'), join(p.root, 'back'));
     await p.saw('back');
+    await p.saw('');
     writeFileSync(join(p.root, 'back', 'f.txt'), 'f');
     await p.saw('back/f.txt');
     expect(p.w.watchedDirs).toBe(2);
