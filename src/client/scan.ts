@@ -219,10 +219,19 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
   const out = new Map(prev);
   const ctx = context(fs, root, prev, isIgnored, out);
   const paths = [...new Set(dirty)].sort();
+  // directories walked whole in this pass: what is below them is already
+  // up to date (a watcher names every entry of a new directory too, and
+  // re-stating them would hash each new file a second time)
+  const walked = new Set<string>();
+  const underWalked = (p: string) => {
+    for (let a = parentPath(p); a !== ''; a = parentPath(a)) if (walked.has(a)) return true;
+    return false;
+  };
   for (const p of paths) {
     if (p === '' ) {
       return scanAll(root, prev, isIgnored, fs);
     }
+    if (walked.size && underWalked(p)) continue;
     // a parent that is not (or no longer) a directory: rescan from the nearest known ancestor
     const parent = parentPath(p);
     if (parent !== '' && out.get(parent)?.kind !== 'dir') {
@@ -243,6 +252,7 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
     if (e.kind === 'dir' && (!had || had.kind !== 'dir' || had.ino !== e.ino)) {
       for (const k of [...out.keys()]) if (k !== p && isWithin(k, p)) out.delete(k);
       await walk(ctx, p);
+      walked.add(p);
     }
   }
   return { tree: out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };

@@ -118,4 +118,18 @@ describe('scanner', () => {
     expect(partial.problems).toEqual([]);
     expect(partial.tree.has('d/f')).toBe(false);
   });
+
+  it('a new directory named with everything in it (as a watcher reports it) is walked once: each file hashed once', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
+    await writeFile(join(root, 'old.txt'), 'o');
+    const before = await scanAll(root, new Map(), none);
+    await mkdir(join(root, 'new', 'sub'), { recursive: true });
+    await writeFile(join(root, 'new', 'a.txt'), 'a');
+    await writeFile(join(root, 'new', 'sub', 'b.txt'), 'b');
+    await writeFile(join(root, 'new-sibling.txt'), 's');
+    const r = await scanPaths(root, before.tree, ['new', 'new/a.txt', 'new/sub', 'new/sub/b.txt', 'new-sibling.txt'], none);
+    expect([...r.tree.keys()].sort()).toEqual(['new', 'new-sibling.txt', 'new/a.txt', 'new/sub', 'new/sub/b.txt', 'old.txt']);
+    expect(r.hashed).toBe(3);
+    expect(r.tree.get('new/sub/b.txt')!.hash).not.toBeNull();
+  });
 });
