@@ -173,6 +173,35 @@ function writeNewSyncImpl(path: string, buf: Buffer, mode = 0o600): void {
   closeSync(fd);
 }
 
+/**
+ * The identity fields of a Stats, kept instead of it: a batch holds
+ * thousands of these until they are recorded, and node's Stats carries
+ * four Dates each.
+ */
+class FileStat implements FsStat {
+  constructor(
+    readonly dev: number,
+    readonly ino: number,
+    readonly size: number,
+    readonly mtimeMs: number,
+    readonly mode: number,
+  ) {}
+
+  isFile(): boolean {
+    return (this.mode & fsc.S_IFMT) === fsc.S_IFREG;
+  }
+
+  isDirectory(): boolean {
+    return (this.mode & fsc.S_IFMT) === fsc.S_IFDIR;
+  }
+
+  isSymbolicLink(): boolean {
+    return (this.mode & fsc.S_IFMT) === fsc.S_IFLNK;
+  }
+}
+
+const slim = (st: Stats): FsStat => new FileStat(st.dev, st.ino, st.size, st.mtimeMs, st.mode);
+
 /** seconds, as futimes wants them */
 const secs = (ms: number): number => ms / 1000;
 
@@ -183,7 +212,7 @@ async function writeNewImpl(path: string, buf: Buffer, opts: WriteNewOptions): P
     try {
       writeFd(fd, buf);
       if (opts.mtimeMs !== undefined) futimesSync(fd, secs(Date.now()), secs(opts.mtimeMs));
-      const st = fstatSync(fd);
+      const st = slim(fstatSync(fd));
       if (opts.fsync) await fdSync(fd);
       closeSync(fd);
       return st;
@@ -204,7 +233,7 @@ async function writeNewImpl(path: string, buf: Buffer, opts: WriteNewOptions): P
     let off = 0;
     while (off < buf.length) off += await fdWrite(fd, buf, off, buf.length - off, off);
     if (opts.mtimeMs !== undefined) await fdUtimes(fd, secs(Date.now()), secs(opts.mtimeMs));
-    const st = await fdStat(fd);
+    const st = slim(await fdStat(fd));
     if (opts.fsync) await fdSync(fd);
     await fdClose(fd);
     return st;

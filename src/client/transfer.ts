@@ -331,15 +331,13 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: number,
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   // verified blobs are written while the reply keeps streaming: many small
   // files cost file-system round trips, not bandwidth
-  const writes = new Set<Promise<void>>();
+  const writes = new InFlight();
   const received = new Set<Group>();
-  const write = async (i: number, buf: Buffer): Promise<void> => {
-    try {
-      out[i] = { ok: true, ...(await writeTemp(fs, items[i] as DownloadItem, buf, fsync)) };
-    } catch (e) {
-      out[i] = { ok: false, error: asError(e) };
-    }
-  };
+  const write = (i: number, buf: Buffer): Promise<void> =>
+    writeTemp(fs, items[i] as DownloadItem, buf, fsync).then(
+      (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
+      (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
+    );
   let remaining = groups;
   let failures = 0;
   try {
@@ -359,13 +357,20 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: number,
             if (data !== null) await opts.throttle?.(data.length, opts.signal);
             received.add(g);
             progress = true;
-            // verified and written while the next frames are parsed
-            const w = verify(remote, g, size, data).then(async (buf) => {
-              if (buf !== undefined) for (const i of g.idx) await write(i, buf);
-            });
-            writes.add(w);
-            void w.finally(() => writes.delete(w));
-            while (writes.size >= PARALLEL_WRITES) await Promise.race(writes);
+            // verified and written while the next frames are parsed (a big
+            // blob is hashed on the thread pool meanwhile)
+            if (data !== null && data.length >= POOL_HASH_MIN) {
+              writes.add(verifyOnPool(remote, g, size, data).then(
+                async (buf) => {
+                  if (buf !== undefined) for (const i of g.idx) await write(i, buf);
+                },
+                (e: unknown) => void (g.error = asError(e)),
+              ));
+            } else {
+              const buf = verify(remote, g, size, data);
+              if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
+            }
+            await writes.below(PARALLEL_WRITES);
           },
           opts.signal,
         );
@@ -396,19 +401,41 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: number,
       }
     }
   } finally {
-    await Promise.all(writes);
+    await writes.below(1);
   }
 }
 
 /** Writes in flight per batch request. */
 const PARALLEL_WRITES = 16;
 
+/** Counts promises in flight (their outcome is recorded by themselves) and lets one caller wait for room. */
+class InFlight {
+  #n = 0;
+  #wake: (() => void) | null = null;
+
+  add(p: Promise<void>): void {
+    this.#n++;
+    const done = (): void => {
+      this.#n--;
+      const w = this.#wake;
+      this.#wake = null;
+      w?.();
+    };
+    void p.then(done, done);
+  }
+
+  /** Resolves once fewer than `limit` are in flight. */
+  async below(limit: number): Promise<void> {
+    while (this.#n >= limit) await new Promise<void>((r) => (this.#wake = r));
+  }
+}
+
 /**
  * Checks one frame of a batch and returns its bytes, or records on the
  * group why not. Verification happens in memory, before anything is
  * written, so bad content never touches the disk.
  */
-async function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null): Promise<Buffer | undefined> {
+function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null, digest?: string): Buffer | undefined {
   if (size === -1) {
     g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
       server: serverOf(remote),
@@ -420,9 +447,9 @@ async function verify(remote: BlobRemote, g: Group, size: number, data: Buffer |
     g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
     return undefined;
   }
-  const digest = await sha256Hex(data);
-  if (digest !== g.hash) {
-    g.error = mismatch(remote, g.hash, `its content hashes to ${digest}`);
+  const got = digest ?? createHash('sha256').update(data).digest('hex');
+  if (got !== g.hash) {
+    g.error = mismatch(remote, g.hash, `its content hashes to ${got}`);
     return undefined;
   }
   return data;
@@ -431,9 +458,10 @@ async function verify(remote: BlobRemote, g: Group, size: number, data: Buffer |
 /** From this size on, a blob is hashed on the thread pool (WebCrypto), off the main thread. */
 const POOL_HASH_MIN = 256 * 1024;
 
-async function sha256Hex(data: Buffer): Promise<string> {
-  if (data.length < POOL_HASH_MIN) return createHash('sha256').update(data).digest('hex');
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+/** verify, with the SHA-256 computed on the thread pool. */
+async function verifyOnPool(remote: BlobRemote, g: Group, size: number, data: Buffer): Promise<Buffer | undefined> {
+  if (size !== g.size) return verify(remote, g, size, data);
+  return verify(remote, g, size, data, Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'));
 }
 
 function asError(e: unknown): Error {
