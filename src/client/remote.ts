@@ -687,25 +687,40 @@ export async function readBlobFrameBuffers(source: AsyncIterable<unknown>, hashe
     new RemoteError('protocol', `malformed batch download reply from the syncd server at ${server}: ${detail}`, { server });
   let buf: Buffer = Buffer.alloc(0);
   let pos = 0;
-  /** appends the next chunk to what is unread; false at the end of the reply */
+  /** moves on to the next chunk (what was unread of the last one must have been taken); false at the end of the reply */
   const more = async (): Promise<boolean> => {
     const r = await it.next();
     if (r.done) return false;
-    const c = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
-    buf = pos < buf.length ? Buffer.concat([buf.subarray(pos), c]) : c;
+    buf = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
     pos = 0;
     return true;
   };
   for (let i = 0; i < hashes.length; i++) {
     const want = hashes[i] as string;
-    let nl: number;
-    while ((nl = buf.indexOf(0x0a, pos)) < 0) {
-      if (buf.length - pos > MAX_FRAME_HEADER) throw bad(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
-      if (!(await more())) throw bad(`the reply ended after ${i} of ${hashes.length} blobs`);
+    const noHeader = (): RemoteError => bad(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
+    let nl = buf.indexOf(0x0a, pos);
+    let line: string;
+    if (nl >= 0) {
+      if (nl - pos > MAX_FRAME_HEADER) throw noHeader();
+      line = buf.toString('latin1', pos, nl);
+      pos = nl + 1;
+    } else {
+      // a header cut by a chunk boundary: only its few bytes are joined
+      let head = buf.subarray(pos);
+      for (;;) {
+        if (head.length > MAX_FRAME_HEADER) throw noHeader();
+        if (!(await more())) throw bad(`the reply ended after ${i} of ${hashes.length} blobs`);
+        nl = buf.indexOf(0x0a);
+        if (nl >= 0) {
+          head = Buffer.concat([head, buf.subarray(0, nl)]);
+          pos = nl + 1;
+          break;
+        }
+        head = Buffer.concat([head, buf]);
+      }
+      if (head.length > MAX_FRAME_HEADER) throw noHeader();
+      line = head.toString('latin1');
     }
-    if (nl - pos > MAX_FRAME_HEADER) throw bad(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
-    const line = buf.toString('latin1', pos, nl);
-    pos = nl + 1;
     const m = FRAME_HEADER.exec(line);
     if (!m) throw bad(`frame ${i} header ${JSON.stringify(line.slice(0, 100))} is not "<hash> <size>"`);
     if (m[1] !== want) throw bad(`frame ${i} is for ${m[1]} but ${want} was requested there`);
