@@ -230,7 +230,7 @@ interface Group {
 /**
  * Downloads many blobs into temp files, one per item, returned in item
  * order with their stats. Small blobs travel in batch requests
- * (`fetchBlobs`), large ones alone with resume. Items sharing hash and size
+ * (`fetchBlobBuffers`), large ones alone with resume. Items sharing hash and size
  * are fetched once: a small blob is written once per item from memory, a
  * large one copied. Per-item failures are results, not throws (a failed item
  * leaves no file); only an abort rejects.
