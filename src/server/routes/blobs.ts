@@ -104,7 +104,10 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
         await pipeFile(ctx, res, hash, { start: 0, end: got - 1 });
         continue;
       }
-      if (out.full) await out.flush();
+      if (out.full) {
+        await out.flush();
+        await setImmediate(); // other requests get a turn between writes
+      }
     }
     await out.flush();
     res.end();
@@ -116,7 +119,7 @@ const SMALL_BLOB = 128 * 1024;
 /** Bytes gathered before one write. */
 const WRITE_BYTES = 256 * 1024;
 
-/** Gathers small buffers into one write; between writes, other requests get a turn. */
+/** Gathers small buffers into one write. */
 class Coalescer {
   readonly #res: ServerResponse;
   #parts: Buffer[] = [];
@@ -141,7 +144,6 @@ class Coalescer {
     this.#parts = [];
     this.#bytes = 0;
     if (!this.#res.write(data)) await drained(this.#res);
-    else await setImmediate();
   }
 }
 
