@@ -6,7 +6,7 @@
 // plan expected; a mismatch marks the path dirty instead of acting.
 
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import PQueue from 'p-queue';
 import type { LocalEntry } from '../core/local.js';
 import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../core/ops.js';
@@ -15,13 +15,13 @@ import { nameKey } from '../protocol/names.js';
 import { SyncdError } from '../protocol/errors.js';
 import type { Op, OpResult } from '../protocol/types.js';
 import { detachAndDelete } from './detach.js';
-import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
+import { nodeFsys, runLimited, type Fsys, type FsStat } from './fsys.js';
 import type { RemoteClient } from './remote.js';
 import { isRetryable } from './remote-errors.js';
 import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from './safe-fs.js';
 import type { StateDB } from './state-db.js';
 import type { Throttle } from './throttle.js';
-import { downloadManyToTemp, syncFiles, TEMP_PREFIX, uploadFile } from './transfer.js';
+import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from './transfer.js';
 
 export interface ExecContext {
   root: string;
@@ -65,6 +65,8 @@ const PHASE: Record<PlanOp['type'], Phase> = {
 };
 
 const COMMIT_CHUNK = 500;
+/** directory fsyncs in flight at once */
+const SYNC_DIRS_PARALLEL = 16;
 
 /** Errors that end the round (the engine backs off and retries); others are per-path problems. */
 const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
@@ -77,8 +79,7 @@ function localEntryFromStat(diskPath: string, st: FsStat, node: TreeNode): Local
   };
 }
 
-function fileMode(exec: boolean): number {
-  const umask = process.umask();
+function fileMode(exec: boolean, umask = process.umask()): number {
   return (exec ? 0o777 : 0o666) & ~umask;
 }
 
@@ -164,41 +165,81 @@ class Run {
 
   // ---- phase 3: directories ----------------------------------------------
 
-  async mkdir(op: Extract<LocalOp, { type: 'mkdir' }>): Promise<void> {
-    if (!(await this.guard(op.path))) return;
-    const abs = this.abs(op.path);
-    try {
-      await this.fs.mkdir(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  /**
+   * Creates the directories in plan order (parents first), then makes the
+   * new entries durable (one fsync per parent directory, in parallel) and
+   * records them all in one transaction: Synced says a directory exists
+   * only once its entry in its parent is on disk.
+   */
+  async mkdirs(ops: Extract<LocalOp, { type: 'mkdir' }>[]): Promise<void> {
+    const made: { op: (typeof ops)[number]; st: FsStat }[] = [];
+    for (const op of ops) {
+      await this.step(op.path, async () => {
+        if (!(await this.guard(op.path))) return;
+        const abs = this.abs(op.path);
+        try {
+          await this.fs.mkdir(abs);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const st = await lstatOrNull(abs, this.fs);
+        if (!st || !st.isDirectory()) return this.stale(op.path);
+        this.parents.add(op.path);
+        made.push({ op, st });
+      });
     }
-    const st = await lstatOrNull(abs, this.fs);
-    if (!st || !st.isDirectory()) return this.stale(op.path);
-    // the new entry in its parent must be durable before Synced says it exists
-    await this.fs.syncDir(dirname(abs));
-    this.parents.add(op.path);
+    const synced = await this.syncDirs(made.map((m) => dirname(this.abs(m.op.path))));
     const { db } = this.ctx;
+    const recorded = made.filter((m) => synced.get(dirname(this.abs(m.op.path))) === undefined);
     db.tx(() => {
-      db.putLocal(localEntryFromStat(op.path, st, op.node));
-      db.putSynced({ ...op.node, ino: st.ino });
+      for (const { op, st } of recorded) {
+        db.putLocal(localEntryFromStat(op.path, st, op.node));
+        db.putSynced({ ...op.node, ino: st.ino });
+      }
     });
-    this.res.done++;
+    this.res.done += recorded.length;
+    for (const m of made) {
+      const err = synced.get(dirname(this.abs(m.op.path)));
+      if (err !== undefined) await this.step(m.op.path, () => Promise.reject(err));
+    }
+  }
+
+  /** fsyncs each directory once, several at a time; returns the error of each one that failed. */
+  async syncDirs(dirs: Iterable<string>): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
+    await runLimited(
+      [...new Set(dirs)].map((d) => () => this.fs.syncDir(d).catch((e: unknown) => void failed.set(d, e))),
+      SYNC_DIRS_PARALLEL,
+    );
+    return failed;
   }
 
   // ---- phase 4a: content from the server ------------------------------
 
   async downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
-    const ready: { op: (typeof ops)[number]; tmp: string }[] = [];
-    const items: typeof ops = [];
-    for (const op of ops) if (await this.guard(op.path)) items.push(op);
+    type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string };
+    const ready: (Item & { tmp: string; st: FsStat })[] = [];
+    const items: Item[] = [];
+    for (const op of ops) {
+      if (!(await this.guard(op.path))) continue;
+      const abs = this.abs(op.path);
+      items.push({ op, abs, dirAbs: dirname(abs) });
+    }
+    const umask = process.umask();
+    // the temp files get their final mode and mtime as they are written, and
+    // their stat then: placing them is a link (or rename) and nothing else
     const results = await downloadManyToTemp(
       this.ctx.remote,
-      items.map((op) => ({ hash: op.node.hash!, size: op.node.size ?? 0, dirAbs: dirname(this.abs(op.path)) })),
+      items.map(({ op, dirAbs }) => ({
+        hash: op.node.hash!, size: op.node.size ?? 0, dirAbs,
+        mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
+      })),
       { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle, fs: this.fs, retries: this.ctx.downloadRetries },
     );
     results.forEach((r, i) => {
-      const op = items[i]!;
-      if (r.ok) ready.push({ op, tmp: r.path });
+      const item = items[i]!;
+      const { op } = item;
+      if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
       else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
     });
     const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
@@ -206,32 +247,31 @@ class Run {
       for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     }
-    // durability once per batch: data first, then the renames, then the dirs
+    // durability once per batch: the data first (a file must never be in
+    // place with content a crash could take back), then the names, then Synced
     try {
-      await syncFiles(ready.map((r) => r.tmp), 16, this.fs);
+      await this.fs.syncFiles(ready.map((r) => r.tmp));
     } catch (err) {
       for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
       throw err;
     }
-    const placed: { op: (typeof ops)[number]; st: FsStat }[] = [];
+    const placed: (Item & { st: FsStat })[] = [];
     const dirs = new Set<string>();
-    for (const [i, { op, tmp }] of ready.entries()) {
+    for (const [i, item] of ready.entries()) {
+      const { op, tmp, st } = item;
+      let left = true;
       try {
         if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
-        // a replaced file keeps its permissions (a private 0600 file stays
-        // private); only the execute bits follow the server
-        const old = op.expect ? await lstatOrNull(this.abs(op.path), this.fs) : null;
-        await this.fs.chmod(tmp, old && old.isFile() ? exec(old.mode, op.node.exec) : fileMode(op.node.exec));
-        if (op.node.mtime > 0) await this.fs.utimes(tmp, new Date(), new Date(op.node.mtime));
-        // Local records what WE placed: rename and link keep the inode, size
+        // Local records what WE placed: link and rename keep the inode, size
         // and mtime, so the temp file's identity is the placed file's. If
         // someone writes the path right after, the next scan sees a
         // different identity and re-hashes: their edit is never mistaken
         // for our content.
-        const st = await this.fs.lstat(tmp);
-        if (!(await this.place(tmp, op.path, op.expect))) continue;
-        placed.push({ op, st });
-        dirs.add(dirname(this.abs(op.path)));
+        const how = await this.place(tmp, st, op.path, item.abs, op.expect, op.node.exec);
+        if (how === null) continue;
+        left = how === 'linked';
+        placed.push(item);
+        dirs.add(item.dirAbs);
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
       } catch (err) {
         // one file's trouble (its directory vanished, …) must not strand the rest
@@ -241,52 +281,71 @@ class Run {
         }
         this.stale(op.path);
       } finally {
-        await this.fs.unlink(tmp).catch(() => undefined);
+        // a linked temp name goes; a renamed one is gone already
+        if (left) await this.fs.unlink(tmp).catch(() => undefined);
       }
     }
-    for (const d of dirs) await this.fs.syncDir(d);
+    // the names are durable before Synced says the files are there; a
+    // directory that cannot be synced leaves its files unrecorded, for the
+    // next scan to look at again
+    const failed = await this.syncDirs(dirs);
+    const recorded = failed.size === 0 ? placed : placed.filter((p) => !failed.has(p.dirAbs));
+    for (const p of placed) if (failed.has(p.dirAbs)) this.res.dirty.add(p.op.path);
     const { db } = this.ctx;
     db.tx(() => {
-      for (const { op, st } of placed) {
+      for (const { op, st } of recorded) {
         db.putLocal(localEntryFromStat(op.path, st, op.node));
         db.putSynced({ ...op.node, ino: st.ino });
       }
     });
-    this.res.done += placed.length;
+    this.res.done += recorded.length;
+    for (const [d, err] of failed) {
+      const rel = relative(this.ctx.root, d).split(sep).join('/');
+      this.problem(rel, (err as NodeJS.ErrnoException).code ?? 'error', `cannot make the new files in "${rel || '.'}" durable: ${(err as Error).message}`);
+    }
   }
 
   /**
-   * Puts a finished temp file at `rel`: with nothing expected there, as a
-   * hard link (which fails rather than replace anything that appeared);
-   * otherwise by rename, after re-checking the target still is what the
-   * plan saw. Returns false (path marked dirty) when the disk moved on.
+   * Puts a finished temp file (with identity `st`) at `rel`: with nothing
+   * expected there, as a hard link, which fails rather than replace
+   * anything that appeared; otherwise by rename, after re-checking the
+   * target still is what the plan saw (a replaced file keeps its
+   * permissions, only the execute bits follow the server). Returns how, or
+   * null (path marked dirty, or a problem recorded) when the disk moved on.
    */
-  async place(tmp: string, rel: string, expect: import('../core/local.js').LocalExpect | null): Promise<boolean> {
-    const abs = this.abs(rel);
-    const st = await lstatOrNull(abs, this.fs);
-    if (st && kindOf(st) === 'other') {
-      this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
-      return false;
-    }
-    if (!matchesExpect(st, expect)) {
-      this.stale(rel);
-      return false;
-    }
+  async place(tmp: string, st: FsStat, rel: string, abs: string, expect: import('../core/local.js').LocalExpect | null, execBit: boolean): Promise<'linked' | 'renamed' | null> {
     if (expect === null) {
       try {
         await this.fs.link(tmp, abs);
-        return true;
+        return 'linked';
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') {
-          this.stale(rel);
-          return false;
+          const there = await lstatOrNull(abs, this.fs);
+          if (there && kindOf(there) === 'other') this.occupied(rel);
+          else this.stale(rel);
+          return null;
         }
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
       }
     }
+    const old = await lstatOrNull(abs, this.fs);
+    if (old && kindOf(old) === 'other') {
+      this.occupied(rel);
+      return null;
+    }
+    if (!matchesExpect(old, expect)) {
+      this.stale(rel);
+      return null;
+    }
+    const mode = old && old.isFile() ? exec(old.mode, execBit) : fileMode(execBit);
+    if ((st.mode & 0o7777) !== mode) await this.fs.chmod(tmp, mode);
     await this.fs.rename(tmp, abs);
-    return true;
+    return 'renamed';
+  }
+
+  occupied(rel: string): void {
+    this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
   }
 
   async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
@@ -514,7 +573,7 @@ class Run {
     const byPhase = (p: Phase) => ops.filter((o) => PHASE[o.type] === p);
     this.state(byPhase(0));
     for (const op of [...byPhase(1), ...byPhase(2)]) await this.step(op.type === 'local_move' ? op.from : (op as { path: string }).path, () => this.move(op as Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>));
-    for (const op of byPhase(3)) await this.step((op as { path: string }).path, () => this.mkdir(op as Extract<LocalOp, { type: 'mkdir' }>));
+    await this.mkdirs(byPhase(3) as Extract<LocalOp, { type: 'mkdir' }>[]);
     const content = byPhase(4);
     const downloads = content.filter((o): o is Extract<LocalOp, { type: 'download' }> => o.type === 'download');
     const remoteOps = content.filter((o): o is RemoteOp => o.type === 'create' || o.type === 'update' || o.type === 'move' || o.type === 'delete');

@@ -82,6 +82,12 @@ interface Reply {
 }
 
 export type OnBlob = (hash: string, size: number, body: Readable) => Promise<void>;
+/**
+ * One frame of a batch as a whole: `data` holds its `size` bytes, or is null
+ * when the server cannot serve the hash (`size` -1) or the frame is larger
+ * than the caller's limit (it was skipped unread).
+ */
+export type OnBlobBuffer = (hash: string, size: number, data: Buffer | null) => Promise<void> | void;
 
 export class RemoteClient {
   readonly server: string;
@@ -294,38 +300,16 @@ export class RemoteClient {
    * and is rethrown.
    */
   async fetchBlobs(hashes: string[], onBlob: OnBlob, signal?: AbortSignal): Promise<void> {
-    if (hashes.length === 0) return;
-    if (hashes.length > FETCH_MAX_HASHES) throw new TypeError(`fetchBlobs: at most ${FETCH_MAX_HASHES} hashes per call, got ${hashes.length}`);
-    for (const h of hashes) if (!isSha256Hex(h)) throw new TypeError(`fetchBlobs: not a SHA-256 hex hash: ${h}`);
-    if (this.#batch !== false) {
-      let reply: Reply | undefined;
+    const reply = await this.#fetchRequest('fetchBlobs', hashes, signal);
+    if (reply === null) return;
+    if (reply !== undefined) {
       try {
-        reply = await this.#send({
-          method: 'POST',
-          path: '/v1/blobs/fetch',
-          headers: { 'content-type': 'application/json', accept: 'application/octet-stream' },
-          body: JSON.stringify({ hashes }),
-          signal,
-          what: 'batch download',
-        });
+        await readBlobFrames(reply.body, hashes, onBlob, this.server);
       } catch (e) {
-        if (!(e instanceof RemoteError && (e.status === 404 || e.status === 405))) throw e;
-        this.#batch = false;
+        discard(reply.body);
+        throw translateNetworkError(e, this.server);
       }
-      if (reply !== undefined) {
-        if (reply.status !== 200) {
-          discard(reply.body);
-          throw this.#protocol('batch download', `unexpected status ${reply.status}`);
-        }
-        this.#batch = true;
-        try {
-          await readBlobFrames(reply.body, hashes, onBlob, this.server);
-        } catch (e) {
-          discard(reply.body);
-          throw translateNetworkError(e, this.server);
-        }
-        return;
-      }
+      return;
     }
     for (const hash of hashes) {
       let got: { status: 200 | 206; body: Readable; total?: number };
@@ -348,6 +332,90 @@ export class RemoteClient {
         discard(got.body);
       }
     }
+  }
+
+  /**
+   * fetchBlobs for small blobs: each frame is handed over whole, as one
+   * Buffer, without a stream per blob (for thousands of small files the
+   * streams cost more than the bytes). A frame larger than `maxBytes` is
+   * skipped unread and reported with `data` null, so a server announcing a
+   * huge size cannot make the client buffer it.
+   */
+  async fetchBlobBuffers(hashes: string[], maxBytes: number, onBlob: OnBlobBuffer, signal?: AbortSignal): Promise<void> {
+    const reply = await this.#fetchRequest('fetchBlobBuffers', hashes, signal);
+    if (reply === null) return;
+    if (reply !== undefined) {
+      try {
+        await readBlobFrameBuffers(reply.body, hashes, maxBytes, onBlob, this.server);
+      } catch (e) {
+        discard(reply.body);
+        throw translateNetworkError(e, this.server);
+      }
+      return;
+    }
+    for (const hash of hashes) {
+      let got: { status: 200 | 206; body: Readable; total?: number };
+      try {
+        got = await this.getBlob(hash, { signal });
+      } catch (e) {
+        if (e instanceof RemoteError && e.code === 'not_found') {
+          await onBlob(hash, -1, null);
+          continue;
+        }
+        throw e;
+      }
+      try {
+        if (got.total === undefined) throw this.#protocol('download', `blob ${hash} came without a Content-Length`);
+        if (got.total > maxBytes) {
+          await onBlob(hash, got.total, null);
+          continue;
+        }
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const c of got.body as AsyncIterable<Buffer>) {
+          n += c.length;
+          if (n > got.total) throw this.#protocol('download', `blob ${hash} is longer than its Content-Length`);
+          chunks.push(c);
+        }
+        if (n !== got.total) throw this.#protocol('download', `blob ${hash} ended after ${n} of ${got.total} bytes`);
+        await onBlob(hash, got.total, Buffer.concat(chunks, n));
+      } finally {
+        discard(got.body);
+      }
+    }
+  }
+
+  /**
+   * The `POST /v1/blobs/fetch` request of a batch: the reply to parse,
+   * undefined when the server has no such route (remembered; the caller
+   * falls back to one GET per hash), null when there is nothing to fetch.
+   */
+  async #fetchRequest(what: string, hashes: string[], signal?: AbortSignal): Promise<Reply | undefined | null> {
+    if (hashes.length === 0) return null;
+    if (hashes.length > FETCH_MAX_HASHES) throw new TypeError(`${what}: at most ${FETCH_MAX_HASHES} hashes per call, got ${hashes.length}`);
+    for (const h of hashes) if (!isSha256Hex(h)) throw new TypeError(`${what}: not a SHA-256 hex hash: ${h}`);
+    if (this.#batch === false) return undefined;
+    let reply: Reply;
+    try {
+      reply = await this.#send({
+        method: 'POST',
+        path: '/v1/blobs/fetch',
+        headers: { 'content-type': 'application/json', accept: 'application/octet-stream' },
+        body: JSON.stringify({ hashes }),
+        signal,
+        what: 'batch download',
+      });
+    } catch (e) {
+      if (!(e instanceof RemoteError && (e.status === 404 || e.status === 405))) throw e;
+      this.#batch = false;
+      return undefined;
+    }
+    if (reply.status !== 200) {
+      discard(reply.body);
+      throw this.#protocol('batch download', `unexpected status ${reply.status}`);
+    }
+    this.#batch = true;
+    return reply;
   }
 
   /** Drops every connection; requests still in flight fail with `network`. */
@@ -509,7 +577,10 @@ export class RemoteClient {
         discard(body);
       }
     }
-    return Readable.from(pump(), { objectMode: false, highWaterMark: 64 * 1024 });
+    // object mode hands the received chunks on as they are: a byte-mode
+    // Readable concatenates whatever it has buffered on every read, one more
+    // copy of each blob
+    return Readable.from(pump(), { objectMode: true, highWaterMark: 16 });
   }
 }
 
@@ -602,6 +673,100 @@ export async function readBlobFrames(source: AsyncIterable<unknown>, hashes: rea
   // nothing may follow the last frame
   const extra = await reader.next();
   if (extra !== null && extra.length > 0) throw bad(`${extra.length}+ bytes follow the last frame`);
+}
+
+/**
+ * readBlobFrames delivering each frame whole (see fetchBlobBuffers): the
+ * frames inside a received chunk are cut out of it without copying or
+ * awaiting; a frame spread over chunks is copied once into its own buffer.
+ * Exported for tests.
+ */
+export async function readBlobFrameBuffers(source: AsyncIterable<unknown>, hashes: readonly string[], maxBytes: number, onBlob: OnBlobBuffer, server: string): Promise<void> {
+  const it = source[Symbol.asyncIterator]();
+  const bad = (detail: string): RemoteError =>
+    new RemoteError('protocol', `malformed batch download reply from the syncd server at ${server}: ${detail}`, { server });
+  let buf: Buffer = Buffer.alloc(0);
+  let pos = 0;
+  /** moves on to the next chunk (what was unread of the last one must have been taken); false at the end of the reply */
+  const more = async (): Promise<boolean> => {
+    const r = await it.next();
+    if (r.done) return false;
+    buf = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    pos = 0;
+    return true;
+  };
+  for (let i = 0; i < hashes.length; i++) {
+    const want = hashes[i] as string;
+    const noHeader = (): RemoteError => bad(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
+    let nl = buf.indexOf(0x0a, pos);
+    let line: string;
+    if (nl >= 0) {
+      if (nl - pos > MAX_FRAME_HEADER) throw noHeader();
+      line = buf.toString('latin1', pos, nl);
+      pos = nl + 1;
+    } else {
+      // a header cut by a chunk boundary: only its few bytes are joined
+      let head = buf.subarray(pos);
+      for (;;) {
+        if (head.length > MAX_FRAME_HEADER) throw noHeader();
+        if (!(await more())) throw bad(`the reply ended after ${i} of ${hashes.length} blobs`);
+        nl = buf.indexOf(0x0a);
+        if (nl >= 0) {
+          head = Buffer.concat([head, buf.subarray(0, nl)]);
+          pos = nl + 1;
+          break;
+        }
+        head = Buffer.concat([head, buf]);
+      }
+      if (head.length > MAX_FRAME_HEADER) throw noHeader();
+      line = head.toString('latin1');
+    }
+    const m = FRAME_HEADER.exec(line);
+    if (!m) throw bad(`frame ${i} header ${JSON.stringify(line.slice(0, 100))} is not "<hash> <size>"`);
+    if (m[1] !== want) throw bad(`frame ${i} is for ${m[1]} but ${want} was requested there`);
+    const size = Number(m[2]);
+    if (!Number.isSafeInteger(size)) throw bad(`frame ${i} size ${m[2]} is out of range`);
+    if (size === -1) {
+      await onBlob(want, -1, null);
+      continue;
+    }
+    const truncated = (): RemoteError => bad(`the reply ended inside the blob of frame ${i} (${want})`);
+    if (size > maxBytes) {
+      for (let left = size; left > 0; ) {
+        if (pos === buf.length && !(await more())) throw truncated();
+        const n = Math.min(left, buf.length - pos);
+        pos += n;
+        left -= n;
+      }
+      await onBlob(want, size, null);
+      continue;
+    }
+    let data: Buffer;
+    if (buf.length - pos >= size) {
+      data = buf.subarray(pos, pos + size);
+      pos += size;
+    } else {
+      data = Buffer.allocUnsafe(size);
+      let got = buf.copy(data, 0, pos);
+      pos = buf.length;
+      while (got < size) {
+        if (!(await more())) throw truncated();
+        const n = Math.min(size - got, buf.length);
+        buf.copy(data, got, 0, n);
+        got += n;
+        pos = n;
+      }
+    }
+    await onBlob(want, size, data);
+  }
+  // nothing may follow the last frame
+  if (pos < buf.length) throw bad(`${buf.length - pos}+ bytes follow the last frame`);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    const n = (r.value as Uint8Array).length;
+    if (n > 0) throw bad(`${n}+ bytes follow the last frame`);
+  }
 }
 
 /** The `size` bytes of one frame as a Readable, fed from the shared reader. */

@@ -4,11 +4,11 @@
 // Placing a temp file (re-check, rename, fsync of the directory) is the
 // executor's job, not this module's.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SyncdError } from '../protocol/errors.js';
-import { nodeFsys, type Fsys, type FsHandle } from './fsys.js';
+import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from './fsys.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { RemoteClient } from './remote.js';
 import type { Throttle } from './throttle.js';
@@ -20,13 +20,17 @@ export const TEMP_PREFIX = '.syncd-tmp-';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
-export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobs' | 'putBlob'>;
+export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'>;
 
 export interface DownloadItem {
   hash: string;
   size: number;
   /** the directory the file will be renamed into; the temp file is created here */
   dirAbs: string;
+  /** permission bits the temp file gets (default 0600; the umask applies) */
+  mode?: number;
+  /** mtime the temp file gets, ms since the epoch (default: when it was written) */
+  mtimeMs?: number;
 }
 
 export interface DownloadOptions {
@@ -54,7 +58,8 @@ export interface DownloadManyOptions extends DownloadOptions {
   largeFileBytes?: number;
 }
 
-export type DownloadResult = { ok: true; path: string } | { ok: false; error: Error };
+/** A verified temp file and its stat once written (mode and mtime set): the identity it keeps when renamed or linked. */
+export type DownloadResult = { ok: true; path: string; stat: FsStat } | { ok: false; error: Error };
 
 // One random draw per process plus a counter: unique enough with 'wx'
 // (which refuses to reuse a name), and far cheaper than a draw per file.
@@ -120,11 +125,11 @@ class PositionalWriter {
   }
 }
 
-/** Creates a temp file in dirAbs holding exactly `buf`. Removes it on failure. */
-async function writeTemp(fs: Fsys, dirAbs: string, buf: Buffer, fsync: boolean): Promise<string> {
-  const path = join(dirAbs, tempName());
-  await fs.writeNew(path, buf, fsync);
-  return path;
+/** Creates a temp file for `item` holding exactly `buf`. Nothing is left on failure. */
+async function writeTemp(fs: Fsys, item: DownloadItem, buf: Buffer, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
+  const path = join(item.dirAbs, tempName());
+  const stat = await fs.writeNew(path, buf, { fsync, mode: item.mode, mtimeMs: item.mtimeMs });
+  return { path, stat };
 }
 
 /**
@@ -134,12 +139,17 @@ async function writeTemp(fs: Fsys, dirAbs: string, buf: Buffer, fsync: boolean):
  * failure the temp file is gone; a mismatch throws RemoteError `hash_mismatch`.
  */
 export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions = {}): Promise<string> {
+  return (await downloadOne(remote, item, opts)).path;
+}
+
+/** downloadToTemp, returning the temp file's stat too. */
+async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<{ path: string; stat: FsStat }> {
   const { hash, size, dirAbs } = item;
   const fsync = opts.fsync ?? true;
   const fs = opts.fs ?? nodeFsys;
   if (size === 0) {
     if (hash !== EMPTY_SHA256) throw mismatch(remote, hash, 'a size of 0 cannot have that hash');
-    return writeTemp(fs, dirAbs, Buffer.alloc(0), fsync);
+    return writeTemp(fs, item, Buffer.alloc(0), fsync);
   }
   const retries = opts.retries ?? 5;
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
@@ -194,10 +204,13 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
     }
     const digest = hasher.digest('hex');
     if (digest !== hash) throw mismatch(remote, hash, `its content hashes to ${digest}`);
+    if (item.mode !== undefined) await fh.chmod(item.mode & ~process.umask());
+    if (item.mtimeMs !== undefined) await fh.utimes(new Date(), new Date(item.mtimeMs));
+    const stat = await fh.stat();
     if (fsync) await fh.sync();
     closed = true;
     await fh.close();
-    return path;
+    return { path, stat };
   } catch (e) {
     if (!closed) await fh.close().catch(() => {});
     await fs.unlink(path).catch(() => {});
@@ -208,18 +221,19 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
 interface Group {
   hash: string;
   size: number;
-  /** indexes into items, first one is downloaded, the rest copied */
+  /** indexes into items: every one gets its own temp file */
   idx: number[];
-  path?: string;
+  /** why the group's content could not be had (set on the group, reported for each of its items) */
   error?: Error;
 }
 
 /**
  * Downloads many blobs into temp files, one per item, returned in item
- * order. Small blobs travel in batch requests (`fetchBlobs`), large ones
- * alone with resume. Items sharing hash and size are fetched once and
- * copied. Per-item failures are results, not throws (a failed item leaves
- * no file); only an abort rejects.
+ * order with their stats. Small blobs travel in batch requests
+ * (`fetchBlobBuffers`), large ones alone with resume. Items sharing hash and size
+ * are fetched once: a small blob is written once per item from memory, a
+ * large one copied. Per-item failures are results, not throws (a failed item
+ * leaves no file); only an abort rejects.
  */
 export async function downloadManyToTemp(remote: BlobRemote, items: readonly DownloadItem[], opts: DownloadManyOptions = {}): Promise<DownloadResult[]> {
   const fsync = opts.fsync ?? true;
@@ -237,26 +251,20 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
     else byKey.set(key, { hash: it.hash, size: it.size, idx: [i] });
   });
 
+  const out: (DownloadResult | undefined)[] = new Array<DownloadResult | undefined>(items.length);
   const jobs: Array<() => Promise<void>> = [];
   let batch: Group[] = [];
   let batchBytes = 0;
   const flush = (): void => {
     if (batch.length === 0) return;
     const b = batch;
-    jobs.push(() => fetchBatch(remote, b, items, fsync, opts));
+    jobs.push(() => fetchBatch(remote, b, large, items, out, fsync, opts));
     batch = [];
     batchBytes = 0;
   };
   for (const g of byKey.values()) {
-    const first = items[g.idx[0] as number] as DownloadItem;
     if (g.size > large) {
-      jobs.push(async () => {
-        try {
-          g.path = await downloadToTemp(remote, first, { ...opts, fsync });
-        } catch (e) {
-          g.error = asError(e);
-        }
-      });
+      jobs.push(() => fetchLarge(remote, g, items, out, fsync, opts));
       continue;
     }
     if (batch.length >= maxCount || (batch.length > 0 && batchBytes + g.size > maxBytes)) flush();
@@ -268,51 +276,68 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   await runLimited(jobs, concurrency);
   if (opts.signal?.aborted) {
     // an abort rejects, so nobody will place or clean up what did arrive
-    await Promise.all([...byKey.values()].map((g) => (g.path === undefined ? undefined : fs.unlink(g.path).catch(() => {}))));
+    await Promise.all(out.map((r) => (r?.ok ? fs.unlink(r.path).catch(() => {}) : undefined)));
     opts.signal.throwIfAborted();
   }
-
-  const results: DownloadResult[] = new Array<DownloadResult>(items.length);
   for (const g of byKey.values()) {
-    const [lead, ...rest] = g.idx as [number, ...number[]];
-    if (g.path === undefined) {
-      const error = g.error ?? new RemoteError('protocol', `blob ${g.hash} was not delivered`, { server: serverOf(remote) });
-      for (const i of g.idx) results[i] = { ok: false, error };
-      continue;
-    }
-    results[lead] = { ok: true, path: g.path };
-    for (const i of rest) {
-      try {
-        results[i] = { ok: true, path: await copyTemp(fs, g.path, (items[i] as DownloadItem).dirAbs, fsync) };
-      } catch (e) {
-        results[i] = { ok: false, error: asError(e) };
-      }
-    }
+    if (g.idx.every((i) => out[i] !== undefined)) continue;
+    const error = g.error ?? new RemoteError('protocol', `blob ${g.hash} was not delivered`, { server: serverOf(remote) });
+    for (const i of g.idx) out[i] ??= { ok: false, error };
   }
-  return results;
+  return out as DownloadResult[];
 }
 
-async function copyTemp(fs: Fsys, src: string, dirAbs: string, fsync: boolean): Promise<string> {
-  const dst = join(dirAbs, tempName());
+/** One large blob, streamed with resume into the first item's temp file, then copied for the others. */
+async function fetchLarge(remote: BlobRemote, g: Group, items: readonly DownloadItem[], out: (DownloadResult | undefined)[], fsync: boolean, opts: DownloadOptions): Promise<void> {
+  const fs = opts.fs ?? nodeFsys;
+  const [lead, ...rest] = g.idx as [number, ...number[]];
+  let first: { path: string; stat: FsStat };
+  try {
+    first = await downloadOne(remote, items[lead] as DownloadItem, { ...opts, fsync });
+  } catch (e) {
+    g.error = asError(e);
+    return;
+  }
+  out[lead] = { ok: true, ...first };
+  for (const i of rest) {
+    try {
+      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)) };
+    } catch (e) {
+      out[i] = { ok: false, error: asError(e) };
+    }
+  }
+}
+
+async function copyTemp(fs: Fsys, src: string, item: DownloadItem, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
+  const dst = join(item.dirAbs, tempName());
   try {
     // a copy, never a hard link: the targets must be independent files
     await fs.copyNew(src, dst);
-    if (fsync) await syncFile(dst, fs);
+    await fs.chmod(dst, (item.mode ?? 0o600) & ~process.umask());
+    if (item.mtimeMs !== undefined) await fs.utimes(dst, new Date(), new Date(item.mtimeMs));
+    const stat = await fs.lstat(dst);
+    if (fsync) await fs.syncFiles([dst]);
+    return { path: dst, stat };
   } catch (e) {
     await fs.unlink(dst).catch(() => {});
     throw e;
   }
-  return dst;
 }
 
 /** One batch request for `groups`; the undelivered remainder is retried after transient failures. */
-async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly DownloadItem[], fsync: boolean, opts: DownloadOptions): Promise<void> {
+async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: number, items: readonly DownloadItem[], out: (DownloadResult | undefined)[], fsync: boolean, opts: DownloadOptions): Promise<void> {
+  const fs = opts.fs ?? nodeFsys;
   const retries = opts.retries ?? 5;
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   // verified blobs are written while the reply keeps streaming: many small
   // files cost file-system round trips, not bandwidth
-  const writes = new Set<Promise<void>>();
+  const writes = new InFlight();
   const received = new Set<Group>();
+  const write = (i: number, buf: Buffer): Promise<void> =>
+    writeTemp(fs, items[i] as DownloadItem, buf, fsync).then(
+      (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
+      (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
+    );
   let remaining = groups;
   let failures = 0;
   try {
@@ -321,25 +346,31 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly D
       let k = 0;
       let progress = false;
       try {
-        await remote.fetchBlobs(
+        await remote.fetchBlobBuffers(
           todo.map((g) => g.hash),
-          async (hash, size, body) => {
+          maxBytes,
+          async (hash, size, data) => {
             const g = todo[k++];
             if (g === undefined || g.hash !== hash) {
-              discard(body);
               throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
             }
-            const buf = await receive(remote, g, size, body, opts.throttle);
+            if (data !== null) await opts.throttle?.(data.length, opts.signal);
             received.add(g);
             progress = true;
-            if (buf === undefined) return;
-            const w = writeTemp(opts.fs ?? nodeFsys, (items[g.idx[0] as number] as DownloadItem).dirAbs, buf, fsync).then(
-              (path) => void (g.path = path),
-              (e: unknown) => void (g.error = asError(e)),
-            );
-            writes.add(w);
-            void w.finally(() => writes.delete(w));
-            if (writes.size >= PARALLEL_WRITES) await Promise.race(writes);
+            // verified and written while the next frames are parsed (a big
+            // blob is hashed on the thread pool meanwhile)
+            if (data !== null && data.length >= POOL_HASH_MIN) {
+              writes.add(verifyOnPool(remote, g, size, data).then(
+                async (buf) => {
+                  if (buf !== undefined) for (const i of g.idx) await write(i, buf);
+                },
+                (e: unknown) => void (g.error = asError(e)),
+              ));
+            } else {
+              const buf = verify(remote, g, size, data);
+              if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
+            }
+            await writes.below(PARALLEL_WRITES);
           },
           opts.signal,
         );
@@ -370,19 +401,41 @@ async function fetchBatch(remote: BlobRemote, groups: Group[], items: readonly D
       }
     }
   } finally {
-    await Promise.all(writes);
+    await writes.below(1);
   }
 }
 
 /** Writes in flight per batch request. */
 const PARALLEL_WRITES = 16;
 
+/** Counts promises in flight (their outcome is recorded by themselves) and lets one caller wait for room. */
+class InFlight {
+  #n = 0;
+  #wake: (() => void) | null = null;
+
+  add(p: Promise<void>): void {
+    this.#n++;
+    const done = (): void => {
+      this.#n--;
+      const w = this.#wake;
+      this.#wake = null;
+      w?.();
+    };
+    void p.then(done, done);
+  }
+
+  /** Resolves once fewer than `limit` are in flight. */
+  async below(limit: number): Promise<void> {
+    while (this.#n >= limit) await new Promise<void>((r) => (this.#wake = r));
+  }
+}
+
 /**
- * Takes one frame of a batch and returns its verified bytes, or records why
- * not on the group. Verification happens in memory, before anything is
+ * Checks one frame of a batch and returns its bytes, or records on the
+ * group why not. Verification happens in memory, before anything is
  * written, so bad content never touches the disk.
  */
-async function receive(remote: BlobRemote, g: Group, size: number, body: Readable, throttle?: Throttle): Promise<Buffer | undefined> {
+function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null, digest?: string): Buffer | undefined {
   if (size === -1) {
     g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
       server: serverOf(remote),
@@ -390,37 +443,25 @@ async function receive(remote: BlobRemote, g: Group, size: number, body: Readabl
     });
     return undefined;
   }
-  if (size !== g.size) {
-    discard(body);
+  if (size !== g.size || data === null) {
     g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
     return undefined;
   }
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    await throttle?.(c.length);
-    chunks.push(c);
-    n += c.length;
-  }
-  // a short or broken frame throws above (the stream errors), so n === size here
-  const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, n);
-  const digest = createHash('sha256').update(buf).digest('hex');
-  if (digest !== g.hash) {
-    g.error = mismatch(remote, g.hash, `its content hashes to ${digest}`);
+  const got = digest ?? createHash('sha256').update(data).digest('hex');
+  if (got !== g.hash) {
+    g.error = mismatch(remote, g.hash, `its content hashes to ${got}`);
     return undefined;
   }
-  return buf;
+  return data;
 }
 
-async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++] as () => Promise<void>;
-      await job();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+/** From this size on, a blob is hashed on the thread pool (WebCrypto), off the main thread. */
+const POOL_HASH_MIN = 256 * 1024;
+
+/** verify, with the SHA-256 computed on the thread pool. */
+async function verifyOnPool(remote: BlobRemote, g: Group, size: number, data: Buffer): Promise<Buffer | undefined> {
+  if (size !== g.size) return verify(remote, g, size, data);
+  return verify(remote, g, size, data, Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'));
 }
 
 function asError(e: unknown): Error {
@@ -429,20 +470,12 @@ function asError(e: unknown): Error {
 
 /** fsyncs one file by path (for callers that deferred durability with `fsync: false`). */
 export async function syncFile(absPath: string, fs: Fsys = nodeFsys): Promise<void> {
-  const fh = await fs.openRead(absPath);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await fs.syncFiles([absPath]);
 }
 
-/** fsyncs many files, `concurrency` at a time (default 16), so the disk can batch the flushes. */
-export async function syncFiles(paths: readonly string[], concurrency = 16, fs: Fsys = nodeFsys): Promise<void> {
-  await runLimited(
-    paths.map((p) => () => syncFile(p, fs)),
-    concurrency,
-  );
+/** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */
+export async function syncFiles(paths: readonly string[], fs: Fsys = nodeFsys): Promise<void> {
+  await fs.syncFiles(paths);
 }
 
 const HASH_CHUNK = 1024 * 1024;

@@ -7,7 +7,7 @@
 // uploads in flight; temp files of crashed processes go once they are stale.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,36 @@ export class BlobStore {
       await fsyncDir(this.#root);
     }
     this.#knownDirs.add(dir);
+  }
+
+  /**
+   * A small blob read whole with blocking calls (open, fstat, read, close:
+   * microseconds for a few KiB, where a stream costs several thread-pool
+   * round trips): its bytes, its size when it is larger than `maxBytes`
+   * (stream it instead), or null when it is not stored.
+   */
+  readSmall(hash: string, maxBytes: number): Buffer | number | null {
+    let fd: number;
+    try {
+      fd = openSync(this.pathOf(hash), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size > maxBytes) return size;
+      const buf = Buffer.allocUnsafe(size);
+      let off = 0;
+      while (off < size) {
+        const n = readSync(fd, buf, off, size - off, off);
+        if (n === 0) throw new SyncdError('blob_store', `blob ${hash} is shorter than its ${size} bytes`);
+        off += n;
+      }
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** A read stream of [start, end] inclusive (whole blob when omitted). */

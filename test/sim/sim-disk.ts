@@ -413,6 +413,7 @@ export class SimDisk {
           disk.#dirtyData.delete(n);
         }),
       chmod: (mode) => op(`fchmod ${path}`, 'none', () => void (n.mode = mode & 0o7777)),
+      utimes: (_a, m) => op(`futimes ${path}`, 'none', () => void (n.mtimeMs = m.getTime())),
       close: () => op(`close ${path}`, 'none', () => undefined),
     });
     return {
@@ -453,14 +454,26 @@ export class SimDisk {
         return handle(n, p, false);
       }),
       createNew: (p) => op(`create ${p}`, 'write', () => handle(disk.createFile(p, Buffer.alloc(0), 0o600, true), p, true)),
-      writeNew: (p, data, fsync) => op(`writefile ${p}`, 'write', () => {
-        const n = disk.createFile(p, data, 0o600, true);
-        if (fsync) {
+      writeNew: (p, data, o) => op(`writefile ${p}`, 'write', () => {
+        const n = disk.createFile(p, data, (o.mode ?? 0o600) & 0o7777, true);
+        if (o.mtimeMs !== undefined) n.mtimeMs = o.mtimeMs;
+        if (o.fsync) {
           n.durable = n.data;
           disk.#dirtyData.delete(n);
         }
+        return statOf(n);
       }),
       copyNew: (a, b) => op(`copy ${a} ${b}`, 'write', () => void disk.createFile(b, disk.readFile(a), 0o600, true)),
+      // one point per file: a crash can land between two of them
+      syncFiles: async (paths) => {
+        for (const p of paths) {
+          await op(`fsync ${p}`, 'sync', () => {
+            const n = disk.#must(p, 'open', false);
+            n.durable = n.data;
+            disk.#dirtyData.delete(n);
+          });
+        }
+      },
       syncDir: (p) => op(`fsyncdir ${p}`, 'sync', () => {
         if (disk.#must(p, 'open', true).kind !== 'dir') throw fsErr('ENOTDIR', 'fsync', p);
         disk.syncMetadata();

@@ -8,7 +8,7 @@
 // commit's op_ids must make the retry harmless).
 
 import { Readable } from 'node:stream';
-import type { OnBlob, RemoteClient } from '../../src/client/remote.js';
+import type { OnBlob, OnBlobBuffer, RemoteClient } from '../../src/client/remote.js';
 import { RemoteError } from '../../src/client/remote-errors.js';
 import type { Op, OpResult } from '../../src/protocol/types.js';
 import type { Proc, Scheduler } from './scheduler.js';
@@ -132,6 +132,24 @@ export class SimRemote {
         throw new RemoteError('network', 'simulated connection reset in the middle of a batch download', { server: this.server });
       }
       await onBlob(f.hash, f.size, Readable.from(f.data.length ? [f.data] : []));
+    }
+  }
+
+  /** fetchBlobs with each blob whole (body null when over maxBytes or size -1), as the executor's batch downloads use it */
+  async fetchBlobBuffers(hashes: string[], maxBytes: number, onBlob: OnBlobBuffer): Promise<void> {
+    const frames = await this.#call('fetchBlobs', async () => {
+      const out: { hash: string; size: number; data: Buffer | null }[] = [];
+      await this.real.fetchBlobBuffers(hashes, maxBytes, async (hash, size, body) => void out.push({ hash, size, data: body === null ? null : Buffer.from(body) }));
+      return out;
+    });
+    // a reply cut short: some frames arrive, then the connection drops
+    const cut = this.sched.chance(this.faults.loseReply) ? this.sched.int(frames.length) : -1;
+    for (const [i, f] of frames.entries()) {
+      if (i === cut) {
+        this.counters.lostReplies++;
+        throw new RemoteError('network', 'simulated connection reset in the middle of a batch download', { server: this.server });
+      }
+      await onBlob(f.hash, f.size, f.data);
     }
   }
 

@@ -2,7 +2,7 @@
 // POST /v1/blobs/fetch. Reads are gated by the caller namespace's blob_refs.
 
 import type { ServerResponse } from 'node:http';
-import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { HttpError, badRequest } from '../../protocol/errors.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import type { ServerContext } from '../context.js';
@@ -85,19 +85,66 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       if (!isSha256Hex(h)) throw badRequest(`hashes[${i}] must be 64 lowercase hex characters`);
     });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+    // Small blobs are read whole and sent many per write: one write (one
+    // chunk on the wire) per blob header and body costs both ends more
+    // than the bytes, for thousands of small files.
+    const out = new Coalescer(res);
     for (const hash of hashes as string[]) {
       if (res.destroyed) return;
       const ref = await ctx.store.blobRef(device.namespace, hash);
-      const size = ref ? await ctx.blobs.size(hash) : null;
-      if (size === null) {
-        res.write(`${hash} -1\n`);
+      const got = ref ? ctx.blobs.readSmall(hash, SMALL_BLOB) : null;
+      if (got === null) {
+        out.push(Buffer.from(`${hash} -1\n`, 'latin1'));
+      } else if (typeof got !== 'number') {
+        out.push(Buffer.from(`${hash} ${got.length}\n`, 'latin1'));
+        out.push(got);
+      } else {
+        out.push(Buffer.from(`${hash} ${got}\n`, 'latin1'));
+        await out.flush();
+        await pipeFile(ctx, res, hash, { start: 0, end: got - 1 });
         continue;
       }
-      res.write(`${hash} ${size}\n`);
-      if (size > 0) await pipeFile(ctx, res, hash, { start: 0, end: size - 1 });
+      if (out.full) {
+        await out.flush();
+        await setImmediate(); // other requests get a turn between writes
+      }
     }
+    await out.flush();
     res.end();
   });
+}
+
+/** Blobs up to this size are read whole into memory and batched into larger writes. */
+const SMALL_BLOB = 128 * 1024;
+/** Bytes gathered before one write. */
+const WRITE_BYTES = 256 * 1024;
+
+/** Gathers small buffers into one write. */
+class Coalescer {
+  readonly #res: ServerResponse;
+  #parts: Buffer[] = [];
+  #bytes = 0;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  push(b: Buffer): void {
+    this.#parts.push(b);
+    this.#bytes += b.length;
+  }
+
+  get full(): boolean {
+    return this.#bytes >= WRITE_BYTES;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#bytes === 0 || this.#res.destroyed) return;
+    const data = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#bytes);
+    this.#parts = [];
+    this.#bytes = 0;
+    if (!this.#res.write(data)) await drained(this.#res);
+  }
 }
 
 /** Streams [start, end] of a blob into res without ending it, honouring backpressure. */
@@ -106,9 +153,26 @@ async function pipeFile(ctx: ServerContext, res: ServerResponse, hash: string, r
   try {
     for await (const chunk of stream) {
       if (res.destroyed) return;
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drained(res);
     }
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * Until `res` can take more (drain) or is gone (close). Both listeners go
+ * once either fires: a long reply waits many times, and listeners left
+ * behind would pile up on the response.
+ */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

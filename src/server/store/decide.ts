@@ -91,6 +91,21 @@ export function storedNodeFromRow(r: NodeColumns): StoredNode {
   return { ...n, deleted: r.deleted };
 }
 
+/** The wire form of a database row (a listing), without the stored node in between. */
+export function wireNodeFromRow(r: NodeColumns): WireNode {
+  // the same fields, in the same order, as wireNode(storedNodeFromRow(r))
+  const w = { id: r.id, parent: r.parent, name: r.name, kind: r.kind as WireNode['kind'], rev: r.rev } as WireNode;
+  if (r.kind === 'file') {
+    w.size = r.size ?? undefined;
+    w.hash = r.hash ?? undefined;
+  }
+  if (r.kind === 'symlink') w.target = r.target ?? undefined;
+  w.mtime = r.mtime;
+  w.exec = r.exec === true || r.exec === 1;
+  w.seq = r.seq;
+  return w;
+}
+
 export function wireNode(n: Omit<WireNode, 'seq'> & { seq: number }): WireNode {
   const w: WireNode = { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev } as WireNode;
   if (n.kind === 'file') {

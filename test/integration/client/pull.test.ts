@@ -181,4 +181,33 @@ describe('file modes', () => {
     await agent.sync();
     expect((await st(join(dir, 'secret.txt'))).mode & 0o777).toBe(0o700);
   });
+
+  it("new files arrive with the server's mtime and execute bit (batched and streamed), as the very files Local records", async () => {
+    const { stat: st } = await import('node:fs/promises');
+    const umask = process.umask();
+    const small = await api.putBlob('#!/bin/sh\necho hi\n');
+    const big = await api.putBlob(Buffer.alloc(5 * 1024 * 1024 + 3, 7));
+    const mtime = Date.UTC(2021, 4, 6, 7, 8, 9, 123);
+    const bin = await api.mkdir('bin');
+    await api.one({ op: 'create', parent: bin.id, name: 'tool.sh', kind: 'file', hash: small.hash, size: small.size, mtime, exec: true });
+    // the same content without the execute bit: its own file with its own mode
+    await api.one({ op: 'create', parent: bin.id, name: 'tool.txt', kind: 'file', hash: small.hash, size: small.size, mtime });
+    await api.one({ op: 'create', parent: 'root', name: 'big.bin', kind: 'file', hash: big.hash, size: big.size, mtime, exec: true });
+    await agent.sync();
+    const want: Array<[string, boolean]> = [['bin/tool.sh', true], ['bin/tool.txt', false], ['big.bin', true]];
+    for (const [p, ex] of want) {
+      const s = await st(join(dir, p));
+      expect(s.mode & 0o777, p).toBe((ex ? 0o777 : 0o666) & ~umask);
+      expect(Math.round(s.mtimeMs), p).toBe(mtime);
+      expect(s.nlink, p).toBe(1);
+      expect(agent.db.loadLocal().get(p), p).toMatchObject({ ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
+    }
+    expect((await st(join(dir, 'bin/tool.sh'))).ino).not.toBe((await st(join(dir, 'bin/tool.txt'))).ino);
+    expect((await readdir(join(dir, 'bin'))).sort()).toEqual(['tool.sh', 'tool.txt']);
+    expect((await readdir(dir)).filter((n) => n.startsWith('.syncd-tmp'))).toEqual([]);
+    // Local matched the disk: nothing is re-hashed into an upload
+    const head = (await api.get('/v1/status')).body.head;
+    await agent.sync();
+    expect((await api.get('/v1/status')).body.head).toBe(head);
+  });
 });

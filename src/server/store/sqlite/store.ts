@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
 import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
-import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
+import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   STORE_UNAVAILABLE,
   type ActivityRecord,
@@ -187,7 +187,7 @@ export class SqliteStore implements JournalStore {
       this.#db.transaction((): ListRead => {
         const state = this.#state(ns.id);
         const rows = this.#s.listNodes.all(ns.id, afterId, limit) as NodeRow[];
-        return { state, nodes: rows.map((r) => wireNode(toStored(r))) };
+        return { state, nodes: rows.map(wireNodeFromRow) };
       })(),
     );
   }
