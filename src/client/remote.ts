@@ -304,7 +304,7 @@ export class RemoteClient {
     if (reply === null) return;
     if (reply !== undefined) {
       try {
-        await readBlobFrames(reply.body, hashes, onBlob, this.server);
+        await readBlobFrames(chunksOf(reply.body), hashes, onBlob, this.server);
       } catch (e) {
         discard(reply.body);
         throw translateNetworkError(e, this.server);
@@ -346,7 +346,7 @@ export class RemoteClient {
     if (reply === null) return;
     if (reply !== undefined) {
       try {
-        await readBlobFrameBuffers(reply.body, hashes, maxBytes, onBlob, this.server);
+        await readBlobFrameBuffers(chunksOf(reply.body), hashes, maxBytes, onBlob, this.server);
       } catch (e) {
         discard(reply.body);
         throw translateNetworkError(e, this.server);
@@ -570,16 +570,14 @@ export class RemoteClient {
     const server = this.server;
     async function* pump(): AsyncGenerator<Buffer> {
       try {
-        for await (const c of body as AsyncIterable<Buffer>) yield c;
+        for await (const c of chunksOf(body)) yield c;
       } catch (e) {
         throw translateNetworkError(e, server);
       } finally {
         discard(body);
       }
     }
-    // object mode hands the received chunks on as they are: a byte-mode
-    // Readable concatenates whatever it has buffered on every read, one more
-    // copy of each blob
+    // object mode hands the received chunks on as they are (see chunksOf)
     return Readable.from(pump(), { objectMode: true, highWaterMark: 16 });
   }
 }
@@ -1062,6 +1060,64 @@ function sanitize(s: string): string {
  * Abandons a body without an unhandled 'error' (undici's body emits an
  * AbortError when destroyed before its end).
  */
+/** Chunks buffered before the stream is paused. */
+const CHUNKS_AHEAD = 16;
+
+/**
+ * The chunks of a byte stream as they arrived. Async iteration of a
+ * byte-mode Readable calls read(), which joins everything buffered into one
+ * new Buffer: one more copy of every byte received. 'data' events hand each
+ * chunk on as it is; the stream is paused while the consumer lags.
+ */
+export async function* chunksOf(body: Readable): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let error: { e: unknown } | null = null;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onData = (c: Buffer | string): void => {
+    queue.push(typeof c === 'string' ? Buffer.from(c) : c);
+    if (queue.length >= CHUNKS_AHEAD) body.pause();
+    notify();
+  };
+  const onEnd = (): void => {
+    ended = true; // after 'close' without 'end' the consumer sees a short stream, which its framing reports
+    notify();
+  };
+  const onError = (e: unknown): void => {
+    error ??= { e };
+    notify();
+  };
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('close', onEnd);
+  body.on('error', onError);
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length < CHUNKS_AHEAD / 2 && body.isPaused() && !ended) body.resume();
+        yield c;
+        continue;
+      }
+      if (error !== null) throw (error as { e: unknown }).e;
+      if (ended) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    body.off('data', onData);
+    body.off('end', onEnd);
+    body.off('close', onEnd);
+    body.off('error', onError);
+    // left early (or failed): like a stream's own iterator, close it
+    if (!ended || error !== null) discard(body);
+  }
+}
+
 export function discard(body: Readable): void {
   body.on('error', () => {});
   body.destroy();

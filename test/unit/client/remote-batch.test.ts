@@ -2,9 +2,9 @@
 // bytes, or `<hash> -1\n`, parsed incrementally however the stream is cut.
 
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { readBlobFrameBuffers, readBlobFrames, RemoteClient } from '../../../src/client/remote.js';
+import { chunksOf, readBlobFrameBuffers, readBlobFrames, RemoteClient } from '../../../src/client/remote.js';
 import { RemoteError } from '../../../src/client/remote-errors.js';
 import { startFakeServer, type FakeServer } from '../../helpers/fake-server.js';
 
@@ -373,5 +373,43 @@ describe('RemoteClient.fetchBlobBuffers', () => {
 
   test('more than 1000 hashes is a caller bug', async () => {
     await expect(client.fetchBlobBuffers(Array(1001).fill(A.hash), 100, () => {})).rejects.toThrow(TypeError);
+  });
+});
+
+describe('chunksOf', () => {
+  test('hands on each chunk as written (never joined), in order, however slow the consumer', async () => {
+    const src = new PassThrough();
+    const sent = Array.from({ length: 200 }, (_, i) => Buffer.alloc(100 + i, i));
+    void (async () => {
+      for (const c of sent) if (!src.write(c)) await new Promise((r) => src.once('drain', r));
+      src.end();
+    })();
+    const got: Buffer[] = [];
+    for await (const c of chunksOf(src)) {
+      got.push(c);
+      if (got.length % 7 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(got.map((c) => c.length)).toEqual(sent.map((c) => c.length));
+    expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
+  });
+
+  test('an error arrives after the chunks before it', async () => {
+    const src = new PassThrough();
+    src.write(Buffer.from('a'));
+    src.write(Buffer.from('b'));
+    const boom = new Error('socket hang up');
+    setTimeout(() => src.destroy(boom), 5);
+    const got: string[] = [];
+    await expect((async () => {
+      for await (const c of chunksOf(src)) got.push(c.toString());
+    })()).rejects.toBe(boom);
+    expect(got).toEqual(['a', 'b']);
+  });
+
+  test('leaving early closes the stream', async () => {
+    const src = new PassThrough();
+    src.write(Buffer.from('x'));
+    for await (const _ of chunksOf(src)) break;
+    expect(src.destroyed).toBe(true);
   });
 });
