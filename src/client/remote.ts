@@ -312,15 +312,10 @@ export class RemoteClient {
       return;
     }
     for (const hash of hashes) {
-      let got: { status: 200 | 206; body: Readable; total?: number };
-      try {
-        got = await this.getBlob(hash, { signal });
-      } catch (e) {
-        if (e instanceof RemoteError && e.code === 'not_found') {
-          await onBlob(hash, -1, Readable.from([]));
-          continue;
-        }
-        throw e;
+      const got = await this.#getBlobOrMissing(hash, signal);
+      if (got === null) {
+        await onBlob(hash, -1, Readable.from([]));
+        continue;
       }
       if (got.total === undefined) {
         discard(got.body);
@@ -331,6 +326,16 @@ export class RemoteClient {
       } finally {
         discard(got.body);
       }
+    }
+  }
+
+  /** One blob by `getBlob` (the per-hash fallback of the batch fetches), or null when the server cannot serve it (404). */
+  async #getBlobOrMissing(hash: string, signal?: AbortSignal): Promise<{ status: 200 | 206; body: Readable; total?: number } | null> {
+    try {
+      return await this.getBlob(hash, { signal });
+    } catch (e) {
+      if (e instanceof RemoteError && e.code === 'not_found') return null;
+      throw e;
     }
   }
 
@@ -354,15 +359,10 @@ export class RemoteClient {
       return;
     }
     for (const hash of hashes) {
-      let got: { status: 200 | 206; body: Readable; total?: number };
-      try {
-        got = await this.getBlob(hash, { signal });
-      } catch (e) {
-        if (e instanceof RemoteError && e.code === 'not_found') {
-          await onBlob(hash, -1, null);
-          continue;
-        }
-        throw e;
+      const got = await this.#getBlobOrMissing(hash, signal);
+      if (got === null) {
+        await onBlob(hash, -1, null);
+        continue;
       }
       try {
         if (got.total === undefined) throw this.#protocol('download', `blob ${hash} came without a Content-Length`);
