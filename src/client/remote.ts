@@ -302,15 +302,7 @@ export class RemoteClient {
   async fetchBlobs(hashes: string[], onBlob: OnBlob, signal?: AbortSignal): Promise<void> {
     const reply = await this.#fetchRequest('fetchBlobs', hashes, signal);
     if (reply === null) return;
-    if (reply !== undefined) {
-      try {
-        await readBlobFrames(chunksOf(reply.body), hashes, onBlob, this.server);
-      } catch (e) {
-        discard(reply.body);
-        throw translateNetworkError(e, this.server);
-      }
-      return;
-    }
+    if (reply !== undefined) return this.#readBatch(reply, (chunks) => readBlobFrames(chunks, hashes, onBlob, this.server));
     for (const hash of hashes) {
       const got = await this.#getBlobOrMissing(hash, signal);
       if (got === null) {
@@ -326,6 +318,16 @@ export class RemoteClient {
       } finally {
         discard(got.body);
       }
+    }
+  }
+
+  /** Reads a batch-fetch reply; a failure mid-reply drops the rest of it and surfaces as a RemoteError. */
+  async #readBatch(reply: Reply, read: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
+    try {
+      await read(chunksOf(reply.body));
+    } catch (e) {
+      discard(reply.body);
+      throw translateNetworkError(e, this.server);
     }
   }
 
@@ -349,15 +351,7 @@ export class RemoteClient {
   async fetchBlobBuffers(hashes: string[], maxBytes: number, onBlob: OnBlobBuffer, signal?: AbortSignal): Promise<void> {
     const reply = await this.#fetchRequest('fetchBlobBuffers', hashes, signal);
     if (reply === null) return;
-    if (reply !== undefined) {
-      try {
-        await readBlobFrameBuffers(chunksOf(reply.body), hashes, maxBytes, onBlob, this.server);
-      } catch (e) {
-        discard(reply.body);
-        throw translateNetworkError(e, this.server);
-      }
-      return;
-    }
+    if (reply !== undefined) return this.#readBatch(reply, (chunks) => readBlobFrameBuffers(chunks, hashes, maxBytes, onBlob, this.server));
     for (const hash of hashes) {
       const got = await this.#getBlobOrMissing(hash, signal);
       if (got === null) {
