@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '../../dist');
-const { StateDB } = await import(pathToFileURL(join(dist, 'client/state-db.js')).href);
-const { pull } = await import(pathToFileURL(join(dist, 'client/pull.js')).href);
+const { StateDB } = await import(pathToFileURL(join(dist, 'client/state/db.js')).href);
+const { pull } = await import(pathToFileURL(join(dist, 'client/exec/pull.js')).href);
 const { remoteFor } = await import(pathToFileURL(join(dist, 'cli/folder.js')).href);
 
 const db = new StateDB(process.argv[2]);

@@ -4,14 +4,14 @@
 
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
-import { loadConfig } from '../client/config.js';
-import { Engine, writeMarker, type Log } from '../client/engine.js';
-import { createLogger, type Logger } from '../client/log.js';
-import { acquireLock } from '../client/lock.js';
-import { folderStatePaths } from '../client/paths.js';
-import { RemoteClient } from '../client/remote.js';
-import { assertRealParents, safeJoin } from '../client/safe-fs.js';
-import { StateDB } from '../client/state-db.js';
+import { loadConfig } from '../client/state/config.js';
+import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
+import { createLogger, type Logger } from '../client/agent/log.js';
+import { acquireLock } from '../client/state/lock.js';
+import { folderStatePaths } from '../client/state/paths.js';
+import { RemoteClient } from '../client/remote/remote.js';
+import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
+import { StateDB } from '../client/state/db.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';

@@ -17,7 +17,7 @@ import {
   type ConfigKey,
   type ConfigKeySpec,
   type ConfigSource,
-} from '../client/config.js';
+} from '../client/state/config.js';
 import { formatRate } from './progress-core.js';
 import { UsageError } from './main.js';
 

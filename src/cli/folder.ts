@@ -1,9 +1,9 @@
 // Shared by the client commands: find a folder's state, open it, talk to its server.
 
 import { existsSync } from 'node:fs';
-import { folderStatePaths, type FolderStatePaths } from '../client/paths.js';
-import { RemoteClient } from '../client/remote.js';
-import { StateDB } from '../client/state-db.js';
+import { folderStatePaths, type FolderStatePaths } from '../client/state/paths.js';
+import { RemoteClient } from '../client/remote/remote.js';
+import { StateDB } from '../client/state/db.js';
 import { SyncdError } from '../protocol/errors.js';
 import { VERSION } from '../version.js';
 

@@ -7,7 +7,7 @@
 // a CLI start ~50 ms, so a run that is not on a terminal never loads it.
 
 import type { Ora, Options as OraOptions } from 'ora';
-import type { Logger } from '../client/log.js';
+import type { Logger } from '../client/agent/log.js';
 
 // ---- formatting (pure) --------------------------------------------------------------
 

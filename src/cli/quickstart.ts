@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'server port (0 = any free port)', '7420')
     .action(async (o: { dir: string; data: string; port: string }) => {
       const [{ acquireLock }, { folderStatePaths }, { addDevice }, { startServer }, { consoleLog, engineFor, initFolder, watchUntilSignal }] = await Promise.all([
-        import('../client/lock.js'), import('../client/paths.js'), import('../server/admin.js'), import('../server/app.js'), import('./client-commands.js'),
+        import('../client/state/lock.js'), import('../client/state/paths.js'), import('../server/admin.js'), import('../server/app.js'), import('./client-commands.js'),
       ]);
       const log = consoleLog('text', 'info');
       const data = resolve(o.data);

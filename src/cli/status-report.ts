@@ -1,10 +1,10 @@
 // The work of syncd status [DIR] [--json] and syncd wait [DIR] [--timeout S]
 // (src/cli/status.ts defines their arguments and imports this when they run).
 
-import { loadConfig } from '../client/config.js';
-import { lockHolder } from '../client/lock.js';
-import { loadIgnore } from '../client/syncignore.js';
-import type { StateDB } from '../client/state-db.js';
+import { loadConfig } from '../client/state/config.js';
+import { lockHolder } from '../client/state/lock.js';
+import { loadIgnore } from '../client/disk/syncignore.js';
+import type { StateDB } from '../client/state/db.js';
 import { plan } from '../core/plan.js';
 import { narrowPlanInput } from '../core/scope.js';
 import { SyncdError } from '../protocol/errors.js';

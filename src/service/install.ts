@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSyn
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { SyncdError } from '../protocol/errors.js';
-import { requireLinkedFolder, shellWord, writeFileAtomicSync } from '../client/config.js';
+import { requireLinkedFolder, shellWord, writeFileAtomicSync } from '../client/state/config.js';
 import { launchdLabel, renderLaunchdPlist } from './launchd.js';
 import { renderSystemdUnit, systemdUnitName } from './systemd.js';
 import {

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyncdError } from '../protocol/errors.js';
-import { canonicalFolder, folderStatePaths } from '../client/paths.js';
+import { canonicalFolder, folderStatePaths } from '../client/state/paths.js';
 import { VERSION } from '../version.js';
 
 export type ServicePlatform = 'linux' | 'darwin';

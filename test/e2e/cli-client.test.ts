@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StateDB } from '../../src/client/state-db.js';
-import { folderStatePaths } from '../../src/client/paths.js';
+import { StateDB } from '../../src/client/state/db.js';
+import { folderStatePaths } from '../../src/client/state/paths.js';
 import { waitFor } from '../helpers/agent.js';
 import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
 

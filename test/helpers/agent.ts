@@ -5,9 +5,9 @@ import { mkdtemp, readdir, readFile, readlink, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initFolder, engineFor } from '../../src/cli/client-commands.js';
-import { silentLog, type Engine } from '../../src/client/engine.js';
-import type { RemoteClient } from '../../src/client/remote.js';
-import type { StateDB } from '../../src/client/state-db.js';
+import { silentLog, type Engine } from '../../src/client/agent/engine.js';
+import type { RemoteClient } from '../../src/client/remote/remote.js';
+import type { StateDB } from '../../src/client/state/db.js';
 import type { TestServer } from './server.js';
 
 export interface TestAgent {

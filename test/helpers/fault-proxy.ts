@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { seededRandom } from '../../src/client/backoff.js';
+import { seededRandom } from '../../src/client/agent/backoff.js';
 
 /** Per-request probabilities, each in [0, 1]; all default to 0 (a transparent proxy). */
 export interface FaultRates {

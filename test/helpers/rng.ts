@@ -1,6 +1,6 @@
 // Seeded PRNG (mulberry32) so randomized tests replay from a printed seed.
 
-import { seededRandom } from '../../src/client/backoff.js';
+import { seededRandom } from '../../src/client/agent/backoff.js';
 
 export type Rng = () => number;
 

@@ -1,4 +1,4 @@
-// Local deletes without the check-then-unlink window (src/client/detach.ts),
+// Local deletes without the check-then-unlink window (src/client/exec/detach.ts),
 // on the simulation's disk so a user's write can land exactly between the
 // executor's check and its delete. Found by the engine simulation (the
 // 30-minute soak, seed 197323373): the executor lstat'ed a file, the user
@@ -8,10 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recoverTrash, TRASH_PREFIX } from '../../src/client/detach.js';
-import { execute } from '../../src/client/executor.js';
-import type { RemoteClient } from '../../src/client/remote.js';
-import { StateDB } from '../../src/client/state-db.js';
+import { recoverTrash, TRASH_PREFIX } from '../../src/client/exec/detach.js';
+import { execute } from '../../src/client/exec/executor.js';
+import type { RemoteClient } from '../../src/client/remote/remote.js';
+import { StateDB } from '../../src/client/state/db.js';
 import type { LocalEntry } from '../../src/core/local.js';
 import type { PlanOp } from '../../src/core/ops.js';
 import { Scheduler, type Proc } from './scheduler.js';

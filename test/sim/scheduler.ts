@@ -7,7 +7,7 @@
 // run. Real I/O (loopback HTTP to the in-process server) happens only
 // between points and is awaited before the next choice.
 
-import { seededRandom } from '../../src/client/backoff.js';
+import { seededRandom } from '../../src/client/agent/backoff.js';
 
 /** One simulated process: a device's agent incarnation. A crash kills it. */
 export interface Proc {

@@ -17,7 +17,7 @@
 //   scheduler point first, and may fail with ENOSPC or EIO when faults are on.
 
 import { posix } from 'node:path';
-import type { Fsys, FsDirent, FsDirStat, FsHandle, FsStat } from '../../src/client/fsys.js';
+import type { Fsys, FsDirent, FsDirStat, FsHandle, FsStat } from '../../src/client/disk/fsys.js';
 import type { Proc, Scheduler } from './scheduler.js';
 
 type Kind = 'file' | 'dir' | 'symlink';

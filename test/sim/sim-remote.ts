@@ -8,8 +8,8 @@
 // commit's op_ids must make the retry harmless).
 
 import { Readable } from 'node:stream';
-import type { OnBlob, OnBlobBuffer, RemoteClient } from '../../src/client/remote.js';
-import { RemoteError } from '../../src/client/remote-errors.js';
+import type { OnBlob, OnBlobBuffer, RemoteClient } from '../../src/client/remote/remote.js';
+import { RemoteError } from '../../src/client/remote/errors.js';
 import type { Op, OpResult } from '../../src/protocol/types.js';
 import type { Proc, Scheduler } from './scheduler.js';
 

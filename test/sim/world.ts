@@ -10,13 +10,13 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, silentLog } from '../../src/client/engine.js';
+import { Engine, silentLog } from '../../src/client/agent/engine.js';
 // the engine imports the executor lazily; loaded here, that import resolves
 // at once instead of on a file read the scheduler cannot see
-import '../../src/client/executor.js';
+import '../../src/client/exec/executor.js';
 import { plan } from '../../src/core/plan.js';
-import { RemoteClient } from '../../src/client/remote.js';
-import { StateDB } from '../../src/client/state-db.js';
+import { RemoteClient } from '../../src/client/remote/remote.js';
+import { StateDB } from '../../src/client/state/db.js';
 import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';
 import { addDevice } from '../../src/server/admin.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';

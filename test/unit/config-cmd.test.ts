@@ -7,8 +7,8 @@ import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { addConfigFlags, configFlags } from '../../src/cli/config-cmd.js';
 import { buildProgram, reportError } from '../../src/cli/main.js';
-import { loadConfig } from '../../src/client/config.js';
-import { folderStatePaths } from '../../src/client/paths.js';
+import { loadConfig } from '../../src/client/state/config.js';
+import { folderStatePaths } from '../../src/client/state/paths.js';
 
 let root: string;
 let folder: string;

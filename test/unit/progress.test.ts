@@ -9,7 +9,7 @@ import {
   progressLine,
   RateMeter,
 } from '../../src/cli/progress.js';
-import type { LogFields, Logger } from '../../src/client/log.js';
+import type { LogFields, Logger } from '../../src/client/agent/log.js';
 
 describe('formatBytes', () => {
   const cases: [number, string][] = [

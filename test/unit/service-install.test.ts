@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { buildProgram, reportError } from '../../src/cli/main.js';
-import { folderStatePaths } from '../../src/client/paths.js';
+import { folderStatePaths } from '../../src/client/state/paths.js';
 import { SyncdError } from '../../src/protocol/errors.js';
 import {
   describeService,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineFor, initFolder } from '../../../src/cli/client-commands.js';
-import { silentLog } from '../../../src/client/engine.js';
+import { silentLog } from '../../../src/client/agent/engine.js';
 import type { WireNode } from '../../../src/protocol/types.js';
 import { useTempStateDir } from '../../helpers/agent.js';
 import { startFakeServer, type FakeServer } from '../../helpers/fake-server.js';
@@ -93,7 +93,7 @@ describe('a lying server', () => {
 
 describe('a listing paged across a directory delete', () => {
   it('leaves no orphan behind once the pull has caught up', async () => {
-    const { StateDB } = await import('../../../src/client/state-db.js');
+    const { StateDB } = await import('../../../src/client/state/db.js');
     const db = new StateDB(join(await mkdtemp(join(tmpdir(), 'syncd-orphans-')), 'state.db'));
     const base = { rev: 1, size: null, hash: null, mtime: 0, exec: false, target: null } as const;
     db.replaceRemote([

@@ -8,8 +8,8 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../../src/client/engine.js';
-import { RemoteError } from '../../../src/client/remote-errors.js';
+import { Engine } from '../../../src/client/agent/engine.js';
+import { RemoteError } from '../../../src/client/remote/errors.js';
 import type { Op } from '../../../src/protocol/types.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { cli } from '../../helpers/procs.js';

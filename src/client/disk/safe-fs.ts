@@ -1,0 +1,79 @@
+// Path safety at the disk edge: every relative path the engine acts on is
+// joined under the root, checked to stay inside it, and its parent chain is
+// checked to be real directories, so nothing is ever written through a
+// symlink or outside the synced folder.
+
+import { isAbsolute, join, relative, sep } from 'node:path';
+import type { LocalExpect } from '../../core/local.js';
+import { parentPath } from '../../core/tree.js';
+import { SyncdError } from '../../protocol/errors.js';
+import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
+
+export class UnsafePathError extends SyncdError {
+  constructor(rel: string, why: string) {
+    super('unsafe_path', `refusing to touch "${rel}": ${why}`);
+  }
+}
+
+/** The absolute path of `rel` under `root`, or an UnsafePathError. */
+export function safeJoin(root: string, rel: string): string {
+  if (rel === '' ) return root;
+  if (rel.includes('\0')) throw new UnsafePathError(rel, 'it contains NUL');
+  if (isAbsolute(rel) || rel.startsWith('/')) throw new UnsafePathError(rel, 'it is absolute');
+  const segs = rel.split('/');
+  if (segs.some((s) => s === '' || s === '.' || s === '..')) throw new UnsafePathError(rel, 'it has an empty, "." or ".." segment');
+  const abs = join(root, rel);
+  const back = relative(root, abs);
+  if (back === '' || back.startsWith('..' + sep) || back === '..' || isAbsolute(back)) throw new UnsafePathError(rel, 'it leads outside the folder');
+  return abs;
+}
+
+/** Checks that every ancestor of `rel` (below root) is a real directory, not a symlink. */
+export async function assertRealParents(root: string, rel: string, cache?: Set<string>, fs: Fsys = nodeFsys): Promise<void> {
+  const chain: string[] = [];
+  for (let p = parentPath(rel); p !== ''; p = parentPath(p)) chain.unshift(p);
+  for (const p of chain) {
+    if (cache?.has(p)) continue;
+    let st;
+    try {
+      st = await fs.lstat(safeJoin(root, p));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
+      throw err;
+    }
+    if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
+    if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+    cache?.add(p);
+  }
+}
+
+/** lstat, or null when nothing is there. */
+export async function lstatOrNull(abs: string, fs: Fsys = nodeFsys): Promise<FsStat | null> {
+  try {
+    return await fs.lstat(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function kindOf(st: FsStat): 'file' | 'dir' | 'symlink' | 'other' {
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isDirectory()) return 'dir';
+  if (st.isFile()) return 'file';
+  return 'other';
+}
+
+/** Does what is on disk still match what the plan expected to replace? */
+export function matchesExpect(st: FsStat | null, expect: LocalExpect | null): boolean {
+  if (expect === null) return st === null;
+  if (st === null) return false;
+  if (kindOf(st) !== expect.kind || st.ino !== expect.ino) return false;
+  if (expect.kind === 'dir') return true;
+  return st.mtimeMs === expect.mtimeMs && (expect.kind !== 'file' || st.size === expect.size);
+}
+
+/** fsync a directory so renames and creations inside it are durable. */
+export function fsyncDir(abs: string, fs: Fsys = nodeFsys): Promise<void> {
+  return fs.syncDir(abs);
+}

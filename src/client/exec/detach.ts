@@ -1,0 +1,96 @@
+// Removing a file the plan says to delete, without a window in which a
+// user's fresh edit of that path could be deleted instead. An lstat check
+// followed by unlink-by-path has one: whatever is at the path at unlink time
+// goes, checked or not. So the file is first renamed aside (atomic: it takes
+// exactly what is there), the aside is checked, and only then unlinked; if
+// it is not what the plan expected, it goes back (or, if the path was taken
+// again meanwhile, becomes a conflicted copy). A crash between the rename and
+// the end leaves a `.syncd-trash-<ino>-…` file: the next scan meets it and
+// `recoverTrash` decides with what Local knew of that inode.
+
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import type { LocalEntry, LocalExpect } from '../../core/local.js';
+import type { Fsys } from '../disk/fsys.js';
+import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
+
+export const TRASH_PREFIX = '.syncd-trash-';
+
+export type DetachResult = 'deleted' | 'gone' | 'changed';
+
+function trashName(ino: number): string {
+  return `${TRASH_PREFIX}${ino}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Puts `aside` back at `abs` without replacing anything; when `abs` is taken,
+ * under the first free "(kept by syncd N)" name beside it. Never loses it.
+ * A file goes back by link() (which refuses to replace), a symlink by a
+ * checked rename (link() follows symlinks on some systems).
+ */
+async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): Promise<string> {
+  const dir = dirname(abs);
+  const name = basename(abs);
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let n = 0; n < 1000; n++) {
+    const target = n === 0 ? abs : join(dir, `${stem} (kept by syncd${n === 1 ? '' : ` ${n}`})${ext}`);
+    try {
+      if (isFile) {
+        await fs.link(aside, target);
+        await fs.unlink(aside);
+      } else {
+        if ((await lstatOrNull(target, fs)) !== null) continue;
+        await fs.rename(aside, target);
+      }
+      return target;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return aside; // left where it is: the next scan tries again
+}
+
+/**
+ * Deletes the file or symlink at `abs` only if it still is `expect`.
+ * 'gone': nothing was there; 'changed': something else was (it is back in
+ * place, or beside it); 'deleted': done.
+ */
+export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect): Promise<DetachResult> {
+  const aside = join(dirname(abs), trashName(expect.ino));
+  try {
+    await fs.rename(abs, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  const st = await lstatOrNull(aside, fs);
+  if (st !== null && matchesExpect(st, expect)) {
+    await fs.unlink(aside);
+    return 'deleted';
+  }
+  if (st !== null) await putBack(fs, aside, abs, st.isFile());
+  return 'changed';
+}
+
+/**
+ * A `.syncd-trash-*` file a crash left (disk path `rel` under `root`): if it
+ * still is the file Local knew at that inode, the delete goes through; else it
+ * goes back to where Local had it. Returns what it did, for the log.
+ */
+export async function recoverTrash(fs: Fsys, root: string, rel: string, local: ReadonlyMap<string, LocalEntry>): Promise<'deleted' | 'restored' | 'left'> {
+  const abs = join(root, rel);
+  const st = await lstatOrNull(abs, fs);
+  if (st === null || st.isDirectory()) return 'left';
+  const ino = Number(/^\.syncd-trash-(\d+)-/.exec(basename(rel))?.[1] ?? NaN);
+  let known: LocalEntry | undefined;
+  for (const e of local.values()) if (e.ino === ino && e.ino === st.ino) known = e;
+  if (known && known.kind !== 'dir' && matchesExpect(st, { kind: known.kind, size: known.size, mtimeMs: known.mtimeMs, ino: known.ino })) {
+    await fs.unlink(abs);
+    return 'deleted';
+  }
+  // not provably what a delete meant to take: give it back
+  const home = known ? join(root, known.diskPath) : join(dirname(abs), `recovered by syncd ${basename(rel).slice(TRASH_PREFIX.length)}`);
+  const at = await putBack(fs, abs, home, st.isFile());
+  return at === abs ? 'left' : 'restored';
+}

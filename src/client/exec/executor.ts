@@ -1,0 +1,637 @@
+// The executor: carries out one round of the plan and records in the state DB
+// what actually happened (STYLE.md: the merge base follows what the
+// transition achieved, not the plan). Phases run in the planner's order:
+// state, renames aside, local moves, mkdirs, content (downloads and uploads),
+// local deletes. Every destructive step re-checks the disk against what the
+// plan expected; a mismatch marks the path dirty instead of acting.
+
+import { randomUUID } from 'node:crypto';
+import { dirname, join, relative, sep } from 'node:path';
+import PQueue from 'p-queue';
+import type { LocalEntry } from '../../core/local.js';
+import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../../core/ops.js';
+import { fromWire, parentPath, type TreeNode } from '../../core/tree.js';
+import { nameKey } from '../../protocol/names.js';
+import { SyncdError } from '../../protocol/errors.js';
+import type { Op, OpResult } from '../../protocol/types.js';
+import { detachAndDelete } from './detach.js';
+import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
+import type { RemoteClient } from '../remote/remote.js';
+import { isRetryable } from '../remote/errors.js';
+import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
+import type { StateDB } from '../state/db.js';
+import type { Throttle } from '../transfer/throttle.js';
+import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from '../transfer/transfer.js';
+
+export interface ExecContext {
+  root: string;
+  db: StateDB;
+  remote: RemoteClient;
+  /** transfers in parallel */
+  concurrency: number;
+  onTransfer?: (files: number, bytes: number) => void;
+  signal?: AbortSignal;
+  /** the agent's bandwidth budget */
+  throttle?: Throttle;
+  /** the file system of `root` (default: the real disk) */
+  fs?: Fsys;
+  /** retries of a failed download within the round (default 5; the next round retries anyway) */
+  downloadRetries?: number;
+  /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
+  unconfirmed?: Unconfirmed[];
+}
+
+/** One op sent in a commit whose reply never came: the server may have applied it. */
+export interface Unconfirmed {
+  op: RemoteOp;
+  wire: Op;
+  intent: string;
+}
+
+export interface ExecResult {
+  done: number;
+  failed: number;
+  /** the server refused something because it moved on: pull before the next round */
+  needPull: boolean;
+  /** disk paths to re-stat before the next round */
+  dirty: Set<string>;
+  problems: PlanProblem[];
+}
+
+type Phase = 0 | 1 | 2 | 3 | 4 | 5;
+const PHASE: Record<PlanOp['type'], Phase> = {
+  adopt: 0, forget: 0, conflict_rename: 1, local_move: 2, mkdir: 3,
+  download: 4, symlink: 4, chmod: 4, create: 4, update: 4, move: 4, delete: 4, local_delete: 5,
+};
+
+const COMMIT_CHUNK = 500;
+/** directory fsyncs in flight at once */
+const SYNC_DIRS_PARALLEL = 16;
+
+/** Errors that end the round (the engine backs off and retries); others are per-path problems. */
+const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
+
+function localEntryFromStat(diskPath: string, st: FsStat, node: TreeNode): LocalEntry {
+  const kind = node.kind;
+  return {
+    path: diskPath.normalize('NFC'), diskPath, kind, size: kind === 'file' ? st.size : null, mtimeMs: st.mtimeMs, ino: st.ino,
+    hash: kind === 'file' ? node.hash : null, exec: kind === 'file' && node.exec, target: kind === 'symlink' ? node.target : null,
+  };
+}
+
+function fileMode(exec: boolean, umask = process.umask()): number {
+  return (exec ? 0o777 : 0o666) & ~umask;
+}
+
+/** A file's mode with only the execute bits changed: whoever may read it may run it. */
+function exec(mode: number, on: boolean): number {
+  const perm = mode & 0o7777;
+  return on ? perm | ((perm & 0o444) >> 2) : perm & ~0o111;
+}
+
+class Run {
+  readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
+  readonly parents = new Set<string>();
+  readonly fs: Fsys;
+  constructor(readonly ctx: ExecContext) {
+    this.fs = ctx.fs ?? nodeFsys;
+  }
+
+  abs(rel: string): string {
+    return safeJoin(this.ctx.root, rel);
+  }
+
+  problem(path: string, code: string, message: string): void {
+    this.res.problems.push({ path, code, message });
+    this.res.failed++;
+  }
+
+  /** The disk moved on since the scan: look again before acting. */
+  stale(path: string): void {
+    this.res.dirty.add(path);
+    this.res.failed++;
+  }
+
+  async guard(rel: string): Promise<boolean> {
+    try {
+      await assertRealParents(this.ctx.root, rel, this.parents, this.fs);
+      return true;
+    } catch (err) {
+      const e = err as SyncdError;
+      if (e.code === 'unsafe_path') this.problem(rel, 'unsafe_path', e.message);
+      else this.stale(parentPath(rel) || rel);
+      return false;
+    }
+  }
+
+  // ---- phase 0 ---------------------------------------------------------
+
+  state(ops: PlanOp[]): void {
+    const { db } = this.ctx;
+    db.tx(() => {
+      for (const op of ops) {
+        if (op.type === 'adopt') db.putSynced({ ...op.node, ino: op.local?.ino ?? null });
+        else if (op.type === 'forget') db.deleteSynced(op.id);
+      }
+    });
+    this.res.done += ops.length;
+  }
+
+  // ---- phases 1 and 2: renames and moves --------------------------------
+
+  async move(op: Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>): Promise<void> {
+    const from = op.type === 'local_move' ? op.from : op.path;
+    if (!(await this.guard(from)) || !(await this.guard(op.to))) return;
+    const st = await lstatOrNull(this.abs(from), this.fs);
+    if (!matchesExpect(st, op.expect)) return this.stale(from);
+    const target = await lstatOrNull(this.abs(op.to), this.fs);
+    if (target && !(target.ino === st!.ino && nameKey(from) === nameKey(op.to))) return this.stale(op.to);
+    await this.fs.rename(this.abs(from), this.abs(op.to));
+    this.parents.clear();
+    await this.fs.syncDir(dirname(this.abs(from)));
+    if (dirname(from) !== dirname(op.to)) await this.fs.syncDir(dirname(this.abs(op.to)));
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.moveLocalSubtree(from, op.to, op.to.normalize('NFC'));
+      if (op.type === 'local_move') {
+        const s = db.getSynced(op.id);
+        if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
+      } else {
+        if (!op.to.includes('.syncd-swap-')) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
+      }
+    });
+    this.res.done++;
+  }
+
+  // ---- phase 3: directories ----------------------------------------------
+
+  /**
+   * Creates the directories in plan order (parents first), then makes the
+   * new entries durable (one fsync per parent directory, in parallel) and
+   * records them all in one transaction: Synced says a directory exists
+   * only once its entry in its parent is on disk.
+   */
+  async mkdirs(ops: Extract<LocalOp, { type: 'mkdir' }>[]): Promise<void> {
+    const made: { op: (typeof ops)[number]; st: FsStat }[] = [];
+    for (const op of ops) {
+      await this.step(op.path, async () => {
+        if (!(await this.guard(op.path))) return;
+        const abs = this.abs(op.path);
+        try {
+          await this.fs.mkdir(abs);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const st = await lstatOrNull(abs, this.fs);
+        if (!st || !st.isDirectory()) return this.stale(op.path);
+        this.parents.add(op.path);
+        made.push({ op, st });
+      });
+    }
+    const synced = await this.syncDirs(made.map((m) => dirname(this.abs(m.op.path))));
+    const { db } = this.ctx;
+    const recorded = made.filter((m) => synced.get(dirname(this.abs(m.op.path))) === undefined);
+    db.tx(() => {
+      for (const { op, st } of recorded) {
+        db.putLocal(localEntryFromStat(op.path, st, op.node));
+        db.putSynced({ ...op.node, ino: st.ino });
+      }
+    });
+    this.res.done += recorded.length;
+    for (const m of made) {
+      const err = synced.get(dirname(this.abs(m.op.path)));
+      if (err !== undefined) await this.step(m.op.path, () => Promise.reject(err));
+    }
+  }
+
+  /** fsyncs each directory once, several at a time; returns the error of each one that failed. */
+  async syncDirs(dirs: Iterable<string>): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
+    await runLimited(
+      [...new Set(dirs)].map((d) => () => this.fs.syncDir(d).catch((e: unknown) => void failed.set(d, e))),
+      SYNC_DIRS_PARALLEL,
+    );
+    return failed;
+  }
+
+  // ---- phase 4a: content from the server ------------------------------
+
+  async downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
+    type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string };
+    const ready: (Item & { tmp: string; st: FsStat })[] = [];
+    const items: Item[] = [];
+    for (const op of ops) {
+      if (!(await this.guard(op.path))) continue;
+      const abs = this.abs(op.path);
+      items.push({ op, abs, dirAbs: dirname(abs) });
+    }
+    const umask = process.umask();
+    // the temp files get their final mode and mtime as they are written, and
+    // their stat then: placing them is a link (or rename) and nothing else
+    const results = await downloadManyToTemp(
+      this.ctx.remote,
+      items.map(({ op, dirAbs }) => ({
+        hash: op.node.hash!, size: op.node.size ?? 0, dirAbs,
+        mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
+      })),
+      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle, fs: this.fs, retries: this.ctx.downloadRetries },
+    );
+    results.forEach((r, i) => {
+      const item = items[i]!;
+      const { op } = item;
+      if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
+      else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
+    });
+    const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
+    if (full) {
+      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    }
+    // durability once per batch: the data first (a file must never be in
+    // place with content a crash could take back), then the names, then Synced
+    try {
+      await this.fs.syncFiles(ready.map((r) => r.tmp));
+    } catch (err) {
+      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
+      throw err;
+    }
+    const placed: (Item & { st: FsStat })[] = [];
+    const dirs = new Set<string>();
+    for (const [i, item] of ready.entries()) {
+      const { op, tmp, st } = item;
+      let left = true;
+      try {
+        if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
+        // Local records what WE placed: link and rename keep the inode, size
+        // and mtime, so the temp file's identity is the placed file's. If
+        // someone writes the path right after, the next scan sees a
+        // different identity and re-hashes: their edit is never mistaken
+        // for our content.
+        const how = await this.place(tmp, st, op.path, item.abs, op.expect, op.node.exec);
+        if (how === null) continue;
+        left = how === 'linked';
+        placed.push(item);
+        dirs.add(item.dirAbs);
+        this.ctx.onTransfer?.(1, op.node.size ?? 0);
+      } catch (err) {
+        // one file's trouble (its directory vanished, …) must not strand the rest
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          for (const r of ready.slice(i + 1)) await this.fs.unlink(r.tmp).catch(() => undefined);
+          throw err;
+        }
+        this.stale(op.path);
+      } finally {
+        // a linked temp name goes; a renamed one is gone already
+        if (left) await this.fs.unlink(tmp).catch(() => undefined);
+      }
+    }
+    // the names are durable before Synced says the files are there; a
+    // directory that cannot be synced leaves its files unrecorded, for the
+    // next scan to look at again
+    const failed = await this.syncDirs(dirs);
+    const recorded = failed.size === 0 ? placed : placed.filter((p) => !failed.has(p.dirAbs));
+    for (const p of placed) if (failed.has(p.dirAbs)) this.res.dirty.add(p.op.path);
+    const { db } = this.ctx;
+    db.tx(() => {
+      for (const { op, st } of recorded) {
+        db.putLocal(localEntryFromStat(op.path, st, op.node));
+        db.putSynced({ ...op.node, ino: st.ino });
+      }
+    });
+    this.res.done += recorded.length;
+    for (const [d, err] of failed) {
+      const rel = relative(this.ctx.root, d).split(sep).join('/');
+      this.problem(rel, (err as NodeJS.ErrnoException).code ?? 'error', `cannot make the new files in "${rel || '.'}" durable: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Puts a finished temp file (with identity `st`) at `rel`: with nothing
+   * expected there, as a hard link, which fails rather than replace
+   * anything that appeared; otherwise by rename, after re-checking the
+   * target still is what the plan saw (a replaced file keeps its
+   * permissions, only the execute bits follow the server). Returns how, or
+   * null (path marked dirty, or a problem recorded) when the disk moved on.
+   */
+  async place(tmp: string, st: FsStat, rel: string, abs: string, expect: import('../../core/local.js').LocalExpect | null, execBit: boolean): Promise<'linked' | 'renamed' | null> {
+    if (expect === null) {
+      try {
+        await this.fs.link(tmp, abs);
+        return 'linked';
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          const there = await lstatOrNull(abs, this.fs);
+          if (there && kindOf(there) === 'other') this.occupied(rel);
+          else this.stale(rel);
+          return null;
+        }
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      }
+    }
+    const old = await lstatOrNull(abs, this.fs);
+    if (old && kindOf(old) === 'other') {
+      this.occupied(rel);
+      return null;
+    }
+    if (!matchesExpect(old, expect)) {
+      this.stale(rel);
+      return null;
+    }
+    const mode = old && old.isFile() ? exec(old.mode, execBit) : fileMode(execBit);
+    if ((st.mode & 0o7777) !== mode) await this.fs.chmod(tmp, mode);
+    await this.fs.rename(tmp, abs);
+    return 'renamed';
+  }
+
+  occupied(rel: string): void {
+    this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
+  }
+
+  async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const abs = this.abs(op.path);
+    let st: FsStat;
+    if (op.expect === null) {
+      // symlink() itself refuses to replace (EEXIST); never link() a symlink:
+      // on macOS link() follows it and would pull its target into the folder
+      try {
+        await this.fs.symlink(op.node.target ?? '', abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.stale(op.path);
+        throw err;
+      }
+      st = await this.fs.lstat(abs);
+    } else {
+      const tmp = join(dirname(abs), `${TEMP_PREFIX}${randomUUID()}`);
+      await this.fs.symlink(op.node.target ?? '', tmp);
+      try {
+        st = await this.fs.lstat(tmp);
+        if (!matchesExpect(await lstatOrNull(abs, this.fs), op.expect)) return this.stale(op.path);
+        await this.fs.rename(tmp, abs);
+      } finally {
+        await this.fs.unlink(tmp).catch(() => undefined);
+      }
+    }
+    await this.fs.syncDir(dirname(abs));
+    this.recordPlaced(op.path, op.node, st);
+  }
+
+  /** The node now sits at `rel` (with identity `st`): Local and Synced take it, in one transaction. */
+  recordPlaced(rel: string, node: TreeNode, st: FsStat): void {
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.putLocal(localEntryFromStat(rel, st, node));
+      db.putSynced({ ...node, ino: st.ino });
+    });
+    this.res.done++;
+  }
+
+  async chmod(op: Extract<LocalOp, { type: 'chmod' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    // through a handle opened without following links, checked before and after
+    const fh = await this.fs.openRead(this.abs(op.path)).catch(() => null);
+    if (!fh) return this.stale(op.path);
+    try {
+      if (!matchesExpect(await fh.stat(), op.expect)) return this.stale(op.path);
+      const before = await fh.stat();
+      await fh.chmod(exec(before.mode, op.node.exec));
+      const st = await fh.stat();
+      this.recordPlaced(op.path, op.node, st);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  // ---- phase 4b: content to the server ---------------------------------
+
+  async remote(ops: RemoteOp[]): Promise<void> {
+    const { remote } = this.ctx;
+    const queue = new PQueue({ concurrency: this.ctx.concurrency });
+    const wire: Unconfirmed[] = [];
+    const uploaded = new Map<RemoteOp, string>();
+    // content first (streamed, never loaded whole)
+    await Promise.all(ops.map((op) => queue.add(async () => {
+      if ((op.type !== 'create' && op.type !== 'update') || op.local.kind !== 'file') return;
+      if (!(await this.guard(op.path))) return;
+      try {
+        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle, this.fs);
+        if (got.hash !== op.local.hash) return this.stale(op.path);
+        uploaded.set(op, got.hash);
+        this.ctx.onTransfer?.(1, got.size);
+      } catch (err) {
+        const code = (err as SyncdError).code;
+        if (code === 'changed_during_upload' || code === 'ENOENT') return this.stale(op.path);
+        if (FATAL.has(code)) throw err;
+        // this file cannot go up (too large, unreadable, …): say so and let the others go
+        this.problem(op.path, code ?? 'upload_failed', `upload of "${op.path}" failed: ${(err as Error).message}`);
+      }
+    })));
+    for (const op of ops) {
+      const w = this.toWire(op, uploaded);
+      if (w) wire.push(w);
+    }
+    for (let i = 0; i < wire.length; i += COMMIT_CHUNK) {
+      await this.commit(wire.slice(i, i + COMMIT_CHUNK));
+    }
+  }
+
+  async commit(chunk: Unconfirmed[]): Promise<void> {
+    const { db, remote } = this.ctx;
+    let results: OpResult[];
+    try {
+      results = await remote.commit(chunk.map((c) => c.wire));
+    } catch (err) {
+      if (isRetryable(err)) this.ctx.unconfirmed?.push(...chunk);
+      throw err;
+    }
+    db.tx(() => chunk.forEach((c, k) => this.recordResult(c.op, c.intent, results[k]!)));
+  }
+
+  toWire(op: RemoteOp, uploaded: Map<RemoteOp, string>): { op: RemoteOp; wire: Op; intent: string } | null {
+    const { db } = this.ctx;
+    const id = (intent: string) => db.opIdFor(intent, randomUUID);
+    const l = 'local' in op ? op.local : null;
+    const content = (): Record<string, unknown> => {
+      if (!l) return {};
+      if (l.kind === 'file') {
+        const hash = uploaded.get(op);
+        return hash ? { hash, size: l.size ?? 0, mtime: Math.max(0, Math.trunc(l.mtimeMs)), exec: l.exec } : {};
+      }
+      if (l.kind === 'symlink') return { target: l.target ?? '' };
+      return { mtime: Math.max(0, Math.trunc(l.mtimeMs)) };
+    };
+    switch (op.type) {
+      case 'create': {
+        const c = content();
+        if (op.local.kind === 'file' && !('hash' in c)) return null;
+        // the local object's incarnation is part of the intent: a folder or
+        // file deleted and made again is a new intent (a new op_id), never a
+        // replay of the first one's result
+        const incarnation = `${op.local.ino}:${op.local.mtimeMs}:${op.local.size ?? ''}`;
+        const intent = `create:${op.parentId}:${nameKey(op.name)}:${op.local.kind}:${(c.hash as string) ?? c.target ?? ''}:${incarnation}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'create', parent: op.parentId, name: op.name, kind: op.local.kind, ...c } as Op };
+      }
+      case 'update': {
+        const c = content();
+        if (op.local.kind === 'file' && !('hash' in c)) return null;
+        const intent = `update:${op.id}:${op.baseRev}:${(c.hash as string) ?? c.target ?? ''}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'update', id: op.id, base_rev: op.baseRev, ...c } as Op };
+      }
+      case 'move': {
+        const intent = `move:${op.id}:${op.baseRev}:${op.parentId}:${op.name}`;
+        return { op, intent, wire: { op_id: id(intent), op: 'move', id: op.id, base_rev: op.baseRev, parent: op.parentId, name: op.name } };
+      }
+      case 'delete': {
+        const intent = `delete:${op.id}:${op.baseRev}`;
+        const wire: Op = { op_id: id(intent), op: 'delete', id: op.id, base_rev: op.baseRev };
+        // a directory delete is conditional on its subtree being what we last
+        // pulled: anything another device put inside since then survives (a
+        // conflict, then the next round plans with it)
+        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = Number(db.get('cursor_seq') ?? 0);
+        return { op, intent, wire };
+      }
+    }
+  }
+
+  /** Inside the caller's transaction: Remote and Synced take the returned node. */
+  recordResult(op: RemoteOp, intent: string, r: OpResult): void {
+    const { db } = this.ctx;
+    db.clearIntent(intent);
+    if (r.status === 'ok') {
+      const node = fromWire(r.node);
+      this.res.done++;
+      if (op.type === 'delete') {
+        db.deleteRemoteSubtree(op.id);
+        db.deleteSyncedSubtree(op.id);
+        return;
+      }
+      // a retried op gets its first result back, which the pull may already
+      // have passed (and seen the node change or go since): Remote keeps the journal's word
+      if (r.seq > Number(db.get('cursor_seq') ?? '0')) db.upsertRemote(node, r.seq);
+      if (op.type === 'move') {
+        const s = db.getSynced(op.id);
+        db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
+      } else {
+        db.putSynced({ ...node, ino: op.local.ino });
+      }
+      if (op.type === 'create' && op.replaces) {
+        db.deleteSynced(op.replaces);
+        db.reparentSynced(op.replaces, node.id);
+      }
+      return;
+    }
+    this.res.needPull = true;
+    if (r.status === 'conflict') {
+      this.res.failed++;
+      return;
+    }
+    if (r.error === 'name_taken' || r.error === 'invalid_name' || r.error === 'blob_missing') {
+      this.problem(op.path, r.error, `the server refused "${op.path}": ${r.message}`);
+    } else {
+      this.res.failed++;
+    }
+  }
+
+  // ---- phase 5: local deletes --------------------------------------------
+
+  async localDelete(op: Extract<LocalOp, { type: 'local_delete' }>): Promise<void> {
+    if (!(await this.guard(op.path))) return;
+    const abs = this.abs(op.path);
+    const st = await lstatOrNull(abs, this.fs);
+    if (st === null) {
+      // already gone: record it
+    } else if (!matchesExpect(st, op.expect)) {
+      return this.stale(op.path);
+    } else if (op.expect.kind === 'dir') {
+      try {
+        await this.fs.rmdir(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // something we do not sync (ignored) or something new lives there: keep the
+        // directory; forgetting it makes the next round upload it as new
+        this.ctx.db.deleteSynced(op.id);
+        this.res.dirty.add(op.path);
+        this.res.failed++;
+        return;
+      }
+    } else {
+      // renamed aside and checked there before it goes: a write that lands
+      // between our check above and the delete is never what gets deleted
+      const r = await detachAndDelete(this.fs, abs, op.expect);
+      if (r === 'changed') return this.stale(op.path);
+    }
+    const { db } = this.ctx;
+    db.tx(() => {
+      db.deleteLocalSubtree(op.path);
+      db.deleteSynced(op.id);
+    });
+    this.res.done++;
+  }
+
+  async run(ops: PlanOp[]): Promise<ExecResult> {
+    const byPhase = (p: Phase) => ops.filter((o) => PHASE[o.type] === p);
+    this.state(byPhase(0));
+    for (const op of [...byPhase(1), ...byPhase(2)]) await this.step(op.type === 'local_move' ? op.from : (op as { path: string }).path, () => this.move(op as Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>));
+    await this.mkdirs(byPhase(3) as Extract<LocalOp, { type: 'mkdir' }>[]);
+    const content = byPhase(4);
+    const downloads = content.filter((o): o is Extract<LocalOp, { type: 'download' }> => o.type === 'download');
+    const remoteOps = content.filter((o): o is RemoteOp => o.type === 'create' || o.type === 'update' || o.type === 'move' || o.type === 'delete');
+    // all three settle before anything is rethrown: no transfer keeps
+    // writing to the DB behind a failed round
+    const settled = await Promise.allSettled([
+      this.step('(downloads)', () => this.downloads(downloads)),
+      this.step('(uploads)', () => this.remote(remoteOps)),
+      (async () => {
+        for (const op of content) {
+          if (op.type === 'symlink') await this.step(op.path, () => this.symlink(op));
+          if (op.type === 'chmod') await this.step(op.path, () => this.chmod(op));
+        }
+      })(),
+    ]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const op of byPhase(5)) await this.step((op as { path: string }).path, () => this.localDelete(op as Extract<LocalOp, { type: 'local_delete' }>));
+    return this.res;
+  }
+
+  /** Runs one step; an unexpected error becomes a problem (fatal ones propagate). */
+  async step(path: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const e = err as SyncdError & NodeJS.ErrnoException;
+      if (e.code === 'ENOSPC') throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
+      if (FATAL.has(e.code)) throw err;
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'ENOTEMPTY') {
+        this.stale(path);
+        return;
+      }
+      this.problem(path, e.code ?? 'error', `${path}: ${e.message}`);
+    }
+  }
+}
+
+export async function execute(ctx: ExecContext, ops: PlanOp[]): Promise<ExecResult> {
+  return new Run(ctx).run(ops);
+}
+
+/**
+ * Sends parked commits again, verbatim, before anything is re-planned: the
+ * same op_ids get the first result of what the server applied, and Synced
+ * learns it. A re-plan instead would see our own node as someone else's
+ * once the user renamed, edited or deleted the file meanwhile (a copy, a
+ * conflict, a deleted file back). What fails again stays parked.
+ */
+export async function confirm(ctx: ExecContext & { unconfirmed: Unconfirmed[] }): Promise<void> {
+  const run = new Run(ctx);
+  const items = ctx.unconfirmed.splice(0);
+  for (let i = 0; i < items.length; i += COMMIT_CHUNK) {
+    try {
+      await run.commit(items.slice(i, i + COMMIT_CHUNK));
+    } catch (err) {
+      if (isRetryable(err)) ctx.unconfirmed.push(...items.slice(i + COMMIT_CHUNK));
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// Pull (DESIGN.md loop step 2 and 3): the journal delta page by page, each
+// page stored into Remote in ONE transaction together with its cursor; seqs
+// must continue from the cursor (a gap is corruption → reset). A reset
+// lists the whole tree into a fresh Remote and swaps it in with the list's
+// cursor; Synced is kept, so a reset alone never deletes a local file.
+
+import { fromWire, type TreeNode } from '../../core/tree.js';
+import { SyncdError } from '../../protocol/errors.js';
+import { LIMITS, type JournalEntry } from '../../protocol/types.js';
+import type { RemoteClient } from '../remote/remote.js';
+import { RemoteError } from '../remote/errors.js';
+import type { StateDB } from '../state/db.js';
+
+export interface PullResult {
+  applied: number;
+  head: number;
+  resets: number;
+}
+
+export class GapError extends SyncdError {
+  constructor(expected: number, got: number) {
+    super('journal_gap', `the server skipped journal entries (expected seq ${expected}, got ${got}); rebuilding from a full listing`);
+  }
+}
+
+/** Stores one page: checks contiguity, applies newer revs, moves the cursor. One transaction. */
+export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[], cursor: string, head: number): number {
+  return db.tx(() => {
+    let expect = fromSeq + 1;
+    let applied = 0;
+    for (const e of entries) {
+      if (e.seq !== expect) throw new GapError(expect, e.seq);
+      expect++;
+      const known = db.remoteRev(e.node.id);
+      if (known !== null && e.node.rev <= known) continue;
+      if (e.op === 'delete') db.deleteRemoteSubtree(e.node.id);
+      else db.upsertRemote(fromWire(e.node), e.seq);
+      applied++;
+    }
+    const seq = fromSeq + entries.length;
+    db.set('cursor', cursor);
+    db.set('cursor_seq', seq);
+    db.set('head_seq', Math.max(head, seq));
+    db.set('head_seen_at', Date.now());
+    if (seq >= head) db.set('caught_up_at', Date.now());
+    return applied;
+  });
+}
+
+/**
+ * Reset reasons after which the server's history is not the one Synced was
+ * built on (a restored or re-created namespace, a foreign cursor, a server
+ * behind us): Synced is then no merge base. Dropping it makes every node
+ * "new on both sides", so equal files are adopted, different ones become
+ * conflicted copies, and nothing local is deleted or overwritten.
+ */
+const UNTRUSTED = new Set(['reset: epoch', 'reset: invalid', 'reset: future']);
+
+/** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
+export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
+  const nodes: TreeNode[] = [];
+  let pageToken: string | undefined;
+  let cursor = '';
+  let seq = 0;
+  for (;;) {
+    const page = await remote.list({ pageToken, limit: LIMITS.pageMax });
+    if (pageToken === undefined) {
+      cursor = page.cursor;
+      seq = page.seq;
+    }
+    for (const n of page.entries) nodes.push(fromWire(n));
+    if (!page.has_more || !page.page_token) break;
+    pageToken = page.page_token;
+  }
+  db.tx(() => {
+    db.replaceRemote(nodes);
+    if (db.get('distrust_synced') === '1') db.clearSynced();
+    db.set('distrust_synced', null);
+    db.set('pending_reset_reason', null);
+    db.set('cursor', cursor);
+    db.set('cursor_seq', seq);
+    db.set('last_reset_at', Date.now());
+    db.set('last_reset_reason', reason);
+  });
+}
+
+export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?: number; maxResets?: number } = {}): Promise<PullResult> {
+  let applied = 0;
+  let resets = 0;
+  let head = 0;
+  for (;;) {
+    const cursor = db.get('cursor');
+    if (!cursor) {
+      // a reset interrupted before its listing landed keeps its reason (and its distrust)
+      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync');
+      resets++;
+      continue;
+    }
+    const fromSeq = Number(db.get('cursor_seq') ?? '0');
+    try {
+      const page = await remote.changes(cursor, opts.pageSize ?? LIMITS.pageMax);
+      head = page.head;
+      applied += storePage(db, fromSeq, page.entries, page.cursor, page.head);
+      if (!page.has_more) {
+        if (resets > 0) {
+          const pruned = db.pruneRemoteOrphans();
+          db.setProblems(pruned ? [{ path: '(server)', code: 'remote_orphan', message: `the server's listing had ${pruned} nodes whose parents do not lead to the root (orphaned or cyclic); they were left out` }] : [], 'pull');
+        }
+        return { applied, head, resets };
+      }
+    } catch (err) {
+      const isReset = err instanceof RemoteError && err.code === 'reset';
+      if (!isReset && !(err instanceof GapError)) throw err;
+      if (resets >= (opts.maxResets ?? 3)) throw new SyncdError('reset_loop', `the server keeps asking for a reset (${(err as Error).message}); giving up for now`);
+      const reason = isReset ? `reset: ${(err as RemoteError).reason ?? (err as RemoteError).details.reason ?? 'invalid'}` : 'journal gap';
+      db.tx(() => {
+        db.set('cursor', null);
+        db.set('pending_reset_reason', reason);
+        if (UNTRUSTED.has(reason)) db.set('distrust_synced', '1');
+      });
+      await resetFromList(db, remote, reason);
+      resets++;
+    }
+  }
+}

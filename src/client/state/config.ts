@@ -1,0 +1,491 @@
+// Per-folder configuration: a JSON file in the folder's state directory
+// (never inside the synced folder), overridden by environment variables,
+// overridden in turn by command-line flags. Every key is declared once in
+// CONFIG_KEYS with its description, default, environment variable, flag and
+// validator; everything else here is derived from that table.
+
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { SyncdError } from '../../protocol/errors.js';
+import { folderStatePaths } from './paths.js';
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The effective configuration of one folder. */
+export interface Config {
+  /** Transfers (uploads plus downloads) in flight at once, 1–64. Default 8. */
+  concurrency: number;
+  /** Upper bound on transfer bytes per second across all transfers; 0 = unlimited. */
+  bandwidthLimit: number;
+  /** Extra gitignore-style patterns, on top of the built-in ignores and .syncignore. */
+  ignore: string[];
+  /** A pass that would delete more than this share (0–1) of the synced files pauses for confirmation. */
+  maxDeleteShare: number;
+  /** Below this many deletions in one pass the share guard does not apply. */
+  minDeleteCount: number;
+  /** Seconds one longpoll request waits for news from the server, 1–480. */
+  longpollTimeout: number;
+  /** Seconds between full pulls that run even when notifications say nothing changed. */
+  safetyPullInterval: number;
+  /** Log line format: human `text` or one JSON object per line. */
+  logFormat: LogFormat;
+  /** Lowest level that is logged. */
+  logLevel: LogLevel;
+}
+
+export type ConfigKey = keyof Config;
+/** Where an effective value came from, strongest first. */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export interface ConfigKeySpec<K extends ConfigKey = ConfigKey> {
+  readonly key: K;
+  readonly description: string;
+  /** What a valid value looks like, for error messages and `config get`. */
+  readonly allowed: string;
+  readonly default: Config[K];
+  /** Environment variable that overrides the file, if any. */
+  readonly env?: string;
+  /** Command-line flag (without the dashes) that overrides everything. */
+  readonly flag: string;
+  /** Returns the typed value, or undefined when `raw` is not allowed. */
+  parse(raw: unknown): Config[K] | undefined;
+  /** Rendering of a value for people (`config get`). */
+  format(value: Config[K]): string;
+}
+
+// ---- value parsers (pure) ---------------------------------------------------
+
+function intIn(min: number, max: number): (raw: unknown) => number | undefined {
+  return (raw) => {
+    let n: number;
+    if (typeof raw === 'number') n = raw;
+    else if (typeof raw === 'string' && /^\s*[0-9]{1,16}\s*$/.test(raw)) n = Number(raw);
+    else return undefined;
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600 };
+
+/** Seconds: a plain integer, or with an `s`, `m` or `h` suffix ("90", "90s", "5m", "1h"). */
+export function parseDurationSeconds(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? raw : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const m = /^\s*([0-9]{1,12})\s*([smh]?)\s*$/i.exec(raw);
+  if (!m) return undefined;
+  return Number(m[1]) * (DURATION_UNITS[(m[2] ?? '').toLowerCase()] ?? 1);
+}
+
+function secondsIn(min: number, max: number): (raw: unknown) => number | undefined {
+  return (raw) => {
+    const n = parseDurationSeconds(raw);
+    return n !== undefined && n >= min && n <= max ? n : undefined;
+  };
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * Bytes per second: an integer, or a number with a binary unit —
+ * "512k", "10M", "1.5 MiB", "2G/s" (k = 1024). 0 means unlimited.
+ */
+export function parseBandwidth(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? raw : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const m = /^\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*(?:([kmg])(?:i?b)?|b)?\s*(?:\/\s*s)?\s*$/i.exec(raw);
+  if (!m) return undefined;
+  const n = Math.round(Number(m[1]) * (BYTE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A share from 0 to 1: "0.25", ".25", "25%" or a number. */
+export function parseShare(raw: unknown): number | undefined {
+  let n: number;
+  if (typeof raw === 'number') n = raw;
+  else if (typeof raw === 'string') {
+    const m = /^\s*([0-9]{1,3}(?:\.[0-9]+)?|\.[0-9]+)\s*(%?)\s*$/.exec(raw);
+    if (!m) return undefined;
+    n = m[2] === '%' ? Number(m[1]) / 100 : Number(m[1]);
+  } else return undefined;
+  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+}
+
+const MAX_PATTERNS = 1000;
+const MAX_PATTERN_LENGTH = 1024;
+
+/**
+ * Ignore patterns: an array of strings, or one string that is either a JSON
+ * array (`["*.tmp","build/"]`) or patterns one per line. "" clears the list.
+ */
+export function parsePatterns(raw: unknown): string[] | undefined {
+  let list: unknown;
+  if (Array.isArray(raw)) list = raw;
+  else if (typeof raw === 'string') {
+    const t = raw.trim();
+    if (t.startsWith('[')) {
+      try {
+        list = JSON.parse(t);
+      } catch {
+        return undefined;
+      }
+    } else list = t === '' ? [] : t.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  } else return undefined;
+  if (!Array.isArray(list) || list.length > MAX_PATTERNS) return undefined;
+  const out: string[] = [];
+  for (const p of list) {
+    if (typeof p !== 'string') return undefined;
+    const s = p.trim();
+    // a line break or NUL would change what the pattern file means
+    if (s === '' || s.length > MAX_PATTERN_LENGTH || /[\r\n\0]/.test(s)) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+function oneOf<T extends string>(values: readonly T[]): (raw: unknown) => T | undefined {
+  return (raw) => {
+    if (typeof raw !== 'string') return undefined;
+    const v = raw.trim().toLowerCase();
+    return (values as readonly string[]).includes(v) ? (v as T) : undefined;
+  };
+}
+
+const plain = (v: unknown): string => (Array.isArray(v) ? JSON.stringify(v) : String(v));
+
+// ---- the table ---------------------------------------------------------------
+
+export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
+  concurrency: {
+    key: 'concurrency',
+    description: 'transfers (uploads and downloads) in flight at once',
+    allowed: 'an integer from 1 to 64',
+    default: 8,
+    env: 'SYNCD_CONCURRENCY',
+    flag: 'concurrency',
+    parse: intIn(1, 64),
+    format: plain,
+  },
+  bandwidthLimit: {
+    key: 'bandwidthLimit',
+    description: 'bytes per second across all transfers, 0 = unlimited',
+    allowed: 'bytes per second as an integer or with a binary unit ("512k", "10M", "1.5G"); 0 = unlimited',
+    default: 0,
+    env: 'SYNCD_BANDWIDTH_LIMIT',
+    flag: 'bandwidth-limit',
+    parse: parseBandwidth,
+    format: (v) => (v === 0 ? '0 (unlimited)' : String(v)),
+  },
+  ignore: {
+    key: 'ignore',
+    description: 'extra gitignore-style patterns, on top of the built-in ignores and .syncignore',
+    allowed: 'a JSON array of non-empty patterns (at most 1000), or one pattern per line; "" clears',
+    default: [],
+    flag: 'ignore',
+    parse: parsePatterns,
+    format: (v) => JSON.stringify(v),
+  },
+  maxDeleteShare: {
+    key: 'maxDeleteShare',
+    description: 'a pass deleting more than this share of the synced files pauses for confirmation',
+    allowed: 'a number from 0 to 1, or a percentage ("0.5", "50%")',
+    default: 0.5,
+    env: 'SYNCD_MAX_DELETE_SHARE',
+    flag: 'max-delete-share',
+    parse: parseShare,
+    format: plain,
+  },
+  minDeleteCount: {
+    key: 'minDeleteCount',
+    description: 'below this many deletions in one pass the share guard does not apply',
+    allowed: 'an integer from 0 to 1000000000',
+    default: 20,
+    env: 'SYNCD_MIN_DELETE_COUNT',
+    flag: 'min-delete-count',
+    parse: intIn(0, 1_000_000_000),
+    format: plain,
+  },
+  longpollTimeout: {
+    key: 'longpollTimeout',
+    description: 'seconds one longpoll request waits for changes on the server',
+    allowed: 'seconds from 1 to 480 ("60", "2m")',
+    default: 60,
+    env: 'SYNCD_LONGPOLL_TIMEOUT',
+    flag: 'longpoll-timeout',
+    parse: secondsIn(1, 480),
+    format: (v) => `${v} s`,
+  },
+  safetyPullInterval: {
+    key: 'safetyPullInterval',
+    description: 'seconds between full pulls made even when no change was announced',
+    allowed: 'seconds from 1 to 86400 ("300", "5m", "1h")',
+    default: 300,
+    env: 'SYNCD_SAFETY_PULL_INTERVAL',
+    flag: 'safety-pull-interval',
+    parse: secondsIn(1, 86_400),
+    format: (v) => `${v} s`,
+  },
+  logFormat: {
+    key: 'logFormat',
+    description: 'log line format',
+    allowed: LOG_FORMATS.join(' or '),
+    default: 'text',
+    env: 'SYNCD_LOG_FORMAT',
+    flag: 'log-format',
+    parse: oneOf(LOG_FORMATS),
+    format: plain,
+  },
+  logLevel: {
+    key: 'logLevel',
+    description: 'lowest level that is logged',
+    allowed: LOG_LEVELS.join(', '),
+    default: 'info',
+    env: 'SYNCD_LOG_LEVEL',
+    flag: 'log-level',
+    parse: oneOf(LOG_LEVELS),
+    format: plain,
+  },
+};
+
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+export function defaultConfig(): Config {
+  const out = {} as Record<ConfigKey, unknown>;
+  for (const k of CONFIG_KEY_NAMES) {
+    const d = CONFIG_KEYS[k].default;
+    out[k] = Array.isArray(d) ? [...d] : d;
+  }
+  return out as unknown as Config;
+}
+
+// ---- errors ---------------------------------------------------------------------
+
+function describeRaw(raw: unknown): string {
+  if (typeof raw === 'string') return JSON.stringify(raw);
+  try {
+    return JSON.stringify(raw) ?? String(raw);
+  } catch {
+    return String(raw);
+  }
+}
+
+export function badValue(key: ConfigKey, raw: unknown, where: string): SyncdError {
+  const spec = CONFIG_KEYS[key];
+  return new SyncdError(
+    'bad_config',
+    `bad value for ${key}${where ? ` (${where})` : ''}: ${describeRaw(raw)}; allowed: ${spec.allowed}`,
+    { key, value: raw, allowed: spec.allowed, where },
+  );
+}
+
+function parseOrThrow<K extends ConfigKey>(key: K, raw: unknown, where: string): Config[K] {
+  const v = CONFIG_KEYS[key].parse(raw);
+  if (v === undefined) throw badValue(key, raw, where);
+  return v;
+}
+
+const normal = (s: string): string => s.replace(/[-_]/g, '').toLowerCase();
+
+/** Accepts `bandwidthLimit`, `bandwidth-limit`, `bandwidth_limit` (any case). */
+export function resolveConfigKey(name: string): ConfigKey {
+  const n = normal(name);
+  const key = CONFIG_KEY_NAMES.find((k) => normal(k) === n);
+  if (!key) {
+    throw new SyncdError('bad_config', `unknown config key "${name}"; known keys: ${CONFIG_KEY_NAMES.join(', ')}`, {
+      key: name,
+    });
+  }
+  return key;
+}
+
+// ---- the file -----------------------------------------------------------------------
+
+export interface ConfigOptions {
+  /** Environment used for SYNCD_* overrides and to find the state directory. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, raw (strings) or typed; undefined entries are ignored. */
+  flags?: Partial<Record<ConfigKey, unknown>>;
+}
+
+export function configFilePath(folder: string, env: NodeJS.ProcessEnv = process.env): string {
+  return folderStatePaths(folder, env).config;
+}
+
+/** The values set in the folder's config file (validated); {} when there is no file. */
+export function readConfigFile(folder: string, env: NodeJS.ProcessEnv = process.env): Partial<Config> {
+  return readConfigAt(configFilePath(folder, env));
+}
+
+function readConfigAt(path: string): Partial<Config> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new SyncdError('bad_config', `cannot read config file ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new SyncdError(
+      'bad_config',
+      `config file ${path} is not valid JSON (${(err as Error).message}); fix it or delete it to return to the defaults`,
+      { path },
+    );
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SyncdError('bad_config', `config file ${path} must hold a JSON object`, { path });
+  }
+  const out: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [name, raw] of Object.entries(data)) {
+    if (!(name in CONFIG_KEYS)) {
+      throw new SyncdError(
+        'bad_config',
+        `unknown key "${name}" in config file ${path}; known keys: ${CONFIG_KEY_NAMES.join(', ')}`,
+        { key: name, path },
+      );
+    }
+    const key = name as ConfigKey;
+    out[key] = parseOrThrow(key, raw, `in ${path}`);
+  }
+  return out as Partial<Config>;
+}
+
+/**
+ * Writes `text` to `path` so that a reader sees either the old or the new
+ * file, never half of one: a temp file in the same directory, fsync, rename.
+ */
+export function writeFileAtomicSync(path: string, text: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new SyncdError('io_error', `cannot write ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+  try {
+    // make the rename itself durable; not every filesystem lets us open a directory
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+function writeConfigFile(path: string, values: Partial<Config>): void {
+  // keep the table's order so the file diffs well
+  const ordered: Record<string, unknown> = {};
+  for (const k of CONFIG_KEY_NAMES) if (values[k] !== undefined) ordered[k] = values[k];
+  writeFileAtomicSync(path, `${JSON.stringify(ordered, null, 2)}\n`);
+}
+
+/** Validates `raw` for `key` (any accepted spelling), stores it in the folder's file and returns the stored value. */
+export function setConfigValue<K extends ConfigKey>(folder: string, key: K | string, raw: unknown, opts: { env?: NodeJS.ProcessEnv } = {}): Config[K] {
+  const k = resolveConfigKey(key) as K;
+  const value = parseOrThrow(k, raw, '');
+  const path = configFilePath(folder, opts.env ?? process.env);
+  const current = readConfigAt(path);
+  writeConfigFile(path, { ...current, [k]: value });
+  return value;
+}
+
+/** Removes `key` from the folder's file, so the environment or the default applies again. Returns whether it was set. */
+export function unsetConfigValue(folder: string, key: string, opts: { env?: NodeJS.ProcessEnv } = {}): boolean {
+  const k = resolveConfigKey(key);
+  const path = configFilePath(folder, opts.env ?? process.env);
+  const current = readConfigAt(path);
+  if (current[k] === undefined) return false;
+  delete current[k];
+  writeConfigFile(path, current);
+  return true;
+}
+
+// ---- resolution ---------------------------------------------------------------------
+
+export interface ResolvedConfig {
+  config: Config;
+  sources: Record<ConfigKey, ConfigSource>;
+  /** The file that was (or would be) read. */
+  file: string;
+}
+
+/** Effective configuration and, per key, where its value came from: flags > environment > file > defaults. */
+export function resolveConfig(folder: string, opts: ConfigOptions = {}): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const file = configFilePath(folder, env);
+  const fromFile = readConfigAt(file);
+  const config = defaultConfig() as unknown as Record<ConfigKey, unknown>;
+  const sources = {} as Record<ConfigKey, ConfigSource>;
+  for (const k of CONFIG_KEY_NAMES) {
+    const spec: ConfigKeySpec = CONFIG_KEYS[k];
+    sources[k] = 'default';
+    if (fromFile[k] !== undefined) {
+      config[k] = fromFile[k];
+      sources[k] = 'file';
+    }
+    // an empty variable counts as unset, as shells make that easy to do by accident
+    const envRaw = spec.env ? env[spec.env] : undefined;
+    if (spec.env && envRaw !== undefined && envRaw !== '') {
+      config[k] = parseOrThrow(k, envRaw, `from ${spec.env}`);
+      sources[k] = 'env';
+    }
+    const flagRaw = opts.flags?.[k];
+    if (flagRaw !== undefined) {
+      config[k] = parseOrThrow(k, flagRaw, `from --${spec.flag}`);
+      sources[k] = 'flag';
+    }
+  }
+  return { config: config as unknown as Config, sources, file };
+}
+
+/** The effective configuration of `folder`. Throws SyncdError `bad_config` on any invalid value. */
+export function loadConfig(folder: string, opts: ConfigOptions = {}): Config {
+  return resolveConfig(folder, opts).config;
+}
+
+export interface ConfigValue<K extends ConfigKey = ConfigKey> {
+  key: K;
+  value: Config[K];
+  source: ConfigSource;
+}
+
+/** One key's effective value and where it came from. `key` takes any accepted spelling. */
+export function getConfigValue(folder: string, key: string, opts: ConfigOptions = {}): ConfigValue {
+  const k = resolveConfigKey(key);
+  const { config, sources } = resolveConfig(folder, opts);
+  return { key: k, value: config[k], source: sources[k] };
+}
+
+/** The folder's state paths, after checking it was linked with `syncd init`. */
+export function requireLinkedFolder(dir: string, env: NodeJS.ProcessEnv = process.env): ReturnType<typeof folderStatePaths> {
+  const paths = folderStatePaths(dir, env);
+  if (!existsSync(paths.db)) {
+    throw new SyncdError(
+      'not_linked',
+      `${paths.folder} is not linked to a server yet; run \`syncd init ${shellWord(paths.folder)} --server URL --token T\` first`,
+      { folder: paths.folder },
+    );
+  }
+  return paths;
+}
+
+/** Quotes a word for a POSIX shell only when it needs it, for commands we print for people to paste. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
