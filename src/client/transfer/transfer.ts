@@ -12,7 +12,8 @@ import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from '../
 import { Backoff, sleep, type BackoffOptions } from '../agent/backoff.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { Throttle } from './throttle.js';
-import { discard, FETCH_MAX_HASHES } from '../remote/remote.js';
+import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
+import { discard } from '../remote/streams.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { chunksOf, readBlobFrameBuffers, readBlobFrames, RemoteClient } from '../../../../src/client/remote/remote.js';
+import { RemoteClient } from '../../../../src/client/remote/remote.js';
+import { chunksOf, readBlobFrameBuffers, readBlobFrames } from '../../../../src/client/remote/streams.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { startFakeServer, type FakeServer } from '../../../helpers/fake-server.js';
 
