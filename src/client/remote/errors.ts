@@ -1,5 +1,5 @@
 // Errors of the remote API adapter. Everything the network, undici or a
-// server reply can throw leaves src/client/remote/remote.ts as a RemoteError with a
+// server reply can throw leaves src/client/remote/ as a RemoteError with a
 // stable code (STYLE.md convention 5); nothing above it sees an undici error.
 
 import { SyncdError } from '../../protocol/errors.js';

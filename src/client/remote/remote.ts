@@ -7,7 +7,7 @@
 
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
+import { FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import { checkChanges, checkCommit, checkList, checkLongpoll, checkStatus } from '../../protocol/replies.js';
 import type { ChangesReply, ListReply, LongpollReply, Op, OpResult, StatusReply } from '../../protocol/types.js';
@@ -256,7 +256,7 @@ export class RemoteClient {
     for (const hash of hashes) {
       const got = await this.#getBlobOrMissing(hash, signal);
       if (got === null) {
-        await onBlob(hash, -1, Readable.from([]));
+        await onBlob(hash, FRAME_MISSING, Readable.from([]));
         continue;
       }
       if (got.total === undefined) {
@@ -305,7 +305,7 @@ export class RemoteClient {
     for (const hash of hashes) {
       const got = await this.#getBlobOrMissing(hash, signal);
       if (got === null) {
-        await onBlob(hash, -1, null);
+        await onBlob(hash, FRAME_MISSING, null);
         continue;
       }
       try {

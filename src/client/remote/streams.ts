@@ -5,7 +5,7 @@
 // (readBlobFrameBuffers).
 
 import { Readable } from 'node:stream';
-import { FrameDecoder } from '../../protocol/frames.js';
+import { FRAME_MISSING, FrameDecoder } from '../../protocol/frames.js';
 import { translateNetworkError } from './errors.js';
 import { malformedReply } from './reply-errors.js';
 
@@ -24,7 +24,7 @@ export type OnBlobBuffer = (hash: string, size: number, data: Buffer | null) => 
 export async function readBlobFrames(source: AsyncIterable<unknown>, hashes: readonly string[], onBlob: OnBlob, server: string): Promise<void> {
   const frames = new FrameDecoder(source, hashes, malformedReply(server, 'batch download'));
   for (let head = await frames.next(); head !== null; head = await frames.next()) {
-    if (head.size < 0) {
+    if (head.size === FRAME_MISSING) {
       await onBlob(head.hash, head.size, Readable.from([]));
       continue;
     }
@@ -47,7 +47,7 @@ export async function readBlobFrames(source: AsyncIterable<unknown>, hashes: rea
 export async function readBlobFrameBuffers(source: AsyncIterable<unknown>, hashes: readonly string[], maxBytes: number, onBlob: OnBlobBuffer, server: string): Promise<void> {
   const frames = new FrameDecoder(source, hashes, malformedReply(server, 'batch download'));
   for (let head = await frames.next(); head !== null; head = await frames.next()) {
-    if (head.size < 0) {
+    if (head.size === FRAME_MISSING) {
       await onBlob(head.hash, head.size, null);
     } else if (head.size > maxBytes) {
       await frames.skip();
