@@ -67,14 +67,15 @@ export class FrameDecoder {
    * checked to end there.
    */
   async next(): Promise<FrameHead | null> {
-    await this.skip();
+    this.#rethrow();
+    if (this.#left > 0) await this.skip();
     const i = this.#index + 1;
     if (i === this.#hashes.length) {
       await this.#checkEnd();
       return null;
     }
     const want = this.#hashes[i] as string;
-    const line = await this.#headerLine(i);
+    const line = this.#lineInChunk(i) ?? (await this.#lineAcrossChunks(i));
     const m = FRAME_HEADER.exec(line);
     if (!m) throw this.#malformed(`frame ${i} header ${JSON.stringify(line.slice(0, 100))} is not "<hash> <size>"`);
     if (m[1] !== want) throw this.#malformed(`frame ${i} is for ${m[1]} but ${want} was requested there`);
@@ -119,19 +120,21 @@ export class FrameDecoder {
     while ((await this.piece()) !== null);
   }
 
-  async #headerLine(i: number): Promise<string> {
-    const noHeader = (): Error => this.#malformed(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
+  /** The header line when the current chunk holds all of it (the common case, no await); null otherwise. */
+  #lineInChunk(i: number): string | null {
     const nl = this.#buf.indexOf(0x0a, this.#pos);
-    if (nl >= 0) {
-      if (nl - this.#pos > MAX_FRAME_HEADER) throw noHeader();
-      const line = this.#buf.toString('latin1', this.#pos, nl);
-      this.#pos = nl + 1;
-      return line;
-    }
-    // a header cut by a chunk boundary: only its few bytes are joined
+    if (nl < 0) return null;
+    if (nl - this.#pos > MAX_FRAME_HEADER) throw this.#noHeader(i);
+    const line = this.#buf.toString('latin1', this.#pos, nl);
+    this.#pos = nl + 1;
+    return line;
+  }
+
+  /** A header line cut by chunk boundaries: only its few bytes are joined. */
+  async #lineAcrossChunks(i: number): Promise<string> {
     let head = this.#buf.subarray(this.#pos);
     for (;;) {
-      if (head.length > MAX_FRAME_HEADER) throw noHeader();
+      if (head.length > MAX_FRAME_HEADER) throw this.#noHeader(i);
       if (!(await this.#more())) throw this.#malformed(`the reply ended after ${i} of ${this.#hashes.length} blobs`);
       const at = this.#buf.indexOf(0x0a);
       if (at >= 0) {
@@ -141,8 +144,12 @@ export class FrameDecoder {
       }
       head = Buffer.concat([head, this.#buf]);
     }
-    if (head.length > MAX_FRAME_HEADER) throw noHeader();
+    if (head.length > MAX_FRAME_HEADER) throw this.#noHeader(i);
     return head.toString('latin1');
+  }
+
+  #noHeader(i: number): Error {
+    return this.#malformed(`frame ${i} has no header line within ${MAX_FRAME_HEADER} bytes`);
   }
 
   async #checkEnd(): Promise<void> {
