@@ -2,40 +2,18 @@
 // reads back, however the reply is cut; and every malformed reply is
 // refused through the caller's `malformed`, never read past or guessed at.
 
-import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { encodeFrameHeader, FRAME_MISSING, FrameDecoder, MAX_FRAME_HEADER } from '../../../src/protocol/frames.js';
-
-const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+import { A, BIG, frames, MISSING, pieces, SET, type Blob } from '../../helpers/blob-frames.js';
 
 class Malformed extends Error {}
 const malformed = (detail: string): Error => new Malformed(detail);
 
-interface Blob {
-  hash: string;
-  content: Buffer | null; // null: the server cannot serve it
-}
-
-const A: Blob = { hash: sha('hello'), content: Buffer.from('hello') };
-const MISSING: Blob = { hash: sha('nope'), content: null };
-const EMPTY: Blob = { hash: sha(''), content: Buffer.alloc(0) };
-const NEWLINES: Blob = { hash: sha('\n\n12 3\n'), content: Buffer.from('\n\n12 3\n') };
-const D = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256));
-const BIG: Blob = { hash: sha(D), content: D };
-const SET = [A, MISSING, EMPTY, NEWLINES, BIG];
 const HASHES = SET.map((b) => b.hash);
 
 /** A reply as the server writes it. */
 function encode(blobs: Blob[]): Buffer {
   return Buffer.concat(blobs.flatMap((b) => (b.content === null ? [encodeFrameHeader(b.hash, FRAME_MISSING)] : [encodeFrameHeader(b.hash, b.content.length), b.content])));
-}
-
-async function* pieces(buf: Buffer, cuts: number[]): AsyncGenerator<Buffer> {
-  let at = 0;
-  for (const c of [...cuts, buf.length]) {
-    if (c >= at) yield buf.subarray(at, c); // empty pieces included: a source may yield them
-    at = Math.max(at, c);
-  }
 }
 
 type Read = 'whole' | 'pieces' | 'skip';
@@ -75,6 +53,10 @@ describe('encodeFrameHeader', () => {
     expect(h.toString('latin1')).toBe(want);
     expect(h.length).toBeLessThanOrEqual(MAX_FRAME_HEADER);
   });
+
+  test('a whole reply encoded with it is the reply written by hand', () => {
+    expect(encode(SET).equals(frames(SET))).toBe(true);
+  });
 });
 
 describe('FrameDecoder round trip', () => {
@@ -95,6 +77,13 @@ describe('FrameDecoder round trip', () => {
     for (let cut = 0; cut <= WIRE.length; cut++) {
       expect(await decode(pieces(WIRE, [cut]), HASHES, 'skip'), `cut at ${cut}`).toEqual(skipped);
     }
+  });
+
+  test('empty chunks anywhere are harmless', async () => {
+    async function* withEmpties(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < WIRE.length; at += 7) yield* [Buffer.alloc(0), WIRE.subarray(at, at + 7), Buffer.alloc(0)];
+    }
+    expect(await decode(withEmpties(), HASHES)).toEqual(EXPECTED);
   });
 
   test('a body inside one chunk is a slice of it, not a copy', async () => {
