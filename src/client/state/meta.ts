@@ -10,13 +10,13 @@ import { SyncdError } from '../../protocol/errors.js';
 import type { StateStore } from './store.js';
 
 /** What the agent is doing, as `syncd status` shows it. */
-export type AgentState = 'starting' | 'syncing' | 'idle' | 'paused' | 'offline' | 'error' | 'stopped';
+type AgentState = 'starting' | 'syncing' | 'idle' | 'paused' | 'offline' | 'error' | 'stopped';
 
 /** Why syncing is paused: a guard tripped, or the user said `syncd pause`. */
-export type PauseCode = GuardTrip['code'] | 'user';
+type PauseCode = GuardTrip['code'] | 'user';
 
 /** The last error that stopped a cycle. */
-export interface LastError {
+interface LastError {
   code: string;
   message: string;
   at: number;
@@ -58,7 +58,7 @@ export const META = {
   cursor: text(),
   /** the journal seq the cursor stands at (0 before the first listing) */
   cursor_seq: count,
-  /** the server's head as last seen (ms clock values below are Date.now()) */
+  /** the server's head as last seen (the times below are Date.now() ms) */
   head_seq: int,
   /** when head_seq was seen */
   head_seen_at: int,
@@ -96,7 +96,7 @@ export type MetaKey = keyof typeof META;
 export type MetaValue<K extends MetaKey> = (typeof META)[K] extends Codec<infer T> ? T : never;
 
 /** The link to the server, as the commands need it. */
-export interface Link {
+interface Link {
   server: string;
   token: string;
   namespace: string;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { SyncdError } from '../../protocol/errors.js';
 
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   sql: string;
