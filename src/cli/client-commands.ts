@@ -51,20 +51,20 @@ export async function initFolder(dir: string, server: string, token: string): Pr
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const db = new StateDB(paths.db);
   try {
-    const old = db.get('server');
-    const oldNs = db.get('namespace');
-    if (old && (old !== server || oldNs !== status.namespace) && (db.get('cursor') || db.syncedCount() > 0 || db.loadSynced().size > 0)) {
+    const old = db.meta.get('server');
+    const oldNs = db.meta.get('namespace');
+    if (old && (old !== server || oldNs !== status.namespace) && (db.meta.get('cursor') || db.syncedCount() > 0 || db.loadSynced().size > 0)) {
       throw new SyncdError('already_linked', `${paths.folder} is already linked to ${old} (namespace ${oldNs}); unlink it by removing ${paths.dir} first`);
     }
     const me = status.devices.find((d) => d.id === status.device);
     db.tx(() => {
-      db.set('server', server);
-      db.set('token', token);
-      db.set('namespace', status.namespace);
-      db.set('device', status.device ?? '');
-      db.set('device_label', me?.label ?? 'device');
-      db.set('folder', paths.folder);
-      db.set('epoch', status.epoch);
+      db.meta.set('server', server);
+      db.meta.set('token', token);
+      db.meta.set('namespace', status.namespace);
+      db.meta.set('device', status.device ?? '');
+      db.meta.set('device_label', me?.label ?? 'device');
+      db.meta.set('folder', paths.folder);
+      db.meta.set('epoch', status.epoch);
     });
     writeMarker(paths.folder);
     return { folder: paths.folder, namespace: status.namespace, device: status.device ?? '', label: me?.label ?? 'device' };
@@ -183,14 +183,14 @@ export function runSync(dir: string | undefined, o: RunOpts): Promise<void> {
       const first = r.problems[0];
       throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
     }
-    process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
+    process.stdout.write(`in sync: ${paths.folder} (seq ${db.meta.get('cursor_seq')})\n`);
   });
 }
 
 export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
   return withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
     engine.onIdle = () => hooks.stop();
-    log.info('watching', { folder: paths.folder, server: db.get('server') });
+    log.info('watching', { folder: paths.folder, server: db.meta.get('server') });
     await watchUntilSignal(engine, log);
     log.info('stopped');
   });
@@ -199,10 +199,10 @@ export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
 export function runPause(dir: string | undefined): void {
   const { paths, db } = openLinked(dir);
   db.tx(() => {
-    db.set('paused', '1');
-    db.set('pause_code', 'user');
-    db.set('pause_reason', 'paused by the user; `syncd resume` continues');
-    db.set('state', 'paused');
+    db.meta.set('paused', true);
+    db.meta.set('pause_code', 'user');
+    db.meta.set('pause_reason', 'paused by the user; `syncd resume` continues');
+    db.meta.set('state', 'paused');
   });
   db.close();
   process.stdout.write(`paused ${paths.folder}\n`);
@@ -211,8 +211,8 @@ export function runPause(dir: string | undefined): void {
 export function runResume(dir: string | undefined, o: { force?: boolean }): void {
   const { paths, db } = openLinked(dir);
   try {
-    const was = db.get('pause_reason');
-    const code = db.get('pause_code');
+    const was = db.meta.get('pause_reason');
+    const code = db.meta.get('pause_code');
     if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
       const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
       if (entries === null || entries.length === 0) {
@@ -220,12 +220,12 @@ export function runResume(dir: string | undefined, o: { force?: boolean }): void
       }
     }
     db.tx(() => {
-      db.set('paused', null);
-      db.set('pause_code', null);
-      db.set('pause_reason', null);
+      db.meta.set('paused', false);
+      db.meta.set('pause_code', null);
+      db.meta.set('pause_reason', null);
       // only a mass-delete pause is a question about deletions: answering it lets them through once
-      db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
-      db.set('state', 'syncing');
+      db.meta.set('allow_deletes', code === 'mass_delete');
+      db.meta.set('state', 'syncing');
     });
     if (existsSync(paths.folder)) writeMarker(paths.folder);
     process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);

@@ -24,6 +24,7 @@ import type { RemoteClient } from '../remote/remote.js';
 import { RemoteError } from '../remote/errors.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { StateDB } from '../state/db.js';
+import type { MetaKey, MetaValue } from '../state/meta.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 
@@ -209,8 +210,8 @@ export class Engine {
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
-  #setIfChanged(key: string, value: string | number | null): void {
-    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.lightTx(() => this.db.set(key, value));
+  #setIfChanged<K extends MetaKey>(key: K, value: MetaValue<K>): void {
+    if (this.db.meta.differs(key, value)) this.db.lightTx(() => this.db.meta.set(key, value));
   }
 
   #setProblemsIfChanged(problems: PlanProblem[], scope: 'plan' | 'scan'): void {
@@ -233,7 +234,7 @@ export class Engine {
       }
       this.#setIfChanged('pending', deferred);
       this.#setIfChanged('state', 'idle');
-      db.set('last_sync_at', this.o.now());
+      db.meta.set('last_sync_at', this.o.now());
     });
   }
 
@@ -245,9 +246,9 @@ export class Engine {
       this.#pause(trip);
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: trip };
     }
-    if (db.get('paused') === '1') {
+    if (db.meta.get('paused')) {
       if (this.#pullNeeded) await this.#pull();
-      return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
+      return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.meta.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.meta.get('pause_reason') ?? 'paused' } };
     }
     this.#setIfChanged('state', 'syncing');
     // commits whose reply was lost go again first, verbatim (same op_ids)
@@ -264,10 +265,10 @@ export class Engine {
     let stuck = 0;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       if (signal?.aborted) {
-        db.set('state', 'idle');
+        db.meta.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems, paused: null };
       }
-      const device = db.get('device_label') ?? 'device';
+      const device = db.meta.get('device_label') ?? 'device';
       const memoKey = this.#memoKey(device);
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
@@ -302,13 +303,13 @@ export class Engine {
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
         localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
-        maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
+        maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.meta.get('allow_deletes'),
       });
       if (trip) {
         this.#pause(trip);
         return { converged: false, rounds: round, pending, problems, paused: trip };
       }
-      if (db.get('allow_deletes') === '1' && p.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) db.set('allow_deletes', null);
+      if (db.meta.get('allow_deletes') && p.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) db.meta.set('allow_deletes', false);
       let files = 0;
       let bytes = 0;
       for (const op of p.ops) {
@@ -337,31 +338,31 @@ export class Engine {
       if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
       if (res.done === 0) {
         if (++stuck >= 3) {
-          db.set('state', 'idle');
+          db.meta.set('state', 'idle');
           return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
         }
       } else stuck = 0;
       if (this.#pullNeeded) await this.#pull();
       if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
-    db.set('state', 'idle');
+    db.meta.set('state', 'idle');
     return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };
   }
 
   async #pull(): Promise<void> {
     this.#pullNeeded = false;
     const r = await pull(this.db, this.o.remote);
-    const reason = this.db.get('last_reset_reason');
+    const reason = this.db.meta.get('last_reset_reason');
     if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }
 
   #pause(trip: GuardTrip): void {
     const { db } = this;
-    if (db.get('paused') !== '1') this.o.log.warn(trip.message, { code: trip.code });
-    db.set('paused', '1');
-    db.set('pause_code', trip.code);
-    db.set('pause_reason', trip.message);
-    db.set('state', 'paused');
+    if (!db.meta.get('paused')) this.o.log.warn(trip.message, { code: trip.code });
+    db.meta.set('paused', true);
+    db.meta.set('pause_code', trip.code);
+    db.meta.set('pause_reason', trip.message);
+    db.meta.set('state', 'paused');
   }
 
   /**
@@ -382,7 +383,7 @@ export class Engine {
       this.#setMeta('state', 'starting');
       this.#setMeta('pending', null);
       await this.prepare();
-      db.set('watch_warning', null);
+      db.meta.set('watch_warning', null);
       // the watcher is ready before the first full scan, so nothing changed
       // after the scan goes unseen while the watches are still being set up
       await this.#startWatcher();
@@ -430,7 +431,7 @@ export class Engine {
         } catch (err) {
           if (signal.aborted) break;
           const e = err as SyncdError;
-          this.#setMeta('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: o.now() }));
+          this.#setMeta('last_error', { code: e.code ?? 'error', message: e.message, at: o.now() });
           this.#setMeta('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
           o.log.warn(e.message, { code: e.code });
           this.#pullNeeded = true;
@@ -465,9 +466,9 @@ export class Engine {
   }
 
   /** Meta writes on the way out of an error must not throw again (e.g. a full disk). */
-  #setMeta(key: string, value: string | null): void {
+  #setMeta<K extends MetaKey>(key: K, value: MetaValue<K>): void {
     try {
-      this.db.set(key, value);
+      this.db.meta.set(key, value);
     } catch (err) {
       this.o.log.warn(`cannot record ${key}: ${(err as Error).message}`);
     }
@@ -500,7 +501,7 @@ export class Engine {
   async #longpollLoop(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff();
     while (!signal.aborted) {
-      const cursor = this.db.get('cursor');
+      const cursor = this.db.meta.get('cursor');
       if (!cursor) {
         await sleep(200, signal).catch(() => undefined);
         continue;
@@ -523,7 +524,7 @@ export class Engine {
 
   /** After a wake, the next longpoll waits until the pull moved the cursor (or 2 s). */
   async #waitCursorMoves(cursor: string, signal: AbortSignal): Promise<void> {
-    for (let i = 0; i < 100 && !signal.aborted && this.db.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
+    for (let i = 0; i < 100 && !signal.aborted && this.db.meta.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
   }
 
   /** Starts watching the folder; resolves once the watches are set up (or failed over to scanning). */
@@ -549,7 +550,7 @@ export class Engine {
         this.#pollFallback = true;
         const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
         this.o.log.warn(msg);
-        this.db.set('watch_warning', msg);
+        this.db.meta.set('watch_warning', msg);
         this.rescan();
       }
     } else {

@@ -488,7 +488,7 @@ class Run {
         // a directory delete is conditional on its subtree being what we last
         // pulled: anything another device put inside since then survives (a
         // conflict, then the next round plans with it)
-        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = Number(db.get('cursor_seq') ?? 0);
+        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = db.meta.get('cursor_seq');
         return { op, intent, wire };
       }
     }
@@ -508,7 +508,7 @@ class Run {
       }
       // a retried op gets its first result back, which the pull may already
       // have passed (and seen the node change or go since): Remote keeps the journal's word
-      if (r.seq > Number(db.get('cursor_seq') ?? '0')) db.upsertRemote(node, r.seq);
+      if (r.seq > db.meta.get('cursor_seq')) db.upsertRemote(node, r.seq);
       if (op.type === 'move') {
         const s = db.getSynced(op.id);
         db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });

@@ -38,11 +38,11 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
       applied++;
     }
     const seq = fromSeq + entries.length;
-    db.set('cursor', cursor);
-    db.set('cursor_seq', seq);
-    db.set('head_seq', Math.max(head, seq));
-    db.set('head_seen_at', Date.now());
-    if (seq >= head) db.set('caught_up_at', Date.now());
+    db.meta.set('cursor', cursor);
+    db.meta.set('cursor_seq', seq);
+    db.meta.set('head_seq', Math.max(head, seq));
+    db.meta.set('head_seen_at', Date.now());
+    if (seq >= head) db.meta.set('caught_up_at', Date.now());
     return applied;
   });
 }
@@ -74,13 +74,13 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   }
   db.tx(() => {
     db.replaceRemote(nodes);
-    if (db.get('distrust_synced') === '1') db.clearSynced();
-    db.set('distrust_synced', null);
-    db.set('pending_reset_reason', null);
-    db.set('cursor', cursor);
-    db.set('cursor_seq', seq);
-    db.set('last_reset_at', Date.now());
-    db.set('last_reset_reason', reason);
+    if (db.meta.get('distrust_synced')) db.clearSynced();
+    db.meta.set('distrust_synced', false);
+    db.meta.set('pending_reset_reason', null);
+    db.meta.set('cursor', cursor);
+    db.meta.set('cursor_seq', seq);
+    db.meta.set('last_reset_at', Date.now());
+    db.meta.set('last_reset_reason', reason);
   });
 }
 
@@ -89,14 +89,14 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
   let resets = 0;
   let head = 0;
   for (;;) {
-    const cursor = db.get('cursor');
+    const cursor = db.meta.get('cursor');
     if (!cursor) {
       // a reset interrupted before its listing landed keeps its reason (and its distrust)
-      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync');
+      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? 'first sync');
       resets++;
       continue;
     }
-    const fromSeq = Number(db.get('cursor_seq') ?? '0');
+    const fromSeq = db.meta.get('cursor_seq');
     try {
       const page = await remote.changes(cursor, opts.pageSize ?? LIMITS.pageMax);
       head = page.head;
@@ -114,9 +114,9 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
       if (resets >= (opts.maxResets ?? 3)) throw new SyncdError('reset_loop', `the server keeps asking for a reset (${(err as Error).message}); giving up for now`);
       const reason = isReset ? `reset: ${(err as RemoteError).reason ?? (err as RemoteError).details.reason ?? 'invalid'}` : 'journal gap';
       db.tx(() => {
-        db.set('cursor', null);
-        db.set('pending_reset_reason', reason);
-        if (UNTRUSTED.has(reason)) db.set('distrust_synced', '1');
+        db.meta.set('cursor', null);
+        db.meta.set('pending_reset_reason', reason);
+        if (UNTRUSTED.has(reason)) db.meta.set('distrust_synced', true);
       });
       await resetFromList(db, remote, reason);
       resets++;

@@ -57,8 +57,8 @@ describe('restart on a synced folder', () => {
     const r = await restart();
     expect(r).toMatchObject({ converged: true, rounds: 1, pending: 0 });
     expect(agent.db.planMemo()).not.toBeNull();
-    expect(agent.db.get('state')).toBe('idle');
-    expect(agent.db.get('pending')).toBe('0');
+    expect(agent.db.meta.get('state')).toBe('idle');
+    expect(agent.db.meta.get('pending')).toBe(0);
   });
 
   it('a file edited and one created while stopped are uploaded', async () => {
