@@ -177,5 +177,3 @@ export function parseCommitRequest(body: unknown): Op[] {
   }
   return parsed;
 }
-
-export const ID_PATTERN = NODE_ID;

@@ -72,8 +72,3 @@ export function matchesExpect(st: FsStat | null, expect: LocalExpect | null): bo
   if (expect.kind === 'dir') return true;
   return st.mtimeMs === expect.mtimeMs && (expect.kind !== 'file' || st.size === expect.size);
 }
-
-/** fsync a directory so renames and creations inside it are durable. */
-export function fsyncDir(abs: string, fs: Fsys = nodeFsys): Promise<void> {
-  return fs.syncDir(abs);
-}

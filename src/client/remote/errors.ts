@@ -82,10 +82,6 @@ export class RemoteError extends SyncdError {
   }
 }
 
-export function isRemoteError(e: unknown, code?: RemoteErrorCode): e is RemoteError {
-  return e instanceof RemoteError && (code === undefined || e.code === code);
-}
-
 /** Worth retrying later with the same request: the failure was transient. */
 export function isRetryable(e: unknown): boolean {
   return (

@@ -468,11 +468,6 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/** fsyncs one file by path (for callers that deferred durability with `fsync: false`). */
-export async function syncFile(absPath: string, fs: Fsys = nodeFsys): Promise<void> {
-  await fs.syncFiles([absPath]);
-}
-
 /** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */
 export async function syncFiles(paths: readonly string[], fs: Fsys = nodeFsys): Promise<void> {
   await fs.syncFiles(paths);
