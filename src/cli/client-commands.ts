@@ -12,12 +12,11 @@ import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
 import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
-import { SyncdError } from '../protocol/errors.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
 import { configFlags } from './config-cmd.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
-import { UsageError } from './main.js';
 import { createProgress, type ProgressOptions } from './progress-core.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {

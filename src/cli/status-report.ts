@@ -7,10 +7,9 @@ import { loadIgnore } from '../client/disk/syncignore.js';
 import type { StateDB } from '../client/state/db.js';
 import { plan } from '../core/plan.js';
 import { narrowPlanInput } from '../core/scope.js';
-import { SyncdError } from '../protocol/errors.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import type { StatusReply } from '../protocol/types.js';
 import { openLinked, printJson, remoteFor } from './folder.js';
-import { UsageError } from './main.js';
 
 export interface FolderStatus {
   folder: string;

@@ -519,7 +519,7 @@ class Planner {
   }
 
   /** Synced and local present; gone remotely. */
-  remoteGone(id: string, s: SyncedNode, view: LocalView): void {
+  remoteGone(id: string, view: LocalView): void {
     const e = view.entry;
     const fate = this.localFate.get(e.path);
     if (fate === 'delete') {
@@ -634,7 +634,7 @@ class Planner {
       const view = s ? this.assoc.localOf.get(id) : undefined;
       if (s && r && view) this.bothAlive(id, s, r, view);
       else if (s && r) this.localGone(id, s, r);
-      else if (s && view) this.remoteGone(id, s, view);
+      else if (s && view) this.remoteGone(id, view);
       else if (s) {
         if (this.syncedParents.has(id)) this.deferred++; // children first, so Synced never orphans
         else this.state.push({ type: 'forget', id, path: spath! });

@@ -27,6 +27,7 @@ import type { StateDB } from '../state/db.js';
 import type { MetaKey, MetaValue } from '../state/meta.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
+import { isDiskError, isWatchLimit } from '../disk/errno.js';
 
 export const ROOT_MARKER = '.syncd';
 
@@ -194,7 +195,7 @@ export class Engine {
         removed++;
       } catch (err) {
         // gone already, or not removable now: the next scan that meets it tries again
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
+        if (!isDiskError(err, 'path_missing')) this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
       }
     }
     if (removed) this.o.log.info('removed leftover temp files', { count: removed });
@@ -544,8 +545,7 @@ export class Engine {
    * going stale.
    */
   watcherFailed(err: unknown): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EMFILE') {
+    if (isWatchLimit(err)) {
       if (!this.#pollFallback) {
         this.#pollFallback = true;
         const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
@@ -574,6 +574,6 @@ export function writeMarker(folder: string, fs: Fsys = nodeFsys): void {
   try {
     fs.writeNewSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!isDiskError(err, 'path_taken')) throw err;
   }
 }

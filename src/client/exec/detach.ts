@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import type { LocalEntry, LocalExpect } from '../../core/local.js';
 import type { Fsys } from '../disk/fsys.js';
 import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
+import { isDiskError } from '../disk/errno.js';
 
 export const TRASH_PREFIX = '.syncd-trash-';
 
@@ -45,7 +46,7 @@ async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): P
       }
       return target;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isDiskError(err, 'path_taken')) throw err;
     }
   }
   return aside; // left where it is: the next scan tries again
@@ -61,7 +62,7 @@ export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect
   try {
     await fs.rename(abs, aside);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    if (isDiskError(err, 'path_missing')) return 'gone';
     throw err;
   }
   const st = await lstatOrNull(aside, fs);

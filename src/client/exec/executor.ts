@@ -22,6 +22,7 @@ import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from 
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
 import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from '../transfer/transfer.js';
+import { isDiskError } from '../disk/errno.js';
 
 export interface ExecContext {
   root: string;
@@ -180,7 +181,7 @@ class Run {
         try {
           await this.fs.mkdir(abs);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (!isDiskError(err, 'path_taken')) throw err;
         }
         const st = await lstatOrNull(abs, this.fs);
         if (!st || !st.isDirectory()) return this.stale(op.path);
@@ -242,7 +243,7 @@ class Run {
       if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
       else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
     });
-    const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
+    const full = results.find((r) => !r.ok && isDiskError(r.error, 'disk_full'));
     if (full) {
       for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
@@ -275,7 +276,7 @@ class Run {
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
       } catch (err) {
         // one file's trouble (its directory vanished, …) must not strand the rest
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        if (isDiskError(err, 'disk_full')) {
           for (const r of ready.slice(i + 1)) await this.fs.unlink(r.tmp).catch(() => undefined);
           throw err;
         }
@@ -319,14 +320,13 @@ class Run {
         await this.fs.link(tmp, abs);
         return 'linked';
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') {
+        if (isDiskError(err, 'path_taken')) {
           const there = await lstatOrNull(abs, this.fs);
           if (there && kindOf(there) === 'other') this.occupied(rel);
           else this.stale(rel);
           return null;
         }
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+        if (!isDiskError(err, 'not_permitted', 'not_supported')) throw err;
       }
     }
     const old = await lstatOrNull(abs, this.fs);
@@ -358,7 +358,7 @@ class Run {
       try {
         await this.fs.symlink(op.node.target ?? '', abs);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.stale(op.path);
+        if (isDiskError(err, 'path_taken')) return this.stale(op.path);
         throw err;
       }
       st = await this.fs.lstat(abs);
@@ -421,7 +421,7 @@ class Run {
         this.ctx.onTransfer?.(1, got.size);
       } catch (err) {
         const code = (err as SyncdError).code;
-        if (code === 'changed_during_upload' || code === 'ENOENT') return this.stale(op.path);
+        if (code === 'changed_during_upload' || isDiskError(err, 'path_missing')) return this.stale(op.path);
         if (FATAL.has(code)) throw err;
         // this file cannot go up (too large, unreadable, …): say so and let the others go
         this.problem(op.path, code ?? 'upload_failed', `upload of "${op.path}" failed: ${(err as Error).message}`);
@@ -547,7 +547,7 @@ class Run {
       try {
         await this.fs.rmdir(abs);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!isDiskError(err, 'dir_not_empty', 'path_taken')) throw err;
         // something we do not sync (ignored) or something new lives there: keep the
         // directory; forgetting it makes the next round upload it as new
         this.ctx.db.deleteSynced(op.id);
@@ -601,9 +601,9 @@ class Run {
       await fn();
     } catch (err) {
       const e = err as SyncdError & NodeJS.ErrnoException;
-      if (e.code === 'ENOSPC') throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
+      if (isDiskError(err, 'disk_full')) throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
       if (FATAL.has(e.code)) throw err;
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'ENOTEMPTY') {
+      if (isDiskError(err, 'path_missing', 'path_not_dir', 'path_taken', 'dir_not_empty')) {
         this.stale(path);
         return;
       }

@@ -101,7 +101,7 @@ describe('readBlobFrames', () => {
     const boom = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
     const cut = wire.length - 10; // inside BIG
     let consumerSaw: unknown;
-    const p = readBlobFrames(pieces(wire.subarray(0, cut), [], boom), hashes, async (hash, _size, body) => {
+    const p = readBlobFrames(pieces(wire.subarray(0, cut), [], boom), hashes, async (_hash, _size, body) => {
       try {
         await readAll(body);
       } catch (e) {
