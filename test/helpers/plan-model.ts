@@ -5,7 +5,7 @@
 import type { SyncedTree } from '../../src/core/associate.js';
 import type { LocalEntry, LocalTree } from '../../src/core/local.js';
 import type { PlanOp } from '../../src/core/ops.js';
-import { plan, type PlanInput } from '../../src/core/plan.js';
+import { plan, type PlanInput } from '../../src/core/plan/index.js';
 import { baseName, isWithin, joinPath, parentPath, resolvePaths, type Tree, type TreeNode } from '../../src/core/tree.js';
 import { nameKey } from '../../src/protocol/names.js';
 import { ROOT_ID } from '../../src/protocol/types.js';
