@@ -12,6 +12,7 @@ import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
 import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
+import { isOwnName } from '../core/syncd-names.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
@@ -214,7 +215,7 @@ export function runResume(dir: string | undefined, o: { force?: boolean }): void
     const was = db.get('pause_reason');
     const code = db.get('pause_code');
     if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
-      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
+      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !isOwnName(n)) : null;
       if (entries === null || entries.length === 0) {
         throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
       }

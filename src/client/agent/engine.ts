@@ -13,7 +13,8 @@ import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { recoverTrash, TRASH_PREFIX } from '../exec/detach.js';
+import { recoverTrash } from '../exec/detach.js';
+import { ROOT_MARKER, TRASH_PREFIX } from '../../core/syncd-names.js';
 import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
@@ -25,8 +26,6 @@ import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { StateDB } from '../state/db.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
-
-export const ROOT_MARKER = '.syncd';
 
 export interface Log {
   debug(msg: string, fields?: Record<string, unknown>): void;

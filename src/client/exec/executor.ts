@@ -10,6 +10,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import PQueue from 'p-queue';
 import type { LocalEntry } from '../../core/local.js';
 import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../../core/ops.js';
+import { isSwapName, TEMP_PREFIX } from '../../core/syncd-names.js';
 import { fromWire, parentPath, type TreeNode } from '../../core/tree.js';
 import { nameKey } from '../../protocol/names.js';
 import { SyncdError } from '../../protocol/errors.js';
@@ -21,7 +22,7 @@ import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
-import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from '../transfer/transfer.js';
+import { downloadManyToTemp, uploadFile } from '../transfer/transfer.js';
 
 export interface ExecContext {
   root: string;
@@ -157,7 +158,7 @@ class Run {
         const s = db.getSynced(op.id);
         if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
       } else {
-        if (!op.to.includes('.syncd-swap-')) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
+        if (!isSwapName(op.to)) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
       }
     });
     this.res.done++;

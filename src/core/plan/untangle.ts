@@ -5,6 +5,7 @@
 
 import { expectOf } from '../local.js';
 import type { PlanOp, RemoteOp } from '../ops.js';
+import { swapName } from '../syncd-names.js';
 import { baseName, joinPath, parentPath } from '../tree.js';
 import type { PlanState } from './state.js';
 
@@ -21,7 +22,7 @@ function leavingBreaker(st: PlanState): RemoteOp | null {
     const r = st.input.remote.get(id);
     const view = st.assoc.localOf.get(id);
     if (!r || !view || !st.input.synced.has(id)) continue;
-    return { type: 'move', id, baseRev: r.rev, parentId: r.parent, name: `${r.name}.syncd-swap-${id.slice(-6)}`, path: view.entry.diskPath, local: view.entry };
+    return { type: 'move', id, baseRev: r.rev, parentId: r.parent, name: swapName(r.name, id.slice(-6)), path: view.entry.diskPath, local: view.entry };
   }
   return null;
 }
@@ -39,11 +40,11 @@ export function untangle(st: PlanState): PlanOp | null {
   const lm = st.blockedLocalMoves.find((b) => b.blocker !== undefined && lBlocked.has(b.blocker));
   const rm = st.blockedRemoteMoves.find((b) => rBlocked.has(b.blocker));
   if (lm) {
-    const tmp = joinPath(parentPath(lm.from), `${baseName(lm.from)}.syncd-swap-${lm.id.slice(-6)}`);
+    const tmp = joinPath(parentPath(lm.from), swapName(baseName(lm.from), lm.id.slice(-6)));
     return { type: 'local_move', id: lm.id, from: lm.from, to: tmp, node: { ...lm.node, name: baseName(tmp) }, expect: expectOf(lm.entry) };
   }
   if (rm) {
-    return { type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: `${rm.name}.syncd-swap-${rm.id.slice(-6)}`, path: rm.entry.diskPath, local: rm.entry };
+    return { type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: swapName(rm.name, rm.id.slice(-6)), path: rm.entry.diskPath, local: rm.entry };
   }
   const leave = leavingBreaker(st);
   if (leave) return leave;
@@ -51,7 +52,7 @@ export function untangle(st: PlanState): PlanOp | null {
     // something waits for a path whose occupant waits in turn: move the
     // occupant aside (locally only); the next round puts it where it belongs
     const b = st.blockers[0];
-    const to = joinPath(parentPath(b.diskPath), `${baseName(b.diskPath)}.syncd-swap-${b.ino}`);
+    const to = joinPath(parentPath(b.diskPath), swapName(baseName(b.diskPath), String(b.ino)));
     return { type: 'conflict_rename', path: b.diskPath, to, expect: expectOf(b), reason: 'moved aside to untangle two changes that wait on each other' };
   }
   return null;
