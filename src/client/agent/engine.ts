@@ -8,6 +8,7 @@ import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { narrowPlanInput, plan } from '../../core/plan/index.js';
+import { resetLabel } from '../../core/policy/reset.js';
 import { baseName } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
@@ -350,7 +351,7 @@ export class Engine {
     this.#pullNeeded = false;
     const r = await pull(this.db, this.o.remote);
     const reason = this.db.get('last_reset_reason');
-    if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
+    if (r.resets && reason !== resetLabel({ kind: 'first_sync' })) this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }
 
   #pause(trip: GuardTrip): void {
