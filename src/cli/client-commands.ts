@@ -12,7 +12,7 @@ import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
 import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
-import { isOwnName } from '../core/syncd-names.js';
+import { resumeDecision, USER_PAUSE } from '../core/policy/pause.js';
 import { SyncdError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
@@ -201,8 +201,8 @@ export function runPause(dir: string | undefined): void {
   const { paths, db } = openLinked(dir);
   db.tx(() => {
     db.set('paused', '1');
-    db.set('pause_code', 'user');
-    db.set('pause_reason', 'paused by the user; `syncd resume` continues');
+    db.set('pause_code', USER_PAUSE.code);
+    db.set('pause_reason', USER_PAUSE.reason);
     db.set('state', 'paused');
   });
   db.close();
@@ -214,18 +214,15 @@ export function runResume(dir: string | undefined, o: { force?: boolean }): void
   try {
     const was = db.get('pause_reason');
     const code = db.get('pause_code');
-    if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
-      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !isOwnName(n)) : null;
-      if (entries === null || entries.length === 0) {
-        throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
-      }
+    const decision = resumeDecision(code, o.force ?? false, () => (existsSync(paths.folder) ? readdirSync(paths.folder) : null));
+    if (!decision.ok) {
+      throw new SyncdError('still_empty', `${paths.folder} is still ${decision.folder}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
     }
     db.tx(() => {
       db.set('paused', null);
       db.set('pause_code', null);
       db.set('pause_reason', null);
-      // only a mass-delete pause is a question about deletions: answering it lets them through once
-      db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
+      db.set('allow_deletes', decision.allowDeletes ? '1' : null);
       db.set('state', 'syncing');
     });
     if (existsSync(paths.folder)) writeMarker(paths.folder);
