@@ -3,15 +3,16 @@
 // commands runs (src/cli/client.ts defines their arguments).
 
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { lstat, rename, rm } from 'node:fs/promises';
 import { loadConfig } from '../client/state/config.js';
 import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
 import { createLogger, type Logger } from '../client/agent/log.js';
 import { acquireLock } from '../client/state/lock.js';
 import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
-import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
+import { safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
+import { keepConflicts } from '../client/exec/keep.js';
+import { resumeDecision, USER_PAUSE } from '../core/policy/pause.js';
 import { SyncdError, UsageError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
@@ -199,8 +200,8 @@ export function runPause(dir: string | undefined): void {
   const { paths, db } = openLinked(dir);
   db.tx(() => {
     db.meta.set('paused', true);
-    db.meta.set('pause_code', 'user');
-    db.meta.set('pause_reason', 'paused by the user; `syncd resume` continues');
+    db.meta.set('pause_code', USER_PAUSE.code);
+    db.meta.set('pause_reason', USER_PAUSE.reason);
     db.meta.set('state', 'paused');
   });
   db.close();
@@ -212,18 +213,15 @@ export function runResume(dir: string | undefined, o: { force?: boolean }): void
   try {
     const was = db.meta.get('pause_reason');
     const code = db.meta.get('pause_code');
-    if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
-      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
-      if (entries === null || entries.length === 0) {
-        throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
-      }
+    const decision = resumeDecision(code, o.force ?? false, () => (existsSync(paths.folder) ? readdirSync(paths.folder) : null));
+    if (!decision.ok) {
+      throw new SyncdError('still_empty', `${paths.folder} is still ${decision.folder}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
     }
     db.tx(() => {
       db.meta.set('paused', false);
       db.meta.set('pause_code', null);
       db.meta.set('pause_reason', null);
-      // only a mass-delete pause is a question about deletions: answering it lets them through once
-      db.meta.set('allow_deletes', code === 'mass_delete');
+      db.meta.set('allow_deletes', decision.allowDeletes);
       db.meta.set('state', 'syncing');
     });
     if (existsSync(paths.folder)) writeMarker(paths.folder);
@@ -246,29 +244,10 @@ export async function runConflicts(dir: string | undefined, o: { keep?: 'local' 
       else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
       return;
     }
-    let skipped = 0;
-    for (const c of list) {
-      const copy = safeJoin(paths.folder, c.path);
-      const original = safeJoin(paths.folder, c.original);
-      await assertRealParents(paths.folder, c.path);
-      const copySt = await lstat(copy);
-      if (o.keep === 'remote') {
-        await rm(copy, { recursive: copySt.isDirectory() });
-      } else {
-        // the copy replaces the original only when both are files (or links)
-        const origSt = await lstat(original).catch(() => null);
-        if (copySt.isDirectory() || origSt?.isDirectory()) {
-          process.stderr.write(`skipped ${c.path}: a directory cannot replace ${c.original}; merge them by hand\n`);
-          skipped++;
-          continue;
-        }
-        await assertRealParents(paths.folder, c.original);
-        await rename(copy, original);
-      }
-      db.removeConflict(c.path);
-    }
-    if (skipped) process.exitCode = 1;
-    const n = list.length - skipped;
+    const report = await keepConflicts(paths.folder, db, o.keep, list);
+    for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.message}\n`);
+    if (report.skipped.length) process.exitCode = 1;
+    const n = report.resolved;
     process.stdout.write(`resolved ${n} conflict${n === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
   } finally {
     db.close();

@@ -43,3 +43,11 @@ export interface Plan {
   /** ops held back until an earlier op of this round has landed */
   deferred: number;
 }
+
+export function isRemoteOp(op: PlanOp): op is RemoteOp {
+  return op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete';
+}
+
+export function isStateOp(op: PlanOp): op is StateOp {
+  return op.type === 'adopt' || op.type === 'forget';
+}

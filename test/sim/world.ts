@@ -14,7 +14,7 @@ import { Engine, silentLog } from '../../src/client/agent/engine.js';
 // the engine imports the executor lazily; loaded here, that import resolves
 // at once instead of on a file read the scheduler cannot see
 import '../../src/client/exec/executor.js';
-import { plan } from '../../src/core/plan.js';
+import { plan } from '../../src/core/plan/index.js';
 import { RemoteClient } from '../../src/client/remote/remote.js';
 import { StateDB } from '../../src/client/state/db.js';
 import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
-import { plan } from '../../core/plan.js';
-import { narrowPlanInput } from '../../core/scope.js';
+import { narrowPlanInput, plan } from '../../core/plan/index.js';
+import { afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
+import { resetLabel } from '../../core/policy/reset.js';
 import { baseName } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { recoverTrash, TRASH_PREFIX } from '../exec/detach.js';
+import { recoverTrash } from '../exec/detach.js';
+import { ROOT_MARKER, TRASH_PREFIX } from '../../core/syncd-names.js';
 import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
@@ -28,8 +30,6 @@ import type { MetaKey, MetaValue } from '../state/meta.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 import { isDiskError, isWatchLimit } from '../disk/errno.js';
-
-export const ROOT_MARKER = '.syncd';
 
 export interface Log {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -78,7 +78,6 @@ export interface CycleResult {
   paused: GuardTrip | null;
 }
 
-const MAX_ROUNDS = 200;
 /** file-system events within this window become one cycle (an editor's save is several events) */
 const HINT_COALESCE_MS = 10;
 /** an agent idle this long lets go of its in-memory trees (EngineOptions.releaseIdleMs) */
@@ -283,20 +282,16 @@ export class Engine {
       // the settled bulk of the trees cannot change the plan: leave it out
       const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
       problems = p.problems;
-      // held-back ops count: a plan that only defers is not in agreement, and `wait` and status must not say it is
-      pending = p.ops.length + p.deferred;
+      // held-back ops count: `wait` and status must not call a deferring plan agreement
+      pending = pendingOf(p);
       this.#setProblemsIfChanged(p.problems, 'plan');
-      if (p.ops.length === 0) {
-        this.#idle(p.deferred === 0 ? memoKey : null, p.deferred);
-        return { converged: p.deferred === 0, rounds: round, pending, problems, paused: null };
+      const end = endOfCycle(p);
+      if (end) {
+        this.#idle(end.remember ? memoKey : null, p.deferred);
+        return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
-      // Watcher hints arrive over time: a big directory rename is thousands
-      // of events spread over hundreds of ms, and a cycle that saw only the
-      // "gone" half would plan deletes (and later re-creates) instead of one
-      // move. Deletes planned from hints are confirmed by a full scan first
-      // (before the guards, which would otherwise cry mass delete).
-      if (this.#partialView && p.ops.some((op) => op.type === 'delete')) {
+      if (rescanBeforeDeleting(this.#partialView, p.ops)) {
         this.#fullScanNeeded = true;
         await this.#observe();
         continue;
@@ -310,17 +305,10 @@ export class Engine {
         this.#pause(trip);
         return { converged: false, rounds: round, pending, problems, paused: trip };
       }
-      if (db.meta.get('allow_deletes') && p.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) db.meta.set('allow_deletes', false);
-      let files = 0;
-      let bytes = 0;
-      for (const op of p.ops) {
-        if (op.type === 'download') { files++; bytes += op.node.size ?? 0; }
-        if ((op.type === 'create' || op.type === 'update') && op.local.kind === 'file') { files++; bytes += op.local.size ?? 0; }
-      }
-      // A directory delete on the server takes its whole subtree, including
-      // anything another device added since our last pull. Pull right before
-      // sending one; if anything arrived, plan again with it.
-      if (p.ops.some((op) => op.type === 'delete' && synced.get(op.id)?.kind === 'dir')) {
+      if (usesDeleteAllowance(db.meta.get('allow_deletes'), p.ops)) db.meta.set('allow_deletes', false);
+      const { files, bytes } = transferTotals(p.ops);
+      if (pullBeforeSending(p.ops, synced)) {
+        // if anything arrived, plan again with it
         const r = await pull(db, o.remote);
         if (r.applied > 0 || r.resets > 0) continue;
       }
@@ -331,18 +319,14 @@ export class Engine {
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
-      // a directory we moved took its subtree to new paths, and hints still on
-      // their way name the old ones: only a full scan sees what changed inside
-      if (p.ops.some((op) => (op.type === 'local_move' || op.type === 'conflict_rename') && op.expect.kind === 'dir')) this.#fullScanNeeded = true;
-      // our own commits come back as journal echoes (no-ops by rev): pull them
-      // so the cursor covers what this round wrote
-      if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
-      if (res.done === 0) {
-        if (++stuck >= 3) {
-          db.meta.set('state', 'idle');
-          return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
-        }
-      } else stuck = 0;
+      const next = afterRound(p.ops, res.needPull);
+      if (next.fullScan) this.#fullScanNeeded = true;
+      if (next.pull) this.#pullNeeded = true;
+      stuck = fruitlessAfter(stuck, res.done);
+      if (stuck >= MAX_FRUITLESS_ROUNDS) {
+        db.meta.set('state', 'idle');
+        return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
+      }
       if (this.#pullNeeded) await this.#pull();
       if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
@@ -354,7 +338,7 @@ export class Engine {
     this.#pullNeeded = false;
     const r = await pull(this.db, this.o.remote);
     const reason = this.db.meta.get('last_reset_reason');
-    if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
+    if (r.resets && reason !== resetLabel({ kind: 'first_sync' })) this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }
 
   #pause(trip: GuardTrip): void {
@@ -407,12 +391,13 @@ export class Engine {
           const r = await this.cycle(signal);
           this.#setMeta('last_error', null);
           backoff.reset();
-          if (r.paused) await this.#sleepUntilWoken(signal, 2000);
-          else if (!r.converged && r.pending > 0) {
+          const wait = nextWait(r, this.#dirty.size > 0 || this.#pullNeeded);
+          if (wait === 'paused') await this.#sleepUntilWoken(signal, PAUSED_RECHECK_MS);
+          else if (wait === 'stuck') {
             // nothing moved (a path that stays stale, an entry we cannot
             // sync): wait longer each time instead of spinning; news wakes us
             await this.#sleepUntilWoken(signal, stuckBackoff.next());
-          } else if (this.#dirty.size === 0 && !this.#pullNeeded) {
+          } else if (wait === 'idle') {
             stuckBackoff.reset();
             const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
             const releaseMs = o.releaseIdleMs ?? RELEASE_IDLE_MS;
@@ -433,11 +418,12 @@ export class Engine {
           if (signal.aborted) break;
           const e = err as SyncdError;
           this.#setMeta('last_error', { code: e.code ?? 'error', message: e.message, at: o.now() });
-          this.#setMeta('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
+          const failure = afterFailure(e.code, e instanceof RemoteError && e.code === 'network');
+          this.#setMeta('state', failure.state);
           o.log.warn(e.message, { code: e.code });
           this.#pullNeeded = true;
           this.#fullScanNeeded = true;
-          if (e.code === 'unauthorized') await this.#sleepUntilWoken(signal, 60_000);
+          if (failure.waitMs !== null) await this.#sleepUntilWoken(signal, failure.waitMs);
           else await sleep(backoff.nextFor(err), signal).catch(() => undefined);
         }
       }

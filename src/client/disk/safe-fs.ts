@@ -4,7 +4,7 @@
 // symlink or outside the synced folder.
 
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { LocalExpect } from '../../core/local.js';
+import { stillExpected, type DiskState, type LocalExpect } from '../../core/local.js';
 import { parentPath } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
@@ -67,9 +67,10 @@ export function kindOf(st: FsStat): 'file' | 'dir' | 'symlink' | 'other' {
 
 /** Does what is on disk still match what the plan expected to replace? */
 export function matchesExpect(st: FsStat | null, expect: LocalExpect | null): boolean {
-  if (expect === null) return st === null;
-  if (st === null) return false;
-  if (kindOf(st) !== expect.kind || st.ino !== expect.ino) return false;
-  if (expect.kind === 'dir') return true;
-  return st.mtimeMs === expect.mtimeMs && (expect.kind !== 'file' || st.size === expect.size);
+  return stillExpected(diskState(st), expect);
+}
+
+/** An lstat result as the core compares it. */
+export function diskState(st: FsStat | null): DiskState | null {
+  return st && { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }

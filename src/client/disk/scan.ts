@@ -9,8 +9,8 @@ import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { baseName, isWithin, parentPath } from '../../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
-import { TRASH_PREFIX } from '../exec/detach.js';
-import { hashFile, TEMP_PREFIX } from '../transfer/transfer.js';
+import { hashFile } from '../transfer/transfer.js';
+import { TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
 import { isDiskError } from './errno.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;

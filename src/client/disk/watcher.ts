@@ -17,6 +17,7 @@ import { lstatSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import { isDiskError, isWatchLimit } from './errno.js';
+import { isOwnName } from '../../core/syncd-names.js';
 
 export interface DirWatcherOptions {
   /** the synced folder (absolute) */
@@ -31,11 +32,6 @@ export interface DirWatcherOptions {
   watch?: typeof fsWatch;
   /** how long a directory that left its place may take to reappear elsewhere (a rename) before its watches close */
   detachGraceMs?: number;
-}
-
-/** Names that belong to syncd (temp files, the root marker): never reported. */
-export function isOwnName(name: string): boolean {
-  return name.startsWith('.syncd');
 }
 
 /** A watched directory. Its path is its parents' names: nothing to rewrite on a rename. */

@@ -8,20 +8,22 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import PQueue from 'p-queue';
-import type { LocalEntry } from '../../core/local.js';
-import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../../core/ops.js';
-import { fromWire, parentPath, type TreeNode } from '../../core/tree.js';
+import { committedEdits, localDeleteEdits, movedEdits, placedEdits, stateEdits } from '../../core/apply.js';
+import { isStateOp, type LocalOp, type PlanOp, type PlanProblem, type RemoteOp } from '../../core/ops.js';
+import { TEMP_PREFIX } from '../../core/syncd-names.js';
+import { fromWire, parentPath } from '../../core/tree.js';
 import { nameKey } from '../../protocol/names.js';
 import { SyncdError } from '../../protocol/errors.js';
 import type { Op, OpResult } from '../../protocol/types.js';
 import { detachAndDelete } from './detach.js';
+import { recordEdits } from './record.js';
 import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
-import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from '../transfer/transfer.js';
+import { downloadManyToTemp, uploadFile } from '../transfer/transfer.js';
 import { isDiskError } from '../disk/errno.js';
 
 export interface ExecContext {
@@ -71,14 +73,6 @@ const SYNC_DIRS_PARALLEL = 16;
 
 /** Errors that end the round (the engine backs off and retries); others are per-path problems. */
 const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
-
-function localEntryFromStat(diskPath: string, st: FsStat, node: TreeNode): LocalEntry {
-  const kind = node.kind;
-  return {
-    path: diskPath.normalize('NFC'), diskPath, kind, size: kind === 'file' ? st.size : null, mtimeMs: st.mtimeMs, ino: st.ino,
-    hash: kind === 'file' ? node.hash : null, exec: kind === 'file' && node.exec, target: kind === 'symlink' ? node.target : null,
-  };
-}
 
 function fileMode(exec: boolean, umask = process.umask()): number {
   return (exec ? 0o777 : 0o666) & ~umask;
@@ -130,10 +124,7 @@ class Run {
   state(ops: PlanOp[]): void {
     const { db } = this.ctx;
     db.tx(() => {
-      for (const op of ops) {
-        if (op.type === 'adopt') db.putSynced({ ...op.node, ino: op.local?.ino ?? null });
-        else if (op.type === 'forget') db.deleteSynced(op.id);
-      }
+      for (const op of ops) if (isStateOp(op)) recordEdits(db, stateEdits(op));
     });
     this.res.done += ops.length;
   }
@@ -152,15 +143,7 @@ class Run {
     await this.fs.syncDir(dirname(this.abs(from)));
     if (dirname(from) !== dirname(op.to)) await this.fs.syncDir(dirname(this.abs(op.to)));
     const { db } = this.ctx;
-    db.tx(() => {
-      db.moveLocalSubtree(from, op.to, op.to.normalize('NFC'));
-      if (op.type === 'local_move') {
-        const s = db.getSynced(op.id);
-        if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
-      } else {
-        if (!op.to.includes('.syncd-swap-')) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
-      }
-    });
+    db.tx(() => recordEdits(db, movedEdits(op, st!.ino)));
     this.res.done++;
   }
 
@@ -193,10 +176,7 @@ class Run {
     const { db } = this.ctx;
     const recorded = made.filter((m) => synced.get(dirname(this.abs(m.op.path))) === undefined);
     db.tx(() => {
-      for (const { op, st } of recorded) {
-        db.putLocal(localEntryFromStat(op.path, st, op.node));
-        db.putSynced({ ...op.node, ino: st.ino });
-      }
+      for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
     });
     this.res.done += recorded.length;
     for (const m of made) {
@@ -294,10 +274,7 @@ class Run {
     for (const p of placed) if (failed.has(p.dirAbs)) this.res.dirty.add(p.op.path);
     const { db } = this.ctx;
     db.tx(() => {
-      for (const { op, st } of recorded) {
-        db.putLocal(localEntryFromStat(op.path, st, op.node));
-        db.putSynced({ ...op.node, ino: st.ino });
-      }
+      for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
     });
     this.res.done += recorded.length;
     for (const [d, err] of failed) {
@@ -374,16 +351,13 @@ class Run {
       }
     }
     await this.fs.syncDir(dirname(abs));
-    this.recordPlaced(op.path, op.node, st);
+    this.recordPlaced(op, st);
   }
 
-  /** The node now sits at `rel` (with identity `st`): Local and Synced take it, in one transaction. */
-  recordPlaced(rel: string, node: TreeNode, st: FsStat): void {
+  /** The node now sits at the op's path (with identity `st`): Local and Synced take it, in one transaction. */
+  recordPlaced(op: Extract<LocalOp, { type: 'symlink' | 'chmod' }>, st: FsStat): void {
     const { db } = this.ctx;
-    db.tx(() => {
-      db.putLocal(localEntryFromStat(rel, st, node));
-      db.putSynced({ ...node, ino: st.ino });
-    });
+    db.tx(() => recordEdits(db, placedEdits(op, st)));
     this.res.done++;
   }
 
@@ -397,7 +371,7 @@ class Run {
       const before = await fh.stat();
       await fh.chmod(exec(before.mode, op.node.exec));
       const st = await fh.stat();
-      this.recordPlaced(op.path, op.node, st);
+      this.recordPlaced(op, st);
     } finally {
       await fh.close();
     }
@@ -499,26 +473,8 @@ class Run {
     const { db } = this.ctx;
     db.clearIntent(intent);
     if (r.status === 'ok') {
-      const node = fromWire(r.node);
       this.res.done++;
-      if (op.type === 'delete') {
-        db.deleteRemoteSubtree(op.id);
-        db.deleteSyncedSubtree(op.id);
-        return;
-      }
-      // a retried op gets its first result back, which the pull may already
-      // have passed (and seen the node change or go since): Remote keeps the journal's word
-      if (r.seq > db.meta.get('cursor_seq')) db.upsertRemote(node, r.seq);
-      if (op.type === 'move') {
-        const s = db.getSynced(op.id);
-        db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
-      } else {
-        db.putSynced({ ...node, ino: op.local.ino });
-      }
-      if (op.type === 'create' && op.replaces) {
-        db.deleteSynced(op.replaces);
-        db.reparentSynced(op.replaces, node.id);
-      }
+      recordEdits(db, committedEdits(op, fromWire(r.node), r.seq, db.meta.get('cursor_seq')));
       return;
     }
     this.res.needPull = true;
@@ -550,7 +506,7 @@ class Run {
         if (!isDiskError(err, 'dir_not_empty', 'path_taken')) throw err;
         // something we do not sync (ignored) or something new lives there: keep the
         // directory; forgetting it makes the next round upload it as new
-        this.ctx.db.deleteSynced(op.id);
+        recordEdits(this.ctx.db, localDeleteEdits(op, false));
         this.res.dirty.add(op.path);
         this.res.failed++;
         return;
@@ -562,10 +518,7 @@ class Run {
       if (r === 'changed') return this.stale(op.path);
     }
     const { db } = this.ctx;
-    db.tx(() => {
-      db.deleteLocalSubtree(op.path);
-      db.deleteSynced(op.id);
-    });
+    db.tx(() => recordEdits(db, localDeleteEdits(op, true)));
     this.res.done++;
   }
 

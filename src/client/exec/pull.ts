@@ -4,6 +4,7 @@
 // lists the whole tree into a fresh Remote and swaps it in with the list's
 // cursor; Synced is kept, so a reset alone never deletes a local file.
 
+import { distrustsSynced, resetLabel, type ResetCause } from '../../core/policy/reset.js';
 import { fromWire, type TreeNode } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { LIMITS, type JournalEntry } from '../../protocol/types.js';
@@ -47,15 +48,6 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
   });
 }
 
-/**
- * Reset reasons after which the server's history is not the one Synced was
- * built on (a restored or re-created namespace, a foreign cursor, a server
- * behind us): Synced is then no merge base. Dropping it makes every node
- * "new on both sides", so equal files are adopted, different ones become
- * conflicted copies, and nothing local is deleted or overwritten.
- */
-const UNTRUSTED = new Set(['reset: epoch', 'reset: invalid', 'reset: future']);
-
 /** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
 export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
   const nodes: TreeNode[] = [];
@@ -92,7 +84,7 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
     const cursor = db.meta.get('cursor');
     if (!cursor) {
       // a reset interrupted before its listing landed keeps its reason (and its distrust)
-      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? 'first sync');
+      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? resetLabel({ kind: 'first_sync' }));
       resets++;
       continue;
     }
@@ -112,11 +104,13 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
       const isReset = err instanceof RemoteError && err.code === 'reset';
       if (!isReset && !(err instanceof GapError)) throw err;
       if (resets >= (opts.maxResets ?? 3)) throw new SyncdError('reset_loop', `the server keeps asking for a reset (${(err as Error).message}); giving up for now`);
-      const reason = isReset ? `reset: ${(err as RemoteError).reason ?? (err as RemoteError).details.reason ?? 'invalid'}` : 'journal gap';
+      const cause: ResetCause = isReset ? { kind: 'server', reason: (err as RemoteError).reason ?? 'invalid' } : { kind: 'gap' };
+      const reason = resetLabel(cause);
       db.tx(() => {
         db.meta.set('cursor', null);
         db.meta.set('pending_reset_reason', reason);
-        if (UNTRUSTED.has(reason)) db.meta.set('distrust_synced', true);
+        // Synced is dropped (in the listing's transaction) when the history changed
+        if (distrustsSynced(cause)) db.meta.set('distrust_synced', true);
       });
       await resetFromList(db, remote, reason);
       resets++;

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { Backoff, sleep, type BackoffOptions } from '../agent/backoff.js';
@@ -18,7 +19,6 @@ import { isRetryable, RemoteError } from '../remote/errors.js';
 import { diskCode, isDiskError } from '../disk/errno.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
-export const TEMP_PREFIX = '.syncd-tmp-';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** What transfer needs from the remote; RemoteClient has it, tests may fake it. */

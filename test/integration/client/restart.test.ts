@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { engineFor } from '../../../src/cli/client-commands.js';
 import { silentLog } from '../../../src/client/agent/engine.js';
-import { TEMP_PREFIX } from '../../../src/client/transfer/transfer.js';
+import { TEMP_PREFIX } from '../../../src/core/syncd-names.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
 
