@@ -60,8 +60,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (opts.db !== undefined ? await PostgresStore.open(opts.db, { max: opts.dbPoolSize, log: opts.log }) : openDataDirStore(opts.dataDir!));
   let bus: Notifier | null = null;
   try {
-    if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined) {
-      await updateRetention(store, { maxEntries: opts.retentionEntries, maxAgeS: opts.retentionAgeS });
+    if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined || opts.keepVersionsDays !== undefined) {
+      await updateRetention(store, {
+        maxEntries: opts.retentionEntries,
+        maxAgeS: opts.retentionAgeS,
+        keepVersionsS: opts.keepVersionsDays === undefined ? undefined : opts.keepVersionsDays * 86_400,
+      });
     }
     // a store shared with other processes gets a bus shared with them
     const shared = store instanceof PostgresStore;

@@ -215,6 +215,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
       const del = op({ op: 'delete', id: ids[0]!, base_rev: 1 });
       await a.commitOp(ns, del, ctx());
       await b.setRetention({ maxEntries: 5, maxAgeS: null });
+      await b.setKeepVersions(0);
       const report = await a.trim(t);
       expect(report.namespaces[0]).toMatchObject({ name: 'ns', oldFloor: 1, newFloor: 27, head: 31, dropped: 26 });
       expect((await b.namespaceState(ns)).floor).toBe(27);
@@ -229,6 +230,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
     it('age policy: old entries go, except those a recently seen device still needs', async () => {
       for (let i = 0; i < 10; i++) await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), ctx(1000 + i));
       await a.setRetention({ maxEntries: null, maxAgeS: 1000 });
+      await a.setKeepVersions(0);
       await b.saveActivity([{ deviceId: 'd_test', lastSeen: 9_000_000, cursorSeq: 3 }]);
       expect((await a.trim(9_500_000)).namespaces[0]).toMatchObject({ newFloor: 4, misses: 0 });
       expect((await b.trim(20_000_000)).namespaces[0]).toMatchObject({ newFloor: 11, dropped: 7 });
