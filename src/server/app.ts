@@ -21,6 +21,7 @@ import { ServerMetrics } from './metrics.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { blobRoutes } from './routes/blobs.js';
 import { commitRoutes } from './routes/commit.js';
+import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
 import { statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
@@ -88,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     notifyRoutes(router, ctx);
     blobRoutes(router, ctx);
     statusRoutes(router, ctx);
+    historyRoutes(router, ctx);
 
     const server = createServer(
       // requestTimeout off: uploads of big blobs and 480 s longpolls must live;
