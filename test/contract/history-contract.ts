@@ -69,6 +69,9 @@ export function historyContract(name: string, factory: ServerFactory, opts: { sk
       expect(r.body.versions[1].node.hash).toBe(sha256('v2'));
       expect(typeof r.body.versions[0].time).toBe('number');
       expect((await api.get(`/v1/history?id=${f.id}`)).body.versions).toHaveLength(3);
+      // the old path names the node last seen there
+      const old = await api.get('/v1/history?path=draft.txt');
+      expect(old.body.node).toMatchObject({ id: f.id, path: 'docs/final.txt' });
       expect((await api.get('/v1/history?path=docs/nope.txt')).status).toBe(404);
       expect((await api.get('/v1/history?path=../x')).status).toBe(400);
     });
@@ -77,15 +80,17 @@ export function historyContract(name: string, factory: ServerFactory, opts: { sk
       const { api } = await fresh();
       const cursor = await api.startCursor();
       const f = await api.file('a.txt', 'good');
-      await update(api, f, 'bad');
-      const r = await post(api, '/v1/restore', { path: 'a.txt', rev: 1 });
+      const f2 = await update(api, f, 'bad');
+      await api.one({ op: 'move', id: f.id, base_rev: f2.rev, parent: 'root', name: 'b.txt' });
+      const r = await post(api, '/v1/restore', { path: 'b.txt', rev: 1 });
       expect(r.status, r.text).toBe(200);
-      expect(r.body).toMatchObject({ ok: 1, conflicts: 0, errors: 0, restored: { id: f.id, path: 'a.txt' } });
+      // content comes back; the file keeps its present name
+      expect(r.body).toMatchObject({ ok: 1, conflicts: 0, errors: 0, restored: { id: f.id, path: 'b.txt' } });
       const { entries } = await api.changesAll(cursor);
-      expect(entries.map((e) => e.op)).toEqual(['create', 'update', 'update']);
-      expect(entries[2]!.node).toMatchObject({ id: f.id, rev: 3, hash: sha256('good') });
-      expect((await post(api, '/v1/restore', { path: 'a.txt', rev: 9 })).status).toBe(404);
-      expect((await post(api, '/v1/restore', { path: 'a.txt' })).status).toBe(400);
+      expect(entries.map((e) => e.op)).toEqual(['create', 'update', 'move', 'update']);
+      expect(entries[3]!.node).toMatchObject({ id: f.id, rev: 4, name: 'b.txt', hash: sha256('good') });
+      expect((await post(api, '/v1/restore', { path: 'b.txt', rev: 9 })).status).toBe(404);
+      expect((await post(api, '/v1/restore', { path: 'b.txt' })).status).toBe(400);
     });
 
     it('restore racing another device: a stale base_rev is refused, and an edit landing first leaves the restore a conflict (nothing overwritten)', async () => {

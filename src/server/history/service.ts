@@ -3,7 +3,8 @@
 // store, lets a pure function of src/core/history decide, and (restore,
 // rewind) commits the result as ordinary ops (./apply.ts).
 
-import { NodeIndex, type Resolved } from '../../core/history/resolve.js';
+import { NodeIndex, splitPath, type Resolved } from '../../core/history/resolve.js';
+import { nameKey } from '../../protocol/names.js';
 import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
 import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
 import { versionAt, versionsOf, type Version } from '../../core/history/versions.js';
@@ -76,9 +77,32 @@ export interface HistoryReply {
   versions: Version[];
 }
 
+/**
+ * The node last seen at a path nothing is at now (renamed or moved away):
+ * the newest retained row that put a node under that parent with that name.
+ */
+async function lastSeenAt(ctx: ServerContext, ns: NamespaceRef, l: Loaded, path: string): Promise<NodeRowState | null> {
+  const parts = splitPath(path);
+  const parentPath = parts.slice(0, -1).join('/');
+  const parent = l.index.resolve(parentPath);
+  if (parent.kind === 'missing' || parts.length === 0) return null;
+  const parentId = parent.kind === 'root' ? ROOT_ID : parent.node.id;
+  const key = nameKey(parts[parts.length - 1]!);
+  for (let before = l.head + 1; ; ) {
+    const page = await ctx.store.historyBefore(ns, before, 1000);
+    for (const raw of page) {
+      const e = parseRow(raw);
+      if (e.node.parent === parentId && nameKey(e.node.name) === key) return l.index.byId.get(e.node.id) ?? null;
+    }
+    if (page.length < 1000) return null;
+    before = Number(page[page.length - 1]!.seq);
+  }
+}
+
 export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Target): Promise<HistoryReply> {
   const l = await load(ctx, ns);
-  const node = nodeOrThrow(l, t);
+  const seen = 'path' in t && resolve(l, t).kind === 'missing' ? await lastSeenAt(ctx, ns, l, t.path) : null;
+  const node = seen ?? nodeOrThrow(l, t);
   const rows = (await ctx.store.nodeHistory(ns, node.id)).map(parseRow);
   const versions = versionsOf(rows);
   if (versions.length === 0) {
@@ -262,6 +286,9 @@ export async function restore(
   const was = past.get(node.id);
   if (!was) throw notFound(`${describe(t)} did not exist at that moment`);
   const scope = new Set<string>([node.id]);
+  const now = l.present.get(node.id);
+  // a live file keeps its place: restore brings back content, not an old name (history spans renames)
+  if (now) past.set(node.id, { ...was, parent: now.parent, name: now.name });
   if (node.deleted !== 0) {
     const paths = new TreePaths(past);
     for (const id of past.keys()) if (paths.isBelow(id, node.id)) scope.add(id);
