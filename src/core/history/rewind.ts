@@ -78,10 +78,10 @@ export function planRewind(input: RewindInput): RewindPlan {
     }
   }
 
-  // scope nodes by past depth: parents before children
+  // scope nodes by past depth (parents before children), then by path: the same plan every time
   const ordered = [...scope]
     .filter((id) => past.has(id) && pastPaths.path(id) !== null)
-    .sort((a, b) => pastPaths.depth(a) - pastPaths.depth(b) || (a < b ? -1 : 1));
+    .sort((a, b) => pastPaths.depth(a) - pastPaths.depth(b) || (pastPaths.path(a)! < pastPaths.path(b)! ? -1 : 1));
 
   const target = new Map<string, ParentRef>(); // past id → where it lives once the plan ran
   const aliasOf = new Map<string, string>();
