@@ -152,6 +152,14 @@ export function historyContract(name: string, factory: ServerFactory, opts: { sk
       const r = await post(api, '/v1/restore', { path: 'work/reports' });
       expect(r.body, r.text).toMatchObject({ ok: 3, errors: 0 });
       expect(await tree(api)).toEqual({ work: 'dir', 'work/reports': 'dir', 'work/reports/q1.txt': sha256('Q1') });
+      // deleted together (one folder delete): the inner folder alone can still be brought back
+      const top2 = await api.mkdir('archive');
+      const in2 = await api.mkdir('2025', top2.id);
+      await api.file('a.txt', 'A25', in2.id);
+      await api.file('b.txt', 'B', top2.id);
+      await api.one({ op: 'delete', id: top2.id, base_rev: 1 });
+      expect((await post(api, '/v1/restore', { path: 'archive/2025' })).body).toMatchObject({ ok: 3, errors: 0 });
+      expect(Object.keys(await tree(api)).filter((p) => p.startsWith('archive'))).toEqual(['archive', 'archive/2025', 'archive/2025/a.txt']);
       // a new file took the name of a deleted one: the restored file goes beside it
       const f = await api.file('notes.txt', 'old');
       await api.one({ op: 'delete', id: f.id, base_rev: 1 });
