@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseWhen } from '../core/history/when.js';
-import { HistoryApi, type ChangeReply } from '../client/history/api.js';
+import { HistoryApi } from '../client/history/api.js';
+import type { ChangeReply } from '../protocol/history.js';
 import { locate, type Located } from '../client/history/locate.js';
 import { StateDB } from '../client/state/db.js';
 import { SyncdError } from '../protocol/errors.js';

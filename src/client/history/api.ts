@@ -10,70 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { request } from 'undici';
 import { SyncdError } from '../../protocol/errors.js';
-import type { WireNode } from '../../protocol/types.js';
+import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
 import { translateNetworkError } from '../remote/errors.js';
-
-export interface VersionItem {
-  rev: number;
-  seq: number;
-  op: string | null;
-  time: number | null;
-  device: string | null;
-  device_label: string | null;
-  node: WireNode;
-}
-
-export interface HistoryReply {
-  node: { id: string; path: string | null; kind: WireNode['kind']; deleted: boolean };
-  versions: VersionItem[];
-}
-
-export interface DeletedItem {
-  id: string;
-  path: string | null;
-  kind: WireNode['kind'];
-  rev: number;
-  seq: number;
-  time: number | null;
-  device: string | null;
-  device_label: string | null;
-  size?: number;
-}
-
-export interface ActivityItem {
-  seq: number;
-  time: number;
-  op: string;
-  kind: WireNode['kind'];
-  path: string | null;
-  rev: number;
-  device: string;
-  device_label: string | null;
-}
-
-export interface StepItem {
-  action: 'create' | 'move' | 'update' | 'delete';
-  path: string;
-  status: 'ok' | 'conflict' | 'error' | 'skipped';
-  name?: string;
-  error?: string;
-  message?: string;
-}
-
-export interface ChangeReply {
-  restored: { id: string | null; path: string | null; seq: number };
-  dry_run: boolean;
-  steps: StepItem[];
-  ok: number;
-  conflicts: number;
-  errors: number;
-  left?: string[];
-}
-
-export interface SnapshotReply {
-  seq: number;
-  entries: Array<{ path: string; node: WireNode }>;
-}
 
 export class HistoryApi {
   readonly #server: string;

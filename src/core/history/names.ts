@@ -4,17 +4,7 @@
 
 import { nameKey } from '../../protocol/names.js';
 import { LIMITS } from '../../protocol/types.js';
-import { conflictStamp, splitExt } from '../conflict-name.js';
-
-function truncateUtf8(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
-  let out = '';
-  for (const ch of s) {
-    if (Buffer.byteLength(out + ch, 'utf8') > maxBytes) break;
-    out += ch;
-  }
-  return out;
-}
+import { conflictStamp, splitExt, truncateUtf8 } from '../conflict-name.js';
 
 /** The `attempt`-th restored name for `name` (1, 2, …), within the 255-byte limit, avoiding `takenKeys`. */
 export function restoredName(name: string, isDir: boolean, nowMs: number, takenKeys: ReadonlySet<string> = new Set()): string {

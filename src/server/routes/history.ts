@@ -3,6 +3,7 @@
 // subtree, and restore/rewind, which commit ordinary ops.
 
 import { badRequest } from '../../protocol/errors.js';
+import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
 import { LIMITS } from '../../protocol/types.js';
 import { parseLimit } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
@@ -77,19 +78,21 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const device = await authenticate(ctx, req);
     const h = await nodeHistory(ctx, device.namespace, queryTarget(query));
     const label = await labels(ctx, device.namespace);
-    sendJson(res, 200, {
+    const reply: HistoryReply = {
       node: h.node,
       versions: h.versions.map((v) => ({ rev: v.rev, seq: v.seq, op: v.op, time: v.at, device: v.device, device_label: label(v.device), node: v.node })),
-    });
+    };
+    sendJson(res, 200, reply);
   });
 
   router.on('GET', '/v1/deleted', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const items = await deletedBelow(ctx, device.namespace, queryTarget(query, true));
     const label = await labels(ctx, device.namespace);
-    sendJson(res, 200, {
-      entries: items.map((d) => ({ id: d.id, path: d.path, kind: d.kind, rev: d.rev, seq: d.seq, time: d.at, device: d.device, device_label: label(d.device), ...(d.size !== undefined ? { size: d.size } : {}) })),
-    });
+    const entries: DeletedItem[] = items.map((d) => ({
+      id: d.id, path: d.path, kind: d.kind, rev: d.rev, seq: d.seq, time: d.at, device: d.device, device_label: label(d.device), ...(d.size !== undefined ? { size: d.size } : {}),
+    }));
+    sendJson(res, 200, { entries });
   });
 
   router.on('GET', '/v1/activity', async ({ req, res, query }) => {
@@ -97,21 +100,23 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const limit = parseLimit(query.get('limit'), LIMITS.pageMax, 50);
     const items = await activity(ctx, device.namespace, queryTarget(query, true), limit);
     const label = await labels(ctx, device.namespace);
-    sendJson(res, 200, { entries: items.map((a) => ({ seq: a.seq, time: a.at, op: a.op, kind: a.kind, path: a.path, rev: a.rev, device: a.device, device_label: label(a.device) })) });
+    const entries: ActivityItem[] = items.map((a) => ({ seq: a.seq, time: a.at, op: a.op, kind: a.kind, path: a.path, rev: a.rev, device: a.device, device_label: label(a.device) }));
+    sendJson(res, 200, { entries });
   });
 
   router.on('GET', '/v1/snapshot', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const m = momentOf(query.get('rev') ?? undefined, query.get('at') ?? undefined);
     const snap = await snapshot(ctx, device.namespace, queryTarget(query, true), m !== null && 'at' in m ? m.at : null, m !== null && 'rev' in m ? m.rev : null);
-    sendJson(res, 200, snap);
+    const reply: SnapshotReply = snap;
+    sendJson(res, 200, reply);
   });
 
   router.on('POST', '/v1/restore', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs }));
     const baseRev = intParam(b.base_rev, 'base_rev', 1);
-    const r = await restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev });
+    const r: ChangeReply = await restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev });
     sendJson(res, 200, r);
   });
 
@@ -120,7 +125,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs }));
     const at = intParam(b.at, 'at', 0);
     if (at === undefined) throw badRequest('at (ms since the epoch) is required');
-    const r = await rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun });
+    const r: ChangeReply = await rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun });
     sendJson(res, 200, r);
   });
 }
