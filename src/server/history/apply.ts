@@ -11,22 +11,14 @@
 import { createHash } from 'node:crypto';
 import { restoredName } from '../../core/history/names.js';
 import type { ParentRef, RewindPlan, RewindStep } from '../../core/history/rewind.js';
+import type { StepItem } from '../../protocol/history.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Op, OpResult, WireNode } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceIdentity } from '../store/types.js';
 
-export interface StepReport {
-  action: RewindStep['action'];
-  path: string;
-  status: 'ok' | 'conflict' | 'error' | 'skipped';
-  /** the node the step wrote (ok) */
-  id?: string;
-  /** a restored node that had to take another name */
-  name?: string;
-  error?: string;
-  message?: string;
-}
+/** one step's outcome, as the reply carries it */
+export type StepReport = StepItem;
 
 export interface ApplyReport {
   steps: StepReport[];

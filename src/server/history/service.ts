@@ -9,6 +9,7 @@ import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
 import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
 import { versionAt, versionsOf, type Version } from '../../core/history/versions.js';
 import { HttpError } from '../../protocol/errors.js';
+import type { DeletedItem as WireDeletedItem } from '../../protocol/history.js';
 import { ROOT_ID, type WireNode } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceIdentity, NamespaceRef } from '../store/types.js';
@@ -122,16 +123,8 @@ export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Targe
   };
 }
 
-export interface DeletedItem {
-  id: string;
-  path: string | null;
-  kind: WireNode['kind'];
-  rev: number;
-  seq: number;
-  at: number | null;
-  device: string | null;
-  size?: number;
-}
+/** a deleted node as the route sends it, before device labels are added; `at` is its `time` */
+export type DeletedItem = Omit<WireDeletedItem, 'time' | 'device_label'> & { at: number | null };
 
 /** Nodes deleted by a delete of their own (a folder's content goes with it) below `t`, newest first. */
 export async function deletedBelow(ctx: ServerContext, ns: NamespaceRef, t: Target): Promise<DeletedItem[]> {
