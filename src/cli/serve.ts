@@ -31,6 +31,13 @@ export function storeOptions(cmd: Command): Command {
   return cmd.option('--data <dir>', 'the server data folder').option('--db <url>', 'the PostgreSQL URL the servers use');
 }
 
+/** A number of days; decimals are allowed (short periods for tests and trials). */
+export function parseDaysOption(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(raw)) throw new UsageError(`${name} must be a non-negative number of days, got "${raw}"`);
+  return Number(raw);
+}
+
 export function parseIntOption(raw: string | undefined, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^[0-9]{1,16}$/.test(raw) || Number(raw) > max) throw new UsageError(`${name} must be an integer from 0 to ${max}, got "${raw}"`);
@@ -46,6 +53,7 @@ interface ServeFlags {
   port: string;
   retentionEntries?: string;
   retentionAge?: string;
+  keepVersionsDays?: string;
 }
 
 export function register(program: Command): void {
@@ -60,6 +68,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port; 0 picks a free one', '7420')
     .option('--retention-entries <n>', 'keep at most N journal entries per namespace (0 = unlimited); stored in the store')
     .option('--retention-age <seconds>', 'drop journal entries older than this (0 = unlimited); stored in the store')
+    .option('--keep-versions-days <days>', 'keep every version and deleted file this long for restore and rewind (default 30; 0 = only back to the journal floor); stored in the store')
     .action(async (o: ServeFlags) => {
       const target = await storeTarget(o);
       const [{ startServer }, { redactUrl }] = await Promise.all([import('../server/app.js'), import('../server/store/postgres/store.js')]);
@@ -73,6 +82,7 @@ export function register(program: Command): void {
         port: parseIntOption(o.port, '--port', 65535),
         retentionEntries: parseIntOption(o.retentionEntries, '--retention-entries'),
         retentionAgeS: parseIntOption(o.retentionAge, '--retention-age'),
+        keepVersionsDays: parseDaysOption(o.keepVersionsDays, '--keep-versions-days'),
       });
       const where =
         'dataDir' in target

@@ -3,7 +3,7 @@
 // store's modules are imported when a command runs.
 
 import type { Command } from 'commander';
-import { parseIntOption, storeOptions, storeTarget } from './serve.js';
+import { parseDaysOption, parseIntOption, storeOptions, storeTarget } from './serve.js';
 
 const admin = () => import('../server/admin.js');
 
@@ -37,12 +37,17 @@ export function register(program: Command): void {
   storeOptions(server.command('trim').description('run one retention trim now, with the policy stored in the store'))
     .option('--retention-entries <n>', 'store this count cap first (0 = unlimited)')
     .option('--retention-age <seconds>', 'store this age limit first (0 = unlimited)')
+    .option('--keep-versions-days <days>', 'store this version period first (0 = versions only back to the journal floor)')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { data?: string; db?: string; retentionEntries?: string; retentionAge?: string; json?: boolean }) => {
+    .action(async (o: { data?: string; db?: string; retentionEntries?: string; retentionAge?: string; keepVersionsDays?: string; json?: boolean }) => {
       const maxEntries = parseIntOption(o.retentionEntries, '--retention-entries');
       const maxAgeS = parseIntOption(o.retentionAge, '--retention-age');
+      const keepDays = parseDaysOption(o.keepVersionsDays, '--keep-versions-days');
+      const keepVersionsS = keepDays === undefined ? undefined : Math.round(keepDays * 86_400);
       const { setRetention, trim } = await admin();
-      if (maxEntries !== undefined || maxAgeS !== undefined) await setRetention(await storeTarget(o), { maxEntries, maxAgeS });
+      if (maxEntries !== undefined || maxAgeS !== undefined || keepVersionsS !== undefined) {
+        await setRetention(await storeTarget(o), { maxEntries, maxAgeS, keepVersionsS });
+      }
       const report = await trim(await storeTarget(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -68,6 +73,7 @@ export function register(program: Command): void {
       }
       const fmt = (v: number | null, unit = ''): string => (v === null ? 'unlimited' : `${v}${unit}`);
       process.stdout.write(`retention: max entries ${fmt(st.retention.maxEntries)}, max age ${fmt(st.retention.maxAgeS, ' s')}\n`);
+      process.stdout.write(`versions kept: ${st.keepVersionsS / 86_400} days\n`);
       for (const n of st.namespaces) {
         process.stdout.write(`namespace ${n.name}: head ${n.head}, floor ${n.floor}, epoch ${n.epoch}\n`);
         for (const d of n.devices) {

@@ -22,7 +22,8 @@ export function splitExt(name: string, isDir: boolean): [string, string] {
   return [name.slice(0, i), name.slice(i)];
 }
 
-function truncateUtf8(s: string, maxBytes: number): string {
+/** The longest prefix of `s` within `maxBytes` of UTF-8, cut between characters. */
+export function truncateUtf8(s: string, maxBytes: number): string {
   if (Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
   let out = '';
   for (const ch of s) {

@@ -77,11 +77,19 @@ export function trim(target: StoreTarget, now: number = Date.now()): Promise<Tri
 }
 
 /** Stores a retention policy; undefined figures keep the stored ones, 0 means unlimited. */
-export function setRetention(target: StoreTarget, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
+export function setRetention(target: StoreTarget, p: RetentionChange): Promise<RetentionPolicy> {
   return withStore(target, (s) => updateRetention(s, p));
 }
 
-export async function updateRetention(store: JournalStore, p: { maxEntries?: number; maxAgeS?: number }): Promise<RetentionPolicy> {
+/** Figures to store; undefined keeps the stored one. `keepVersionsS`: the version period (0 = only back to the floor). */
+export interface RetentionChange {
+  maxEntries?: number;
+  maxAgeS?: number;
+  keepVersionsS?: number;
+}
+
+export async function updateRetention(store: JournalStore, p: RetentionChange): Promise<RetentionPolicy> {
+  if (p.keepVersionsS !== undefined && p.keepVersionsS !== (await store.keepVersions())) await store.setKeepVersions(p.keepVersionsS);
   const cur = await store.retention();
   const next: RetentionPolicy = {
     maxEntries: p.maxEntries === undefined ? cur.maxEntries : p.maxEntries === 0 ? null : p.maxEntries,
@@ -93,14 +101,17 @@ export async function updateRetention(store: JournalStore, p: { maxEntries?: num
 
 export interface ServerStatus {
   retention: RetentionPolicy;
+  /** how long versions are kept, seconds (docs/history.md) */
+  keepVersionsS: number;
   namespaces: Array<NamespaceState & { devices: DeviceRecord[] }>;
 }
 
 export function serverStatus(target: StoreTarget): Promise<ServerStatus> {
   return withStore(target, async (s) => {
-    const [retention, nss, devs] = await Promise.all([s.retention(), s.namespaces(), s.devices()]);
+    const [retention, nss, devs, keepVersionsS] = await Promise.all([s.retention(), s.namespaces(), s.devices(), s.keepVersions()]);
     return {
       retention,
+      keepVersionsS,
       namespaces: nss.map((n) => ({ ...n, devices: devs.filter((d) => d.namespace === n.name) })),
     };
   });

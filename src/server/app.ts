@@ -21,6 +21,7 @@ import { ServerMetrics } from './metrics.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { blobRoutes } from './routes/blobs.js';
 import { commitRoutes } from './routes/commit.js';
+import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
 import { statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
@@ -60,8 +61,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (opts.db !== undefined ? await PostgresStore.open(opts.db, { max: opts.dbPoolSize, log: opts.log }) : openDataDirStore(opts.dataDir!));
   let bus: Notifier | null = null;
   try {
-    if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined) {
-      await updateRetention(store, { maxEntries: opts.retentionEntries, maxAgeS: opts.retentionAgeS });
+    if (opts.retentionEntries !== undefined || opts.retentionAgeS !== undefined || opts.keepVersionsDays !== undefined) {
+      await updateRetention(store, {
+        maxEntries: opts.retentionEntries,
+        maxAgeS: opts.retentionAgeS,
+        keepVersionsS: opts.keepVersionsDays === undefined ? undefined : opts.keepVersionsDays * 86_400,
+      });
     }
     // a store shared with other processes gets a bus shared with them
     const shared = store instanceof PostgresStore;
@@ -84,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     notifyRoutes(router, ctx);
     blobRoutes(router, ctx);
     statusRoutes(router, ctx);
+    historyRoutes(router, ctx);
 
     const server = createServer(
       // requestTimeout off: uploads of big blobs and 480 s longpolls must live;

@@ -24,6 +24,8 @@ export interface ServerOptions {
   retentionEntries?: number;
   /** journal age limit in seconds to store as the policy; 0 = unlimited; omitted = keep the stored policy */
   retentionAgeS?: number;
+  /** how long versions are kept, days, to store as the policy (docs/history.md); 0 = only back to the journal floor; omitted = keep the stored value (default 30) */
+  keepVersionsDays?: number;
   /** cap of the longpoll wake spread, ms (default 1000) */
   longpollSpreadMaxMs?: number;
   /** more open longpolls than this get `backoff` (default 50,000) */
@@ -48,12 +50,17 @@ export interface ServerOptions {
   newNodeId?: () => string;
 }
 
-type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'store' | 'dataDir' | 'db' | 'nats';
+type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'keepVersionsDays' | 'store' | 'dataDir' | 'db' | 'nats';
 export type ResolvedOptions = Required<Omit<ServerOptions, OptionalKeys | 'blobsDir'>> & Pick<ServerOptions, OptionalKeys> & { blobsDir: string };
 
 function nonNegInt(v: number | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function nonNegDays(v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`keepVersionsDays must be a non-negative number, got ${v}`);
   return v;
 }
 
@@ -79,6 +86,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     port,
     retentionEntries: o.retentionEntries === undefined ? undefined : nonNegInt(o.retentionEntries, 'retentionEntries', 0),
     retentionAgeS: o.retentionAgeS === undefined ? undefined : nonNegInt(o.retentionAgeS, 'retentionAgeS', 0),
+    keepVersionsDays: o.keepVersionsDays === undefined ? undefined : nonNegDays(o.keepVersionsDays),
     longpollSpreadMaxMs: nonNegInt(o.longpollSpreadMaxMs, 'longpollSpreadMaxMs', 1000),
     maxLongpollWaiters: nonNegInt(o.maxLongpollWaiters, 'maxLongpollWaiters', 50_000),
     trimIntervalMs: nonNegInt(o.trimIntervalMs, 'trimIntervalMs', 600_000),

@@ -11,6 +11,19 @@ import type { RetentionPolicy } from './store/types.js';
 
 export const DEFAULT_RETENTION: RetentionPolicy = { maxEntries: 1_000_000, maxAgeS: 90 * 86_400 };
 
+/** How long versions are kept by default (`--keep-versions-days`), seconds. */
+export const DEFAULT_KEEP_VERSIONS_S = 30 * 86_400;
+
+/**
+ * Where a trim may delete history: below the floor (no cursor needs the rows)
+ * AND below the first entry of the version period (no restore needs them).
+ * `firstKeptSeq` is the first seq committed at or after now - keep, null when
+ * every entry is older.
+ */
+export function purgeLimit(floor: number, head: number, firstKeptSeq: number | null): number {
+  return Math.min(floor, firstKeptSeq ?? head + 1);
+}
+
 export interface TrimInput {
   head: number;
   floor: number;
@@ -56,4 +69,10 @@ export function parsePolicyFigure(raw: string | number | null | undefined, what:
   if (!/^[0-9]{1,15}$/.test(s)) throw new RangeError(`${what} must be a non-negative integer (0 = unlimited)`);
   const n = Number(s);
   return n === 0 ? null : n;
+}
+
+/** A version period in seconds: a finite non-negative number. */
+export function checkKeep(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`the version period must be a non-negative number of seconds, got ${seconds}`);
+  return seconds;
 }

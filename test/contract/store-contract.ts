@@ -215,6 +215,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
       const del = op({ op: 'delete', id: ids[0]!, base_rev: 1 });
       await a.commitOp(ns, del, ctx());
       await b.setRetention({ maxEntries: 5, maxAgeS: null });
+      await b.setKeepVersions(0);
       const report = await a.trim(t);
       expect(report.namespaces[0]).toMatchObject({ name: 'ns', oldFloor: 1, newFloor: 27, head: 31, dropped: 26 });
       expect((await b.namespaceState(ns)).floor).toBe(27);
@@ -229,6 +230,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
     it('age policy: old entries go, except those a recently seen device still needs', async () => {
       for (let i = 0; i < 10; i++) await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), ctx(1000 + i));
       await a.setRetention({ maxEntries: null, maxAgeS: 1000 });
+      await a.setKeepVersions(0);
       await b.saveActivity([{ deviceId: 'd_test', lastSeen: 9_000_000, cursorSeq: 3 }]);
       expect((await a.trim(9_500_000)).namespaces[0]).toMatchObject({ newFloor: 4, misses: 0 });
       expect((await b.trim(20_000_000)).namespaces[0]).toMatchObject({ newFloor: 11, dropped: 7 });
@@ -238,6 +240,77 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
       expect(await a.retention()).toEqual({ maxEntries: 1_000_000, maxAgeS: 7_776_000 });
       await a.setRetention({ maxEntries: null, maxAgeS: 60 });
       expect(await b.retention()).toEqual({ maxEntries: null, maxAgeS: 60 });
+    });
+
+    describe('version history', () => {
+      const DAY = 86_400_000;
+      const file = async (parent: string, name: string, hash: string, now: number): Promise<WireNode> => {
+        await a.addBlobRef(ns, hash, 1, now);
+        return okNode((await a.commitOp(ns, op({ op: 'create', kind: 'file', parent, name, hash, size: 1 }), ctx(now))).result);
+      };
+      const update = async (n: WireNode, hash: string, now: number): Promise<WireNode> => {
+        await a.addBlobRef(ns, hash, 1, now);
+        return okNode((await a.commitOp(ns, op({ op: 'update', id: n.id, base_rev: n.rev, hash, size: 1 }), ctx(now))).result);
+      };
+      const h = (c: string): string => c.repeat(64);
+
+      it('each row names its node and carries the pre-image of the change; the version period defaults to 30 days and is shared', async () => {
+        expect(await a.keepVersions()).toBe(30 * 86_400);
+        await b.setKeepVersions(3600);
+        expect(await a.keepVersions()).toBe(3600);
+        await expect(a.setKeepVersions(-1)).rejects.toThrow(RangeError);
+        const f = await file('root', 'a.txt', h('a'), 1000);
+        const f2 = await update(f, h('b'), 2000);
+        const moved = okNode((await b.commitOp(ns, op({ op: 'move', id: f.id, base_rev: f2.rev, parent: 'root', name: 'b.txt' }), ctx(3000))).result);
+        const rows = await b.nodeHistory(ns, f.id);
+        expect(rows.map((r) => Number(r.seq))).toEqual([3, 2, 1]);
+        expect(rows.map((r) => Number(r.at))).toEqual([3000, 2000, 1000]);
+        expect(JSON.parse(rows[0]!.entry)).toMatchObject({ op: 'move', node: { name: 'b.txt', rev: 3 } });
+        expect(JSON.parse(rows[0]!.prev!)).toMatchObject({ seq: 2, op: 'update', node: { name: 'a.txt', hash: h('b') } });
+        expect(Number(rows[0]!.prevAt)).toBe(2000);
+        expect(rows[2]!.prev).toBeNull();
+        expect(moved.rev).toBe(3);
+        expect((await a.historyAfter(ns, 1, 10)).map((r) => Number(r.seq))).toEqual([2, 3]);
+        expect((await a.historyBefore(ns, 3, 10)).map((r) => Number(r.seq))).toEqual([2, 1]);
+        expect(await a.seqAt(ns, 2500)).toBe(2);
+        expect(await a.seqAt(ns, 999)).toBe(0);
+        expect(await a.historyStart(ns)).toBe(1);
+        expect(await b.retainedHashes()).toEqual(new Set([h('a'), h('b')]));
+      });
+
+      it('trimming the journal for cursors keeps every version inside the period; past it, versions and tombstones go', async () => {
+        const d = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 'D' }), ctx(1 * DAY))).result);
+        const f = await file(d.id, 'x.txt', h('1'), 1 * DAY);
+        await update(f, h('2'), 2 * DAY);
+        const g = await file('root', 'g.txt', h('3'), 10 * DAY);
+        await update(g, h('4'), 10 * DAY);
+        await a.commitOp(ns, op({ op: 'delete', id: d.id, base_rev: 1 }), ctx(10 * DAY));
+        await a.setRetention({ maxEntries: 1, maxAgeS: null });
+        await a.setKeepVersions(30 * 86_400);
+        // day 20: the floor rises to the head, but all six rows are younger than 30 days
+        expect((await a.trim(20 * DAY)).namespaces[0]).toMatchObject({ newFloor: 6, dropped: 0 });
+        expect((await b.nodeHistory(ns, f.id)).length).toBe(2);
+        expect((await b.allNodes(ns)).filter((n) => n.deleted !== 0).map((n) => n.id).sort()).toEqual([d.id, f.id].sort());
+        expect(await b.retainedHashes()).toEqual(new Set([h('1'), h('2'), h('3'), h('4')]));
+        // day 35: the rows of days 1 and 2 are past the period, and so is nothing of day 10
+        expect((await a.trim(35 * DAY)).namespaces[0]).toMatchObject({ dropped: 3 });
+        expect(await b.nodeHistory(ns, f.id)).toEqual([]);
+        expect(await b.historyStart(ns)).toBe(4);
+        expect((await b.nodeHistory(ns, g.id)).length).toBe(2);
+        // the tombstones deleted on day 10 are still kept
+        expect((await b.allNodes(ns)).filter((n) => n.deleted !== 0).length).toBe(2);
+        // day 41: rows 4 and 5 are past the period too; row 6 is the floor's (a cursor at 5 still needs it)
+        expect((await a.trim(41 * DAY)).namespaces[0]).toMatchObject({ dropped: 2 });
+        expect(await b.historyStart(ns)).toBe(6);
+        // one more change, and day 80: the folder's delete and its tombstones go; only live nodes remain,
+        // and the hashes of g's row and of its pre-image
+        const g2 = (await b.allNodes(ns)).find((n) => n.id === g.id)!;
+        await update(g2, h('5'), 41 * DAY);
+        expect((await a.trim(80 * DAY)).namespaces[0]).toMatchObject({ newFloor: 7, dropped: 1 });
+        expect((await b.allNodes(ns)).map((n) => n.id)).toEqual([g.id]);
+        expect(await b.historyStart(ns)).toBe(7);
+        expect(await b.retainedHashes()).toEqual(new Set([h('4'), h('5')]));
+      });
     });
 
     it('activity keeps the latest last_seen and the carried cursor, from either store', async () => {

@@ -12,6 +12,7 @@
 // - Nothing is cached across calls: several processes may share one store.
 
 import type { Op, OpResult, WireNode } from '../../protocol/types.js';
+import type { StoredNode } from './decide.js';
 
 export interface NamespaceRef {
   /** store-internal key */
@@ -97,6 +98,21 @@ export interface TrimReport {
   }>;
 }
 
+/**
+ * One retained journal row, for version history (docs/history.md). `entry`
+ * is the wire entry's JSON; `prev` the JSON of the entry that made the
+ * node's previous state (its pre-image), null for a create. When that
+ * earlier row was already trimmed, `prev` still carries the node state,
+ * with `op` and `device` null and `prevAt` null.
+ */
+export interface HistoryRow {
+  seq: number;
+  at: number;
+  entry: string;
+  prev: string | null;
+  prevAt: number | null;
+}
+
 export interface NewDevice {
   deviceId: string;
   namespace: NamespaceRef;
@@ -130,6 +146,33 @@ export interface JournalStore {
   saveActivity(records: ActivityRecord[]): Promise<void>;
 
   retention(): Promise<RetentionPolicy>;
+  /**
+   * Version history (docs/history.md). Trim keeps every journal row newer
+   * than `keepVersions()` seconds (and every tombstone deleted by one),
+   * whatever the floor: the floor only decides which cursors are served.
+   * 0 = history reaches back only as far as the floor. Default 30 days.
+   */
+  keepVersions(): Promise<number>;
+  setKeepVersions(seconds: number): Promise<void>;
+  /** the retained rows of one node, newest first */
+  nodeHistory(ns: NamespaceRef, nodeId: string): Promise<HistoryRow[]>;
+  /** retained rows after `afterSeq`, oldest first, at most `limit` */
+  historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]>;
+  /** retained rows before `beforeSeq`, newest first, at most `limit` */
+  historyBefore(ns: NamespaceRef, beforeSeq: number, limit: number): Promise<HistoryRow[]>;
+  /** every node row of the namespace, live and tombstoned */
+  allNodes(ns: NamespaceRef): Promise<StoredNode[]>;
+  /** the seq of the last change committed at or before `time` (ms), 0 when none */
+  seqAt(ns: NamespaceRef, time: number): Promise<number>;
+  /** the lowest retained journal seq; head + 1 when the journal is empty */
+  historyStart(ns: NamespaceRef): Promise<number>;
+  /**
+   * Every content hash that a live node, a retained tombstone or a retained
+   * journal row (its state or its pre-image) references, over all
+   * namespaces. A blob garbage collector must keep all of these: they are
+   * the versions `syncd restore` and `syncd rewind` may bring back.
+   */
+  retainedHashes(): Promise<Set<string>>;
   setRetention(policy: RetentionPolicy): Promise<void>;
   trim(now: number): Promise<TrimReport>;
 

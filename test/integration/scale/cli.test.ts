@@ -45,7 +45,7 @@ describePg('syncd serve / syncd server with --db', () => {
     expect(token).toMatch(/^syncd_/);
     const api = new Api(c.procs[0]!.url, token);
     for (let i = 0; i < 12; i++) await api.mkdir(`d${i}`);
-    const t = cli(['server', 'trim', '--db', db, '--retention-entries', '5', '--retention-age', '0', '--json']);
+    const t = cli(['server', 'trim', '--db', db, '--retention-entries', '5', '--retention-age', '0', '--keep-versions-days', '0', '--json']);
     expect(t.code, t.stderr).toBe(0);
     expect(JSON.parse(t.stdout).namespaces).toEqual([{ name: 'ns', oldFloor: 1, newFloor: 8, head: 12, dropped: 7, misses: 0 }]);
     const st = JSON.parse(cli(['server', 'status', '--db', db, '--json']).stdout);

@@ -51,6 +51,12 @@ describe('docs/api.md', () => {
     expect(out).toContain('hello, syncd\nsyncd\n');
     expect(out).toMatch(/[0-9a-f]{64} 13\nhello, syncd\n[0-9a-f]{64} -1\n/);
     expect(out).toContain('{"names":[]}');
+    expect(out).toContain('[{"path":"Documents","kind":"dir","rev":3,"device_label":"laptop"}]');
+    expect(out).toContain('[{"rev":3,"op":"delete","name":"Hello.txt"},{"rev":2,"op":"move","name":"Hello.txt"},{"rev":1,"op":"create","name":"hello.txt"}]');
+    expect(out).toContain('{"ok":3,"conflicts":0,"errors":0,"path":"Documents"}');
+    expect(out).toContain('["Documents","Hello.txt","notes"]');
+    expect(out).toContain('[{"op":"create","path":"Documents/notes"},{"op":"create","path":"Documents/Hello.txt"}]');
+    expect(out).toContain('[{"action":"delete","path":"Documents"}]');
     expect(out).toMatch(/\{"head":6,"floor":1,"retention":\{[^}]*\},"devices":\[\{"label":"laptop","cursor_seq":\d+,"lag":\d+\}\]\}/);
   });
 });

@@ -193,7 +193,7 @@ describe('reset reasons', () => {
 
 describe('retention', () => {
   it('count cap: trim raises the floor, old cursors get expired, status and metrics show it', async () => {
-    const srv = await startTestServer({ retentionEntries: 3, retentionAgeS: 0 });
+    const srv = await startTestServer({ retentionEntries: 3, retentionAgeS: 0, keepVersionsDays: 0 });
     try {
       const api = new Api(srv.url, await srv.addDevice());
       const c0 = await api.startCursor();

@@ -111,6 +111,7 @@ describe('SqliteStore', () => {
     const del = op({ op: 'delete', id: ids[0]!, base_rev: 1 });
     await store.commitOp(ns, del, ctx());
     await store.setRetention({ maxEntries: 5, maxAgeS: null });
+    await store.setKeepVersions(0);
     const report = await store.trim(t);
     expect(report.namespaces[0]).toMatchObject({ oldFloor: 1, newFloor: 27, head: 31, dropped: 26 });
     const st = await store.namespaceState(ns);
@@ -130,6 +131,7 @@ describe('SqliteStore', () => {
     const at = (now: number) => ({ deviceId: 'd_test', now, newNodeId });
     for (let i = 0; i < 10; i++) await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), at(1000 + i));
     await store.setRetention({ maxEntries: null, maxAgeS: 1000 });
+    await store.setKeepVersions(0);
     // seen recently, applied up to seq 3: entries 4.. stay although all are old
     await store.saveActivity([{ deviceId: 'd_test', lastSeen: 9_000_000, cursorSeq: 3 }]);
     expect((await store.trim(9_500_000)).namespaces[0]).toMatchObject({ newFloor: 4, misses: 0 });

@@ -88,4 +88,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ns, hash)
   );
   `,
+  // 2: version history (docs/history.md), as in the SQLite store: each
+  // journal row names its node and hash and carries its pre-image.
+  `
+  ALTER TABLE journal ADD COLUMN node TEXT COLLATE "C", ADD COLUMN hash TEXT, ADD COLUMN prev TEXT, ADD COLUMN prev_at BIGINT;
+  UPDATE journal SET node = entry::json->'node'->>'id', hash = entry::json->'node'->>'hash';
+  CREATE INDEX journal_node ON journal (ns, node, seq);
+  CREATE INDEX journal_at ON journal (ns, at);
+  `,
 ];

@@ -83,7 +83,9 @@ export const SQL = {
             (SELECT id FROM nodes WHERE ns = $1 AND parent = $4::text AND name_key = $5::text AND deleted = 0) AS sibling,
             (SELECT size FROM blob_refs WHERE ns = $1 AND hash = $6::text) AS blob_size,
             (SELECT array_agg(id) FROM up WHERE id <> '${ROOT_ID}') AS chain,
-            (SELECT coalesce(max(seq), 0)::float8 FROM sub) AS subtree_seq`,
+            (SELECT coalesce(max(seq), 0)::float8 FROM sub) AS subtree_seq,
+            (SELECT row_to_json(x) FROM (SELECT j.at, j.entry FROM journal j JOIN nodes n ON j.ns = n.ns AND j.seq = n.seq
+                                         WHERE n.ns = $1 AND n.id = $3::text) x) AS prev_row`,
 
   /**
    * The write of a successful op, in one statement: the node (inserted or
@@ -91,12 +93,13 @@ export const SQL = {
    * the op result.
    * $1 ns, $2 id, $3 parent, $4 name, $5 name_key, $6 kind, $7 rev, $8 size, $9 hash, $10 target,
    * $11 mtime, $12 exec, $13 seq, $14 deleted, $15 at, $16 entry, $17 op_id, $18 result,
-   * (writeChange only) $19 cascade. Returns the seq once, or no row if the node was not updated.
+   * (writeChange only) $19 cascade, $20 prev (the pre-image entry), $21 prev_at.
+   * Returns the seq once, or no row if the node was not updated.
    */
   writeCreate: `WITH
       n AS (INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)),
-      j AS (INSERT INTO journal (ns, seq, at, entry) VALUES ($1, $13, $15, $16))
+      j AS (INSERT INTO journal (ns, seq, at, entry, node, hash) VALUES ($1, $13, $15, $16, $2, $9))
     INSERT INTO op_results (ns, op_id, seq, result) VALUES ($1, $17, $13, $18) RETURNING seq`,
   writeChange: `WITH RECURSIVE
       n AS (UPDATE nodes SET parent = $3, name = $4, name_key = $5, rev = $7, size = $8, hash = $9, target = $10,
@@ -106,7 +109,7 @@ export const SQL = {
         SELECT id FROM nodes WHERE $19::boolean AND ns = $1 AND parent = $2 AND deleted = 0
         UNION SELECT c.id FROM nodes c JOIN sub ON c.ns = $1 AND c.parent = sub.id AND c.deleted = 0),
       t AS (UPDATE nodes SET deleted = $13 WHERE ns = $1 AND id IN (SELECT id FROM sub)),
-      j AS (INSERT INTO journal (ns, seq, at, entry) VALUES ($1, $13, $15, $16))
+      j AS (INSERT INTO journal (ns, seq, at, entry, node, hash, prev, prev_at) VALUES ($1, $13, $15, $16, $2, $9, $20::text, $21::bigint))
     INSERT INTO op_results (ns, op_id, seq, result) SELECT $1, $17, $13, $18 FROM n RETURNING seq`,
 
   blobGet: 'SELECT size FROM blob_refs WHERE ns = $1 AND hash = $2',
@@ -116,5 +119,18 @@ export const SQL = {
   minSeq: 'SELECT min(seq) AS lo FROM journal WHERE ns = $1',
   journalPurge: 'DELETE FROM journal WHERE ns = $1 AND seq >= $2 AND seq < $3',
   opResultsPurge: 'DELETE FROM op_results WHERE ns = $1 AND seq >= $2 AND seq < $3',
+  /** $1 ns, $2 node id */
+  nodeHistory: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND node = $2 ORDER BY seq DESC',
+  /** $1 ns, $2 after seq, $3 limit */
+  historyAfter: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+  /** $1 ns, $2 before seq, $3 limit */
+  historyBefore: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
+  allNodes: `SELECT ${NODE_COLS} FROM nodes WHERE ns = $1`,
+  /** $1 ns, $2 time */
+  seqAt: 'SELECT max(seq) AS seq FROM journal WHERE ns = $1 AND at <= $2',
+  historyStart: 'SELECT coalesce((SELECT min(seq) FROM journal WHERE ns = $1), (SELECT head + 1 FROM namespaces WHERE id = $1)) AS lo',
+  retainedHashes: `SELECT hash FROM nodes WHERE hash IS NOT NULL
+                   UNION SELECT hash FROM journal WHERE hash IS NOT NULL
+                   UNION SELECT prev::json->'node'->>'hash' FROM journal WHERE prev IS NOT NULL AND prev::json->'node'->>'hash' IS NOT NULL`,
   tombstonePurge: 'DELETE FROM nodes WHERE ns = $1 AND deleted >= $2 AND deleted < $3 AND deleted <> 0',
 } as const;

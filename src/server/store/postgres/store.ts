@@ -18,7 +18,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
-import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
+import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   STORE_UNAVAILABLE,
@@ -27,6 +27,7 @@ import {
   type CommitContext,
   type DeviceIdentity,
   type DeviceRecord,
+  type HistoryRow,
   type JournalStore,
   type ListRead,
   type NamespaceRef,
@@ -78,6 +79,8 @@ interface FactsRow {
   blob_size: number | null;
   chain: string[] | null;
   subtree_seq: number | null;
+  /** the journal row that made the node's current state (its pre-image) */
+  prev_row: { at: number; entry: string } | null;
 }
 
 interface StateRow {
@@ -264,6 +267,12 @@ export class PostgresStore implements JournalStore {
     if (!bumped) throw new SyncdError('not_found', `namespace ${ns} does not exist`);
     const seq = bumped.head;
     const raw = await this.#facts(c, ns, op);
+    let prev: string | null = null;
+    let prevAt: number | null = null;
+    if (op.op !== 'create' && raw.facts.node) {
+      prev = raw.prevRow?.entry ?? JSON.stringify({ seq: raw.facts.node.seq, op: null, node: wireNode(raw.facts.node), device: null });
+      prevAt = raw.prevRow === null ? null : Number(raw.prevRow.at);
+    }
     if (raw.prior !== null) return new Rollback({ result: JSON.parse(raw.prior) as OpResult, replayed: true });
     const decision = decideOp(op, raw.facts, ctx.newNodeId);
     if (decision.kind === 'reject') return new Rollback({ result: decision.result, replayed: false });
@@ -293,12 +302,12 @@ export class PostgresStore implements JournalStore {
     const written =
       decision.op === 'create'
         ? await c.query(SQL.writeCreate, params)
-        : await c.query(SQL.writeChange, [...params, decision.cascade]);
+        : await c.query(SQL.writeChange, [...params, decision.cascade, prev, prevAt]);
     if (written.rowCount !== 1) throw new SyncdError('store_corrupt', `node ${node.id} changed under the namespace lock`);
     return { result, replayed: false };
   }
 
-  async #facts(c: Tx, ns: number, op: Op): Promise<{ prior: string | null; facts: OpFacts }> {
+  async #facts(c: Tx, ns: number, op: Op): Promise<{ prior: string | null; facts: OpFacts; prevRow: FactsRow['prev_row'] }> {
     const n = opName(op);
     const parentId = op.op === 'create' || op.op === 'move' ? op.parent : null;
     const hash = opHash(op);
@@ -321,7 +330,7 @@ export class PostgresStore implements JournalStore {
       blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
       subtreeSeq: Number(r.subtree_seq ?? 0),
     };
-    return { prior: r.prior, facts };
+    return { prior: r.prior, facts, prevRow: r.prev_row };
   }
 
   async blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null> {
@@ -345,6 +354,43 @@ export class PostgresStore implements JournalStore {
 
   async retention(): Promise<RetentionPolicy> {
     return this.#retention(this.#pool);
+  }
+
+  async keepVersions(): Promise<number> {
+    const { rows } = await query<{ value: string }>(this.#pool, SQL.metaGet, ['keep_versions_s']);
+    return rows[0] === undefined ? DEFAULT_KEEP_VERSIONS_S : Number(rows[0].value);
+  }
+
+  async setKeepVersions(seconds: number): Promise<void> {
+    await query(this.#pool, SQL.metaSet, ['keep_versions_s', String(checkKeep(seconds))]);
+  }
+
+  async nodeHistory(ns: NamespaceRef, nodeId: string): Promise<HistoryRow[]> {
+    return (await query<HistoryRow>(this.#pool, SQL.nodeHistory, [ns.id, nodeId])).rows;
+  }
+
+  async historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]> {
+    return (await query<HistoryRow>(this.#pool, SQL.historyAfter, [ns.id, afterSeq, limit])).rows;
+  }
+
+  async historyBefore(ns: NamespaceRef, beforeSeq: number, limit: number): Promise<HistoryRow[]> {
+    return (await query<HistoryRow>(this.#pool, SQL.historyBefore, [ns.id, beforeSeq, limit])).rows;
+  }
+
+  async allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
+    return (await query<NodeRow>(this.#pool, SQL.allNodes, [ns.id])).rows.map(toStored);
+  }
+
+  async seqAt(ns: NamespaceRef, time: number): Promise<number> {
+    return Number((await query<{ seq: number | null }>(this.#pool, SQL.seqAt, [ns.id, time])).rows[0]?.seq ?? 0);
+  }
+
+  async historyStart(ns: NamespaceRef): Promise<number> {
+    return Number((await query<{ lo: number }>(this.#pool, SQL.historyStart, [ns.id])).rows[0]?.lo ?? 1);
+  }
+
+  async retainedHashes(): Promise<Set<string>> {
+    return new Set((await query<{ hash: string }>(this.#pool, SQL.retainedHashes, [])).rows.map((r) => r.hash));
   }
 
   async #retention(q: pg.Pool | Tx): Promise<RetentionPolicy> {
@@ -373,6 +419,7 @@ export class PostgresStore implements JournalStore {
   async trim(now: number): Promise<TrimReport> {
     const report: TrimReport = { namespaces: [] };
     const policy = await this.retention();
+    const keepS = await this.keepVersions();
     for (const { id, name } of await this.namespaces()) {
       // 1. raise the floor under the namespace lock (short); 2. delete below it in chunks.
       const raised = await transaction(this.#pool, async (c) => {
@@ -389,15 +436,20 @@ export class PostgresStore implements JournalStore {
           devices: devs.filter((d) => !d.revoked).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
         });
         if (plan.floor > st.floor) await c.query(SQL.setFloor, [id, plan.floor]);
-        return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
+        const floor = Math.max(plan.floor, st.floor);
+        const kept = (await c.query<{ seq: number }>(SQL.firstRecent, [id, 0, now - keepS * 1000])).rows[0];
+        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
       });
-      const dropped = await this.#purgeBelow(id, raised.floor);
+      const dropped = await this.#purgeBelow(id, raised.limit);
       report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
     }
     return report;
   }
 
-  /** Deletes journal entries, op results and tombstones below the floor, chunk by chunk. */
+  /**
+   * Deletes journal entries, op results and tombstones below `floor` (the
+   * purge limit: below the journal floor and the version period), chunk by chunk.
+   */
   async #purgeBelow(ns: number, floor: number): Promise<number> {
     const lowest = (await query<{ lo: number | null }>(this.#pool, SQL.minSeq, [ns])).rows[0]?.lo ?? null;
     let lo = Math.min(lowest ?? floor, floor);

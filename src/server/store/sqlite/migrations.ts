@@ -80,4 +80,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ns, hash)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: version history (docs/history.md). Every journal row names its node
+  // and hash (for a node's history and the blob GC's retained set) and
+  // carries its pre-image: the entry that made the node's previous state
+  // (prev, prev_at), so a past tree can be rebuilt from the rows after it
+  // even once older rows are trimmed.
+  `
+  ALTER TABLE journal ADD COLUMN node TEXT;
+  ALTER TABLE journal ADD COLUMN hash TEXT;
+  ALTER TABLE journal ADD COLUMN prev TEXT;
+  ALTER TABLE journal ADD COLUMN prev_at INTEGER;
+  UPDATE journal SET node = json_extract(entry, '$.node.id'), hash = json_extract(entry, '$.node.hash');
+  CREATE INDEX journal_node ON journal (ns, node, seq);
+  CREATE INDEX journal_at ON journal (ns, at);
+  `,
 ];

@@ -60,7 +60,20 @@ export function prepare(db: Database.Database) {
     ),
     listNodes: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND deleted = 0 AND id > ? ORDER BY id LIMIT ?`),
     changes: db.prepare('SELECT seq, entry FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
-    journalInsert: db.prepare('INSERT INTO journal (ns, seq, at, entry) VALUES (?, ?, ?, ?)'),
+    journalInsert: db.prepare(
+      'INSERT INTO journal (ns, seq, at, entry, node, hash, prev, prev_at) VALUES (@ns, @seq, @at, @entry, @node, @hash, @prev, @prevAt)',
+    ),
+    journalAtSeq: db.prepare('SELECT at, entry FROM journal WHERE ns = ? AND seq = ?'),
+    nodeHistory: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND node = ? ORDER BY seq DESC'),
+    historyAfter: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    historyBefore: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    allNodes: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ?`),
+    seqAt: db.prepare('SELECT max(seq) AS seq FROM journal WHERE ns = ? AND at <= ?'),
+    retainedHashes: db.prepare(
+      `SELECT hash FROM nodes WHERE hash IS NOT NULL
+       UNION SELECT hash FROM journal WHERE hash IS NOT NULL
+       UNION SELECT json_extract(prev, '$.node.hash') FROM journal WHERE prev IS NOT NULL AND json_extract(prev, '$.node.hash') IS NOT NULL`,
+    ),
     opResultGet: db.prepare('SELECT result FROM op_results WHERE ns = ? AND op_id = ?'),
     opResultInsert: db.prepare('INSERT INTO op_results (ns, op_id, seq, result) VALUES (?, ?, ?, ?)'),
     blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),

@@ -7,7 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
-import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
+import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   STORE_UNAVAILABLE,
@@ -16,6 +16,7 @@ import {
   type CommitContext,
   type DeviceIdentity,
   type DeviceRecord,
+  type HistoryRow,
   type JournalStore,
   type ListRead,
   type NamespaceRef,
@@ -209,7 +210,8 @@ export class SqliteStore implements JournalStore {
   #commit(ns: number, op: Op, ctx: CommitContext): OpOutcome {
     const prior = this.#s.opResultGet.get(ns, op.op_id) as { result: string } | undefined;
     if (prior) return { result: JSON.parse(prior.result) as OpResult, replayed: true };
-    const decision = decideOp(op, this.#facts(ns, op), ctx.newNodeId);
+    const facts = this.#facts(ns, op);
+    const decision = decideOp(op, facts, ctx.newNodeId);
     if (decision.kind === 'reject') return { result: decision.result, replayed: false };
     const { head: seq } = this.#s.bumpHead.get(ns) as { head: number };
     const node: WireNode = wireNode({ ...decision.node, seq });
@@ -234,10 +236,18 @@ export class SqliteStore implements JournalStore {
     else this.#s.nodeUpdate.run(row);
     if (decision.cascade) this.#s.cascade.run({ ns, id: node.id, seq });
     const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
-    this.#s.journalInsert.run(ns, seq, ctx.now, entry);
+    const pre = decision.op === 'create' ? null : this.#preImage(ns, facts.node!);
+    this.#s.journalInsert.run({ ns, seq, at: ctx.now, entry, node: node.id, hash: node.hash ?? null, prev: pre?.prev ?? null, prevAt: pre?.at ?? null });
     const result: OpResult = { status: 'ok', seq, node };
     this.#s.opResultInsert.run(ns, op.op_id, seq, JSON.stringify(result));
     return { result, replayed: false };
+  }
+
+  /** The entry that made `node`'s current state, or the bare state when that row is trimmed. */
+  #preImage(ns: number, node: StoredNode): { prev: string; at: number | null } {
+    const row = this.#s.journalAtSeq.get(ns, node.seq) as { at: number; entry: string } | undefined;
+    if (row) return { prev: row.entry, at: row.at };
+    return { prev: JSON.stringify({ seq: node.seq, op: null, node: wireNode(node), device: null }), at: null };
   }
 
   #facts(ns: number, op: Op): OpFacts {
@@ -318,10 +328,57 @@ export class SqliteStore implements JournalStore {
     );
   }
 
+  keepVersions(): Promise<number> {
+    return this.#run(() => this.#keepVersions());
+  }
+
+  #keepVersions(): number {
+    const v = (this.#s.metaGet.get('keep_versions_s') as { value: string } | undefined)?.value;
+    return v === undefined ? DEFAULT_KEEP_VERSIONS_S : Number(v);
+  }
+
+  setKeepVersions(seconds: number): Promise<void> {
+    return this.#run(() => void this.#s.metaSet.run('keep_versions_s', String(checkKeep(seconds))));
+  }
+
+  nodeHistory(ns: NamespaceRef, nodeId: string): Promise<HistoryRow[]> {
+    return this.#run(() => this.#s.nodeHistory.all(ns.id, nodeId) as HistoryRow[]);
+  }
+
+  historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]> {
+    return this.#run(() => this.#s.historyAfter.all(ns.id, afterSeq, limit) as HistoryRow[]);
+  }
+
+  historyBefore(ns: NamespaceRef, beforeSeq: number, limit: number): Promise<HistoryRow[]> {
+    return this.#run(() => this.#s.historyBefore.all(ns.id, beforeSeq, limit) as HistoryRow[]);
+  }
+
+  allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
+    return this.#run(() => (this.#s.allNodes.all(ns.id) as NodeRow[]).map(toStored));
+  }
+
+  seqAt(ns: NamespaceRef, time: number): Promise<number> {
+    return this.#run(() => (this.#s.seqAt.get(ns.id, time) as { seq: number | null }).seq ?? 0);
+  }
+
+  historyStart(ns: NamespaceRef): Promise<number> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const lo = (this.#s.minSeq.get(ns.id) as { lo: number | null }).lo;
+        return lo ?? this.#state(ns.id).head + 1;
+      })(),
+    );
+  }
+
+  retainedHashes(): Promise<Set<string>> {
+    return this.#run(() => new Set((this.#s.retainedHashes.raw().all() as Array<[string]>).map((r) => r[0])));
+  }
+
   trim(now: number): Promise<TrimReport> {
     return this.#run(() => {
       const report: TrimReport = { namespaces: [] };
       const policy = this.#retention();
+      const keepS = this.#keepVersions();
       for (const { id, name } of this.#s.nsAll.all() as NamespaceState[]) {
         // 1. raise the floor (one short transaction); 2. delete below it in chunks.
         const raised = this.#db
@@ -339,10 +396,12 @@ export class SqliteStore implements JournalStore {
               devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
             });
             if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
-            return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
+            const floor = Math.max(plan.floor, st.floor);
+            const kept = this.#s.firstRecent.get(id, 0, now - keepS * 1000) as { seq: number } | undefined;
+            return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
           })
           .immediate();
-        const dropped = this.#purgeBelow(id, raised.floor);
+        const dropped = this.#purgeBelow(id, raised.limit);
         report.namespaces.push({
           name,
           oldFloor: raised.old,
@@ -356,7 +415,10 @@ export class SqliteStore implements JournalStore {
     });
   }
 
-  /** Deletes journal entries, op results and tombstones below the floor, chunk by chunk. */
+  /**
+   * Deletes journal entries, op results and tombstones below `floor` (the
+   * purge limit: below the journal floor and the version period), chunk by chunk.
+   */
   #purgeBelow(ns: number, floor: number): number {
     const lowest = (this.#s.minSeq.get(ns) as { lo: number | null }).lo;
     let lo = Math.min(lowest ?? floor, floor);

@@ -1,0 +1,50 @@
+// Reads of the version history from the journal store, turned into the
+// shapes the pure functions of src/core/history take.
+
+import type { JournalEntry, OpKind, WireNode } from '../../protocol/types.js';
+import type { ChangeRow, NodeRowState } from '../../core/history/tree-at.js';
+import { treeAt } from '../../core/history/tree-at.js';
+import type { ParsedRow } from '../../core/history/versions.js';
+import type { HistoryRow, JournalStore, NamespaceRef } from '../store/types.js';
+
+const PAGE = 10_000;
+
+interface PrevJson {
+  seq: number;
+  op: OpKind | null;
+  node: WireNode;
+  device: string | null;
+}
+
+export function parseRow(r: HistoryRow): ParsedRow {
+  const e = JSON.parse(r.entry) as JournalEntry;
+  const p = r.prev === null ? null : (JSON.parse(r.prev) as PrevJson);
+  return {
+    seq: Number(r.seq),
+    at: Number(r.at),
+    op: e.op,
+    node: e.node,
+    device: e.device,
+    prev: p === null ? null : { seq: p.seq, at: r.prevAt === null ? null : Number(r.prevAt), op: p.op, node: p.node, device: p.device },
+  };
+}
+
+/** Every retained row after `seq`, oldest first, as the tree rebuild needs them. */
+export async function changesAfter(store: JournalStore, ns: NamespaceRef, seq: number): Promise<ChangeRow[]> {
+  const out: ChangeRow[] = [];
+  for (let after = seq; ; ) {
+    const page = await store.historyAfter(ns, after, PAGE);
+    for (const r of page) {
+      const p = r.prev === null ? null : (JSON.parse(r.prev) as PrevJson).node;
+      const id = (JSON.parse(r.entry) as JournalEntry).node.id;
+      out.push({ seq: Number(r.seq), id, prev: p });
+    }
+    if (page.length < PAGE) return out;
+    after = Number(page[page.length - 1]!.seq);
+  }
+}
+
+/** The namespace tree at journal position `seq`: every node alive then, with its state then. */
+export async function pastTree(store: JournalStore, ns: NamespaceRef, rows: NodeRowState[], seq: number): Promise<Map<string, WireNode>> {
+  return treeAt(rows, await changesAfter(store, ns, seq), seq);
+}

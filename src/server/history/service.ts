@@ -1,0 +1,323 @@
+// The version-history operations behind /v1/history, /v1/deleted,
+// /v1/activity, /v1/snapshot, /v1/restore and /v1/rewind: each reads the
+// store, lets a pure function of src/core/history decide, and (restore,
+// rewind) commits the result as ordinary ops (./apply.ts).
+
+import { NodeIndex, splitPath, type Resolved } from '../../core/history/resolve.js';
+import { nameKey } from '../../protocol/names.js';
+import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
+import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
+import { versionAt, versionsOf, type Version } from '../../core/history/versions.js';
+import { HttpError } from '../../protocol/errors.js';
+import type { DeletedItem as WireDeletedItem } from '../../protocol/history.js';
+import { ROOT_ID, type WireNode } from '../../protocol/types.js';
+import type { ServerContext } from '../context.js';
+import type { DeviceIdentity, NamespaceRef } from '../store/types.js';
+import { applyPlan, type ApplyReport } from './apply.js';
+import { parseRow, pastTree } from './read.js';
+
+/** Where a request points: a path relative to the namespace root, or a node id. */
+export type Target = { path: string } | { id: string };
+
+/** What restore and rewind go back to: a version of the node, or a moment. */
+export type Moment = { rev: number } | { at: number } | null;
+
+interface Loaded {
+  index: NodeIndex;
+  present: Map<string, WireNode>;
+  head: number;
+}
+
+function notFound(message: string): HttpError {
+  return new HttpError('not_found', message);
+}
+
+async function load(ctx: ServerContext, ns: NamespaceRef): Promise<Loaded> {
+  const state = await ctx.store.namespaceState(ns);
+  const rows = await ctx.store.allNodes(ns);
+  const present = new Map<string, WireNode>();
+  for (const r of rows) {
+    if (r.deleted !== 0) continue;
+    const { deleted: _d, ...n } = r;
+    present.set(r.id, n);
+  }
+  return { index: new NodeIndex(rows), present, head: state.head };
+}
+
+function resolve(l: Loaded, t: Target): Resolved {
+  if ('path' in t) return l.index.resolve(t.path);
+  if (t.id === ROOT_ID) return { kind: 'root' };
+  const node = l.index.byId.get(t.id);
+  return node ? { kind: 'node', node } : { kind: 'missing', at: t.id };
+}
+
+function describe(t: Target): string {
+  return 'path' in t ? `"${t.path}"` : `node ${t.id}`;
+}
+
+function nodeOrThrow(l: Loaded, t: Target): NodeRowState {
+  const r = resolve(l, t);
+  if (r.kind === 'root') throw new HttpError('bad_request', 'the root has no versions of its own; name a file or folder, or use rewind');
+  if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)} in the kept history`);
+  return r.node;
+}
+
+/** The seq of a moment, refused when the kept history does not reach back to it. */
+async function seqOf(ctx: ServerContext, ns: NamespaceRef, at: number): Promise<number> {
+  const [seq, start] = await Promise.all([ctx.store.seqAt(ns, at), ctx.store.historyStart(ns)]);
+  if (seq < start - 1) {
+    throw new HttpError('not_found', `${new Date(at).toISOString()} is older than the kept history (versions are kept for ${Math.round((await ctx.store.keepVersions()) / 864) / 100} days)`, {
+      reason: 'too_old',
+    });
+  }
+  return seq;
+}
+
+export interface HistoryReply {
+  node: { id: string; path: string | null; kind: WireNode['kind']; deleted: boolean; deleted_seq?: number };
+  versions: Version[];
+}
+
+/**
+ * The node last seen at a path nothing is at now (renamed or moved away):
+ * the newest retained row that put a node under that parent with that name.
+ */
+async function lastSeenAt(ctx: ServerContext, ns: NamespaceRef, l: Loaded, path: string): Promise<NodeRowState | null> {
+  const parts = splitPath(path);
+  const parentPath = parts.slice(0, -1).join('/');
+  const parent = l.index.resolve(parentPath);
+  if (parent.kind === 'missing' || parts.length === 0) return null;
+  const parentId = parent.kind === 'root' ? ROOT_ID : parent.node.id;
+  const key = nameKey(parts[parts.length - 1]!);
+  for (let before = l.head + 1; ; ) {
+    const page = await ctx.store.historyBefore(ns, before, 1000);
+    for (const raw of page) {
+      const e = parseRow(raw);
+      if (e.node.parent === parentId && nameKey(e.node.name) === key) return l.index.byId.get(e.node.id) ?? null;
+    }
+    if (page.length < 1000) return null;
+    before = Number(page[page.length - 1]!.seq);
+  }
+}
+
+export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Target): Promise<HistoryReply> {
+  const l = await load(ctx, ns);
+  const seen = 'path' in t && resolve(l, t).kind === 'missing' ? await lastSeenAt(ctx, ns, l, t.path) : null;
+  const node = seen ?? nodeOrThrow(l, t);
+  const rows = (await ctx.store.nodeHistory(ns, node.id)).map(parseRow);
+  const versions = versionsOf(rows);
+  if (versions.length === 0) {
+    // unchanged since before the kept history and its row trimmed: the node row is its one version
+    const { deleted: _d, ...n } = node;
+    versions.push({ rev: n.rev, seq: n.seq, op: null, at: null, device: null, node: n });
+  }
+  // a file deleted with its folder has no row of its own for that: show the folder's
+  if (node.deleted !== 0 && versions[0]!.seq < node.deleted) {
+    const { deleted: _d, ...n } = node;
+    const dirRow = (await ctx.store.historyAfter(ns, node.deleted - 1, 1)).map(parseRow)[0];
+    versions.unshift({ rev: n.rev + 1, seq: node.deleted, op: 'delete', at: dirRow?.at ?? null, device: dirRow?.device ?? null, node: { ...n, rev: n.rev + 1, seq: node.deleted } });
+  }
+  return {
+    node: { id: node.id, path: l.index.path(node.id), kind: node.kind, deleted: node.deleted !== 0, ...(node.deleted !== 0 ? { deleted_seq: node.deleted } : {}) },
+    versions,
+  };
+}
+
+/** a deleted node as the route sends it, before device labels are added; `at` is its `time` */
+export type DeletedItem = Omit<WireDeletedItem, 'time' | 'device_label'> & { at: number | null };
+
+/** Nodes deleted by a delete of their own (a folder's content goes with it) below `t`, newest first. */
+export async function deletedBelow(ctx: ServerContext, ns: NamespaceRef, t: Target): Promise<DeletedItem[]> {
+  const l = await load(ctx, ns);
+  const r = resolve(l, t);
+  if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
+  const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
+  const out: DeletedItem[] = [];
+  for (const n of l.index.byId.values()) {
+    if (n.deleted === 0 || n.seq !== n.deleted) continue;
+    if (dir !== ROOT_ID && !l.index.isBelow(n.id, dir)) continue;
+    out.push({ id: n.id, path: l.index.path(n.id), kind: n.kind, rev: n.rev, seq: n.deleted, at: null, device: null, ...(n.kind === 'file' ? { size: n.size } : {}) });
+  }
+  out.sort((a, b) => b.seq - a.seq);
+  // times and devices from the delete rows themselves
+  for (const item of out) {
+    const row = (await ctx.store.nodeHistory(ns, item.id))[0];
+    if (row) {
+      const p = parseRow(row);
+      item.at = p.at;
+      item.device = p.device;
+    }
+  }
+  return out;
+}
+
+export interface ActivityItem {
+  seq: number;
+  at: number;
+  op: string;
+  kind: WireNode['kind'];
+  path: string | null;
+  rev: number;
+  device: string;
+}
+
+/** The latest changes below `t`, newest first. */
+export async function activity(ctx: ServerContext, ns: NamespaceRef, t: Target, limit: number): Promise<ActivityItem[]> {
+  const l = await load(ctx, ns);
+  const r = resolve(l, t);
+  if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
+  const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
+  const out: ActivityItem[] = [];
+  // scans back page by page until `limit` changes below the folder are found or the history ends
+  for (let before = l.head + 1; out.length < limit; ) {
+    const page = await ctx.store.historyBefore(ns, before, 1000);
+    for (const raw of page) {
+      const e = parseRow(raw);
+      if (dir !== ROOT_ID && e.node.id !== dir && !l.index.isBelow(e.node.id, dir)) continue;
+      out.push({ seq: e.seq, at: e.at, op: e.op, kind: e.node.kind, path: l.index.path(e.node.id), rev: e.node.rev, device: e.device });
+      if (out.length >= limit) break;
+    }
+    if (page.length < 1000) break;
+    before = Number(page[page.length - 1]!.seq);
+  }
+  return out;
+}
+
+export interface SnapshotItem {
+  /** relative to the target */
+  path: string;
+  node: WireNode;
+}
+
+/** The target and everything below it as it was at `at` (for `restore --to`). */
+export async function snapshot(ctx: ServerContext, ns: NamespaceRef, t: Target, at: number | null, rev: number | null): Promise<{ seq: number; entries: SnapshotItem[] }> {
+  const l = await load(ctx, ns);
+  const r = resolve(l, t);
+  if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
+  let seq: number;
+  if (rev !== null) {
+    if (r.kind === 'root') throw new HttpError('bad_request', 'the root has no revisions; use a time');
+    seq = (await versionByRev(ctx, ns, r.node.id, rev)).seq;
+  } else if (at !== null) seq = await seqOf(ctx, ns, at);
+  else seq = r.kind === 'node' && r.node.deleted !== 0 ? r.node.deleted - 1 : l.head;
+  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const top = r.kind === 'root' ? ROOT_ID : r.node.id;
+  if (top !== ROOT_ID && !past.has(top)) throw notFound(`${describe(t)} did not exist at that moment`);
+  const paths = new TreePaths(past);
+  const base = top === ROOT_ID ? '' : paths.path(top);
+  const entries: SnapshotItem[] = [];
+  for (const [id, n] of past) {
+    if (id !== top && !paths.isBelow(id, top)) continue;
+    const p = paths.path(id);
+    if (p === null || base === null) continue;
+    entries.push({ path: base === '' ? p : p === base ? '' : p.slice(base.length + 1), node: n });
+  }
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { seq, entries };
+}
+
+async function versionByRev(ctx: ServerContext, ns: NamespaceRef, id: string, rev: number): Promise<Version> {
+  const versions = versionsOf((await ctx.store.nodeHistory(ns, id)).map(parseRow));
+  const v = versions.find((x) => x.rev === rev);
+  if (!v) throw notFound(`rev ${rev} is not in the kept history of this node (kept: ${versions.map((x) => x.rev).join(', ') || 'none'})`);
+  if (v.op === 'delete') throw new HttpError('bad_request', `rev ${rev} is the deletion; restore rev ${rev - 1} or omit --rev`);
+  return v;
+}
+
+export interface RestoreReply extends Omit<ApplyReport, 'created'> {
+  /** what was restored: the node (its new id when it was brought back) and its path */
+  restored: { id: string | null; path: string | null; seq: number };
+  dry_run: boolean;
+  left?: string[];
+}
+
+function reply(plan: RewindPlan, applied: ApplyReport | null, restored: RestoreReply['restored'], dryRun: boolean): RestoreReply {
+  const steps = applied?.steps ?? plan.steps.map((s) => ({ action: s.action, path: s.path, status: 'skipped' as const, ...('from' in s ? { message: `from ${s.from}` } : {}) }));
+  const r: RestoreReply = {
+    restored,
+    dry_run: dryRun,
+    steps,
+    ok: applied?.ok ?? 0,
+    conflicts: applied?.conflicts ?? 0,
+    errors: applied?.errors ?? 0,
+  };
+  if (plan.left.length > 0) r.left = plan.left;
+  return r;
+}
+
+/**
+ * Restore: a live file gets the content of the chosen version (one update);
+ * a live folder with a moment is rewound; a deleted node comes back as it
+ * was just before its deletion (or at the chosen version/moment), with the
+ * deleted folders above it that it needs.
+ */
+export async function restore(
+  ctx: ServerContext,
+  device: DeviceIdentity,
+  t: Target,
+  moment: Moment,
+  opts: { opId: string; dryRun: boolean; baseRev?: number },
+): Promise<RestoreReply> {
+  const ns = device.namespace;
+  const l = await load(ctx, ns);
+  const node = nodeOrThrow(l, t);
+  if (opts.baseRev !== undefined && node.rev !== opts.baseRev) {
+    throw new HttpError('conflict', `${describe(t)} changed meanwhile (rev ${node.rev}, expected ${opts.baseRev}); look at its history again`, { current_rev: node.rev });
+  }
+  if (node.deleted === 0 && node.kind === 'dir') {
+    if (moment === null || 'rev' in moment) throw new HttpError('bad_request', "a folder's versions are its contents: restore it to a time (--at), or rewind it");
+    return rewind(ctx, device, { id: node.id }, moment.at, opts);
+  }
+  if (moment === null && node.deleted === 0) throw new HttpError('bad_request', `${describe(t)} exists; say which version to restore (rev or at)`);
+  let seq: number;
+  if (moment === null) seq = node.deleted - 1;
+  else if ('rev' in moment) seq = (await versionByRev(ctx, ns, node.id, moment.rev)).seq;
+  else seq = await seqOf(ctx, ns, moment.at);
+  if (node.deleted !== 0 && seq >= node.deleted) throw notFound(`${describe(t)} was already deleted at that moment`);
+
+  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const was = past.get(node.id);
+  if (!was) throw notFound(`${describe(t)} did not exist at that moment`);
+  const scope = new Set<string>([node.id]);
+  const now = l.present.get(node.id);
+  // a live file keeps its place: restore brings back content, not an old name (history spans renames)
+  if (now) past.set(node.id, { ...was, parent: now.parent, name: now.name });
+  if (node.deleted !== 0) {
+    const paths = new TreePaths(past);
+    for (const id of past.keys()) if (paths.isBelow(id, node.id)) scope.add(id);
+    // the deleted folders above it, up to one that is still there (or the root)
+    for (let p = was.parent; p !== ROOT_ID && !l.present.has(p); ) {
+      const up = past.get(p);
+      if (!up) break;
+      scope.add(p);
+      p = up.parent;
+    }
+  }
+  const plan = planRewind({ past, present: l.present, scope, alias: 'dirs', removeBelow: null });
+  if (opts.dryRun) return reply(plan, null, { id: node.deleted === 0 ? node.id : null, path: l.index.path(node.id), seq }, true);
+  const applied = await applyPlan(ctx, device, plan, l.present, { opId: opts.opId, head: l.head });
+  const id = node.deleted === 0 ? node.id : (applied.created.get(node.id) ?? null);
+  const created = applied.steps.find((s) => s.id === id);
+  const path = created?.name !== undefined ? `${(created.path.split('/').slice(0, -1).concat(created.name)).join('/')}` : l.index.path(node.id);
+  return reply(plan, applied, { id, path, seq }, false);
+}
+
+/** Rewind: everything below the folder back to how it was at `at`, as one batch of ordinary changes. */
+export async function rewind(ctx: ServerContext, device: DeviceIdentity, t: Target, at: number, opts: { opId: string; dryRun: boolean }): Promise<RestoreReply> {
+  const ns = device.namespace;
+  const l = await load(ctx, ns);
+  const r = resolve(l, t);
+  if (r.kind === 'missing') throw notFound(`nothing is at ${describe(t)}`);
+  if (r.kind === 'node' && r.node.deleted !== 0) throw notFound(`${describe(t)} is deleted; restore it first (syncd restore)`);
+  if (r.kind === 'node' && r.node.kind !== 'dir') throw new HttpError('bad_request', `${describe(t)} is a ${r.node.kind}, not a folder; use restore`);
+  const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
+  const seq = await seqOf(ctx, ns, at);
+  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const paths = new TreePaths(past);
+  const scope = new Set<string>();
+  for (const id of past.keys()) if (paths.isBelow(id, dir)) scope.add(id);
+  const plan = planRewind({ past, present: l.present, scope, alias: 'all', removeBelow: dir });
+  const restored = { id: dir, path: dir === ROOT_ID ? '' : l.index.path(dir), seq };
+  if (opts.dryRun) return reply(plan, null, restored, true);
+  return reply(plan, await applyPlan(ctx, device, plan, l.present, { opId: opts.opId, head: l.head }), restored, false);
+}
