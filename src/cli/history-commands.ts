@@ -10,15 +10,14 @@ import { HistoryApi } from '../client/history/api.js';
 import type { ChangeReply } from '../protocol/history.js';
 import { locate, type Located } from '../client/history/locate.js';
 import { StateDB } from '../client/state/db.js';
-import { SyncdError } from '../protocol/errors.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import { VERSION } from '../version.js';
 import { printJson } from './folder.js';
-import { UsageError } from './main.js';
 
 function apiFor(loc: Located): HistoryApi {
   const db = new StateDB(loc.paths.db, { readonly: true });
   try {
-    const m = db.meta();
+    const m = db.meta.link();
     return new HistoryApi({ server: m.server, token: m.token, userAgent: `syncd/${VERSION}` });
   } finally {
     db.close();

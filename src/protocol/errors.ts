@@ -98,10 +98,20 @@ export const ERROR_CODES = {
   remote_cycle: 'a server node that is its own ancestor',
   remote_invalid_name: 'a server node whose name this disk cannot hold',
   remote_parent_not_dir: 'a server node under a file or symlink',
+  // --- version history (docs/history.md)
+  user: 'paused by the user (`syncd pause`); a pause code, lifted by `syncd resume`',
+  partly_done: 'a restore or rewind whose steps did not all land (some hit a conflict or an error)',
+  server_too_old: 'the server lacks an endpoint this command needs (upgrade it)',
+  http_error: 'an HTTP error reply without a code syncd knows',
   error: 'a failure without a more precise code',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether a string from outside (a server reply) is one of our codes. */
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
+}
 
 export const HTTP_ERROR_STATUS = {
   bad_request: 400,

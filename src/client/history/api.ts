@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { request } from 'undici';
-import { SyncdError } from '../../protocol/errors.js';
+import { isErrorCode, SyncdError } from '../../protocol/errors.js';
 import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
 import { translateNetworkError } from '../remote/errors.js';
 
@@ -51,7 +51,7 @@ export class HistoryApi {
     }
     if (res.statusCode >= 400) {
       const e = json as { error?: string; message?: string };
-      throw new SyncdError(e.error ?? 'http_error', e.message ?? `HTTP ${res.statusCode}`, { status: res.statusCode, ...(json as object) });
+      throw new SyncdError(isErrorCode(e.error) ? e.error : 'http_error', e.message ?? `HTTP ${res.statusCode}`, { status: res.statusCode, ...(json as object) });
     }
     return json as T;
   }

@@ -36,9 +36,3 @@ export function versionsOf(rows: readonly ParsedRow[]): Version[] {
   }
   return out;
 }
-
-/** The version current at journal position `seq` (the newest at or before it), or null. */
-export function versionAt(versions: readonly Version[], seq: number): Version | null {
-  for (const v of versions) if (v.seq <= seq) return v;
-  return null;
-}

@@ -7,7 +7,7 @@ import { NodeIndex, splitPath, type Resolved } from '../../core/history/resolve.
 import { nameKey } from '../../protocol/names.js';
 import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
 import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
-import { versionAt, versionsOf, type Version } from '../../core/history/versions.js';
+import { versionsOf, type Version } from '../../core/history/versions.js';
 import { HttpError } from '../../protocol/errors.js';
 import type { DeletedItem as WireDeletedItem } from '../../protocol/history.js';
 import { ROOT_ID, type WireNode } from '../../protocol/types.js';
