@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
 //
-// Runs the 12 cases of the benchmark issue with real processes on 127.0.0.1,
+// Runs the cases of the benchmark issue with real processes on 127.0.0.1,
 // each several times, next to baselines measured in the same run (cp -a,
 // rsync -a, a bare loopback HTTP round trip), prints a table and writes
 // bench/results.json (see docs/performance.md).
@@ -17,6 +17,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientCases } from './client.mjs';
+import { contentCases } from './content.mjs';
 import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
 import { serverCases } from './server.mjs';
 
@@ -45,6 +46,7 @@ export const CASES = [
   ['longpoll_10k_wake', 'ms', 'one commit → all 10,000 longpolls answered'],
   ['idle_rss', 'MiB', 'idle agent on a 100,000-file folder: RSS'],
   ['idle_cpu', '%', 'idle agent on a 100,000-file folder: CPU, % of one core'],
+  ['chunking', 'MB/s', 'FastCDC chunker on one core (baseline: SHA-256 of the same bytes)'],
 ];
 
 // the issue's targets, checked in the table (a target is a goal, not a test)
@@ -61,6 +63,7 @@ export const TARGETS = {
   longpoll_10k_wake: { max: 2000, text: '≤ 2,000 ms' },
   idle_rss: { max: 150, text: '≤ 150 MiB' },
   idle_cpu: { max: 1, text: '≤ 1 %' },
+  chunking: { min: 1000, text: '≥ 1,000 MB/s' },
 };
 
 export function verdict(name, c) {
@@ -121,6 +124,7 @@ async function main() {
     b.log(`syncd bench${quick ? ' --quick' : ''}: work folder ${b.work}`);
     Object.assign(cases, await clientCases(b, { quick, only }));
     Object.assign(cases, await serverCases(b, { quick, only }));
+    Object.assign(cases, await contentCases(b, { quick, only }));
   } finally {
     done = true;
     await b.cleanup();
