@@ -12,6 +12,7 @@
 // - Nothing is cached across calls: several processes may share one store.
 
 import type { Op, OpResult, WireNode } from '../../protocol/types.js';
+import type { ContentStore } from './content-types.js';
 
 export interface NamespaceRef {
   /** store-internal key */
@@ -126,6 +127,8 @@ export interface JournalStore {
   blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null>;
   /** true when the namespace did not have it yet */
   addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean>;
+  /** chunk lists and garbage collection (./content-types.ts) */
+  readonly content: ContentStore;
 
   saveActivity(records: ActivityRecord[]): Promise<void>;
 
