@@ -5,6 +5,7 @@ import type { ErrorBody, ResetReason } from './types.js';
 export const HTTP_ERROR_STATUS = {
   bad_request: 400,
   hash_mismatch: 400,
+  chunks_missing: 400,
   unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,
