@@ -236,6 +236,58 @@ export class RemoteClient {
     throw this.#protocol('upload', `unexpected status ${reply.status}`);
   }
 
+  /**
+   * `POST /v1/chunks/missing`: which of `hashes` this namespace cannot
+   * reference yet (the chunks an upload still has to send). A server
+   * without the content layer answers 404: RemoteError `not_found`.
+   */
+  async missingChunks(hashes: readonly string[]): Promise<string[]> {
+    const asked = new Set(hashes);
+    return this.#json(
+      { method: 'POST', path: '/v1/chunks/missing', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hashes }), what: 'chunks' },
+      (v) => {
+        const missing = (v as { missing?: unknown } | null)?.missing;
+        if (!Array.isArray(missing) || !missing.every((h) => typeof h === 'string' && asked.has(h))) {
+          throw this.#protocol('chunks', 'the reply is not {"missing": [<hashes that were asked>]}');
+        }
+        return missing as string[];
+      },
+    );
+  }
+
+  /** `PUT /v1/chunks/{hash}`: one chunk, streamed from `open()`. */
+  async putChunk(hash: string, size: number, open: () => Readable): Promise<'created' | 'exists'> {
+    if (!isSha256Hex(hash)) throw new TypeError(`putChunk: not a SHA-256 hex hash: ${hash}`);
+    if (!Number.isSafeInteger(size) || size < 1) throw new TypeError(`putChunk: bad size ${size}`);
+    const reply = await this.#send({
+      method: 'PUT',
+      path: `/v1/chunks/${hash}`,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: open,
+      what: 'upload',
+    });
+    await this.#discard(reply);
+    return reply.status === 201 ? 'created' : 'exists';
+  }
+
+  /**
+   * `POST /v1/files/{hash}`: the server assembles the file from chunks this
+   * namespace has and checks its SHA-256 (RemoteError `hash_mismatch` if the
+   * chunks are not that file; `chunks_missing` if some were collected).
+   */
+  async assembleFile(hash: string, size: number, chunks: ReadonlyArray<{ hash: string; size: number }>): Promise<'created' | 'exists'> {
+    const reply = await this.#send({
+      method: 'POST',
+      path: `/v1/files/${hash}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ size, chunks: chunks.map((c) => ({ hash: c.hash, size: c.size })) }),
+      headersTimeout: this.#headersTimeout * 4,
+      what: 'upload',
+    });
+    await this.#discard(reply);
+    return reply.status === 201 ? 'created' : 'exists';
+  }
+
   async commit(ops: Op[]): Promise<OpResult[]> {
     const results = await this.#json(
       {
