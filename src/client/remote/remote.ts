@@ -288,6 +288,31 @@ export class RemoteClient {
     return reply.status === 201 ? 'created' : 'exists';
   }
 
+  /** `GET /v1/files/{hash}`: the file's chunk list (a file stored whole is its own one chunk). */
+  async fileChunks(hash: string): Promise<{ hash: string; size: number; chunks: Array<{ hash: string; offset: number; size: number }> }> {
+    if (!isSha256Hex(hash)) throw new TypeError(`fileChunks: not a SHA-256 hex hash: ${hash}`);
+    return this.#json({ method: 'GET', path: `/v1/files/${hash}`, what: 'chunks' }, (v) => {
+      const f = v as { hash?: unknown; size?: unknown; chunks?: unknown } | null;
+      let next = 0;
+      const ok =
+        f !== null && typeof f === 'object' && f.hash === hash && Number.isSafeInteger(f.size) && Array.isArray(f.chunks) &&
+        f.chunks.every((c: { hash?: unknown; offset?: unknown; size?: unknown }) => {
+          const good = isSha256Hex(c?.hash) && c.offset === next && Number.isSafeInteger(c.size) && (c.size as number) > 0;
+          if (good) next += c.size as number;
+          return good;
+        }) && next === f.size;
+      if (!ok) throw this.#protocol('chunks', 'the chunk list is malformed or does not cover the file');
+      return f as { hash: string; size: number; chunks: Array<{ hash: string; offset: number; size: number }> };
+    });
+  }
+
+  /** `GET /v1/chunks/{hash}`: one chunk, whole, in memory (chunks are at most a few MiB). */
+  async getChunk(hash: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    if (!isSha256Hex(hash)) throw new TypeError(`getChunk: not a SHA-256 hex hash: ${hash}`);
+    const reply = await this.#send({ method: 'GET', path: `/v1/chunks/${hash}`, signal, what: 'download' });
+    return this.#readAll(reply, maxBytes, 'download');
+  }
+
   async commit(ops: Op[]): Promise<OpResult[]> {
     const results = await this.#json(
       {

@@ -14,6 +14,7 @@ import type { RemoteClient } from '../remote/remote.js';
 import type { Throttle } from './throttle.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
 import { chunkHandle, readRange, type ChunkedFile } from './chunk-file.js';
+import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
 import { discard, FETCH_MAX_HASHES } from '../remote/remote.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 
@@ -22,7 +23,7 @@ export const TEMP_PREFIX = '.syncd-tmp-';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
-export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'> & Partial<ChunkRemote>;
+export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'> & Partial<ChunkRemote> & Partial<ChunkFetchRemote>;
 /** The content layer's upload calls: a remote without them uploads whole blobs. */
 export type ChunkRemote = Pick<RemoteClient, 'missingChunks' | 'putChunk' | 'assembleFile'>;
 
@@ -35,6 +36,8 @@ export interface DownloadItem {
   mode?: number;
   /** mtime the temp file gets, ms since the epoch (default: when it was written) */
   mtimeMs?: number;
+  /** local files that may share chunks with this content (the previous version): a large file copies those instead of fetching them */
+  reuse?: readonly string[];
 }
 
 export interface DownloadOptions {
@@ -156,6 +159,16 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
     return writeTemp(fs, item, Buffer.alloc(0), fsync);
   }
   const retries = opts.retries ?? 5;
+  if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
+    try {
+      return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
+        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle,
+      });
+    } catch (e) {
+      // a server without the content layer: the whole blob, below
+      if (!(e instanceof RemoteError && e.code === 'not_found')) throw e;
+    }
+  }
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   const path = join(dirAbs, tempName());
   const fh = await fs.createNew(path);

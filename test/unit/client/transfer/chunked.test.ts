@@ -1,10 +1,11 @@
-// Chunked uploads against the real server (in-process, port 0): one read
+// Chunked transfers against the real server (in-process, port 0): one read
 // gives the file hash and its chunks; only chunks the server lacks are sent,
 // so an upload killed halfway resumes, and an edit re-sends only the chunks
 // around it; a server without the content layer gets the whole blob.
+// Downloads copy the chunks the previous version holds and fetch the rest.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/unit/client/transfer/chunked-upload.test.ts
 
-import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { nodeFsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
-import { uploadFile, type BlobRemote } from '../../../../src/client/transfer/transfer.js';
+import { downloadToTemp, uploadFile, type BlobRemote } from '../../../../src/client/transfer/transfer.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 
@@ -149,5 +150,66 @@ describe('uploadFile in chunks', () => {
     const { remote, stats } = counting();
     await put(remote, p);
     expect(stats).toMatchObject({ chunks: 0, blobBytes: 4 * 1024 * 1024 });
+  });
+});
+
+describe('downloadToTemp in chunks', () => {
+  const size = 20 * 1024 * 1024;
+  const v1 = bytes(seed + 20, size);
+
+  function countingFetch() {
+    const stats = { fetched: 0, blob: 0 };
+    const remote: BlobRemote = {
+      getBlob: async (h, o) => {
+        stats.blob++;
+        return client.getBlob(h, o);
+      },
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: client.fileChunks.bind(client),
+      getChunk: async (h, max, signal) => {
+        const b = await client.getChunk(h, max, signal);
+        stats.fetched += b.length;
+        return b;
+      },
+    };
+    return { remote, stats };
+  }
+
+  it.each([
+    ['no previous version: every chunk fetched', (b: Buffer) => b, false, size],
+    ['one byte changed: the previous version gives all but the edited chunk', (b: Buffer) => { const c = Buffer.from(b); const i = c.length >> 1; c[i] = c[i]! ^ 1; return c; }, true, 4 * 1024 * 1024],
+    ['4 KiB inserted at the start: the rest comes from the previous version', (b: Buffer) => Buffer.concat([bytes(seed + 21, 4096), b]), true, 4 * 1024 * 1024 + 4096],
+  ])('%s', async (_d, edit, withPrevious, maxFetched) => {
+    const v2 = edit(v1);
+    const src = join(dir, 'dl-src.bin');
+    await writeFile(src, v2);
+    const up = await put(counting().remote, src);
+    const target = join(dir, 'dl-target.bin');
+    if (withPrevious) await writeFile(target, v1);
+    else await rm(target, { force: true });
+    const { remote, stats } = countingFetch();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [target] });
+    try {
+      expect((await readFile(tmp)).equals(v2)).toBe(true);
+      expect(stats.blob).toBe(0);
+      expect(stats.fetched).toBeLessThanOrEqual(maxFetched);
+      expect(stats.fetched).toBeGreaterThan(0);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+
+  it('a local file of other bytes is never used: every chunk is fetched and the file is right', async () => {
+    const src = join(dir, 'dl-src2.bin');
+    await writeFile(src, v1);
+    const up = await put(counting().remote, src);
+    const decoy = join(dir, 'decoy.bin');
+    await writeFile(decoy, bytes(seed + 22, size));
+    const { remote, stats } = countingFetch();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [decoy, join(dir, 'does-not-exist')] });
+    expect((await readFile(tmp)).equals(v1)).toBe(true);
+    expect(stats.fetched).toBe(size);
+    await rm(tmp, { force: true });
   });
 });
