@@ -46,6 +46,9 @@ export const CASES = [
   ['longpoll_10k_wake', 'ms', 'one commit → all 10,000 longpolls answered'],
   ['idle_rss', 'MiB', 'idle agent on a 100,000-file folder: RSS'],
   ['idle_cpu', '%', 'idle agent on a 100,000-file folder: CPU, % of one core'],
+  ['big_edit', 's', '1 byte changed in a 512 MiB file: upload + rebuild at the other device (content layer)'],
+  ['big_insert', 's', '4 KiB inserted at the start of a 512 MiB file: same'],
+  ['resume', 'x file', 'upload killed at 50 % of 512 MiB, then run again: total bytes sent / file size'],
   ['chunking', 'MB/s', 'FastCDC chunker on one core (baseline: SHA-256 of the same bytes)'],
 ];
 
@@ -63,6 +66,9 @@ export const TARGETS = {
   longpoll_10k_wake: { max: 2000, text: '≤ 2,000 ms' },
   idle_rss: { max: 150, text: '≤ 150 MiB' },
   idle_cpu: { max: 1, text: '≤ 1 %' },
+  big_edit: { max: 1, text: '≤ 1 s (bytes: see JSON)' },
+  big_insert: { max: 1, text: '≤ 1 s (bytes: see JSON)' },
+  resume: { max: 1.1, text: '≤ 1.1× the file' },
   chunking: { min: 1000, text: '≥ 1,000 MB/s' },
 };
 
