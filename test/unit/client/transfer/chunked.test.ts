@@ -5,7 +5,7 @@
 // Downloads copy the chunks the previous version holds and fetch the rest.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/unit/client/transfer/chunked-upload.test.ts
 
-import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,5 +211,31 @@ describe('downloadToTemp in chunks', () => {
     expect((await readFile(tmp)).equals(v1)).toBe(true);
     expect(stats.fetched).toBe(size);
     await rm(tmp, { force: true });
+  });
+});
+
+describe('a download assembly that fails', () => {
+  // (a kill -9 mid-assembly leaves a .syncd-tmp- file that removeStaleTemps clears at the next start; the target is never written before placement)
+  it('a chunk fetch that fails for good: no temp file is left and the previous version is untouched', async () => {
+    const v1 = bytes(seed + 30, 12 * 1024 * 1024);
+    const v2 = Buffer.concat([bytes(seed + 31, 4096), v1]);
+    const src = join(dir, 'die-src.bin');
+    await writeFile(src, v2);
+    const up = await put(counting().remote, src);
+    const sub = await mkdtemp(join(dir, 'die-'));
+    const target = join(sub, 'target.bin');
+    await writeFile(target, v1);
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: client.fileChunks.bind(client),
+      getChunk: async () => {
+        throw new Error('the process died here');
+      },
+    };
+    await expect(downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: sub, reuse: [target] })).rejects.toThrow('the process died here');
+    expect((await readdir(sub)).sort()).toEqual(['target.bin']);
+    expect((await readFile(target)).equals(v1)).toBe(true);
   });
 });
