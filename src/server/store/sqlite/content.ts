@@ -91,6 +91,10 @@ export function sqliteContent(db: Database.Database, run: <T>(fn: () => T) => Pr
           .immediate(),
       ),
 
-    clearOrphan: (hash: string) => run(() => void s.orphanClear.run(hash)),
+    // read first: the collector calls this for every needed blob, and a write (lock) per blob would contend with commits
+    clearOrphan: (hash: string) =>
+      run(() => {
+        if (s.orphanGet.get(hash) !== undefined) s.orphanClear.run(hash);
+      }),
   };
 }
