@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
 //
-// Runs the 12 cases of the benchmark issue and `rewind` (issue 15) with real processes on 127.0.0.1,
+// Runs the cases of the benchmark issue, `rewind` (issue 15) and the content layer's (issue 14) with real processes on 127.0.0.1,
 // each several times, next to baselines measured in the same run (cp -a,
 // rsync -a, a bare loopback HTTP round trip), prints a table and writes
 // bench/results.json (see docs/performance.md).
@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientCases } from './client.mjs';
 import { historyCases } from './history.mjs';
+import { contentCases } from './content.mjs';
 import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
 import { serverCases } from './server.mjs';
 
@@ -47,6 +48,10 @@ export const CASES = [
   ['idle_rss', 'MiB', 'idle agent on a 100,000-file folder: RSS'],
   ['idle_cpu', '%', 'idle agent on a 100,000-file folder: CPU, % of one core'],
   ['rewind', 's', 'rewind of a 10,000-file folder after a script rewrote every file, until both devices show the old state'],
+  ['big_edit', 's', '1 byte changed in a 512 MiB file: upload + rebuild at the other device (content layer)'],
+  ['big_insert', 's', '4 KiB inserted at the start of a 512 MiB file: same'],
+  ['resume', 'x file', 'upload killed at 50 % of 512 MiB, then run again: total bytes sent / file size'],
+  ['chunking', 'MB/s', 'FastCDC chunker on one core (baseline: SHA-256 of the same bytes)'],
 ];
 
 // the issue's targets, checked in the table (a target is a goal, not a test)
@@ -64,6 +69,10 @@ export const TARGETS = {
   idle_rss: { max: 150, text: '≤ 150 MiB' },
   idle_cpu: { max: 1, text: '≤ 1 %' },
   rewind: { text: 'vs initial mirror' },
+  big_edit: { max: 1, text: '≤ 1 s (bytes: see JSON)' },
+  big_insert: { max: 1, text: '≤ 1 s (bytes: see JSON)' },
+  resume: { max: 1.1, text: '≤ 1.1× the file' },
+  chunking: { min: 1000, text: '≥ 1,000 MB/s' },
 };
 
 export function verdict(name, c) {
@@ -125,6 +134,7 @@ async function main() {
     Object.assign(cases, await clientCases(b, { quick, only }));
     Object.assign(cases, await serverCases(b, { quick, only }));
     Object.assign(cases, await historyCases(b, { quick, only }));
+    Object.assign(cases, await contentCases(b, { quick, only }));
   } finally {
     done = true;
     await b.cleanup();

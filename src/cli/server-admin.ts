@@ -1,4 +1,4 @@
-// `syncd server add-device|revoke-device|new-epoch|trim|status --data DIR | --db URL …`:
+// `syncd server add-device|revoke-device|new-epoch|trim|gc|status --data DIR | --db URL …`:
 // admin straight on the store, safe while `syncd serve` runs on it. The
 // store's modules are imported when a command runs.
 
@@ -32,6 +32,30 @@ export function register(program: Command): void {
     .action(async (o: { data?: string; db?: string; namespace?: string }) => {
       const n = await (await admin()).renewEpoch(await storeTarget(o), o.namespace ?? null);
       process.stdout.write(`new epoch for ${n} namespace(s)\n`);
+    });
+
+  storeOptions(server.command('gc').description('run one content collection pass now: delete stored content no namespace needs (after the grace periods)'))
+    .option('--blobs <dir>', 'with --db: the shared blob folder')
+    .option('--upload-grace <seconds>', 'keep uploads not yet committed this long (default 86400)')
+    .option('--orphan-grace <seconds>', 'delete content only after it has been unneeded this long (default 86400)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { data?: string; db?: string; blobs?: string; uploadGrace?: string; orphanGrace?: string; json?: boolean }) => {
+      const blobsDir = o.blobs ?? o.data;
+      if (blobsDir === undefined) throw new Error('gc needs the blob folder: --data DIR, or --db URL with --blobs DIR');
+      const upload = parseIntOption(o.uploadGrace, '--upload-grace');
+      const orphan = parseIntOption(o.orphanGrace, '--orphan-grace');
+      const report = await (await admin()).gc(await storeTarget(o), blobsDir, {
+        ...(upload !== undefined ? { uploadGraceMs: upload * 1000 } : {}),
+        ...(orphan !== undefined ? { orphanGraceMs: orphan * 1000 } : {}),
+      });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `dropped ${report.droppedRefs} refs and ${report.droppedFiles} chunk lists; scanned ${report.scanned} stored items, ` +
+          `deleted ${report.deleted} (${report.deletedBytes} bytes), ${report.orphans} unneeded ones still in their grace period\n`,
+      );
     });
 
   storeOptions(server.command('trim').description('run one retention trim now, with the policy stored in the store'))

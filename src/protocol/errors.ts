@@ -98,6 +98,7 @@ export const ERROR_CODES = {
   remote_cycle: 'a server node that is its own ancestor',
   remote_invalid_name: 'a server node whose name this disk cannot hold',
   remote_parent_not_dir: 'a server node under a file or symlink',
+  chunks_missing: 'an assembly names chunks this namespace does not hold (400); upload them and assemble again',
   // --- version history (docs/history.md)
   user: 'paused by the user (`syncd pause`); a pause code, lifted by `syncd resume`',
   partly_done: 'a restore or rewind whose steps did not all land (some hit a conflict or an error)',
@@ -116,6 +117,7 @@ export function isErrorCode(s: unknown): s is ErrorCode {
 export const HTTP_ERROR_STATUS = {
   bad_request: 400,
   hash_mismatch: 400,
+  chunks_missing: 400,
   unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,

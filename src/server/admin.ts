@@ -4,6 +4,8 @@
 // PostgreSQL's transactions, serialise the writers.
 
 import { SyncdError } from '../protocol/errors.js';
+import { BlobStore } from './blobs.js';
+import { collectGarbage, DEFAULT_GC, gcTrashDir, type GcOptions, type GcReport } from './gc.js';
 import { hashToken, NAMESPACE_PATTERN, newDeviceId, newToken } from './ids.js';
 import { openDataDirStore } from './store/open.js';
 import { PostgresStore } from './store/postgres/store.js';
@@ -115,4 +117,15 @@ export function serverStatus(target: StoreTarget): Promise<ServerStatus> {
       namespaces: nss.map((n) => ({ ...n, devices: devs.filter((d) => d.namespace === n.name) })),
     };
   });
+}
+
+/**
+ * One content collector pass (src/server/gc.ts) on a data folder, or on a
+ * PostgreSQL store with its shared blob folder; safe while servers run
+ * (the blob store is opened as shared, so no other process's uploads in
+ * flight are touched).
+ */
+export async function gc(target: StoreTarget, blobsDir: string, opts: Partial<GcOptions> = {}, now: number = Date.now()): Promise<GcReport> {
+  const blobs = await BlobStore.open(blobsDir, { shared: true });
+  return withStore(target, (s) => collectGarbage(s, blobs, gcTrashDir(blobsDir), now, { ...DEFAULT_GC, ...opts }));
 }

@@ -20,6 +20,8 @@ import { LongpollHub } from './longpoll.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { blobRoutes } from './routes/blobs.js';
+import { chunkRoutes } from './routes/chunks.js';
+import { collectGarbage, gcTrashDir, type GcReport } from './gc.js';
 import { commitRoutes } from './routes/commit.js';
 import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
@@ -39,6 +41,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** one retention trim now (also runs periodically) */
   trim(): Promise<TrimReport>;
+  /** one content collector pass now (also runs periodically) */
+  gc(): Promise<GcReport>;
 }
 
 const UNAVAILABLE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EIO', 'EROFS']);
@@ -88,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     commitRoutes(router, ctx);
     notifyRoutes(router, ctx);
     blobRoutes(router, ctx);
+    chunkRoutes(router, ctx);
     statusRoutes(router, ctx);
     historyRoutes(router, ctx);
 
@@ -123,10 +128,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const trimTimer = opts.trimIntervalMs > 0 ? setInterval(trimQuietly, opts.trimIntervalMs) : null;
     trimTimer?.unref();
 
+    let collecting: Promise<GcReport> | null = null;
+    const gc = (): Promise<GcReport> => {
+      collecting ??= collectGarbage(store, blobs, gcTrashDir(opts.blobsDir), Date.now(), {
+        uploadGraceMs: opts.gcUploadGraceMs,
+        orphanGraceMs: opts.gcOrphanGraceMs,
+      }).finally(() => {
+        collecting = null;
+      });
+      return collecting;
+    };
+    const gcQuietly = (): void => {
+      gc().catch((err) => opts.log(`syncd: content collection failed: ${String(err)}`));
+    };
+    // the pass at start also settles what a crashed pass left in gc-trash
+    gcQuietly();
+    const gcTimer = opts.gcIntervalMs > 0 ? setInterval(gcQuietly, opts.gcIntervalMs) : null;
+    gcTimer?.unref();
+
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => {
       closing ??= (async () => {
         if (trimTimer) clearInterval(trimTimer);
+        if (gcTimer) clearInterval(gcTimer);
         const closed = new Promise<void>((r) => server.close(() => r()));
         hub.shutdown();
         events.closeAll();
@@ -138,13 +162,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clearInterval(sweep);
         clearTimeout(cut);
         await trimming?.catch(() => undefined);
+        await collecting?.catch(() => undefined);
         await activity.close().catch((err) => opts.log(`syncd: saving device activity failed: ${String(err)}`));
         await bus!.close();
         await store.close();
       })();
       return closing;
     };
-    return { url: `http://${host}:${port}`, port, close, trim };
+    return { url: `http://${host}:${port}`, port, close, trim, gc };
   } catch (err) {
     await bus?.close();
     await store.close();

@@ -60,13 +60,17 @@ export class BlobStore {
 
   /**
    * Streams `body` into the store under `hash` if its SHA-256 equals `hash`.
-   * When the blob is already stored the bytes are only hashed, not written.
+   * When the blob is already stored the bytes are only hashed, not written,
+   * unless `rewrite`: an upload for a namespace that does not reference the
+   * hash must cost the same whether or not another namespace stored it (the
+   * time of a skipped write and fsync would tell), and a fresh file keeps
+   * the collector off it (src/server/gc.ts).
    * Throws (after removing the temp file) when the body stream fails, e.g.
    * the client aborted.
    */
-  async put(body: AsyncIterable<Buffer | string>, hash: string, maxBytes: number): Promise<PutResult> {
+  async put(body: AsyncIterable<Buffer | string>, hash: string, maxBytes: number, opts: { rewrite?: boolean } = {}): Promise<PutResult> {
     const final = this.pathOf(hash);
-    const already = await this.exists(hash);
+    const already = !opts.rewrite && (await this.exists(hash));
     const sha = createHash('sha256');
     let size = 0;
     if (already) {
@@ -174,6 +178,66 @@ export class BlobStore {
     }
   }
 
+  /** Every stored hash (the collector's walk). */
+  async *hashes(): AsyncGenerator<string> {
+    for (const a of await readdirOrEmpty(this.#root)) {
+      for (const b of await readdirOrEmpty(join(this.#root, a))) {
+        for (const name of await readdirOrEmpty(join(this.#root, a, b))) if (/^[0-9a-f]{64}$/.test(name)) yield name;
+      }
+    }
+  }
+
+  /** modification time in ms, or null when not stored */
+  async mtimeMs(hash: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(hash))).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a blob the collector found unneeded, in two steps so an upload
+   * racing it is never lost: the file is first moved to `trash` (reads now
+   * miss it; an upload that refs it meanwhile finds it gone and is told to
+   * retry), then `stillUnneeded` is asked again: yes → deleted, no → moved
+   * back. A crash between the steps leaves it in `trash`, where
+   * `recoverTrash` judges it again. Returns the bytes freed.
+   */
+  async remove(hash: string, trash: string, stillUnneeded: () => Promise<boolean>): Promise<number> {
+    await mkdir(trash, { recursive: true });
+    const aside = join(trash, hash);
+    try {
+      await rename(this.pathOf(hash), aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    return this.#settle(hash, aside, stillUnneeded);
+  }
+
+  /** Judges again every blob a crashed collector left in `trash`. */
+  async recoverTrash(trash: string, stillUnneeded: (hash: string) => Promise<boolean>): Promise<void> {
+    for (const name of await readdirOrEmpty(trash)) {
+      if (/^[0-9a-f]{64}$/.test(name)) await this.#settle(name, join(trash, name), () => stillUnneeded(name));
+    }
+  }
+
+  async #settle(hash: string, aside: string, stillUnneeded: () => Promise<boolean>): Promise<number> {
+    if (await stillUnneeded()) {
+      const size = (await stat(aside)).size;
+      await unlink(aside);
+      return size;
+    }
+    const dir = join(this.#root, hash.slice(0, 2), hash.slice(2, 4));
+    await mkdir(dir, { recursive: true });
+    // an upload may have stored it again meanwhile: the same bytes, keep either
+    await rename(aside, this.pathOf(hash));
+    await fsyncDir(dir);
+    return 0;
+  }
+
   /** Number of temp files (uploads in progress or leaked): used by tests. */
   async tempCount(): Promise<number> {
     return (await readdir(this.#tmp)).length;
@@ -206,6 +270,15 @@ async function sweepStaleTemp(tmpRoot: string, maxAgeMs: number): Promise<void> 
     } catch {
       // another process swept it first, or it is not ours to judge (a file in tmp/ itself)
     }
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
 }
 

@@ -32,6 +32,12 @@ export interface ServerOptions {
   maxLongpollWaiters?: number;
   /** period of the retention trim, ms; 0 = only at start (default 10 min) */
   trimIntervalMs?: number;
+  /** period of the content collector, ms; 0 = only at start (default 1 h; src/server/gc.ts) */
+  gcIntervalMs?: number;
+  /** uploads not yet committed are kept this long, ms (default a day) */
+  gcUploadGraceMs?: number;
+  /** unneeded content is deleted after it has been unneeded this long, ms (default a day) */
+  gcOrphanGraceMs?: number;
   /** largest blob a PUT may upload, bytes (default 64 GiB) */
   maxBlobBytes?: number;
   /** SSE heartbeat period, ms (default 15 s) */
@@ -90,6 +96,9 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     longpollSpreadMaxMs: nonNegInt(o.longpollSpreadMaxMs, 'longpollSpreadMaxMs', 1000),
     maxLongpollWaiters: nonNegInt(o.maxLongpollWaiters, 'maxLongpollWaiters', 50_000),
     trimIntervalMs: nonNegInt(o.trimIntervalMs, 'trimIntervalMs', 600_000),
+    gcIntervalMs: nonNegInt(o.gcIntervalMs, 'gcIntervalMs', 3_600_000),
+    gcUploadGraceMs: nonNegInt(o.gcUploadGraceMs, 'gcUploadGraceMs', 86_400_000),
+    gcOrphanGraceMs: nonNegInt(o.gcOrphanGraceMs, 'gcOrphanGraceMs', 86_400_000),
     maxBlobBytes: nonNegInt(o.maxBlobBytes, 'maxBlobBytes', 64 * 1024 ** 3),
     eventsHeartbeatMs: Math.max(10, nonNegInt(o.eventsHeartbeatMs, 'eventsHeartbeatMs', 15_000)),
     activityFlushMs: nonNegInt(o.activityFlushMs, 'activityFlushMs', 1000),

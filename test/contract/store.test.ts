@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SqliteStore } from '../../src/server/store/sqlite/store.js';
 import { PostgresStore } from '../../src/server/store/postgres/store.js';
 import { createTestDatabase, SKIP_PG } from '../helpers/pg.js';
+import { contentContract } from './content-contract.js';
 import { storeContract } from './store-contract.js';
 
 storeContract('sqlite', async () => {
@@ -25,6 +26,23 @@ storeContract(
       open: () => PostgresStore.open(db.url, { trimChunk: 7, max: 4 }),
       destroy: () => db.drop(),
     };
+  },
+  { skip: SKIP_PG },
+);
+
+contentContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'syncd-content-'));
+  return {
+    open: async () => new SqliteStore(join(dir, 'syncd.db')),
+    destroy: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+contentContract(
+  'postgres',
+  async () => {
+    const db = await createTestDatabase();
+    return { open: () => PostgresStore.open(db.url, { max: 4 }), destroy: () => db.drop() };
   },
   { skip: SKIP_PG },
 );

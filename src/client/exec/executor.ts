@@ -211,8 +211,10 @@ class Run {
     // their stat then: placing them is a link (or rename) and nothing else
     const results = await downloadManyToTemp(
       this.ctx.remote,
-      items.map(({ op, dirAbs }) => ({
+      items.map(({ op, abs, dirAbs }) => ({
         hash: op.node.hash!, size: op.node.size ?? 0, dirAbs,
+        // the file there now is most likely the previous version: a large file reuses its chunks
+        reuse: [abs],
         mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
       })),
       { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle, fs: this.fs, retries: this.ctx.downloadRetries },

@@ -186,6 +186,83 @@ export class RemoteClient {
     throw this.#http.malformed('upload', `unexpected status ${reply.status}`);
   }
 
+  /**
+   * `POST /v1/chunks/missing`: which of `hashes` this namespace cannot
+   * reference yet (the chunks an upload still has to send). A server
+   * without the content layer answers 404: RemoteError `not_found`.
+   */
+  async missingChunks(hashes: readonly string[]): Promise<string[]> {
+    const asked = new Set(hashes);
+    return this.#http.json(
+      { method: 'POST', path: '/v1/chunks/missing', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hashes }), what: 'chunks' },
+      (v: unknown) => {
+        const missing = (v as { missing?: unknown } | null)?.missing;
+        if (!Array.isArray(missing) || !missing.every((h) => typeof h === 'string' && asked.has(h))) {
+          throw this.#http.malformed('chunks', 'the reply is not {"missing": [<hashes that were asked>]}');
+        }
+        return missing as string[];
+      },
+    );
+  }
+
+  /** `PUT /v1/chunks/{hash}`: one chunk, streamed from `open()`. */
+  async putChunk(hash: string, size: number, open: () => Readable): Promise<'created' | 'exists'> {
+    if (!isSha256Hex(hash)) throw new TypeError(`putChunk: not a SHA-256 hex hash: ${hash}`);
+    if (!Number.isSafeInteger(size) || size < 1) throw new TypeError(`putChunk: bad size ${size}`);
+    const reply = await this.#http.send({
+      method: 'PUT',
+      path: `/v1/chunks/${hash}`,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: open,
+      what: 'upload',
+    });
+    await this.#http.dump(reply);
+    return reply.status === 201 ? 'created' : 'exists';
+  }
+
+  /**
+   * `POST /v1/files/{hash}`: the server assembles the file from chunks this
+   * namespace has and checks its SHA-256 (RemoteError `hash_mismatch` if the
+   * chunks are not that file; `chunks_missing` if some were collected).
+   */
+  async assembleFile(hash: string, size: number, chunks: ReadonlyArray<{ hash: string; size: number }>): Promise<'created' | 'exists'> {
+    const reply = await this.#http.send({
+      method: 'POST',
+      path: `/v1/files/${hash}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ size, chunks: chunks.map((c) => ({ hash: c.hash, size: c.size })) }),
+      headersTimeout: this.#headersTimeout * 4,
+      what: 'upload',
+    });
+    await this.#http.dump(reply);
+    return reply.status === 201 ? 'created' : 'exists';
+  }
+
+  /** `GET /v1/files/{hash}`: the file's chunk list (a file stored whole is its own one chunk). */
+  async fileChunks(hash: string): Promise<{ hash: string; size: number; chunks: Array<{ hash: string; offset: number; size: number }> }> {
+    if (!isSha256Hex(hash)) throw new TypeError(`fileChunks: not a SHA-256 hex hash: ${hash}`);
+    return this.#http.json({ method: 'GET', path: `/v1/files/${hash}`, what: 'chunks' }, (v: unknown) => {
+      const f = v as { hash?: unknown; size?: unknown; chunks?: unknown } | null;
+      let next = 0;
+      const ok =
+        f !== null && typeof f === 'object' && f.hash === hash && Number.isSafeInteger(f.size) && Array.isArray(f.chunks) &&
+        f.chunks.every((c: { hash?: unknown; offset?: unknown; size?: unknown }) => {
+          const good = isSha256Hex(c?.hash) && c.offset === next && Number.isSafeInteger(c.size) && (c.size as number) > 0;
+          if (good) next += c.size as number;
+          return good;
+        }) && next === f.size;
+      if (!ok) throw this.#http.malformed('chunks', 'the chunk list is malformed or does not cover the file');
+      return f as { hash: string; size: number; chunks: Array<{ hash: string; offset: number; size: number }> };
+    });
+  }
+
+  /** `GET /v1/chunks/{hash}`: one chunk, whole, in memory (chunks are at most a few MiB). */
+  async getChunk(hash: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    if (!isSha256Hex(hash)) throw new TypeError(`getChunk: not a SHA-256 hex hash: ${hash}`);
+    const reply = await this.#http.send({ method: 'GET', path: `/v1/chunks/${hash}`, signal, what: 'download' });
+    return this.#http.readAll(reply, maxBytes, 'download');
+  }
+
   async commit(ops: Op[]): Promise<OpResult[]> {
     const results = await this.#http.json(
       {

@@ -98,7 +98,7 @@ export class Sender {
     if (reply.status >= 200 && reply.status < 300) return reply;
     let text = '';
     try {
-      text = (await this.#readAll(reply, ERROR_BODY_BYTES, req.what)).toString('utf8');
+      text = (await this.readAll(reply, ERROR_BODY_BYTES, req.what)).toString('utf8');
     } catch {
       // keep going with the status alone
     }
@@ -112,7 +112,7 @@ export class Sender {
       discard(reply.body);
       throw this.malformed(req.what, `unexpected status ${reply.status}`);
     }
-    const buf = await this.#readAll(reply, this.#maxJson, req.what);
+    const buf = await this.readAll(reply, this.#maxJson, req.what);
     let v: unknown;
     try {
       v = JSON.parse(buf.toString('utf8'));
@@ -141,7 +141,8 @@ export class Sender {
     if (!this.#pool.destroyed) await this.#pool.destroy();
   }
 
-  async #readAll(reply: Reply, max: number, what: string): Promise<Buffer> {
+  /** The whole body of `reply`, at most `max` bytes (more is a `protocol` error). */
+  async readAll(reply: Reply, max: number, what: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let n = 0;
     try {

@@ -15,6 +15,9 @@ import type { RemoteClient } from '../remote/remote.js';
 import type { Throttle } from './throttle.js';
 import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
 import { discard } from '../remote/streams.js';
+import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
+import { chunkHandle, readRange, type ChunkedFile } from './chunk-file.js';
+import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import { diskCode, isDiskError } from '../disk/errno.js';
 
@@ -22,7 +25,9 @@ import { diskCode, isDiskError } from '../disk/errno.js';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
-export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'>;
+export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'> & Partial<ChunkRemote> & Partial<ChunkFetchRemote>;
+/** The content layer's upload calls: a remote without them uploads whole blobs. */
+export type ChunkRemote = Pick<RemoteClient, 'missingChunks' | 'putChunk' | 'assembleFile'>;
 
 export interface DownloadItem {
   hash: string;
@@ -33,6 +38,8 @@ export interface DownloadItem {
   mode?: number;
   /** mtime the temp file gets, ms since the epoch (default: when it was written) */
   mtimeMs?: number;
+  /** local files that may share chunks with this content (the previous version): a large file copies those instead of fetching them */
+  reuse?: readonly string[];
 }
 
 export interface DownloadOptions {
@@ -154,6 +161,16 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
     return writeTemp(fs, item, Buffer.alloc(0), fsync);
   }
   const retries = opts.retries ?? 5;
+  if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
+    try {
+      return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
+        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle,
+      });
+    } catch (e) {
+      // a server without the content layer: the whole blob, below
+      if (!(e instanceof RemoteError && e.code === 'not_found')) throw e;
+    }
+  }
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   const path = join(dirAbs, tempName());
   const fh = await fs.createNew(path);
@@ -566,11 +583,14 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     const st = await fh.stat();
     if (!st.isFile()) throw changed(absPath, 'it is no longer a regular file');
     if (!sameIdentity(st, expect)) throw changed(absPath, 'it differs from what the scan saw');
-    const { hash, size } = await hashHandle(fh);
+    const chunkRemote = expect.size > SINGLE_CHUNK_MAX && remote.missingChunks && remote.putChunk && remote.assembleFile ? (remote as ChunkRemote) : null;
+    const { hash, size, chunks } = chunkRemote ? await chunkHandle(fh) : { ...(await hashHandle(fh)), chunks: null };
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {
-      await remote.putBlob(hash, size, () => readHandle(fh, size, throttle));
+      const whole = (): Promise<unknown> => remote.putBlob(hash, size, () => readHandle(fh, size, throttle));
+      if (chunkRemote && chunks) await uploadChunks(chunkRemote, fh, { hash, size, chunks }, whole, throttle);
+      else await whole();
     } catch (e) {
       putError = e;
     }
@@ -586,6 +606,49 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
   } finally {
     await fh.close();
   }
+}
+
+/** chunk uploads of one file in flight at once */
+const CHUNK_UPLOADS_IN_FLIGHT = 4;
+
+/**
+ * A large file as chunks: ask which ones the server lacks, send only those
+ * (so an upload killed halfway resumes where it stopped: the chunks that
+ * made it are not missing any more), then let the server assemble and
+ * verify the file. A server without the content layer (404) gets the whole
+ * blob instead; chunks collected between the question and the assembly
+ * (`chunks_missing`) are asked about and sent once more.
+ */
+async function uploadChunks(remote: ChunkRemote, fh: FsHandle, file: ChunkedFile, whole: () => Promise<unknown>, throttle?: Throttle): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    let missing: Set<string>;
+    try {
+      missing = new Set(await askMissing(remote, [...new Set(file.chunks.map((c) => c.hash))]));
+    } catch (e) {
+      if (e instanceof RemoteError && e.code === 'not_found') {
+        await whole();
+        return;
+      }
+      throw e;
+    }
+    const jobs = file.chunks
+      .filter((c) => missing.delete(c.hash)) // each distinct chunk once
+      .map((c) => async () => void (await remote.putChunk(c.hash, c.size, () => readRange(fh, c.offset, c.size, throttle))));
+    await runLimited(jobs, CHUNK_UPLOADS_IN_FLIGHT);
+    try {
+      await remote.assembleFile(file.hash, file.size, file.chunks);
+      return;
+    } catch (e) {
+      if (attempt === 0 && e instanceof RemoteError && e.serverCode === 'chunks_missing') continue;
+      throw e;
+    }
+  }
+}
+
+async function askMissing(remote: ChunkRemote, hashes: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < hashes.length; i += 10_000) out.push(...(await remote.missingChunks(hashes.slice(i, i + 10_000))));
+  return out;
 }
 
 /**

@@ -2,47 +2,36 @@
 // POST /v1/blobs/fetch (its frames: src/protocol/frames.ts). Reads are gated
 // by the caller namespace's blob_refs.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate } from 'node:timers/promises';
 import { HttpError, badRequest } from '../../protocol/errors.js';
 import { encodeFrameHeader, FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
+import { openContent } from '../content.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
 import { parseRange } from '../http/range.js';
 import type { RequestInfo, Router } from '../http/router.js';
 
-function hashParam(param: string): string {
+
+export function hashParam(param: string): string {
   if (!isSha256Hex(param)) throw badRequest('the blob path must end in 64 lowercase hex characters (SHA-256)');
   return param;
 }
 
 export function blobRoutes(router: Router, ctx: ServerContext): void {
   router.on('PUT', '/v1/blobs/*', async ({ req, res, param }) => {
-    const device = await authenticate(ctx, req);
-    const hash = hashParam(param);
-    const max = ctx.opts.maxBlobBytes;
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > max) {
-      throw new HttpError('too_large', `blob is ${declared} bytes; the limit is ${max}`);
-    }
-    const put = await ctx.blobs.put(withIdleTimeout(req, ctx.opts.bodyIdleMs), hash, max);
-    if (!put.ok && put.code === 'too_large') throw new HttpError('too_large', `blob exceeds ${max} bytes`);
-    if (!put.ok) {
-      throw new HttpError('hash_mismatch', `the uploaded ${put.size} bytes do not hash to ${hash}; nothing was stored`);
-    }
-    const added = await ctx.store.addBlobRef(device.namespace, hash, put.size, ctx.now());
-    sendJson(res, added ? 201 : 200, { hash, size: put.size });
+    await putContent(ctx, req, res, hashParam(param), ctx.opts.maxBlobBytes);
   });
 
   const get = async (r: RequestInfo, head: boolean): Promise<void> => {
     const { req, res } = r;
     const device = await authenticate(ctx, req);
     const hash = hashParam(r.param);
-    const ref = await ctx.store.blobRef(device.namespace, hash);
-    const size = ref ? await ctx.blobs.size(hash) : null;
-    if (size === null) throw new HttpError('not_found', `this namespace has no blob ${hash}`);
+    const source = await openContent(ctx.store, ctx.blobs, device.namespace, hash);
+    if (source === null) throw new HttpError('not_found', `this namespace has no blob ${hash}`);
+    const size = source.size;
     const range = parseRange(req.headers.range, size);
     const common = {
       'content-type': 'application/octet-stream',
@@ -66,13 +55,16 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       res.end();
       return;
     }
-    await pipeFile(ctx, res, hash, { start, end });
+    await pipeSource(res, source.read({ start, end }));
     res.end();
   };
   router.on('GET', '/v1/blobs/*', (r) => get(r, false));
   router.on('HEAD', '/v1/blobs/*', (r) => get(r, true));
+  // chunks are blobs: the same reader, the same gate (routes/chunks.ts has the rest)
+  router.on('GET', '/v1/chunks/*', (r) => get(r, false));
+  router.on('HEAD', '/v1/chunks/*', (r) => get(r, true));
 
-  router.on('POST', '/v1/blobs/fetch', async ({ req, res }) => {
+  const fetch = async ({ req, res }: RequestInfo): Promise<void> => {
     const device = await authenticate(ctx, req);
     const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs });
     const hashes = (body as { hashes?: unknown } | null)?.hashes;
@@ -93,6 +85,14 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       if (res.destroyed) return;
       const ref = await ctx.store.blobRef(device.namespace, hash);
       const got = ref ? ctx.blobs.readSmall(hash, SMALL_BLOB) : null;
+      // no blob file: a file assembled from chunks, streamed from them
+      const source = ref && got === null ? await openContent(ctx.store, ctx.blobs, device.namespace, hash) : null;
+      if (source !== null) {
+        out.push(Buffer.from(`${hash} ${source.size}\n`, 'latin1'));
+        await out.flush();
+        if (source.size > 0) await pipeSource(res, source.read({ start: 0, end: source.size - 1 }));
+        continue;
+      }
       if (got === null) {
         out.push(encodeFrameHeader(hash, FRAME_MISSING));
       } else if (typeof got !== 'number') {
@@ -101,7 +101,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       } else {
         out.push(encodeFrameHeader(hash, got));
         await out.flush();
-        await pipeFile(ctx, res, hash, { start: 0, end: got - 1 });
+        await pipeSource(res, ctx.blobs.read(hash, { start: 0, end: got - 1 }));
         continue;
       }
       if (out.full) {
@@ -111,7 +111,36 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     }
     await out.flush();
     res.end();
-  });
+  };
+  router.on('POST', '/v1/blobs/fetch', fetch);
+  router.on('POST', '/v1/chunks/fetch', fetch);
+}
+
+/**
+ * Stores an uploaded blob or chunk and refs it for the caller's namespace.
+ * The bytes are written unless this namespace already has them, so the
+ * answer's timing says nothing about other namespaces. After the ref, the
+ * file must still be there: a collector pass that judged the hash unneeded
+ * just before the ref may have removed it, and the client is then told to
+ * retry (its retry writes the file again).
+ */
+export async function putContent(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, hash: string, max: number): Promise<void> {
+  const device = await authenticate(ctx, req);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > max) {
+    throw new HttpError('too_large', `blob is ${declared} bytes; the limit is ${max}`);
+  }
+  const had = (await ctx.store.blobRef(device.namespace, hash)) !== null;
+  const put = await ctx.blobs.put(withIdleTimeout(req, ctx.opts.bodyIdleMs), hash, max, { rewrite: !had });
+  if (!put.ok && put.code === 'too_large') throw new HttpError('too_large', `blob exceeds ${max} bytes`);
+  if (!put.ok) {
+    throw new HttpError('hash_mismatch', `the uploaded ${put.size} bytes do not hash to ${hash}; nothing was stored`);
+  }
+  const added = await ctx.store.addBlobRef(device.namespace, hash, put.size, ctx.now());
+  if (!(await ctx.blobs.exists(hash))) {
+    throw new HttpError('unavailable', 'the content was collected while it was being stored; upload it again', {}, 1);
+  }
+  sendJson(res, added ? 201 : 200, { hash, size: put.size });
 }
 
 /** Blobs up to this size are read whole into memory and batched into larger writes. */
@@ -147,16 +176,12 @@ class Coalescer {
   }
 }
 
-/** Streams [start, end] of a blob into res without ending it, honouring backpressure. */
-async function pipeFile(ctx: ServerContext, res: ServerResponse, hash: string, range: { start: number; end: number }): Promise<void> {
-  const stream = ctx.blobs.read(hash, range);
-  try {
-    for await (const chunk of stream) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await drained(res);
-    }
-  } finally {
-    stream.destroy();
+/** Streams content into res without ending it, honouring backpressure. */
+export async function pipeSource(res: ServerResponse, source: AsyncIterable<Buffer>): Promise<void> {
+  // leaving the loop early (res gone) closes the source's file handles
+  for await (const chunk of source) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await drained(res);
   }
 }
 

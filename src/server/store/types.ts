@@ -13,6 +13,7 @@
 
 import type { Op, OpResult, WireNode } from '../../protocol/types.js';
 import type { StoredNode } from './decide.js';
+import type { ContentStore } from './content-types.js';
 
 export interface NamespaceRef {
   /** store-internal key */
@@ -142,6 +143,8 @@ export interface JournalStore {
   blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null>;
   /** true when the namespace did not have it yet */
   addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean>;
+  /** chunk lists and garbage collection (./content-types.ts) */
+  readonly content: ContentStore;
 
   saveActivity(records: ActivityRecord[]): Promise<void>;
 

@@ -40,6 +40,7 @@ describe('docs/api.md', () => {
     expect(out).toMatch(/"namespace": "demo"/);
     expect(out).toMatch(/"size":13} 201\n/);
     expect(out).toContain('"error":"hash_mismatch"');
+    expect(out).toContain('same bytes');
     expect(out).toMatch(/\{"status":"ok","seq":1,"id":"n_[^"]+","name":"hello.txt","rev":1\}/);
     expect(out).toContain('{"status":"ok","seq":1}');
     expect(out).toContain('{"status":"error","error":"name_taken","current_rev":null,"seq":null}');

@@ -38,6 +38,8 @@ import {
   type TrimReport,
 } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
+import type { ContentStore } from '../content-types.js';
+import { postgresContent } from './content.js';
 import { clientConfig, createPool, query, Rollback, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
 import { SQL } from './sql.js';
 
@@ -119,12 +121,14 @@ export class PostgresStore implements JournalStore {
   readonly #opts: PostgresStoreOptions;
   readonly #trimChunk: number;
   #closed = false;
+  readonly content: ContentStore;
 
   private constructor(url: string, opts: PostgresStoreOptions) {
     this.#url = url;
     this.#opts = opts;
     this.#trimChunk = opts.trimChunk ?? 10_000;
     this.#pool = createPool(url, opts);
+    this.content = postgresContent(this.#pool);
   }
 
   /** Connects, applies pending migrations (once, whatever the number of processes) and returns the store. */

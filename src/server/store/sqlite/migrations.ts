@@ -94,4 +94,33 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX journal_node ON journal (ns, node, seq);
   CREATE INDEX journal_at ON journal (ns, at);
   `,
+  // 3: the content layer. A file above the single-chunk size is stored as
+  // an ordered list of chunks (file_chunks, server-wide: the list is a fact
+  // about content, not about a namespace); who may read a chunk is still
+  // blob_refs, per namespace. content_orphans remembers since when a stored
+  // blob or chunk has been unreferenced, so the collector deletes it only
+  // after a grace period (see src/server/gc.ts).
+  `
+  CREATE TABLE files (
+    hash   TEXT PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    chunks INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE file_chunks (
+    file  TEXT NOT NULL,
+    idx   INTEGER NOT NULL,
+    chunk TEXT NOT NULL,
+    size  INTEGER NOT NULL,
+    PRIMARY KEY (file, idx)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX file_chunks_chunk ON file_chunks (chunk);
+  -- "does any namespace still reference this hash" (the collector)
+  CREATE INDEX blob_refs_hash ON blob_refs (hash);
+
+  CREATE TABLE content_orphans (
+    hash  TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -26,6 +26,8 @@ import {
   type RetentionPolicy,
   type TrimReport,
 } from '../types.js';
+import type { ContentStore } from '../content-types.js';
+import { sqliteContent } from './content.js';
 import { MIGRATIONS } from './migrations.js';
 import { prepare, type Statements } from './statements.js';
 
@@ -70,6 +72,7 @@ export class SqliteStore implements JournalStore {
   readonly #db: Database.Database;
   readonly #trimChunk: number;
   readonly #s: Statements;
+  readonly content: ContentStore;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.#trimChunk = opts.trimChunk ?? 10_000;
@@ -81,6 +84,7 @@ export class SqliteStore implements JournalStore {
       this.#db.pragma('foreign_keys = ON');
       migrate(this.#db);
       this.#s = prepare(this.#db);
+      this.content = sqliteContent(this.#db, (fn) => this.#run(fn));
     } catch (err) {
       translate(err);
     }

@@ -1,0 +1,122 @@
+// The content layer's endpoints (docs/api.md, "Chunks"):
+//   POST /v1/chunks/missing   which of these hashes this namespace cannot reference yet
+//   PUT  /v1/chunks/{hash}    upload one chunk (a blob of at most MAX_CHUNK_BYTES)
+//   GET  /v1/chunks/{hash}    one chunk, Range supported (the blob reader)
+//   POST /v1/chunks/fetch     many chunks in one reply (the blob batch framing)
+//   POST /v1/files/{hash}     assemble a file from a chunk list; the server checks the whole-file SHA-256
+//   GET  /v1/files/{hash}     a file's chunk list
+// A chunk is stored and gated exactly like a blob (blob_refs per
+// namespace), so every answer is about the caller's namespace only.
+
+import { createHash } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
+import { HttpError, badRequest } from '../../protocol/errors.js';
+import { isSha256Hex } from '../../protocol/names.js';
+import { openContent } from '../content.js';
+import type { ServerContext } from '../context.js';
+import { authenticate } from '../http/auth.js';
+import { readJson, sendJson } from '../http/io.js';
+import type { Router } from '../http/router.js';
+import type { ChunkRef } from '../store/content-types.js';
+import { hashParam, putContent } from './blobs.js';
+
+/** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
+export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
+export const MISSING_MAX_HASHES = 10_000;
+/** a 64 GiB file in chunks of the chunker's 256 KiB minimum */
+export const MAX_FILE_CHUNKS = 262_144;
+
+function hashList(body: unknown, max: number): string[] {
+  const hashes = (body as { hashes?: unknown } | null)?.hashes;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(hashes)) {
+    throw badRequest('body must be {"hashes": ["<sha256>", ...]}');
+  }
+  if (hashes.length > max) throw new HttpError('too_large', `at most ${max} hashes per request`);
+  hashes.forEach((h, i) => {
+    if (!isSha256Hex(h)) throw badRequest(`hashes[${i}] must be 64 lowercase hex characters`);
+  });
+  return hashes as string[];
+}
+
+function chunkList(body: unknown): { size: number; chunks: ChunkRef[] } {
+  const b = body as { size?: unknown; chunks?: unknown } | null;
+  if (typeof b !== 'object' || b === null || Array.isArray(b) || !Array.isArray(b.chunks) || !Number.isSafeInteger(b.size) || (b.size as number) < 0) {
+    throw badRequest('body must be {"size": <bytes>, "chunks": [{"hash": "<sha256>", "size": <bytes>}, ...]}');
+  }
+  if (b.chunks.length > MAX_FILE_CHUNKS) throw new HttpError('too_large', `at most ${MAX_FILE_CHUNKS} chunks per file`);
+  const chunks = b.chunks.map((c: unknown, i: number): ChunkRef => {
+    const x = c as { hash?: unknown; size?: unknown } | null;
+    if (typeof x !== 'object' || x === null || !isSha256Hex(x.hash) || !Number.isSafeInteger(x.size) || (x.size as number) < 1 || (x.size as number) > MAX_CHUNK_BYTES) {
+      throw badRequest(`chunks[${i}] must be {"hash": "<sha256>", "size": 1..${MAX_CHUNK_BYTES}}`);
+    }
+    return { hash: x.hash as string, size: x.size as number };
+  });
+  if (chunks.reduce((s, c) => s + c.size, 0) !== b.size) throw badRequest('the chunk sizes do not add up to "size"');
+  return { size: b.size as number, chunks };
+}
+
+export function chunkRoutes(router: Router, ctx: ServerContext): void {
+  const limits = { maxBytes: 16 * 1024 * 1024, idleMs: ctx.opts.bodyIdleMs };
+
+  router.on('POST', '/v1/chunks/missing', async ({ req, res }) => {
+    const device = await authenticate(ctx, req);
+    const hashes = hashList(await readJson(req, limits), MISSING_MAX_HASHES);
+    const have = await ctx.store.content.readable(device.namespace, hashes);
+    sendJson(res, 200, { missing: hashes.filter((h) => !have.has(h)) });
+  });
+
+  router.on('PUT', '/v1/chunks/*', async ({ req, res, param }) => {
+    await putContent(ctx, req, res, hashParam(param), MAX_CHUNK_BYTES);
+  });
+
+  router.on('POST', '/v1/files/*', async ({ req, res, param }) => {
+    const device = await authenticate(ctx, req);
+    const hash = hashParam(param);
+    const list = chunkList(await readJson(req, limits));
+    const ns = device.namespace;
+    const known = await ctx.store.blobRef(ns, hash);
+    if (known !== null) {
+      if (known.size !== list.size) throw new HttpError('hash_mismatch', `${hash} is ${known.size} bytes, not ${list.size}`);
+      sendJson(res, 200, { hash, size: known.size });
+      return;
+    }
+    const distinct = [...new Set(list.chunks.map((c) => c.hash))];
+    const have = await ctx.store.content.readable(ns, distinct);
+    const missing = distinct.filter((h) => !have.has(h));
+    if (missing.length > 0) {
+      throw new HttpError('chunks_missing', `${missing.length} chunk(s) of this file are not uploaded`, { missing });
+    }
+    // the whole-file hash is the server's own: it reads the chunks it stored
+    const sha = createHash('sha256');
+    let n = 0;
+    for (const c of list.chunks) {
+      const src = await openContent(ctx.store, ctx.blobs, ns, c.hash);
+      if (src === null || src.size !== c.size) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
+      for await (const part of src.read({ start: 0, end: c.size - 1 })) sha.update(part);
+      if (++n % 16 === 0) await setImmediate(); // other requests get a turn during a long assembly
+    }
+    if (sha.digest('hex') !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
+    const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());
+    sendJson(res, added ? 201 : 200, { hash, size: list.size });
+  });
+
+  router.on('GET', '/v1/files/*', async ({ req, res, param }) => {
+    const device = await authenticate(ctx, req);
+    const hash = hashParam(param);
+    const ref = await ctx.store.blobRef(device.namespace, hash);
+    if (ref === null) throw new HttpError('not_found', `this namespace has no file ${hash}`);
+    const recipe = await ctx.store.content.recipe(hash);
+    // uploaded whole (or below the chunking threshold): one chunk, the file itself
+    const chunks = recipe?.chunks ?? (ref.size === 0 ? [] : [{ hash, size: ref.size }]);
+    let offset = 0;
+    sendJson(res, 200, {
+      hash,
+      size: ref.size,
+      chunks: chunks.map((c) => {
+        const o = { hash: c.hash, offset, size: c.size };
+        offset += c.size;
+        return o;
+      }),
+    });
+  });
+}
