@@ -15,7 +15,7 @@
 //   or runs after and sees the ref gone (`blob_missing`, the client uploads
 //   again): a commit never names content the collector is about to drop.
 
-import type { NamespaceRef } from './types.js';
+import type { NamespaceRef } from './namespace-ref.js';
 
 export interface ChunkRef {
   hash: string;

@@ -15,11 +15,8 @@ import type { Op, OpResult, WireNode } from '../../protocol/types.js';
 import type { StoredNode } from './decide.js';
 import type { ContentStore } from './content-types.js';
 
-export interface NamespaceRef {
-  /** store-internal key */
-  id: number;
-  name: string;
-}
+import type { NamespaceRef } from './namespace-ref.js';
+export type { NamespaceRef } from './namespace-ref.js';
 
 export interface NamespaceState extends NamespaceRef {
   epoch: string;
