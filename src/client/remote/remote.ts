@@ -217,6 +217,17 @@ export class RemoteClient {
   }
 
   /**
+   * Holds the Subscribe stream (syncd.v1.SyncService) and calls
+   * `onHead(head, heartbeat)` per message. Resolves when the server ends it
+   * or `signal` aborts; rejects with a RemoteError (`unsupported` for a
+   * server without it). The RPC client loads on the first call only.
+   */
+  async subscribe(cursor: string, onHead: (head: number, heartbeat: boolean) => void, signal: AbortSignal): Promise<void> {
+    const { subscribe } = await import('./subscribe.js');
+    await subscribe({ server: this.server, auth: this.#auth, userAgent: this.#ua, cursor, onHead, signal });
+  }
+
+  /**
    * Uploads content by streaming `open()` with a known length. `open` is a
    * factory so a caller can retry without buffering.
    */
