@@ -82,7 +82,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     blobRoutes(router, ctx);
     statusRoutes(router, ctx);
 
-    const rpc = connectNodeAdapter({ routes: syncServiceRoutes(ctx), readMaxBytes: LIMITS.commitMaxBytes });
+    // Connect's JSON form writes zeros and false too (alwaysEmitImplicit), so it reads like the REST reply
+    const rpc = connectNodeAdapter({
+      routes: syncServiceRoutes(ctx),
+      readMaxBytes: LIMITS.commitMaxBytes,
+      jsonOptions: { alwaysEmitImplicit: true },
+    });
     // requestTimeout off (listener.ts): uploads of big blobs and 480 s longpolls
     // must live; bodies that stall are cut by bodyIdleMs instead.
     const server = createListener(

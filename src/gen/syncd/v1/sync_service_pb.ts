@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file syncd/v1/sync_service.proto.
  */
 export const file_syncd_v1_sync_service: GenFile = /*@__PURE__*/
-  fileDesc("ChtzeW5jZC92MS9zeW5jX3NlcnZpY2UucHJvdG8SCHN5bmNkLnYxIjAKC0xpc3RSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkihgEKDExpc3RSZXNwb25zZRIfCgdlbnRyaWVzGAEgAygLMg4uc3luY2QudjEuTm9kZRIOCgZjdXJzb3IYAiABKAkSCwoDc2VxGAMgASgDEhAKCGhhc19tb3JlGAQgASgIEhcKCnBhZ2VfdG9rZW4YBSABKAlIAIgBAUINCgtfcGFnZV90b2tlbiIyChFHZXRDaGFuZ2VzUmVxdWVzdBIOCgZjdXJzb3IYASABKAkSDQoFbGltaXQYAiABKAUiZgoSR2V0Q2hhbmdlc1Jlc3BvbnNlEiAKB2VudHJpZXMYASADKAsyDy5zeW5jZC52MS5FbnRyeRIOCgZjdXJzb3IYAiABKAkSEAoIaGFzX21vcmUYAyABKAgSDAoEaGVhZBgEIAEoAyIqCg1Db21taXRSZXF1ZXN0EhkKA29wcxgBIAMoCzIMLnN5bmNkLnYxLk9wIjUKDkNvbW1pdFJlc3BvbnNlEiMKB3Jlc3VsdHMYASADKAsyEi5zeW5jZC52MS5PcFJlc3VsdCISChBHZXRTdGF0dXNSZXF1ZXN0It0BChFHZXRTdGF0dXNSZXNwb25zZRIRCgluYW1lc3BhY2UYASABKAkSDQoFZXBvY2gYAiABKAkSDAoEaGVhZBgDIAEoAxINCgVmbG9vchgEIAEoAxImCglyZXRlbnRpb24YBSABKAsyEy5zeW5jZC52MS5SZXRlbnRpb24SJwoHZGV2aWNlcxgGIAMoCzIWLnN5bmNkLnYxLkRldmljZVN0YXR1cxIOCgZkZXZpY2UYByABKAkSFgoOc2VydmVyX3ZlcnNpb24YCCABKAkSEAoIcHJvdG9jb2wYCSABKAUiNwoUV2FpdEZvckNoYW5nZVJlcXVlc3QSDgoGY3Vyc29yGAEgASgJEg8KB3RpbWVvdXQYAiABKAUiSgoVV2FpdEZvckNoYW5nZVJlc3BvbnNlEg8KB2NoYW5nZXMYASABKAgSFAoHYmFja29mZhgCIAEoBUgAiAEBQgoKCF9iYWNrb2ZmIiIKEFN1YnNjcmliZVJlcXVlc3QSDgoGY3Vyc29yGAEgASgJIjQKEVN1YnNjcmliZVJlc3BvbnNlEgwKBGhlYWQYASABKAMSEQoJaGVhcnRiZWF0GAIgASgIMqoDCgtTeW5jU2VydmljZRI1CgRMaXN0EhUuc3luY2QudjEuTGlzdFJlcXVlc3QaFi5zeW5jZC52MS5MaXN0UmVzcG9uc2USRwoKR2V0Q2hhbmdlcxIbLnN5bmNkLnYxLkdldENoYW5nZXNSZXF1ZXN0Ghwuc3luY2QudjEuR2V0Q2hhbmdlc1Jlc3BvbnNlEjsKBkNvbW1pdBIXLnN5bmNkLnYxLkNvbW1pdFJlcXVlc3QaGC5zeW5jZC52MS5Db21taXRSZXNwb25zZRJECglHZXRTdGF0dXMSGi5zeW5jZC52MS5HZXRTdGF0dXNSZXF1ZXN0Ghsuc3luY2QudjEuR2V0U3RhdHVzUmVzcG9uc2USUAoNV2FpdEZvckNoYW5nZRIeLnN5bmNkLnYxLldhaXRGb3JDaGFuZ2VSZXF1ZXN0Gh8uc3luY2QudjEuV2FpdEZvckNoYW5nZVJlc3BvbnNlEkYKCVN1YnNjcmliZRIaLnN5bmNkLnYxLlN1YnNjcmliZVJlcXVlc3QaGy5zeW5jZC52MS5TdWJzY3JpYmVSZXNwb25zZTABYgZwcm90bzM", [file_syncd_v1_types]);
+  fileDesc("ChtzeW5jZC92MS9zeW5jX3NlcnZpY2UucHJvdG8SCHN5bmNkLnYxIjwKC0xpc3RSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFEh4KCnBhZ2VfdG9rZW4YAiABKAlSCnBhZ2VfdG9rZW4inAEKDExpc3RSZXNwb25zZRIfCgdlbnRyaWVzGAEgAygLMg4uc3luY2QudjEuTm9kZRIOCgZjdXJzb3IYAiABKAkSCwoDc2VxGAMgASgDEhoKCGhhc19tb3JlGAQgASgIUghoYXNfbW9yZRIjCgpwYWdlX3Rva2VuGAUgASgJSABSCnBhZ2VfdG9rZW6IAQFCDQoLX3BhZ2VfdG9rZW4iMgoRR2V0Q2hhbmdlc1JlcXVlc3QSDgoGY3Vyc29yGAEgASgJEg0KBWxpbWl0GAIgASgFInAKEkdldENoYW5nZXNSZXNwb25zZRIgCgdlbnRyaWVzGAEgAygLMg8uc3luY2QudjEuRW50cnkSDgoGY3Vyc29yGAIgASgJEhoKCGhhc19tb3JlGAMgASgIUghoYXNfbW9yZRIMCgRoZWFkGAQgASgDIioKDUNvbW1pdFJlcXVlc3QSGQoDb3BzGAEgAygLMgwuc3luY2QudjEuT3AiNQoOQ29tbWl0UmVzcG9uc2USIwoHcmVzdWx0cxgBIAMoCzISLnN5bmNkLnYxLk9wUmVzdWx0IhIKEEdldFN0YXR1c1JlcXVlc3Qi7QEKEUdldFN0YXR1c1Jlc3BvbnNlEhEKCW5hbWVzcGFjZRgBIAEoCRINCgVlcG9jaBgCIAEoCRIMCgRoZWFkGAMgASgDEg0KBWZsb29yGAQgASgDEiYKCXJldGVudGlvbhgFIAEoCzITLnN5bmNkLnYxLlJldGVudGlvbhInCgdkZXZpY2VzGAYgAygLMhYuc3luY2QudjEuRGV2aWNlU3RhdHVzEg4KBmRldmljZRgHIAEoCRImCg5zZXJ2ZXJfdmVyc2lvbhgIIAEoCVIOc2VydmVyX3ZlcnNpb24SEAoIcHJvdG9jb2wYCSABKAUiNwoUV2FpdEZvckNoYW5nZVJlcXVlc3QSDgoGY3Vyc29yGAEgASgJEg8KB3RpbWVvdXQYAiABKAUiSgoVV2FpdEZvckNoYW5nZVJlc3BvbnNlEg8KB2NoYW5nZXMYASABKAgSFAoHYmFja29mZhgCIAEoBUgAiAEBQgoKCF9iYWNrb2ZmIiIKEFN1YnNjcmliZVJlcXVlc3QSDgoGY3Vyc29yGAEgASgJIjQKEVN1YnNjcmliZVJlc3BvbnNlEgwKBGhlYWQYASABKAMSEQoJaGVhcnRiZWF0GAIgASgIMqoDCgtTeW5jU2VydmljZRI1CgRMaXN0EhUuc3luY2QudjEuTGlzdFJlcXVlc3QaFi5zeW5jZC52MS5MaXN0UmVzcG9uc2USRwoKR2V0Q2hhbmdlcxIbLnN5bmNkLnYxLkdldENoYW5nZXNSZXF1ZXN0Ghwuc3luY2QudjEuR2V0Q2hhbmdlc1Jlc3BvbnNlEjsKBkNvbW1pdBIXLnN5bmNkLnYxLkNvbW1pdFJlcXVlc3QaGC5zeW5jZC52MS5Db21taXRSZXNwb25zZRJECglHZXRTdGF0dXMSGi5zeW5jZC52MS5HZXRTdGF0dXNSZXF1ZXN0Ghsuc3luY2QudjEuR2V0U3RhdHVzUmVzcG9uc2USUAoNV2FpdEZvckNoYW5nZRIeLnN5bmNkLnYxLldhaXRGb3JDaGFuZ2VSZXF1ZXN0Gh8uc3luY2QudjEuV2FpdEZvckNoYW5nZVJlc3BvbnNlEkYKCVN1YnNjcmliZRIaLnN5bmNkLnYxLlN1YnNjcmliZVJlcXVlc3QaGy5zeW5jZC52MS5TdWJzY3JpYmVSZXNwb25zZTABYgZwcm90bzM", [file_syncd_v1_types]);
 
 /**
  * @generated from message syncd.v1.ListRequest
@@ -32,7 +32,7 @@ export type ListRequest = Message<"syncd.v1.ListRequest"> & {
   /**
    * from the previous page; empty for the first
    *
-   * @generated from field: string page_token = 2;
+   * @generated from field: string page_token = 2 [json_name = "page_token"];
    */
   pageToken: string;
 };
@@ -64,12 +64,12 @@ export type ListResponse = Message<"syncd.v1.ListResponse"> & {
   seq: bigint;
 
   /**
-   * @generated from field: bool has_more = 4;
+   * @generated from field: bool has_more = 4 [json_name = "has_more"];
    */
   hasMore: boolean;
 
   /**
-   * @generated from field: optional string page_token = 5;
+   * @generated from field: optional string page_token = 5 [json_name = "page_token"];
    */
   pageToken?: string | undefined;
 };
@@ -120,7 +120,7 @@ export type GetChangesResponse = Message<"syncd.v1.GetChangesResponse"> & {
   cursor: string;
 
   /**
-   * @generated from field: bool has_more = 3;
+   * @generated from field: bool has_more = 3 [json_name = "has_more"];
    */
   hasMore: boolean;
 
@@ -224,7 +224,7 @@ export type GetStatusResponse = Message<"syncd.v1.GetStatusResponse"> & {
   device: string;
 
   /**
-   * @generated from field: string server_version = 8;
+   * @generated from field: string server_version = 8 [json_name = "server_version"];
    */
   serverVersion: string;
 
