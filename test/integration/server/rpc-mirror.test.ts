@@ -167,3 +167,25 @@ describe.each(TRANSPORTS)('SyncService via $name mirrors REST', ({ make }) => {
     expect(e.detail).toEqual(r.body);
   });
 });
+
+describe('shutdown', () => {
+  it.each(TRANSPORTS)('close() ends open Subscribe streams via $name and returns', async ({ make }) => {
+    const own = await startTestServer({ shutdownGraceMs: 30_000 });
+    const tok = await own.addDevice('bye', 'laptop');
+    const { cursor } = (await new Api(own.url, tok).get('/v1/list')).body;
+    const client = createClient(SyncService, make(own.url));
+    const got: bigint[] = [];
+    const ended = (async () => {
+      try {
+        for await (const m of client.subscribe({ cursor }, auth(tok))) got.push(m.head);
+        return 'ended';
+      } catch (err) {
+        return `failed: ${ConnectError.from(err).code}`;
+      }
+    })();
+    while (got.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await own.close();
+    // the server ends the stream cleanly, well before the 30 s grace would cut it
+    expect(await ended).toBe('ended');
+  });
+});
