@@ -5,6 +5,7 @@
 //   node bench/lib/stream-holder.mjs <url> <token> <server pid> <n>
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { Agent } from 'node:http';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
@@ -31,24 +32,31 @@ let lastAt = 0;
 let target = Infinity;
 const t0 = performance.now();
 const ac = new AbortController();
+setMaxListeners(0, ac.signal);
 const streams = [];
-for (let i = 0; i < N; i++) {
-  streams.push(
-    (async () => {
-      try {
-        for await (const m of client.subscribe({ cursor: st.cursor }, { headers: H, signal: ac.signal, timeoutMs: 0 })) {
-          if (!m.heartbeat && Number(m.head) >= target) {
-            woken++;
-            lastAt = performance.now();
-            return;
-          }
+let retries = 0;
+// one stream until it reports the target head; a stream refused while thousands connect at once is opened again
+async function hold() {
+  for (;;) {
+    try {
+      for await (const m of client.subscribe({ cursor: st.cursor }, { headers: H, signal: ac.signal, timeoutMs: 0 })) {
+        if (!m.heartbeat && Number(m.head) >= target) {
+          woken++;
+          lastAt = performance.now();
+          return;
         }
-      } catch (err) {
-        if (!ac.signal.aborted) throw err;
       }
-    })(),
-  );
-  if (i % 500 === 499) await sleep(5);
+    } catch (err) {
+      if (ac.signal.aborted) return;
+      if (target !== Infinity) throw err;
+    }
+    retries++;
+    await sleep(100);
+  }
+}
+for (let i = 0; i < N; i++) {
+  streams.push(hold());
+  if (i % 250 === 249) await sleep(50);
 }
 let open = 0;
 for (let k = 0; k < 1200; k++) {
@@ -68,7 +76,7 @@ const r = await ctl.request({
 });
 await r.body.text();
 await Promise.all(streams);
-process.stdout.write(`${JSON.stringify({ n: N, woken, rss_before: rssBefore, rss_held: rssHeld, wake_ms: lastAt - tw, open_s: openS })}\n`);
+process.stdout.write(`${JSON.stringify({ n: N, woken, retries, rss_before: rssBefore, rss_held: rssHeld, wake_ms: lastAt - tw, open_s: openS })}\n`);
 ac.abort();
 agent.destroy();
 await ctl.close();
