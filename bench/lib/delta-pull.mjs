@@ -12,11 +12,11 @@ const { remoteFor } = await import(pathToFileURL(join(dist, 'cli/folder.js')).hr
 
 const db = new StateDB(process.argv[2]);
 const remote = remoteFor(db);
-const before = Number(db.get('cursor_seq'));
+const before = Number(db.meta.get('cursor_seq'));
 const t = performance.now();
 const r = await pull(db, remote);
 const ms = performance.now() - t;
-const after = Number(db.get('cursor_seq'));
+const after = Number(db.meta.get('cursor_seq'));
 await remote.close();
 db.close();
 process.stdout.write(`${JSON.stringify({ entries: after - before, applied: r.applied, resets: r.resets, ms })}\n`);

@@ -3,21 +3,21 @@
 // commands runs (src/cli/client.ts defines their arguments).
 
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { lstat, rename, rm } from 'node:fs/promises';
 import { loadConfig } from '../client/state/config.js';
 import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
 import { createLogger, type Logger } from '../client/agent/log.js';
 import { acquireLock } from '../client/state/lock.js';
 import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
-import { assertRealParents, safeJoin } from '../client/disk/safe-fs.js';
+import { safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
-import { SyncdError } from '../protocol/errors.js';
+import { keepConflicts } from '../client/exec/keep.js';
+import { resumeDecision, USER_PAUSE } from '../core/policy/pause.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
 import { VERSION } from '../version.js';
 import { configFlags } from './config-cmd.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
-import { UsageError } from './main.js';
 import { createProgress, type ProgressOptions } from './progress-core.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
@@ -51,20 +51,20 @@ export async function initFolder(dir: string, server: string, token: string): Pr
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const db = new StateDB(paths.db);
   try {
-    const old = db.get('server');
-    const oldNs = db.get('namespace');
-    if (old && (old !== server || oldNs !== status.namespace) && (db.get('cursor') || db.syncedCount() > 0 || db.loadSynced().size > 0)) {
+    const old = db.meta.get('server');
+    const oldNs = db.meta.get('namespace');
+    if (old && (old !== server || oldNs !== status.namespace) && (db.meta.get('cursor') || db.syncedCount() > 0 || db.loadSynced().size > 0)) {
       throw new SyncdError('already_linked', `${paths.folder} is already linked to ${old} (namespace ${oldNs}); unlink it by removing ${paths.dir} first`);
     }
     const me = status.devices.find((d) => d.id === status.device);
     db.tx(() => {
-      db.set('server', server);
-      db.set('token', token);
-      db.set('namespace', status.namespace);
-      db.set('device', status.device ?? '');
-      db.set('device_label', me?.label ?? 'device');
-      db.set('folder', paths.folder);
-      db.set('epoch', status.epoch);
+      db.meta.set('server', server);
+      db.meta.set('token', token);
+      db.meta.set('namespace', status.namespace);
+      db.meta.set('device', status.device ?? '');
+      db.meta.set('device_label', me?.label ?? 'device');
+      db.meta.set('folder', paths.folder);
+      db.meta.set('epoch', status.epoch);
     });
     writeMarker(paths.folder);
     return { folder: paths.folder, namespace: status.namespace, device: status.device ?? '', label: me?.label ?? 'device' };
@@ -184,14 +184,14 @@ export function runSync(dir: string | undefined, o: RunOpts): Promise<void> {
       const first = r.problems[0];
       throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
     }
-    process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
+    process.stdout.write(`in sync: ${paths.folder} (seq ${db.meta.get('cursor_seq')})\n`);
   });
 }
 
 export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
   return withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
     engine.onIdle = () => hooks.stop();
-    log.info('watching', { folder: paths.folder, server: db.get('server') });
+    log.info('watching', { folder: paths.folder, server: db.meta.get('server') });
     await watchUntilSignal(engine, log);
     log.info('stopped');
   });
@@ -200,10 +200,10 @@ export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
 export function runPause(dir: string | undefined): void {
   const { paths, db } = openLinked(dir);
   db.tx(() => {
-    db.set('paused', '1');
-    db.set('pause_code', 'user');
-    db.set('pause_reason', 'paused by the user; `syncd resume` continues');
-    db.set('state', 'paused');
+    db.meta.set('paused', true);
+    db.meta.set('pause_code', USER_PAUSE.code);
+    db.meta.set('pause_reason', USER_PAUSE.reason);
+    db.meta.set('state', 'paused');
   });
   db.close();
   process.stdout.write(`paused ${paths.folder}\n`);
@@ -212,21 +212,18 @@ export function runPause(dir: string | undefined): void {
 export function runResume(dir: string | undefined, o: { force?: boolean }): void {
   const { paths, db } = openLinked(dir);
   try {
-    const was = db.get('pause_reason');
-    const code = db.get('pause_code');
-    if ((code === 'root_missing' || code === 'root_empty') && !o.force) {
-      const entries = existsSync(paths.folder) ? readdirSync(paths.folder).filter((n) => !n.startsWith('.syncd')) : null;
-      if (entries === null || entries.length === 0) {
-        throw new SyncdError('still_empty', `${paths.folder} is still ${entries === null ? 'missing' : 'empty'}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
-      }
+    const was = db.meta.get('pause_reason');
+    const code = db.meta.get('pause_code');
+    const decision = resumeDecision(code, o.force ?? false, () => (existsSync(paths.folder) ? readdirSync(paths.folder) : null));
+    if (!decision.ok) {
+      throw new SyncdError('still_empty', `${paths.folder} is still ${decision.folder}: mount or restore it first (or, if you emptied it on purpose, \`syncd resume --force ${paths.folder}\`; deletions then still pass the mass-delete guard)`);
     }
     db.tx(() => {
-      db.set('paused', null);
-      db.set('pause_code', null);
-      db.set('pause_reason', null);
-      // only a mass-delete pause is a question about deletions: answering it lets them through once
-      db.set('allow_deletes', code === 'mass_delete' ? '1' : null);
-      db.set('state', 'syncing');
+      db.meta.set('paused', false);
+      db.meta.set('pause_code', null);
+      db.meta.set('pause_reason', null);
+      db.meta.set('allow_deletes', decision.allowDeletes);
+      db.meta.set('state', 'syncing');
     });
     if (existsSync(paths.folder)) writeMarker(paths.folder);
     process.stdout.write(`resumed ${paths.folder}${was ? ` (was: ${was})` : ''}\n`);
@@ -248,29 +245,10 @@ export async function runConflicts(dir: string | undefined, o: { keep?: 'local' 
       else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
       return;
     }
-    let skipped = 0;
-    for (const c of list) {
-      const copy = safeJoin(paths.folder, c.path);
-      const original = safeJoin(paths.folder, c.original);
-      await assertRealParents(paths.folder, c.path);
-      const copySt = await lstat(copy);
-      if (o.keep === 'remote') {
-        await rm(copy, { recursive: copySt.isDirectory() });
-      } else {
-        // the copy replaces the original only when both are files (or links)
-        const origSt = await lstat(original).catch(() => null);
-        if (copySt.isDirectory() || origSt?.isDirectory()) {
-          process.stderr.write(`skipped ${c.path}: a directory cannot replace ${c.original}; merge them by hand\n`);
-          skipped++;
-          continue;
-        }
-        await assertRealParents(paths.folder, c.original);
-        await rename(copy, original);
-      }
-      db.removeConflict(c.path);
-    }
-    if (skipped) process.exitCode = 1;
-    const n = list.length - skipped;
+    const report = await keepConflicts(paths.folder, db, o.keep, list);
+    for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.message}\n`);
+    if (report.skipped.length) process.exitCode = 1;
+    const n = report.resolved;
     process.stdout.write(`resolved ${n} conflict${n === 1 ? '' : 's'} keeping the ${o.keep} version; a running agent syncs the result (or run \`syncd sync\`)\n`);
   } finally {
     db.close();

@@ -19,7 +19,7 @@ import {
   type ConfigSource,
 } from '../client/state/config.js';
 import { formatRate } from './progress-core.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../protocol/errors.js';
 
 /** `value` as `config get KEY` prints it: bare, so scripts can use it. */
 function bare(value: Config[ConfigKey]): string {

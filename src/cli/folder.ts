@@ -21,7 +21,7 @@ export function openLinked(dir: string | undefined, opts: { readonly?: boolean }
 }
 
 export function remoteFor(db: StateDB): RemoteClient {
-  const m = db.meta();
+  const m = db.meta.link();
   return new RemoteClient({ server: m.server, token: m.token, userAgent: `syncd/${VERSION}` });
 }
 

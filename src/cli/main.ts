@@ -2,7 +2,7 @@
 // its own module. Exit codes: 0 ok, 1 runtime error, 2 usage error.
 
 import { Command, CommanderError } from 'commander';
-import { SyncdError } from '../protocol/errors.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import { commands } from './commands.js';
 import { VERSION } from '../version.js';
 
@@ -54,12 +54,4 @@ export function reportError(err: unknown, debug: boolean): number {
     process.stderr.write(`syncd: ${String(err)}\n`);
   }
   return 1;
-}
-
-/** A usage mistake the parser cannot see (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }

@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import type { StoreTarget } from '../server/admin.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../protocol/errors.js';
 
 /** A URL with its password blanked, for messages. */
 async function redactUrl(url: string): Promise<string> {

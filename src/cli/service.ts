@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import type { ServiceOptions } from '../service/install.js';
 import { SERVICE_PLATFORMS, type ServicePlatform } from '../service/target.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../protocol/errors.js';
 
 function platformOf(flag: string | undefined): ServicePlatform {
   const p = flag ?? process.platform;

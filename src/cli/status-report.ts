@@ -5,12 +5,10 @@ import { loadConfig } from '../client/state/config.js';
 import { lockHolder } from '../client/state/lock.js';
 import { loadIgnore } from '../client/disk/syncignore.js';
 import type { StateDB } from '../client/state/db.js';
-import { plan } from '../core/plan.js';
-import { narrowPlanInput } from '../core/scope.js';
-import { SyncdError } from '../protocol/errors.js';
+import { narrowPlanInput, plan } from '../core/plan/index.js';
+import { SyncdError, UsageError } from '../protocol/errors.js';
 import type { StatusReply } from '../protocol/types.js';
 import { openLinked, printJson, remoteFor } from './folder.js';
-import { UsageError } from './main.js';
 
 export interface FolderStatus {
   folder: string;
@@ -41,7 +39,7 @@ export interface FolderStatus {
   channel: 'stream' | 'longpoll' | null;
 }
 
-function channelOf(v: string | null): FolderStatus['channel'] {
+function channelOf(v: unknown): FolderStatus['channel'] {
   return v === 'stream' || v === 'longpoll' ? v : null;
 }
 
@@ -62,14 +60,14 @@ async function serverStatus(db: StateDB): Promise<StatusReply | null> {
 export async function folderStatus(dir: string | undefined): Promise<FolderStatus> {
   const { paths, db } = openLinked(dir, { readonly: true });
   try {
-    const meta = db.meta();
+    const meta = db.meta.link();
     const srv = await serverStatus(db);
     const pid = lockHolder(paths.lock);
     // exact lag needs the server's head now; a remembered head is shown apart, never as lag
     const head = srv?.head ?? null;
-    const lastKnownHead = db.get('head_seq') === null ? null : Number(db.get('head_seq'));
+    const lastKnownHead = db.meta.get('head_seq');
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
-    const caughtUp = Number(db.get('caught_up_at') ?? '0');
+    const caughtUp = db.meta.get('caught_up_at') ?? 0;
     const config = loadConfig(paths.folder);
     const p = plan(narrowPlanInput({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) }));
     let up = 0, down = 0, other = 0, bytes = 0;
@@ -85,8 +83,8 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       if (meta.cursorSeq < srv.floor - 1) retention = 'the cursor is below the server\'s retention floor: the next pull rebuilds from a full listing (nothing local is lost)';
       else if (room < srv.retention.max_entries * 0.2) retention = `the cursor is within ${room} entries of the server's retention floor; keep the agent running to avoid a full re-listing`;
     }
-    const lastError = db.get('last_error');
-    const state = db.get('paused') === '1' ? 'paused' : pid === null ? 'stopped' : (db.get('state') ?? 'unknown');
+    const lastError = db.meta.get('last_error');
+    const state = db.meta.get('paused') ? 'paused' : pid === null ? 'stopped' : (db.meta.get('state') ?? 'unknown');
     return {
       folder: paths.folder, server: meta.server, namespace: meta.namespace, device: meta.deviceLabel,
       state, cursor_seq: meta.cursorSeq, head_seq: head, last_known_head_seq: lastKnownHead, lag,
@@ -95,12 +93,12 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       pending_uploads: up, pending_downloads: down, pending_other: other, pending_bytes: bytes,
       conflicts: db.conflicts().length,
       problems: db.problems().slice(0, 20).map(({ path, code, message }) => ({ path, code, message })),
-      last_error: lastError ? JSON.parse(lastError) : null,
-      last_sync_at: db.get('last_sync_at') ? Number(db.get('last_sync_at')) : null,
+      last_error: lastError,
+      last_sync_at: db.meta.get('last_sync_at'),
       retention_warning: retention,
-      watch_warning: db.get('watch_warning'),
+      watch_warning: db.meta.get('watch_warning'),
       daemon: { running: pid !== null, pid },
-      channel: pid === null ? null : channelOf(db.get('channel')),
+      channel: pid === null ? null : channelOf(db.meta.get('channel')),
     };
   } finally {
     db.close();
@@ -142,7 +140,7 @@ export async function runStatus(dir: string | undefined, o: { json?: boolean }):
   const s = await folderStatus(dir);
   if (o.json) return printJson(s);
   const { db } = openLinked(dir, { readonly: true });
-  const reason = db.get('pause_reason');
+  const reason = db.meta.get('pause_reason');
   db.close();
   process.stdout.write(renderStatus(s, reason));
 }
@@ -154,7 +152,7 @@ export async function runWait(dir: string | undefined, o: { timeout: string }): 
   const { paths, db } = openLinked(dir, { readonly: true });
   try {
     const srv = await serverStatus(db);
-    if (!srv) throw new SyncdError('network', `cannot reach ${db.get('server')}; is the server running?`);
+    if (!srv) throw new SyncdError('network', `cannot reach ${db.meta.get('server')}; is the server running?`);
     const target = srv.head;
     // an agent that is just starting gets a few seconds to take its lock
     const graceUntil = Math.min(deadline, Date.now() + 5000);
@@ -167,11 +165,11 @@ export async function runWait(dir: string | undefined, o: { timeout: string }): 
         }
         throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
       }
-      const seq = Number(db.get('cursor_seq') ?? '0');
-      const idle = db.get('state') === 'idle' && db.get('pending') === '0';
+      const seq = db.meta.get('cursor_seq');
+      const idle = db.meta.get('state') === 'idle' && db.meta.get('pending') === 0;
       if (seq >= target && idle) return;
       if (Date.now() > deadline) {
-        throw new SyncdError('timeout', `timed out after ${timeoutS} s: applied seq ${seq} of ${target}, state ${db.get('state')}, ${db.get('pending') ?? '?'} operations pending`);
+        throw new SyncdError('timeout', `timed out after ${timeoutS} s: applied seq ${seq} of ${target}, state ${db.meta.get('state')}, ${db.meta.get('pending') ?? '?'} operations pending`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,8 +1,10 @@
 // Names syncd never syncs, in either direction: its own (.syncd*), editor
 // swap/lock files and OS litter. User patterns (.syncignore) come on top.
 
+import { OWN_PREFIX } from './syncd-names.js';
+
 const BUILTIN: RegExp[] = [
-  /^\.syncd/, // syncd's own: root marker, download temp files
+  new RegExp(`^${OWN_PREFIX.replace(/\./g, '\\.')}`), // syncd's own: root marker, temp and trash files
   /^\.DS_Store$/,
   /^Thumbs\.db$/i,
   /^desktop\.ini$/i,

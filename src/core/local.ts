@@ -33,6 +33,28 @@ export function expectOf(e: LocalEntry): LocalExpect {
   return { kind: e.kind, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino };
 }
 
+/** What lstat shows at a path now ('other': a pipe, socket or device). */
+export interface DiskState {
+  kind: NodeKind | 'other';
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/**
+ * Is what is on disk (null: nothing) still what a step expects to replace
+ * (null: nothing)? The same object (inode) of the same kind, and for files
+ * and links unchanged since (mtime, and size for files); a directory's
+ * mtime moves with its entries, so it counts by identity alone.
+ */
+export function stillExpected(disk: DiskState | null, expect: LocalExpect | null): boolean {
+  if (expect === null) return disk === null;
+  if (disk === null) return false;
+  if (disk.kind !== expect.kind || disk.ino !== expect.ino) return false;
+  if (expect.kind === 'dir') return true;
+  return disk.mtimeMs === expect.mtimeMs && (expect.kind !== 'file' || disk.size === expect.size);
+}
+
 /** Case- and normalization-insensitive key of a relative path. */
 export function pathKey(path: string): string {
   return nameKey(path);

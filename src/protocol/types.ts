@@ -102,9 +102,6 @@ export type OpResult =
   | { status: 'conflict'; current: WireNode }
   | { status: 'error'; error: OpErrorCode; message: string };
 
-export interface CommitRequest {
-  ops: Op[];
-}
 export interface CommitReply {
   results: OpResult[];
 }

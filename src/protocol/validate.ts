@@ -32,58 +32,58 @@ function isObj(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function field(o: Json, i: number, k: string): string {
+function field(i: number, k: string): string {
   return `ops[${i}].${k}`;
 }
 
 function reqString(o: Json, i: number, k: string, re?: RegExp): string {
   const v = o[k];
-  if (typeof v !== 'string') throw badRequest(`${field(o, i, k)} must be a string`);
-  if (re && !re.test(v)) throw badRequest(`${field(o, i, k)} is malformed`);
+  if (typeof v !== 'string') throw badRequest(`${field(i, k)} must be a string`);
+  if (re && !re.test(v)) throw badRequest(`${field(i, k)} is malformed`);
   return v;
 }
 
 function reqRev(o: Json, i: number): number {
   const v = o.base_rev;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw badRequest(`${field(o, i, 'base_rev')} must be an integer >= 1`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw badRequest(`${field(i, 'base_rev')} must be an integer >= 1`);
   return v;
 }
 
 function optInt(o: Json, i: number, k: string, min = 0): number | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw badRequest(`${field(o, i, k)} must be an integer >= ${min}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw badRequest(`${field(i, k)} must be an integer >= ${min}`);
   return v;
 }
 
 function optBool(o: Json, i: number, k: string): boolean | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw badRequest(`${field(o, i, k)} must be true or false`);
+  if (typeof v !== 'boolean') throw badRequest(`${field(i, k)} must be true or false`);
   return v;
 }
 
 function optHash(o: Json, i: number): string | undefined {
   const v = o.hash;
   if (v === undefined || v === null) return undefined;
-  if (!isSha256Hex(v)) throw badRequest(`${field(o, i, 'hash')} must be 64 lowercase hex characters (SHA-256)`);
+  if (!isSha256Hex(v)) throw badRequest(`${field(i, 'hash')} must be 64 lowercase hex characters (SHA-256)`);
   return v;
 }
 
 function optTarget(o: Json, i: number): string | undefined {
   const v = o.target;
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length === 0) throw badRequest(`${field(o, i, 'target')} must be a non-empty string`);
-  if (v.includes('\0')) throw badRequest(`${field(o, i, 'target')} contains NUL`);
-  if (Buffer.byteLength(v, 'utf8') > LIMITS.targetMaxBytes) throw badRequest(`${field(o, i, 'target')} exceeds ${LIMITS.targetMaxBytes} bytes`);
+  if (typeof v !== 'string' || v.length === 0) throw badRequest(`${field(i, 'target')} must be a non-empty string`);
+  if (v.includes('\0')) throw badRequest(`${field(i, 'target')} contains NUL`);
+  if (Buffer.byteLength(v, 'utf8') > LIMITS.targetMaxBytes) throw badRequest(`${field(i, 'target')} exceeds ${LIMITS.targetMaxBytes} bytes`);
   return v;
 }
 
 /** The name stays unvalidated here (only its type): rule violations are the op result `invalid_name`. */
 function reqNameString(o: Json, i: number): string {
   const v = o.name;
-  if (typeof v !== 'string') throw badRequest(`${field(o, i, 'name')} must be a string`);
-  if (v.length > 4096) throw badRequest(`${field(o, i, 'name')} is far too long`);
+  if (typeof v !== 'string') throw badRequest(`${field(i, 'name')} must be a string`);
+  if (v.length > 4096) throw badRequest(`${field(i, 'name')} is far too long`);
   return v;
 }
 
@@ -177,5 +177,3 @@ export function parseCommitRequest(body: unknown): Op[] {
   }
   return parsed;
 }
-
-export const ID_PATTERN = NODE_ID;

@@ -50,7 +50,7 @@ describe('client CLI', () => {
 
     // force a reset (as if the cursor had expired): still exactly one copy
     const db = new StateDB(folderStatePaths(B, env).db);
-    db.set('cursor', null);
+    db.meta.set('cursor', null);
     db.close();
     expect(cli(['sync', B], env).code).toBe(0);
     expect(cli(['sync', A], env).code).toBe(0);

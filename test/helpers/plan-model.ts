@@ -4,8 +4,9 @@
 
 import type { SyncedTree } from '../../src/core/associate.js';
 import type { LocalEntry, LocalTree } from '../../src/core/local.js';
-import type { PlanOp } from '../../src/core/ops.js';
-import { plan, type PlanInput } from '../../src/core/plan.js';
+import { committedEdits, localDeleteEdits, movedEdits, placedEdits, relocated, stateEdits, type DiskIdentity, type TreeEdit } from '../../src/core/apply.js';
+import type { PlanOp, RemoteOp } from '../../src/core/ops.js';
+import { plan, type PlanInput } from '../../src/core/plan/index.js';
 import { baseName, isWithin, joinPath, parentPath, resolvePaths, type Tree, type TreeNode } from '../../src/core/tree.js';
 import { nameKey } from '../../src/protocol/names.js';
 import { ROOT_ID } from '../../src/protocol/types.js';
@@ -149,6 +150,53 @@ function dropSubtree(tree: Map<string, TreeNode>, id: string): void {
   }
 }
 
+/**
+ * Applies what an op achieved to the model's trees, as the executor records
+ * it in the state DB (src/client/exec/record.ts): Local keyed by disk path,
+ * Remote taking only newer revs. The model keeps no conflict log.
+ */
+function applyEdits(m: Model, edits: readonly TreeEdit[]): void {
+  for (const e of edits) {
+    switch (e.edit) {
+      case 'upsert': {
+        const had = m.remote.get(e.node.id);
+        if (!had || e.node.rev > had.rev) m.remote.set(e.node.id, e.node);
+        break;
+      }
+      case 'put':
+        if (e.tree === 'synced') m.synced.set(e.node.id, e.node);
+        else m.local.set(e.entry.diskPath, e.entry);
+        break;
+      case 'relocate': {
+        const n = relocated(e, m.synced.get(e.id));
+        if (n) m.synced.set(n.id, n);
+        break;
+      }
+      case 'delete':
+        m.synced.delete(e.id);
+        break;
+      case 'delete_subtree':
+        if (e.tree === 'remote') dropSubtree(m.remote, e.id);
+        else if (e.tree === 'synced') dropSubtree(m.synced as Map<string, TreeNode>, e.id);
+        else for (const k of [...m.local.keys()]) if (isWithin(k, e.diskPath)) m.local.delete(k);
+        break;
+      case 'reparent':
+        for (const [cid, c] of m.synced) if (c.parent === e.from) m.synced.set(cid, { ...c, parent: e.to });
+        break;
+      case 'move_subtree':
+        moveLocalPrefix(m.local, e.from, e.to);
+        break;
+      case 'add':
+        break;
+    }
+  }
+}
+
+/** The identity a new object gets on the model's disk. */
+function newObject(m: Model, size: number | null): DiskIdentity {
+  return { ino: m.nextIno++, size: size ?? 0, mtimeMs: 1 };
+}
+
 export function applyOp(m: Model, op: PlanOp): void {
   const needLocal = (p: string): LocalEntry => {
     const e = m.local.get(p);
@@ -159,79 +207,51 @@ export function applyOp(m: Model, op: PlanOp): void {
     for (const k of m.local.keys()) if (nameKey(k) === nameKey(p)) throw new Error(`${op.type}: ${p} is occupied by ${k}`);
     if (parentPath(p) !== '' && m.local.get(parentPath(p))?.kind !== 'dir') throw new Error(`${op.type}: no parent dir for ${p}`);
   };
+  // the server's side: the checks it makes, and the node it returns (the
+  // model has no journal: no pull ever passed a reply, so seq 1 > cursor 0)
+  const committed = (node: TreeNode): void => applyEdits(m, committedEdits(op as RemoteOp, node, 1, 0));
   switch (op.type) {
-    case 'mkdir': {
+    case 'adopt':
+    case 'forget':
+      return applyEdits(m, stateEdits(op));
+    case 'mkdir':
       needFree(op.path);
-      const ino = m.nextIno++;
-      m.local.set(op.path, { path: op.path, diskPath: op.path, kind: 'dir', size: null, mtimeMs: 1, ino, hash: null, exec: false, target: null });
-      m.synced.set(op.id, { ...op.node, ino });
-      return;
-    }
+      return applyEdits(m, placedEdits(op, newObject(m, null)));
     case 'download':
-    case 'symlink': {
+    case 'symlink':
       if (op.expect) needLocal(op.path);
       else needFree(op.path);
-      const ino = m.nextIno++;
-      m.local.set(op.path, op.type === 'download'
-        ? { ...fileEntry(op.path, op.node.hash!, ino, op.node.exec) }
-        : { path: op.path, diskPath: op.path, kind: 'symlink', size: null, mtimeMs: 1, ino, hash: null, exec: false, target: op.node.target });
-      m.synced.set(op.id, { ...op.node, ino });
-      return;
-    }
+      return applyEdits(m, placedEdits(op, newObject(m, op.node.size)));
     case 'chmod': {
       const e = needLocal(op.path);
-      m.local.set(op.path, { ...e, exec: op.node.exec });
-      m.synced.set(op.id, { ...op.node, ino: e.ino });
-      return;
+      return applyEdits(m, placedEdits(op, { ino: e.ino, size: e.size ?? 0, mtimeMs: e.mtimeMs }));
     }
     case 'local_move': {
       const e = needLocal(op.from);
       if (nameKey(op.from) !== nameKey(op.to)) needFree(op.to);
-      moveLocalPrefix(m.local, op.from, op.to);
-      m.synced.set(op.id, { ...m.synced.get(op.id)!, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: e.ino });
-      return;
+      return applyEdits(m, movedEdits(op, e.ino));
     }
     case 'conflict_rename': {
-      needLocal(op.path);
+      const e = needLocal(op.path);
       needFree(op.to);
-      moveLocalPrefix(m.local, op.path, op.to);
-      return;
+      return applyEdits(m, movedEdits(op, e.ino));
     }
-    case 'local_delete': {
+    case 'local_delete':
       needLocal(op.path);
       for (const k of m.local.keys()) if (k !== op.path && isWithin(k, op.path)) throw new Error(`local_delete: ${op.path} is not empty (${k})`);
-      m.local.delete(op.path);
-      m.synced.delete(op.id);
-      return;
-    }
-    case 'adopt':
-      m.synced.set(op.id, { ...op.node, ino: op.local?.ino ?? null });
-      return;
-    case 'forget':
-      m.synced.delete(op.id);
-      return;
+      return applyEdits(m, localDeleteEdits(op, true));
     case 'create': {
       const e = needLocal(op.path);
       if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new ServerRefusal(`create: parent_not_found ${op.parentId}`);
       remoteClash(m, op.parentId, op.name, null);
       const id = `n${m.nextId++}`;
-      const node: TreeNode = { id, parent: op.parentId, name: op.name, kind: e.kind, rev: 1, size: e.kind === 'file' ? e.size : null, hash: e.kind === 'file' ? e.hash : null, mtime: 0, exec: e.kind === 'file' && e.exec, target: e.target };
-      m.remote.set(id, node);
-      m.synced.set(id, { ...node, ino: e.ino });
-      if (op.replaces) {
-        m.synced.delete(op.replaces);
-        for (const [cid, c] of m.synced) if (c.parent === op.replaces) m.synced.set(cid, { ...c, parent: id });
-      }
-      return;
+      return committed({ id, parent: op.parentId, name: op.name, kind: e.kind, rev: 1, size: e.kind === 'file' ? e.size : null, hash: e.kind === 'file' ? e.hash : null, mtime: 0, exec: e.kind === 'file' && e.exec, target: e.target });
     }
     case 'update': {
       const e = needLocal(op.path);
       const n = m.remote.get(op.id)!;
       if (n.rev !== op.baseRev) throw new Error('update: conflict');
-      const node = { ...n, rev: n.rev + 1, hash: e.hash, size: e.size, exec: e.exec, target: e.target };
-      m.remote.set(op.id, node);
-      m.synced.set(op.id, { ...node, ino: e.ino });
-      return;
+      return committed({ ...n, rev: n.rev + 1, hash: e.hash, size: e.size, exec: e.exec, target: e.target });
     }
     case 'move': {
       const n = m.remote.get(op.id)!;
@@ -239,18 +259,12 @@ export function applyOp(m: Model, op: PlanOp): void {
       if (op.parentId !== ROOT_ID && !m.remote.has(op.parentId)) throw new ServerRefusal('move: parent_not_found');
       remoteClash(m, op.parentId, op.name, op.id);
       for (let p = op.parentId; p !== ROOT_ID; p = m.remote.get(p)!.parent) if (p === op.id) throw new ServerRefusal('move: cycle');
-      const node = { ...n, parent: op.parentId, name: op.name, rev: n.rev + 1 };
-      m.remote.set(op.id, node);
-      const s = m.synced.get(op.id)!;
-      m.synced.set(op.id, { ...s, parent: node.parent, name: node.name, rev: node.rev });
-      return;
+      return committed({ ...n, parent: op.parentId, name: op.name, rev: n.rev + 1 });
     }
     case 'delete': {
       const n = m.remote.get(op.id)!;
       if (n.rev !== op.baseRev) throw new Error('delete: conflict');
-      dropSubtree(m.remote, op.id);
-      dropSubtree(m.synced as Map<string, TreeNode>, op.id);
-      return;
+      return committed({ ...n, rev: n.rev + 1 });
     }
   }
 }

@@ -14,7 +14,7 @@ import { Engine, silentLog } from '../../src/client/agent/engine.js';
 // the engine imports the executor lazily; loaded here, that import resolves
 // at once instead of on a file read the scheduler cannot see
 import '../../src/client/exec/executor.js';
-import { plan } from '../../src/core/plan.js';
+import { plan } from '../../src/core/plan/index.js';
 import { RemoteClient } from '../../src/client/remote/remote.js';
 import { StateDB } from '../../src/client/state/db.js';
 import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';
@@ -162,8 +162,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const dbPath = join(work, `${name}-0.db`);
       const boot = new StateDB(dbPath);
       boot.tx(() => {
-        boot.set('device_label', name);
-        boot.set('namespace', 'sim');
+        boot.meta.set('device_label', name);
+        boot.meta.set('namespace', 'sim');
       });
       boot.close();
       const real = new RemoteClient({ server: server.url, token, connections: 2 });
@@ -196,7 +196,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
           d.wantCycle = true; // the real agent retries after a backoff
         }
         if (me.dead) return;
-        const seq = Number(d.db.get('cursor_seq') ?? 0);
+        const seq = Number(d.db.meta.get('cursor_seq') ?? 0);
         if (seq < d.lastCursorSeq) fail(`${d.name}: cursor went back from ${d.lastCursorSeq} to ${seq} within one run of the agent`);
         d.lastCursorSeq = seq;
         d.running = false;
@@ -225,7 +225,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       }
       Object.assign(d, { running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastResult: null });
       incarnate(d);
-      d.lastCursorSeq = Number(d.db.get('cursor_seq') ?? 0);
+      d.lastCursorSeq = Number(d.db.meta.get('cursor_seq') ?? 0);
     };
 
     // ---- the users ----------------------------------------------------------
@@ -361,7 +361,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       }
       if (!(await drive())) return { seed: o.seed, fingerprint: '', violations, stats };
       const headAfter = (await sched.real(() => devices[0]!.real.status())).head;
-      agreed = headAfter === head && devices.every((d) => d.lastResult?.converged && d.lastResult.rounds === 1 && Number(d.db.get('cursor_seq')) === headAfter);
+      agreed = headAfter === head && devices.every((d) => d.lastResult?.converged && d.lastResult.rounds === 1 && Number(d.db.meta.get('cursor_seq')) === headAfter);
     }
     notifications.length = 0;
 
@@ -378,7 +378,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
           console.log(d.name, 'LOCAL', [...d.db.loadLocal().values()].map((n) => `${n.diskPath} ${n.kind} ino${n.ino}`).join('\n'));
           console.log(d.name, 'PLAN', p.ops.map((op) => JSON.stringify(op)).join('\n'));
         }
-        return `${d.name} ${JSON.stringify(d.lastResult)} cursor ${d.db.get('cursor_seq')} problems ${JSON.stringify(d.db.problems().map((x) => `${x.path}: ${x.code}`))} plan ${ops.join(' | ')}`;
+        return `${d.name} ${JSON.stringify(d.lastResult)} cursor ${d.db.meta.get('cursor_seq')} problems ${JSON.stringify(d.db.problems().map((x) => `${x.path}: ${x.code}`))} plan ${ops.join(' | ')}`;
       });
       fail(`no agreement after ${stats.calmRounds} calm rounds:\n  ${why.join('\n  ')}`);
     }
@@ -402,7 +402,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       if (top !== 'outside,sync') fail(`${d.name} wrote outside its folder: / holds ${top}`);
       const out = d.disk.snapshot(OUTSIDE);
       if (JSON.stringify(out) !== JSON.stringify({ canary: CANARY })) fail(`${d.name} changed ${OUTSIDE}: ${JSON.stringify(out)}`);
-      if (Number(d.db.get('cursor_seq') ?? -1) !== Number(d.db.get('head_seq') ?? -2)) fail(`${d.name} is behind: cursor ${d.db.get('cursor_seq')} head ${d.db.get('head_seq')}`);
+      if (Number(d.db.meta.get('cursor_seq') ?? -1) !== Number(d.db.meta.get('head_seq') ?? -2)) fail(`${d.name} is behind: cursor ${d.db.meta.get('cursor_seq')} head ${d.db.meta.get('head_seq')}`);
     });
     const present = new Set<string>();
     for (const [p, c] of Object.entries(serverTree)) {

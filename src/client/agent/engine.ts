@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
-import { plan } from '../../core/plan.js';
-import { narrowPlanInput } from '../../core/scope.js';
+import { narrowPlanInput, plan } from '../../core/plan/index.js';
+import { afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
+import { resetLabel } from '../../core/policy/reset.js';
 import { baseName } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { recoverTrash, TRASH_PREFIX } from '../exec/detach.js';
+import { recoverTrash } from '../exec/detach.js';
+import { ROOT_MARKER, TRASH_PREFIX } from '../../core/syncd-names.js';
 import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
@@ -25,10 +27,10 @@ import type { RemoteClient } from '../remote/remote.js';
 import { RemoteError } from '../remote/errors.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { StateDB } from '../state/db.js';
+import type { MetaKey, MetaValue } from '../state/meta.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
-
-export const ROOT_MARKER = '.syncd';
+import { isDiskError, isWatchLimit } from '../disk/errno.js';
 
 export interface Log {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -81,7 +83,6 @@ export interface CycleResult {
   paused: GuardTrip | null;
 }
 
-const MAX_ROUNDS = 200;
 /** file-system events within this window become one cycle (an editor's save is several events) */
 const HINT_COALESCE_MS = 10;
 /** an agent idle this long lets go of its in-memory trees (EngineOptions.releaseIdleMs) */
@@ -199,7 +200,7 @@ export class Engine {
         removed++;
       } catch (err) {
         // gone already, or not removable now: the next scan that meets it tries again
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
+        if (!isDiskError(err, 'path_missing')) this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
       }
     }
     if (removed) this.o.log.info('removed leftover temp files', { count: removed });
@@ -215,8 +216,8 @@ export class Engine {
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
-  #setIfChanged(key: string, value: string | number | null): void {
-    if (this.db.get(key) !== (value === null ? null : String(value))) this.db.lightTx(() => this.db.set(key, value));
+  #setIfChanged<K extends MetaKey>(key: K, value: MetaValue<K>): void {
+    if (this.db.meta.differs(key, value)) this.db.lightTx(() => this.db.meta.set(key, value));
   }
 
   #setProblemsIfChanged(problems: PlanProblem[], scope: 'plan' | 'scan'): void {
@@ -239,7 +240,7 @@ export class Engine {
       }
       this.#setIfChanged('pending', deferred);
       this.#setIfChanged('state', 'idle');
-      db.set('last_sync_at', this.o.now());
+      db.meta.set('last_sync_at', this.o.now());
     });
   }
 
@@ -251,9 +252,9 @@ export class Engine {
       this.#pause(trip);
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: trip };
     }
-    if (db.get('paused') === '1') {
+    if (db.meta.get('paused')) {
       if (this.#pullNeeded) await this.#pull();
-      return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.get('pause_reason') ?? 'paused' } };
+      return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.meta.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.meta.get('pause_reason') ?? 'paused' } };
     }
     this.#setIfChanged('state', 'syncing');
     // commits whose reply was lost go again first, verbatim (same op_ids)
@@ -270,10 +271,10 @@ export class Engine {
     let stuck = 0;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       if (signal?.aborted) {
-        db.set('state', 'idle');
+        db.meta.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems, paused: null };
       }
-      const device = db.get('device_label') ?? 'device';
+      const device = db.meta.get('device_label') ?? 'device';
       const memoKey = this.#memoKey(device);
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
@@ -287,20 +288,16 @@ export class Engine {
       // the settled bulk of the trees cannot change the plan: leave it out
       const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
       problems = p.problems;
-      // held-back ops count: a plan that only defers is not in agreement, and `wait` and status must not say it is
-      pending = p.ops.length + p.deferred;
+      // held-back ops count: `wait` and status must not call a deferring plan agreement
+      pending = pendingOf(p);
       this.#setProblemsIfChanged(p.problems, 'plan');
-      if (p.ops.length === 0) {
-        this.#idle(p.deferred === 0 ? memoKey : null, p.deferred);
-        return { converged: p.deferred === 0, rounds: round, pending, problems, paused: null };
+      const end = endOfCycle(p);
+      if (end) {
+        this.#idle(end.remember ? memoKey : null, p.deferred);
+        return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
-      // Watcher hints arrive over time: a big directory rename is thousands
-      // of events spread over hundreds of ms, and a cycle that saw only the
-      // "gone" half would plan deletes (and later re-creates) instead of one
-      // move. Deletes planned from hints are confirmed by a full scan first
-      // (before the guards, which would otherwise cry mass delete).
-      if (this.#partialView && p.ops.some((op) => op.type === 'delete')) {
+      if (rescanBeforeDeleting(this.#partialView, p.ops)) {
         this.#fullScanNeeded = true;
         await this.#observe();
         continue;
@@ -308,23 +305,16 @@ export class Engine {
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
         localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
-        maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.get('allow_deletes') === '1',
+        maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.meta.get('allow_deletes'),
       });
       if (trip) {
         this.#pause(trip);
         return { converged: false, rounds: round, pending, problems, paused: trip };
       }
-      if (db.get('allow_deletes') === '1' && p.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) db.set('allow_deletes', null);
-      let files = 0;
-      let bytes = 0;
-      for (const op of p.ops) {
-        if (op.type === 'download') { files++; bytes += op.node.size ?? 0; }
-        if ((op.type === 'create' || op.type === 'update') && op.local.kind === 'file') { files++; bytes += op.local.size ?? 0; }
-      }
-      // A directory delete on the server takes its whole subtree, including
-      // anything another device added since our last pull. Pull right before
-      // sending one; if anything arrived, plan again with it.
-      if (p.ops.some((op) => op.type === 'delete' && synced.get(op.id)?.kind === 'dir')) {
+      if (usesDeleteAllowance(db.meta.get('allow_deletes'), p.ops)) db.meta.set('allow_deletes', false);
+      const { files, bytes } = transferTotals(p.ops);
+      if (pullBeforeSending(p.ops, synced)) {
+        // if anything arrived, plan again with it
         const r = await pull(db, o.remote);
         if (r.applied > 0 || r.resets > 0) continue;
       }
@@ -335,39 +325,35 @@ export class Engine {
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
-      // a directory we moved took its subtree to new paths, and hints still on
-      // their way name the old ones: only a full scan sees what changed inside
-      if (p.ops.some((op) => (op.type === 'local_move' || op.type === 'conflict_rename') && op.expect.kind === 'dir')) this.#fullScanNeeded = true;
-      // our own commits come back as journal echoes (no-ops by rev): pull them
-      // so the cursor covers what this round wrote
-      if (res.needPull || p.ops.some((op) => op.type === 'create' || op.type === 'update' || op.type === 'move' || op.type === 'delete')) this.#pullNeeded = true;
-      if (res.done === 0) {
-        if (++stuck >= 3) {
-          db.set('state', 'idle');
-          return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
-        }
-      } else stuck = 0;
+      const next = afterRound(p.ops, res.needPull);
+      if (next.fullScan) this.#fullScanNeeded = true;
+      if (next.pull) this.#pullNeeded = true;
+      stuck = fruitlessAfter(stuck, res.done);
+      if (stuck >= MAX_FRUITLESS_ROUNDS) {
+        db.meta.set('state', 'idle');
+        return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
+      }
       if (this.#pullNeeded) await this.#pull();
       if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
-    db.set('state', 'idle');
+    db.meta.set('state', 'idle');
     return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };
   }
 
   async #pull(): Promise<void> {
     this.#pullNeeded = false;
     const r = await pull(this.db, this.o.remote);
-    const reason = this.db.get('last_reset_reason');
-    if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
+    const reason = this.db.meta.get('last_reset_reason');
+    if (r.resets && reason !== resetLabel({ kind: 'first_sync' })) this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }
 
   #pause(trip: GuardTrip): void {
     const { db } = this;
-    if (db.get('paused') !== '1') this.o.log.warn(trip.message, { code: trip.code });
-    db.set('paused', '1');
-    db.set('pause_code', trip.code);
-    db.set('pause_reason', trip.message);
-    db.set('state', 'paused');
+    if (!db.meta.get('paused')) this.o.log.warn(trip.message, { code: trip.code });
+    db.meta.set('paused', true);
+    db.meta.set('pause_code', trip.code);
+    db.meta.set('pause_reason', trip.message);
+    db.meta.set('state', 'paused');
   }
 
   /**
@@ -389,7 +375,7 @@ export class Engine {
       this.#setMeta('pending', null);
       this.#setMeta('channel', null);
       await this.prepare();
-      db.set('watch_warning', null);
+      db.meta.set('watch_warning', null);
       // the watcher is ready before the first full scan, so nothing changed
       // after the scan goes unseen while the watches are still being set up
       await this.#startWatcher();
@@ -412,12 +398,13 @@ export class Engine {
           const r = await this.cycle(signal);
           this.#setMeta('last_error', null);
           backoff.reset();
-          if (r.paused) await this.#sleepUntilWoken(signal, 2000);
-          else if (!r.converged && r.pending > 0) {
+          const wait = nextWait(r, this.#dirty.size > 0 || this.#pullNeeded);
+          if (wait === 'paused') await this.#sleepUntilWoken(signal, PAUSED_RECHECK_MS);
+          else if (wait === 'stuck') {
             // nothing moved (a path that stays stale, an entry we cannot
             // sync): wait longer each time instead of spinning; news wakes us
             await this.#sleepUntilWoken(signal, stuckBackoff.next());
-          } else if (this.#dirty.size === 0 && !this.#pullNeeded) {
+          } else if (wait === 'idle') {
             stuckBackoff.reset();
             const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
             const releaseMs = o.releaseIdleMs ?? RELEASE_IDLE_MS;
@@ -437,12 +424,13 @@ export class Engine {
         } catch (err) {
           if (signal.aborted) break;
           const e = err as SyncdError;
-          this.#setMeta('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: o.now() }));
-          this.#setMeta('state', e instanceof RemoteError && e.code === 'network' ? 'offline' : 'error');
+          this.#setMeta('last_error', { code: e.code ?? 'error', message: e.message, at: o.now() });
+          const failure = afterFailure(e.code, e instanceof RemoteError && e.code === 'network');
+          this.#setMeta('state', failure.state);
           o.log.warn(e.message, { code: e.code });
           this.#pullNeeded = true;
           this.#fullScanNeeded = true;
-          if (e.code === 'unauthorized') await this.#sleepUntilWoken(signal, 60_000);
+          if (failure.waitMs !== null) await this.#sleepUntilWoken(signal, failure.waitMs);
           else await sleep(backoff.nextFor(err), signal).catch(() => undefined);
         }
       }
@@ -473,9 +461,9 @@ export class Engine {
   }
 
   /** Meta writes on the way out of an error must not throw again (e.g. a full disk). */
-  #setMeta(key: string, value: string | null): void {
+  #setMeta<K extends MetaKey>(key: K, value: MetaValue<K>): void {
     try {
-      this.db.set(key, value);
+      this.db.meta.set(key, value);
     } catch (err) {
       this.o.log.warn(`cannot record ${key}: ${(err as Error).message}`);
     }
@@ -510,7 +498,7 @@ export class Engine {
     return followServer(
       {
         remote: this.o.remote,
-        cursor: () => ({ cursor: this.db.get('cursor'), seq: Number(this.db.get('cursor_seq') ?? '0') }),
+        cursor: () => ({ cursor: this.db.meta.get('cursor'), seq: Number(this.db.meta.get('cursor_seq') ?? '0') }),
         onNews: () => this.requestPull(),
         onChannel: (channel) => {
           this.#setMeta('channel', channel);
@@ -543,13 +531,12 @@ export class Engine {
    * going stale.
    */
   watcherFailed(err: unknown): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EMFILE') {
+    if (isWatchLimit(err)) {
       if (!this.#pollFallback) {
         this.#pollFallback = true;
         const msg = 'the OS refused more file watches (inotify limit: raise fs.inotify.max_user_watches); falling back to a full scan every 30 s';
         this.o.log.warn(msg);
-        this.db.set('watch_warning', msg);
+        this.db.meta.set('watch_warning', msg);
         this.rescan();
       }
     } else {
@@ -573,6 +560,6 @@ export function writeMarker(folder: string, fs: Fsys = nodeFsys): void {
   try {
     fs.writeNewSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!isDiskError(err, 'path_taken')) throw err;
   }
 }

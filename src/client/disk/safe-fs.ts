@@ -4,10 +4,11 @@
 // symlink or outside the synced folder.
 
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { LocalExpect } from '../../core/local.js';
+import { stillExpected, type DiskState, type LocalExpect } from '../../core/local.js';
 import { parentPath } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, type Fsys, type FsStat } from './fsys.js';
+import { isDiskError } from './errno.js';
 
 export class UnsafePathError extends SyncdError {
   constructor(rel: string, why: string) {
@@ -38,7 +39,7 @@ export async function assertRealParents(root: string, rel: string, cache?: Set<s
     try {
       st = await fs.lstat(safeJoin(root, p));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
+      if (isDiskError(err, 'path_missing')) throw new SyncdError('parent_missing', `"${p}" does not exist`);
       throw err;
     }
     if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
@@ -52,7 +53,7 @@ export async function lstatOrNull(abs: string, fs: Fsys = nodeFsys): Promise<FsS
   try {
     return await fs.lstat(abs);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isDiskError(err, 'path_missing')) return null;
     throw err;
   }
 }
@@ -66,14 +67,10 @@ export function kindOf(st: FsStat): 'file' | 'dir' | 'symlink' | 'other' {
 
 /** Does what is on disk still match what the plan expected to replace? */
 export function matchesExpect(st: FsStat | null, expect: LocalExpect | null): boolean {
-  if (expect === null) return st === null;
-  if (st === null) return false;
-  if (kindOf(st) !== expect.kind || st.ino !== expect.ino) return false;
-  if (expect.kind === 'dir') return true;
-  return st.mtimeMs === expect.mtimeMs && (expect.kind !== 'file' || st.size === expect.size);
+  return stillExpected(diskState(st), expect);
 }
 
-/** fsync a directory so renames and creations inside it are durable. */
-export function fsyncDir(abs: string, fs: Fsys = nodeFsys): Promise<void> {
-  return fs.syncDir(abs);
+/** An lstat result as the core compares it. */
+export function diskState(st: FsStat | null): DiskState | null {
+  return st && { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }

@@ -9,8 +9,9 @@ import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { baseName, isWithin, parentPath } from '../../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
-import { TRASH_PREFIX } from '../exec/detach.js';
-import { hashFile, TEMP_PREFIX } from '../transfer/transfer.js';
+import { hashFile } from '../transfer/transfer.js';
+import { TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
+import { isDiskError } from './errno.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
 
@@ -56,8 +57,7 @@ function unreadable(ctx: Ctx, path: string, err: unknown): typeof UNREADABLE {
 
 /** ENOTDIR: a parent on the way is no longer a directory, so the path is gone too. */
 function isGone(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return isDiskError(err, 'path_missing', 'path_not_dir');
 }
 
 /** Same inode, size and mtime: the content is taken to be unchanged. */
@@ -150,8 +150,7 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
   try {
     list = await ctx.fs.lstatDir(dir === '' ? ctx.root : join(ctx.root, dir));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+    if (!isGone(err)) {
       unreadable(ctx, dir, err);
       for (const [k, e] of ctx.prev) if (dir === '' || k.startsWith(dir + '/')) ctx.out.set(k, e);
     }

@@ -16,6 +16,8 @@
 import { lstatSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
+import { isDiskError, isWatchLimit } from './errno.js';
+import { isOwnName } from '../../core/syncd-names.js';
 
 export interface DirWatcherOptions {
   /** the synced folder (absolute) */
@@ -32,11 +34,6 @@ export interface DirWatcherOptions {
   detachGraceMs?: number;
 }
 
-/** Names that belong to syncd (temp files, the root marker): never reported. */
-export function isOwnName(name: string): boolean {
-  return name.startsWith('.syncd');
-}
-
 /** A watched directory. Its path is its parents' names: nothing to rewrite on a rename. */
 interface Dir {
   name: string;
@@ -50,8 +47,6 @@ interface Dir {
   /** (top of a detached subtree) an event inside it was dropped while it was away */
   lost?: boolean;
 }
-
-const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
 
 export class DirWatcher {
   readonly #root: string;
@@ -197,8 +192,7 @@ export class DirWatcher {
       });
     } catch (err) {
       d.w = null;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone already: its parent's watch said so
+      if (isDiskError(err, 'path_missing', 'path_not_dir')) return; // gone already: its parent's watch said so
       this.#fail(err);
     }
   }
@@ -297,8 +291,7 @@ export class DirWatcher {
 
   #fail(err: unknown): void {
     if (this.#closed) return;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && LIMIT_CODES.has(code)) {
+    if (isWatchLimit(err)) {
       if (this.#limited) return;
       this.#limited = true;
     }

@@ -11,15 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { LocalEntry, LocalExpect } from '../../core/local.js';
+import { TRASH_PREFIX, trashIno, trashName } from '../../core/syncd-names.js';
 import type { Fsys } from '../disk/fsys.js';
 import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
-
-export const TRASH_PREFIX = '.syncd-trash-';
+import { isDiskError } from '../disk/errno.js';
 
 export type DetachResult = 'deleted' | 'gone' | 'changed';
 
-function trashName(ino: number): string {
-  return `${TRASH_PREFIX}${ino}-${randomBytes(6).toString('hex')}`;
+function newTrashName(ino: number): string {
+  return trashName(ino, randomBytes(6).toString('hex'));
 }
 
 /**
@@ -45,7 +45,7 @@ async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): P
       }
       return target;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isDiskError(err, 'path_taken')) throw err;
     }
   }
   return aside; // left where it is: the next scan tries again
@@ -57,11 +57,11 @@ async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): P
  * place, or beside it); 'deleted': done.
  */
 export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect): Promise<DetachResult> {
-  const aside = join(dirname(abs), trashName(expect.ino));
+  const aside = join(dirname(abs), newTrashName(expect.ino));
   try {
     await fs.rename(abs, aside);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    if (isDiskError(err, 'path_missing')) return 'gone';
     throw err;
   }
   const st = await lstatOrNull(aside, fs);
@@ -82,7 +82,7 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
   const abs = join(root, rel);
   const st = await lstatOrNull(abs, fs);
   if (st === null || st.isDirectory()) return 'left';
-  const ino = Number(/^\.syncd-trash-(\d+)-/.exec(basename(rel))?.[1] ?? NaN);
+  const ino = trashIno(basename(rel)) ?? NaN;
   let known: LocalEntry | undefined;
   for (const e of local.values()) if (e.ino === ino && e.ino === st.ino) known = e;
   if (known && known.kind !== 'dir' && matchesExpect(st, { kind: known.kind, size: known.size, mtimeMs: known.mtimeMs, ino: known.ino })) {

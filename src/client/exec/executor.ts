@@ -8,20 +8,23 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import PQueue from 'p-queue';
-import type { LocalEntry } from '../../core/local.js';
-import type { LocalOp, PlanOp, PlanProblem, RemoteOp } from '../../core/ops.js';
-import { fromWire, parentPath, type TreeNode } from '../../core/tree.js';
+import { committedEdits, localDeleteEdits, movedEdits, placedEdits, stateEdits } from '../../core/apply.js';
+import { isStateOp, type LocalOp, type PlanOp, type PlanProblem, type RemoteOp } from '../../core/ops.js';
+import { TEMP_PREFIX } from '../../core/syncd-names.js';
+import { fromWire, parentPath } from '../../core/tree.js';
 import { nameKey } from '../../protocol/names.js';
 import { SyncdError } from '../../protocol/errors.js';
 import type { Op, OpResult } from '../../protocol/types.js';
 import { detachAndDelete } from './detach.js';
+import { recordEdits } from './record.js';
 import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
-import { downloadManyToTemp, TEMP_PREFIX, uploadFile } from '../transfer/transfer.js';
+import { downloadManyToTemp, uploadFile } from '../transfer/transfer.js';
+import { isDiskError } from '../disk/errno.js';
 
 export interface ExecContext {
   root: string;
@@ -70,14 +73,6 @@ const SYNC_DIRS_PARALLEL = 16;
 
 /** Errors that end the round (the engine backs off and retries); others are per-path problems. */
 const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
-
-function localEntryFromStat(diskPath: string, st: FsStat, node: TreeNode): LocalEntry {
-  const kind = node.kind;
-  return {
-    path: diskPath.normalize('NFC'), diskPath, kind, size: kind === 'file' ? st.size : null, mtimeMs: st.mtimeMs, ino: st.ino,
-    hash: kind === 'file' ? node.hash : null, exec: kind === 'file' && node.exec, target: kind === 'symlink' ? node.target : null,
-  };
-}
 
 function fileMode(exec: boolean, umask = process.umask()): number {
   return (exec ? 0o777 : 0o666) & ~umask;
@@ -129,10 +124,7 @@ class Run {
   state(ops: PlanOp[]): void {
     const { db } = this.ctx;
     db.tx(() => {
-      for (const op of ops) {
-        if (op.type === 'adopt') db.putSynced({ ...op.node, ino: op.local?.ino ?? null });
-        else if (op.type === 'forget') db.deleteSynced(op.id);
-      }
+      for (const op of ops) if (isStateOp(op)) recordEdits(db, stateEdits(op));
     });
     this.res.done += ops.length;
   }
@@ -151,15 +143,7 @@ class Run {
     await this.fs.syncDir(dirname(this.abs(from)));
     if (dirname(from) !== dirname(op.to)) await this.fs.syncDir(dirname(this.abs(op.to)));
     const { db } = this.ctx;
-    db.tx(() => {
-      db.moveLocalSubtree(from, op.to, op.to.normalize('NFC'));
-      if (op.type === 'local_move') {
-        const s = db.getSynced(op.id);
-        if (s) db.putSynced({ ...s, parent: op.node.parent, name: op.node.name, rev: op.node.rev, ino: st!.ino });
-      } else {
-        if (!op.to.includes('.syncd-swap-')) db.addConflict(op.to, op.path, op.reason); // a temporary swap name is no conflict
-      }
-    });
+    db.tx(() => recordEdits(db, movedEdits(op, st!.ino)));
     this.res.done++;
   }
 
@@ -180,7 +164,7 @@ class Run {
         try {
           await this.fs.mkdir(abs);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (!isDiskError(err, 'path_taken')) throw err;
         }
         const st = await lstatOrNull(abs, this.fs);
         if (!st || !st.isDirectory()) return this.stale(op.path);
@@ -192,10 +176,7 @@ class Run {
     const { db } = this.ctx;
     const recorded = made.filter((m) => synced.get(dirname(this.abs(m.op.path))) === undefined);
     db.tx(() => {
-      for (const { op, st } of recorded) {
-        db.putLocal(localEntryFromStat(op.path, st, op.node));
-        db.putSynced({ ...op.node, ino: st.ino });
-      }
+      for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
     });
     this.res.done += recorded.length;
     for (const m of made) {
@@ -242,7 +223,7 @@ class Run {
       if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
       else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
     });
-    const full = results.find((r) => !r.ok && (r.error as NodeJS.ErrnoException).code === 'ENOSPC');
+    const full = results.find((r) => !r.ok && isDiskError(r.error, 'disk_full'));
     if (full) {
       for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
@@ -275,7 +256,7 @@ class Run {
         this.ctx.onTransfer?.(1, op.node.size ?? 0);
       } catch (err) {
         // one file's trouble (its directory vanished, …) must not strand the rest
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        if (isDiskError(err, 'disk_full')) {
           for (const r of ready.slice(i + 1)) await this.fs.unlink(r.tmp).catch(() => undefined);
           throw err;
         }
@@ -293,10 +274,7 @@ class Run {
     for (const p of placed) if (failed.has(p.dirAbs)) this.res.dirty.add(p.op.path);
     const { db } = this.ctx;
     db.tx(() => {
-      for (const { op, st } of recorded) {
-        db.putLocal(localEntryFromStat(op.path, st, op.node));
-        db.putSynced({ ...op.node, ino: st.ino });
-      }
+      for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
     });
     this.res.done += recorded.length;
     for (const [d, err] of failed) {
@@ -319,14 +297,13 @@ class Run {
         await this.fs.link(tmp, abs);
         return 'linked';
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') {
+        if (isDiskError(err, 'path_taken')) {
           const there = await lstatOrNull(abs, this.fs);
           if (there && kindOf(there) === 'other') this.occupied(rel);
           else this.stale(rel);
           return null;
         }
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+        if (!isDiskError(err, 'not_permitted', 'not_supported')) throw err;
       }
     }
     const old = await lstatOrNull(abs, this.fs);
@@ -358,7 +335,7 @@ class Run {
       try {
         await this.fs.symlink(op.node.target ?? '', abs);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.stale(op.path);
+        if (isDiskError(err, 'path_taken')) return this.stale(op.path);
         throw err;
       }
       st = await this.fs.lstat(abs);
@@ -374,16 +351,13 @@ class Run {
       }
     }
     await this.fs.syncDir(dirname(abs));
-    this.recordPlaced(op.path, op.node, st);
+    this.recordPlaced(op, st);
   }
 
-  /** The node now sits at `rel` (with identity `st`): Local and Synced take it, in one transaction. */
-  recordPlaced(rel: string, node: TreeNode, st: FsStat): void {
+  /** The node now sits at the op's path (with identity `st`): Local and Synced take it, in one transaction. */
+  recordPlaced(op: Extract<LocalOp, { type: 'symlink' | 'chmod' }>, st: FsStat): void {
     const { db } = this.ctx;
-    db.tx(() => {
-      db.putLocal(localEntryFromStat(rel, st, node));
-      db.putSynced({ ...node, ino: st.ino });
-    });
+    db.tx(() => recordEdits(db, placedEdits(op, st)));
     this.res.done++;
   }
 
@@ -397,7 +371,7 @@ class Run {
       const before = await fh.stat();
       await fh.chmod(exec(before.mode, op.node.exec));
       const st = await fh.stat();
-      this.recordPlaced(op.path, op.node, st);
+      this.recordPlaced(op, st);
     } finally {
       await fh.close();
     }
@@ -421,7 +395,7 @@ class Run {
         this.ctx.onTransfer?.(1, got.size);
       } catch (err) {
         const code = (err as SyncdError).code;
-        if (code === 'changed_during_upload' || code === 'ENOENT') return this.stale(op.path);
+        if (code === 'changed_during_upload' || isDiskError(err, 'path_missing')) return this.stale(op.path);
         if (FATAL.has(code)) throw err;
         // this file cannot go up (too large, unreadable, …): say so and let the others go
         this.problem(op.path, code ?? 'upload_failed', `upload of "${op.path}" failed: ${(err as Error).message}`);
@@ -488,7 +462,7 @@ class Run {
         // a directory delete is conditional on its subtree being what we last
         // pulled: anything another device put inside since then survives (a
         // conflict, then the next round plans with it)
-        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = Number(db.get('cursor_seq') ?? 0);
+        if (db.getSynced(op.id)?.kind === 'dir') wire.subtree_seq = db.meta.get('cursor_seq');
         return { op, intent, wire };
       }
     }
@@ -499,26 +473,8 @@ class Run {
     const { db } = this.ctx;
     db.clearIntent(intent);
     if (r.status === 'ok') {
-      const node = fromWire(r.node);
       this.res.done++;
-      if (op.type === 'delete') {
-        db.deleteRemoteSubtree(op.id);
-        db.deleteSyncedSubtree(op.id);
-        return;
-      }
-      // a retried op gets its first result back, which the pull may already
-      // have passed (and seen the node change or go since): Remote keeps the journal's word
-      if (r.seq > Number(db.get('cursor_seq') ?? '0')) db.upsertRemote(node, r.seq);
-      if (op.type === 'move') {
-        const s = db.getSynced(op.id);
-        db.putSynced({ ...(s ?? { ...node, ino: null }), parent: node.parent, name: node.name, rev: node.rev, ino: op.local.ino });
-      } else {
-        db.putSynced({ ...node, ino: op.local.ino });
-      }
-      if (op.type === 'create' && op.replaces) {
-        db.deleteSynced(op.replaces);
-        db.reparentSynced(op.replaces, node.id);
-      }
+      recordEdits(db, committedEdits(op, fromWire(r.node), r.seq, db.meta.get('cursor_seq')));
       return;
     }
     this.res.needPull = true;
@@ -547,10 +503,10 @@ class Run {
       try {
         await this.fs.rmdir(abs);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!isDiskError(err, 'dir_not_empty', 'path_taken')) throw err;
         // something we do not sync (ignored) or something new lives there: keep the
         // directory; forgetting it makes the next round upload it as new
-        this.ctx.db.deleteSynced(op.id);
+        recordEdits(this.ctx.db, localDeleteEdits(op, false));
         this.res.dirty.add(op.path);
         this.res.failed++;
         return;
@@ -562,10 +518,7 @@ class Run {
       if (r === 'changed') return this.stale(op.path);
     }
     const { db } = this.ctx;
-    db.tx(() => {
-      db.deleteLocalSubtree(op.path);
-      db.deleteSynced(op.id);
-    });
+    db.tx(() => recordEdits(db, localDeleteEdits(op, true)));
     this.res.done++;
   }
 
@@ -601,9 +554,9 @@ class Run {
       await fn();
     } catch (err) {
       const e = err as SyncdError & NodeJS.ErrnoException;
-      if (e.code === 'ENOSPC') throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
+      if (isDiskError(err, 'disk_full')) throw new SyncdError('disk_full', `the disk is full while writing "${path}"; free some space and syncing resumes`, {}, { cause: err });
       if (FATAL.has(e.code)) throw err;
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'ENOTEMPTY') {
+      if (isDiskError(err, 'path_missing', 'path_not_dir', 'path_taken', 'dir_not_empty')) {
         this.stale(path);
         return;
       }

@@ -4,6 +4,7 @@
 // lists the whole tree into a fresh Remote and swaps it in with the list's
 // cursor; Synced is kept, so a reset alone never deletes a local file.
 
+import { distrustsSynced, resetLabel, type ResetCause } from '../../core/policy/reset.js';
 import { fromWire, type TreeNode } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { LIMITS, type JournalEntry } from '../../protocol/types.js';
@@ -38,23 +39,14 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
       applied++;
     }
     const seq = fromSeq + entries.length;
-    db.set('cursor', cursor);
-    db.set('cursor_seq', seq);
-    db.set('head_seq', Math.max(head, seq));
-    db.set('head_seen_at', Date.now());
-    if (seq >= head) db.set('caught_up_at', Date.now());
+    db.meta.set('cursor', cursor);
+    db.meta.set('cursor_seq', seq);
+    db.meta.set('head_seq', Math.max(head, seq));
+    db.meta.set('head_seen_at', Date.now());
+    if (seq >= head) db.meta.set('caught_up_at', Date.now());
     return applied;
   });
 }
-
-/**
- * Reset reasons after which the server's history is not the one Synced was
- * built on (a restored or re-created namespace, a foreign cursor, a server
- * behind us): Synced is then no merge base. Dropping it makes every node
- * "new on both sides", so equal files are adopted, different ones become
- * conflicted copies, and nothing local is deleted or overwritten.
- */
-const UNTRUSTED = new Set(['reset: epoch', 'reset: invalid', 'reset: future']);
 
 /** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
 export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
@@ -74,13 +66,13 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   }
   db.tx(() => {
     db.replaceRemote(nodes);
-    if (db.get('distrust_synced') === '1') db.clearSynced();
-    db.set('distrust_synced', null);
-    db.set('pending_reset_reason', null);
-    db.set('cursor', cursor);
-    db.set('cursor_seq', seq);
-    db.set('last_reset_at', Date.now());
-    db.set('last_reset_reason', reason);
+    if (db.meta.get('distrust_synced')) db.clearSynced();
+    db.meta.set('distrust_synced', false);
+    db.meta.set('pending_reset_reason', null);
+    db.meta.set('cursor', cursor);
+    db.meta.set('cursor_seq', seq);
+    db.meta.set('last_reset_at', Date.now());
+    db.meta.set('last_reset_reason', reason);
   });
 }
 
@@ -89,14 +81,14 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
   let resets = 0;
   let head = 0;
   for (;;) {
-    const cursor = db.get('cursor');
+    const cursor = db.meta.get('cursor');
     if (!cursor) {
       // a reset interrupted before its listing landed keeps its reason (and its distrust)
-      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync');
+      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? resetLabel({ kind: 'first_sync' }));
       resets++;
       continue;
     }
-    const fromSeq = Number(db.get('cursor_seq') ?? '0');
+    const fromSeq = db.meta.get('cursor_seq');
     try {
       const page = await remote.changes(cursor, opts.pageSize ?? LIMITS.pageMax);
       head = page.head;
@@ -112,11 +104,13 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
       const isReset = err instanceof RemoteError && err.code === 'reset';
       if (!isReset && !(err instanceof GapError)) throw err;
       if (resets >= (opts.maxResets ?? 3)) throw new SyncdError('reset_loop', `the server keeps asking for a reset (${(err as Error).message}); giving up for now`);
-      const reason = isReset ? `reset: ${(err as RemoteError).reason ?? (err as RemoteError).details.reason ?? 'invalid'}` : 'journal gap';
+      const cause: ResetCause = isReset ? { kind: 'server', reason: (err as RemoteError).reason ?? 'invalid' } : { kind: 'gap' };
+      const reason = resetLabel(cause);
       db.tx(() => {
-        db.set('cursor', null);
-        db.set('pending_reset_reason', reason);
-        if (UNTRUSTED.has(reason)) db.set('distrust_synced', '1');
+        db.meta.set('cursor', null);
+        db.meta.set('pending_reset_reason', reason);
+        // Synced is dropped (in the listing's transaction) when the history changed
+        if (distrustsSynced(cause)) db.meta.set('distrust_synced', true);
       });
       await resetFromList(db, remote, reason);
       resets++;

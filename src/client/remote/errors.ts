@@ -1,8 +1,8 @@
 // Errors of the remote API adapter. Everything the network, undici or a
-// server reply can throw leaves src/client/remote/remote.ts as a RemoteError with a
+// server reply can throw leaves src/client/remote/ as a RemoteError with a
 // stable code (STYLE.md convention 5); nothing above it sees an undici error.
 
-import { SyncdError } from '../../protocol/errors.js';
+import { SyncdError, type ErrorCode } from '../../protocol/errors.js';
 import type { ResetReason } from '../../protocol/types.js';
 
 export const REMOTE_ERROR_CODES = [
@@ -32,7 +32,7 @@ export const REMOTE_ERROR_CODES = [
   'protocol',
   /** the server lacks an optional feature (SSE) */
   'unsupported',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type RemoteErrorCode = (typeof REMOTE_ERROR_CODES)[number];
 
 export const RESET_REASONS: readonly ResetReason[] = ['invalid', 'expired', 'future', 'epoch'];
@@ -80,10 +80,6 @@ export class RemoteError extends SyncdError {
     if (init.retryAfterS !== undefined) self.retryAfterS = init.retryAfterS;
     if (init.serverCode !== undefined) self.serverCode = init.serverCode;
   }
-}
-
-export function isRemoteError(e: unknown, code?: RemoteErrorCode): e is RemoteError {
-  return e instanceof RemoteError && (code === undefined || e.code === code);
 }
 
 /** Worth retrying later with the same request: the failure was transient. */

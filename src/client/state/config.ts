@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { SyncdError } from '../../protocol/errors.js';
 import { folderStatePaths } from './paths.js';
+import { isDiskError } from '../disk/errno.js';
 
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -339,7 +340,7 @@ function readConfigAt(path: string): Partial<Config> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (isDiskError(err, 'path_missing')) return {};
     throw new SyncdError('bad_config', `cannot read config file ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
   let data: unknown;

@@ -7,16 +7,18 @@
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { Backoff, sleep, type BackoffOptions } from '../agent/backoff.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { Throttle } from './throttle.js';
-import { discard, FETCH_MAX_HASHES } from '../remote/remote.js';
+import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
+import { discard } from '../remote/streams.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
+import { diskCode, isDiskError } from '../disk/errno.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
-export const TEMP_PREFIX = '.syncd-tmp-';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
@@ -468,11 +470,6 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/** fsyncs one file by path (for callers that deferred durability with `fsync: false`). */
-export async function syncFile(absPath: string, fs: Fsys = nodeFsys): Promise<void> {
-  await fs.syncFiles([absPath]);
-}
-
 /** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */
 export async function syncFiles(paths: readonly string[], fs: Fsys = nodeFsys): Promise<void> {
   await fs.syncFiles(paths);
@@ -561,8 +558,8 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
   try {
     fh = await fs.openRead(absPath);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw changed(absPath, code === 'ENOENT' ? 'it is gone' : 'it is no longer a regular file', e);
+    const code = diskCode(e);
+    if (code === 'path_missing' || code === 'path_is_symlink' || code === 'path_not_dir') throw changed(absPath, code === 'path_missing' ? 'it is gone' : 'it is no longer a regular file', e);
     throw e;
   }
   try {
@@ -605,8 +602,7 @@ export async function removeStaleTemps(rootAbs: string, fs: Fsys = nodeFsys): Pr
     try {
       d = await fs.readdir(dir);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') continue;
+      if (isDiskError(e, 'path_missing', 'path_not_dir', 'permission_denied', 'not_permitted')) continue;
       throw e;
     }
     for (const ent of d) {
@@ -620,7 +616,7 @@ export async function removeStaleTemps(rootAbs: string, fs: Fsys = nodeFsys): Pr
           await fs.unlink(p);
           removed++;
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          if (!isDiskError(e, 'path_missing')) throw e;
         }
       }
     }

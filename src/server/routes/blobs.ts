@@ -1,17 +1,17 @@
 // PUT/GET/HEAD /v1/blobs/{hash} and the batch download extension
-// POST /v1/blobs/fetch. Reads are gated by the caller namespace's blob_refs.
+// POST /v1/blobs/fetch (its frames: src/protocol/frames.ts). Reads are gated
+// by the caller namespace's blob_refs.
 
 import type { ServerResponse } from 'node:http';
 import { setImmediate } from 'node:timers/promises';
 import { HttpError, badRequest } from '../../protocol/errors.js';
+import { encodeFrameHeader, FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
 import { parseRange } from '../http/range.js';
 import type { RequestInfo, Router } from '../http/router.js';
-
-export const FETCH_MAX_HASHES = 1000;
 
 function hashParam(param: string): string {
   if (!isSha256Hex(param)) throw badRequest('the blob path must end in 64 lowercase hex characters (SHA-256)');
@@ -94,12 +94,12 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       const ref = await ctx.store.blobRef(device.namespace, hash);
       const got = ref ? ctx.blobs.readSmall(hash, SMALL_BLOB) : null;
       if (got === null) {
-        out.push(Buffer.from(`${hash} -1\n`, 'latin1'));
+        out.push(encodeFrameHeader(hash, FRAME_MISSING));
       } else if (typeof got !== 'number') {
-        out.push(Buffer.from(`${hash} ${got.length}\n`, 'latin1'));
+        out.push(encodeFrameHeader(hash, got.length));
         out.push(got);
       } else {
-        out.push(Buffer.from(`${hash} ${got}\n`, 'latin1'));
+        out.push(encodeFrameHeader(hash, got));
         await out.flush();
         await pipeFile(ctx, res, hash, { start: 0, end: got - 1 });
         continue;

@@ -73,7 +73,7 @@ describe('a lying server', () => {
       await engine.prepare();
       for (let i = 0; i < 3; i++) await engine.cycle();
       // the gap made it rebuild from a listing
-      expect(db.get('last_reset_reason')).toBe('journal gap');
+      expect(db.meta.get('last_reset_reason')).toBe('journal gap');
       // outside the folder: nothing new anywhere above it
       expect(await readdir(outer)).toEqual(['inside']);
       expect(await readdir(join(outer, 'inside'))).toEqual(['folder']);

@@ -75,13 +75,13 @@ describe('pull path', () => {
     const ac = new AbortController();
     const running = agent.engine.watch(ac.signal);
     try {
-      await waitFor(() => agent.db.get('state') === 'idle', 10_000, 'first cycle');
+      await waitFor(() => agent.db.meta.get('state') === 'idle', 10_000, 'first cycle');
       await api.file('live.txt', 'now');
       await waitFor(async () => (await readFile(join(dir, 'live.txt'), 'utf8').catch(() => '')) === 'now', 5_000, 'live.txt');
       // our own write must not echo back as an upload: the journal stays where it is
       const head = (await api.listAll()).seq;
       await new Promise((r) => setTimeout(r, 800));
-      await waitFor(() => agent.db.get('state') === 'idle', 5_000, 'idle');
+      await waitFor(() => agent.db.meta.get('state') === 'idle', 5_000, 'idle');
       expect((await api.listAll()).seq).toBe(head);
     } finally {
       ac.abort();
@@ -93,10 +93,10 @@ describe('pull path', () => {
     const ac = new AbortController();
     const running = agent.engine.watch(ac.signal);
     try {
-      await waitFor(() => agent.db.get('state') === 'idle', 10_000, 'first cycle');
+      await waitFor(() => agent.db.meta.get('state') === 'idle', 10_000, 'first cycle');
       agent.engine.watcherFailed(Object.assign(new Error('watch limit'), { code: 'ENOSPC' }));
       expect(agent.engine.polling).toBe(true);
-      expect(agent.db.get('watch_warning')).toMatch(/inotify limit/);
+      expect(agent.db.meta.get('watch_warning')).toMatch(/inotify limit/);
       await writeFile(join(dir, 'scanned.txt'), 'found by a scan');
       agent.engine.rescan(); // the 30-second scan timer, without the wait
       await waitFor(async () => (await api.listAll()).nodes.some((n) => n.name === 'scanned.txt'), 10_000, 'upload after a scan');
@@ -115,7 +115,7 @@ describe('pull path', () => {
     for (let i = 0; i < 30; i++) await api.file(`n${i}.txt`, `v${i}`);
     await trim(server.dataDir);
     await agent.sync();
-    expect(agent.db.get('last_reset_reason')).toMatch(/expired/);
+    expect(agent.db.meta.get('last_reset_reason')).toMatch(/expired/);
     const snap = await snapshot(dir);
     expect(snap['local-only.txt']).toBe('mine');
     expect(snap['kept.txt']).toBe('k');
@@ -149,7 +149,7 @@ describe('a server restored from a backup (new epoch)', () => {
     const restored = await startServer({ dataDir: server.dataDir, port, trimIntervalMs: 0, log: () => {} });
     try {
       await agent.sync();
-      expect(agent.db.get('last_reset_reason')).toBe('reset: epoch');
+      expect(agent.db.meta.get('last_reset_reason')).toBe('reset: epoch');
       const snap = await snapshot(dir);
       expect(snap['f2.txt']).toBe('made after the backup');
       const contents = Object.values(snap);

@@ -143,8 +143,8 @@ describe('push path (two agents)', () => {
     expect(r.paused?.code).toBe('mass_delete');
     expect((await api.listAll()).nodes).toHaveLength(41);
     // `syncd resume`
-    a.db.set('paused', null);
-    a.db.set('allow_deletes', '1');
+    a.db.meta.set('paused', false);
+    a.db.meta.set('allow_deletes', true);
     await a.sync();
     expect((await api.listAll()).nodes.map((n) => n.name)).toEqual(['survivor.txt']);
   });
@@ -270,7 +270,7 @@ describe('a file moved into a new directory named as its case twin (c.txt → C.
     for (let i = 0; i < 5; i++) {
       const r = await a.engine.cycle();
       expect(r.converged || r.pending > 0, `cycle ${i}: ${JSON.stringify(r)}`).toBe(true);
-      expect(r.converged || a.db.get('pending') !== '0').toBe(true);
+      expect(r.converged || a.db.meta.get('pending') !== 0).toBe(true);
       if (r.converged) return;
     }
     const st = await folderStatus(a.dir);
@@ -299,7 +299,7 @@ describe('a directory delete racing with a new file inside it (found by the engi
     const real = a.remote.changes.bind(a.remote);
     // a replica lagging behind: A's pulls see nothing new
     a.remote.changes = async (cursor: string) => {
-      const seq = Number(a.db.get('cursor_seq'));
+      const seq = Number(a.db.meta.get('cursor_seq'));
       return { entries: [], cursor, head: seq, has_more: false };
     };
     try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { engineFor } from '../../../src/cli/client-commands.js';
 import { silentLog } from '../../../src/client/agent/engine.js';
-import { TEMP_PREFIX } from '../../../src/client/transfer/transfer.js';
+import { TEMP_PREFIX } from '../../../src/core/syncd-names.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -57,8 +57,8 @@ describe('restart on a synced folder', () => {
     const r = await restart();
     expect(r).toMatchObject({ converged: true, rounds: 1, pending: 0 });
     expect(agent.db.planMemo()).not.toBeNull();
-    expect(agent.db.get('state')).toBe('idle');
-    expect(agent.db.get('pending')).toBe('0');
+    expect(agent.db.meta.get('state')).toBe('idle');
+    expect(agent.db.meta.get('pending')).toBe(0);
   });
 
   it('a file edited and one created while stopped are uploaded', async () => {

@@ -150,6 +150,6 @@ describe('robustness', () => {
     expect(refused.stderr).toMatch(/still empty: mount or restore it first/);
     const forced = cli(['resume', '--force', dir], env);
     expect(forced.code).toBe(0);
-    expect(agent.db.get('allow_deletes')).toBeNull();
+    expect(agent.db.meta.get('allow_deletes')).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // model executor, and checks the final tree and what the plan did.
 
 import { describe, expect, it } from 'vitest';
-import { plan } from '../../../src/core/plan.js';
+import { plan } from '../../../src/core/plan/index.js';
 import type { PlanOp } from '../../../src/core/ops.js';
 import { converge, localEdit, localSpec, remoteEdit, remoteSpec, syncedModel, type Model, type TreeSpec } from '../../helpers/plan-model.js';
 

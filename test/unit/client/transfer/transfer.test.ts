@@ -16,10 +16,10 @@ import {
   hashFile,
   removeStaleTemps,
   syncFiles,
-  TEMP_PREFIX,
   uploadFile,
   type DownloadItem,
 } from '../../../../src/client/transfer/transfer.js';
+import { TEMP_PREFIX } from '../../../../src/core/syncd-names.js';
 import { SyncdError } from '../../../../src/protocol/errors.js';
 import { startFakeServer, type FakeReply, type FakeRequest, type FakeServer } from '../../../helpers/fake-server.js';
 

@@ -1,43 +1,15 @@
 // The batch download framing (`POST /v1/blobs/fetch`): `<hash> <size>\n` +
 // bytes, or `<hash> -1\n`, parsed incrementally however the stream is cut.
 
-import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { chunksOf, readBlobFrameBuffers, readBlobFrames, RemoteClient } from '../../../../src/client/remote/remote.js';
+import { RemoteClient } from '../../../../src/client/remote/remote.js';
+import { chunksOf, readBlobFrameBuffers, readBlobFrames } from '../../../../src/client/remote/streams.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
+import { A, BIG, D, MISSING, NEWLINES, SET, frames, pieces } from '../../../helpers/blob-frames.js';
 import { startFakeServer, type FakeServer } from '../../../helpers/fake-server.js';
 
-const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const SERVER = 'http://fake';
-
-interface Blob {
-  hash: string;
-  content: Buffer | null; // null: the server sends -1
-}
-
-const A: Blob = { hash: sha('hello'), content: Buffer.from('hello') };
-const MISSING: Blob = { hash: sha('nope'), content: null };
-const EMPTY: Blob = { hash: sha(''), content: Buffer.alloc(0) };
-const NEWLINES: Blob = { hash: sha('\n\n12 3\n'), content: Buffer.from('\n\n12 3\n') };
-const D = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256));
-const BIG: Blob = { hash: sha(D), content: D };
-const SET = [A, MISSING, EMPTY, NEWLINES, BIG];
-
-function frames(blobs: Blob[]): Buffer {
-  return Buffer.concat(
-    blobs.map((b) => (b.content === null ? Buffer.from(`${b.hash} -1\n`) : Buffer.concat([Buffer.from(`${b.hash} ${b.content.length}\n`), b.content]))),
-  );
-}
-
-async function* pieces(buf: Buffer, cuts: number[], fail?: Error): AsyncGenerator<Buffer> {
-  let at = 0;
-  for (const c of [...cuts, buf.length]) {
-    if (c > at) yield buf.subarray(at, c);
-    at = c;
-  }
-  if (fail) throw fail;
-}
 
 async function readAll(body: Readable): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -129,7 +101,7 @@ describe('readBlobFrames', () => {
     const boom = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
     const cut = wire.length - 10; // inside BIG
     let consumerSaw: unknown;
-    const p = readBlobFrames(pieces(wire.subarray(0, cut), [], boom), hashes, async (hash, _size, body) => {
+    const p = readBlobFrames(pieces(wire.subarray(0, cut), [], boom), hashes, async (_hash, _size, body) => {
       try {
         await readAll(body);
       } catch (e) {

@@ -3,16 +3,16 @@
 // subtrees beside changed ones, case and Unicode twins, inode reuse, hard
 // links, NFD spellings on disk), and the narrowed trees must actually be
 // small when little changed.
-// Replay: SYNCD_SEED=<seed> SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/scope.test.ts
+// Replay: SYNCD_SEED=<seed> SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/plan/scope.test.ts
 
 import { describe, expect, it } from 'vitest';
-import type { LocalEntry } from '../../../src/core/local.js';
-import type { PlanOp } from '../../../src/core/ops.js';
-import { plan, type PlanInput } from '../../../src/core/plan.js';
-import { narrowPlanInput } from '../../../src/core/scope.js';
-import { baseName, isWithin, joinPath } from '../../../src/core/tree.js';
-import { applyOp, localEdit, remoteEdit, remotePathIndex, ServerRefusal, syncedModel, type Model, type TreeSpec } from '../../helpers/plan-model.js';
-import { baseSeed, pick, rng, shuffle, type Rng } from '../../helpers/rng.js';
+import type { LocalEntry } from '../../../../src/core/local.js';
+import type { PlanOp } from '../../../../src/core/ops.js';
+import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
+import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
+import { baseName, isWithin, joinPath } from '../../../../src/core/tree.js';
+import { applyOp, localEdit, remoteEdit, remotePathIndex, ServerRefusal, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
+import { baseSeed, pick, rng, shuffle, type Rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_SCOPE_RUNS ?? 1000);
 const NAMES = ['a', 'A', 'b', 'c.txt', 'C.TXT', 'é', 'e\u0301', 'Docs', 'docs'];
@@ -163,7 +163,7 @@ describe('narrowPlanInput', () => {
         }
       } catch (err) {
         if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
-        throw new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/scope.test.ts): ${(err as Error).message}`);
+        throw new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/plan/scope.test.ts): ${(err as Error).message}`);
       }
     }
     // the narrowing did narrow: most of the settled subtrees stay out

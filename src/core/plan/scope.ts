@@ -8,7 +8,7 @@
 // cycle where a few paths changed plans over those paths, their ancestors,
 // the siblings of those (names are unique per directory, by case-folded
 // key) and nothing else, and gets the plan it would get over the whole
-// trees (test/unit/core/scope.test.ts checks that on random trees).
+// trees (test/unit/core/plan/scope.test.ts checks that on random trees).
 //
 // Kept, besides every unsettled node and entry:
 // - every ancestor of one (a plan needs paths and parents),
@@ -19,12 +19,12 @@
 // and a node whose inode is also claimed by another synced node or local
 // entry is not settled (inode association works across the whole tree).
 
-import { checkName, nameKey } from '../protocol/names.js';
-import { LIMITS, ROOT_ID } from '../protocol/types.js';
-import type { SyncedNode, SyncedTree } from './associate.js';
-import type { LocalEntry, LocalTree } from './local.js';
-import type { PlanInput } from './plan.js';
-import { parentPath, type Tree, type TreeNode } from './tree.js';
+import { checkName, nameKey } from '../../protocol/names.js';
+import { LIMITS, ROOT_ID } from '../../protocol/types.js';
+import type { SyncedNode, SyncedTree } from '../associate.js';
+import type { LocalEntry, LocalTree } from '../local.js';
+import type { PlanInput } from './state.js';
+import { parentPath, type Tree, type TreeNode } from '../tree.js';
 
 /** Printable ASCII without "/": valid and already NFC, no need to ask checkName. */
 const PLAIN_NAME = /^[\x20-\x2e\x30-\x7e]+$/;

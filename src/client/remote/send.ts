@@ -1,0 +1,176 @@
+// One request to the server over the client's undici Pool: path and query,
+// auth headers, one retry of a stale keep-alive socket, undici's errors
+// translated, a non-2xx reply turned into its RemoteError, and JSON replies
+// read with a size cap and checked for shape before anyone sees them.
+
+import type { Readable } from 'node:stream';
+import type { Dispatcher, Pool } from 'undici';
+import { ReplyCheck } from '../../protocol/replies.js';
+import type { RemoteError } from './errors.js';
+import { translateNetworkError } from './errors.js';
+import { errorForStatus, malformedReply } from './reply-errors.js';
+import { discard } from './streams.js';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+export interface Req {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  /** a function makes a fresh stream per attempt, so the request stays replayable */
+  body?: string | Buffer | (() => Readable);
+  signal?: AbortSignal;
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  /** what the request is, for messages: "list", "changes", … */
+  what: string;
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export interface SenderOptions {
+  pool: Pool;
+  /** the server's base URL (origin and path prefix), for messages */
+  server: string;
+  /** the path prefix put before every request path */
+  prefix: string;
+  token: string;
+  userAgent: string;
+  /** cap on a JSON reply, bytes */
+  maxJsonBytes: number;
+}
+
+/** Cap on the body of an error reply we read for its message. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+export class Sender {
+  readonly server: string;
+  readonly #pool: Pool;
+  readonly #prefix: string;
+  readonly #auth: string;
+  readonly #ua: string;
+  readonly #maxJson: number;
+
+  constructor(opts: SenderOptions) {
+    this.#pool = opts.pool;
+    this.server = opts.server;
+    this.#prefix = opts.prefix;
+    this.#auth = `Bearer ${opts.token}`;
+    this.#ua = opts.userAgent;
+    this.#maxJson = opts.maxJsonBytes;
+  }
+
+  /** The 2xx reply to `req`; any other status rejects with its RemoteError. */
+  async send(req: Req): Promise<Reply> {
+    let path = this.#prefix + req.path;
+    if (req.query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.query)) if (v !== undefined) q.set(k, String(v));
+      const s = q.toString();
+      if (s) path += `?${s}`;
+    }
+    let res: Dispatcher.ResponseData | undefined;
+    for (let attempt = 0; res === undefined; attempt++) {
+      try {
+        res = await this.#pool.request({
+          method: req.method,
+          path,
+          headers: { authorization: this.#auth, 'user-agent': this.#ua, ...req.headers },
+          body: typeof req.body === 'function' ? req.body() : req.body,
+          signal: req.signal,
+          headersTimeout: req.headersTimeout,
+          bodyTimeout: req.bodyTimeout,
+        });
+      } catch (e) {
+        // A keep-alive socket the server closed just as we reused it: every
+        // request here is replayable (GETs, PUT by hash, commit by op_id), so
+        // one immediate second try on a fresh connection hides the race.
+        if (attempt === 0 && !req.signal?.aborted && isStaleSocket(e)) continue;
+        throw translateNetworkError(e, this.server);
+      }
+    }
+    const reply: Reply = { status: res.statusCode, headers: res.headers as Headers, body: res.body };
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    let text = '';
+    try {
+      text = (await this.#readAll(reply, ERROR_BODY_BYTES, req.what)).toString('utf8');
+    } catch {
+      // keep going with the status alone
+    }
+    throw errorForStatus(this.server, req.what, { status: reply.status, retryAfter: reply.headers['retry-after'], text });
+  }
+
+  /** The 200 JSON reply to `req`, checked by `check`. */
+  async json<T>(req: Req, check: (v: unknown, c: ReplyCheck) => T): Promise<T> {
+    const reply = await this.send(req);
+    if (reply.status !== 200) {
+      discard(reply.body);
+      throw this.malformed(req.what, `unexpected status ${reply.status}`);
+    }
+    const buf = await this.#readAll(reply, this.#maxJson, req.what);
+    let v: unknown;
+    try {
+      v = JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw this.malformed(req.what, `the reply is not JSON (${describeBytes(buf)})`);
+    }
+    return check(v, new ReplyCheck(malformedReply(this.server, req.what)));
+  }
+
+  /** Reads and drops a body whose content does not matter (its status said it all). */
+  async dump(reply: Reply): Promise<void> {
+    try {
+      await reply.body.dump({ limit: 64 * 1024 });
+    } catch {
+      // the status is what counts; a lost tail of an ignored body is not an error
+    }
+  }
+
+  /** The `protocol` error for a reply to `what` that breaks the protocol. */
+  malformed(what: string, detail: string): RemoteError {
+    return malformedReply(this.server, what)(detail);
+  }
+
+  /** Drops every connection; requests still in flight fail with `network`. */
+  async close(): Promise<void> {
+    if (!this.#pool.destroyed) await this.#pool.destroy();
+  }
+
+  async #readAll(reply: Reply, max: number, what: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const c of reply.body as AsyncIterable<Buffer>) {
+        n += c.length;
+        if (n > max) {
+          discard(reply.body);
+          throw this.malformed(what, `the reply exceeds ${max} bytes`);
+        }
+        chunks.push(c);
+      }
+    } catch (e) {
+      throw translateNetworkError(e, this.server);
+    }
+    return Buffer.concat(chunks, n);
+  }
+}
+
+export function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isStaleSocket(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
+
+function describeBytes(b: Buffer): string {
+  if (b.length === 0) return 'empty body';
+  const s = b.subarray(0, 60).toString('utf8').replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return `${b.length} bytes starting ${JSON.stringify(s)}`;
+}

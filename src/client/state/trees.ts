@@ -1,0 +1,260 @@
+// The three trees of the state DB (DESIGN.md "Client: the state DB"):
+// Remote (the server's tree as of our cursor), Synced (the merge base) and
+// Local (the folder at the last scan), plus the plan memo, which describes
+// the three together and so is dropped by every write to any of them.
+
+import type { SyncedNode, SyncedTree } from '../../core/associate.js';
+import type { LocalEntry, LocalTree } from '../../core/local.js';
+import type { Tree, TreeNode } from '../../core/tree.js';
+import type { NodeKind } from '../../protocol/types.js';
+import type { StateStore } from './store.js';
+
+interface RemoteRow {
+  id: string; parent: string; name: string; kind: string; rev: number; size: number | null;
+  hash: string | null; mtime: number; exec: number; target: string | null;
+}
+
+
+// Synced nodes are built as literals, not as `{ ...node, ino }`: V8 gives
+// each object made by that spread in a loop its own hidden class (measured:
+// 100,000 Synced nodes took 73 MiB instead of 34).
+function toSynced(r: RemoteRow & { ino: number | null }): SyncedNode {
+  return { id: r.id, parent: r.parent, name: r.name, kind: r.kind as NodeKind, rev: r.rev, size: r.size, hash: r.hash, mtime: r.mtime, exec: r.exec === 1, target: r.target, ino: r.ino };
+}
+
+/** A Synced node as a DB round trip would give it back. */
+function normalizedSynced(n: SyncedNode): SyncedNode {
+  return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec, target: n.target, ino: n.ino };
+}
+
+/** A node as a DB round trip would give it back. */
+function normalized(n: TreeNode): TreeNode {
+  return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec, target: n.target };
+}
+
+function nodeParams(n: TreeNode): Record<string, unknown> {
+  return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec ? 1 : 0, target: n.target };
+}
+
+export class Trees {
+  readonly #s: StateStore;
+  // The loaders iterate rows instead of taking `.all()`: a 100,000-row
+  // `.all()` grows the process's malloc heap by ~30 MiB that is never given
+  // back (measured; iterating adds ~2 MiB), and an idle agent drops and
+  // reloads its trees.
+  // In-memory copies of the three trees, kept in step by the methods that
+  // write their rows, so a plan round does not reload them. Anything that
+  // is awkward to mirror (subtree operations) drops the copy, and so does a
+  // failed transaction: the next load reads the DB again.
+  #remote: Tree | null = null;
+  #synced: SyncedTree | null = null;
+  #local: LocalTree | null = null;
+  /** whether a plan memo row may exist (unknown after a failed transaction) */
+  #memo: 'unknown' | 'absent' | 'present' = 'unknown';
+
+  constructor(store: StateStore) {
+    this.#s = store;
+    store.onRollback(() => this.dropCaches());
+  }
+
+  dropCaches(): void {
+    this.#remote = null;
+    this.#synced = null;
+    this.#local = null;
+    this.#memo = 'unknown'; // a rolled-back transaction may have restored it
+  }
+
+  /**
+   * What setPlanMemo stored, if no tree changed since. The engine stores a
+   * key of the planner's other inputs (rules, version) when a plan over the
+   * trees came out empty, and skips loading and planning while it holds.
+   */
+  planMemo(): string | null {
+    const row = this.#s.stmt('SELECT memo FROM plan_memo WHERE one = 1').get() as { memo: string } | undefined;
+    this.#memo = row ? 'present' : 'absent';
+    return row?.memo ?? null;
+  }
+
+  setPlanMemo(memo: string): void {
+    this.#s.stmt('INSERT INTO plan_memo (one, memo) VALUES (1, ?) ON CONFLICT(one) DO UPDATE SET memo = excluded.memo').run(memo);
+    this.#memo = 'present';
+  }
+
+  /** Every write to a tree calls this first: the memo no longer describes the trees. */
+  #treesChange(): void {
+    if (this.#memo === 'absent') return;
+    this.#s.stmt('DELETE FROM plan_memo').run();
+    this.#memo = 'absent';
+  }
+
+  // ---- Remote ------------------------------------------------------------
+
+  /** The Remote tree (a shared, read-only view: do not mutate it). */
+  loadRemote(): Tree {
+    if (this.#remote) return this.#remote;
+    const t: Tree = new Map();
+    // rows as arrays: half the time of row objects for a big tree
+    for (const r of this.#rawRows('SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target FROM remote')) {
+      const id = r[0] as string;
+      t.set(id, { id, parent: r[1] as string, name: r[2] as string, kind: r[3] as NodeKind, rev: r[4] as number, size: r[5] as number | null, hash: r[6] as string | null, mtime: r[7] as number, exec: r[8] === 1, target: r[9] as string | null });
+    }
+    return (this.#remote = t);
+  }
+
+  #rawRows(sql: string): IterableIterator<unknown[]> {
+    // iterated, not .all(): an .all() of a big tree left ~30 MiB in native memory for good
+    return this.#s.stmt(sql).raw(true).iterate() as IterableIterator<unknown[]>;
+  }
+
+  remoteRev(id: string): number | null {
+    const r = this.#s.stmt('SELECT rev FROM remote WHERE id = ?').get(id) as { rev: number } | undefined;
+    return r?.rev ?? null;
+  }
+
+  upsertRemote(n: TreeNode, seq: number): void {
+    this.#treesChange();
+    this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @seq)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, seq = excluded.seq
+      WHERE excluded.rev > remote.rev`).run({ ...nodeParams(n), seq });
+    const had = this.#remote?.get(n.id);
+    if (this.#remote && (!had || n.rev > had.rev)) this.#remote.set(n.id, normalized(n));
+  }
+
+  /** Removes a node and its whole subtree from Remote (a directory delete is one entry). */
+  deleteRemoteSubtree(id: string): void {
+    this.#treesChange();
+    this.#s.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT r.id FROM remote r JOIN sub ON r.parent = sub.id)
+      DELETE FROM remote WHERE id IN (SELECT id FROM sub)`).run(id);
+    this.#remote = null;
+  }
+
+  /**
+   * Drops Remote nodes whose parent chain does not reach the root. A listing
+   * is paged, not a snapshot: a directory deleted during the walk can leave
+   * a child that the delete's single entry cannot reach. Run once the pull
+   * after a listing has caught up with the head.
+   */
+  pruneRemoteOrphans(): number {
+    this.#treesChange();
+    const pruned = this.#s.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
+      DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
+    this.#remote = null;
+    return pruned;
+  }
+
+  replaceRemote(nodes: Iterable<TreeNode>): void {
+    this.#treesChange();
+    this.#s.stmt('DELETE FROM remote').run();
+    this.#remote = new Map();
+    for (const n of nodes) this.upsertRemote(n, 0);
+  }
+
+  // ---- Synced ------------------------------------------------------------
+
+  /** The Synced tree (a shared, read-only view: do not mutate it). */
+  loadSynced(): SyncedTree {
+    if (this.#synced) return this.#synced;
+    const t: SyncedTree = new Map();
+    for (const r of this.#rawRows('SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, ino FROM synced')) {
+      const id = r[0] as string;
+      t.set(id, { id, parent: r[1] as string, name: r[2] as string, kind: r[3] as NodeKind, rev: r[4] as number, size: r[5] as number | null, hash: r[6] as string | null, mtime: r[7] as number, exec: r[8] === 1, target: r[9] as string | null, ino: r[10] as number | null });
+    }
+    return (this.#synced = t);
+  }
+
+  putSynced(n: SyncedNode): void {
+    this.#treesChange();
+    this.#s.stmt(`INSERT INTO synced (id, parent, name, kind, rev, size, hash, mtime, exec, target, ino)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @ino)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target, ino = excluded.ino`)
+      .run({ ...nodeParams(n), ino: n.ino });
+    this.#synced?.set(n.id, normalizedSynced(n));
+  }
+
+  getSynced(id: string): SyncedNode | null {
+    const r = this.#s.stmt('SELECT * FROM synced WHERE id = ?').get(id) as (RemoteRow & { ino: number | null }) | undefined;
+    return r ? toSynced(r) : null;
+  }
+
+  deleteSynced(id: string): void {
+    this.#treesChange();
+    this.#s.stmt('DELETE FROM synced WHERE id = ?').run(id);
+    this.#synced?.delete(id);
+  }
+
+  deleteSyncedSubtree(id: string): void {
+    this.#treesChange();
+    this.#s.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT s.id FROM synced s JOIN sub ON s.parent = sub.id)
+      DELETE FROM synced WHERE id IN (SELECT id FROM sub)`).run(id);
+    this.#synced = null;
+  }
+
+  /** Forgets the merge base entirely (after the server's history changed under us). */
+  clearSynced(): void {
+    this.#treesChange();
+    this.#s.stmt('DELETE FROM synced').run();
+    this.#synced = null;
+  }
+
+  reparentSynced(from: string, to: string): void {
+    this.#treesChange();
+    this.#s.stmt('UPDATE synced SET parent = ? WHERE parent = ?').run(to, from);
+    this.#synced = null;
+  }
+
+  syncedCount(): number {
+    return (this.#s.stmt("SELECT count(*) AS n FROM synced WHERE kind != 'dir'").get() as { n: number }).n;
+  }
+
+  // ---- Local -------------------------------------------------------------
+
+  /** The Local tree (a shared, read-only view: do not mutate it). */
+  loadLocal(): LocalTree {
+    if (this.#local) return this.#local;
+    const t: LocalTree = new Map();
+    for (const r of this.#rawRows('SELECT disk_path, path, kind, size, mtime_ms, ino, hash, exec, target FROM local')) {
+      const diskPath = r[0] as string;
+      t.set(diskPath, { path: r[1] as string, diskPath, kind: r[2] as NodeKind, size: r[3] as number | null, mtimeMs: r[4] as number, ino: r[5] as number, hash: r[6] as string | null, exec: r[7] === 1, target: r[8] as string | null });
+    }
+    return (this.#local = t);
+  }
+
+  putLocal(e: LocalEntry): void {
+    this.#treesChange();
+    this.#s.stmt(`INSERT INTO local (disk_path, path, kind, size, mtime_ms, ino, hash, exec, target)
+      VALUES (@diskPath, @path, @kind, @size, @mtimeMs, @ino, @hash, @exec, @target)
+      ON CONFLICT(disk_path) DO UPDATE SET path = excluded.path, kind = excluded.kind, size = excluded.size,
+        mtime_ms = excluded.mtime_ms, ino = excluded.ino, hash = excluded.hash, exec = excluded.exec, target = excluded.target`)
+      .run({ diskPath: e.diskPath, path: e.path, kind: e.kind, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino, hash: e.hash, exec: e.exec ? 1 : 0, target: e.target });
+    this.#local?.set(e.diskPath, { ...e });
+  }
+
+  /** Removes an entry and everything below it. */
+  deleteLocalSubtree(diskPath: string): void {
+    this.#treesChange();
+    this.#s.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(diskPath, diskPath + '/', diskPath + '0');
+    if (this.#local) {
+      const below = diskPath + '/';
+      for (const k of this.#local.keys()) if (k === diskPath || k.startsWith(below)) this.#local.delete(k);
+    }
+  }
+
+  /** Renames an entry and everything below it (a directory move). */
+  moveLocalSubtree(from: string, to: string, toNfc: string): void {
+    this.#treesChange();
+    const rows = this.#s.stmt("SELECT disk_path, path FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").all(from, from + '/', from + '0') as { disk_path: string; path: string }[];
+    const fromNfc = rows.find((r) => r.disk_path === from)?.path ?? from.normalize('NFC');
+    const upd = this.#s.stmt('UPDATE local SET disk_path = ?, path = ? WHERE disk_path = ?');
+    this.#s.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(to, to + '/', to + '0');
+    for (const r of rows) upd.run(to + r.disk_path.slice(from.length), toNfc + r.path.slice(fromNfc.length), r.disk_path);
+    this.#local = null;
+  }
+
+  localCount(): number {
+    return (this.#s.stmt("SELECT count(*) AS n FROM local WHERE kind != 'dir'").get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncedNode } from '../../../../src/core/associate.js';
+import type { LocalEntry } from '../../../../src/core/local.js';
+import type { TreeNode } from '../../../../src/core/tree.js';
+import { StateStore } from '../../../../src/client/state/store.js';
+import { Trees } from '../../../../src/client/state/trees.js';
+import { tempDbFile } from './helpers.js';
+
+const node = (id: string, parent: string, rev = 1, extra: Partial<TreeNode> = {}): TreeNode =>
+  ({ id, parent, name: id, kind: 'file', rev, size: 1, hash: 'h'.repeat(64), mtime: 1000, exec: false, target: null, ...extra });
+const dir = (id: string, parent: string, rev = 1): TreeNode => node(id, parent, rev, { kind: 'dir', size: null, hash: null });
+const synced = (n: TreeNode, ino: number | null = null): SyncedNode => ({ ...n, ino });
+const local = (diskPath: string, extra: Partial<LocalEntry> = {}): LocalEntry =>
+  ({ path: diskPath.normalize('NFC'), diskPath, kind: 'file', size: 1, mtimeMs: 1000.5, ino: 1, hash: null, exec: false, target: null, ...extra });
+
+/** Two views of one file: `t` works on it, `fresh()` reads it back with no cache. */
+function open() {
+  const file = tempDbFile();
+  const store = new StateStore(file);
+  const t = new Trees(store);
+  const fresh = () => {
+    const s = new StateStore(file);
+    const f = new Trees(s);
+    const out = { remote: f.loadRemote(), synced: f.loadSynced(), local: f.loadLocal() };
+    s.close();
+    return out;
+  };
+  return { store, t, fresh };
+}
+
+const ids = (m: Map<string, unknown>) => [...m.keys()].sort();
+
+describe('Remote', () => {
+  it.each([
+    { desc: 'an unknown node is stored', steps: (t: Trees) => t.upsertRemote(node('a', 'root', 1), 5), want: { a: 1 } },
+    { desc: 'a newer rev replaces', steps: (t: Trees) => { t.upsertRemote(node('a', 'root', 1), 5); t.upsertRemote(node('a', 'root', 2), 6); }, want: { a: 2 } },
+    { desc: 'an older or equal rev is ignored (entries are idempotent)', steps: (t: Trees) => { t.upsertRemote(node('a', 'root', 3), 5); t.upsertRemote(node('a', 'root', 2), 6); t.upsertRemote(node('a', 'root', 3, { name: 'other' }), 7); }, want: { a: 3 } },
+    { desc: 'a directory delete takes its subtree', steps: (t: Trees) => { t.upsertRemote(dir('d', 'root'), 1); t.upsertRemote(dir('e', 'd'), 2); t.upsertRemote(node('f', 'e'), 3); t.upsertRemote(node('g', 'root'), 4); t.deleteRemoteSubtree('d'); }, want: { g: 1 } },
+    { desc: 'replace swaps the whole tree', steps: (t: Trees) => { t.upsertRemote(node('a', 'root'), 1); t.replaceRemote([node('b', 'root', 4)]); }, want: { b: 4 } },
+  ])('$desc', ({ steps, want }) => {
+    const { t, fresh } = open();
+    t.loadRemote(); // with a cache to keep in step
+    steps(t);
+    for (const remote of [t.loadRemote(), fresh().remote]) {
+      expect(Object.fromEntries([...remote.values()].map((n) => [n.id, n.rev]))).toEqual(want);
+    }
+    expect(t.remoteRev(Object.keys(want)[0]!)).toBe(Object.values(want)[0]);
+  });
+
+  it('prunes nodes whose parent chain misses the root (a paged listing raced a delete), and cycles', () => {
+    const { t, fresh } = open();
+    t.replaceRemote([dir('kept', 'root'), node('child', 'kept'), node('orphan', 'gone'), dir('c1', 'c2'), dir('c2', 'c1')]);
+    expect(t.pruneRemoteOrphans()).toBe(3);
+    expect(ids(t.loadRemote())).toEqual(['child', 'kept']);
+    expect(ids(fresh().remote)).toEqual(['child', 'kept']);
+  });
+
+  it('stores mtime as whole ms, in the cache as in the DB', () => {
+    const { t, fresh } = open();
+    t.loadRemote();
+    t.upsertRemote(node('a', 'root', 1, { mtime: 1234.9 }), 1);
+    expect(t.loadRemote().get('a')!.mtime).toBe(1234);
+    expect(fresh().remote.get('a')).toEqual(t.loadRemote().get('a'));
+  });
+});
+
+describe('Synced', () => {
+  it.each([
+    { desc: 'put then get', steps: (t: Trees) => t.putSynced(synced(node('a', 'root'), 7)), want: ['a'] },
+    { desc: 'put replaces whatever rev', steps: (t: Trees) => { t.putSynced(synced(node('a', 'root', 5))); t.putSynced(synced(node('a', 'root', 2))); }, want: ['a'] },
+    { desc: 'delete one node', steps: (t: Trees) => { t.putSynced(synced(node('a', 'root'))); t.putSynced(synced(node('b', 'root'))); t.deleteSynced('a'); }, want: ['b'] },
+    { desc: 'delete a subtree', steps: (t: Trees) => { t.putSynced(synced(dir('d', 'root'))); t.putSynced(synced(node('f', 'd'))); t.putSynced(synced(node('g', 'root'))); t.deleteSyncedSubtree('d'); }, want: ['g'] },
+    { desc: 'clear forgets the merge base', steps: (t: Trees) => { t.putSynced(synced(node('a', 'root'))); t.clearSynced(); }, want: [] },
+  ])('$desc', ({ steps, want }) => {
+    const { t, fresh } = open();
+    t.loadSynced();
+    steps(t);
+    expect(ids(t.loadSynced())).toEqual(want);
+    expect(fresh().synced).toEqual(t.loadSynced());
+  });
+
+  it('reparents children (a directory replaced by another id), and counts files only', () => {
+    const { t, fresh } = open();
+    t.putSynced(synced(dir('old', 'root')));
+    t.putSynced(synced(dir('new', 'root')));
+    t.putSynced(synced(node('f', 'old', 1, { mtime: 5.5 }), 9));
+    t.reparentSynced('old', 'new');
+    expect(t.getSynced('f')).toEqual({ ...synced(node('f', 'new', 1, { mtime: 5 }), 9) });
+    expect(t.loadSynced()).toEqual(fresh().synced);
+    expect(t.syncedCount()).toBe(1);
+    expect(t.getSynced('nope')).toBeNull();
+  });
+});
+
+describe('Local', () => {
+  it.each([
+    { desc: 'put stores by disk path', steps: (t: Trees) => t.putLocal(local('a')), want: { a: 'a' } },
+    { desc: 'delete a subtree, not its name-prefixed siblings', steps: (t: Trees) => { for (const p of ['d', 'd/x', 'd/y/z', 'd0', 'd-b', 'e']) t.putLocal(local(p)); t.deleteLocalSubtree('d'); }, want: { 'd0': 'd0', 'd-b': 'd-b', e: 'e' } },
+    { desc: 'move a subtree over what was at the target', steps: (t: Trees) => { for (const p of ['d', 'd/x', 'n', 'n/old']) t.putLocal(local(p)); t.moveLocalSubtree('d', 'n', 'n'); }, want: { n: 'n', 'n/x': 'n/x' } },
+    { desc: 'move to a decomposed name keeps NFC paths', steps: (t: Trees) => { t.putLocal(local('d')); t.putLocal(local('d/x')); t.moveLocalSubtree('d', 'e\u0301', '\u00e9'); }, want: { 'e\u0301': '\u00e9', 'e\u0301/x': '\u00e9/x' } },
+  ])('$desc', ({ steps, want }) => {
+    const { t, fresh } = open();
+    t.loadLocal();
+    steps(t);
+    for (const tree of [t.loadLocal(), fresh().local]) {
+      expect(Object.fromEntries([...tree.values()].map((e) => [e.diskPath, e.path]))).toEqual(want);
+    }
+    expect(fresh().local).toEqual(t.loadLocal());
+  });
+});
+
+describe('plan memo', () => {
+  const writes: { desc: string; write: (t: Trees) => void }[] = [
+    { desc: 'upsertRemote', write: (t) => t.upsertRemote(node('z', 'root'), 1) },
+    { desc: 'deleteRemoteSubtree', write: (t) => t.deleteRemoteSubtree('a') },
+    { desc: 'pruneRemoteOrphans', write: (t) => t.pruneRemoteOrphans() },
+    { desc: 'replaceRemote', write: (t) => t.replaceRemote([]) },
+    { desc: 'putSynced', write: (t) => t.putSynced(synced(node('z', 'root'))) },
+    { desc: 'deleteSynced', write: (t) => t.deleteSynced('a') },
+    { desc: 'deleteSyncedSubtree', write: (t) => t.deleteSyncedSubtree('a') },
+    { desc: 'clearSynced', write: (t) => t.clearSynced() },
+    { desc: 'reparentSynced', write: (t) => t.reparentSynced('a', 'b') },
+    { desc: 'putLocal', write: (t) => t.putLocal(local('z')) },
+    { desc: 'deleteLocalSubtree', write: (t) => t.deleteLocalSubtree('a') },
+    { desc: 'moveLocalSubtree', write: (t) => t.moveLocalSubtree('a', 'b', 'b') },
+  ];
+
+  it.each(writes)('is dropped by $desc, in the DB too', ({ write }) => {
+    const { store, t } = open();
+    t.setPlanMemo('key');
+    expect(t.planMemo()).toBe('key');
+    write(t);
+    expect(t.planMemo()).toBeNull();
+    expect(new Trees(store).planMemo()).toBeNull();
+  });
+
+  it('is replaced by the next one', () => {
+    const { t } = open();
+    t.setPlanMemo('one');
+    t.setPlanMemo('two');
+    expect(t.planMemo()).toBe('two');
+  });
+});
+
+describe('a failed transaction', () => {
+  it('drops the in-memory trees and memo state, so they are read again from the DB', () => {
+    const { store, t } = open();
+    t.putSynced(synced(node('a', 'root')));
+    t.setPlanMemo('kept');
+    const before = t.loadSynced();
+    expect(() => store.tx(() => {
+      t.putSynced(synced(node('b', 'root')));
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(t.loadSynced()).not.toBe(before);
+    expect(ids(t.loadSynced())).toEqual(['a']);
+    expect(t.planMemo()).toBe('kept'); // the rolled-back write had deleted it
+  });
+});
