@@ -155,6 +155,37 @@ async function journalSummary(server, token, cursor, labels) {
   }
 }
 
+/** Latency A → B with both agents on one notification channel (`stream` or `longpoll`), same run. */
+async function channelLatency(b, ctx, { trials, notify }) {
+  const { server } = ctx;
+  const A = b.path(`ch-${notify}-A`);
+  const B = b.path(`ch-${notify}-B`);
+  const envA = { ...b.env(b.path(`ch-${notify}-state-A`)), SYNCD_NOTIFY: notify };
+  const envB = { ...b.env(b.path(`ch-${notify}-state-B`)), SYNCD_NOTIFY: notify };
+  b.cli(envA, 'init', A, '--server', server.url, '--token', server.token(`ch-${notify}`, 'A'));
+  b.cli(envB, 'init', B, '--server', server.url, '--token', server.token(`ch-${notify}`, 'B'));
+  const agentA = b.agent(envA, 'watch', A);
+  const agentB = b.agent(envB, 'watch', B);
+  try {
+    await Promise.all([b.waitIdle(envA, A), b.waitIdle(envB, B)]);
+    await sleep(500);
+    const lat = [];
+    for (let i = 0; i < trials + 3; i++) {
+      const name = `lat-${i}.txt`;
+      const arrived = whenExists(B, name);
+      const t0 = now();
+      writeFileSync(join(A, name), `latency probe ${i}\n`);
+      const t1 = await arrived;
+      if (i >= 3) lat.push(t1 - t0);
+      await sleep(30);
+    }
+    b.log(`  latency over ${notify}: p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`);
+    return { p50: pct(lat, 50), p99: pct(lat, 99), trials: lat.length };
+  } finally {
+    await Promise.all([b.stop(agentA), b.stop(agentB)]);
+  }
+}
+
 async function liveCases(b, ctx, { trials, renameFiles, renameRuns, rename = true }) {
   const { server } = ctx;
   const A = b.path('live-A');
@@ -380,6 +411,11 @@ export async function clientCases(b, opts) {
       const loaded = await loadedLatency(b, ctx, { files: quick ? 2000 : 10_000, trials: quick ? 20 : 50 });
       cases.latency_p50.in_loaded_folders = { ...loaded, p99: undefined };
       cases.latency_p99.in_loaded_folders = { ...loaded, p50: undefined };
+      // the issue's comparison: agents on the Subscribe stream against agents on the longpoll, same run
+      const byChannel = {};
+      for (const notify of ['stream', 'longpoll']) byChannel[notify] = await channelLatency(b, ctx, { trials: quick ? 20 : 100, notify });
+      cases.latency_p50.by_channel = Object.fromEntries(Object.entries(byChannel).map(([k, v]) => [k, v.p50]));
+      cases.latency_p99.by_channel = Object.fromEntries(Object.entries(byChannel).map(([k, v]) => [k, v.p99]));
     }
     if (want('idle_rss', 'idle_cpu')) {
       b.log('idle agent');

@@ -45,6 +45,8 @@ export const CASES = [
   ['commits', 'ops/s', 'sequential single-op commits'],
   ['longpoll_10k_rss', 'MiB', 'server RSS with 10,000 idle longpolls'],
   ['longpoll_10k_wake', 'ms', 'one commit → all 10,000 longpolls answered'],
+  ['stream_10k_rss', 'MiB', 'server RSS with 10,000 open Subscribe streams'],
+  ['stream_10k_wake', 'ms', 'one commit → all 10,000 Subscribe streams told'],
   ['idle_rss', 'MiB', 'idle agent on a 100,000-file folder: RSS'],
   ['idle_cpu', '%', 'idle agent on a 100,000-file folder: CPU, % of one core'],
   ['rewind', 's', 'rewind of a 10,000-file folder after a script rewrote every file, until both devices show the old state'],
@@ -66,6 +68,9 @@ export const TARGETS = {
   commits: { text: '—' },
   longpoll_10k_rss: { max: 300, text: '≤ 300 MiB' },
   longpoll_10k_wake: { max: 2000, text: '≤ 2,000 ms' },
+  // no target in the issue: read beside longpoll_10k_*
+  stream_10k_rss: { text: '— (vs longpoll_10k_rss)' },
+  stream_10k_wake: { text: '— (vs longpoll_10k_wake)' },
   idle_rss: { max: 150, text: '≤ 150 MiB' },
   idle_cpu: { max: 1, text: '≤ 1 %' },
   rewind: { text: 'vs initial mirror' },

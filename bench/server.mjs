@@ -3,6 +3,8 @@
 //   commits            sequential single-op commits/s, each one durable transaction
 //   longpoll_10k_rss   server RSS holding 10,000 idle longpolls
 //   longpoll_10k_wake  one commit → all 10,000 longpolls answered
+//   stream_10k_rss     server RSS holding 10,000 Subscribe streams
+//   stream_10k_wake    one commit → all 10,000 streams told
 // plus the bare loopback HTTP round trip (a minimal node server in its own
 // process) that `commits` is read against.
 
@@ -156,6 +158,38 @@ async function longpollCase(b, { n, runs }) {
   };
 }
 
+/** The same as longpollCase with N Subscribe streams (Connect over HTTP/1.1, one connection each). */
+async function streamCase(b, { n, runs }) {
+  const rss = [];
+  const before = [];
+  const wake = [];
+  for (let r = 0; r < runs; r++) {
+    const data = b.path(`st-srv-${r}`);
+    const srv = b.spawn(`ulimit -n ${n * 2 + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --data ${JSON.stringify(data)} --port 0`, [], { shell: true });
+    try {
+      await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(srv.out()) || !srv.alive, 30_000, 10, 'stream server');
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(srv.out())[0];
+      const { execFileSync } = await import('node:child_process');
+      const tok = execFileSync(process.execPath, [BIN, 'server', 'add-device', '--data', data, '--namespace', 'st', '--label', 'holder'], { encoding: 'utf8' }).trim();
+      const holder = b.spawn(`ulimit -n ${n + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(here, 'lib/stream-holder.mjs'))} ${url} ${tok} ${srv.pid} ${n}`, [], { shell: true });
+      const { code } = await holder.exited;
+      if (code !== 0) throw new Error(`stream holder failed: ${holder.out().slice(-3000)}`);
+      const m = JSON.parse(holder.out().trim().split('\n').pop());
+      if (m.woken !== n) throw new Error(`stream: ${m.woken} of ${n} woken`);
+      rss.push(m.rss_held);
+      before.push(m.rss_before);
+      wake.push(m.wake_ms);
+      b.log(`  stream run ${r + 1}/${runs}: ${n} open in ${m.open_s.toFixed(1)} s, server RSS ${m.rss_before.toFixed(1)} → ${m.rss_held.toFixed(1)} MiB, all woken in ${m.wake_ms.toFixed(0)} ms`);
+    } finally {
+      await b.stop(srv);
+    }
+  }
+  return {
+    stream_10k_rss: caseRecord({ values: rss, baseline: median(before), baselineName: 'same server before the streams', unit: 'MiB', streams: n }),
+    stream_10k_wake: caseRecord({ values: wake, unit: 'ms', streams: n }),
+  };
+}
+
 export async function serverCases(b, opts) {
   const { quick, only } = opts;
   const want = (...names) => !only || names.some((x) => only.has(x));
@@ -172,6 +206,10 @@ export async function serverCases(b, opts) {
     b.log('longpoll_10k');
     Object.assign(cases, await longpollCase(b, { n: 10_000, runs: quick ? 1 : 3 }));
   }
+  if (want('stream_10k_rss', 'stream_10k_wake')) {
+    b.log('stream_10k');
+    Object.assign(cases, await streamCase(b, { n: 10_000, runs: quick ? 1 : 3 }));
+  }
   await sleep(0);
   return cases;
 }
@@ -179,6 +217,6 @@ export async function serverCases(b, opts) {
 // `node bench/server.mjs [--quick]`: only the server cases, through run.mjs
 if (process.argv[1] && new URL(import.meta.url).pathname === (await import('node:fs')).realpathSync(process.argv[1])) {
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--only', 'delta_pull,commits,longpoll_10k_rss,longpoll_10k_wake', ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(here, 'run.mjs'), '--only', 'delta_pull,commits,longpoll_10k_rss,longpoll_10k_wake,stream_10k_rss,stream_10k_wake', ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

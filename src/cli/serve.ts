@@ -1,5 +1,6 @@
 // `syncd serve --data DIR | --db postgres://… --blobs DIR [--nats nats://…]
-//   [--host 127.0.0.1] [--port 7420] [--retention-entries N] [--retention-age S]`
+//   [--host 127.0.0.1] [--port 7420] [--retention-entries N] [--retention-age S]
+//   [--tls-cert FILE --tls-key FILE]`
 // Parses arguments and calls startServer; nothing else lives here. The
 // server's modules are imported when the command runs, not to print --help.
 
@@ -54,6 +55,8 @@ interface ServeFlags {
   retentionEntries?: string;
   retentionAge?: string;
   keepVersionsDays?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function register(program: Command): void {
@@ -69,8 +72,20 @@ export function register(program: Command): void {
     .option('--retention-entries <n>', 'keep at most N journal entries per namespace (0 = unlimited); stored in the store')
     .option('--retention-age <seconds>', 'drop journal entries older than this (0 = unlimited); stored in the store')
     .option('--keep-versions-days <days>', 'keep every version and deleted file this long for restore and rewind (default 30; 0 = only back to the journal floor); stored in the store')
+    .option('--tls-cert <file>', 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .action(async (o: ServeFlags) => {
       const target = await storeTarget(o);
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (o.tlsCert !== undefined && o.tlsKey !== undefined) {
+        const { readFileSync } = await import('node:fs');
+        try {
+          tls = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
+        } catch (err) {
+          throw new UsageError(`cannot read the TLS certificate or key: ${(err as Error).message}`);
+        }
+      }
       const [{ startServer }, { redactUrl }] = await Promise.all([import('../server/app.js'), import('../server/store/postgres/store.js')]);
       if ('dataDir' in target && o.blobs !== undefined) throw new UsageError('--blobs goes with --db; a data folder keeps its blobs inside');
       if ('dataDir' in target && o.nats !== undefined) throw new UsageError('--nats goes with --db: only servers sharing PostgreSQL share wakes');
@@ -79,6 +94,7 @@ export function register(program: Command): void {
       const server = await startServer({
         ...('dataDir' in target ? { dataDir: target.dataDir } : { db: target.db, blobsDir: o.blobs, nats: o.nats }),
         host: o.host,
+        tls,
         port: parseIntOption(o.port, '--port', 65535),
         retentionEntries: parseIntOption(o.retentionEntries, '--retention-entries'),
         retentionAgeS: parseIntOption(o.retentionAge, '--retention-age'),

@@ -35,6 +35,12 @@ export interface FolderStatus {
   /** set when the OS refused file watches and the agent scans periodically instead */
   watch_warning: string | null;
   daemon: { running: boolean; pid: number | null };
+  /** how a running agent learns that the server moved: "stream" (Subscribe), "longpoll", or null when no agent runs */
+  channel: 'stream' | 'longpoll' | null;
+}
+
+function channelOf(v: unknown): FolderStatus['channel'] {
+  return v === 'stream' || v === 'longpoll' ? v : null;
 }
 
 async function serverStatus(db: StateDB): Promise<StatusReply | null> {
@@ -92,6 +98,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       retention_warning: retention,
       watch_warning: db.meta.get('watch_warning'),
       daemon: { running: pid !== null, pid },
+      channel: pid === null ? null : channelOf(db.meta.get('channel')),
     };
   } finally {
     db.close();
@@ -113,6 +120,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
   lines.push(`${s.folder}: ${verdict}`);
   lines.push(`  server     ${s.server} (namespace ${s.namespace}, device ${s.device})${s.server_reachable ? '' : ' — unreachable'}`);
   lines.push(`  agent      ${s.daemon.running ? `running (pid ${s.daemon.pid}), ${s.state}` : 'not running (start it with `syncd watch`)'}`);
+  if (s.channel) lines.push(`  channel    ${s.channel === 'stream' ? 'stream (Subscribe)' : 'longpoll'}`);
   lines.push(s.lag === null
     ? `  lag        unknown (applied seq ${s.cursor_seq}; the server's head was ${s.last_known_head_seq ?? '?'} when last seen)`
     : `  lag        ${s.lag} entries (applied seq ${s.cursor_seq} of ${s.head_seq})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);

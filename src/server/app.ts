@@ -2,11 +2,14 @@
 // longpoll hub, SSE streams, metrics and routes onto one node:http server.
 // `startServer` is what `syncd serve` calls and what tests call in-process.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { SyncService } from '../gen/syncd/v1/sync_service_pb.js';
 import { CursorCodec } from '../protocol/cursor.js';
-import { HttpError, SyncdError } from '../protocol/errors.js';
+import { HttpError } from '../protocol/errors.js';
+import { LIMITS } from '../protocol/types.js';
 import { ActivityRecorder } from './activity.js';
 import { updateRetention } from './admin.js';
 import { BlobStore } from './blobs.js';
@@ -15,6 +18,7 @@ import { openClusterBus } from './bus/open.js';
 import type { ServerContext } from './context.js';
 import { EventStreams } from './events.js';
 import { Query, sendError, sendJson } from './http/io.js';
+import { createListener, type AnyRequest, type AnyResponse } from './http/listener.js';
 import { Router } from './http/router.js';
 import { LongpollHub } from './longpoll.js';
 import { ServerMetrics } from './metrics.js';
@@ -27,14 +31,16 @@ import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
 import { statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
+import { syncServiceRoutes } from './rpc/service.js';
+import { asHttpError } from './service/errors.js';
 import { openDataDirStore } from './store/open.js';
 import { PostgresStore } from './store/postgres/store.js';
-import { STORE_UNAVAILABLE, type TrimReport } from './store/types.js';
+import type { TrimReport } from './store/types.js';
 
 export type { ServerOptions } from './options.js';
 
 export interface RunningServer {
-  /** http://HOST:PORT, no trailing slash */
+  /** http://HOST:PORT (https:// with TLS), no trailing slash */
   url: string;
   port: number;
   /** answers open longpolls with backoff, ends event streams, waits for requests, closes the store */
@@ -45,18 +51,9 @@ export interface RunningServer {
   gc(): Promise<GcReport>;
 }
 
-const UNAVAILABLE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EIO', 'EROFS']);
 const LONG_ROUTES = new Set(['/v1/longpoll', '/v1/events']);
-
-function asHttpError(err: unknown): HttpError | null {
-  if (err instanceof HttpError) return err;
-  if (err instanceof SyncdError && err.code === STORE_UNAVAILABLE) return new HttpError('unavailable', err.message, {}, 1);
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (typeof code === 'string' && UNAVAILABLE_ERRNO.has(code)) {
-    return new HttpError('unavailable', `the server cannot store data right now (${code})`, {}, 5);
-  }
-  return null;
-}
+/** where connect-node serves SyncService (gRPC, gRPC-Web, Connect) */
+const RPC_PREFIX = `/${SyncService.typeName}/`;
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const opts = resolveOptions(options);
@@ -96,16 +93,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     statusRoutes(router, ctx);
     historyRoutes(router, ctx);
 
-    const server = createServer(
-      // requestTimeout off: uploads of big blobs and 480 s longpolls must live;
-      // bodies that stall are cut by bodyIdleMs instead.
-      { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
-      (req, res) => void handle(ctx, router, req, res),
+    // Connect's JSON form writes zeros and false too (alwaysEmitImplicit), so it reads like the REST reply
+    const rpc = connectNodeAdapter({
+      routes: syncServiceRoutes(ctx),
+      readMaxBytes: LIMITS.commitMaxBytes,
+      jsonOptions: { alwaysEmitImplicit: true },
+    });
+    // requestTimeout off (listener.ts): uploads of big blobs and 480 s longpolls
+    // must live; bodies that stall are cut by bodyIdleMs instead.
+    const server = createListener(
+      { tls: opts.tls, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, onClientError },
+      (req: AnyRequest, res: AnyResponse) => {
+        if (req.url?.startsWith(RPC_PREFIX)) rpc(req, res);
+        else void handle(ctx, router, req as IncomingMessage, res as ServerResponse);
+      },
     );
-    server.on('clientError', onClientError);
-    await listen(server, opts.host, opts.port);
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    const port = await server.listen(opts.port, opts.host);
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
     let trimming: Promise<TrimReport> | null = null;
@@ -151,7 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         if (trimTimer) clearInterval(trimTimer);
         if (gcTimer) clearInterval(gcTimer);
-        const closed = new Promise<void>((r) => server.close(() => r()));
+        const closed = server.close();
         hub.shutdown();
         events.closeAll();
         // answered longpolls leave keep-alive sockets idle: keep closing them until the server is done
@@ -169,23 +172,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url: `http://${host}:${port}`, port, close, trim, gc };
+    return { url: `${server.secure ? 'https' : 'http'}://${host}:${port}`, port, close, trim, gc };
   } catch (err) {
     await bus?.close();
     await store.close();
     throw err;
   }
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 async function handle(ctx: ServerContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,4 +1,5 @@
-// Server-Sent Events streams: `event: advanced` / `data: {"head":N}` each
+// Notification streams: Server-Sent Events (and, through follow(), the RPC
+// Subscribe stream). SSE: `event: advanced` / `data: {"head":N}` each
 // time the head passes what the stream last sent, plus `:` heartbeats so
 // proxies and clients can tell a quiet stream from a dead one.
 
@@ -46,6 +47,61 @@ export class EventStreams {
     };
     this.#open.add(stop);
     res.on('close', stop);
+  }
+
+  /**
+   * The same signal as an async sequence (the RPC Subscribe stream): first
+   * the current head, then the latest head each time it passes what was
+   * sent (advances in between coalesce: the signal is lossy), and a
+   * heartbeat repeating the last head every heartbeat period. Ends when
+   * `signal` aborts or closeAll() runs.
+   */
+  async *follow(ns: string, after: number, head: number, signal: AbortSignal): AsyncGenerator<{ head: number; heartbeat: boolean }> {
+    let latest = Math.max(after, head);
+    let beat = false;
+    let stopped = false;
+    let wake: (() => void) | null = null;
+    const poke = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const unsubscribe = this.#bus.subscribe(ns, (h) => {
+      if (h > latest) {
+        latest = h;
+        poke();
+      }
+    });
+    const timer = setInterval(() => {
+      beat = true;
+      poke();
+    }, this.#heartbeatMs);
+    const stop = (): void => {
+      stopped = true;
+      poke();
+    };
+    this.#open.add(stop);
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      let sent = latest;
+      yield { head: sent, heartbeat: false };
+      while (!stopped && !signal.aborted) {
+        if (latest > sent) {
+          sent = latest;
+          yield { head: sent, heartbeat: false };
+        } else if (beat) {
+          beat = false;
+          yield { head: sent, heartbeat: true };
+        } else {
+          await new Promise<void>((r) => (wake = r));
+        }
+      }
+    } finally {
+      this.#open.delete(stop);
+      signal.removeEventListener('abort', stop);
+      clearInterval(timer);
+      unsubscribe();
+    }
   }
 
   closeAll(): void {

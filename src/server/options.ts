@@ -18,6 +18,8 @@ export interface ServerOptions {
   busPollMs?: number;
   /** bind address (default 127.0.0.1) */
   host?: string;
+  /** serve HTTPS (HTTP/2 with HTTP/1.1 fallback) with this PEM certificate chain and key; default: cleartext */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   /** TCP port; 0 picks a free one (default 7420) */
   port?: number;
   /** journal count cap to store as the policy; 0 = unlimited; omitted = keep the stored policy */
@@ -56,7 +58,7 @@ export interface ServerOptions {
   newNodeId?: () => string;
 }
 
-type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'keepVersionsDays' | 'store' | 'dataDir' | 'db' | 'nats';
+type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'keepVersionsDays' | 'store' | 'dataDir' | 'db' | 'nats' | 'tls';
 export type ResolvedOptions = Required<Omit<ServerOptions, OptionalKeys | 'blobsDir'>> & Pick<ServerOptions, OptionalKeys> & { blobsDir: string };
 
 function nonNegInt(v: number | undefined, name: string, dflt: number): number {
@@ -89,6 +91,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     dbPoolSize: Math.max(1, nonNegInt(o.dbPoolSize, 'dbPoolSize', 10)),
     busPollMs: Math.max(10, nonNegInt(o.busPollMs, 'busPollMs', 1000)),
     host: o.host ?? '127.0.0.1',
+    tls: o.tls,
     port,
     retentionEntries: o.retentionEntries === undefined ? undefined : nonNegInt(o.retentionEntries, 'retentionEntries', 0),
     retentionAgeS: o.retentionAgeS === undefined ? undefined : nonNegInt(o.retentionAgeS, 'retentionAgeS', 0),

@@ -6,7 +6,8 @@
 // no content the test wrote may be lost (directory deletes are conditional
 // on the subtree the deleter saw, so none may take another device's file);
 // every fault kind must have been
-// injected; each agent must still hear the other's changes over longpoll
+// injected; each agent must still hear the other's changes (one holds the
+// longpoll, the other the Subscribe stream, both through the proxy)
 // (the safety pull is set far out, so a deaf agent shows) and report lag 0,
 // nothing pending, no problem and no error.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/e2e/fault-proxy.test.ts
@@ -27,9 +28,9 @@ import { converge, lostContents, serverSnapshot, shorten, shortenSnapshot, step,
 const STEPS = Number(process.env.SYNCD_FAULT_STEPS ?? 120);
 const SCALE = Number(process.env.SYNCD_FAULT_SCALE ?? 1);
 /** per request; longpollDuplicate applies to longpolls only */
-const RATES: FaultRates = { reset: 0.06 * SCALE, delay: 0.1 * SCALE, longpollDuplicate: 0.2 * SCALE, unavailable: 0.04 * SCALE, serverError: 0.04 * SCALE };
+const RATES: FaultRates = { reset: 0.06 * SCALE, delay: 0.1 * SCALE, longpollDuplicate: 0.2 * SCALE, unavailable: 0.04 * SCALE, serverError: 0.04 * SCALE, streamDrop: Math.min(1, 0.5 * SCALE) };
 /** after the workload, faults stay on (with a slow trickle of steps) until every kind was injected, at most this long */
-const ALL_KINDS_WITHIN_MS = 10_000;
+const ALL_KINDS_WITHIN_MS = 20_000;
 
 let work: string;
 let server: { proc: Proc; url: string };
@@ -106,7 +107,11 @@ describe('two agents behind fault-injecting proxies', () => {
           SYNCD_MAX_DELETE_SHARE: '1',
           // far out: a change must reach the other agent through longpoll, not the safety net
           SYNCD_SAFETY_PULL_INTERVAL: '3600',
-          SYNCD_LONGPOLL_TIMEOUT: '5',
+          // one agent on each channel: the longpoll gets its replayed and invented replies, the
+          // Subscribe stream its cuts (before or after the reply started), delays and 5xx answers;
+          // the one longpolling agent polls often, so the longpoll faults still come up in time
+          SYNCD_LONGPOLL_TIMEOUT: i === 0 ? '1' : '5',
+          SYNCD_NOTIFY: i === 0 ? 'longpoll' : 'stream',
         };
         const token = cli(['server', 'add-device', '--data', data, '--namespace', ns, '--label', name]).stdout.trim();
         const init = await cliAsync(['init', dir, '--server', proxy.url, '--token', token], env);
@@ -155,7 +160,7 @@ describe('two agents behind fault-injecting proxies', () => {
       const copies = [...at.values()].filter((paths) => paths.length > 1);
       for (const k of FAULT_KINDS) expect(injected[k], `fault ${k} injected (${JSON.stringify(injected)})`).toBeGreaterThan(0);
 
-      // not silently stale: each agent still hears the other's news over longpoll
+      // not silently stale: each agent still hears the other's news (over longpoll, and over the stream)
       for (const [from, to] of [[sides[0]!, sides[1]!], [sides[1]!, sides[0]!]] as const) {
         const name = `sentinel-${from.name}.txt`;
         await writeFile(join(from.dir, name), `from ${from.name} ${seed}`);

@@ -26,6 +26,8 @@ export interface FaultRates {
   unavailable?: number;
   /** 500 or 502: not forwarded, or forwarded and the server's reply replaced (it did the work) */
   serverError?: number;
+  /** an open Subscribe stream is cut mid-stream, judged every 0.2–2.2 s (a proxy that drops long requests) */
+  streamDrop?: number;
 }
 
 export type FaultKind =
@@ -35,9 +37,10 @@ export type FaultKind =
   | 'longpollReplay'
   | 'longpollSpurious'
   | 'unavailable'
-  | 'serverError';
+  | 'serverError'
+  | 'streamDrop';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['resetBefore', 'resetAfter', 'delay', 'longpollReplay', 'longpollSpurious', 'unavailable', 'serverError'];
+export const FAULT_KINDS: readonly FaultKind[] = ['resetBefore', 'resetAfter', 'delay', 'longpollReplay', 'longpollSpurious', 'unavailable', 'serverError', 'streamDrop'];
 
 export interface FaultProxyOptions {
   /** the server, e.g. `http://127.0.0.1:7420` */
@@ -65,6 +68,7 @@ export interface FaultProxy {
 }
 
 const LONGPOLL = '/v1/longpoll';
+const SUBSCRIBE = '/syncd.v1.SyncService/Subscribe';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 
 function endToEnd(h: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -210,6 +214,21 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
           if (isLongpoll && ur.statusCode === 200) return relayLongpoll(res, ur);
           res.writeHead(ur.statusCode ?? 502, endToEnd(ur.headers));
           ur.pipe(res);
+          // a stream lives on past setFaults: it is judged every 0.2–2.2 s against the rates then in force
+          if (routeOf(req) === SUBSCRIBE && ur.statusCode === 200) {
+            let t: NodeJS.Timeout;
+            const judge = (): void => {
+              t = setTimeout(() => {
+                if (res.writableFinished || res.destroyed) return;
+                if (random() < (rates.streamDrop ?? 0)) {
+                  count('streamDrop', req);
+                  destroy(req.socket);
+                } else judge();
+              }, 200 + Math.round(random() * 2000));
+            };
+            judge();
+            res.on('close', () => clearTimeout(t));
+          }
         })().catch(() => destroy(req.socket));
       });
       req.pipe(up);

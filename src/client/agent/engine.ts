@@ -21,6 +21,7 @@ import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
 import { collectGarbage } from './memory.js';
+import { followServer } from './notify.js';
 import { pull } from '../exec/pull.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { RemoteError } from '../remote/errors.js';
@@ -48,6 +49,10 @@ export interface EngineOptions {
   maxDeleteShare?: number;
   minDeleteCount?: number;
   longpollTimeoutS?: number;
+  /** `stream` (default): Subscribe, falling back to the longpoll; `longpoll`: the longpoll only */
+  notifyChannel?: 'stream' | 'longpoll';
+  /** a Subscribe stream silent this long is stalled (the server beats every 15 s), ms (default 50 000) */
+  streamIdleMs?: number;
   safetyPullIntervalS?: number;
   extraIgnore?: string[];
   /** bytes per second across all transfers; 0 = unlimited */
@@ -105,6 +110,7 @@ export class Engine {
   constructor(opts: EngineOptions) {
     this.o = {
       concurrency: 8, maxDeleteShare: 0.5, minDeleteCount: 20, longpollTimeoutS: 60, safetyPullIntervalS: 300,
+      notifyChannel: 'stream', streamIdleMs: 50_000,
       log: silentLog, now: () => Date.now(), fs: nodeFsys, ...opts,
     } as Engine['o'];
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
@@ -351,7 +357,7 @@ export class Engine {
   }
 
   /**
-   * The agent: cycles whenever the server (longpoll) or the folder (watcher)
+   * The agent: cycles whenever the server (stream or longpoll) or the folder (watcher)
    * says something moved, and at a slow safety-net interval otherwise.
    */
   async watch(outer: AbortSignal): Promise<void> {
@@ -367,13 +373,14 @@ export class Engine {
       // whatever an earlier `syncd sync` left in state/pending is not ours: `wait` must not trust it
       this.#setMeta('state', 'starting');
       this.#setMeta('pending', null);
+      this.#setMeta('channel', null);
       await this.prepare();
       db.meta.set('watch_warning', null);
       // the watcher is ready before the first full scan, so nothing changed
       // after the scan goes unseen while the watches are still being set up
       await this.#startWatcher();
       let rootId = rootIdentity(o.folder, o.fs);
-      longpoll = this.#longpollLoop(signal);
+      longpoll = this.#followServer(signal);
       const backoff = new Backoff();
       const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
       let lastSafety = o.now();
@@ -434,6 +441,7 @@ export class Engine {
       this.#watcher = null;
       await longpoll;
       this.#setMeta('state', 'stopped');
+      this.#setMeta('channel', null);
     }
   }
 
@@ -485,33 +493,25 @@ export class Engine {
     });
   }
 
-  async #longpollLoop(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff();
-    while (!signal.aborted) {
-      const cursor = this.db.meta.get('cursor');
-      if (!cursor) {
-        await sleep(200, signal).catch(() => undefined);
-        continue;
-      }
-      try {
-        const r = await this.o.remote.longpoll(cursor, this.o.longpollTimeoutS, signal);
-        this.o.log.debug('longpoll answered', { changes: r.changes, backoff: r.backoff });
-        backoff.reset();
-        if (r.changes) this.requestPull();
-        if (r.backoff) await sleep(r.backoff * 1000, signal).catch(() => undefined);
-        else if (r.changes) await this.#waitCursorMoves(cursor, signal);
-      } catch (err) {
-        if (signal.aborted) return;
-        this.o.log.debug(`longpoll failed: ${(err as Error).message}`, { code: (err as SyncdError).code });
-        if (err instanceof RemoteError && err.code === 'reset') this.requestPull();
-        await sleep(backoff.nextFor(err), signal).catch(() => undefined);
-      }
-    }
-  }
-
-  /** After a wake, the next longpoll waits until the pull moved the cursor (or 2 s). */
-  async #waitCursorMoves(cursor: string, signal: AbortSignal): Promise<void> {
-    for (let i = 0; i < 100 && !signal.aborted && this.db.meta.get('cursor') === cursor; i++) await sleep(20, signal).catch(() => undefined);
+  /** The stream (or the longpoll when the stream cannot be held) says when to pull. */
+  #followServer(signal: AbortSignal): Promise<void> {
+    return followServer(
+      {
+        remote: this.o.remote,
+        cursor: () => ({ cursor: this.db.meta.get('cursor'), seq: Number(this.db.meta.get('cursor_seq') ?? '0') }),
+        onNews: () => this.requestPull(),
+        onChannel: (channel) => {
+          this.#setMeta('channel', channel);
+          this.o.log.info(`following the server over ${channel === 'stream' ? 'the Subscribe stream' : 'longpoll'}`, { channel });
+        },
+        longpollTimeoutS: this.o.longpollTimeoutS,
+        streamIdleMs: this.o.streamIdleMs,
+        useStream: this.o.notifyChannel !== 'longpoll',
+        now: this.o.now,
+        debug: (msg, fields) => this.o.log.debug(msg, fields),
+      },
+      signal,
+    );
   }
 
   /** Starts watching the folder; resolves once the watches are set up (or failed over to scanning). */

@@ -47,6 +47,9 @@ export class RemoteClient {
   readonly #http: Sender;
   readonly #headersTimeout: number;
   readonly #eventsIdle: number;
+  /** for the Subscribe stream, which goes through its own RPC client, not the Sender */
+  readonly #auth: string;
+  readonly #ua: string;
   #batch: boolean | undefined;
 
   constructor(opts: RemoteClientOptions) {
@@ -64,6 +67,8 @@ export class RemoteClient {
     this.server = url.origin + prefix;
     this.#headersTimeout = opts.headersTimeoutMs ?? 30_000;
     this.#eventsIdle = opts.eventsIdleTimeoutMs ?? 0;
+    this.#auth = `Bearer ${opts.token}`;
+    this.#ua = opts.userAgent ?? `syncd/${VERSION}`;
     const pool = new Pool(url.origin, {
       connections,
       pipelining: 1, // keep-alive, one request at a time per connection
@@ -77,7 +82,7 @@ export class RemoteClient {
       server: this.server,
       prefix,
       token: opts.token,
-      userAgent: opts.userAgent ?? `syncd/${VERSION}`,
+      userAgent: this.#ua,
       maxJsonBytes: opts.maxJsonBytes ?? 256 * 1024 * 1024,
     });
   }
@@ -164,6 +169,17 @@ export class RemoteClient {
       if (signal.aborted) return;
       throw translateNetworkError(e, this.server);
     }
+  }
+
+  /**
+   * Holds the Subscribe stream (syncd.v1.SyncService) and calls
+   * `onHead(head, heartbeat)` per message. Resolves when the server ends it
+   * or `signal` aborts; rejects with a RemoteError (`unsupported` for a
+   * server without it). The RPC client loads on the first call only.
+   */
+  async subscribe(cursor: string, onHead: (head: number, heartbeat: boolean) => void, signal: AbortSignal): Promise<void> {
+    const { subscribe } = await import('./subscribe.js');
+    await subscribe({ server: this.server, auth: this.#auth, userAgent: this.#ua, cursor, onHead, signal });
   }
 
   /**

@@ -30,6 +30,8 @@ export interface Config {
   minDeleteCount: number;
   /** Seconds one longpoll request waits for news from the server, 1–480. */
   longpollTimeout: number;
+  /** How the agent hears of server changes: `stream` (Subscribe, falling back to longpoll) or `longpoll` only. */
+  notify: NotifyChannel;
   /** Seconds between full pulls that run even when notifications say nothing changed. */
   safetyPullInterval: number;
   /** Log line format: human `text` or one JSON object per line. */
@@ -37,6 +39,9 @@ export interface Config {
   /** Lowest level that is logged. */
   logLevel: LogLevel;
 }
+
+export const NOTIFY_CHANNELS = ['stream', 'longpoll'] as const;
+export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
 
 export type ConfigKey = keyof Config;
 /** Where an effective value came from, strongest first. */
@@ -218,6 +223,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     flag: 'longpoll-timeout',
     parse: secondsIn(1, 480),
     format: (v) => `${v} s`,
+  },
+  notify: {
+    key: 'notify',
+    description: 'how the agent hears of server changes: the Subscribe stream (falling back to longpoll) or longpoll only',
+    allowed: NOTIFY_CHANNELS.join(' or '),
+    default: 'stream',
+    env: 'SYNCD_NOTIFY',
+    flag: 'notify',
+    parse: oneOf(NOTIFY_CHANNELS),
+    format: plain,
   },
   safetyPullInterval: {
     key: 'safetyPullInterval',

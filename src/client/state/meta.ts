@@ -82,6 +82,8 @@ export const META = {
   last_error: json<LastError>(),
   /** the OS refused more watches: periodic scanning stands in */
   watch_warning: text(),
+  /** how the running agent hears of server changes (notify.ts); no row: no agent */
+  channel: text<'stream' | 'longpoll'>(),
 
   // ---- pause and resume
   paused: flag,

@@ -9,8 +9,12 @@ import type { DeviceIdentity, NamespaceState } from '../store/types.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/;
 
-export async function authenticate(ctx: ServerContext, req: IncomingMessage): Promise<DeviceIdentity> {
-  const h = req.headers.authorization;
+export function authenticate(ctx: ServerContext, req: IncomingMessage): Promise<DeviceIdentity> {
+  return authenticateHeader(ctx, req.headers.authorization);
+}
+
+/** The same check for any transport that carries an `authorization` value (REST header, gRPC metadata). */
+export async function authenticateHeader(ctx: ServerContext, h: string | undefined): Promise<DeviceIdentity> {
   if (h === undefined) throw new HttpError('unauthorized', 'missing "Authorization: Bearer <token>" header');
   const m = BEARER.exec(h);
   if (!m) throw new HttpError('unauthorized', 'malformed Authorization header; expected "Bearer <token>"');

@@ -1,29 +1,17 @@
-// POST /v1/commit: ops run in order, each its own transaction and journal entry.
+// POST /v1/commit (REST adapter): ops run in order, each its own transaction and journal entry.
 
-import { LIMITS, type OpResult } from '../../protocol/types.js';
+import { LIMITS } from '../../protocol/types.js';
 import { parseCommitRequest } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendJson } from '../http/io.js';
 import type { Router } from '../http/router.js';
+import { commitOps } from '../service/sync.js';
 
 export function commitRoutes(router: Router, ctx: ServerContext): void {
   router.on('POST', '/v1/commit', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
     const body = await readJson(req, { maxBytes: LIMITS.commitMaxBytes, idleMs: ctx.opts.bodyIdleMs });
-    const ops = parseCommitRequest(body);
-    const results: OpResult[] = [];
-    for (const op of ops) {
-      const { result, replayed } = await ctx.store.commitOp(device.namespace, op, {
-        deviceId: device.deviceId,
-        now: ctx.now(),
-        newNodeId: ctx.opts.newNodeId,
-      });
-      results.push(result);
-      ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });
-      if (result.status === 'conflict') ctx.metrics.conflicts.inc();
-      if (result.status === 'ok' && !replayed) ctx.bus.publish(device.namespace.name, result.seq);
-    }
-    sendJson(res, 200, { results });
+    sendJson(res, 200, { results: await commitOps(ctx, device, parseCommitRequest(body)) });
   });
 }

@@ -51,6 +51,13 @@ describe('docs/api.md', () => {
     expect(out).toContain('event: advanced');
     expect(out).toContain('hello, syncd\nsyncd\n');
     expect(out).toMatch(/[0-9a-f]{64} 13\nhello, syncd\n[0-9a-f]{64} -1\n/);
+    // the gRPC section: buf curl over h2c, the error detail, the stream's first message, Connect with curl
+    expect(out).toContain('{"namespace":"demo","head":"4","floor":"1"}');
+    expect(out).toMatch(/\{"names":\["[^"]+","[^"]+","[^"]+"\],"seq":"4","has_more":false\}/);
+    expect(out).toContain('{"ops":[{"seq":"4","op":"create","name":"notes"}],"has_more":false,"head":"4"}');
+    expect(out).toContain('{"code":"failed_precondition","message":"reset (invalid): cursor is malformed or was not issued by this server"}');
+    expect(out).toContain('{"head":"4","heartbeat":false}');
+    expect(out).toContain('{"namespace":"demo","head":"4","protocol":1}');
     expect(out).toContain('{"names":[]}');
     expect(out).toContain('[{"path":"Documents","kind":"dir","rev":3,"device_label":"laptop"}]');
     expect(out).toContain('[{"rev":3,"op":"delete","name":"Hello.txt"},{"rev":2,"op":"move","name":"Hello.txt"},{"rev":1,"op":"create","name":"hello.txt"}]');

@@ -1,0 +1,126 @@
+// The agent's notification loop against a scripted remote: streams that
+// deliver, duplicate, drop, stall or do not exist. Behaviour only (which
+// channel, how many pulls), never how long anything took.
+
+import { describe, expect, it } from 'vitest';
+import { followServer, type NotifyRemote } from '../../../../src/client/agent/notify.js';
+import { RemoteError } from '../../../../src/client/remote/errors.js';
+import type { Channel } from '../../../../src/core/notify-channel.js';
+
+type Script = (call: number, onHead: (head: number, heartbeat: boolean) => void, signal: AbortSignal) => Promise<void>;
+
+const hang = (signal: AbortSignal): Promise<void> => new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+
+async function run(script: Script | null, until: (s: { news: number; channels: Channel[]; streams: number; longpolls: number }) => boolean) {
+  const s = { news: 0, channels: [] as Channel[], streams: 0, longpolls: 0 };
+  const ac = new AbortController();
+  const remote: NotifyRemote = {
+    async longpoll(_c, _t, signal) {
+      s.longpolls++;
+      await new Promise((r) => setTimeout(r, 1));
+      if (signal?.aborted) throw new Error('aborted');
+      return { changes: false };
+    },
+  };
+  // a pull brings the cursor to the newest head the stream named
+  let seq = 10;
+  let newest = 10;
+  if (script) {
+    remote.subscribe = (_cursor, onHead, signal) =>
+      script(++s.streams, (h, hb) => {
+        if (!hb) newest = Math.max(newest, h);
+        onHead(h, hb);
+      }, signal);
+  }
+  const done = followServer(
+    {
+      remote,
+      cursor: () => ({ cursor: 'c', seq }),
+      onNews: () => {
+        s.news++;
+        seq = newest;
+      },
+      onChannel: (c) => s.channels.push(c),
+      longpollTimeoutS: 1,
+      streamIdleMs: 30,
+      useStream: true,
+      policy: { failuresBeforeFallback: 3, retryStreamAfterMs: 60_000 },
+      now: () => 0,
+      debug: () => undefined,
+    },
+    ac.signal,
+  );
+  // the Backoff between failed streams is real: wait on the outcome, not on a clock
+  for (let i = 0; i < 2000 && !until(s); i++) await new Promise((r) => setTimeout(r, 5));
+  ac.abort();
+  await done;
+  return s;
+}
+
+describe('followServer', () => {
+  it.each([
+    {
+      description: 'a stream: the first message at the cursor is no news, each advance is one pull, duplicates are not',
+      script: (async (_n, onHead, signal) => {
+        onHead(10, false);
+        onHead(11, false);
+        onHead(11, false);
+        onHead(11, true);
+        onHead(12, false);
+        await hang(signal);
+      }) as Script,
+      until: (s: { news: number }) => s.news >= 2,
+      want: { channels: ['stream'], news: 2, longpolls: 0 },
+    },
+    {
+      description: 'a server without Subscribe: the longpoll',
+      script: (async () => {
+        throw new RemoteError('unsupported', 'no stream', { server: 'x' });
+      }) as Script,
+      until: (s: { longpolls: number }) => s.longpolls >= 2,
+      want: { channels: ['stream', 'longpoll'], streams: 1 },
+    },
+    {
+      description: 'a remote with no stream at all: the longpoll from the start',
+      script: null,
+      until: (s: { longpolls: number }) => s.longpolls >= 2,
+      want: { channels: ['longpoll'], streams: 0 },
+    },
+    {
+      description: 'streams that stall (no message, not even a heartbeat): cut, and after three the longpoll',
+      script: (async (_n, _onHead, signal) => hang(signal)) as Script,
+      until: (s: { longpolls: number }) => s.longpolls >= 1,
+      want: { channels: ['stream', 'longpoll'], streams: 3 },
+    },
+    {
+      description: 'streams dropped before their first message: after three the longpoll',
+      script: (async () => {
+        throw new RemoteError('network', 'connection reset', { server: 'x' });
+      }) as Script,
+      until: (s: { longpolls: number }) => s.longpolls >= 1,
+      want: { channels: ['stream', 'longpoll'], streams: 3 },
+    },
+    {
+      description: 'streams dropped after delivering: reconnected, the stream stays, a head missed while away is news on the next',
+      script: (async (n, onHead) => {
+        onHead(10 + n, false);
+        throw new RemoteError('network', 'connection reset', { server: 'x' });
+      }) as Script,
+      until: (s: { streams: number }) => s.streams >= 4,
+      want: { channels: ['stream'], longpolls: 0 },
+    },
+    {
+      description: 'a reset on the stream asks for a pull (which lists again)',
+      script: (async (n, onHead, signal) => {
+        if (n === 1) throw new RemoteError('reset', 'expired', { server: 'x', reason: 'expired' });
+        onHead(10, false);
+        await hang(signal);
+      }) as Script,
+      until: (s: { streams: number }) => s.streams >= 2,
+      want: { channels: ['stream'], news: 1, longpolls: 0 },
+    },
+  ])('$description', async ({ script, until, want }) => {
+    const s = await run(script, until as never);
+    expect(s).toMatchObject(want);
+  });
+});
