@@ -149,8 +149,23 @@ describe('content collector', () => {
 
   afterEach(() => srv.close());
 
-  it('deletes uncommitted uploads and content of trimmed history, keeps what live nodes and retained entries need', async () => {
+  it('keeps the content of a deleted file that the version period still holds, after the journal floor passed it', async () => {
     srv = await startTestServer({ gcIntervalMs: 0, gcUploadGraceMs: 0, gcOrphanGraceMs: 0, retentionEntries: 1 });
+    api = new Api(srv.url, await srv.addDevice('ns'));
+    const kept = chunked(randomBytes(5 * 1024 * 1024));
+    await upload(api, kept);
+    const k = (await api.one({ op: 'create', kind: 'file', parent: 'root', name: 'kept', hash: kept.hash, size: kept.size, mtime: 0 })).node;
+    await api.one({ op: 'delete', id: k.id, base_rev: 1 });
+    await api.mkdir('later');
+    await srv.server.trim();
+    const report = await srv.server.gc();
+    expect(report.deleted).toBe(0);
+    for (const c of kept.chunks) expect(existsSync(blobPath(srv.dataDir, c.hash))).toBe(true);
+  });
+
+  it('deletes uncommitted uploads and content of trimmed history, keeps what live nodes and retained entries need', async () => {
+    // keepVersionsDays 0: versions are kept only back to the journal floor, so a trim lets them go
+    srv = await startTestServer({ gcIntervalMs: 0, gcUploadGraceMs: 0, gcOrphanGraceMs: 0, retentionEntries: 1, keepVersionsDays: 0 });
     api = new Api(srv.url, await srv.addDevice('ns'));
     const live = chunked(randomBytes(5 * 1024 * 1024));
     const gone = chunked(randomBytes(5 * 1024 * 1024));
