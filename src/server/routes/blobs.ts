@@ -7,7 +7,7 @@ import { HttpError, badRequest } from '../../protocol/errors.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
-import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
+import { readJson, sendError, sendJson, pacedBody } from '../http/io.js';
 import { parseRange } from '../http/range.js';
 import type { RequestInfo, Router } from '../http/router.js';
 
@@ -27,7 +27,8 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     if (declared !== undefined && Number(declared) > max) {
       throw new HttpError('too_large', `blob is ${declared} bytes; the limit is ${max}`);
     }
-    const put = await ctx.blobs.put(withIdleTimeout(req, ctx.opts.bodyIdleMs), hash, max);
+    const pace = { idleMs: ctx.opts.bodyIdleMs, minBytesPerS: ctx.opts.minBodyBytesPerS, graceMs: ctx.opts.bodyRateGraceMs };
+    const put = await ctx.blobs.put(pacedBody(req, pace), hash, max);
     if (!put.ok && put.code === 'too_large') throw new HttpError('too_large', `blob exceeds ${max} bytes`);
     if (!put.ok) {
       throw new HttpError('hash_mismatch', `the uploaded ${put.size} bytes do not hash to ${hash}; nothing was stored`);
@@ -74,7 +75,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('POST', '/v1/blobs/fetch', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs });
+    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs });
     const hashes = (body as { hashes?: unknown } | null)?.hashes;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(hashes)) {
       throw badRequest('body must be {"hashes": ["<sha256>", ...]}');

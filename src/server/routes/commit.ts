@@ -1,5 +1,6 @@
 // POST /v1/commit: ops run in order, each its own transaction and journal entry.
 
+import { setImmediate } from 'node:timers/promises';
 import { LIMITS, type OpResult } from '../../protocol/types.js';
 import { parseCommitRequest } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
@@ -10,7 +11,7 @@ import type { Router } from '../http/router.js';
 export function commitRoutes(router: Router, ctx: ServerContext): void {
   router.on('POST', '/v1/commit', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const body = await readJson(req, { maxBytes: LIMITS.commitMaxBytes, idleMs: ctx.opts.bodyIdleMs });
+    const body = await readJson(req, { maxBytes: LIMITS.commitMaxBytes, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs });
     const ops = parseCommitRequest(body);
     const results: OpResult[] = [];
     for (const op of ops) {
@@ -23,6 +24,8 @@ export function commitRoutes(router: Router, ctx: ServerContext): void {
       ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });
       if (result.status === 'conflict') ctx.metrics.conflicts.inc();
       if (result.status === 'ok' && !replayed) ctx.bus.publish(device.namespace.name, result.seq);
+      // each op is a synchronous SQLite transaction: let other tenants' requests in between them
+      await setImmediate();
     }
     sendJson(res, 200, { results });
   });

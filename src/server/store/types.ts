@@ -109,6 +109,8 @@ export interface JournalStore {
   /** creates the namespace when missing */
   createDevice(namespace: string, label: string, deviceId: string, tokenHash: Buffer, now: number): Promise<NewDevice>;
   revokeDevice(deviceId: string): Promise<boolean>;
+  /** those of `deviceIds` that are revoked or gone (a running server ends their open streams) */
+  revokedAmong(deviceIds: string[]): Promise<string[]>;
   /** gives the namespace (all when null) a new epoch: every cursor issued before gets reset/epoch. Returns how many. */
   renewEpoch(namespace: string | null): Promise<number>;
   /** null for unknown or revoked tokens; compares the hash in constant time */

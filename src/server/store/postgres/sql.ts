@@ -28,6 +28,10 @@ export const SQL = {
 
   deviceInsert: 'INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)',
   deviceRevoke: 'UPDATE devices SET revoked = true WHERE id = $1 AND NOT revoked',
+  /** $1 ids[]: those still live */
+  devicesLive: 'SELECT id FROM devices WHERE id = ANY($1::text[]) AND NOT revoked',
+  /** $1 ns: a new epoch renumbers history, positions recorded under the old one mean nothing */
+  clearCursors: 'UPDATE devices SET cursor_seq = NULL WHERE ns = $1',
   auth: `SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name
          FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = $1`,
   devicesOf: `SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked
@@ -36,7 +40,7 @@ export const SQL = {
                FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id COLLATE "C"`,
   /** $1 ids[], $2 last_seen[], $3 cursor_seq[] (null = keep) */
   activity: `UPDATE devices d SET last_seen = GREATEST(COALESCE(d.last_seen, 0), v.last_seen),
-                                  cursor_seq = COALESCE(v.cursor_seq, d.cursor_seq)
+                                  cursor_seq = GREATEST(d.cursor_seq, v.cursor_seq)
              FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, last_seen, cursor_seq)
              WHERE d.id = v.id`,
 

@@ -191,11 +191,20 @@ export class PostgresStore implements JournalStore {
     return (await query(this.#pool, SQL.deviceRevoke, [deviceId])).rowCount === 1;
   }
 
+  async revokedAmong(deviceIds: string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    const live = new Set((await query<{ id: string }>(this.#pool, SQL.devicesLive, [deviceIds])).rows.map((r) => r.id));
+    return deviceIds.filter((id) => !live.has(id));
+  }
+
   renewEpoch(namespace: string | null): Promise<number> {
     return transaction(this.#pool, async (c) => {
       const all = (await c.query<{ id: number; name: string }>(SQL.nsLockAll)).rows;
       const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
-      for (const n of rows) await c.query(SQL.setEpoch, [n.id, newEpoch()]);
+      for (const n of rows) {
+        await c.query(SQL.setEpoch, [n.id, newEpoch()]);
+        await c.query(SQL.clearCursors, [n.id]);
+      }
       return rows.length;
     });
   }

@@ -16,10 +16,13 @@ export function prepare(db: Database.Database) {
     nsAll: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces ORDER BY name'),
     nsInsert: db.prepare('INSERT INTO namespaces (name, epoch, created_at) VALUES (?, ?, ?) RETURNING id'),
     setEpoch: db.prepare('UPDATE namespaces SET epoch = ? WHERE id = ?'),
+    /** a new epoch renumbers history: positions recorded under the old one mean nothing */
+    clearCursors: db.prepare('UPDATE devices SET cursor_seq = NULL WHERE ns = ?'),
     bumpHead: db.prepare('UPDATE namespaces SET head = head + 1 WHERE id = ? RETURNING head'),
     setFloor: db.prepare('UPDATE namespaces SET floor = @floor WHERE id = @id AND floor < @floor'),
     deviceInsert: db.prepare('INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
     deviceRevoke: db.prepare('UPDATE devices SET revoked = 1 WHERE id = ? AND revoked = 0'),
+    deviceRevoked: db.prepare('SELECT revoked FROM devices WHERE id = ?'),
     auth: db.prepare(
       'SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = ?',
     ),
@@ -30,7 +33,7 @@ export function prepare(db: Database.Database) {
       'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id',
     ),
     activity: db.prepare(
-      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = coalesce(@cursorSeq, cursor_seq) WHERE id = @id',
+      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = max(coalesce(cursor_seq, 0), coalesce(@cursorSeq, 0)) WHERE id = @id',
     ),
     nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
     sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),

@@ -71,7 +71,7 @@ export class SqliteStore implements JournalStore {
   readonly #s: Statements;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
-    this.#trimChunk = opts.trimChunk ?? 10_000;
+    this.#trimChunk = opts.trimChunk ?? 2_000;
     try {
       this.#db = new Database(file);
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
@@ -120,13 +120,25 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => this.#s.deviceRevoke.run(deviceId).changes === 1);
   }
 
+  revokedAmong(deviceIds: string[]): Promise<string[]> {
+    return this.#run(() =>
+      deviceIds.filter((id) => {
+        const r = this.#s.deviceRevoked.get(id) as { revoked: number } | undefined;
+        return r === undefined || r.revoked !== 0;
+      }),
+    );
+  }
+
   renewEpoch(namespace: string | null): Promise<number> {
     return this.#run(() =>
       this.#db
         .transaction(() => {
           const all = this.#s.nsAll.all() as NamespaceState[];
           const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
-          for (const n of rows) this.#s.setEpoch.run(newEpoch(), n.id);
+          for (const n of rows) {
+            this.#s.setEpoch.run(newEpoch(), n.id);
+            this.#s.clearCursors.run(n.id);
+          }
           return rows.length;
         })
         .immediate(),
@@ -318,65 +330,71 @@ export class SqliteStore implements JournalStore {
     );
   }
 
-  trim(now: number): Promise<TrimReport> {
-    return this.#run(() => {
-      const report: TrimReport = { namespaces: [] };
-      const policy = this.#retention();
-      for (const { id, name } of this.#s.nsAll.all() as NamespaceState[]) {
-        // 1. raise the floor (one short transaction); 2. delete below it in chunks.
-        const raised = this.#db
-          .transaction(() => {
-            const st = this.#state(id);
-            const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
-            const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
-            const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
-            const plan = planTrim({
-              head: st.head,
-              floor: st.floor,
-              policy,
-              now,
-              firstRecentSeq: recent?.seq ?? null,
-              devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
-            });
-            if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
-            return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
-          })
-          .immediate();
-        const dropped = this.#purgeBelow(id, raised.floor);
-        report.namespaces.push({
-          name,
-          oldFloor: raised.old,
-          newFloor: raised.floor,
-          head: raised.head,
-          dropped,
-          misses: raised.misses,
-        });
+  /**
+   * Raises each namespace's floor in one short transaction, then deletes
+   * below it chunk by chunk. SQLite runs on the event loop, so the trim
+   * yields between chunks and namespaces: other requests are served in
+   * between instead of waiting for the whole trim.
+   */
+  async trim(now: number): Promise<TrimReport> {
+    const report: TrimReport = { namespaces: [] };
+    const policy = await this.#run(() => this.#retention());
+    const all = await this.#run(() => this.#s.nsAll.all() as NamespaceState[]);
+    for (const { id, name } of all) {
+      const raised = await this.#run(() => this.#raiseFloor(id, policy, now));
+      let dropped = 0;
+      for (const chunk of this.#purgeChunks(id, raised.floor)) {
+        dropped += await this.#run(chunk);
+        await yieldTurn();
       }
-      return report;
-    });
+      report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
+      await yieldTurn();
+    }
+    return report;
   }
 
-  /** Deletes journal entries, op results and tombstones below the floor, chunk by chunk. */
-  #purgeBelow(ns: number, floor: number): number {
+  #raiseFloor(id: number, policy: RetentionPolicy, now: number): { old: number; floor: number; head: number; misses: number } {
+    return this.#db
+      .transaction(() => {
+        const st = this.#state(id);
+        const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
+        const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
+        const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
+        const plan = planTrim({
+          head: st.head,
+          floor: st.floor,
+          policy,
+          now,
+          firstRecentSeq: recent?.seq ?? null,
+          devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
+        });
+        if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
+        return { old: st.floor, floor: Math.max(plan.floor, st.floor), head: st.head, misses: plan.misses };
+      })
+      .immediate();
+  }
+
+  /** The deletions of journal entries, op results and tombstones below the floor, one transaction per chunk. */
+  *#purgeChunks(ns: number, floor: number): Generator<() => number> {
     const lowest = (this.#s.minSeq.get(ns) as { lo: number | null }).lo;
     let lo = Math.min(lowest ?? floor, floor);
-    let dropped = 0;
     // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
     let from = 0;
     while (lo < floor) {
       const hi = Math.min(lo + this.#trimChunk, floor);
-      dropped += this.#db
-        .transaction(() => {
-          const n = this.#s.journalPurge.run(ns, from, hi).changes;
-          this.#s.opResultsPurge.run(ns, from, hi);
-          this.#s.tombstonePurge.run(ns, from, hi);
-          return n;
-        })
-        .immediate();
+      const start = from;
+      yield () =>
+        this.#db
+          .transaction(() => {
+            const n = this.#s.journalPurge.run(ns, start, hi).changes;
+            this.#s.opResultsPurge.run(ns, start, hi);
+            this.#s.tombstonePurge.run(ns, start, hi);
+            return n;
+          })
+          .immediate();
       from = hi;
       lo = hi;
     }
-    return dropped;
   }
 
   healthCheck(now: number): Promise<void> {
@@ -390,6 +408,11 @@ export class SqliteStore implements JournalStore {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** Lets the event loop serve other requests (a macrotask turn, not a microtask). */
+function yieldTurn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 function newEpoch(): string {
