@@ -19,6 +19,7 @@ export function commitRoutes(router: Router, ctx: ServerContext): void {
         deviceId: device.deviceId,
         now: ctx.now(),
         newNodeId: ctx.opts.newNodeId,
+        limits: { maxDepth: ctx.opts.maxDepth, maxPathBytes: ctx.opts.maxPathBytes },
       });
       results.push(result);
       ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });

@@ -70,7 +70,18 @@ export interface CommitContext {
   deviceId: string;
   now: number;
   newNodeId: () => string;
+  /** depth and path length a create or move may reach (default DEFAULT_TREE_LIMITS) */
+  limits?: TreeLimits;
 }
+
+export interface TreeLimits {
+  /** the root's children are at depth 1 */
+  maxDepth: number;
+  /** UTF-8 bytes of the path from the root, "/" between names */
+  maxPathBytes: number;
+}
+
+export const DEFAULT_TREE_LIMITS: TreeLimits = { maxDepth: 1024, maxPathBytes: 4096 };
 
 export interface ActivityRecord {
   deviceId: string;

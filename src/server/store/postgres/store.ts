@@ -21,7 +21,9 @@ import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protoco
 import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
+  DEFAULT_TREE_LIMITS,
   STORE_UNAVAILABLE,
+  type TreeLimits,
   type ActivityRecord,
   type ChangesRead,
   type CommitContext,
@@ -77,6 +79,9 @@ interface FactsRow {
   sibling: string | null;
   blob_size: number | null;
   chain: string[] | null;
+  chain_bytes: number | null;
+  reach_height: number | null;
+  reach_bytes: number | null;
   subtree_seq: number | null;
 }
 
@@ -272,9 +277,10 @@ export class PostgresStore implements JournalStore {
     const bumped = (await c.query<{ head: number }>(SQL.bumpHead, [ns])).rows[0];
     if (!bumped) throw new SyncdError('not_found', `namespace ${ns} does not exist`);
     const seq = bumped.head;
-    const raw = await this.#facts(c, ns, op);
+    const limits = ctx.limits ?? DEFAULT_TREE_LIMITS;
+    const raw = await this.#facts(c, ns, op, limits);
     if (raw.prior !== null) return new Rollback({ result: JSON.parse(raw.prior) as OpResult, replayed: true });
-    const decision = decideOp(op, raw.facts, ctx.newNodeId);
+    const decision = decideOp(op, raw.facts, ctx.newNodeId, limits);
     if (decision.kind === 'reject') return new Rollback({ result: decision.result, replayed: false });
     const node: WireNode = wireNode({ ...decision.node, seq });
     const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
@@ -307,7 +313,7 @@ export class PostgresStore implements JournalStore {
     return { result, replayed: false };
   }
 
-  async #facts(c: Tx, ns: number, op: Op): Promise<{ prior: string | null; facts: OpFacts }> {
+  async #facts(c: Tx, ns: number, op: Op, limits: TreeLimits): Promise<{ prior: string | null; facts: OpFacts }> {
     const n = opName(op);
     const parentId = op.op === 'create' || op.op === 'move' ? op.parent : null;
     const hash = opHash(op);
@@ -318,15 +324,22 @@ export class PostgresStore implements JournalStore {
       parentId,
       n?.key ?? null,
       hash === undefined || hash === EMPTY_SHA256 ? null : hash,
-      op.op === 'move',
+      op.op === 'move' || op.op === 'create',
       op.op === 'delete' && op.subtree_seq !== undefined,
+      limits.maxDepth + 1,
+      op.op === 'move',
     ]);
     const r = rows[0]!;
+    const chain = r.chain ?? [];
     const facts: OpFacts = {
       node: r.node ? toStored(r.node) : null,
       parent: parentId === ROOT_ID ? ROOT : r.parent ? toStored(r.parent) : null,
       sibling: r.sibling !== null && n ? { id: r.sibling } : null,
-      parentChain: r.chain ?? [],
+      parentChain: chain,
+      // the names of the chain's nodes, and a "/" between each two
+      parentPathBytes: Number(r.chain_bytes ?? 0) + Math.max(0, chain.length - 1),
+      subtreeHeight: Number(r.reach_height ?? 0),
+      subtreePathBytes: Number(r.reach_bytes ?? 0),
       blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
       subtreeSeq: Number(r.subtree_seq ?? 0),
     };

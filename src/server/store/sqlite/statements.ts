@@ -37,9 +37,23 @@ export function prepare(db: Database.Database) {
     ),
     nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
     sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),
-    chain: db.prepare(
-      `WITH RECURSIVE up(id) AS (SELECT @id UNION SELECT n.parent FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.id WHERE up.id <> '${ROOT_ID}')
-       SELECT id FROM up WHERE id <> '${ROOT_ID}'`,
+    /** op.parent and its ancestors (id, name bytes), parent first; cut after @cap rows so a hostile chain costs little */
+    ancestry: db.prepare(
+      `WITH RECURSIVE up(id, parent, b, d) AS (
+         SELECT id, parent, length(CAST(name AS BLOB)), 1 FROM nodes WHERE ns = @ns AND id = @id
+         UNION ALL
+         SELECT n.id, n.parent, length(CAST(n.name AS BLOB)), up.d + 1 FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.parent
+         WHERE up.parent <> '${ROOT_ID}' AND up.d < @cap)
+       SELECT id, b FROM up ORDER BY d`,
+    ),
+    /** the height of a directory's live subtree and its longest relative path ("/x/y" bytes), cut at @cap levels */
+    subtreeReach: db.prepare(
+      `WITH RECURSIVE sub(id, d, b) AS (
+         SELECT id, 1, 1 + length(CAST(name AS BLOB)) FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0
+         UNION ALL
+         SELECT n.id, sub.d + 1, sub.b + 1 + length(CAST(n.name AS BLOB)) FROM nodes n JOIN sub ON n.ns = @ns AND n.parent = sub.id AND n.deleted = 0
+         WHERE sub.d < @cap)
+       SELECT coalesce(max(d), 0) AS h, coalesce(max(b), 0) AS b FROM sub`,
     ),
     nodeInsert: db.prepare(
       `INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)

@@ -10,7 +10,9 @@ import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protoco
 import { DEFAULT_RETENTION, parsePolicyFigure, planTrim } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
+  DEFAULT_TREE_LIMITS,
   STORE_UNAVAILABLE,
+  type TreeLimits,
   type ActivityRecord,
   type ChangesRead,
   type CommitContext,
@@ -221,7 +223,8 @@ export class SqliteStore implements JournalStore {
   #commit(ns: number, op: Op, ctx: CommitContext): OpOutcome {
     const prior = this.#s.opResultGet.get(ns, op.op_id) as { result: string } | undefined;
     if (prior) return { result: JSON.parse(prior.result) as OpResult, replayed: true };
-    const decision = decideOp(op, this.#facts(ns, op), ctx.newNodeId);
+    const limits = ctx.limits ?? DEFAULT_TREE_LIMITS;
+    const decision = decideOp(op, this.#facts(ns, op, limits), ctx.newNodeId, limits);
     if (decision.kind === 'reject') return { result: decision.result, replayed: false };
     const { head: seq } = this.#s.bumpHead.get(ns) as { head: number };
     const node: WireNode = wireNode({ ...decision.node, seq });
@@ -252,8 +255,18 @@ export class SqliteStore implements JournalStore {
     return { result, replayed: false };
   }
 
-  #facts(ns: number, op: Op): OpFacts {
-    const facts: OpFacts = { node: null, parent: null, sibling: null, parentChain: [], blob: null, subtreeSeq: 0 };
+  #facts(ns: number, op: Op, limits: TreeLimits): OpFacts {
+    const facts: OpFacts = {
+      node: null,
+      parent: null,
+      sibling: null,
+      parentChain: [],
+      parentPathBytes: 0,
+      subtreeHeight: 0,
+      subtreePathBytes: 0,
+      blob: null,
+      subtreeSeq: 0,
+    };
     if (op.op !== 'create') {
       const r = this.#s.nodeGet.get(ns, op.id) as NodeRow | undefined;
       facts.node = r ? toStored(r) : null;
@@ -272,8 +285,15 @@ export class SqliteStore implements JournalStore {
         const sib = this.#s.sibling.get(ns, op.parent, n.key) as { id: string } | undefined;
         facts.sibling = sib ?? null;
       }
-      if (op.op === 'move' && op.parent !== ROOT_ID) {
-        facts.parentChain = (this.#s.chain.raw().all({ ns, id: op.parent }) as Array<[string]>).map((r) => r[0]);
+      if (op.parent !== ROOT_ID) {
+        const up = this.#s.ancestry.raw().all({ ns, id: op.parent, cap: limits.maxDepth + 1 }) as Array<[string, number]>;
+        facts.parentChain = up.map((r) => r[0]);
+        facts.parentPathBytes = up.reduce((a, r) => a + r[1], 0) + Math.max(0, up.length - 1);
+      }
+      if (op.op === 'move' && facts.node?.kind === 'dir') {
+        const reach = this.#s.subtreeReach.get({ ns, id: op.id, cap: limits.maxDepth + 1 }) as { h: number; b: number };
+        facts.subtreeHeight = reach.h;
+        facts.subtreePathBytes = reach.b;
       }
     }
     const hash = opHash(op);
