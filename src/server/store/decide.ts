@@ -9,7 +9,7 @@
 //   create: invalid_name → parent_not_found → not_a_directory → too_deep →
 //     path_too_long → name_taken → blob_missing
 
-import { checkName, nameKey } from '../../protocol/names.js';
+import { checkNewName, nameKey } from '../../protocol/names.js';
 import { DEFAULT_TREE_LIMITS, type TreeLimits } from './types.js';
 import { type Op, type OpErrorCode, type OpKind, type OpResult, type WireNode } from '../../protocol/types.js';
 
@@ -48,7 +48,7 @@ export type Decision =
 /** The name and key a create/move would store, or null if the name is invalid. */
 export function opName(op: Op): { name: string; key: string } | null {
   if (op.op !== 'create' && op.op !== 'move') return null;
-  const c = checkName(op.name);
+  const c = checkNewName(op.name);
   return c.ok ? { name: c.name, key: nameKey(c.name) } : null;
 }
 
@@ -249,7 +249,7 @@ function decideCreate(op: Extract<Op, { op: 'create' }>, facts: OpFacts, newNode
 }
 
 function nameReason(raw: string): string {
-  const c = checkName(raw);
+  const c = checkNewName(raw);
   return c.ok ? 'ok' : c.reason;
 }
 

@@ -140,6 +140,9 @@ export interface JournalStore {
   /** true when the namespace did not have it yet */
   addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean>;
 
+  /** every blob some namespace references, with the size it was uploaded with, and the namespaces (fsck) */
+  referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>>;
+
   saveActivity(records: ActivityRecord[]): Promise<void>;
 
   retention(): Promise<RetentionPolicy>;

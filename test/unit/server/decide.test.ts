@@ -113,3 +113,10 @@ describe('decideOp: depth and path limits', () => {
     });
   }
 });
+
+describe('decideOp: names with bidirectional controls', () => {
+  it('refuses a create or move to a name with a right-to-left override as invalid_name', () => {
+    expect(code({ op_id: 'o', op: 'create', parent: 'root', name: 'x\u202Etxt.exe', kind: 'dir' }, facts())).toBe('invalid_name');
+    expect(code({ op_id: 'o', op: 'move', id: 'n_d', base_rev: 1, parent: 'root', name: 'x\u202Etxt.exe' }, facts({ node: dir('n_d') }))).toBe('invalid_name');
+  });
+});

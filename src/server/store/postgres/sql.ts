@@ -27,6 +27,8 @@ export const SQL = {
   headsOf: 'SELECT name, head FROM namespaces WHERE name = ANY($1::text[])',
 
   deviceInsert: 'INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)',
+  blobsReferenced: `SELECT b.hash, b.size::float8 AS size, array_agg(n.name ORDER BY n.name) AS namespaces
+                    FROM blob_refs b JOIN namespaces n ON n.id = b.ns GROUP BY b.hash, b.size ORDER BY b.hash COLLATE "C"`,
   deviceRevoke: 'UPDATE devices SET revoked = true WHERE id = $1 AND NOT revoked',
   /** $1 ids[]: those still live */
   devicesLive: 'SELECT id FROM devices WHERE id = ANY($1::text[]) AND NOT revoked',

@@ -356,6 +356,14 @@ export class PostgresStore implements JournalStore {
     return (await query(this.#pool, SQL.blobInsert, [ns.id, hash, size, now])).rowCount === 1;
   }
 
+  async referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>> {
+    return (await query<{ hash: string; size: number; namespaces: string[] }>(this.#pool, SQL.blobsReferenced)).rows.map((r) => ({
+      hash: r.hash,
+      size: Number(r.size),
+      namespaces: r.namespaces,
+    }));
+  }
+
   async saveActivity(records: ActivityRecord[]): Promise<void> {
     if (records.length === 0) return;
     // one statement; sorted so concurrent flushes of two processes lock rows in the same order

@@ -80,6 +80,9 @@ export function prepare(db: Database.Database) {
     journalInsert: db.prepare('INSERT INTO journal (ns, seq, at, entry) VALUES (?, ?, ?, ?)'),
     opResultGet: db.prepare('SELECT result FROM op_results WHERE ns = ? AND op_id = ?'),
     opResultInsert: db.prepare('INSERT INTO op_results (ns, op_id, seq, result) VALUES (?, ?, ?, ?)'),
+    blobsReferenced: db.prepare(
+      'SELECT b.hash, b.size, group_concat(n.name) AS namespaces FROM blob_refs b JOIN namespaces n ON n.id = b.ns GROUP BY b.hash, b.size ORDER BY b.hash',
+    ),
     blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),
     blobInsert: db.prepare('INSERT INTO blob_refs (ns, hash, size, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     firstRecent: db.prepare('SELECT seq FROM journal WHERE ns = ? AND seq >= ? AND at >= ? ORDER BY seq LIMIT 1'),

@@ -314,6 +314,16 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => this.#s.blobInsert.run(ns.id, hash, size, now).changes === 1);
   }
 
+  referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>> {
+    return this.#run(() =>
+      (this.#s.blobsReferenced.all() as Array<{ hash: string; size: number; namespaces: string }>).map((r) => ({
+        hash: r.hash,
+        size: r.size,
+        namespaces: r.namespaces.split(','),
+      })),
+    );
+  }
+
   saveActivity(records: ActivityRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.#run(() =>
