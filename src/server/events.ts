@@ -4,7 +4,9 @@
 //
 // A stream never buffers more than one event: while the socket has not
 // drained, advances only raise the head it will send when it does (the
-// signal is lossy by contract, so the latest head says everything). A
+// signal is lossy by contract, so the latest head says everything), and it
+// sends at most one event per minIntervalMs, so a commit storm costs each
+// stream a few writes, not one per op. A
 // stream that stays undrained for `stallMs` is closed: its reader is gone
 // or hostile, and it should not hold a slot. Streams are capped per device,
 // per namespace and in total, and a revoked device's streams are ended.
@@ -27,6 +29,8 @@ export interface StreamLimits {
   total: number;
   /** a stream whose writes have not drained for this long is closed, ms */
   stallMs: number;
+  /** at most one event per stream this often, ms: a commit storm becomes a few writes carrying the latest head (default 50) */
+  minIntervalMs?: number;
 }
 
 export interface StreamOwner {
@@ -87,6 +91,9 @@ export class EventStreams {
     let sent = after;
     let latest = after;
     let stall: NodeJS.Timeout | null = null;
+    let lastEventAt = -Infinity;
+    let later: NodeJS.Timeout | null = null;
+    const minInterval = this.#limits.minIntervalMs ?? 50;
     const write = (text: string): void => {
       if (!res.write(text) && stall === null) {
         stall = setTimeout(() => res.destroy(), this.#limits.stallMs);
@@ -94,8 +101,18 @@ export class EventStreams {
       }
     };
     const flush = (): void => {
-      if (latest <= sent || res.destroyed || res.writableNeedDrain) return;
+      if (latest <= sent || res.destroyed || res.writableNeedDrain || later !== null) return;
+      const wait = lastEventAt + minInterval - Date.now();
+      if (wait > 0) {
+        later = setTimeout(() => {
+          later = null;
+          flush();
+        }, wait);
+        later.unref?.();
+        return;
+      }
       sent = latest;
+      lastEventAt = Date.now();
       write(`event: advanced\ndata: ${JSON.stringify({ head: latest })}\n\n`);
     };
     const send = (h: number): void => {
@@ -122,6 +139,7 @@ export class EventStreams {
         dec(this.#byNs, owner.ns);
         clearInterval(beat);
         if (stall) clearTimeout(stall);
+        if (later) clearTimeout(later);
         unsubscribe();
         // an undrained stream cannot take a graceful end: cut it
         if (res.writableNeedDrain) res.destroy();

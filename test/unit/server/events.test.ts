@@ -33,7 +33,7 @@ const limits = (o: Partial<StreamLimits> = {}): StreamLimits => ({ heartbeatMs: 
 
 let bus: LocalBus;
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   bus = new LocalBus();
 });
 afterEach(() => vi.useRealTimers());
@@ -49,6 +49,23 @@ describe('EventStreams', () => {
     for (const s of sinks) expect(s.events().length).toBeLessThan(20);
   });
 
+  it('sends one event per interval during a commit storm, carrying the latest head', async () => {
+    const ev = new EventStreams(bus, limits({ minIntervalMs: 50 }));
+    const s = new StuckSink();
+    ev.start(s as unknown as StreamSink, { ns: 'a', deviceId: 'd' }, 0, 0);
+    const reader = setInterval(() => s.release(), 1);
+    for (let h = 1; h <= 1000; h++) {
+      bus.publish('a', h);
+      if (h % 10 === 0) await vi.advanceTimersByTimeAsync(1); // 100 ms of storm in all
+    }
+    await vi.advanceTimersByTimeAsync(100);
+    clearInterval(reader);
+    const sent = s.events();
+    expect(sent[0]).toBe(1); // the first advance after quiet goes at once
+    expect(sent.at(-1)).toBe(1000);
+    expect(sent.length).toBeLessThanOrEqual(5);
+  });
+
   it('sends only the latest head once the reader drains', async () => {
     const ev = new EventStreams(bus, limits());
     const s = new StuckSink();
@@ -56,7 +73,7 @@ describe('EventStreams', () => {
     for (let h = 1; h <= 500; h++) bus.publish('a', h);
     for (let i = 0; i < 5; i++) {
       s.release();
-      await vi.advanceTimersByTimeAsync(0);
+      await vi.advanceTimersByTimeAsync(60);
     }
     const sent = s.events();
     expect(sent.at(-1)).toBe(500);
