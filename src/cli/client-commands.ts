@@ -90,6 +90,7 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
     maxDeleteShare: config.maxDeleteShare,
     minDeleteCount: config.minDeleteCount,
     longpollTimeoutS: config.longpollTimeout,
+    maxListEntries: config.maxListEntries,
     safetyPullIntervalS: config.safetyPullInterval,
     extraIgnore: config.ignore,
     bandwidthLimit: config.bandwidthLimit,

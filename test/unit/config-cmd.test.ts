@@ -86,7 +86,7 @@ describe('syncd config', () => {
     expect(rows.concurrency).toEqual(['3', 'environment (SYNCD_CONCURRENCY)']);
     expect(rows.bandwidthLimit).toEqual(['10485760 (10.0 MiB/s)', 'file']);
     expect(rows.longpollTimeout).toEqual(['60 s', 'default']);
-    expect(Object.keys(rows)).toHaveLength(9);
+    expect(Object.keys(rows)).toHaveLength(10);
   });
 
   test('get --json gives value and source per key', async () => {

@@ -46,6 +46,8 @@ export interface EngineOptions {
   maxDeleteShare?: number;
   minDeleteCount?: number;
   longpollTimeoutS?: number;
+  /** a listing with more nodes is a protocol error (pull.ts) */
+  maxListEntries?: number;
   safetyPullIntervalS?: number;
   extraIgnore?: string[];
   /** bytes per second across all transfers; 0 = unlimited */
@@ -319,7 +321,7 @@ export class Engine {
       // anything another device added since our last pull. Pull right before
       // sending one; if anything arrived, plan again with it.
       if (p.ops.some((op) => op.type === 'delete' && synced.get(op.id)?.kind === 'dir')) {
-        const r = await pull(db, o.remote);
+        const r = await pull(db, o.remote, { maxListEntries: o.maxListEntries });
         if (r.applied > 0 || r.resets > 0) continue;
       }
       o.onPlan?.(files, bytes);
@@ -350,7 +352,7 @@ export class Engine {
 
   async #pull(): Promise<void> {
     this.#pullNeeded = false;
-    const r = await pull(this.db, this.o.remote);
+    const r = await pull(this.db, this.o.remote, { maxListEntries: this.o.maxListEntries });
     const reason = this.db.get('last_reset_reason');
     if (r.resets && reason !== 'first sync') this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }

@@ -56,9 +56,25 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
  */
 const UNTRUSTED = new Set(['reset: epoch', 'reset: invalid', 'reset: future']);
 
-/** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
-export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
+/** The most nodes a listing may hold before the client calls it a broken server (default; `maxListEntries`). */
+export const DEFAULT_MAX_LIST_ENTRIES = 10_000_000;
+
+/** A server reply that breaks the protocol in a way no retry fixes. */
+export class ListingError extends SyncdError {
+  constructor(message: string) {
+    super('protocol_error', message);
+  }
+}
+
+/**
+ * Full listing into a fresh Remote tree, swapped in with the list's cursor.
+ * A listing whose page token does not advance, or that passes
+ * `maxEntries` nodes, is a protocol error: a server that says `has_more`
+ * forever must not grow the client without bound.
+ */
+export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string, maxEntries = DEFAULT_MAX_LIST_ENTRIES): Promise<void> {
   const nodes: TreeNode[] = [];
+  const seen = new Set<string>();
   let pageToken: string | undefined;
   let cursor = '';
   let seq = 0;
@@ -68,8 +84,13 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
       cursor = page.cursor;
       seq = page.seq;
     }
+    if (nodes.length + page.entries.length > maxEntries) {
+      throw new ListingError(`the server's listing passed ${maxEntries} nodes (maxListEntries); stopped reading it`);
+    }
     for (const n of page.entries) nodes.push(fromWire(n));
     if (!page.has_more || !page.page_token) break;
+    if (seen.has(page.page_token)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
+    seen.add(page.page_token);
     pageToken = page.page_token;
   }
   db.tx(() => {
@@ -84,7 +105,11 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   });
 }
 
-export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?: number; maxResets?: number } = {}): Promise<PullResult> {
+export async function pull(
+  db: StateDB,
+  remote: RemoteClient,
+  opts: { pageSize?: number; maxResets?: number; maxListEntries?: number } = {},
+): Promise<PullResult> {
   let applied = 0;
   let resets = 0;
   let head = 0;
@@ -92,7 +117,7 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
     const cursor = db.get('cursor');
     if (!cursor) {
       // a reset interrupted before its listing landed keeps its reason (and its distrust)
-      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync');
+      await resetFromList(db, remote, db.get('pending_reset_reason') ?? 'first sync', opts.maxListEntries);
       resets++;
       continue;
     }
@@ -118,7 +143,7 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
         db.set('pending_reset_reason', reason);
         if (UNTRUSTED.has(reason)) db.set('distrust_synced', '1');
       });
-      await resetFromList(db, remote, reason);
+      await resetFromList(db, remote, reason, opts.maxListEntries);
       resets++;
     }
   }

@@ -41,6 +41,8 @@ export const RESET_REASONS: readonly ResetReason[] = ['invalid', 'expired', 'fut
 export const DEFAULT_RETRY_AFTER_S = 5;
 /** A server cannot park us for longer than this with one Retry-After. */
 export const MAX_RETRY_AFTER_S = 3600;
+/** The longest longpoll `backoff` the client honours, s: beyond it the server is broken, not busy. */
+export const MAX_BACKOFF_S = 300;
 
 export interface RemoteErrorInit {
   /** the server base URL, for messages */

@@ -27,6 +27,7 @@ import {
 import { VERSION } from '../../version.js';
 import {
   parseRetryAfter,
+  MAX_BACKOFF_S,
   RemoteError,
   RESET_REASONS,
   translateNetworkError,
@@ -991,7 +992,8 @@ function checkLongpoll(v: unknown, c: Check): LongpollReply {
   if (o.backoff !== undefined && o.backoff !== null) {
     const b = c.num(o, 'backoff', 'reply');
     if (b < 0) c.fail('reply.backoff', 'a number >= 0', b);
-    out.backoff = b;
+    // a broken or hostile server must not park the agent for days
+    out.backoff = Math.min(b, MAX_BACKOFF_S);
   }
   return out;
 }

@@ -29,6 +29,8 @@ export interface Config {
   minDeleteCount: number;
   /** Seconds one longpoll request waits for news from the server, 1–480. */
   longpollTimeout: number;
+  /** A server listing with more nodes than this is a protocol error (a server that never ends its listing). */
+  maxListEntries: number;
   /** Seconds between full pulls that run even when notifications say nothing changed. */
   safetyPullInterval: number;
   /** Log line format: human `text` or one JSON object per line. */
@@ -206,6 +208,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     env: 'SYNCD_MIN_DELETE_COUNT',
     flag: 'min-delete-count',
     parse: intIn(0, 1_000_000_000),
+    format: plain,
+  },
+  maxListEntries: {
+    key: 'maxListEntries',
+    description: 'a server listing with more nodes than this is refused as a protocol error',
+    allowed: 'an integer from 1000 to 1000000000',
+    default: 10_000_000,
+    env: 'SYNCD_MAX_LIST_ENTRIES',
+    flag: 'max-list-entries',
+    parse: intIn(1000, 1_000_000_000),
     format: plain,
   },
   longpollTimeout: {
