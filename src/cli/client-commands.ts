@@ -2,7 +2,7 @@
 // agent set-up quickstart and the tests share. Loaded only when one of these
 // commands runs (src/cli/client.ts defines their arguments).
 
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { loadConfig } from '../client/state/config.js';
 import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
@@ -19,6 +19,7 @@ import { configFlags } from './config-cmd.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
 import { UsageError } from './main.js';
 import { createProgress, type ProgressOptions } from './progress-core.js';
+import { cleartextWarning, resolveToken } from './token.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
   return createLogger({ format, level, debug: process.argv.includes('--debug') });
@@ -169,8 +170,19 @@ async function withAgent(
 
 // ---- the commands' work (src/cli/client.ts parses their arguments) ----------------------
 
-export async function runInit(dir: string, o: { server: string; token: string }): Promise<void> {
-  const r = await initFolder(dir, o.server, o.token);
+export async function runInit(dir: string, o: { server: string; token?: string; tokenFile?: string }): Promise<void> {
+  const token = await resolveToken(o, {
+    env: process.env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    readStdin: async () => {
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      return text;
+    },
+  });
+  const warning = cleartextWarning(o.server);
+  if (warning) process.stderr.write(`${warning}\n`);
+  const r = await initFolder(dir, o.server, token);
   process.stdout.write(`linked ${r.folder} to ${o.server} (namespace ${r.namespace}, device ${r.label})\nnext: syncd watch ${r.folder}\n`);
 }
 
