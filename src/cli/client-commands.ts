@@ -188,16 +188,36 @@ export async function runInit(dir: string, o: { server: string; token?: string; 
 
 export function runSync(dir: string | undefined, o: RunOpts): Promise<void> {
   return withAgent(dir, o, async ({ paths, db, engine, hooks }) => {
-    await engine.prepare();
-    const r = await engine.cycle();
-    hooks.stop();
-    if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
-    if (!r.converged) {
-      const first = r.problems[0];
-      throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
+    try {
+      await engine.prepare();
+      const r = await engine.cycle();
+      hooks.stop();
+      if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
+      if (!r.converged) {
+        const first = r.problems[0];
+        throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
+      }
+      const leftOut = leftOutServerNodes(db);
+      if (leftOut.length > 0) {
+        throw new SyncdError(
+          'incomplete',
+          `the folder agrees with what could be synced, but ${leftOut.length} server node(s) were left out; first: ${leftOut[0]!.message} (see \`syncd status\`)`,
+        );
+      }
+      db.set('last_error', null);
+    } catch (err) {
+      // `status` must say why the last sync gave up, as it does for `watch`
+      const e = err as SyncdError;
+      db.set('last_error', JSON.stringify({ code: e.code ?? 'error', message: e.message, at: Date.now() }));
+      throw err;
     }
     process.stdout.write(`in sync: ${paths.folder} (seq ${db.get('cursor_seq')})\n`);
   });
+}
+
+/** Problems that stand for server nodes the folder cannot hold (orphans, cycles, bad names, too deep). */
+function leftOutServerNodes(db: StateDB): Array<{ code: string; message: string }> {
+  return [...db.problemsOf('plan'), ...db.problemsOf('pull')].filter((p) => p.code.startsWith('remote_'));
 }
 
 export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
