@@ -28,21 +28,27 @@ export function safeJoin(root: string, rel: string): string {
   return abs;
 }
 
+/** The lstat of ancestor `p` of `rel`, which must be a real directory (not a symlink). */
+async function realDir(root: string, rel: string, p: string, fs: Fsys): Promise<FsStat> {
+  let st;
+  try {
+    st = await fs.lstat(safeJoin(root, p));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
+  if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+  return st;
+}
+
 /** Checks that every ancestor of `rel` (below root) is a real directory, not a symlink. */
 export async function assertRealParents(root: string, rel: string, cache?: Set<string>, fs: Fsys = nodeFsys): Promise<void> {
   const chain: string[] = [];
   for (let p = parentPath(rel); p !== ''; p = parentPath(p)) chain.unshift(p);
   for (const p of chain) {
     if (cache?.has(p)) continue;
-    let st;
-    try {
-      st = await fs.lstat(safeJoin(root, p));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
-      throw err;
-    }
-    if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
-    if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+    await realDir(root, rel, p, fs);
     cache?.add(p);
   }
 }
@@ -54,15 +60,7 @@ export type ParentChain = Array<{ path: string; dev: number; ino: number }>;
 export async function parentChain(root: string, rel: string, fs: Fsys = nodeFsys): Promise<ParentChain> {
   const out: ParentChain = [];
   for (let p = parentPath(rel); p !== ''; p = parentPath(p)) {
-    let st;
-    try {
-      st = await fs.lstat(safeJoin(root, p));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
-      throw err;
-    }
-    if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
-    if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+    const st = await realDir(root, rel, p, fs);
     out.unshift({ path: p, dev: st.dev, ino: st.ino });
   }
   return out;
