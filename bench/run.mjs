@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
 //
-// Runs the cases of the benchmark issue, `rewind` (issue 15) and the content layer's (issue 14) with real processes on 127.0.0.1,
+// Runs the cases of the benchmark issue, of the hardening issue, `rewind` (issue 15) and the content layer's (issue 14) with real processes on 127.0.0.1,
 // each several times, next to baselines measured in the same run (cp -a,
 // rsync -a, a bare loopback HTTP round trip), prints a table and writes
 // bench/results.json (see docs/performance.md).
@@ -20,6 +20,7 @@ import { clientCases } from './client.mjs';
 import { historyCases } from './history.mjs';
 import { contentCases } from './content.mjs';
 import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
+import { hardeningCases } from './hardening.mjs';
 import { serverCases } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,6 +55,9 @@ export const CASES = [
   ['big_insert', 's', '4 KiB inserted at the start of a 512 MiB file: same'],
   ['resume', 'x file', 'upload killed at 50 % of 512 MiB, then run again: total bytes sent / file size'],
   ['chunking', 'MB/s', 'FastCDC chunker on one core (baseline: SHA-256 of the same bytes)'],
+  ['noisy_neighbour', 'ms', "another tenant's small request, p99, while one tenant commits 1000-op batches on 2 connections"],
+  ['events_rss', 'MiB', 'server RSS with 200 unread event streams after 10,000 commits'],
+  ['half_sent_fds', 'fds', 'server descriptors after 500 half-sent requests and the headers timeout'],
 ];
 
 // the issue's targets, checked in the table (a target is a goal, not a test)
@@ -78,6 +82,9 @@ export const TARGETS = {
   big_insert: { max: 1, text: '≤ 1 s (bytes: see JSON)' },
   resume: { max: 1.1, text: '≤ 1.1× the file' },
   chunking: { min: 1000, text: '≥ 1,000 MB/s' },
+  noisy_neighbour: { max: 50, text: '≤ 50 ms p99' },
+  events_rss: { overBaseline: 50, text: '≤ baseline + 50 MiB' },
+  half_sent_fds: { overBaseline: 10, text: '≤ baseline + 10' },
 };
 
 export function verdict(name, c) {
@@ -85,6 +92,7 @@ export function verdict(name, c) {
   if (!c || c.syncd === null || c.syncd === undefined) return 'n/a';
   if (t.ratio !== undefined) return c.ratio === null ? 'n/a' : c.ratio <= t.ratio ? 'met' : 'MISSED';
   if (t.entries !== undefined && c.journal_entries !== t.entries) return 'MISSED';
+  if (t.overBaseline !== undefined) return c.baseline === null ? 'n/a' : c.syncd <= c.baseline + t.overBaseline ? 'met' : 'MISSED';
   if (t.max !== undefined) return c.syncd <= t.max ? 'met' : 'MISSED';
   if (t.min !== undefined) return c.syncd >= t.min ? 'met' : 'MISSED';
   return '—';
@@ -140,6 +148,7 @@ async function main() {
     Object.assign(cases, await serverCases(b, { quick, only }));
     Object.assign(cases, await historyCases(b, { quick, only }));
     Object.assign(cases, await contentCases(b, { quick, only }));
+    Object.assign(cases, await hardeningCases(b, { quick, only }));
   } finally {
     done = true;
     await b.cleanup();

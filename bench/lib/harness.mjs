@@ -175,9 +175,9 @@ export class Bench {
     clearTimeout(t);
   }
 
-  async startServer(name = 'srv') {
+  async startServer(name = 'srv', extraArgs = []) {
     const data = this.path(name);
-    const p = this.spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0']);
+    const p = this.spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', ...extraArgs]);
     await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(p.out()) || !p.alive, 30_000, 10);
     if (!p.alive) throw new Error(`syncd serve exited: ${p.out()}`);
     const url = /http:\/\/127\.0\.0\.1:\d+/.exec(p.out())[0];

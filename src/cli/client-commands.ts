@@ -2,7 +2,7 @@
 // agent set-up quickstart and the tests share. Loaded only when one of these
 // commands runs (src/cli/client.ts defines their arguments).
 
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../client/state/config.js';
 import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
 import { createLogger, type Logger } from '../client/agent/log.js';
@@ -19,6 +19,7 @@ import { VERSION } from '../version.js';
 import { configFlags } from './config-cmd.js';
 import { folderPaths, openLinked, printJson, remoteFor } from './folder.js';
 import { createProgress, type ProgressOptions } from './progress-core.js';
+import { cleartextWarning, resolveToken } from './token.js';
 
 export function consoleLog(format: 'text' | 'json' = 'text', level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Log {
   return createLogger({ format, level, debug: process.argv.includes('--debug') });
@@ -91,6 +92,7 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
     minDeleteCount: config.minDeleteCount,
     longpollTimeoutS: config.longpollTimeout,
     notifyChannel: config.notify,
+    maxListEntries: config.maxListEntries,
     safetyPullIntervalS: config.safetyPullInterval,
     extraIgnore: config.ignore,
     bandwidthLimit: config.bandwidthLimit,
@@ -169,23 +171,54 @@ async function withAgent(
 
 // ---- the commands' work (src/cli/client.ts parses their arguments) ----------------------
 
-export async function runInit(dir: string, o: { server: string; token: string }): Promise<void> {
-  const r = await initFolder(dir, o.server, o.token);
+export async function runInit(dir: string, o: { server: string; token?: string; tokenFile?: string }): Promise<void> {
+  const token = await resolveToken(o, {
+    env: process.env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    readStdin: async () => {
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      return text;
+    },
+  });
+  const warning = cleartextWarning(o.server);
+  if (warning) process.stderr.write(`${warning}\n`);
+  const r = await initFolder(dir, o.server, token);
   process.stdout.write(`linked ${r.folder} to ${o.server} (namespace ${r.namespace}, device ${r.label})\nnext: syncd watch ${r.folder}\n`);
 }
 
 export function runSync(dir: string | undefined, o: RunOpts): Promise<void> {
   return withAgent(dir, o, async ({ paths, db, engine, hooks }) => {
-    await engine.prepare();
-    const r = await engine.cycle();
-    hooks.stop();
-    if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
-    if (!r.converged) {
-      const first = r.problems[0];
-      throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
+    try {
+      await engine.prepare();
+      const r = await engine.cycle();
+      hooks.stop();
+      if (r.paused) throw new SyncdError(r.paused.code, r.paused.message);
+      if (!r.converged) {
+        const first = r.problems[0];
+        throw new SyncdError('not_converged', `not in agreement yet: ${r.pending} operations left${first ? `; first problem: ${first.message}` : ''} (see \`syncd status\`)`);
+      }
+      const leftOut = leftOutServerNodes(db);
+      if (leftOut.length > 0) {
+        throw new SyncdError(
+          'incomplete',
+          `the folder agrees with what could be synced, but ${leftOut.length} server node(s) were left out; first: ${leftOut[0]!.message} (see \`syncd status\`)`,
+        );
+      }
+      db.meta.set('last_error', null);
+    } catch (err) {
+      // `status` must say why the last sync gave up, as it does for `watch`
+      const e = err as SyncdError;
+      db.meta.set('last_error', { code: e.code ?? 'error', message: e.message, at: Date.now() });
+      throw err;
     }
     process.stdout.write(`in sync: ${paths.folder} (seq ${db.meta.get('cursor_seq')})\n`);
   });
+}
+
+/** Problems that stand for server nodes the folder cannot hold (orphans, cycles, bad names, too deep). */
+function leftOutServerNodes(db: StateDB): Array<{ code: string; message: string }> {
+  return [...db.problemsOf('plan'), ...db.problemsOf('pull')].filter((p) => p.code.startsWith('remote_'));
 }
 
 export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {

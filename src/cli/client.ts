@@ -15,8 +15,9 @@ export function register(program: Command): void {
     .description('link a folder to a namespace on a syncd server (the folder is created if missing)')
     .argument('<dir>', 'the folder to sync')
     .requiredOption('--server <url>', 'server URL, e.g. http://127.0.0.1:7420')
-    .requiredOption('--token <token>', 'device token from `syncd server add-device`')
-    .action(async (dir: string, o: { server: string; token: string }) => (await work()).runInit(dir, o));
+    .option('--token <token>', 'device token from `syncd server add-device` ("-" reads it from stdin; prefer --token-file or SYNCD_TOKEN: a command line is visible to other users)')
+    .option('--token-file <file>', 'read the device token from this file')
+    .action(async (dir: string, o: { server: string; token?: string; tokenFile?: string }) => (await work()).runInit(dir, o));
 
   addConfigFlags(program.command('sync'))
     .description('run one full cycle (pull, reconcile, push); exit 0 when the folder and the namespace agree')

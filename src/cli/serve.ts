@@ -57,6 +57,58 @@ interface ServeFlags {
   keepVersionsDays?: string;
   tlsCert?: string;
   tlsKey?: string;
+  maxConnections?: string;
+  headersTimeout?: string;
+  bodyDeadline?: string;
+  minBodyRate?: string;
+  maxLongpollsPerDevice?: string;
+  maxLongpollsPerNamespace?: string;
+  maxStreams?: string;
+  maxStreamsPerDevice?: string;
+  maxStreamsPerNamespace?: string;
+  rateDevice?: string;
+  rateNamespace?: string;
+  burstDevice?: string;
+  burstNamespace?: string;
+  maxDepth?: string;
+  maxPathBytes?: string;
+  metricsHost?: string;
+  metricsPort?: string;
+}
+
+function parseRate(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(raw)) throw new UsageError(`${name} must be a non-negative number (requests per second), got "${raw}"`);
+  return Number(raw);
+}
+
+/** seconds on the command line, ms in the options */
+function seconds(raw: string | undefined, name: string): number | undefined {
+  const s = parseIntOption(raw, name, 86_400);
+  return s === undefined ? undefined : s * 1000;
+}
+
+/** The hardening limits (docs/server.md "Limits and tuning"), each one optional. */
+function limitOptions(o: ServeFlags): Record<string, number | string | undefined> {
+  return {
+    maxConnections: parseIntOption(o.maxConnections, '--max-connections'),
+    headersTimeoutMs: seconds(o.headersTimeout, '--headers-timeout'),
+    bodyDeadlineMs: seconds(o.bodyDeadline, '--body-deadline'),
+    minBodyBytesPerS: parseIntOption(o.minBodyRate, '--min-body-rate'),
+    maxLongpollsPerDevice: parseIntOption(o.maxLongpollsPerDevice, '--max-longpolls-per-device'),
+    maxLongpollsPerNamespace: parseIntOption(o.maxLongpollsPerNamespace, '--max-longpolls-per-namespace'),
+    maxStreams: parseIntOption(o.maxStreams, '--max-streams'),
+    maxStreamsPerDevice: parseIntOption(o.maxStreamsPerDevice, '--max-streams-per-device'),
+    maxStreamsPerNamespace: parseIntOption(o.maxStreamsPerNamespace, '--max-streams-per-namespace'),
+    rateDevice: parseRate(o.rateDevice, '--rate-device'),
+    rateNamespace: parseRate(o.rateNamespace, '--rate-namespace'),
+    burstDevice: parseIntOption(o.burstDevice, '--burst-device'),
+    burstNamespace: parseIntOption(o.burstNamespace, '--burst-namespace'),
+    maxDepth: parseIntOption(o.maxDepth, '--max-depth'),
+    maxPathBytes: parseIntOption(o.maxPathBytes, '--max-path-bytes'),
+    metricsHost: o.metricsHost,
+    metricsPort: parseIntOption(o.metricsPort, '--metrics-port', 65535),
+  };
 }
 
 export function register(program: Command): void {
@@ -74,7 +126,25 @@ export function register(program: Command): void {
     .option('--keep-versions-days <days>', 'keep every version and deleted file this long for restore and rewind (default 30; 0 = only back to the journal floor); stored in the store')
     .option('--tls-cert <file>', 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--max-connections <n>', 'open TCP connections (default 10000)')
+    .option('--headers-timeout <seconds>', 'a request must send its headers within this; then 408 and the socket is destroyed (default 60)')
+    .option('--body-deadline <seconds>', 'a commit or batch-fetch body must arrive whole within this (default 60)')
+    .option('--min-body-rate <bytes/s>', 'an upload slower than this on average after 10 s is cut (default 1024; 0 = off)')
+    .option('--max-longpolls-per-device <n>', 'open longpolls per device before backoff (default 16)')
+    .option('--max-longpolls-per-namespace <n>', 'open longpolls per namespace before backoff (default 5000)')
+    .option('--max-streams <n>', 'open event streams in total before 429 (default 10000)')
+    .option('--max-streams-per-device <n>', 'open event streams per device before 429 (default 4)')
+    .option('--max-streams-per-namespace <n>', 'open event streams per namespace before 429 (default 1000)')
+    .option('--rate-device <req/s>', 'token-bucket rate per device, 429 beyond (default 0 = off)')
+    .option('--rate-namespace <req/s>', 'token-bucket rate per namespace, 429 beyond (default 0 = off)')
+    .option('--burst-device <n>', 'bucket size per device (default 10 × the rate)')
+    .option('--burst-namespace <n>', 'bucket size per namespace (default 10 × the rate)')
+    .option('--max-depth <n>', 'deepest node a commit may create or move (default 1024)')
+    .option('--max-path-bytes <n>', 'longest path a commit may create or move, UTF-8 bytes (default 4096)')
+    .option('--metrics-host <host>', 'serve /metrics on its own listener at this address (with --metrics-port; default 127.0.0.1)')
+    .option('--metrics-port <port>', 'serve /metrics on this port instead of the API port (0 picks a free one)')
     .action(async (o: ServeFlags) => {
+      if (o.metricsHost !== undefined && o.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port');
       const target = await storeTarget(o);
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
       let tls: { cert: Buffer; key: Buffer } | undefined;
@@ -99,12 +169,13 @@ export function register(program: Command): void {
         retentionEntries: parseIntOption(o.retentionEntries, '--retention-entries'),
         retentionAgeS: parseIntOption(o.retentionAge, '--retention-age'),
         keepVersionsDays: parseDaysOption(o.keepVersionsDays, '--keep-versions-days'),
+        ...limitOptions(o),
       });
       const where =
         'dataDir' in target
           ? `data: ${target.dataDir}`
           : `db: ${redactUrl(target.db)}, blobs: ${o.blobs}, wakes: ${o.nats === undefined ? 'postgres' : `nats ${o.nats.split(',').map(redactUrl).join(',')} + postgres`}`;
-      process.stdout.write(`syncd serve listening on ${server.url} (${where})\n`);
+      process.stdout.write(`syncd serve listening on ${server.url} (${where})${server.metricsUrl ? `; metrics on ${server.metricsUrl}/metrics` : ''}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           process.stderr.write(`syncd serve: ${signal}, shutting down\n`);

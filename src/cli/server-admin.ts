@@ -3,6 +3,7 @@
 // store's modules are imported when a command runs.
 
 import type { Command } from 'commander';
+import { UsageError } from '../protocol/errors.js';
 import { parseDaysOption, parseIntOption, storeOptions, storeTarget } from './serve.js';
 
 const admin = () => import('../server/admin.js');
@@ -85,6 +86,31 @@ export function register(program: Command): void {
         );
       }
       if (report.namespaces.length === 0) process.stdout.write('no namespaces\n');
+    });
+
+  storeOptions(server.command('fsck').description('re-hash every blob and check that every referenced blob exists with its size; exit 1 on problems'))
+    .option('--blobs <dir>', 'with --db: the shared blob folder')
+    .option('--repair', 'move damaged blobs aside (the next upload stores them afresh) and make modes owner-only')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { data?: string; db?: string; blobs?: string; repair?: boolean; json?: boolean }) => {
+      const target = await storeTarget(o);
+      const blobsDir = 'dataDir' in target ? target.dataDir : o.blobs;
+      if (blobsDir === undefined) throw new UsageError('--db needs --blobs DIR: the blob folder to check');
+      if ('dataDir' in target && o.blobs !== undefined) throw new UsageError('--blobs goes with --db; a data folder keeps its blobs inside');
+      const log = (line: string): void => void process.stderr.write(`${line}\n`);
+      const report = await (await admin()).fsck(target, blobsDir, { repair: o.repair === true, log });
+      if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else {
+        const out = (line: string): void => void process.stdout.write(`${line}\n`);
+        out(`checked ${report.checked} blob(s)`);
+        for (const d of report.damaged) out(`damaged: ${d.hash} (content hashes to ${d.actual})${d.movedTo ? `, moved to ${d.movedTo}` : ''}`);
+        for (const m of report.missing) out(`missing: ${m.hash} (${m.size} bytes), referenced by ${m.namespaces.join(', ')}`);
+        for (const w of report.wrongSize) out(`wrong size: ${w.hash} is ${w.actual} bytes, referenced as ${w.size}, by ${w.namespaces.join(', ')}`);
+        for (const p of report.stray) out(`stray file: ${p}`);
+        if (report.badModes > 0) out(`${report.badModes} file(s)/folder(s) not owner-only${o.repair ? ' (fixed)' : ' (--repair fixes)'}`);
+        out(report.ok ? 'ok' : 'problems found');
+      }
+      if (!report.ok) process.exitCode = 1;
     });
 
   storeOptions(server.command('status').description('namespaces, heads, floors, devices and the retention policy'))

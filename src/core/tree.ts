@@ -43,9 +43,12 @@ export function sameContent(a: { kind: NodeKind; hash: string | null; exec: bool
   return true;
 }
 
+/** The longest relative path a node may have on a client (the server's default limit, Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+
 export interface PathProblem {
   id: string;
-  code: 'orphan' | 'cycle' | 'invalid_name' | 'parent_not_dir';
+  code: 'orphan' | 'cycle' | 'invalid_name' | 'parent_not_dir' | 'path_too_long';
   message: string;
 }
 
@@ -69,48 +72,82 @@ export function resolvePaths(tree: Tree, rank: (id: string) => number = () => 0)
   const problems: PathProblem[] = [];
   const state = new Map<string, 'busy' | 'bad'>();
 
-  const visit = (id: string): string | null => {
-    const known = pathOf.get(id);
-    if (known !== undefined) return known;
-    const st = state.get(id);
-    if (st === 'bad') return null;
-    const node = tree.get(id);
-    if (!node) return null;
-    if (st === 'busy') {
-      problems.push({ id, code: 'cycle', message: `node ${id} ("${node.name}") is its own ancestor` });
-      state.set(id, 'bad');
-      return null;
+  // Iterative, not recursive: a server may send a chain of any depth, and
+  // a recursive walk would overflow the stack (12,000 levels did, in every
+  // client of the namespace, `status` included). Climb from a node to the
+  // first ancestor whose fate is known, then place the chain top-down.
+  const visit = (start: string): void => {
+    const chain: string[] = []; // unresolved nodes, child first
+    let cur = start;
+    let base: string | null = null; // path of the first settled ancestor ('' = the root); null = it failed
+    let missingParent = false;
+    for (;;) {
+      if (cur === ROOT_ID) {
+        base = '';
+        break;
+      }
+      const known = pathOf.get(cur);
+      if (known !== undefined) {
+        base = known;
+        break;
+      }
+      const st = state.get(cur);
+      if (st === 'bad') break;
+      const node = tree.get(cur);
+      if (!node) {
+        missingParent = true;
+        break;
+      }
+      if (st === 'busy') {
+        problems.push({ id: cur, code: 'cycle', message: `node ${cur} ("${node.name}") is its own ancestor` });
+        state.set(cur, 'bad');
+        break;
+      }
+      const nameOk = checkName(node.name);
+      if (!nameOk.ok || nameOk.name !== node.name) {
+        problems.push({ id: cur, code: 'invalid_name', message: `node ${cur} has an invalid name: ${nameOk.ok ? 'not NFC' : nameOk.reason}` });
+        state.set(cur, 'bad');
+        break;
+      }
+      state.set(cur, 'busy');
+      chain.push(cur);
+      cur = node.parent;
     }
-    const nameOk = checkName(node.name);
-    if (!nameOk.ok || nameOk.name !== node.name) {
-      problems.push({ id, code: 'invalid_name', message: `node ${id} has an invalid name: ${nameOk.ok ? 'not NFC' : nameOk.reason}` });
-      state.set(id, 'bad');
-      return null;
-    }
-    let parentPath: string;
-    if (node.parent === ROOT_ID) {
-      parentPath = '';
-    } else {
-      state.set(id, 'busy');
-      const parent = tree.get(node.parent);
-      const p = parent ? visit(node.parent) : null;
-      if (state.get(id) === 'bad') return null;
+    let p = base;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const id = chain[i]!;
+      const node = tree.get(id)!;
+      if (state.get(id) === 'bad') {
+        p = null;
+        continue;
+      }
       state.delete(id);
       if (p === null) {
-        if (!parent) problems.push({ id, code: 'orphan', message: `node ${id} ("${node.name}") has no parent ${node.parent}` });
+        if (i === chain.length - 1 && missingParent) problems.push({ id, code: 'orphan', message: `node ${id} ("${node.name}") has no parent ${node.parent}` });
         state.set(id, 'bad');
-        return null;
+        continue;
       }
-      if (parent!.kind !== 'dir') {
-        problems.push({ id, code: 'parent_not_dir', message: `node ${id} ("${node.name}") sits under a ${parent!.kind}` });
+      if (node.parent !== ROOT_ID) {
+        const parent = tree.get(node.parent)!;
+        if (parent.kind !== 'dir') {
+          problems.push({ id, code: 'parent_not_dir', message: `node ${id} ("${node.name}") sits under a ${parent.kind}` });
+          state.set(id, 'bad');
+          p = null;
+          continue;
+        }
+      }
+      const path = node.parent === ROOT_ID ? node.name : `${p}/${node.name}`;
+      // no disk takes a longer path (Linux PATH_MAX), and keeping every
+      // prefix of a deeper chain would cost memory quadratic in its depth
+      if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) {
+        problems.push({ id, code: 'path_too_long', message: `node ${id} ("${node.name}") would be at a path longer than ${MAX_PATH_BYTES} bytes; it and everything below it are left out` });
         state.set(id, 'bad');
-        return null;
+        p = null;
+        continue;
       }
-      parentPath = p + '/';
+      pathOf.set(id, path);
+      p = path;
     }
-    const path = parentPath + node.name;
-    pathOf.set(id, path);
-    return path;
   };
 
   for (const id of tree.keys()) visit(id);

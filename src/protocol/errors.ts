@@ -99,6 +99,13 @@ export const ERROR_CODES = {
   remote_invalid_name: 'a server node whose name this disk cannot hold',
   remote_parent_not_dir: 'a server node under a file or symlink',
   chunks_missing: 'an assembly names chunks this namespace does not hold (400); upload them and assemble again',
+  // --- hardening (docs/server.md "Limits and tuning"; docs/sync.md)
+  too_deep: 'a create or move past the server\'s maximum depth (op error)',
+  path_too_long: 'a path longer than the server\'s (or this disk\'s) maximum, in UTF-8 bytes',
+  remote_path_too_long: 'a server node whose path is longer than any disk takes (left out)',
+  incomplete: '`syncd sync` agreed on what it could, but left server nodes out (see `syncd status`)',
+  token_file: 'the --token-file cannot be read or holds no token',
+  protocol_error: 'a server listing that never ends (a page token that does not advance, or more nodes than maxListEntries)',
   // --- version history (docs/history.md)
   user: 'paused by the user (`syncd pause`); a pause code, lifted by `syncd resume`',
   partly_done: 'a restore or rewind whose steps did not all land (some hit a conflict or an error)',

@@ -26,6 +26,22 @@ export function checkName(raw: unknown): NameCheck {
   return { ok: true, name };
 }
 
+// Bidirectional controls (ALM, LRM, RLM, embeddings/overrides, isolates):
+// invisible, they make "gpj.exe" display as "exe.jpg" in listings and file
+// managers ("Trojan Source"); no file name needs them.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * A name for a node being created or renamed: the rules of checkName, and no
+ * bidirectional control characters. Names already stored stay readable to
+ * clients (checkName alone), so tightening this rule orphans nothing.
+ */
+export function checkNewName(raw: unknown): NameCheck {
+  const c = checkName(raw);
+  if (c.ok && BIDI.test(c.name)) return { ok: false, reason: 'name contains a bidirectional control character (U+061C, U+200E/F, U+202A–E, U+2066–9)' };
+  return c;
+}
+
 /**
  * The key under which names are unique per parent: NFC, then case-folded.
  * JavaScript has no String#casefold; upper-then-lower approximates Unicode

@@ -178,13 +178,17 @@ export function checkChanges(v: unknown, c: ReplyCheck): ChangesReply {
   };
 }
 
+/** The longest longpoll `backoff` a client honours, s: beyond it the server is broken, not busy. */
+export const MAX_BACKOFF_S = 300;
+
 export function checkLongpoll(v: unknown, c: ReplyCheck): LongpollReply {
   const o = c.obj(v, 'reply');
   const out: LongpollReply = { changes: c.bool(o, 'changes', 'reply') };
   if (o.backoff !== undefined && o.backoff !== null) {
     const b = c.num(o, 'backoff', 'reply');
     if (b < 0) c.fail('reply.backoff', 'a number >= 0', b);
-    out.backoff = b;
+    // a broken or hostile server must not park the agent for days
+    out.backoff = Math.min(b, MAX_BACKOFF_S);
   }
   return out;
 }

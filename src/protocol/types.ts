@@ -94,6 +94,8 @@ export const OP_ERROR_CODES = [
   'not_a_directory',
   'cycle',
   'blob_missing',
+  'too_deep',
+  'path_too_long',
 ] as const;
 export type OpErrorCode = (typeof OP_ERROR_CODES)[number];
 

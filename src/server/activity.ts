@@ -22,7 +22,8 @@ export class ActivityRecorder {
   record(deviceId: string, now: number, cursorSeq?: number): void {
     const prev = this.#pending.get(deviceId);
     const rec: ActivityRecord = { deviceId, lastSeen: Math.max(now, prev?.lastSeen ?? 0) };
-    const seq = cursorSeq ?? prev?.cursorSeq;
+    // a device's position never moves backwards (retention protects from it)
+    const seq = cursorSeq === undefined || prev?.cursorSeq === undefined ? (cursorSeq ?? prev?.cursorSeq) : Math.max(cursorSeq, prev.cursorSeq);
     if (seq !== undefined) rec.cursorSeq = seq;
     this.#pending.set(deviceId, rec);
     if (this.#timer === null && this.#intervalMs > 0) {

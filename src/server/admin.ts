@@ -7,6 +7,7 @@ import { SyncdError } from '../protocol/errors.js';
 import { BlobStore } from './blobs.js';
 import { collectGarbage, DEFAULT_GC, gcTrashDir, type GcOptions, type GcReport } from './gc.js';
 import { hashToken, NAMESPACE_PATTERN, newDeviceId, newToken } from './ids.js';
+import { fsckBlobs, type FsckOptions, type FsckReport } from './fsck.js';
 import { openDataDirStore } from './store/open.js';
 import { PostgresStore } from './store/postgres/store.js';
 import type { DeviceRecord, JournalStore, NamespaceState, RetentionPolicy, TrimReport } from './store/types.js';
@@ -54,6 +55,11 @@ export async function addDeviceToStore(store: JournalStore, namespace: string, l
 
 export function addDevice(target: StoreTarget, namespace: string, label: string): Promise<{ token: string; deviceId: string }> {
   return withStore(target, (s) => addDeviceToStore(s, namespace, label));
+}
+
+/** Re-hashes the blob folder and checks it against the store's references (`syncd server fsck`). */
+export async function fsck(target: StoreTarget, blobsDir: string, opts: FsckOptions = {}): Promise<FsckReport> {
+  return withStore(target, (s) => fsckBlobs(blobsDir, s, opts));
 }
 
 export async function revokeDevice(target: StoreTarget, deviceId: string): Promise<void> {

@@ -2,7 +2,7 @@
 // longpoll hub, SSE streams, metrics and routes onto one node:http server.
 // `startServer` is what `syncd serve` calls and what tests call in-process.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -22,6 +22,7 @@ import { createListener, type AnyRequest, type AnyResponse } from './http/listen
 import { Router } from './http/router.js';
 import { LongpollHub } from './longpoll.js';
 import { ServerMetrics } from './metrics.js';
+import { RateLimiter } from './ratelimit.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { blobRoutes } from './routes/blobs.js';
 import { chunkRoutes } from './routes/chunks.js';
@@ -29,7 +30,7 @@ import { collectGarbage, gcTrashDir, type GcReport } from './gc.js';
 import { commitRoutes } from './routes/commit.js';
 import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
-import { statusRoutes } from './routes/status.js';
+import { metricsRoute, statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
 import { syncServiceRoutes } from './rpc/service.js';
 import { asHttpError } from './service/errors.js';
@@ -49,6 +50,10 @@ export interface RunningServer {
   trim(): Promise<TrimReport>;
   /** one content collector pass now (also runs periodically) */
   gc(): Promise<GcReport>;
+  /** http://HOST:PORT of the separate /metrics listener, when metricsPort was given */
+  metricsUrl?: string;
+  /** open TCP connections of the API listener (tests and the descriptor figure of the bench) */
+  connections(): Promise<number>;
 }
 
 const LONG_ROUTES = new Set(['/v1/longpoll', '/v1/events']);
@@ -78,11 +83,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       spreadMaxMs: opts.longpollSpreadMaxMs,
       spreadPerWaiterMs: 0.1,
       maxWaiters: opts.maxLongpollWaiters,
+      maxPerDevice: opts.maxLongpollsPerDevice,
+      maxPerNamespace: opts.maxLongpollsPerNamespace,
     });
-    const events = new EventStreams(bus, opts.eventsHeartbeatMs);
+    const events = new EventStreams(bus, {
+      heartbeatMs: opts.eventsHeartbeatMs,
+      perDevice: opts.maxStreamsPerDevice,
+      perNamespace: opts.maxStreamsPerNamespace,
+      total: opts.maxStreams,
+      stallMs: opts.eventsStallMs,
+    });
+    const limits = {
+      device: new RateLimiter({ rate: opts.rateDevice, burst: opts.burstDevice }),
+      namespace: new RateLimiter({ rate: opts.rateNamespace, burst: opts.burstNamespace }),
+    };
     const metrics = new ServerMetrics(store, { longpollWaiters: () => hub.size, sseStreams: () => events.size });
     const activity = new ActivityRecorder(store, opts.activityFlushMs, (err) => opts.log(`syncd: recording device activity failed: ${String(err)}`));
-    const ctx: ServerContext = { store, blobs, bus, hub, events, metrics, codec, activity, opts, now: () => Date.now() };
+    const ctx: ServerContext = { store, blobs, bus, hub, events, metrics, codec, activity, opts, limits, now: () => Date.now() };
 
     const router = new Router();
     treeRoutes(router, ctx);
@@ -90,7 +107,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     notifyRoutes(router, ctx);
     blobRoutes(router, ctx);
     chunkRoutes(router, ctx);
-    statusRoutes(router, ctx);
+    const separateMetrics = opts.metricsPort !== undefined;
+    statusRoutes(router, ctx, { metrics: !separateMetrics });
     historyRoutes(router, ctx);
 
     // Connect's JSON form writes zeros and false too (alwaysEmitImplicit), so it reads like the REST reply
@@ -100,16 +118,46 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       jsonOptions: { alwaysEmitImplicit: true },
     });
     // requestTimeout off (listener.ts): uploads of big blobs and 480 s longpolls
-    // must live; bodies that stall are cut by bodyIdleMs instead.
+    // must live; bodies that stall are cut by bodyIdleMs, bodyDeadlineMs and minBodyBytesPerS instead.
     const server = createListener(
-      { tls: opts.tls, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, onClientError },
+      { tls: opts.tls, headersTimeoutMs: opts.headersTimeoutMs, keepAliveTimeoutMs: 5_000, onClientError, maxConnections: opts.maxConnections },
       (req: AnyRequest, res: AnyResponse) => {
         if (req.url?.startsWith(RPC_PREFIX)) rpc(req, res);
         else void handle(ctx, router, req as IncomingMessage, res as ServerResponse);
       },
     );
     const port = await server.listen(opts.port, opts.host);
-    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    const host = urlHost(opts.host);
+    let metricsServer: Server | null = null;
+    let metricsUrl: string | undefined;
+    if (separateMetrics) {
+      const mRouter = new Router();
+      metricsRoute(mRouter, ctx);
+      metricsServer = newHttpServer(ctx, mRouter);
+      await listen(metricsServer, opts.metricsHost!, opts.metricsPort!).catch(async (err) => {
+        server.close();
+        throw err;
+      });
+      metricsUrl = `http://${urlHost(opts.metricsHost!)}:${boundPort(metricsServer, opts.metricsPort!)}`;
+    }
+
+    // a device revoked by the admin CLI (another process) must not keep its open streams and longpolls
+    let rechecking = false;
+    const recheck = setInterval(() => {
+      const ids = [...new Set([...events.devices(), ...hub.devices()])];
+      if (ids.length === 0 || rechecking) return;
+      rechecking = true;
+      store
+        .revokedAmong(ids)
+        .then((gone) => {
+          if (gone.length === 0) return;
+          const n = events.endDevices(gone) + hub.endDevices(gone);
+          if (n > 0) metrics.streamsEnded.inc(n);
+        })
+        .catch((err) => opts.log(`syncd: checking open streams for revoked devices failed: ${String(err)}`))
+        .finally(() => (rechecking = false));
+    }, opts.authRecheckMs);
+    recheck.unref();
 
     let trimming: Promise<TrimReport> | null = null;
     const trim = (): Promise<TrimReport> => {
@@ -154,6 +202,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         if (trimTimer) clearInterval(trimTimer);
         if (gcTimer) clearInterval(gcTimer);
+        clearInterval(recheck);
+        if (metricsServer) {
+          metricsServer.close();
+          metricsServer.closeAllConnections();
+        }
         const closed = server.close();
         hub.shutdown();
         events.closeAll();
@@ -172,12 +225,52 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })();
       return closing;
     };
-    return { url: `${server.secure ? 'https' : 'http'}://${host}:${port}`, port, close, trim, gc };
+    return { url: `${server.secure ? 'https' : 'http'}://${host}:${port}`, port, close, trim, gc, metricsUrl, connections: server.connections };
   } catch (err) {
     await bus?.close();
     await store.close();
     throw err;
   }
+}
+
+/** A plain HTTP/1.1 server (the separate /metrics listener). */
+function newHttpServer(ctx: ServerContext, router: Router): Server {
+  const opts = ctx.opts;
+  const server = createServer(
+    {
+      // requestTimeout off: uploads of big blobs and 480 s longpolls must live;
+      // bodies that stall are cut by bodyIdleMs, bodyDeadlineMs and minBodyBytesPerS instead.
+      requestTimeout: 0,
+      headersTimeout: opts.headersTimeoutMs,
+      // node checks the headers timeout only this often: a fraction of it, so a half-sent request goes in time
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(opts.headersTimeoutMs / 4))),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => void handle(ctx, router, req, res),
+  );
+  server.maxConnections = opts.maxConnections;
+  server.on('clientError', onClientError);
+  return server;
+}
+
+function boundPort(server: Server, fallback: number): number {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : fallback;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 async function handle(ctx: ServerContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -210,8 +303,8 @@ async function handle(ctx: ServerContext, router: Router, req: IncomingMessage, 
     if (httpErr) {
       const headers: Record<string, string> = {};
       if (httpErr.code === 'method_not_allowed') headers.allow = String(httpErr.details.allow ?? '');
-      // the rest of an oversized body is not worth reading
-      if (httpErr.code === 'too_large' && !req.complete) headers.connection = 'close';
+      // an unread body would be parsed as the next request on this connection: close it after the reply
+      if (!req.complete) headers.connection = 'close';
       sendError(res, httpErr, headers);
       return;
     }
@@ -233,8 +326,15 @@ function onClientError(err: Error & { code?: string }, socket: Socket): void {
         ? [408, 'Request Timeout', 'bad_request']
         : [400, 'Bad Request', 'bad_request'];
   const body = JSON.stringify({ error: code, message: `malformed HTTP request (${err.code ?? err.message})` });
+  // end() alone only half-closes: a peer that never closes its side would hold the descriptor forever
+  const cut = setTimeout(() => socket.destroy(), 1000);
+  cut.unref();
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    () => {
+      clearTimeout(cut);
+      socket.destroy();
+    },
   );
 }

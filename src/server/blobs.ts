@@ -8,11 +8,12 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SyncdError } from '../protocol/errors.js';
 import { EMPTY_SHA256 } from './store/decide.js';
+import { DIR_MODE, FILE_MODE } from './store/open.js';
 
 export type PutResult = { ok: true; size: number } | { ok: false; code: 'hash_mismatch' | 'too_large'; size: number };
 
@@ -29,10 +30,12 @@ export class BlobStore {
   /** Creates the folders, removes temp files a crash left behind, stores the empty blob. */
   static async open(dataDir: string, opts: { shared?: boolean; staleTempMs?: number } = {}): Promise<BlobStore> {
     const b = new BlobStore(dataDir, opts.shared ?? false);
-    await mkdir(b.#root, { recursive: true });
+    await mkdir(b.#root, { recursive: true, mode: DIR_MODE });
+    await chmod(b.#root, DIR_MODE);
     if (opts.shared) await sweepStaleTemp(join(dataDir, 'tmp'), opts.staleTempMs ?? 24 * 3_600_000);
     else await rm(b.#tmp, { recursive: true, force: true });
-    await mkdir(b.#tmp, { recursive: true });
+    await mkdir(b.#tmp, { recursive: true, mode: DIR_MODE });
+    await chmod(b.#tmp, DIR_MODE);
     if (!(await b.exists(EMPTY_SHA256))) {
       const r = await b.put((async function* () {})(), EMPTY_SHA256, 0);
       if (!r.ok) throw new SyncdError('blob_store', 'cannot store the empty blob');
@@ -60,27 +63,18 @@ export class BlobStore {
 
   /**
    * Streams `body` into the store under `hash` if its SHA-256 equals `hash`.
-   * When the blob is already stored the bytes are only hashed, not written,
-   * unless `rewrite`: an upload for a namespace that does not reference the
-   * hash must cost the same whether or not another namespace stored it (the
-   * time of a skipped write and fsync would tell), and a fresh file keeps
-   * the collector off it (src/server/gc.ts).
+   * The bytes are always written and renamed into place, also when a file
+   * of that name exists: a damaged stored file is repaired by the next good
+   * upload, and an upload costs the same whether or not another namespace
+   * already holds the content (no confirmation-of-file oracle).
+   * A fresh file also keeps the collector off it (src/server/gc.ts).
    * Throws (after removing the temp file) when the body stream fails, e.g.
    * the client aborted.
    */
-  async put(body: AsyncIterable<Buffer | string>, hash: string, maxBytes: number, opts: { rewrite?: boolean } = {}): Promise<PutResult> {
+  async put(body: AsyncIterable<Buffer | string>, hash: string, maxBytes: number): Promise<PutResult> {
     const final = this.pathOf(hash);
-    const already = !opts.rewrite && (await this.exists(hash));
     const sha = createHash('sha256');
     let size = 0;
-    if (already) {
-      for await (const chunk of body) {
-        size += chunk.length;
-        if (size > maxBytes) return { ok: false, code: 'too_large', size };
-        sha.update(chunk);
-      }
-      return sha.digest('hex') === hash ? { ok: true, size } : { ok: false, code: 'hash_mismatch', size };
-    }
     const tmp = join(this.#tmp, `${hash.slice(0, 16)}.${randomBytes(6).toString('hex')}`);
     const fh = await this.#openTemp(tmp);
     let closed = false;
@@ -110,18 +104,18 @@ export class BlobStore {
 
   async #openTemp(tmp: string): Promise<FileHandle> {
     try {
-      return await open(tmp, 'wx');
+      return await open(tmp, 'wx', FILE_MODE);
     } catch (err) {
       // in a shared folder, another process may have swept our temp folder after a long idle spell
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(this.#tmp, { recursive: true });
-      return await open(tmp, 'wx');
+      await mkdir(this.#tmp, { recursive: true, mode: DIR_MODE });
+      return await open(tmp, 'wx', FILE_MODE);
     }
   }
 
   async #ensureDir(dir: string): Promise<void> {
     if (this.#knownDirs.has(dir)) return;
-    const made = await mkdir(dir, { recursive: true });
+    const made = await mkdir(dir, { recursive: true, mode: DIR_MODE });
     if (made !== undefined) {
       // new directories must be durable too, or the renamed blob can vanish
       await fsyncDir(join(dir, '..'));

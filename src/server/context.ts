@@ -8,6 +8,7 @@ import type { EventStreams } from './events.js';
 import type { LongpollHub } from './longpoll.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
+import type { RateLimiter } from './ratelimit.js';
 import type { JournalStore } from './store/types.js';
 
 export interface ServerContext {
@@ -20,5 +21,7 @@ export interface ServerContext {
   codec: CursorCodec;
   activity: ActivityRecorder;
   opts: ResolvedOptions;
+  /** token buckets keyed by device id and by namespace name */
+  limits: { device: RateLimiter; namespace: RateLimiter };
   now(): number;
 }

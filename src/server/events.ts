@@ -2,51 +2,170 @@
 // Subscribe stream). SSE: `event: advanced` / `data: {"head":N}` each
 // time the head passes what the stream last sent, plus `:` heartbeats so
 // proxies and clients can tell a quiet stream from a dead one.
+//
+// A stream never buffers more than one event: while the socket has not
+// drained, advances only raise the head it will send when it does (the
+// signal is lossy by contract, so the latest head says everything), and it
+// sends at most one event per minIntervalMs, so a commit storm costs each
+// stream a few writes, not one per op. A
+// stream that stays undrained for `stallMs` is closed: its reader is gone
+// or hostile, and it should not hold a slot. Streams are capped per device,
+// per namespace and in total, and a revoked device's streams are ended.
 
 import type { ServerResponse } from 'node:http';
 import type { Notifier } from './bus.js';
 
+/** The part of a ServerResponse a stream uses (tests pass a Writable). */
+export type StreamSink = Pick<
+  ServerResponse,
+  'writeHead' | 'write' | 'end' | 'destroy' | 'on' | 'destroyed' | 'writableEnded' | 'writableNeedDrain' | 'writableLength'
+>;
+
+export interface StreamLimits {
+  /** SSE heartbeat period, ms */
+  heartbeatMs: number;
+  /** open streams per device, per namespace and in total */
+  perDevice: number;
+  perNamespace: number;
+  total: number;
+  /** a stream whose writes have not drained for this long is closed, ms */
+  stallMs: number;
+  /** at most one event per stream this often, ms: a commit storm becomes a few writes carrying the latest head (default 50) */
+  minIntervalMs?: number;
+}
+
+export interface StreamOwner {
+  ns: string;
+  deviceId: string;
+}
+
+/** Why a new stream is refused, or null when it may open. */
+export type AdmitRefusal = 'device' | 'namespace' | 'total' | null;
+
+interface Stream extends StreamOwner {
+  /** the SSE response; null for an RPC Subscribe stream (follow()), which Connect writes */
+  sink: StreamSink | null;
+  stop: () => void;
+}
+
 export class EventStreams {
   readonly #bus: Notifier;
-  readonly #heartbeatMs: number;
-  readonly #open = new Set<() => void>();
+  readonly #limits: StreamLimits;
+  readonly #open = new Set<Stream>();
+  readonly #byDevice = new Map<string, number>();
+  readonly #byNs = new Map<string, number>();
 
-  constructor(bus: Notifier, heartbeatMs: number) {
+  constructor(bus: Notifier, limits: StreamLimits) {
     this.#bus = bus;
-    this.#heartbeatMs = heartbeatMs;
+    this.#limits = limits;
   }
 
   get size(): number {
     return this.#open.size;
   }
 
-  /** Starts a stream on `res` for a client whose cursor is at `after`; the head was `head` when checked. */
-  start(res: ServerResponse, ns: string, after: number, head: number): void {
+  /** Bytes written to streams and not yet taken by their sockets (bounded by coalescing). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.#open) n += s.sink?.writableLength ?? 0;
+    return n;
+  }
+
+  /** Device ids with at least one open stream. */
+  devices(): string[] {
+    return [...this.#byDevice.keys()];
+  }
+
+  admit(owner: StreamOwner): AdmitRefusal {
+    if ((this.#byDevice.get(owner.deviceId) ?? 0) >= this.#limits.perDevice) return 'device';
+    if ((this.#byNs.get(owner.ns) ?? 0) >= this.#limits.perNamespace) return 'namespace';
+    if (this.#open.size >= this.#limits.total) return 'total';
+    return null;
+  }
+
+  /** Starts a stream on `res` for a client whose cursor is at `after`; the head was `head` when checked. Call admit() first. */
+  start(res: StreamSink, owner: StreamOwner, after: number, head: number): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-accel-buffering': 'no',
     });
     let sent = after;
+    let latest = after;
+    let stall: NodeJS.Timeout | null = null;
+    let lastEventAt = -Infinity;
+    let later: NodeJS.Timeout | null = null;
+    const minInterval = this.#limits.minIntervalMs ?? 50;
+    const write = (text: string): void => {
+      if (!res.write(text) && stall === null) {
+        stall = setTimeout(() => res.destroy(), this.#limits.stallMs);
+        stall.unref?.();
+      }
+    };
+    const flush = (): void => {
+      if (latest <= sent || res.destroyed || res.writableNeedDrain || later !== null) return;
+      const wait = lastEventAt + minInterval - Date.now();
+      if (wait > 0) {
+        later = setTimeout(() => {
+          later = null;
+          flush();
+        }, wait);
+        later.unref?.();
+        return;
+      }
+      sent = latest;
+      lastEventAt = Date.now();
+      write(`event: advanced\ndata: ${JSON.stringify({ head: latest })}\n\n`);
+    };
     const send = (h: number): void => {
-      if (h <= sent || res.destroyed) return;
-      sent = h;
-      res.write(`event: advanced\ndata: ${JSON.stringify({ head: h })}\n\n`);
+      if (h > latest) latest = h;
+      flush();
     };
-    res.write(`retry: 3000\n\n`);
+    res.on('drain', () => {
+      if (stall) clearTimeout(stall);
+      stall = null;
+      flush();
+    });
+    write(`retry: 3000\n\n`);
     send(head);
-    const unsubscribe = this.#bus.subscribe(ns, send);
+    const unsubscribe = this.#bus.subscribe(owner.ns, send);
     const beat = setInterval(() => {
-      if (!res.destroyed) res.write(`: heartbeat\n\n`);
-    }, this.#heartbeatMs);
-    const stop = (): void => {
-      if (!this.#open.delete(stop)) return;
-      clearInterval(beat);
-      unsubscribe();
-      if (!res.writableEnded) res.end();
+      if (!res.destroyed && !res.writableNeedDrain) write(`: heartbeat\n\n`);
+    }, this.#limits.heartbeatMs);
+    const stream: Stream = {
+      ...owner,
+      sink: res,
+      stop: () => {
+        if (!this.#open.delete(stream)) return;
+        dec(this.#byDevice, owner.deviceId);
+        dec(this.#byNs, owner.ns);
+        clearInterval(beat);
+        if (stall) clearTimeout(stall);
+        if (later) clearTimeout(later);
+        unsubscribe();
+        // an undrained stream cannot take a graceful end: cut it
+        if (res.writableNeedDrain) res.destroy();
+        else if (!res.writableEnded) res.end();
+      },
     };
-    this.#open.add(stop);
-    res.on('close', stop);
+    this.#open.add(stream);
+    this.#byDevice.set(owner.deviceId, (this.#byDevice.get(owner.deviceId) ?? 0) + 1);
+    this.#byNs.set(owner.ns, (this.#byNs.get(owner.ns) ?? 0) + 1);
+    res.on('close', stream.stop);
+  }
+
+  /** Ends every stream of these devices (revoked) and cuts their connections; returns how many. */
+  endDevices(deviceIds: Iterable<string>): number {
+    const ids = new Set(deviceIds);
+    let n = 0;
+    for (const s of [...this.#open]) {
+      if (!ids.has(s.deviceId)) continue;
+      s.stop();
+      // not only the response: a kept-alive connection of a revoked device has nothing left to do
+      s.sink?.destroy();
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -56,7 +175,8 @@ export class EventStreams {
    * heartbeat repeating the last head every heartbeat period. Ends when
    * `signal` aborts or closeAll() runs.
    */
-  async *follow(ns: string, after: number, head: number, signal: AbortSignal): AsyncGenerator<{ head: number; heartbeat: boolean }> {
+  async *follow(owner: StreamOwner, after: number, head: number, signal: AbortSignal): AsyncGenerator<{ head: number; heartbeat: boolean }> {
+    const ns = owner.ns;
     let latest = Math.max(after, head);
     let beat = false;
     let stopped = false;
@@ -75,12 +195,20 @@ export class EventStreams {
     const timer = setInterval(() => {
       beat = true;
       poke();
-    }, this.#heartbeatMs);
-    const stop = (): void => {
-      stopped = true;
-      poke();
+    }, this.#limits.heartbeatMs);
+    const stream: Stream = {
+      ...owner,
+      sink: null,
+      stop: () => {
+        stopped = true;
+        poke();
+      },
     };
-    this.#open.add(stop);
+    const stop = stream.stop;
+    // counted like an SSE stream: the same caps, and revocation ends it
+    this.#open.add(stream);
+    this.#byDevice.set(owner.deviceId, (this.#byDevice.get(owner.deviceId) ?? 0) + 1);
+    this.#byNs.set(owner.ns, (this.#byNs.get(owner.ns) ?? 0) + 1);
     signal.addEventListener('abort', stop, { once: true });
     try {
       let sent = latest;
@@ -97,7 +225,10 @@ export class EventStreams {
         }
       }
     } finally {
-      this.#open.delete(stop);
+      if (this.#open.delete(stream)) {
+        dec(this.#byDevice, owner.deviceId);
+        dec(this.#byNs, owner.ns);
+      }
       signal.removeEventListener('abort', stop);
       clearInterval(timer);
       unsubscribe();
@@ -105,6 +236,12 @@ export class EventStreams {
   }
 
   closeAll(): void {
-    for (const stop of [...this.#open]) stop();
+    for (const s of [...this.#open]) s.stop();
   }
+}
+
+function dec(m: Map<string, number>, k: string): void {
+  const v = (m.get(k) ?? 0) - 1;
+  if (v <= 0) m.delete(k);
+  else m.set(k, v);
 }

@@ -13,13 +13,17 @@ export interface LongpollOptions {
   spreadPerWaiterMs: number;
   /** more waiters than this, server-wide, get `backoff` (default 50,000) */
   maxWaiters: number;
+  /** more waiters than this per device / per namespace get `backoff` (default: no cap) */
+  maxPerDevice?: number;
+  maxPerNamespace?: number;
   random?: () => number;
 }
 
-export type LongpollOutcome = 'changes' | 'timeout' | 'backoff';
+export type LongpollOutcome = 'changes' | 'timeout' | 'backoff' | 'revoked';
 
 interface Waiter {
   ns: string;
+  deviceId: string;
   after: number;
   finish: (reply: LongpollReply, outcome: LongpollOutcome) => void;
   timer: NodeJS.Timeout | null;
@@ -30,12 +34,13 @@ export class LongpollHub {
   readonly #bus: Notifier;
   readonly #opts: Required<LongpollOptions>;
   readonly #byNs = new Map<string, { waiters: Set<Waiter>; unsubscribe: () => void }>();
+  readonly #byDevice = new Map<string, Set<Waiter>>();
   #count = 0;
   #closing = false;
 
   constructor(bus: Notifier, opts: LongpollOptions) {
     this.#bus = bus;
-    this.#opts = { random: Math.random, ...opts };
+    this.#opts = { random: Math.random, maxPerDevice: Infinity, maxPerNamespace: Infinity, ...opts };
   }
 
   /** open longpolls, including those woken and inside their spread */
@@ -65,9 +70,15 @@ export class LongpollHub {
     readHead: () => Promise<number>,
     timeoutS: number,
     signal?: AbortSignal,
+    deviceId = '',
   ): Promise<{ reply: LongpollReply; outcome: LongpollOutcome }> {
     if (this.#closing) return { reply: { changes: false, backoff: this.#backoff(1, 4) }, outcome: 'backoff' };
-    if (this.#count >= this.#opts.maxWaiters) {
+    // one device or one tenant cannot take the whole budget and push every other tenant into backoff
+    const overCap =
+      this.#count >= this.#opts.maxWaiters ||
+      (this.#byDevice.get(deviceId)?.size ?? 0) >= this.#opts.maxPerDevice ||
+      (this.#byNs.get(ns)?.waiters.size ?? 0) >= this.#opts.maxPerNamespace;
+    if (overCap) {
       if ((await readHead()) > after) return { reply: { changes: true }, outcome: 'changes' };
       return { reply: { changes: false, backoff: this.#backoff(5, 10) }, outcome: 'backoff' };
     }
@@ -84,6 +95,7 @@ export class LongpollHub {
     const onAbort = (): void => w.finish({ changes: false }, 'timeout');
     const w: Waiter = {
       ns,
+      deviceId,
       after,
       timer: null,
       waking: false,
@@ -99,6 +111,9 @@ export class LongpollHub {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     entry.waiters.add(w);
+    let mine = this.#byDevice.get(deviceId);
+    if (!mine) this.#byDevice.set(deviceId, (mine = new Set()));
+    mine.add(w);
     const deadline = performance.now() + timeoutS * 1000 * (1 + 0.1 * this.#opts.random());
     const arm = (): void => {
       // Node timers may fire a hair early; re-arm rather than answer before S
@@ -117,6 +132,9 @@ export class LongpollHub {
   }
 
   #remove(w: Waiter): void {
+    const mine = this.#byDevice.get(w.deviceId);
+    mine?.delete(w);
+    if (mine?.size === 0) this.#byDevice.delete(w.deviceId);
     const entry = this.#byNs.get(w.ns);
     if (!entry) return;
     entry.waiters.delete(w);
@@ -139,6 +157,23 @@ export class LongpollHub {
       if (delay < 1) w.finish({ changes: true }, 'changes');
       else w.timer = setTimeout(() => w.finish({ changes: true }, 'changes'), delay);
     }
+  }
+
+  /** Device ids with at least one open longpoll. */
+  devices(): string[] {
+    return [...this.#byDevice.keys()];
+  }
+
+  /** Ends the longpolls of these devices (revoked) with outcome `revoked`; returns how many. */
+  endDevices(deviceIds: Iterable<string>): number {
+    let n = 0;
+    for (const id of deviceIds) {
+      for (const w of [...(this.#byDevice.get(id) ?? [])]) {
+        w.finish({ changes: false }, 'revoked');
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Answers every waiter now (woken ones with changes, the rest with backoff); later waits get backoff. */

@@ -20,6 +20,9 @@ export class ServerMetrics {
   readonly conflicts: Counter<string>;
   readonly retentionMisses: Counter<string>;
   readonly longpollReplies: Counter<'outcome'>;
+  readonly rateLimited: Counter<string>;
+  readonly streamsRefused: Counter<'reason'>;
+  readonly streamsEnded: Counter<string>;
 
   constructor(store: JournalStore, live: LiveFigures) {
     const registers = [this.registry];
@@ -62,6 +65,22 @@ export class ServerMetrics {
       name: 'syncd_longpoll_replies_total',
       help: 'Longpoll replies by outcome (changes, timeout, backoff)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'syncd_rate_limited_total',
+      help: 'Requests answered 429 rate_limited by a device or namespace token bucket',
+      registers,
+    });
+    this.streamsRefused = new Counter({
+      name: 'syncd_sse_refused_total',
+      help: 'Event streams refused with 429, by the cap that refused them (device, namespace, total)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.streamsEnded = new Counter({
+      name: 'syncd_streams_revoked_total',
+      help: 'Open event streams and longpolls ended because their device was revoked',
       registers,
     });
     new Gauge({

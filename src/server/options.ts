@@ -50,6 +50,43 @@ export interface ServerOptions {
   bodyIdleMs?: number;
   /** how long close() lets in-flight requests finish before cutting them, ms (default 10 s) */
   shutdownGraceMs?: number;
+  /** a commit or batch-fetch body must arrive whole within this, ms (default 60 s) */
+  bodyDeadlineMs?: number;
+  /** an upload slower than this on average, after its first bodyRateGraceMs, is cut, bytes/s (default 1024; 0 = off) */
+  minBodyBytesPerS?: number;
+  /** the start of an upload not judged by minBodyBytesPerS, ms (default 10 s) */
+  bodyRateGraceMs?: number;
+  /** a request whose headers are not complete within this is answered 408 and its socket destroyed, ms (default 60 s) */
+  headersTimeoutMs?: number;
+  /** open TCP connections; more are refused at accept (default 10,000) */
+  maxConnections?: number;
+  /** open longpolls per device / per namespace before `backoff` (default 16 / 5,000) */
+  maxLongpollsPerDevice?: number;
+  maxLongpollsPerNamespace?: number;
+  /** open event streams per device / per namespace / in total before 429 (default 4 / 1,000 / 10,000) */
+  maxStreamsPerDevice?: number;
+  maxStreamsPerNamespace?: number;
+  maxStreams?: number;
+  /** an event stream whose writes have not drained for this long is closed, ms (default 30 s) */
+  eventsStallMs?: number;
+  /** how often open streams and longpolls are checked for revoked devices, ms (default 5 s) */
+  authRecheckMs?: number;
+  /** token buckets: requests per second per device / per namespace (0 = off, the default) */
+  rateDevice?: number;
+  rateNamespace?: number;
+  /** bucket sizes: requests a device / namespace may burst (default 10 × the rate) */
+  burstDevice?: number;
+  burstNamespace?: number;
+  /** deepest node a commit may create or move to, counting the root's children as 1 (default 1024) */
+  maxDepth?: number;
+  /** longest path a commit may create or move to, in UTF-8 bytes with "/" separators (default 4096) */
+  maxPathBytes?: number;
+  /** how long a /healthz write probe's result is reused, ms (default 10 s) */
+  healthCacheMs?: number;
+  /** serve /metrics on its own listener at this address instead of the API port */
+  metricsHost?: string;
+  /** the port of that listener (0 picks a free one); given alone, metricsHost is 127.0.0.1 */
+  metricsPort?: number;
   /** where operational messages go (default: stderr) */
   log?: (line: string) => void;
   /** use this journal store instead of DIR/syncd.db (e.g. PostgreSQL); closed by close() */
@@ -58,7 +95,7 @@ export interface ServerOptions {
   newNodeId?: () => string;
 }
 
-type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'keepVersionsDays' | 'store' | 'dataDir' | 'db' | 'nats' | 'tls';
+type OptionalKeys = 'retentionEntries' | 'retentionAgeS' | 'keepVersionsDays' | 'store' | 'dataDir' | 'db' | 'nats' | 'tls' | 'metricsHost' | 'metricsPort';
 export type ResolvedOptions = Required<Omit<ServerOptions, OptionalKeys | 'blobsDir'>> & Pick<ServerOptions, OptionalKeys> & { blobsDir: string };
 
 function nonNegInt(v: number | undefined, name: string, dflt: number): number {
@@ -72,6 +109,17 @@ function nonNegDays(v: number): number {
   return v;
 }
 
+function nonNegNum(v: number | undefined, name: string, dflt = 0): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a non-negative number, got ${v}`);
+  return v;
+}
+
+function checkPort(port: number): number {
+  if (port > 65535) throw new RangeError(`port must be 0–65535, got ${port}`);
+  return port;
+}
+
 export function resolveOptions(o: ServerOptions): ResolvedOptions {
   const given = (v: string | undefined): v is string => typeof v === 'string' && v !== '';
   if (o.db !== undefined && !/^postgres(ql)?:\/\//.test(o.db)) throw new RangeError('db must be a postgres:// or postgresql:// URL');
@@ -81,8 +129,8 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
   if (o.nats !== undefined && !/^(nats|tls):\/\/\S+$/.test(o.nats)) throw new RangeError('nats must be a nats://host:port URL');
   const blobsDir = given(o.blobsDir) ? o.blobsDir : o.dataDir;
   if (!given(blobsDir)) throw new RangeError('blobsDir is required with db');
-  const port = nonNegInt(o.port, 'port', 7420);
-  if (port > 65535) throw new RangeError(`port must be 0–65535, got ${port}`);
+  const port = checkPort(nonNegInt(o.port, 'port', 7420));
+  if (o.metricsHost !== undefined && o.metricsPort === undefined) throw new RangeError('metricsHost needs metricsPort');
   return {
     dataDir: o.dataDir,
     db: o.db,
@@ -107,6 +155,27 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     activityFlushMs: nonNegInt(o.activityFlushMs, 'activityFlushMs', 1000),
     bodyIdleMs: Math.max(100, nonNegInt(o.bodyIdleMs, 'bodyIdleMs', 120_000)),
     shutdownGraceMs: nonNegInt(o.shutdownGraceMs, 'shutdownGraceMs', 10_000),
+    bodyDeadlineMs: Math.max(100, nonNegInt(o.bodyDeadlineMs, 'bodyDeadlineMs', 60_000)),
+    minBodyBytesPerS: nonNegInt(o.minBodyBytesPerS, 'minBodyBytesPerS', 1024),
+    bodyRateGraceMs: nonNegInt(o.bodyRateGraceMs, 'bodyRateGraceMs', 10_000),
+    headersTimeoutMs: Math.max(100, nonNegInt(o.headersTimeoutMs, 'headersTimeoutMs', 60_000)),
+    maxConnections: Math.max(1, nonNegInt(o.maxConnections, 'maxConnections', 10_000)),
+    maxLongpollsPerDevice: Math.max(1, nonNegInt(o.maxLongpollsPerDevice, 'maxLongpollsPerDevice', 16)),
+    maxLongpollsPerNamespace: Math.max(1, nonNegInt(o.maxLongpollsPerNamespace, 'maxLongpollsPerNamespace', 5_000)),
+    maxStreamsPerDevice: Math.max(1, nonNegInt(o.maxStreamsPerDevice, 'maxStreamsPerDevice', 4)),
+    maxStreamsPerNamespace: Math.max(1, nonNegInt(o.maxStreamsPerNamespace, 'maxStreamsPerNamespace', 1_000)),
+    maxStreams: Math.max(1, nonNegInt(o.maxStreams, 'maxStreams', 10_000)),
+    eventsStallMs: Math.max(10, nonNegInt(o.eventsStallMs, 'eventsStallMs', 30_000)),
+    authRecheckMs: Math.max(10, nonNegInt(o.authRecheckMs, 'authRecheckMs', 5_000)),
+    rateDevice: nonNegNum(o.rateDevice, 'rateDevice'),
+    rateNamespace: nonNegNum(o.rateNamespace, 'rateNamespace'),
+    burstDevice: Math.max(1, nonNegNum(o.burstDevice, 'burstDevice', 10 * nonNegNum(o.rateDevice, 'rateDevice'))),
+    burstNamespace: Math.max(1, nonNegNum(o.burstNamespace, 'burstNamespace', 10 * nonNegNum(o.rateNamespace, 'rateNamespace'))),
+    maxDepth: Math.max(1, nonNegInt(o.maxDepth, 'maxDepth', 1024)),
+    maxPathBytes: Math.max(255, nonNegInt(o.maxPathBytes, 'maxPathBytes', 4096)),
+    healthCacheMs: nonNegInt(o.healthCacheMs, 'healthCacheMs', 10_000),
+    metricsHost: o.metricsHost ?? (o.metricsPort !== undefined ? '127.0.0.1' : undefined),
+    metricsPort: o.metricsPort === undefined ? undefined : checkPort(nonNegInt(o.metricsPort, 'metricsPort', 0)),
     log: o.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
     store: o.store,
     newNodeId: o.newNodeId ?? newNodeId,

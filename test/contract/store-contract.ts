@@ -321,6 +321,48 @@ export function storeContract(name: string, factory: StoreFactory, opts: { skip?
       expect((await a.devices(ns))[0]).toMatchObject({ lastSeen: 60, cursorSeq: 7 });
     });
 
+    it('a device position never moves backwards; a new epoch clears it', async () => {
+      await a.saveActivity([{ deviceId: 'd_test', lastSeen: 50, cursorSeq: 9 }]);
+      await b.saveActivity([{ deviceId: 'd_test', lastSeen: 51, cursorSeq: 4 }]);
+      expect((await a.devices(ns))[0]).toMatchObject({ cursorSeq: 9 });
+      await a.renewEpoch('ns');
+      expect((await a.devices(ns))[0]).toMatchObject({ cursorSeq: null });
+      await b.saveActivity([{ deviceId: 'd_test', lastSeen: 52, cursorSeq: 2 }]);
+      expect((await a.devices(ns))[0]).toMatchObject({ cursorSeq: 2 });
+    });
+
+    it('revokedAmong names revoked and unknown devices only', async () => {
+      await a.createDevice('ns', 'two', 'd_two', hashToken('tok-two'), 2);
+      await b.revokeDevice('d_two');
+      expect((await a.revokedAmong(['d_test', 'd_two', 'd_nobody'])).sort()).toEqual(['d_nobody', 'd_two']);
+      expect(await a.revokedAmong([])).toEqual([]);
+    });
+
+    it('refuses creates and moves deeper or longer than the limits (too_deep, path_too_long)', async () => {
+      const limits = { maxDepth: 5, maxPathBytes: 40 };
+      const lim = (): CommitContext => ({ ...ctx(), limits });
+      let parent = 'root';
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent, name: `l${i}` }), lim());
+        parent = okNode(r.result).id;
+        ids.push(parent);
+      }
+      // l0/l1/l2/l3/l4 is 5 deep: a sixth level is refused
+      const deeper = await b.commitOp(ns, op({ op: 'create', kind: 'dir', parent, name: 'x' }), lim());
+      expect(deeper.result).toMatchObject({ status: 'error', error: 'too_deep' });
+      // a long name at depth 2: "l0/" + 38 bytes = 41 > 40
+      const long = await b.commitOp(ns, op({ op: 'create', kind: 'dir', parent: ids[0]!, name: 'n'.repeat(38) }), lim());
+      expect(long.result).toMatchObject({ status: 'error', error: 'path_too_long' });
+      // moving l1 (with 3 levels below it) under a 2-deep dir would make it 6 deep
+      const side = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: 's' }), lim())).result);
+      const side2 = okNode((await a.commitOp(ns, op({ op: 'create', kind: 'dir', parent: side.id, name: 's2' }), lim())).result);
+      const mv = await b.commitOp(ns, op({ op: 'move', id: ids[1]!, base_rev: 1, parent: side2.id, name: 'l1' }), lim());
+      expect(mv.result).toMatchObject({ status: 'error', error: 'too_deep' });
+      const mvOk = await b.commitOp(ns, op({ op: 'move', id: ids[1]!, base_rev: 1, parent: side.id, name: 'l1' }), lim());
+      expect(mvOk.result.status).toBe('ok');
+    });
+
     it('renewEpoch gives one or every namespace a new epoch', async () => {
       const other = (await a.createDevice('other', 'o', 'd_o', hashToken('o'), 1)).namespace;
       const [e1, e2] = [(await a.namespaceState(ns)).epoch, (await a.namespaceState(other)).epoch];

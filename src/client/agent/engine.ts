@@ -53,6 +53,8 @@ export interface EngineOptions {
   notifyChannel?: 'stream' | 'longpoll';
   /** a Subscribe stream silent this long is stalled (the server beats every 15 s), ms (default 50 000) */
   streamIdleMs?: number;
+  /** a listing with more nodes is a protocol error (pull.ts) */
+  maxListEntries?: number;
   safetyPullIntervalS?: number;
   extraIgnore?: string[];
   /** bytes per second across all transfers; 0 = unlimited */
@@ -315,7 +317,7 @@ export class Engine {
       const { files, bytes } = transferTotals(p.ops);
       if (pullBeforeSending(p.ops, synced)) {
         // if anything arrived, plan again with it
-        const r = await pull(db, o.remote);
+        const r = await pull(db, o.remote, { maxListEntries: o.maxListEntries });
         if (r.applied > 0 || r.resets > 0) continue;
       }
       o.onPlan?.(files, bytes);
@@ -342,7 +344,7 @@ export class Engine {
 
   async #pull(): Promise<void> {
     this.#pullNeeded = false;
-    const r = await pull(this.db, this.o.remote);
+    const r = await pull(this.db, this.o.remote, { maxListEntries: this.o.maxListEntries });
     const reason = this.db.meta.get('last_reset_reason');
     if (r.resets && reason !== resetLabel({ kind: 'first_sync' })) this.o.log.info('rebuilt the remote tree from a full listing', { reason });
   }

@@ -29,22 +29,57 @@ export function safeJoin(root: string, rel: string): string {
   return abs;
 }
 
+/** The lstat of ancestor `p` of `rel`, which must be a real directory (not a symlink). */
+async function realDir(root: string, rel: string, p: string, fs: Fsys): Promise<FsStat> {
+  let st;
+  try {
+    st = await fs.lstat(safeJoin(root, p));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SyncdError('parent_missing', `"${p}" does not exist`);
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
+  if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+  return st;
+}
+
 /** Checks that every ancestor of `rel` (below root) is a real directory, not a symlink. */
 export async function assertRealParents(root: string, rel: string, cache?: Set<string>, fs: Fsys = nodeFsys): Promise<void> {
   const chain: string[] = [];
   for (let p = parentPath(rel); p !== ''; p = parentPath(p)) chain.unshift(p);
   for (const p of chain) {
     if (cache?.has(p)) continue;
-    let st;
-    try {
-      st = await fs.lstat(safeJoin(root, p));
-    } catch (err) {
-      if (isDiskError(err, 'path_missing')) throw new SyncdError('parent_missing', `"${p}" does not exist`);
-      throw err;
-    }
-    if (st.isSymbolicLink()) throw new UnsafePathError(rel, `"${p}" is a symlink`);
-    if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${p}" is not a directory`);
+    await realDir(root, rel, p, fs);
     cache?.add(p);
+  }
+}
+
+/** The identity of each directory between root and `rel`'s parent, top first. */
+export type ParentChain = Array<{ path: string; dev: number; ino: number }>;
+
+/** Like assertRealParents, and returns the chain's identities for a later assertSameParents. */
+export async function parentChain(root: string, rel: string, fs: Fsys = nodeFsys): Promise<ParentChain> {
+  const out: ParentChain = [];
+  for (let p = parentPath(rel); p !== ''; p = parentPath(p)) {
+    const st = await realDir(root, rel, p, fs);
+    out.unshift({ path: p, dev: st.dev, ino: st.ino });
+  }
+  return out;
+}
+
+/**
+ * Checks that the directories between root and `rel` are still the ones
+ * `chain` recorded, by (dev, ino): a directory swapped for a symlink (or for
+ * another directory) between the check and the write would carry the write
+ * outside the folder. Throws UnsafePathError; never follows the swap.
+ */
+export async function assertSameParents(root: string, rel: string, chain: ParentChain, fs: Fsys = nodeFsys): Promise<void> {
+  for (const c of chain) {
+    const st = await lstatOrNull(safeJoin(root, c.path), fs);
+    if (st === null || st.isSymbolicLink() || !st.isDirectory() || st.dev !== c.dev || st.ino !== c.ino) {
+      const now = st === null ? 'is gone' : st.isSymbolicLink() ? 'became a symlink' : 'was replaced';
+      throw new UnsafePathError(rel, `its parent "${c.path}" ${now} while the file was being fetched`);
+    }
   }
 }
 

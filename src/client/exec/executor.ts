@@ -20,7 +20,7 @@ import { recordEdits } from './record.js';
 import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { isRetryable } from '../remote/errors.js';
-import { assertRealParents, kindOf, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
+import { assertRealParents, assertSameParents, kindOf, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
 import { downloadManyToTemp, uploadFile } from '../transfer/transfer.js';
@@ -119,6 +119,18 @@ class Run {
     }
   }
 
+  /** The identities of `rel`'s parents, or null (problem or dirty path recorded). */
+  async chainOf(rel: string): Promise<ParentChain | null> {
+    try {
+      return await parentChain(this.ctx.root, rel, this.fs);
+    } catch (err) {
+      const e = err as SyncdError;
+      if (e.code === 'unsafe_path') this.problem(rel, 'unsafe_path', e.message);
+      else this.stale(parentPath(rel) || rel);
+      return null;
+    }
+  }
+
   // ---- phase 0 ---------------------------------------------------------
 
   state(ops: PlanOp[]): void {
@@ -198,13 +210,22 @@ class Run {
   // ---- phase 4a: content from the server ------------------------------
 
   async downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
-    type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string };
+    type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string; chain: ParentChain };
     const ready: (Item & { tmp: string; st: FsStat })[] = [];
     const items: Item[] = [];
+    // the parents' identities before the download, per directory
+    const chains = new Map<string, ParentChain | null>();
     for (const op of ops) {
       if (!(await this.guard(op.path))) continue;
+      const dirRel = parentPath(op.path);
+      if (!chains.has(dirRel)) chains.set(dirRel, await this.chainOf(op.path));
+      const chain = chains.get(dirRel)!;
+      if (chain === null) {
+        this.stale(op.path);
+        continue;
+      }
       const abs = this.abs(op.path);
-      items.push({ op, abs, dirAbs: dirname(abs) });
+      items.push({ op, abs, dirAbs: dirname(abs), chain });
     }
     const umask = process.umask();
     // the temp files get their final mode and mtime as they are written, and
@@ -240,11 +261,31 @@ class Run {
     }
     const placed: (Item & { st: FsStat })[] = [];
     const dirs = new Set<string>();
+    // per directory, once the bytes are here and just before its files are placed
+    const rechecked = new Map<string, string | null>();
     for (const [i, item] of ready.entries()) {
       const { op, tmp, st } = item;
       let left = true;
       try {
         if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
+        // a parent swapped for a symlink while the bytes came would carry the
+        // link or rename outside the folder: refuse, report, never write through
+        if (!rechecked.has(item.dirAbs)) {
+          try {
+            await assertSameParents(this.ctx.root, op.path, item.chain, this.fs);
+            rechecked.set(item.dirAbs, null);
+          } catch (err) {
+            const e = err as SyncdError;
+            if (e.code !== 'unsafe_path') throw err;
+            this.parents.clear();
+            rechecked.set(item.dirAbs, e.message);
+          }
+        }
+        const swapped = rechecked.get(item.dirAbs);
+        if (swapped) {
+          this.problem(op.path, 'unsafe_path', swapped.replace(/^refusing to touch "[^"]*"/, `refusing to touch "${op.path}"`));
+          continue;
+        }
         // Local records what WE placed: link and rename keep the inode, size
         // and mtime, so the temp file's identity is the placed file's. If
         // someone writes the path right after, the next scan sees a

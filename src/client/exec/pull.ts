@@ -48,9 +48,25 @@ export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[],
   });
 }
 
-/** Full listing into a fresh Remote tree, swapped in with the list's cursor. */
-export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string): Promise<void> {
+/** The most nodes a listing may hold before the client calls it a broken server (default; `maxListEntries`). */
+export const DEFAULT_MAX_LIST_ENTRIES = 10_000_000;
+
+/** A server reply that breaks the protocol in a way no retry fixes. */
+export class ListingError extends SyncdError {
+  constructor(message: string) {
+    super('protocol', message);
+  }
+}
+
+/**
+ * Full listing into a fresh Remote tree, swapped in with the list's cursor.
+ * A listing whose page token does not advance, or that passes
+ * `maxEntries` nodes, is a protocol error: a server that says `has_more`
+ * forever must not grow the client without bound.
+ */
+export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string, maxEntries = DEFAULT_MAX_LIST_ENTRIES): Promise<void> {
   const nodes: TreeNode[] = [];
+  const seen = new Set<string>();
   let pageToken: string | undefined;
   let cursor = '';
   let seq = 0;
@@ -60,8 +76,13 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
       cursor = page.cursor;
       seq = page.seq;
     }
+    if (nodes.length + page.entries.length > maxEntries) {
+      throw new ListingError(`the server's listing passed ${maxEntries} nodes (maxListEntries); stopped reading it`);
+    }
     for (const n of page.entries) nodes.push(fromWire(n));
     if (!page.has_more || !page.page_token) break;
+    if (seen.has(page.page_token)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
+    seen.add(page.page_token);
     pageToken = page.page_token;
   }
   db.tx(() => {
@@ -76,7 +97,11 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   });
 }
 
-export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?: number; maxResets?: number } = {}): Promise<PullResult> {
+export async function pull(
+  db: StateDB,
+  remote: RemoteClient,
+  opts: { pageSize?: number; maxResets?: number; maxListEntries?: number } = {},
+): Promise<PullResult> {
   let applied = 0;
   let resets = 0;
   let head = 0;
@@ -84,7 +109,7 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
     const cursor = db.meta.get('cursor');
     if (!cursor) {
       // a reset interrupted before its listing landed keeps its reason (and its distrust)
-      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? resetLabel({ kind: 'first_sync' }));
+      await resetFromList(db, remote, db.meta.get('pending_reset_reason') ?? resetLabel({ kind: 'first_sync' }), opts.maxListEntries);
       resets++;
       continue;
     }
@@ -112,7 +137,7 @@ export async function pull(db: StateDB, remote: RemoteClient, opts: { pageSize?:
         // Synced is dropped (in the listing's transaction) when the history changed
         if (distrustsSynced(cause)) db.meta.set('distrust_synced', true);
       });
-      await resetFromList(db, remote, reason);
+      await resetFromList(db, remote, reason, opts.maxListEntries);
       resets++;
     }
   }

@@ -32,6 +32,8 @@ export interface Config {
   longpollTimeout: number;
   /** How the agent hears of server changes: `stream` (Subscribe, falling back to longpoll) or `longpoll` only. */
   notify: NotifyChannel;
+  /** A server listing with more nodes than this is a protocol error (a server that never ends its listing). */
+  maxListEntries: number;
   /** Seconds between full pulls that run even when notifications say nothing changed. */
   safetyPullInterval: number;
   /** Log line format: human `text` or one JSON object per line. */
@@ -212,6 +214,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     env: 'SYNCD_MIN_DELETE_COUNT',
     flag: 'min-delete-count',
     parse: intIn(0, 1_000_000_000),
+    format: plain,
+  },
+  maxListEntries: {
+    key: 'maxListEntries',
+    description: 'a server listing with more nodes than this is refused as a protocol error',
+    allowed: 'an integer from 1000 to 1000000000',
+    default: 10_000_000,
+    env: 'SYNCD_MAX_LIST_ENTRIES',
+    flag: 'max-list-entries',
+    parse: intIn(1000, 1_000_000_000),
     format: plain,
   },
   longpollTimeout: {

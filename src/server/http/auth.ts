@@ -20,7 +20,13 @@ export async function authenticateHeader(ctx: ServerContext, h: string | undefin
   if (!m) throw new HttpError('unauthorized', 'malformed Authorization header; expected "Bearer <token>"');
   const device = await ctx.store.authenticate(hashToken(m[1]!));
   if (!device) throw new HttpError('unauthorized', 'unknown or revoked token');
-  ctx.activity.record(device.deviceId, ctx.now());
+  const now = ctx.now();
+  ctx.activity.record(device.deviceId, now);
+  const wait = ctx.limits.device.check(device.deviceId, now) ?? ctx.limits.namespace.check(device.namespace.name, now);
+  if (wait !== null) {
+    ctx.metrics.rateLimited.inc();
+    throw new HttpError('rate_limited', `too many requests; retry in ${wait} s`, {}, wait);
+  }
   return device;
 }
 

@@ -28,10 +28,18 @@ export function sendError(res: ServerResponse, err: HttpError, headers: Record<s
   sendJson(res, err.status, err.toBody() satisfies ErrorBody, h);
 }
 
-export interface BodyLimits {
-  maxBytes: number;
+export interface BodyPace {
   /** abort a body that sends nothing for this long, ms */
   idleMs: number;
+  /** abort a body not complete this long after the read began, ms */
+  deadlineMs?: number;
+  /** abort a body whose average rate falls below this once graceMs have passed, bytes/s (0 = off) */
+  minBytesPerS?: number;
+  graceMs?: number;
+}
+
+export interface BodyLimits extends BodyPace {
+  maxBytes: number;
 }
 
 /** Reads a whole body up to maxBytes (413 beyond). */
@@ -42,7 +50,7 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of withIdleTimeout(req, limits.idleMs)) {
+  for await (const chunk of pacedBody(req, limits)) {
     size += chunk.length;
     if (size > limits.maxBytes) throw new HttpError('too_large', `body exceeds ${limits.maxBytes} bytes`);
     chunks.push(chunk);
@@ -53,8 +61,15 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
 export async function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
   const body = await readBody(req, limits);
   if (body.length === 0) throw badRequest('body is empty; expected JSON');
+  let text: string;
   try {
-    return JSON.parse(body.toString('utf8'));
+    // a lenient decode would turn invalid bytes into U+FFFD names the client never sent
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw badRequest('body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
   } catch (err) {
     throw badRequest(`body is not valid JSON: ${(err as Error).message}`);
   }
@@ -62,23 +77,45 @@ export async function readJson(req: IncomingMessage, limits: BodyLimits): Promis
 
 /**
  * Iterates a request body without destroying the request when the consumer
- * stops early (so a 413 can still be sent), failing when the client goes
- * silent for idleMs.
+ * stops early (so a 413 can still be sent), cutting a client that goes
+ * silent for idleMs, that has not finished by deadlineMs, or that trickles
+ * below minBytesPerS on average (a byte a minute resets an idle timer
+ * forever, and would hold a socket and a temp file indefinitely).
  */
-export async function* withIdleTimeout(req: IncomingMessage, idleMs: number): AsyncGenerator<Buffer> {
-  let timer: NodeJS.Timeout | null = null;
-  const arm = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => req.destroy(new Error('body idle timeout')), idleMs);
+export async function* pacedBody(req: IncomingMessage, pace: BodyPace): AsyncGenerator<Buffer> {
+  const started = Date.now();
+  let bytes = 0;
+  let idle: NodeJS.Timeout | null = null;
+  const cut = (why: string): void => {
+    req.destroy(new Error(why));
   };
+  const arm = (): void => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => cut('body idle timeout'), pace.idleMs);
+  };
+  const deadline = pace.deadlineMs ? setTimeout(() => cut('body deadline passed'), pace.deadlineMs) : null;
+  const minRate = pace.minBytesPerS ?? 0;
+  const grace = pace.graceMs ?? 0;
+  // the rate is judged on a clock too: a client that sends nothing between checks must not escape them
+  const rate =
+    minRate > 0
+      ? setInterval(() => {
+          const elapsed = Date.now() - started;
+          if (elapsed >= grace && bytes < (elapsed / 1000) * minRate) cut('body slower than the minimum rate');
+        }, Math.max(50, Math.min(1000, grace / 2 || 1000)))
+      : null;
   arm();
   try {
     for await (const chunk of req.iterator({ destroyOnReturn: false })) {
       arm();
-      yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      bytes += buf.length;
+      yield buf;
     }
   } finally {
-    if (timer) clearTimeout(timer);
+    if (idle) clearTimeout(idle);
+    if (deadline) clearTimeout(deadline);
+    if (rate) clearInterval(rate);
   }
 }
 

@@ -26,6 +26,8 @@ export interface ListenerOptions {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   onClientError: (err: Error & { code?: string }, socket: Socket) => void;
+  /** open TCP connections before new ones are refused (server.maxConnections) */
+  maxConnections?: number;
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -36,6 +38,8 @@ export interface Listener {
   listen(port: number, host: string): Promise<number>;
   /** stops accepting; resolves once every connection is gone */
   close(): Promise<void>;
+  /** open TCP connections right now */
+  connections(): Promise<number>;
   closeIdleConnections(): void;
   closeAllConnections(): void;
 }
@@ -76,7 +80,13 @@ export function createListener(opts: ListenerOptions, onRequest: RequestListener
       s.on('close', () => sessions.delete(s));
     });
   };
-  const h1Options = { requestTimeout: 0, headersTimeout: opts.headersTimeoutMs, keepAliveTimeout: opts.keepAliveTimeoutMs };
+  const h1Options = {
+    requestTimeout: 0,
+    headersTimeout: opts.headersTimeoutMs,
+    keepAliveTimeout: opts.keepAliveTimeoutMs,
+    // node checks the headers timeout only this often: a fraction of it, so a half-sent request goes in time
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(opts.headersTimeoutMs / 4))),
+  };
 
   let front: NetServer | Http2SecureServer;
   let h1: Http1Server | null = null;
@@ -97,7 +107,12 @@ export function createListener(opts: ListenerOptions, onRequest: RequestListener
     track(h2);
     const http1 = h1;
     front = createNetServer((socket) => {
+      // a socket that never sends enough to tell HTTP/2 from HTTP/1.1 is a
+      // half-sent request too: it gets the same headers timeout, then goes
+      const silent = setTimeout(() => socket.destroy(), opts.headersTimeoutMs);
+      silent.unref();
       sniffPreface(socket, (kind) => {
+        clearTimeout(silent);
         // http2 takes over the socket's handle and reads the put-back bytes
         // itself (resuming here would race it); http1 reads through the stream
         if (kind === 'h2') {
@@ -110,6 +125,7 @@ export function createListener(opts: ListenerOptions, onRequest: RequestListener
     });
   }
   const server = front;
+  if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
   const closeSessions = (graceful: boolean): void => {
     for (const s of sessions) {
       if (graceful) s.close();
@@ -134,6 +150,7 @@ export function createListener(opts: ListenerOptions, onRequest: RequestListener
         // the http1 server never listened: its connections end through closeIdle/All
         closeSessions(true);
       }),
+    connections: () => new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
     closeIdleConnections: () => {
       h1?.closeIdleConnections();
       closeSessions(true);

@@ -10,7 +10,7 @@ import { isSha256Hex } from '../../protocol/names.js';
 import { openContent } from '../content.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
-import { readJson, sendError, sendJson, withIdleTimeout } from '../http/io.js';
+import { readJson, sendError, sendJson, pacedBody } from '../http/io.js';
 import { parseRange } from '../http/range.js';
 import type { RequestInfo, Router } from '../http/router.js';
 
@@ -66,7 +66,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
 
   const fetch = async ({ req, res }: RequestInfo): Promise<void> => {
     const device = await authenticate(ctx, req);
-    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs });
+    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs });
     const hashes = (body as { hashes?: unknown } | null)?.hashes;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(hashes)) {
       throw badRequest('body must be {"hashes": ["<sha256>", ...]}');
@@ -130,8 +130,8 @@ export async function putContent(ctx: ServerContext, req: IncomingMessage, res: 
   if (declared !== undefined && Number(declared) > max) {
     throw new HttpError('too_large', `blob is ${declared} bytes; the limit is ${max}`);
   }
-  const had = (await ctx.store.blobRef(device.namespace, hash)) !== null;
-  const put = await ctx.blobs.put(withIdleTimeout(req, ctx.opts.bodyIdleMs), hash, max, { rewrite: !had });
+  const pace = { idleMs: ctx.opts.bodyIdleMs, minBytesPerS: ctx.opts.minBodyBytesPerS, graceMs: ctx.opts.bodyRateGraceMs };
+  const put = await ctx.blobs.put(pacedBody(req, pace), hash, max);
   if (!put.ok && put.code === 'too_large') throw new HttpError('too_large', `blob exceeds ${max} bytes`);
   if (!put.ok) {
     throw new HttpError('hash_mismatch', `the uploaded ${put.size} bytes do not hash to ${hash}; nothing was stored`);

@@ -11,7 +11,7 @@ import { commitOps } from '../service/sync.js';
 export function commitRoutes(router: Router, ctx: ServerContext): void {
   router.on('POST', '/v1/commit', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const body = await readJson(req, { maxBytes: LIMITS.commitMaxBytes, idleMs: ctx.opts.bodyIdleMs });
+    const body = await readJson(req, { maxBytes: LIMITS.commitMaxBytes, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs });
     sendJson(res, 200, { results: await commitOps(ctx, device, parseCommitRequest(body)) });
   });
 }

@@ -5,7 +5,7 @@ import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { sendJson } from '../http/io.js';
 import type { Router } from '../http/router.js';
-import { followFrom, waitForChange } from '../service/sync.js';
+import { admitStream, followFrom, waitForChange } from '../service/sync.js';
 
 export function notifyRoutes(router: Router, ctx: ServerContext): void {
   router.on('GET', '/v1/longpoll', async ({ req, res, query }) => {
@@ -26,6 +26,8 @@ export function notifyRoutes(router: Router, ctx: ServerContext): void {
   router.on('GET', '/v1/events', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const { after, head } = await followFrom(ctx, device, query.require('cursor'));
-    ctx.events.start(res, device.namespace.name, after, head);
+    const owner = { ns: device.namespace.name, deviceId: device.deviceId };
+    admitStream(ctx, owner);
+    ctx.events.start(res, owner, after, head);
   });
 }

@@ -17,7 +17,7 @@ import type { ServerContext } from '../context.js';
 import { authenticateHeader } from '../http/auth.js';
 import type { DeviceIdentity } from '../store/types.js';
 import { asHttpError } from '../service/errors.js';
-import { changesPage, commitOps, followFrom, listPage, namespaceStatus, waitForChange } from '../service/sync.js';
+import { admitStream, changesPage, commitOps, followFrom, listPage, namespaceStatus, waitForChange } from '../service/sync.js';
 
 const caller = (ctx: ServerContext, hc: HandlerContext): Promise<DeviceIdentity> =>
   authenticateHeader(ctx, hc.requestHeader.get('authorization') ?? undefined);
@@ -80,7 +80,9 @@ export function syncServiceRoutes(ctx: ServerContext): (router: ConnectRouter) =
           const device = await caller(ctx, hc);
           if (req.cursor === '') throw badRequest('cursor is required');
           const from = await followFrom(ctx, device, req.cursor);
-          started = ctx.events.follow(device.namespace.name, from.after, from.head, hc.signal);
+          const owner = { ns: device.namespace.name, deviceId: device.deviceId };
+          admitStream(ctx, owner);
+          started = ctx.events.follow(owner, from.after, from.head, hc.signal);
           count('Subscribe', 0);
         } catch (err) {
           const e = toConnectError(err, 'Subscribe', ctx.opts.log);

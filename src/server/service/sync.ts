@@ -3,10 +3,13 @@
 // call these, and write their own reply. Errors are HttpErrors carrying the
 // protocol's code; each adapter maps them to its transport.
 
-import { badRequest, resetError } from '../../protocol/errors.js';
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers/promises';
+import { badRequest, HttpError, resetError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION, type ListReply, type LongpollReply, type Op, type OpResult, type StatusReply } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import type { ServerContext } from '../context.js';
+import type { StreamOwner } from '../events.js';
 import { checkCursor, decodeCursor } from '../http/auth.js';
 import type { DeviceIdentity, RawEntry } from '../store/types.js';
 
@@ -66,20 +69,40 @@ export async function changesPage(ctx: ServerContext, device: DeviceIdentity, ra
   return { entries, cursor, has_more: last < state.head, head: state.head };
 }
 
+/** the longest a commit runs ops before other requests get a turn, ms */
+const YIELD_AFTER_MS = 2;
+
 export async function commitOps(ctx: ServerContext, device: DeviceIdentity, ops: Op[]): Promise<OpResult[]> {
   const results: OpResult[] = [];
+  let ranSince = performance.now();
   for (const op of ops) {
     const { result, replayed } = await ctx.store.commitOp(device.namespace, op, {
       deviceId: device.deviceId,
       now: ctx.now(),
       newNodeId: ctx.opts.newNodeId,
+      limits: { maxDepth: ctx.opts.maxDepth, maxPathBytes: ctx.opts.maxPathBytes },
     });
     results.push(result);
     ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });
     if (result.status === 'conflict') ctx.metrics.conflicts.inc();
     if (result.status === 'ok' && !replayed) ctx.bus.publish(device.namespace.name, result.seq);
+    // each op is a synchronous SQLite transaction: after a slice of them, let
+    // other tenants' requests in (fairness costs a turn per slice, not per op)
+    if (performance.now() - ranSince >= YIELD_AFTER_MS) {
+      await setImmediate();
+      ranSince = performance.now();
+    }
   }
   return results;
+}
+
+/** Refuses a new event stream (SSE or Subscribe) past the per-device, per-namespace or total cap: 429 rate_limited. */
+export function admitStream(ctx: ServerContext, owner: StreamOwner): void {
+  const refused = ctx.events.admit(owner);
+  if (refused === null) return;
+  ctx.metrics.streamsRefused.inc({ reason: refused });
+  const whose = refused === 'device' ? 'this device' : refused === 'namespace' ? 'this namespace' : 'the server';
+  throw new HttpError('rate_limited', `${whose} has too many open event streams; use longpoll or retry later`, { limit: refused }, 30);
 }
 
 export async function namespaceStatus(ctx: ServerContext, device: DeviceIdentity): Promise<StatusReply> {
@@ -130,7 +153,11 @@ export async function waitForChange(
   const { after, head } = await followFrom(ctx, device, raw);
   const readHead = async (): Promise<number> => (await ctx.store.namespaceState(device.namespace)).head;
   const { reply, outcome } =
-    head > after ? { reply: { changes: true }, outcome: 'changes' as const } : await ctx.hub.wait(device.namespace.name, after, readHead, timeout, gone);
+    head > after
+      ? { reply: { changes: true }, outcome: 'changes' as const }
+      : await ctx.hub.wait(device.namespace.name, after, readHead, timeout, gone, device.deviceId);
   ctx.metrics.longpollReplies.inc({ outcome });
-  return gone.aborted ? null : reply;
+  if (gone.aborted) return null;
+  if (outcome === 'revoked') throw new HttpError('unauthorized', 'this device was revoked');
+  return reply;
 }

@@ -4,12 +4,13 @@
 // Order of checks (first failure wins):
 //   update/move/delete: not_found → conflict (base_rev; a directory delete's
 //     subtree_seq) → (move) invalid_name →
-//     parent_not_found → not_a_directory → cycle → name_taken;
-//     (update) blob_missing
-//   create: invalid_name → parent_not_found → not_a_directory → name_taken →
-//     blob_missing
+//     parent_not_found → not_a_directory → cycle → too_deep → path_too_long →
+//     name_taken; (update) blob_missing
+//   create: invalid_name → parent_not_found → not_a_directory → too_deep →
+//     path_too_long → name_taken → blob_missing
 
-import { checkName, nameKey } from '../../protocol/names.js';
+import { checkNewName, nameKey } from '../../protocol/names.js';
+import { DEFAULT_TREE_LIMITS, type TreeLimits } from './limits.js';
 import { type Op, type OpErrorCode, type OpKind, type OpResult, type WireNode } from '../../protocol/types.js';
 
 /** A node row as stores keep it. `deleted` is the seq that removed it, 0 while live. */
@@ -24,8 +25,14 @@ export interface OpFacts {
   parent: StoredNode | typeof ROOT | null;
   /** a live node under op.parent whose name_key equals the op's name key */
   sibling: { id: string } | null;
-  /** move: ids from op.parent up to, not including, the root */
+  /** create/move: ids from op.parent up to, not including, the root (its length is the parent's depth; cut past the depth limit) */
   parentChain: string[];
+  /** create/move: UTF-8 bytes of op.parent's path ("a/b" is 3; the root's is 0) */
+  parentPathBytes: number;
+  /** move of a directory: the deepest live node below it, in levels (0 when empty) */
+  subtreeHeight: number;
+  /** move of a directory: the longest live path below it, in bytes, with its leading "/" */
+  subtreePathBytes: number;
   /** the namespace's reference to the op's hash, if any */
   blob: { size: number } | null;
   /** directory delete with `subtree_seq`: the highest seq of a live node below it (0 when none) */
@@ -41,7 +48,7 @@ export type Decision =
 /** The name and key a create/move would store, or null if the name is invalid. */
 export function opName(op: Op): { name: string; key: string } | null {
   if (op.op !== 'create' && op.op !== 'move') return null;
-  const c = checkName(op.name);
+  const c = checkNewName(op.name);
   return c.ok ? { name: c.name, key: nameKey(c.name) } : null;
 }
 
@@ -143,8 +150,26 @@ function checkBlob(facts: OpFacts, hash: string, size: number): Decision | null 
   return null;
 }
 
-export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string): Decision {
-  if (op.op === 'create') return decideCreate(op, facts, newNodeId);
+/**
+ * A node may not land deeper, or at a longer path, than the limits: deeper
+ * than any disk allows, it cannot be materialised by any client, and every
+ * client of the namespace would have to walk it.
+ */
+function checkPlace(facts: OpFacts, name: string, limits: TreeLimits): Decision | null {
+  const depth = facts.parentChain.length + 1 + facts.subtreeHeight;
+  if (depth > limits.maxDepth) {
+    return fail('too_deep', `the node would be ${depth} levels deep; this server allows ${limits.maxDepth}`);
+  }
+  const sep = facts.parentChain.length > 0 ? 1 : 0;
+  const bytes = facts.parentPathBytes + sep + Buffer.byteLength(name, 'utf8') + facts.subtreePathBytes;
+  if (bytes > limits.maxPathBytes) {
+    return fail('path_too_long', `the path would be ${bytes} bytes long; this server allows ${limits.maxPathBytes}`);
+  }
+  return null;
+}
+
+export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string, limits: TreeLimits = DEFAULT_TREE_LIMITS): Decision {
+  if (op.op === 'create') return decideCreate(op, facts, newNodeId, limits);
   const node = facts.node;
   if (node === null || node.deleted !== 0) return fail('not_found', `node ${op.id} does not exist`);
   if (op.base_rev !== node.rev) return { kind: 'reject', result: { status: 'conflict', current: strip(node) } };
@@ -175,6 +200,8 @@ export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string): Decis
       if (node.kind === 'dir' && (op.parent === node.id || facts.parentChain.includes(node.id))) {
         return fail('cycle', `cannot move directory ${node.id} into itself or a descendant`);
       }
+      const far = checkPlace(facts, n.name, limits);
+      if (far) return far;
       if (facts.sibling !== null && facts.sibling.id !== node.id) {
         return fail('name_taken', `"${n.name}" is taken in ${op.parent} (names are unique by NFC and case)`);
       }
@@ -193,11 +220,13 @@ export function decideOp(op: Op, facts: OpFacts, newNodeId: () => string): Decis
   }
 }
 
-function decideCreate(op: Extract<Op, { op: 'create' }>, facts: OpFacts, newNodeId: () => string): Decision {
+function decideCreate(op: Extract<Op, { op: 'create' }>, facts: OpFacts, newNodeId: () => string, limits: TreeLimits): Decision {
   const n = opName(op);
   if (n === null) return fail('invalid_name', `invalid name: ${nameReason(op.name)}`);
   const bad = checkParent(facts, op.parent);
   if (bad) return bad;
+  const far = checkPlace(facts, n.name, limits);
+  if (far) return far;
   if (facts.sibling !== null) return fail('name_taken', `"${n.name}" is taken in ${op.parent} (names are unique by NFC and case)`);
   const node: Omit<WireNode, 'seq'> = {
     id: newNodeId(),
@@ -220,7 +249,7 @@ function decideCreate(op: Extract<Op, { op: 'create' }>, facts: OpFacts, newNode
 }
 
 function nameReason(raw: string): string {
-  const c = checkName(raw);
+  const c = checkNewName(raw);
   return c.ok ? 'ok' : c.reason;
 }
 

@@ -69,7 +69,12 @@ export interface CommitContext {
   deviceId: string;
   now: number;
   newNodeId: () => string;
+  /** depth and path length a create or move may reach (default DEFAULT_TREE_LIMITS) */
+  limits?: TreeLimits;
 }
+
+import type { TreeLimits } from './limits.js';
+export { DEFAULT_TREE_LIMITS, type TreeLimits } from './limits.js';
 
 export interface ActivityRecord {
   deviceId: string;
@@ -123,6 +128,8 @@ export interface JournalStore {
   /** creates the namespace when missing */
   createDevice(namespace: string, label: string, deviceId: string, tokenHash: Buffer, now: number): Promise<NewDevice>;
   revokeDevice(deviceId: string): Promise<boolean>;
+  /** those of `deviceIds` that are revoked or gone (a running server ends their open streams) */
+  revokedAmong(deviceIds: string[]): Promise<string[]>;
   /** gives the namespace (all when null) a new epoch: every cursor issued before gets reset/epoch. Returns how many. */
   renewEpoch(namespace: string | null): Promise<number>;
   /** null for unknown or revoked tokens; compares the hash in constant time */
@@ -142,6 +149,9 @@ export interface JournalStore {
   addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean>;
   /** chunk lists and garbage collection (./content-types.ts) */
   readonly content: ContentStore;
+
+  /** every blob some namespace references, with the size it was uploaded with, and the namespaces (fsck) */
+  referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>>;
 
   saveActivity(records: ActivityRecord[]): Promise<void>;
 

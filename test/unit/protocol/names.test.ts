@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkName, isSha256Hex, nameKey } from '../../../src/protocol/names.js';
+import { checkName, checkNewName, isSha256Hex, nameKey } from '../../../src/protocol/names.js';
 
 describe('checkName', () => {
   it.each([
@@ -77,4 +77,23 @@ describe('isSha256Hex', () => {
   ])('%s → %s', (_d, v, want) => {
     expect(isSha256Hex(v)).toBe(want);
   });
+});
+
+describe('checkNewName: no bidirectional controls in new names', () => {
+  const cases = [
+    { desc: 'right-to-left override (Trojan Source)', name: 'report\u202Egpj.exe', ok: false },
+    { desc: 'left-to-right mark', name: 'a\u200Eb', ok: false },
+    { desc: 'right-to-left isolate', name: '\u2067x', ok: false },
+    { desc: 'Arabic letter mark', name: 'x\u061Cy', ok: false },
+    { desc: 'plain right-to-left text is fine', name: 'מסמך.txt', ok: true },
+    { desc: 'an ordinary name', name: 'notes.md', ok: true },
+    { desc: 'still applies the base rules', name: 'a/b', ok: false },
+  ];
+  for (const c of cases) {
+    it(c.desc, () => {
+      expect(checkNewName(c.name).ok).toBe(c.ok);
+      // stored names stay readable to clients: the base rule does not look at bidi
+      if (c.name !== 'a/b') expect(checkName(c.name).ok).toBe(true);
+    });
+  }
 });

@@ -9,7 +9,7 @@ const dir = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
 const file = (id: string, extra: Partial<StoredNode> = {}): StoredNode => ({
   id, parent: 'root', name: id, kind: 'file', rev: 1, size: 3, hash: H, mtime: 0, exec: false, seq: 1, deleted: 0, ...extra,
 });
-const facts = (f: Partial<OpFacts> = {}): OpFacts => ({ node: null, parent: ROOT, sibling: null, parentChain: [], blob: null, subtreeSeq: 0, ...f });
+const facts = (f: Partial<OpFacts> = {}): OpFacts => ({ node: null, parent: ROOT, sibling: null, parentChain: [], parentPathBytes: 0, subtreeHeight: 0, subtreePathBytes: 0, blob: null, subtreeSeq: 0, ...f });
 const newId = () => 'n_new';
 const code = (op: Op, f: OpFacts): string => {
   const d = decideOp(op, f, newId);
@@ -73,5 +73,50 @@ describe('decideOp', () => {
   it('conflict carries the current node without internal fields', () => {
     const d = decideOp({ op_id: 'o', op: 'delete', id: 'f', base_rev: 9 }, facts({ node: file('f', { rev: 3 }) }), newId);
     expect(d).toEqual({ kind: 'reject', result: { status: 'conflict', current: { id: 'f', parent: 'root', name: 'f', kind: 'file', rev: 3, size: 3, hash: H, mtime: 0, exec: false, seq: 1 } } });
+  });
+});
+
+describe('decideOp: depth and path limits', () => {
+  const limits = { maxDepth: 4, maxPathBytes: 20 };
+  const chain = (n: number): string[] => Array.from({ length: n }, (_, i) => `p${i}`);
+  const mkdirIn = (name: string): Op => ({ op_id: 'op-d', op: 'create', parent: 'p0', name, kind: 'dir' });
+  const moveTo = (name: string): Op => ({ op_id: 'op-m', op: 'move', id: 'n_d', base_rev: 1, parent: 'p0', name });
+  const cases: Array<{ desc: string; op: Op; facts: Partial<OpFacts>; want: string }> = [
+    { desc: 'a create at the depth limit is fine', op: mkdirIn('a'), facts: { parent: dir('p0'), parentChain: chain(3), parentPathBytes: 8 }, want: 'write:create' },
+    { desc: 'a create one level deeper is too_deep', op: mkdirIn('a'), facts: { parent: dir('p0'), parentChain: chain(4), parentPathBytes: 11 }, want: 'too_deep' },
+    { desc: 'a create whose path fills the limit exactly is fine', op: mkdirIn('abcdefghi'), facts: { parent: dir('p0'), parentChain: chain(1), parentPathBytes: 10 }, want: 'write:create' },
+    { desc: 'one byte more is path_too_long', op: mkdirIn('abcdefghij'), facts: { parent: dir('p0'), parentChain: chain(1), parentPathBytes: 10 }, want: 'path_too_long' },
+    { desc: 'path bytes count UTF-8, not characters', op: mkdirIn('ééééé'), facts: { parent: dir('p0'), parentChain: chain(1), parentPathBytes: 10 }, want: 'path_too_long' },
+    {
+      desc: 'moving a directory counts the height of its subtree',
+      op: moveTo('d'),
+      facts: { node: dir('n_d'), parent: dir('p0'), parentChain: chain(2), parentPathBytes: 5, subtreeHeight: 2, subtreePathBytes: 4 },
+      want: 'too_deep',
+    },
+    {
+      desc: 'moving a directory counts its longest path below',
+      op: moveTo('d'),
+      facts: { node: dir('n_d'), parent: dir('p0'), parentChain: chain(1), parentPathBytes: 2, subtreeHeight: 1, subtreePathBytes: 17 },
+      want: 'path_too_long',
+    },
+    {
+      desc: 'a move that fits',
+      op: moveTo('d'),
+      facts: { node: dir('n_d'), parent: dir('p0'), parentChain: chain(1), parentPathBytes: 2, subtreeHeight: 2, subtreePathBytes: 6 },
+      want: 'write:move',
+    },
+  ];
+  for (const c of cases) {
+    it(c.desc, () => {
+      const d = decideOp(c.op, facts(c.facts), newId, limits);
+      expect(d.kind === 'write' ? `write:${d.op}` : d.result.status === 'error' ? d.result.error : d.result.status).toBe(c.want);
+    });
+  }
+});
+
+describe('decideOp: names with bidirectional controls', () => {
+  it('refuses a create or move to a name with a right-to-left override as invalid_name', () => {
+    expect(code({ op_id: 'o', op: 'create', parent: 'root', name: 'x\u202Etxt.exe', kind: 'dir' }, facts())).toBe('invalid_name');
+    expect(code({ op_id: 'o', op: 'move', id: 'n_d', base_rev: 1, parent: 'root', name: 'x\u202Etxt.exe' }, facts({ node: dir('n_d') }))).toBe('invalid_name');
   });
 });

@@ -134,4 +134,33 @@ describe('LongpollHub', () => {
     expect(h.size).toBe(0);
     expect(bus.listenerCount('ns')).toBe(0);
   });
+
+  const caps = [
+    { desc: 'per device', opts: { maxPerDevice: 2 }, held: [['ns', 'd'], ['ns', 'd']], next: ['ns', 'd'], want: 'backoff' },
+    { desc: 'per device leaves other devices alone', opts: { maxPerDevice: 2 }, held: [['ns', 'd'], ['ns', 'd']], next: ['ns', 'e'], want: 'waiting' },
+    { desc: 'per namespace', opts: { maxPerNamespace: 2 }, held: [['ns', 'd'], ['ns', 'e']], next: ['ns', 'f'], want: 'backoff' },
+    { desc: 'per namespace leaves other tenants alone', opts: { maxPerNamespace: 2 }, held: [['ns', 'd'], ['ns', 'e']], next: ['other', 'x'], want: 'waiting' },
+  ];
+  for (const c of caps) {
+    it(`caps waiters ${c.desc}`, async () => {
+      const h = hub(() => 0.5, c.opts);
+      for (const [ns, dev] of c.held) void h.wait(ns!, 0, head(0), 30, undefined, dev);
+      const s = settled(h.wait(c.next[0]!, 0, head(0), 30, undefined, c.next[1]));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.value === undefined ? 'waiting' : s.value.outcome).toBe(c.want);
+    });
+  }
+
+  it('ends the longpolls of revoked devices with outcome revoked', async () => {
+    const h = hub();
+    const gone = settled(h.wait('ns', 0, head(0), 30, undefined, 'gone'));
+    const kept = settled(h.wait('ns', 0, head(0), 30, undefined, 'kept'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.devices().sort()).toEqual(['gone', 'kept']);
+    expect(h.endDevices(['gone'])).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gone.value?.outcome).toBe('revoked');
+    expect(kept.value).toBeUndefined();
+    expect(h.devices()).toEqual(['kept']);
+  });
 });

@@ -127,6 +127,28 @@ describe('SqliteStore', () => {
     expect((await store.trim(t)).namespaces[0]).toMatchObject({ oldFloor: 27, newFloor: 27, dropped: 0 });
   });
 
+  it('trim yields the event loop between chunks, so other requests are served during a big trim', async () => {
+    for (let i = 0; i < 40; i++) await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `y${i}` }), ctx());
+    await store.setRetention({ maxEntries: 1, maxAgeS: null });
+    let done = false;
+    const trimmed = store.trim(t).then(() => (done = true));
+    // a macrotask queued after the trim began: it runs before the trim ends only if the trim yields
+    const seenDuring = await new Promise<number>((resolve) => {
+      let turns = 0;
+      const tick = (): void => {
+        if (done) resolve(turns);
+        else {
+          turns++;
+          setImmediate(tick);
+        }
+      };
+      setImmediate(tick);
+    });
+    await trimmed;
+    // 39 entries in chunks of 7: at least one turn per chunk
+    expect(seenDuring).toBeGreaterThanOrEqual(5);
+  });
+
   it('age policy: entries older than max_age go, except those an active device still needs', async () => {
     const at = (now: number) => ({ deviceId: 'd_test', now, newNodeId });
     for (let i = 0; i < 10; i++) await store.commitOp(ns, op({ op: 'create', kind: 'dir', parent: 'root', name: `d${i}` }), at(1000 + i));

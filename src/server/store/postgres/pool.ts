@@ -10,6 +10,7 @@
 //   failure, a deadlock or a unique violation (two processes racing the same
 //   op_id) is run again from the start: its facts are read afresh.
 
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { SyncdError } from '../../../protocol/errors.js';
 import { STORE_UNAVAILABLE } from '../types.js';
@@ -39,10 +40,32 @@ export const PG_TYPES = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * The user name when neither the URL nor the environment gives one. libpq
+ * falls back to the OS user; `pg` reads only $USER, which systemd services
+ * do not have, and then fails with "no PostgreSQL user name specified".
+ */
+export function defaultPgUser(url: string, env: NodeJS.ProcessEnv, osUser: () => string): string | undefined {
+  let named = false;
+  try {
+    named = new URL(url).username !== '';
+  } catch {
+    return undefined; // pg reports a malformed URL itself
+  }
+  if (named || env.PGUSER || env.USER) return undefined;
+  try {
+    return osUser();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The connection settings of every connection syncd opens: pooled ones and the LISTEN one. */
 export function clientConfig(url: string, opts: PgPoolOptions = {}): pg.ClientConfig {
   const lockMs = Math.max(1, Math.floor(opts.lockTimeoutMs ?? 10_000));
+  const user = defaultPgUser(url, process.env, () => userInfo().username);
   return {
+    ...(user === undefined ? {} : { user }),
     connectionString: url,
     application_name: 'syncd',
     types: PG_TYPES,

@@ -27,7 +27,13 @@ export const SQL = {
   headsOf: 'SELECT name, head FROM namespaces WHERE name = ANY($1::text[])',
 
   deviceInsert: 'INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)',
+  blobsReferenced: `SELECT b.hash, b.size::float8 AS size, array_agg(n.name ORDER BY n.name) AS namespaces
+                    FROM blob_refs b JOIN namespaces n ON n.id = b.ns GROUP BY b.hash, b.size ORDER BY b.hash COLLATE "C"`,
   deviceRevoke: 'UPDATE devices SET revoked = true WHERE id = $1 AND NOT revoked',
+  /** $1 ids[]: those still live */
+  devicesLive: 'SELECT id FROM devices WHERE id = ANY($1::text[]) AND NOT revoked',
+  /** $1 ns: a new epoch renumbers history, positions recorded under the old one mean nothing */
+  clearCursors: 'UPDATE devices SET cursor_seq = NULL WHERE ns = $1',
   auth: `SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name
          FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = $1`,
   devicesOf: `SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked
@@ -36,7 +42,7 @@ export const SQL = {
                FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id COLLATE "C"`,
   /** $1 ids[], $2 last_seen[], $3 cursor_seq[] (null = keep) */
   activity: `UPDATE devices d SET last_seen = GREATEST(COALESCE(d.last_seen, 0), v.last_seen),
-                                  cursor_seq = COALESCE(v.cursor_seq, d.cursor_seq)
+                                  cursor_seq = GREATEST(d.cursor_seq, v.cursor_seq)
              FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, last_seen, cursor_seq)
              WHERE d.id = v.id`,
 
@@ -64,17 +70,25 @@ export const SQL = {
    * Every fact an op needs (decide.ts), read in one statement AFTER the
    * namespace row lock was taken, so it sees every commit that came before.
    * $1 ns, $2 op_id, $3 node id, $4 parent id, $5 name key, $6 hash, $7 want the parent chain,
-   * $8 want the highest seq below node $3 (a conditional directory delete)
+   * $8 want the highest seq below node $3 (a conditional directory delete),
+   * $9 the depth past which chains are cut, $10 want the reach of node $3's subtree (a move)
    */
-  facts: `WITH RECURSIVE up(id) AS (
-            SELECT $4::text COLLATE "C" WHERE $7::boolean AND $4::text <> '${ROOT_ID}'
+  facts: `WITH RECURSIVE up(id, b, d) AS (
+            SELECT $4::text COLLATE "C", 0, 0 WHERE $7::boolean AND $4::text <> '${ROOT_ID}'
             UNION
-            SELECT n.parent FROM nodes n JOIN up ON n.ns = $1 AND n.id = up.id WHERE up.id <> '${ROOT_ID}'
+            SELECT n.parent, octet_length(n.name), up.d + 1 FROM nodes n JOIN up ON n.ns = $1 AND n.id = up.id
+            WHERE up.id <> '${ROOT_ID}' AND up.d < $9::int
           ),
           sub(id, seq) AS (
             SELECT id, seq FROM nodes WHERE $8::boolean AND ns = $1 AND parent = $3::text AND deleted = 0
             UNION ALL
             SELECT n.id, n.seq FROM nodes n JOIN sub ON n.ns = $1 AND n.parent = sub.id AND n.deleted = 0
+          ),
+          reach(id, d, b) AS (
+            SELECT id, 1, 1 + octet_length(name) FROM nodes WHERE $10::boolean AND ns = $1 AND parent = $3::text AND deleted = 0
+            UNION ALL
+            SELECT n.id, reach.d + 1, reach.b + 1 + octet_length(n.name) FROM nodes n JOIN reach ON n.ns = $1 AND n.parent = reach.id AND n.deleted = 0
+            WHERE reach.d < $9::int
           )
           SELECT
             (SELECT result FROM op_results WHERE ns = $1 AND op_id = $2) AS prior,
@@ -82,7 +96,10 @@ export const SQL = {
             (SELECT row_to_json(x) FROM (SELECT ${NODE_COLS} FROM nodes WHERE ns = $1 AND id = $4::text) x) AS parent,
             (SELECT id FROM nodes WHERE ns = $1 AND parent = $4::text AND name_key = $5::text AND deleted = 0) AS sibling,
             (SELECT size FROM blob_refs WHERE ns = $1 AND hash = $6::text) AS blob_size,
-            (SELECT array_agg(id) FROM up WHERE id <> '${ROOT_ID}') AS chain,
+            (SELECT array_agg(id ORDER BY d) FROM up WHERE id <> '${ROOT_ID}') AS chain,
+            (SELECT coalesce(sum(b), 0)::float8 FROM up) AS chain_bytes,
+            (SELECT coalesce(max(d), 0)::float8 FROM reach) AS reach_height,
+            (SELECT coalesce(max(b), 0)::float8 FROM reach) AS reach_bytes,
             (SELECT coalesce(max(seq), 0)::float8 FROM sub) AS subtree_seq,
             (SELECT row_to_json(x) FROM (SELECT j.at, j.entry FROM journal j JOIN nodes n ON j.ns = n.ns AND j.seq = n.seq
                                          WHERE n.ns = $1 AND n.id = $3::text) x) AS prev_row`,

@@ -21,7 +21,9 @@ import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protoco
 import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
+  DEFAULT_TREE_LIMITS,
   STORE_UNAVAILABLE,
+  type TreeLimits,
   type ActivityRecord,
   type ChangesRead,
   type CommitContext,
@@ -80,6 +82,9 @@ interface FactsRow {
   sibling: string | null;
   blob_size: number | null;
   chain: string[] | null;
+  chain_bytes: number | null;
+  reach_height: number | null;
+  reach_bytes: number | null;
   subtree_seq: number | null;
   /** the journal row that made the node's current state (its pre-image) */
   prev_row: { at: number; entry: string } | null;
@@ -198,11 +203,20 @@ export class PostgresStore implements JournalStore {
     return (await query(this.#pool, SQL.deviceRevoke, [deviceId])).rowCount === 1;
   }
 
+  async revokedAmong(deviceIds: string[]): Promise<string[]> {
+    if (deviceIds.length === 0) return [];
+    const live = new Set((await query<{ id: string }>(this.#pool, SQL.devicesLive, [deviceIds])).rows.map((r) => r.id));
+    return deviceIds.filter((id) => !live.has(id));
+  }
+
   renewEpoch(namespace: string | null): Promise<number> {
     return transaction(this.#pool, async (c) => {
       const all = (await c.query<{ id: number; name: string }>(SQL.nsLockAll)).rows;
       const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
-      for (const n of rows) await c.query(SQL.setEpoch, [n.id, newEpoch()]);
+      for (const n of rows) {
+        await c.query(SQL.setEpoch, [n.id, newEpoch()]);
+        await c.query(SQL.clearCursors, [n.id]);
+      }
       return rows.length;
     });
   }
@@ -270,7 +284,8 @@ export class PostgresStore implements JournalStore {
     const bumped = (await c.query<{ head: number }>(SQL.bumpHead, [ns])).rows[0];
     if (!bumped) throw new SyncdError('not_found', `namespace ${ns} does not exist`);
     const seq = bumped.head;
-    const raw = await this.#facts(c, ns, op);
+    const limits = ctx.limits ?? DEFAULT_TREE_LIMITS;
+    const raw = await this.#facts(c, ns, op, limits);
     let prev: string | null = null;
     let prevAt: number | null = null;
     if (op.op !== 'create' && raw.facts.node) {
@@ -278,7 +293,7 @@ export class PostgresStore implements JournalStore {
       prevAt = raw.prevRow === null ? null : Number(raw.prevRow.at);
     }
     if (raw.prior !== null) return new Rollback({ result: JSON.parse(raw.prior) as OpResult, replayed: true });
-    const decision = decideOp(op, raw.facts, ctx.newNodeId);
+    const decision = decideOp(op, raw.facts, ctx.newNodeId, limits);
     if (decision.kind === 'reject') return new Rollback({ result: decision.result, replayed: false });
     const node: WireNode = wireNode({ ...decision.node, seq });
     const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
@@ -311,7 +326,7 @@ export class PostgresStore implements JournalStore {
     return { result, replayed: false };
   }
 
-  async #facts(c: Tx, ns: number, op: Op): Promise<{ prior: string | null; facts: OpFacts; prevRow: FactsRow['prev_row'] }> {
+  async #facts(c: Tx, ns: number, op: Op, limits: TreeLimits): Promise<{ prior: string | null; facts: OpFacts; prevRow: FactsRow['prev_row'] }> {
     const n = opName(op);
     const parentId = op.op === 'create' || op.op === 'move' ? op.parent : null;
     const hash = opHash(op);
@@ -322,15 +337,22 @@ export class PostgresStore implements JournalStore {
       parentId,
       n?.key ?? null,
       hash === undefined || hash === EMPTY_SHA256 ? null : hash,
-      op.op === 'move',
+      op.op === 'move' || op.op === 'create',
       op.op === 'delete' && op.subtree_seq !== undefined,
+      limits.maxDepth + 1,
+      op.op === 'move',
     ]);
     const r = rows[0]!;
+    const chain = r.chain ?? [];
     const facts: OpFacts = {
       node: r.node ? toStored(r.node) : null,
       parent: parentId === ROOT_ID ? ROOT : r.parent ? toStored(r.parent) : null,
       sibling: r.sibling !== null && n ? { id: r.sibling } : null,
-      parentChain: r.chain ?? [],
+      parentChain: chain,
+      // the names of the chain's nodes, and a "/" between each two
+      parentPathBytes: Number(r.chain_bytes ?? 0) + Math.max(0, chain.length - 1),
+      subtreeHeight: Number(r.reach_height ?? 0),
+      subtreePathBytes: Number(r.reach_bytes ?? 0),
       blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
       subtreeSeq: Number(r.subtree_seq ?? 0),
     };
@@ -345,6 +367,14 @@ export class PostgresStore implements JournalStore {
 
   async addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean> {
     return (await query(this.#pool, SQL.blobInsert, [ns.id, hash, size, now])).rowCount === 1;
+  }
+
+  async referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>> {
+    return (await query<{ hash: string; size: number; namespaces: string[] }>(this.#pool, SQL.blobsReferenced)).rows.map((r) => ({
+      hash: r.hash,
+      size: Number(r.size),
+      namespaces: r.namespaces,
+    }));
   }
 
   async saveActivity(records: ActivityRecord[]): Promise<void> {

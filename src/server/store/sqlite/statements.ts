@@ -16,10 +16,13 @@ export function prepare(db: Database.Database) {
     nsAll: db.prepare('SELECT id, name, epoch, head, floor FROM namespaces ORDER BY name'),
     nsInsert: db.prepare('INSERT INTO namespaces (name, epoch, created_at) VALUES (?, ?, ?) RETURNING id'),
     setEpoch: db.prepare('UPDATE namespaces SET epoch = ? WHERE id = ?'),
+    /** a new epoch renumbers history: positions recorded under the old one mean nothing */
+    clearCursors: db.prepare('UPDATE devices SET cursor_seq = NULL WHERE ns = ?'),
     bumpHead: db.prepare('UPDATE namespaces SET head = head + 1 WHERE id = ? RETURNING head'),
     setFloor: db.prepare('UPDATE namespaces SET floor = @floor WHERE id = @id AND floor < @floor'),
     deviceInsert: db.prepare('INSERT INTO devices (id, ns, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
     deviceRevoke: db.prepare('UPDATE devices SET revoked = 1 WHERE id = ? AND revoked = 0'),
+    deviceRevoked: db.prepare('SELECT revoked FROM devices WHERE id = ?'),
     auth: db.prepare(
       'SELECT d.id, d.label, d.token_hash, d.revoked, n.id AS ns, n.name FROM devices d JOIN namespaces n ON n.id = d.ns WHERE d.token_hash = ?',
     ),
@@ -30,13 +33,27 @@ export function prepare(db: Database.Database) {
       'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id',
     ),
     activity: db.prepare(
-      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = coalesce(@cursorSeq, cursor_seq) WHERE id = @id',
+      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = max(coalesce(cursor_seq, 0), coalesce(@cursorSeq, 0)) WHERE id = @id',
     ),
     nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
     sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),
-    chain: db.prepare(
-      `WITH RECURSIVE up(id) AS (SELECT @id UNION SELECT n.parent FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.id WHERE up.id <> '${ROOT_ID}')
-       SELECT id FROM up WHERE id <> '${ROOT_ID}'`,
+    /** op.parent and its ancestors (id, name bytes), parent first; cut after @cap rows so a hostile chain costs little */
+    ancestry: db.prepare(
+      `WITH RECURSIVE up(id, parent, b, d) AS (
+         SELECT id, parent, length(CAST(name AS BLOB)), 1 FROM nodes WHERE ns = @ns AND id = @id
+         UNION ALL
+         SELECT n.id, n.parent, length(CAST(n.name AS BLOB)), up.d + 1 FROM nodes n JOIN up ON n.ns = @ns AND n.id = up.parent
+         WHERE up.parent <> '${ROOT_ID}' AND up.d < @cap)
+       SELECT id, b FROM up ORDER BY d`,
+    ),
+    /** the height of a directory's live subtree and its longest relative path ("/x/y" bytes), cut at @cap levels */
+    subtreeReach: db.prepare(
+      `WITH RECURSIVE sub(id, d, b) AS (
+         SELECT id, 1, 1 + length(CAST(name AS BLOB)) FROM nodes WHERE ns = @ns AND parent = @id AND deleted = 0
+         UNION ALL
+         SELECT n.id, sub.d + 1, sub.b + 1 + length(CAST(n.name AS BLOB)) FROM nodes n JOIN sub ON n.ns = @ns AND n.parent = sub.id AND n.deleted = 0
+         WHERE sub.d < @cap)
+       SELECT coalesce(max(d), 0) AS h, coalesce(max(b), 0) AS b FROM sub`,
     ),
     nodeInsert: db.prepare(
       `INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)
@@ -76,6 +93,9 @@ export function prepare(db: Database.Database) {
     ),
     opResultGet: db.prepare('SELECT result FROM op_results WHERE ns = ? AND op_id = ?'),
     opResultInsert: db.prepare('INSERT INTO op_results (ns, op_id, seq, result) VALUES (?, ?, ?, ?)'),
+    blobsReferenced: db.prepare(
+      'SELECT b.hash, b.size, group_concat(n.name) AS namespaces FROM blob_refs b JOIN namespaces n ON n.id = b.ns GROUP BY b.hash, b.size ORDER BY b.hash',
+    ),
     blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),
     blobInsert: db.prepare('INSERT INTO blob_refs (ns, hash, size, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     firstRecent: db.prepare('SELECT seq FROM journal WHERE ns = ? AND seq >= ? AND at >= ? ORDER BY seq LIMIT 1'),

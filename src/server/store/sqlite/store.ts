@@ -10,7 +10,9 @@ import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protoco
 import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
+  DEFAULT_TREE_LIMITS,
   STORE_UNAVAILABLE,
+  type TreeLimits,
   type ActivityRecord,
   type ChangesRead,
   type CommitContext,
@@ -75,7 +77,7 @@ export class SqliteStore implements JournalStore {
   readonly content: ContentStore;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
-    this.#trimChunk = opts.trimChunk ?? 10_000;
+    this.#trimChunk = opts.trimChunk ?? 2_000;
     try {
       this.#db = new Database(file);
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
@@ -125,13 +127,25 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => this.#s.deviceRevoke.run(deviceId).changes === 1);
   }
 
+  revokedAmong(deviceIds: string[]): Promise<string[]> {
+    return this.#run(() =>
+      deviceIds.filter((id) => {
+        const r = this.#s.deviceRevoked.get(id) as { revoked: number } | undefined;
+        return r === undefined || r.revoked !== 0;
+      }),
+    );
+  }
+
   renewEpoch(namespace: string | null): Promise<number> {
     return this.#run(() =>
       this.#db
         .transaction(() => {
           const all = this.#s.nsAll.all() as NamespaceState[];
           const rows = namespace === null ? all : all.filter((n) => n.name === namespace);
-          for (const n of rows) this.#s.setEpoch.run(newEpoch(), n.id);
+          for (const n of rows) {
+            this.#s.setEpoch.run(newEpoch(), n.id);
+            this.#s.clearCursors.run(n.id);
+          }
           return rows.length;
         })
         .immediate(),
@@ -214,8 +228,9 @@ export class SqliteStore implements JournalStore {
   #commit(ns: number, op: Op, ctx: CommitContext): OpOutcome {
     const prior = this.#s.opResultGet.get(ns, op.op_id) as { result: string } | undefined;
     if (prior) return { result: JSON.parse(prior.result) as OpResult, replayed: true };
-    const facts = this.#facts(ns, op);
-    const decision = decideOp(op, facts, ctx.newNodeId);
+    const limits = ctx.limits ?? DEFAULT_TREE_LIMITS;
+    const facts = this.#facts(ns, op, limits);
+    const decision = decideOp(op, facts, ctx.newNodeId, limits);
     if (decision.kind === 'reject') return { result: decision.result, replayed: false };
     const { head: seq } = this.#s.bumpHead.get(ns) as { head: number };
     const node: WireNode = wireNode({ ...decision.node, seq });
@@ -254,8 +269,18 @@ export class SqliteStore implements JournalStore {
     return { prev: JSON.stringify({ seq: node.seq, op: null, node: wireNode(node), device: null }), at: null };
   }
 
-  #facts(ns: number, op: Op): OpFacts {
-    const facts: OpFacts = { node: null, parent: null, sibling: null, parentChain: [], blob: null, subtreeSeq: 0 };
+  #facts(ns: number, op: Op, limits: TreeLimits): OpFacts {
+    const facts: OpFacts = {
+      node: null,
+      parent: null,
+      sibling: null,
+      parentChain: [],
+      parentPathBytes: 0,
+      subtreeHeight: 0,
+      subtreePathBytes: 0,
+      blob: null,
+      subtreeSeq: 0,
+    };
     if (op.op !== 'create') {
       const r = this.#s.nodeGet.get(ns, op.id) as NodeRow | undefined;
       facts.node = r ? toStored(r) : null;
@@ -274,8 +299,15 @@ export class SqliteStore implements JournalStore {
         const sib = this.#s.sibling.get(ns, op.parent, n.key) as { id: string } | undefined;
         facts.sibling = sib ?? null;
       }
-      if (op.op === 'move' && op.parent !== ROOT_ID) {
-        facts.parentChain = (this.#s.chain.raw().all({ ns, id: op.parent }) as Array<[string]>).map((r) => r[0]);
+      if (op.parent !== ROOT_ID) {
+        const up = this.#s.ancestry.raw().all({ ns, id: op.parent, cap: limits.maxDepth + 1 }) as Array<[string, number]>;
+        facts.parentChain = up.map((r) => r[0]);
+        facts.parentPathBytes = up.reduce((a, r) => a + r[1], 0) + Math.max(0, up.length - 1);
+      }
+      if (op.op === 'move' && facts.node?.kind === 'dir') {
+        const reach = this.#s.subtreeReach.get({ ns, id: op.id, cap: limits.maxDepth + 1 }) as { h: number; b: number };
+        facts.subtreeHeight = reach.h;
+        facts.subtreePathBytes = reach.b;
       }
     }
     const hash = opHash(op);
@@ -294,6 +326,16 @@ export class SqliteStore implements JournalStore {
 
   addBlobRef(ns: NamespaceRef, hash: string, size: number, now: number): Promise<boolean> {
     return this.#run(() => this.#s.blobInsert.run(ns.id, hash, size, now).changes === 1);
+  }
+
+  referencedBlobs(): Promise<Array<{ hash: string; size: number; namespaces: string[] }>> {
+    return this.#run(() =>
+      (this.#s.blobsReferenced.all() as Array<{ hash: string; size: number; namespaces: string }>).map((r) => ({
+        hash: r.hash,
+        size: r.size,
+        namespaces: r.namespaces.split(','),
+      })),
+    );
   }
 
   saveActivity(records: ActivityRecord[]): Promise<void> {
@@ -378,71 +420,75 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => new Set((this.#s.retainedHashes.raw().all() as Array<[string]>).map((r) => r[0])));
   }
 
-  trim(now: number): Promise<TrimReport> {
-    return this.#run(() => {
-      const report: TrimReport = { namespaces: [] };
-      const policy = this.#retention();
-      const keepS = this.#keepVersions();
-      for (const { id, name } of this.#s.nsAll.all() as NamespaceState[]) {
-        // 1. raise the floor (one short transaction); 2. delete below it in chunks.
-        const raised = this.#db
-          .transaction(() => {
-            const st = this.#state(id);
-            const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
-            const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
-            const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
-            const plan = planTrim({
-              head: st.head,
-              floor: st.floor,
-              policy,
-              now,
-              firstRecentSeq: recent?.seq ?? null,
-              devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
-            });
-            if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
-            const floor = Math.max(plan.floor, st.floor);
-            const kept = this.#s.firstRecent.get(id, 0, now - keepS * 1000) as { seq: number } | undefined;
-            return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
-          })
-          .immediate();
-        const dropped = this.#purgeBelow(id, raised.limit);
-        report.namespaces.push({
-          name,
-          oldFloor: raised.old,
-          newFloor: raised.floor,
-          head: raised.head,
-          dropped,
-          misses: raised.misses,
-        });
+  /**
+   * Raises each namespace's floor in one short transaction, then deletes
+   * below the purge limit (below the floor and the version period) chunk by chunk. SQLite runs on the event loop, so the trim
+   * yields between chunks and namespaces: other requests are served in
+   * between instead of waiting for the whole trim.
+   */
+  async trim(now: number): Promise<TrimReport> {
+    const report: TrimReport = { namespaces: [] };
+    const policy = await this.#run(() => this.#retention());
+    const keepS = await this.#run(() => this.#keepVersions());
+    const all = await this.#run(() => this.#s.nsAll.all() as NamespaceState[]);
+    for (const { id, name } of all) {
+      const raised = await this.#run(() => this.#raiseFloor(id, policy, keepS, now));
+      let dropped = 0;
+      for (const chunk of this.#purgeChunks(id, raised.limit)) {
+        dropped += await this.#run(chunk);
+        await yieldTurn();
       }
-      return report;
-    });
+      report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
+      await yieldTurn();
+    }
+    return report;
   }
 
-  /**
-   * Deletes journal entries, op results and tombstones below `floor` (the
-   * purge limit: below the journal floor and the version period), chunk by chunk.
-   */
-  #purgeBelow(ns: number, floor: number): number {
+  #raiseFloor(id: number, policy: RetentionPolicy, keepS: number, now: number): { old: number; floor: number; head: number; misses: number; limit: number } {
+    return this.#db
+      .transaction(() => {
+        const st = this.#state(id);
+        const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
+        const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
+        const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
+        const plan = planTrim({
+          head: st.head,
+          floor: st.floor,
+          policy,
+          now,
+          firstRecentSeq: recent?.seq ?? null,
+          devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
+        });
+        if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
+        const floor = Math.max(plan.floor, st.floor);
+        // versions inside the version period are kept even below the floor
+        const kept = this.#s.firstRecent.get(id, 0, now - keepS * 1000) as { seq: number } | undefined;
+        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
+      })
+      .immediate();
+  }
+
+  /** The deletions of journal entries, op results and tombstones below `floor` (the purge limit), one transaction per chunk. */
+  *#purgeChunks(ns: number, floor: number): Generator<() => number> {
     const lowest = (this.#s.minSeq.get(ns) as { lo: number | null }).lo;
     let lo = Math.min(lowest ?? floor, floor);
-    let dropped = 0;
     // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
     let from = 0;
     while (lo < floor) {
       const hi = Math.min(lo + this.#trimChunk, floor);
-      dropped += this.#db
-        .transaction(() => {
-          const n = this.#s.journalPurge.run(ns, from, hi).changes;
-          this.#s.opResultsPurge.run(ns, from, hi);
-          this.#s.tombstonePurge.run(ns, from, hi);
-          return n;
-        })
-        .immediate();
+      const start = from;
+      yield () =>
+        this.#db
+          .transaction(() => {
+            const n = this.#s.journalPurge.run(ns, start, hi).changes;
+            this.#s.opResultsPurge.run(ns, start, hi);
+            this.#s.tombstonePurge.run(ns, start, hi);
+            return n;
+          })
+          .immediate();
       from = hi;
       lo = hi;
     }
-    return dropped;
   }
 
   healthCheck(now: number): Promise<void> {
@@ -456,6 +502,11 @@ export class SqliteStore implements JournalStore {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** Lets the event loop serve other requests (a macrotask turn, not a microtask). */
+function yieldTurn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 function newEpoch(): string {

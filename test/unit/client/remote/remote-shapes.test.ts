@@ -178,6 +178,11 @@ describe('valid replies', () => {
     expect(await client.status()).toEqual({ ...STATUS, device: 'd_1', server_version: '0.1.0', protocol: 1 });
   });
 
+  test('a longpoll backoff beyond 300 s is clamped to 300 s (a broken server must not park the agent for days)', async () => {
+    fake.on('GET', '/v1/longpoll', { json: { changes: false, backoff: 86_400 * 30 } });
+    expect(await client.longpoll('c0', 25)).toEqual({ changes: false, backoff: 300 });
+  });
+
   test('longpoll with backoff, and the timeout in the query', async () => {
     fake.on('GET', '/v1/longpoll', { json: { changes: false, backoff: 3 } });
     expect(await client.longpoll('c0', 25)).toEqual({ changes: false, backoff: 3 });

@@ -1,0 +1,282 @@
+// Issue 13, server side over real sockets: one tenant or one anonymous
+// socket must not hurt the server or other tenants. Each case fails
+// without its fix (caps, revocation, hygiene, rate limits, fairness).
+
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addDevice, revokeDevice } from '../../../src/server/admin.js';
+import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
+
+const open: TestServer[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of open.splice(0)) await s.close();
+});
+
+async function server(opts: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const s = await startTestServer(opts);
+  open.push(s);
+  return s;
+}
+
+function raw(url: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => resolve(s));
+    s.on('error', reject);
+    sockets.push(s);
+  });
+}
+
+/** Sends `text` and collects what comes back until the peer closes (or `ms` passes). */
+function exchange(s: Socket, text: string, ms = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const done = (): void => resolve(got);
+    s.on('data', (d) => (got += d.toString()));
+    s.on('close', done);
+    s.on('end', done);
+    setTimeout(done, ms);
+    s.write(text);
+  });
+}
+
+async function until(cond: () => Promise<boolean> | boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return cond();
+}
+
+/** An event stream that is opened and never read: the status line only. */
+async function openStream(url: string, token: string, cursor: string): Promise<{ status: number; socket: Socket }> {
+  const s = await raw(url);
+  const { host } = new URL(url);
+  return new Promise((resolve) => {
+    s.once('data', (d) => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0), socket: s }));
+    s.write(`GET /v1/events?cursor=${encodeURIComponent(cursor)} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${token}\r\n\r\n`);
+  });
+}
+
+describe('event streams and longpolls', () => {
+  it('caps open event streams per device with 429 rate_limited and Retry-After', async () => {
+    const srv = await server({ maxStreamsPerDevice: 2 });
+    const token = await srv.addDevice('a');
+    const c = await new Api(srv.url, token).startCursor();
+    expect((await openStream(srv.url, token, c)).status).toBe(200);
+    expect((await openStream(srv.url, token, c)).status).toBe(200);
+    const r = await new Api(srv.url, token).get(`/v1/events?cursor=${encodeURIComponent(c)}`);
+    expect(r.status).toBe(429);
+    expect(r.body.error).toBe('rate_limited');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    // another tenant is not affected
+    const other = await srv.addDevice('b');
+    expect((await openStream(srv.url, other, await new Api(srv.url, other).startCursor())).status).toBe(200);
+  });
+
+  it('ends a revoked device’s open event stream and longpoll', async () => {
+    const srv = await server({ authRecheckMs: 100 });
+    const { token, deviceId } = await addDevice(srv.dataDir, 'a', 'victim');
+    const api = new Api(srv.url, token);
+    const c = await api.startCursor();
+    const stream = await openStream(srv.url, token, c);
+    const closed = new Promise<void>((r) => stream.socket.on('close', () => r()));
+    stream.socket.resume();
+    const poll = api.get(`/v1/longpoll?cursor=${encodeURIComponent(c)}&timeout=60`);
+    await new Promise((r) => setTimeout(r, 200));
+    await revokeDevice(srv.dataDir, deviceId);
+    const answered = await Promise.race([poll, new Promise((r) => setTimeout(() => r('still open'), 5000))]);
+    expect((answered as { status: number }).status).toBe(401);
+    expect(await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 5000))])).toBe('closed');
+  });
+
+  it('gives a device past its longpoll cap backoff, not other tenants', async () => {
+    const srv = await server({ maxLongpollsPerDevice: 2 });
+    const greedy = new Api(srv.url, await srv.addDevice('a'));
+    const c = encodeURIComponent(await greedy.startCursor());
+    const held = [greedy.get(`/v1/longpoll?cursor=${c}&timeout=2`), greedy.get(`/v1/longpoll?cursor=${c}&timeout=2`)];
+    await new Promise((r) => setTimeout(r, 200));
+    const third = await greedy.get(`/v1/longpoll?cursor=${c}&timeout=2`);
+    expect(third.body.backoff).toBeGreaterThan(0);
+    const other = new Api(srv.url, await srv.addDevice('b'));
+    const started = Date.now();
+    const theirs = await other.get(`/v1/longpoll?cursor=${encodeURIComponent(await other.startCursor())}&timeout=1`);
+    expect(theirs.body).toEqual({ changes: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    await Promise.all(held);
+  });
+});
+
+describe('connection hygiene', () => {
+  it('destroys a socket that sent half its headers once the headers timeout passes', async () => {
+    const srv = await server({ headersTimeoutMs: 300 });
+    const socks = await Promise.all(Array.from({ length: 20 }, () => raw(srv.url)));
+    for (const s of socks) {
+      s.on('data', () => undefined);
+      s.on('error', () => undefined);
+      s.write('GET /v1/status HTTP/1.1\r\nhost: x\r\n'); // never finished
+    }
+    expect(await until(async () => (await srv.server.connections()) === 20, 2000)).toBe(true);
+    // the clients never close their side: only the server's destroy frees the descriptors
+    expect(await until(async () => (await srv.server.connections()) === 0, 5000)).toBe(true);
+  });
+
+  it('refuses connections beyond maxConnections', async () => {
+    const srv = await server({ maxConnections: 3 });
+    const socks = await Promise.all(Array.from({ length: 6 }, () => raw(srv.url)));
+    for (const s of socks) s.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await srv.server.connections()).toBeLessThanOrEqual(3);
+  });
+
+  it('cuts a commit body trickled slower than its deadline', async () => {
+    const srv = await server({ bodyDeadlineMs: 500, bodyIdleMs: 5000 });
+    const token = await srv.addDevice('a');
+    const s = await raw(srv.url);
+    const body = JSON.stringify({ ops: [] });
+    s.write(`POST /v1/commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    let closed = false;
+    s.on('close', () => (closed = true));
+    s.on('error', () => undefined);
+    for (let i = 0; i < body.length - 1 && !closed; i++) {
+      s.write(body[i]!);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(closed).toBe(true);
+  });
+
+  it('cuts an upload slower than the minimum body rate', async () => {
+    const srv = await server({ minBodyBytesPerS: 1000, bodyRateGraceMs: 300, bodyIdleMs: 5000 });
+    const token = await srv.addDevice('a');
+    const s = await raw(srv.url);
+    s.write(`PUT /v1/blobs/${'a'.repeat(64)} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-length: 100000\r\n\r\n`);
+    let closed = false;
+    s.on('close', () => (closed = true));
+    s.on('error', () => undefined);
+    for (let i = 0; i < 40 && !closed; i++) {
+      s.write('x');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(closed).toBe(true);
+  });
+
+  const early = [
+    { desc: 'a 401 before the body', auth: 'Bearer unknown-token-unknown-token' },
+    { desc: 'a 400 on a bad hash before the body', auth: 'good', path: '/v1/blobs/nothex' },
+  ];
+  for (const c of early) {
+    it(`closes the connection after ${c.desc} (the unread body is not a next request)`, async () => {
+      const srv = await server();
+      const token = await srv.addDevice('a');
+      const auth = c.auth === 'good' ? `Bearer ${token}` : c.auth;
+      const s = await raw(srv.url);
+      // the body is a complete request of its own: a server that keeps the connection would answer it
+      const smuggled = 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n';
+      const text = await exchange(
+        s,
+        `PUT ${c.path ?? `/v1/blobs/${'a'.repeat(64)}`} HTTP/1.1\r\nhost: x\r\nauthorization: ${auth}\r\ncontent-length: ${smuggled.length + 100000}\r\n\r\n${smuggled}`,
+      );
+      expect(text).toMatch(/^HTTP\/1\.1 40[01]/);
+      expect(text.toLowerCase()).toContain('connection: close');
+      expect(text).not.toContain('"status":"ok"');
+    });
+  }
+});
+
+describe('rate limits', () => {
+  it('answers 429 rate_limited with Retry-After past a device’s bucket, and spares other devices', async () => {
+    const srv = await server({ rateDevice: 1, burstDevice: 5 });
+    const api = new Api(srv.url, await srv.addDevice('a'));
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) codes.push((await api.get('/v1/status')).status);
+    expect(codes.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    const r = await api.get('/v1/status');
+    expect(r.status).toBe(429);
+    expect(r.body.error).toBe('rate_limited');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const other = new Api(srv.url, await srv.addDevice('a', 'second'));
+    expect((await other.get('/v1/status')).status).toBe(200);
+  });
+
+  it('limits a namespace as a whole', async () => {
+    const srv = await server({ rateNamespace: 1, burstNamespace: 3 });
+    const a1 = new Api(srv.url, await srv.addDevice('a', 'one'));
+    const a2 = new Api(srv.url, await srv.addDevice('a', 'two'));
+    const b = new Api(srv.url, await srv.addDevice('b'));
+    const codes = [];
+    for (const api of [a1, a2, a1, a2]) codes.push((await api.get('/v1/status')).status);
+    expect(codes).toEqual([200, 200, 200, 429]);
+    expect((await b.get('/v1/status')).status).toBe(200);
+  });
+});
+
+describe('fairness', () => {
+  it('serves another tenant while a 1000-op commit runs', async () => {
+    const srv = await server();
+    const bulk = new Api(srv.url, await srv.addDevice('bulk'));
+    const small = new Api(srv.url, await srv.addDevice('small'));
+    const ops = Array.from({ length: 1000 }, (_, i) => ({ op: 'create' as const, kind: 'dir' as const, parent: 'root', name: `d${i}` }));
+    const order: string[] = [];
+    // the bulk commit starts first; the probe goes once the bulk tenant's first op is journaled
+    const c = encodeURIComponent(await bulk.startCursor());
+    const commit = bulk.commitRaw(ops).then(() => order.push('bulk'));
+    await bulk.get(`/v1/longpoll?cursor=${c}&timeout=30`);
+    await small.get('/v1/status').then(() => order.push('small'));
+    await commit;
+    expect(order).toEqual(['small', 'bulk']);
+  });
+});
+
+describe('smaller points', () => {
+  it('reuses the /healthz probe instead of writing on every call', async () => {
+    const srv = await server({ healthCacheMs: 60_000 });
+    const { readdirSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const wal = join(srv.dataDir, 'syncd.db-wal');
+    await fetch(`${srv.url}/healthz`);
+    const before = statSync(wal).mtimeMs + ':' + statSync(wal).size;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${srv.url}/healthz`).then((r) => r.status)));
+    expect(replies.every((s) => s === 200)).toBe(true);
+    expect(statSync(wal).mtimeMs + ':' + statSync(wal).size).toBe(before);
+    expect(readdirSync(join(srv.dataDir, 'tmp'))).toEqual([]);
+  });
+
+  it('answers invalid UTF-8 in a commit body with 400, not U+FFFD names', async () => {
+    const srv = await server();
+    const api = new Api(srv.url, await srv.addDevice('a'));
+    const body = Buffer.concat([
+      Buffer.from('{"ops":[{"op_id":"5f0e3a52-8d6b-4c1e-9a4f-0d3b2c1a0f9e","op":"create","kind":"dir","parent":"root","name":"a'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}]}'),
+    ]);
+    const r = await api.request('POST', '/v1/commit', { body, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe('bad_request');
+    expect((await api.listAll()).nodes).toEqual([]);
+  });
+
+  it('serves /metrics on its own listener when metricsPort is given, and not on the API port', async () => {
+    const srv = await server({ metricsPort: 0 });
+    expect(srv.server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const m = await fetch(`${srv.server.metricsUrl}/metrics`);
+    expect(m.status).toBe(200);
+    expect(await m.text()).toContain('syncd_journal_head');
+    expect((await fetch(`${srv.url}/metrics`)).status).toBe(404);
+  });
+
+  it('never moves a device’s recorded position backwards', async () => {
+    const srv = await server({ activityFlushMs: 0 });
+    const api = new Api(srv.url, await srv.addDevice('a'));
+    const c0 = await api.startCursor();
+    await api.mkdir('x');
+    await api.mkdir('y');
+    const { cursor } = await api.changesAll(c0);
+    await api.get(`/v1/changes?cursor=${encodeURIComponent(cursor)}`);
+    await api.get(`/v1/changes?cursor=${encodeURIComponent(c0)}`); // an old cursor again
+    const st = await api.get('/v1/status');
+    expect(st.body.devices[0].cursor_seq).toBe(2);
+  });
+});
