@@ -78,7 +78,8 @@ function counting(client, failAt = Infinity) {
 /** edit(path) changes the file at A; then A uploads, B rebuilds from its previous version */
 async function editCase(b, { mib, runs, edit, name }) {
   const { RemoteClient } = await dist('client/remote/remote.js');
-  const { uploadFile, downloadToTemp } = await dist('client/transfer/transfer.js');
+  const { downloadToTemp } = await dist('client/transfer/transfer.js');
+  const { uploadFile } = await dist('client/transfer/upload.js');
   const server = await b.startServer(`${name}-srv`);
   const rsync = hasRsync();
   const a = new RemoteClient({ server: server.url, token: server.token('big', 'a') });
@@ -151,7 +152,7 @@ function insertAtStart(path) {
 
 async function resumeCase(b, { mib }) {
   const { RemoteClient } = await dist('client/remote/remote.js');
-  const { uploadFile } = await dist('client/transfer/transfer.js');
+  const { uploadFile } = await dist('client/transfer/upload.js');
   const server = await b.startServer('resume-srv');
   const a = new RemoteClient({ server: server.url, token: server.token('resume', 'a') });
   try {

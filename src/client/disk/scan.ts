@@ -9,7 +9,7 @@ import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { baseName, isWithin, parentPath } from '../../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
-import { hashFile } from '../transfer/transfer.js';
+import { hashFile } from '../transfer/upload.js';
 import { TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
 import { isDiskError } from './errno.js';
 

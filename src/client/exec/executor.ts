@@ -23,7 +23,8 @@ import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, assertSameParents, kindOf, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
-import { downloadManyToTemp, uploadFile } from '../transfer/transfer.js';
+import { downloadManyToTemp } from '../transfer/transfer.js';
+import { uploadFile } from '../transfer/upload.js';
 import { isDiskError } from '../disk/errno.js';
 
 export interface ExecContext {

@@ -6,9 +6,7 @@
 
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { TEMP_PREFIX } from '../../core/syncd-names.js';
-import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { Backoff, sleep, type BackoffOptions } from '../agent/backoff.js';
 import type { RemoteClient } from '../remote/remote.js';
@@ -16,10 +14,9 @@ import type { Throttle } from './throttle.js';
 import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
 import { discard } from '../remote/streams.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
-import { chunkHandle, readRange, type ChunkedFile } from './chunk-file.js';
 import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
-import { diskCode, isDiskError } from '../disk/errno.js';
+import { isDiskError } from '../disk/errno.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -490,165 +487,6 @@ function asError(e: unknown): Error {
 /** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */
 export async function syncFiles(paths: readonly string[], fs: Fsys = nodeFsys): Promise<void> {
   await fs.syncFiles(paths);
-}
-
-const HASH_CHUNK = 1024 * 1024;
-
-async function hashHandle(fh: FsHandle): Promise<{ hash: string; size: number }> {
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(HASH_CHUNK);
-  let size = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, size);
-    if (bytesRead === 0) break;
-    h.update(buf.subarray(0, bytesRead));
-    size += bytesRead;
-  }
-  return { hash: h.digest('hex'), size };
-}
-
-/**
- * The first `size` bytes of an open file as a Readable that never closes the
- * handle (the caller owns it, and re-stats through it afterwards).
- */
-function readHandle(fh: FsHandle, size: number, throttle?: Throttle): Readable {
-  let pos = 0;
-  return new Readable({
-    highWaterMark: HASH_CHUNK,
-    read() {
-      const want = Math.min(HASH_CHUNK, size - pos);
-      if (want <= 0) {
-        this.push(null);
-        return;
-      }
-      fh.read(Buffer.allocUnsafe(want), 0, want, pos).then(
-        async ({ bytesRead, buffer }) => {
-          if (bytesRead === 0) {
-            // shrank under us: end short; the Content-Length check and the re-stat report it
-            this.push(null);
-            return;
-          }
-          pos += bytesRead;
-          await throttle?.(bytesRead);
-          this.push(buffer.subarray(0, bytesRead));
-        },
-        (e: unknown) => this.destroy(e as Error),
-      );
-    },
-  });
-}
-
-/** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
-export async function hashFile(absPath: string, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
-  const fh = await fs.openRead(absPath);
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new SyncdError('not_a_file', `${absPath} is not a regular file`, { path: absPath });
-    return await hashHandle(fh);
-  } finally {
-    await fh.close();
-  }
-}
-
-export interface FileIdentity {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-function sameIdentity(st: FileIdentity, expect: FileIdentity): boolean {
-  return st.size === expect.size && st.mtimeMs === expect.mtimeMs && st.ino === expect.ino;
-}
-
-function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
-  return new SyncdError('changed_during_upload', `${absPath} changed while it was being uploaded (${detail}); it will be uploaded again once it settles`, { path: absPath }, cause === undefined ? undefined : { cause });
-}
-
-/**
- * Hashes `absPath` and uploads it, both by streaming from one open handle.
- * Throws SyncdError `changed_during_upload` when the file is not the one the
- * scanner saw (`expect`), or changed, moved or vanished before the upload
- * finished; the engine retries later. Remote failures are RemoteErrors.
- */
-export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
-  let fh: FsHandle;
-  try {
-    fh = await fs.openRead(absPath);
-  } catch (e) {
-    const code = diskCode(e);
-    if (code === 'path_missing' || code === 'path_is_symlink' || code === 'path_not_dir') throw changed(absPath, code === 'path_missing' ? 'it is gone' : 'it is no longer a regular file', e);
-    throw e;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw changed(absPath, 'it is no longer a regular file');
-    if (!sameIdentity(st, expect)) throw changed(absPath, 'it differs from what the scan saw');
-    const chunkRemote = expect.size > SINGLE_CHUNK_MAX && remote.missingChunks && remote.putChunk && remote.assembleFile ? (remote as ChunkRemote) : null;
-    const { hash, size, chunks } = chunkRemote ? await chunkHandle(fh) : { ...(await hashHandle(fh)), chunks: null };
-    if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
-    let putError: unknown;
-    try {
-      const whole = (): Promise<unknown> => remote.putBlob(hash, size, () => readHandle(fh, size, throttle));
-      if (chunkRemote && chunks) await uploadChunks(chunkRemote, fh, { hash, size, chunks }, whole, throttle);
-      else await whole();
-    } catch (e) {
-      putError = e;
-    }
-    const [after, byPath] = await Promise.all([fh.stat(), fs.lstat(absPath).catch(() => undefined)]);
-    if (!sameIdentity(after, expect)) throw changed(absPath, 'its size or mtime changed', putError);
-    if (byPath === undefined || !byPath.isFile() || !sameIdentity(byPath, expect)) throw changed(absPath, 'it was replaced or removed', putError);
-    if (putError !== undefined) {
-      // the server hashed other bytes than we did: the content changed in place without touching size/mtime
-      if (putError instanceof RemoteError && putError.code === 'hash_mismatch') throw changed(absPath, 'its content changed in place', putError);
-      throw putError;
-    }
-    return { hash, size };
-  } finally {
-    await fh.close();
-  }
-}
-
-/** chunk uploads of one file in flight at once */
-const CHUNK_UPLOADS_IN_FLIGHT = 4;
-
-/**
- * A large file as chunks: ask which ones the server lacks, send only those
- * (so an upload killed halfway resumes where it stopped: the chunks that
- * made it are not missing any more), then let the server assemble and
- * verify the file. A server without the content layer (404) gets the whole
- * blob instead; chunks collected between the question and the assembly
- * (`chunks_missing`) are asked about and sent once more.
- */
-async function uploadChunks(remote: ChunkRemote, fh: FsHandle, file: ChunkedFile, whole: () => Promise<unknown>, throttle?: Throttle): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    let missing: Set<string>;
-    try {
-      missing = new Set(await askMissing(remote, [...new Set(file.chunks.map((c) => c.hash))]));
-    } catch (e) {
-      if (e instanceof RemoteError && e.code === 'not_found') {
-        await whole();
-        return;
-      }
-      throw e;
-    }
-    const jobs = file.chunks
-      .filter((c) => missing.delete(c.hash)) // each distinct chunk once
-      .map((c) => async () => void (await remote.putChunk(c.hash, c.size, () => readRange(fh, c.offset, c.size, throttle))));
-    await runLimited(jobs, CHUNK_UPLOADS_IN_FLIGHT);
-    try {
-      await remote.assembleFile(file.hash, file.size, file.chunks);
-      return;
-    } catch (e) {
-      if (attempt === 0 && e instanceof RemoteError && e.serverCode === 'chunks_missing') continue;
-      throw e;
-    }
-  }
-}
-
-async function askMissing(remote: ChunkRemote, hashes: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < hashes.length; i += 10_000) out.push(...(await remote.missingChunks(hashes.slice(i, i + 10_000))));
-  return out;
 }
 
 /**

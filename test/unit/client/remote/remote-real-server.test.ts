@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
-import { downloadManyToTemp, downloadToTemp, uploadFile } from '../../../../src/client/transfer/transfer.js';
+import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/transfer/transfer.js';
+import { uploadFile } from '../../../../src/client/transfer/upload.js';
 import type { OpResult, WireNode } from '../../../../src/protocol/types.js';
 import { sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 

@@ -14,7 +14,8 @@ import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { nodeFsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
-import { downloadToTemp, uploadFile, type BlobRemote } from '../../../../src/client/transfer/transfer.js';
+import { downloadToTemp, type BlobRemote } from '../../../../src/client/transfer/transfer.js';
+import { uploadFile } from '../../../../src/client/transfer/upload.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 

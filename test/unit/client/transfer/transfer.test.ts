@@ -13,12 +13,11 @@ import {
   downloadManyToTemp,
   downloadToTemp,
   EMPTY_SHA256,
-  hashFile,
   removeStaleTemps,
   syncFiles,
-  uploadFile,
   type DownloadItem,
 } from '../../../../src/client/transfer/transfer.js';
+import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
 import { TEMP_PREFIX } from '../../../../src/core/syncd-names.js';
 import { SyncdError } from '../../../../src/protocol/errors.js';
 import { startFakeServer, type FakeReply, type FakeRequest, type FakeServer } from '../../../helpers/fake-server.js';
