@@ -6,10 +6,10 @@
 // plan expected; a mismatch marks the path dirty instead of acting.
 
 import { randomUUID } from 'node:crypto';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import { committedEdits, localDeleteEdits, movedEdits, placedEdits, stateEdits } from '../../core/apply.js';
-import { isStateOp, type LocalOp, type PlanOp, type PlanProblem, type RemoteOp } from '../../core/ops.js';
+import { isStateOp, type LocalOp, type PlanOp, type RemoteOp } from '../../core/ops.js';
 import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { fromWire, parentPath } from '../../core/tree.js';
 import { nameKey } from '../../protocol/names.js';
@@ -17,50 +17,16 @@ import { SyncdError } from '../../protocol/errors.js';
 import type { Op, OpResult } from '../../protocol/types.js';
 import { detachAndDelete } from './detach.js';
 import { recordEdits } from './record.js';
+import type { ExecContext, ExecResult, Unconfirmed } from './context.js';
+import { downloads, exec, occupied, place } from './downloads.js';
+import type { LocalExpect } from '../../core/local.js';
 import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
-import type { RemoteClient } from '../remote/remote.js';
 import { isRetryable } from '../remote/errors.js';
-import { assertRealParents, assertSameParents, kindOf, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
-import type { StateDB } from '../state/db.js';
-import type { Throttle } from '../transfer/throttle.js';
-import { downloadManyToTemp } from '../transfer/transfer.js';
+import { assertRealParents, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
 import { uploadFile } from '../transfer/upload.js';
 import { isDiskError } from '../disk/errno.js';
 
-export interface ExecContext {
-  root: string;
-  db: StateDB;
-  remote: RemoteClient;
-  /** transfers in parallel */
-  concurrency: number;
-  onTransfer?: (files: number, bytes: number) => void;
-  signal?: AbortSignal;
-  /** the agent's bandwidth budget */
-  throttle?: Throttle;
-  /** the file system of `root` (default: the real disk) */
-  fs?: Fsys;
-  /** retries of a failed download within the round (default 5; the next round retries anyway) */
-  downloadRetries?: number;
-  /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
-  unconfirmed?: Unconfirmed[];
-}
-
-/** One op sent in a commit whose reply never came: the server may have applied it. */
-export interface Unconfirmed {
-  op: RemoteOp;
-  wire: Op;
-  intent: string;
-}
-
-export interface ExecResult {
-  done: number;
-  failed: number;
-  /** the server refused something because it moved on: pull before the next round */
-  needPull: boolean;
-  /** disk paths to re-stat before the next round */
-  dirty: Set<string>;
-  problems: PlanProblem[];
-}
+export type { Unconfirmed } from './context.js';
 
 type Phase = 0 | 1 | 2 | 3 | 4 | 5;
 const PHASE: Record<PlanOp['type'], Phase> = {
@@ -74,16 +40,6 @@ const SYNC_DIRS_PARALLEL = 16;
 
 /** Errors that end the round (the engine backs off and retries); others are per-path problems. */
 const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited', 'server_error', 'disk_full', 'ABORT_ERR']);
-
-function fileMode(exec: boolean, umask = process.umask()): number {
-  return (exec ? 0o777 : 0o666) & ~umask;
-}
-
-/** A file's mode with only the execute bits changed: whoever may read it may run it. */
-function exec(mode: number, on: boolean): number {
-  const perm = mode & 0o7777;
-  return on ? perm | ((perm & 0o444) >> 2) : perm & ~0o111;
-}
 
 class Run {
   readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
@@ -210,163 +166,16 @@ class Run {
 
   // ---- phase 4a: content from the server ------------------------------
 
-  async downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
-    type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string; chain: ParentChain };
-    const ready: (Item & { tmp: string; st: FsStat })[] = [];
-    const items: Item[] = [];
-    // the parents' identities before the download, per directory
-    const chains = new Map<string, ParentChain | null>();
-    for (const op of ops) {
-      if (!(await this.guard(op.path))) continue;
-      const dirRel = parentPath(op.path);
-      if (!chains.has(dirRel)) chains.set(dirRel, await this.chainOf(op.path));
-      const chain = chains.get(dirRel)!;
-      if (chain === null) {
-        this.stale(op.path);
-        continue;
-      }
-      const abs = this.abs(op.path);
-      items.push({ op, abs, dirAbs: dirname(abs), chain });
-    }
-    const umask = process.umask();
-    // the temp files get their final mode and mtime as they are written, and
-    // their stat then: placing them is a link (or rename) and nothing else
-    const results = await downloadManyToTemp(
-      this.ctx.remote,
-      items.map(({ op, abs, dirAbs }) => ({
-        hash: op.node.hash!, size: op.node.size ?? 0, dirAbs,
-        // the file there now is most likely the previous version: a large file reuses its chunks
-        reuse: [abs],
-        mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
-      })),
-      { fsync: false, concurrency: Math.max(1, Math.min(4, this.ctx.concurrency)), signal: this.ctx.signal, throttle: this.ctx.throttle, fs: this.fs, retries: this.ctx.downloadRetries },
-    );
-    results.forEach((r, i) => {
-      const item = items[i]!;
-      const { op } = item;
-      if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
-      else this.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
-    });
-    const full = results.find((r) => !r.ok && isDiskError(r.error, 'disk_full'));
-    if (full) {
-      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
-      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    }
-    // durability once per batch: the data first (a file must never be in
-    // place with content a crash could take back), then the names, then Synced
-    try {
-      await this.fs.syncFiles(ready.map((r) => r.tmp));
-    } catch (err) {
-      for (const r of ready) await this.fs.unlink(r.tmp).catch(() => undefined);
-      throw err;
-    }
-    const placed: (Item & { st: FsStat })[] = [];
-    const dirs = new Set<string>();
-    // per directory, once the bytes are here and just before its files are placed
-    const rechecked = new Map<string, string | null>();
-    for (const [i, item] of ready.entries()) {
-      const { op, tmp, st } = item;
-      let left = true;
-      try {
-        if (this.ctx.signal?.aborted) continue; // stopping: what is placed so far is recorded below
-        // a parent swapped for a symlink while the bytes came would carry the
-        // link or rename outside the folder: refuse, report, never write through
-        if (!rechecked.has(item.dirAbs)) {
-          try {
-            await assertSameParents(this.ctx.root, op.path, item.chain, this.fs);
-            rechecked.set(item.dirAbs, null);
-          } catch (err) {
-            const e = err as SyncdError;
-            if (e.code !== 'unsafe_path') throw err;
-            this.parents.clear();
-            rechecked.set(item.dirAbs, e.message);
-          }
-        }
-        const swapped = rechecked.get(item.dirAbs);
-        if (swapped) {
-          this.problem(op.path, 'unsafe_path', swapped.replace(/^refusing to touch "[^"]*"/, `refusing to touch "${op.path}"`));
-          continue;
-        }
-        // Local records what WE placed: link and rename keep the inode, size
-        // and mtime, so the temp file's identity is the placed file's. If
-        // someone writes the path right after, the next scan sees a
-        // different identity and re-hashes: their edit is never mistaken
-        // for our content.
-        const how = await this.place(tmp, st, op.path, item.abs, op.expect, op.node.exec);
-        if (how === null) continue;
-        left = how === 'linked';
-        placed.push(item);
-        dirs.add(item.dirAbs);
-        this.ctx.onTransfer?.(1, op.node.size ?? 0);
-      } catch (err) {
-        // one file's trouble (its directory vanished, …) must not strand the rest
-        if (isDiskError(err, 'disk_full')) {
-          for (const r of ready.slice(i + 1)) await this.fs.unlink(r.tmp).catch(() => undefined);
-          throw err;
-        }
-        this.stale(op.path);
-      } finally {
-        // a linked temp name goes; a renamed one is gone already
-        if (left) await this.fs.unlink(tmp).catch(() => undefined);
-      }
-    }
-    // the names are durable before Synced says the files are there; a
-    // directory that cannot be synced leaves its files unrecorded, for the
-    // next scan to look at again
-    const failed = await this.syncDirs(dirs);
-    const recorded = failed.size === 0 ? placed : placed.filter((p) => !failed.has(p.dirAbs));
-    for (const p of placed) if (failed.has(p.dirAbs)) this.res.dirty.add(p.op.path);
-    const { db } = this.ctx;
-    db.tx(() => {
-      for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
-    });
-    this.res.done += recorded.length;
-    for (const [d, err] of failed) {
-      const rel = relative(this.ctx.root, d).split(sep).join('/');
-      this.problem(rel, (err as NodeJS.ErrnoException).code ?? 'error', `cannot make the new files in "${rel || '.'}" durable: ${(err as Error).message}`);
-    }
+  downloads(ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
+    return downloads(this, ops);
   }
 
-  /**
-   * Puts a finished temp file (with identity `st`) at `rel`: with nothing
-   * expected there, as a hard link, which fails rather than replace
-   * anything that appeared; otherwise by rename, after re-checking the
-   * target still is what the plan saw (a replaced file keeps its
-   * permissions, only the execute bits follow the server). Returns how, or
-   * null (path marked dirty, or a problem recorded) when the disk moved on.
-   */
-  async place(tmp: string, st: FsStat, rel: string, abs: string, expect: import('../../core/local.js').LocalExpect | null, execBit: boolean): Promise<'linked' | 'renamed' | null> {
-    if (expect === null) {
-      try {
-        await this.fs.link(tmp, abs);
-        return 'linked';
-      } catch (err) {
-        if (isDiskError(err, 'path_taken')) {
-          const there = await lstatOrNull(abs, this.fs);
-          if (there && kindOf(there) === 'other') this.occupied(rel);
-          else this.stale(rel);
-          return null;
-        }
-        if (!isDiskError(err, 'not_permitted', 'not_supported')) throw err;
-      }
-    }
-    const old = await lstatOrNull(abs, this.fs);
-    if (old && kindOf(old) === 'other') {
-      this.occupied(rel);
-      return null;
-    }
-    if (!matchesExpect(old, expect)) {
-      this.stale(rel);
-      return null;
-    }
-    const mode = old && old.isFile() ? exec(old.mode, execBit) : fileMode(execBit);
-    if ((st.mode & 0o7777) !== mode) await this.fs.chmod(tmp, mode);
-    await this.fs.rename(tmp, abs);
-    return 'renamed';
+  place(tmp: string, st: FsStat, rel: string, abs: string, expect: LocalExpect | null, execBit: boolean): Promise<'linked' | 'renamed' | null> {
+    return place(this, tmp, st, rel, abs, expect, execBit);
   }
 
   occupied(rel: string): void {
-    this.problem(rel, 'occupied', `"${rel}" is taken by something syncd cannot sync (a pipe, socket or device); move it away to receive the server's file`);
+    occupied(this, rel);
   }
 
   async symlink(op: Extract<LocalOp, { type: 'symlink' }>): Promise<void> {
