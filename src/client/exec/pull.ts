@@ -54,7 +54,7 @@ export const DEFAULT_MAX_LIST_ENTRIES = 10_000_000;
 /** A server reply that breaks the protocol in a way no retry fixes. */
 export class ListingError extends SyncdError {
   constructor(message: string) {
-    super('protocol', message);
+    super('protocol_error', message);
   }
 }
 

@@ -103,6 +103,9 @@ export function createListener(opts: ListenerOptions, onRequest: RequestListener
   } else {
     h1 = createHttp1Server(h1Options, onRequest as never);
     h1.on('clientError', opts.onClientError);
+    // node starts its headers-timeout sweep on 'listening'; this server never
+    // listens (the front socket hands it connections), so start it here
+    h1.emit('listening');
     const h2 = createHttp2Server({}, onRequest as never);
     track(h2);
     const http1 = h1;

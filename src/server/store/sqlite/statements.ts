@@ -33,7 +33,7 @@ export function prepare(db: Database.Database) {
       'SELECT d.id, d.label, n.name AS namespace, d.created_at, d.cursor_seq, d.last_seen, d.revoked FROM devices d JOIN namespaces n ON n.id = d.ns ORDER BY n.name, d.created_at, d.id',
     ),
     activity: db.prepare(
-      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = max(coalesce(cursor_seq, 0), coalesce(@cursorSeq, 0)) WHERE id = @id',
+      'UPDATE devices SET last_seen = max(coalesce(last_seen, 0), @lastSeen), cursor_seq = CASE WHEN @cursorSeq IS NULL THEN cursor_seq WHEN cursor_seq IS NULL THEN @cursorSeq ELSE max(cursor_seq, @cursorSeq) END WHERE id = @id',
     ),
     nodeGet: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id = ?`),
     sibling: db.prepare('SELECT id FROM nodes WHERE ns = ? AND parent = ? AND name_key = ? AND deleted = 0'),
