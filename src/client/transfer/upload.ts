@@ -4,7 +4,6 @@
 // file changed mid-upload is never committed under a stale identity.
 
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle } from '../disk/fsys.js';
 import type { Throttle } from './throttle.js';
@@ -27,37 +26,6 @@ async function hashHandle(fh: FsHandle): Promise<{ hash: string; size: number }>
     size += bytesRead;
   }
   return { hash: h.digest('hex'), size };
-}
-
-/**
- * The first `size` bytes of an open file as a Readable that never closes the
- * handle (the caller owns it, and re-stats through it afterwards).
- */
-function readHandle(fh: FsHandle, size: number, throttle?: Throttle): Readable {
-  let pos = 0;
-  return new Readable({
-    highWaterMark: HASH_CHUNK,
-    read() {
-      const want = Math.min(HASH_CHUNK, size - pos);
-      if (want <= 0) {
-        this.push(null);
-        return;
-      }
-      fh.read(Buffer.allocUnsafe(want), 0, want, pos).then(
-        async ({ bytesRead, buffer }) => {
-          if (bytesRead === 0) {
-            // shrank under us: end short; the Content-Length check and the re-stat report it
-            this.push(null);
-            return;
-          }
-          pos += bytesRead;
-          await throttle?.(bytesRead);
-          this.push(buffer.subarray(0, bytesRead));
-        },
-        (e: unknown) => this.destroy(e as Error),
-      );
-    },
-  });
 }
 
 /** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
@@ -110,7 +78,7 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {
-      const whole = (): Promise<unknown> => remote.putBlob(hash, size, () => readHandle(fh, size, throttle));
+      const whole = (): Promise<unknown> => remote.putBlob(hash, size, () => readRange(fh, 0, size, throttle));
       if (chunkRemote && chunks) await uploadChunks(chunkRemote, fh, { hash, size, chunks }, whole, throttle);
       else await whole();
     } catch (e) {
