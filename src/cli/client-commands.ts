@@ -4,7 +4,9 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../client/state/config.js';
-import { Engine, writeMarker, type Log } from '../client/agent/engine.js';
+import { Engine } from '../client/agent/engine.js';
+import type { Log } from '../client/agent/log.js';
+import { writeMarker } from '../client/disk/marker.js';
 import { createLogger, type Logger } from '../client/agent/log.js';
 import { acquireLock } from '../client/state/lock.js';
 import { folderStatePaths } from '../client/state/paths.js';

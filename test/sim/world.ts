@@ -10,7 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, silentLog } from '../../src/client/agent/engine.js';
+import { Engine } from '../../src/client/agent/engine.js';
+import { silentLog } from '../../src/client/agent/log.js';
 // the engine imports the executor lazily; loaded here, that import resolves
 // at once instead of on a file read the scheduler cannot see
 import '../../src/client/exec/executor.js';

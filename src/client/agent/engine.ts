@@ -5,85 +5,32 @@
 
 import { join } from 'node:path';
 import { checkGuards, type GuardTrip } from '../../core/guards.js';
-import type { LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { narrowPlanInput, plan } from '../../core/plan/index.js';
 import { afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
 import { resetLabel } from '../../core/policy/reset.js';
-import { baseName } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { recoverTrash } from '../exec/detach.js';
-import { ROOT_MARKER, TRASH_PREFIX } from '../../core/syncd-names.js';
+import { removeLeftovers } from '../exec/detach.js';
+import { ROOT_MARKER } from '../../core/syncd-names.js';
 import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
-import { nodeFsys, type Fsys } from '../disk/fsys.js';
+import { nodeFsys } from '../disk/fsys.js';
 import { collectGarbage } from './memory.js';
 import { followServer } from './notify.js';
 import { pull } from '../exec/pull.js';
-import type { RemoteClient } from '../remote/remote.js';
 import { RemoteError } from '../remote/errors.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { StateDB } from '../state/db.js';
 import type { MetaKey, MetaValue } from '../state/meta.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
-import { isDiskError, isWatchLimit } from '../disk/errno.js';
-
-export interface Log {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
-
-export interface EngineOptions {
-  folder: string;
-  db: StateDB;
-  remote: RemoteClient;
-  concurrency?: number;
-  maxDeleteShare?: number;
-  minDeleteCount?: number;
-  longpollTimeoutS?: number;
-  /** `stream` (default): Subscribe, falling back to the longpoll; `longpoll`: the longpoll only */
-  notifyChannel?: 'stream' | 'longpoll';
-  /** a Subscribe stream silent this long is stalled (the server beats every 15 s), ms (default 50 000) */
-  streamIdleMs?: number;
-  /** a listing with more nodes is a protocol error (pull.ts) */
-  maxListEntries?: number;
-  safetyPullIntervalS?: number;
-  extraIgnore?: string[];
-  /** bytes per second across all transfers; 0 = unlimited */
-  bandwidthLimit?: number;
-  /**
-   * `watch`: after this long without a cycle, let go of the in-memory trees
-   * (they reload from the state DB on the next cycle); 0 = keep them
-   */
-  releaseIdleMs?: number;
-  log?: Log;
-  now?: () => number;
-  /** transfers done so far in this cycle */
-  onTransfer?: (files: number, bytes: number) => void;
-  /** planned transfer totals of a round */
-  onPlan?: (files: number, bytes: number) => void;
-  /** the folder's file system (default: the real disk; the simulation passes its own) */
-  fs?: Fsys;
-  /** retries of a failed download within a round (default 5) */
-  downloadRetries?: number;
-}
-
-export interface CycleResult {
-  converged: boolean;
-  rounds: number;
-  /** ops the last plan still had, held-back ones included */
-  pending: number;
-  problems: PlanProblem[];
-  paused: GuardTrip | null;
-}
+import { isWatchLimit } from '../disk/errno.js';
+import { rootIdentity, writeMarker } from '../disk/marker.js';
+import type { CycleResult, EngineOptions } from './engine-options.js';
+import { silentLog } from './log.js';
 
 /** file-system events within this window become one cycle (an editor's save is several events) */
 const HINT_COALESCE_MS = 10;
@@ -182,30 +129,10 @@ export class Engine {
     }
     // no transfer runs while the folder is observed, so every temp file met
     // is stale (a crash's, or one whose directory the user moved mid-download)
-    if (res.temps.length) await this.#removeStaleTemps(res.temps, prev);
+    if (res.temps.length) await removeLeftovers(this.o.fs, this.o.folder, res.temps, prev, this.o.log);
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
-  }
-
-  async #removeStaleTemps(temps: readonly string[], local: LocalTree): Promise<void> {
-    let removed = 0;
-    for (const t of temps) {
-      try {
-        if (baseName(t).startsWith(TRASH_PREFIX)) {
-          // a delete a crash interrupted: finish it only if that file is still what Local knew
-          const r = await recoverTrash(this.o.fs, this.o.folder, t, local);
-          if (r !== 'left') this.o.log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
-          continue;
-        }
-        await this.o.fs.unlink(join(this.o.folder, t)); // a link of that name goes, never its target
-        removed++;
-      } catch (err) {
-        // gone already, or not removable now: the next scan that meets it tries again
-        if (!isDiskError(err, 'path_missing')) this.o.log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
-      }
-    }
-    if (removed) this.o.log.info('removed leftover temp files', { count: removed });
   }
 
   /**
@@ -228,7 +155,6 @@ export class Engine {
     this.db.lightTx(() => this.db.setProblems(problems, scope));
   }
 
-  /** The cycle ends with nothing left to do; `memo`: the plan was empty with nothing deferred. */
   /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
   #idle(memo: string | null, deferred = 0): void {
     const { db } = this;
@@ -549,19 +475,5 @@ export class Engine {
   /** True while changes are found by periodic scans instead of watches. */
   get polling(): boolean {
     return this.#pollFallback;
-  }
-}
-
-/** Device and inode of the folder root ('' when it is gone). */
-function rootIdentity(folder: string, fs: Fsys): string {
-  const st = fs.statSync(folder);
-  return st ? `${st.dev}:${st.ino}` : '';
-}
-
-export function writeMarker(folder: string, fs: Fsys = nodeFsys): void {
-  try {
-    fs.writeNewSync(join(folder, ROOT_MARKER), 'This folder is synced by syncd. Do not delete this file: it tells syncd the folder is really there (not an empty mount point).\n');
-  } catch (err) {
-    if (!isDiskError(err, 'path_taken')) throw err;
   }
 }

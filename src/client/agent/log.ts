@@ -154,3 +154,13 @@ export function textLine(ts: Date, level: LogLevel, msg: string, fields: LogFiel
   for (const s of stacks) line += `\n${s.split('\n').map((l) => `    ${l}`).join('\n')}`;
   return line;
 }
+
+/** What the engine logs through (a Logger is one; tests pass silentLog). */
+export interface Log {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };

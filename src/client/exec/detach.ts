@@ -11,10 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { LocalEntry, LocalExpect } from '../../core/local.js';
+import { baseName } from '../../core/tree.js';
 import { TRASH_PREFIX, trashIno, trashName } from '../../core/syncd-names.js';
 import type { Fsys } from '../disk/fsys.js';
 import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
 import { isDiskError } from '../disk/errno.js';
+import type { Log } from '../agent/log.js';
 
 export type DetachResult = 'deleted' | 'gone' | 'changed';
 
@@ -93,4 +95,29 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
   const home = known ? join(root, known.diskPath) : join(dirname(abs), `recovered by syncd ${basename(rel).slice(TRASH_PREFIX.length)}`);
   const at = await putBack(fs, abs, home, st.isFile());
   return at === abs ? 'left' : 'restored';
+}
+
+/**
+ * Clears what a crash left in the folder (the scan reports them as `temps`):
+ * a download temp file is unlinked (a link of that name goes, never its
+ * target); a delete interrupted after its rename aside is finished only if
+ * the file is still what Local knew, and undone otherwise.
+ */
+export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log): Promise<void> {
+  let removed = 0;
+  for (const t of temps) {
+    try {
+      if (baseName(t).startsWith(TRASH_PREFIX)) {
+        const r = await recoverTrash(fs, root, t, local);
+        if (r !== 'left') log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
+        continue;
+      }
+      await fs.unlink(join(root, t));
+      removed++;
+    } catch (err) {
+      // gone already, or not removable now: the next scan that meets it tries again
+      if (!isDiskError(err, 'path_missing')) log.warn(`cannot remove the leftover temp file ${t}: ${(err as Error).message}`);
+    }
+  }
+  if (removed) log.info('removed leftover temp files', { count: removed });
 }

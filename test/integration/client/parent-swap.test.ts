@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineFor, initFolder } from '../../../src/cli/client-commands.js';
-import { silentLog } from '../../../src/client/agent/engine.js';
+import { silentLog } from '../../../src/client/agent/log.js';
 import type { WireNode } from '../../../src/protocol/types.js';
 import { useTempStateDir } from '../../helpers/agent.js';
 import { startFakeServer, type FakeServer } from '../../helpers/fake-server.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { engineFor } from '../../../src/cli/client-commands.js';
-import { silentLog } from '../../../src/client/agent/engine.js';
+import { silentLog } from '../../../src/client/agent/log.js';
 import { TEMP_PREFIX } from '../../../src/core/syncd-names.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';

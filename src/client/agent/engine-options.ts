@@ -1,0 +1,53 @@
+// What the engine is given (EngineOptions) and what one cycle reports
+// (CycleResult).
+
+import type { GuardTrip } from '../../core/guards.js';
+import type { PlanProblem } from '../../core/ops.js';
+import type { Fsys } from '../disk/fsys.js';
+import type { RemoteClient } from '../remote/remote.js';
+import type { StateDB } from '../state/db.js';
+import type { Log } from './log.js';
+
+export interface EngineOptions {
+  folder: string;
+  db: StateDB;
+  remote: RemoteClient;
+  concurrency?: number;
+  maxDeleteShare?: number;
+  minDeleteCount?: number;
+  longpollTimeoutS?: number;
+  /** `stream` (default): Subscribe, falling back to the longpoll; `longpoll`: the longpoll only */
+  notifyChannel?: 'stream' | 'longpoll';
+  /** a Subscribe stream silent this long is stalled (the server beats every 15 s), ms (default 50 000) */
+  streamIdleMs?: number;
+  /** a listing with more nodes is a protocol error (pull.ts) */
+  maxListEntries?: number;
+  safetyPullIntervalS?: number;
+  extraIgnore?: string[];
+  /** bytes per second across all transfers; 0 = unlimited */
+  bandwidthLimit?: number;
+  /**
+   * `watch`: after this long without a cycle, let go of the in-memory trees
+   * (they reload from the state DB on the next cycle); 0 = keep them
+   */
+  releaseIdleMs?: number;
+  log?: Log;
+  now?: () => number;
+  /** transfers done so far in this cycle */
+  onTransfer?: (files: number, bytes: number) => void;
+  /** planned transfer totals of a round */
+  onPlan?: (files: number, bytes: number) => void;
+  /** the folder's file system (default: the real disk; the simulation passes its own) */
+  fs?: Fsys;
+  /** retries of a failed download within a round (default 5) */
+  downloadRetries?: number;
+}
+
+export interface CycleResult {
+  converged: boolean;
+  rounds: number;
+  /** ops the last plan still had, held-back ones included */
+  pending: number;
+  problems: PlanProblem[];
+  paused: GuardTrip | null;
+}
