@@ -9,10 +9,6 @@ import {
   defaultConfig,
   getConfigValue,
   loadConfig,
-  parseBandwidth,
-  parseDurationSeconds,
-  parsePatterns,
-  parseShare,
   readConfigFile,
   requireLinkedFolder,
   resolveConfig,
@@ -21,6 +17,7 @@ import {
   unsetConfigValue,
   type ConfigKey,
 } from '../../../../src/client/state/config.js';
+import { parseBandwidth, parseDurationSeconds, parsePatterns, parseShare } from '../../../../src/client/state/config-values.js';
 import { folderStatePaths } from '../../../../src/client/state/paths.js';
 import { SyncdError } from '../../../../src/protocol/errors.js';
 
