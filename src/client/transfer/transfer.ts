@@ -16,7 +16,6 @@ import { discard } from '../remote/streams.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
 import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
-import { isDiskError } from '../disk/errno.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -487,40 +486,4 @@ function asError(e: unknown): Error {
 /** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */
 export async function syncFiles(paths: readonly string[], fs: Fsys = nodeFsys): Promise<void> {
   await fs.syncFiles(paths);
-}
-
-/**
- * Removes every `.syncd-tmp-*` file under rootAbs (left by a crash between
- * download and rename). Never follows symlinks; unreadable directories are
- * skipped. Returns how many files were removed.
- */
-export async function removeStaleTemps(rootAbs: string, fs: Fsys = nodeFsys): Promise<number> {
-  let removed = 0;
-  const stack = [rootAbs];
-  while (stack.length > 0) {
-    const dir = stack.pop() as string;
-    let d;
-    try {
-      d = await fs.readdir(dir);
-    } catch (e) {
-      if (isDiskError(e, 'path_missing', 'path_not_dir', 'permission_denied', 'not_permitted')) continue;
-      throw e;
-    }
-    for (const ent of d) {
-      const name = ent.name.toString('utf8');
-      if (!Buffer.from(name, 'utf8').equals(ent.name)) continue; // not ours: syncd names are UTF-8
-      const p = join(dir, name);
-      if (ent.isDirectory()) stack.push(p);
-      else if (name.startsWith(TEMP_PREFIX)) {
-        // a file, or a link of that name (unlink removes the link, never its target)
-        try {
-          await fs.unlink(p);
-          removed++;
-        } catch (e) {
-          if (!isDiskError(e, 'path_missing')) throw e;
-        }
-      }
-    }
-  }
-  return removed;
 }

@@ -216,7 +216,7 @@ describe('downloadToTemp in chunks', () => {
 });
 
 describe('a download assembly that fails', () => {
-  // (a kill -9 mid-assembly leaves a .syncd-tmp- file that removeStaleTemps clears at the next start; the target is never written before placement)
+  // (a kill -9 mid-assembly leaves a .syncd-tmp- file that the next scan clears (exec/detach.ts removeLeftovers); the target is never written before placement)
   it('a chunk fetch that fails for good: no temp file is left and the previous version is untouched', async () => {
     const v1 = bytes(seed + 30, 12 * 1024 * 1024);
     const v2 = Buffer.concat([bytes(seed + 31, 4096), v1]);

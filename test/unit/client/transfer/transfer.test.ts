@@ -13,7 +13,6 @@ import {
   downloadManyToTemp,
   downloadToTemp,
   EMPTY_SHA256,
-  removeStaleTemps,
   syncFiles,
   type DownloadItem,
 } from '../../../../src/client/transfer/transfer.js';
@@ -442,24 +441,3 @@ describe('uploadFile', () => {
   });
 });
 
-describe('removeStaleTemps', () => {
-  test('removes temp files at every depth, keeps everything else, never follows symlinks', async () => {
-    const outside = await mkdtemp(join(tmpdir(), 'syncd-outside-'));
-    try {
-      writeFileSync(join(outside, `${TEMP_PREFIX}keepme`), 'x');
-      mkdirSync(join(dir, 'a', 'b'), { recursive: true });
-      for (const p of [`${TEMP_PREFIX}1`, `a/${TEMP_PREFIX}2`, `a/b/${TEMP_PREFIX}3`]) writeFileSync(join(dir, p), 'tmp');
-      for (const p of ['keep.txt', 'a/.syncd-tmp', 'a/b/x.syncd-tmp-1']) writeFileSync(join(dir, p), 'keep');
-      symlinkSync(outside, join(dir, 'a', 'out'));
-      expect(await removeStaleTemps(dir)).toBe(3);
-      expect(tree(dir)).toEqual(['a', 'a/.syncd-tmp', 'a/b', 'a/b/x.syncd-tmp-1', 'a/out', 'keep.txt']);
-      expect(readdirSync(outside)).toEqual([`${TEMP_PREFIX}keepme`]);
-    } finally {
-      await rm(outside, { recursive: true, force: true });
-    }
-  });
-
-  test('a missing root counts zero', async () => {
-    expect(await removeStaleTemps(join(dir, 'nope'))).toBe(0);
-  });
-});
