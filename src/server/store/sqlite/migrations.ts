@@ -2,6 +2,10 @@
 // TypeScript (not .sql files) so `tsc` carries them into dist/. Append only:
 // never edit a migration that has shipped.
 
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { SyncdError } from '../../../protocol/errors.js';
+
 export const MIGRATIONS: readonly string[] = [
   // 1: the journal store
   `
@@ -124,3 +128,21 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   `,
 ];
+
+/** Brings a database to the newest schema (refusing one newer than this code) and makes sure it has a cursor key. */
+export function migrate(db: Database.Database): void {
+  const current = (): number => db.pragma('user_version', { simple: true }) as number;
+  if (current() > MIGRATIONS.length) {
+    throw new SyncdError('store_too_new', `the database schema (v${current()}) is newer than this syncd (v${MIGRATIONS.length})`);
+  }
+  db.transaction(() => {
+    // re-read inside the write lock: another process may have migrated meanwhile
+    for (let v = current(); v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    db.prepare("INSERT INTO server_meta (key, value) VALUES ('cursor_key', ?) ON CONFLICT (key) DO NOTHING").run(
+      randomBytes(32).toString('hex'),
+    );
+  }).immediate();
+}

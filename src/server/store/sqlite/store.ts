@@ -30,7 +30,9 @@ import {
 } from '../types.js';
 import type { ContentStore } from '../content-types.js';
 import { sqliteContent } from './content.js';
-import { MIGRATIONS } from './migrations.js';
+import { migrate } from './migrations.js';
+import { translate } from './errors.js';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { prepare, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -53,21 +55,6 @@ interface NodeRow {
   exec: number;
   seq: number;
   deleted: number;
-}
-
-function toStored(r: NodeRow): StoredNode {
-  return storedNodeFromRow(r);
-}
-
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM)/;
-
-/** Translates SQLite's operational failures into one stable error (STYLE.md 5). */
-function translate(err: unknown): never {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
-    throw new SyncdError(STORE_UNAVAILABLE, `database unavailable (${code})`, { sqliteCode: code }, { cause: err });
-  }
-  throw err;
 }
 
 export class SqliteStore implements JournalStore {
@@ -283,7 +270,7 @@ export class SqliteStore implements JournalStore {
     };
     if (op.op !== 'create') {
       const r = this.#s.nodeGet.get(ns, op.id) as NodeRow | undefined;
-      facts.node = r ? toStored(r) : null;
+      facts.node = r ? storedNodeFromRow(r) : null;
       if (op.op === 'delete' && op.subtree_seq !== undefined && r?.kind === 'dir') {
         facts.subtreeSeq = (this.#s.subtreeSeq.get({ ns, id: op.id }) as { m: number }).m;
       }
@@ -292,7 +279,7 @@ export class SqliteStore implements JournalStore {
       if (op.parent === ROOT_ID) facts.parent = ROOT;
       else {
         const p = this.#s.nodeGet.get(ns, op.parent) as NodeRow | undefined;
-        facts.parent = p ? toStored(p) : null;
+        facts.parent = p ? storedNodeFromRow(p) : null;
       }
       const n = opName(op);
       if (n) {
@@ -400,7 +387,7 @@ export class SqliteStore implements JournalStore {
   }
 
   allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
-    return this.#run(() => (this.#s.allNodes.all(ns.id) as NodeRow[]).map(toStored));
+    return this.#run(() => (this.#s.allNodes.all(ns.id) as NodeRow[]).map(storedNodeFromRow));
   }
 
   seqAt(ns: NamespaceRef, time: number): Promise<number> {
@@ -504,28 +491,6 @@ export class SqliteStore implements JournalStore {
   }
 }
 
-/** Lets the event loop serve other requests (a macrotask turn, not a microtask). */
-function yieldTurn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
-
 function newEpoch(): string {
   return `e_${randomBytes(9).toString('base64url')}`;
-}
-
-function migrate(db: Database.Database): void {
-  const current = (): number => db.pragma('user_version', { simple: true }) as number;
-  if (current() > MIGRATIONS.length) {
-    throw new SyncdError('store_too_new', `the database schema (v${current()}) is newer than this syncd (v${MIGRATIONS.length})`);
-  }
-  db.transaction(() => {
-    // re-read inside the write lock: another process may have migrated meanwhile
-    for (let v = current(); v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }
-    db.prepare("INSERT INTO server_meta (key, value) VALUES ('cursor_key', ?) ON CONFLICT (key) DO NOTHING").run(
-      randomBytes(32).toString('hex'),
-    );
-  }).immediate();
 }
