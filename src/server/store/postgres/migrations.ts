@@ -7,6 +7,12 @@
 // Ids and name keys are `COLLATE "C"`: bytewise, like SQLite's BINARY, so
 // keyset pages walk nodes in the same order on both stores.
 
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { SyncdError } from '../../../protocol/errors.js';
+import { transaction } from './pool.js';
+import { SQL } from './sql.js';
+
 export const MIGRATIONS: readonly string[] = [
   // 1: the journal store
   `
@@ -126,3 +132,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
 ];
+
+/** Arbitrary but fixed: the advisory lock that serialises migrations of one database. */
+const MIGRATION_LOCK = 0x73796e63; // "sync"
+
+/** Brings the database to the newest schema under the advisory lock (refusing one newer than this code); makes sure it has a cursor key. */
+export async function migrate(pool: pg.Pool): Promise<void> {
+  await transaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+    const current = rows[0]?.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new SyncdError('store_too_new', `the database schema (v${current}) is newer than this syncd (v${MIGRATIONS.length})`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      await c.query(MIGRATIONS[v]!);
+      await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v + 1, Date.now()]);
+    }
+    await c.query(SQL.metaInit, ['cursor_key', randomBytes(32).toString('hex')]);
+  });
+}

@@ -39,7 +39,7 @@ import {
   type RetentionPolicy,
   type TrimReport,
 } from '../types.js';
-import { MIGRATIONS } from './migrations.js';
+import { migrate } from './migrations.js';
 import type { ContentStore } from '../content-types.js';
 import { postgresContent } from './content.js';
 import { clientConfig, createPool, query, Rollback, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
@@ -98,16 +98,9 @@ interface StateRow {
   floor: number;
 }
 
-function toStored(r: NodeRow): StoredNode {
-  return storedNodeFromRow(r);
-}
-
 function stateOf(r: StateRow): NamespaceState {
   return { id: r.ns_id, name: r.ns_name, epoch: r.epoch, head: r.head, floor: r.floor };
 }
-
-/** Arbitrary but fixed: the advisory lock that serialises migrations of one database. */
-const MIGRATION_LOCK = 0x73796e63; // "sync"
 
 /** `postgres://user:secret@host/db` → `postgres://user@host/db`, for logs and messages. */
 export function redactUrl(url: string): string {
@@ -140,7 +133,7 @@ export class PostgresStore implements JournalStore {
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const store = new PostgresStore(url, opts);
     try {
-      await store.#migrate();
+      await migrate(store.#pool);
     } catch (err) {
       await store.close().catch(() => undefined);
       if (err instanceof SyncdError && err.code !== STORE_UNAVAILABLE) throw err;
@@ -157,23 +150,6 @@ export class PostgresStore implements JournalStore {
   /** Settings for a connection outside the pool (the LISTEN connection). */
   clientConfig(): pg.ClientConfig {
     return clientConfig(this.#url, this.#opts);
-  }
-
-  async #migrate(): Promise<void> {
-    await transaction(this.#pool, async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
-      const current = rows[0]?.v ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new SyncdError('store_too_new', `the database schema (v${current}) is newer than this syncd (v${MIGRATIONS.length})`);
-      }
-      for (let v = current; v < MIGRATIONS.length; v++) {
-        await c.query(MIGRATIONS[v]!);
-        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v + 1, Date.now()]);
-      }
-      await c.query(SQL.metaInit, ['cursor_key', randomBytes(32).toString('hex')]);
-    });
   }
 
   /** Schema version applied to the database (for tests and `server status`). */
@@ -265,7 +241,7 @@ export class PostgresStore implements JournalStore {
   async listNodes(ns: NamespaceRef, afterId: string, limit: number): Promise<ListRead> {
     const { rows } = await query<StateRow & { [k in keyof NodeRow]: NodeRow[k] | null }>(this.#pool, SQL.listNodes, [ns.id, afterId, limit]);
     if (!rows[0]) throw new SyncdError('not_found', `namespace ${ns.id} does not exist`);
-    const nodes = rows.filter((r) => r.id !== null).map((r) => wireNode(toStored(r as NodeRow)));
+    const nodes = rows.filter((r) => r.id !== null).map((r) => wireNode(storedNodeFromRow(r as NodeRow)));
     return { state: stateOf(rows[0]), nodes };
   }
 
@@ -345,8 +321,8 @@ export class PostgresStore implements JournalStore {
     const r = rows[0]!;
     const chain = r.chain ?? [];
     const facts: OpFacts = {
-      node: r.node ? toStored(r.node) : null,
-      parent: parentId === ROOT_ID ? ROOT : r.parent ? toStored(r.parent) : null,
+      node: r.node ? storedNodeFromRow(r.node) : null,
+      parent: parentId === ROOT_ID ? ROOT : r.parent ? storedNodeFromRow(r.parent) : null,
       sibling: r.sibling !== null && n ? { id: r.sibling } : null,
       parentChain: chain,
       // the names of the chain's nodes, and a "/" between each two
@@ -412,7 +388,7 @@ export class PostgresStore implements JournalStore {
   }
 
   async allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
-    return (await query<NodeRow>(this.#pool, SQL.allNodes, [ns.id])).rows.map(toStored);
+    return (await query<NodeRow>(this.#pool, SQL.allNodes, [ns.id])).rows.map(storedNodeFromRow);
   }
 
   async seqAt(ns: NamespaceRef, time: number): Promise<number> {
