@@ -116,11 +116,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Whether a string from outside (a server reply) is one of our codes. */
-export function isErrorCode(s: unknown): s is ErrorCode {
-  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
-}
-
 export const HTTP_ERROR_STATUS = {
   bad_request: 400,
   hash_mismatch: 400,

@@ -93,7 +93,7 @@ const KINDS: ReadonlySet<string> = new Set<NodeKind>(['file', 'dir', 'symlink'])
 const OPS: ReadonlySet<string> = new Set<OpKind>(['create', 'update', 'move', 'delete']);
 const OP_ERRORS: ReadonlySet<string> = new Set<string>(OP_ERROR_CODES);
 
-function checkNode(c: ReplyCheck, v: unknown, path: string): WireNode {
+export function checkNode(c: ReplyCheck, v: unknown, path: string): WireNode {
   const o = c.obj(v, path);
   const kind = o.kind;
   if (typeof kind !== 'string' || !KINDS.has(kind)) c.fail(`${path}.kind`, '"file", "dir" or "symlink"', kind);

@@ -1,97 +1,80 @@
 // The version-history endpoints (docs/api.md "History") as the CLI uses
-// them: one request each, errors translated to SyncdError with the
-// server's code and message. Separate from the agent's RemoteClient: these
-// commands need no pool, no cursor and no state beyond the folder's link.
+// them: one request each through the same Sender as the agent's verbs
+// (timeouts, a reply-size cap, status → RemoteError with the server's
+// message), each reply checked for shape (protocol/history-replies.ts).
+// Separate from RemoteClient: these commands need no cursor and no state
+// beyond the folder's link.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { request } from 'undici';
-import { isErrorCode, SyncdError } from '../../protocol/errors.js';
+import { SyncdError } from '../../protocol/errors.js';
 import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
-import { translateNetworkError } from '../remote/errors.js';
+import { checkActivity, checkChange, checkDeleted, checkHistory, checkSnapshot } from '../../protocol/history-replies.js';
+import type { ReplyCheck } from '../../protocol/replies.js';
+import { RemoteError, translateNetworkError } from '../remote/errors.js';
+import { openSender, type ConnectOptions, type Req, type Sender } from '../remote/send.js';
+
+/** Cap on one history reply: a snapshot of a big folder is the largest (64 MiB ≈ 200,000 entries). */
+const MAX_HISTORY_JSON = 64 * 1024 * 1024;
 
 export class HistoryApi {
-  readonly #server: string;
-  readonly #token: string;
-  readonly #ua: string;
+  readonly #http: Sender;
 
-  constructor(o: { server: string; token: string; userAgent: string }) {
-    this.#server = o.server.replace(/\/+$/, '');
-    this.#token = o.token;
-    this.#ua = o.userAgent;
+  constructor(o: Pick<ConnectOptions, 'server' | 'token' | 'userAgent' | 'headersTimeoutMs' | 'bodyTimeoutMs' | 'maxJsonBytes'>) {
+    // a rewind of a big folder commits many changes in one request: give it time
+    // idle keep-alive sockets do not hold the process open: a command ends when its work does
+    this.#http = openSender({ ...o, connections: 2, headersTimeoutMs: o.headersTimeoutMs ?? 120_000, maxJsonBytes: o.maxJsonBytes ?? MAX_HISTORY_JSON });
   }
 
-  async #call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res;
+  async #call<T>(req: Req, check: (v: unknown, c: ReplyCheck) => T): Promise<T> {
     try {
-      res = await request(this.#server + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#token}`,
-          'user-agent': this.#ua,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw translateNetworkError(err, this.#server);
+      return await this.#http.json(req, check);
+    } catch (e) {
+      // a server from before version history answers its generic 404
+      if (e instanceof RemoteError && e.code === 'not_found' && /no such endpoint/.test(e.message)) {
+        throw new SyncdError('server_too_old', `the server at ${this.#http.server} has no version history (upgrade it)`);
+      }
+      throw e;
     }
-    const text = await res.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new SyncdError('protocol', `the server at ${this.#server} answered ${method} ${path.split('?')[0]} with ${res.statusCode} and no JSON`);
-    }
-    if (res.statusCode === 404 && (json as { error?: string }).error === 'not_found' && /no such endpoint/.test((json as { message?: string }).message ?? '')) {
-      throw new SyncdError('server_too_old', `the server at ${this.#server} has no version history (upgrade it)`);
-    }
-    if (res.statusCode >= 400) {
-      const e = json as { error?: string; message?: string };
-      throw new SyncdError(isErrorCode(e.error) ? e.error : 'http_error', e.message ?? `HTTP ${res.statusCode}`, { status: res.statusCode, ...(json as object) });
-    }
-    return json as T;
   }
 
   history(path: string): Promise<HistoryReply> {
-    return this.#call('GET', `/v1/history?path=${encodeURIComponent(path)}`);
+    return this.#call({ method: 'GET', path: '/v1/history', query: { path }, what: 'history' }, checkHistory);
   }
 
-  async deleted(dir: string): Promise<DeletedItem[]> {
-    return (await this.#call<{ entries: DeletedItem[] }>('GET', `/v1/deleted?path=${encodeURIComponent(dir)}`)).entries;
+  deleted(dir: string): Promise<DeletedItem[]> {
+    return this.#call({ method: 'GET', path: '/v1/deleted', query: { path: dir }, what: 'deleted' }, checkDeleted);
   }
 
-  async activity(dir: string, limit: number): Promise<ActivityItem[]> {
-    return (await this.#call<{ entries: ActivityItem[] }>('GET', `/v1/activity?path=${encodeURIComponent(dir)}&limit=${limit}`)).entries;
+  activity(dir: string, limit: number): Promise<ActivityItem[]> {
+    return this.#call({ method: 'GET', path: '/v1/activity', query: { path: dir, limit }, what: 'activity' }, checkActivity);
   }
 
   snapshot(path: string, moment: { rev?: number; at?: number }): Promise<SnapshotReply> {
-    const q = moment.rev !== undefined ? `&rev=${moment.rev}` : moment.at !== undefined ? `&at=${moment.at}` : '';
-    return this.#call('GET', `/v1/snapshot?path=${encodeURIComponent(path)}${q}`);
+    return this.#call({ method: 'GET', path: '/v1/snapshot', query: { path, ...moment }, what: 'snapshot' }, checkSnapshot);
   }
 
   restore(path: string, moment: { rev?: number; at?: number }): Promise<ChangeReply> {
-    return this.#call('POST', '/v1/restore', { op_id: randomUUID(), path, ...moment });
+    return this.#call(post('/v1/restore', 'restore', { op_id: randomUUID(), path, ...moment }), checkChange);
   }
 
   rewind(dir: string, at: number, dryRun: boolean): Promise<ChangeReply> {
-    return this.#call('POST', '/v1/rewind', { op_id: randomUUID(), path: dir, at, dry_run: dryRun });
+    return this.#call(post('/v1/rewind', 'rewind', { op_id: randomUUID(), path: dir, at, dry_run: dryRun }), checkChange);
   }
 
   /** Streams a blob into `file` (created, not replaced), checking its SHA-256. */
   async download(hash: string, file: string, mode: number): Promise<void> {
-    let res;
+    let reply;
     try {
-      res = await request(`${this.#server}/v1/blobs/${hash}`, { headers: { authorization: `Bearer ${this.#token}`, 'user-agent': this.#ua } });
-    } catch (err) {
-      throw translateNetworkError(err, this.#server);
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new SyncdError('blob_missing', `the server cannot give the content ${hash.slice(0, 12)}… (HTTP ${res.statusCode})`);
+      reply = await this.#http.send({ method: 'GET', path: `/v1/blobs/${hash}`, what: 'download' });
+    } catch (e) {
+      if (e instanceof RemoteError && e.status !== undefined) {
+        throw new SyncdError('blob_missing', `the server cannot give the content ${hash.slice(0, 12)}… (HTTP ${e.status})`);
+      }
+      throw e;
     }
     const h = createHash('sha256');
     const tap = new Transform({
@@ -101,14 +84,18 @@ export class HistoryApi {
       },
     });
     try {
-      await pipeline(res.body, tap, createWriteStream(file, { flags: 'wx', mode }));
+      await pipeline(reply.body, tap, createWriteStream(file, { flags: 'wx', mode }));
     } catch (err) {
       await rm(file, { force: true });
-      throw err;
+      throw translateNetworkError(err, this.#http.server);
     }
     if (h.digest('hex') !== hash) {
       await rm(file, { force: true });
       throw new SyncdError('hash_mismatch', `the content downloaded for ${file} does not match its hash`);
     }
   }
+}
+
+function post(path: string, what: string, body: object): Req {
+  return { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), what };
 }

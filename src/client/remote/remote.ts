@@ -6,14 +6,13 @@
 // send.ts; bodies and batch frames are read by streams.ts.
 
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
 import { FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import { checkChanges, checkCommit, checkList, checkLongpoll, checkStatus } from '../../protocol/replies.js';
 import type { ChangesReply, ListReply, LongpollReply, Op, OpResult, StatusReply } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { RemoteError, translateNetworkError } from './errors.js';
-import { headerValue, Sender, type Reply } from './send.js';
+import { headerValue, openSender, type Reply, type Sender } from './send.js';
 import { readAdvancedEvents } from './sse.js';
 import { chunksOf, discard, readBlobFrameBuffers, readBlobFrames, translatedBody, type OnBlob, type OnBlobBuffer } from './streams.js';
 
@@ -53,38 +52,12 @@ export class RemoteClient {
   #batch: boolean | undefined;
 
   constructor(opts: RemoteClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(opts.server);
-    } catch {
-      throw new TypeError(`server must be an http(s) URL, got ${JSON.stringify(opts.server)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`server must be an http(s) URL, got ${opts.server}`);
-    if (typeof opts.token !== 'string' || opts.token.length === 0 || /[\r\n]/.test(opts.token)) throw new TypeError('token must be a non-empty single-line string');
-    const connections = opts.connections ?? 8;
-    if (!Number.isInteger(connections) || connections < 1) throw new TypeError(`connections must be an integer >= 1, got ${connections}`);
-    const prefix = url.pathname.replace(/\/+$/, '');
-    this.server = url.origin + prefix;
     this.#headersTimeout = opts.headersTimeoutMs ?? 30_000;
     this.#eventsIdle = opts.eventsIdleTimeoutMs ?? 0;
     this.#auth = `Bearer ${opts.token}`;
     this.#ua = opts.userAgent ?? `syncd/${VERSION}`;
-    const pool = new Pool(url.origin, {
-      connections,
-      pipelining: 1, // keep-alive, one request at a time per connection
-      connectTimeout: opts.connectTimeoutMs ?? 10_000,
-      headersTimeout: this.#headersTimeout,
-      bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
-      keepAliveTimeout: 30_000,
-    });
-    this.#http = new Sender({
-      pool,
-      server: this.server,
-      prefix,
-      token: opts.token,
-      userAgent: this.#ua,
-      maxJsonBytes: opts.maxJsonBytes ?? 256 * 1024 * 1024,
-    });
+    this.#http = openSender({ ...opts, userAgent: this.#ua, headersTimeoutMs: this.#headersTimeout });
+    this.server = this.#http.server;
   }
 
   /** Whether the server has `POST /v1/blobs/fetch`: undefined until the first fetchBlobs tells. */

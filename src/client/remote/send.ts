@@ -4,7 +4,7 @@
 // read with a size cap and checked for shape before anyone sees them.
 
 import type { Readable } from 'node:stream';
-import type { Dispatcher, Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { ReplyCheck } from '../../protocol/replies.js';
 import type { RemoteError } from './errors.js';
 import { translateNetworkError } from './errors.js';
@@ -43,6 +43,52 @@ export interface SenderOptions {
   userAgent: string;
   /** cap on a JSON reply, bytes */
   maxJsonBytes: number;
+}
+
+/** Where and how to connect: what `openSender` needs. */
+export interface ConnectOptions {
+  /** server base URL, e.g. `http://127.0.0.1:7420` (a path prefix is kept: `https://h/syncd/`) */
+  server: string;
+  /** device token, sent as `Authorization: Bearer …` */
+  token: string;
+  userAgent: string;
+  /** keep-alive connections in the pool (default 8) */
+  connections?: number;
+  /** TCP/TLS connect timeout, ms (default 10 000) */
+  connectTimeoutMs?: number;
+  /** time to the reply headers, ms (default 30 000) */
+  headersTimeoutMs?: number;
+  /** longest silence inside a reply body, ms (default 60 000) */
+  bodyTimeoutMs?: number;
+  /** cap on a JSON reply, bytes (default 256 MiB) */
+  maxJsonBytes?: number;
+}
+
+/**
+ * A Sender on a fresh keep-alive Pool to `o.server`, with the timeouts and
+ * the JSON cap every caller gets. Throws TypeError on a bad URL or token.
+ */
+export function openSender(o: ConnectOptions): Sender {
+  let url: URL;
+  try {
+    url = new URL(o.server);
+  } catch {
+    throw new TypeError(`server must be an http(s) URL, got ${JSON.stringify(o.server)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`server must be an http(s) URL, got ${o.server}`);
+  if (typeof o.token !== 'string' || o.token.length === 0 || /[\r\n]/.test(o.token)) throw new TypeError('token must be a non-empty single-line string');
+  const connections = o.connections ?? 8;
+  if (!Number.isInteger(connections) || connections < 1) throw new TypeError(`connections must be an integer >= 1, got ${connections}`);
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const pool = new Pool(url.origin, {
+    connections,
+    pipelining: 1, // keep-alive, one request at a time per connection
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+    headersTimeout: o.headersTimeoutMs ?? 30_000,
+    bodyTimeout: o.bodyTimeoutMs ?? 60_000,
+    keepAliveTimeout: 30_000,
+  });
+  return new Sender({ pool, server: url.origin + prefix, prefix, token: o.token, userAgent: o.userAgent, maxJsonBytes: o.maxJsonBytes ?? 256 * 1024 * 1024 });
 }
 
 /** Cap on the body of an error reply we read for its message. */
