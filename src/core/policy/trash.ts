@@ -25,9 +25,10 @@ const DAY_MS = 86_400_000;
 
 /**
  * The ids of the entries to drop at `now`: every entry older than `days`
- * (one from the future, a clock set back, is kept), then the oldest ones
- * until the rest fit in `maxBytes`. The newest are kept first, since they
- * are the likeliest to be missed; a single entry larger than the cap goes.
+ * (one from the future, a clock set back, is kept), then, newest first,
+ * every entry that no longer fits in `maxBytes` beside the newer ones kept:
+ * the newest are the likeliest to be missed. An entry larger than what is
+ * left goes, and smaller older ones may still fit after it.
  */
 export function trashToPrune(entries: readonly TrashAge[], now: number, limits: TrashLimits): number[] {
   if (limits.days <= 0) return entries.map((e) => e.id);
@@ -43,8 +44,8 @@ export function trashToPrune(entries: readonly TrashAge[], now: number, limits: 
     kept.sort((a, b) => b.deletedAt - a.deletedAt || b.id - a.id);
     let total = 0;
     for (const e of kept) {
-      total += e.size;
-      if (total > limits.maxBytes) drop.add(e.id);
+      if (total + e.size > limits.maxBytes) drop.add(e.id);
+      else total += e.size;
     }
   }
   return entries.filter((e) => drop.has(e.id)).map((e) => e.id);
