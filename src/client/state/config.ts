@@ -172,6 +172,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     parse: oneOf(LOG_FORMATS),
     format: plain,
   },
+  logLevel: {
+    key: 'logLevel',
+    description: 'lowest level that is logged',
+    allowed: LOG_LEVELS.join(', '),
+    default: 'info',
+    env: 'SYNCD_LOG_LEVEL',
+    flag: 'log-level',
+    parse: oneOf(LOG_LEVELS),
+    format: plain,
+  },
   trashDays: {
     key: 'trashDays',
     description: 'days a file deleted or replaced by a remote change stays in the local trash (.syncd-trash/), 0 = no trash',
@@ -191,16 +201,6 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     flag: 'trash-max-mb',
     parse: intIn(0, 100_000_000),
     format: (v) => (v === 0 ? '0 (no cap)' : `${v} MiB`),
-  },
-  logLevel: {
-    key: 'logLevel',
-    description: 'lowest level that is logged',
-    allowed: LOG_LEVELS.join(', '),
-    default: 'info',
-    env: 'SYNCD_LOG_LEVEL',
-    flag: 'log-level',
-    parse: oneOf(LOG_LEVELS),
-    format: plain,
   },
 };
 
