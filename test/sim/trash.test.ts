@@ -148,6 +148,17 @@ describe('the local trash in the executor', () => {
     expect(w.disk.readFile(`/sync/.syncd-trash/${BATCH}-1/f`).toString()).toBe('second');
     w.db.close();
   });
+
+  it('the trash folder removed by hand while the agent runs is made again', async () => {
+    const w = world(9);
+    w.disk.userWrite('/sync/g', 'g');
+    await drive(w.sched, w.bin.put('/sync/g', 'g', w.disk.lstat('/sync/g')!));
+    w.disk.userRemove('/sync/.syncd-trash');
+    await drive(w.sched, execute({ root: '/sync', db: w.db, remote: blobs, concurrency: 1, fs: w.fs, trash: w.bin }, [w.del]));
+    expect(w.disk.readFile(`/sync/.syncd-trash/${BATCH}/f`).toString()).toBe(OLD);
+    expect(w.disk.lstat('/sync/f')).toBe(null);
+    w.db.close();
+  });
 });
 
 describe('crashes (kill -9 and power loss at every point)', () => {

@@ -53,6 +53,12 @@ export class TrashBin {
       try {
         await this.fs.rename(from, to);
       } catch (err) {
+        if (isDiskError(err, 'path_missing') && this.#made.size > 0 && (await lstatOrNull(from, this.fs)) !== null) {
+          // the trash (or a batch folder) was removed by hand meanwhile: make it again
+          this.#made.clear();
+          n--;
+          continue;
+        }
         if (!isDiskError(err, 'cross_device')) throw err;
         await this.#copyAcross(from, to, kind);
       }
