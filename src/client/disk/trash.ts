@@ -27,9 +27,14 @@ export interface Trashed {
   kind: 'file' | 'symlink';
 }
 
+/** a batch folder takes what goes to the trash within this long of its naming */
+const BATCH_MS = 1000;
+
 export class TrashBin {
   /** trash directories known to exist (relative to the folder) */
   readonly #made = new Set<string>();
+  /** the batch folder in use and when it was named: one per second at most, so a storm fills a few */
+  #batch: { name: string; at: number } | null = null;
 
   constructor(
     readonly root: string,
@@ -44,7 +49,9 @@ export class TrashBin {
    */
   async put(from: string, rel: string, st: FsStat): Promise<Trashed> {
     const kind = st.isSymbolicLink() ? 'symlink' : 'file';
-    const batch = trashBatchName(this.now());
+    const now = this.now();
+    if (!this.#batch || now - this.#batch.at >= BATCH_MS || now < this.#batch.at) this.#batch = { name: trashBatchName(now), at: now };
+    const batch = this.#batch.name;
     for (let n = 0; ; n++) {
       const stored = `${TRASH_DIR}/${n === 0 ? batch : `${batch}-${n}`}/${rel}`;
       await this.#mkdirs(parentPath(stored));
