@@ -124,6 +124,9 @@ export class Engine {
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
+    // leftovers are judged by Local as it was: the transaction below drops the
+    // files a crash left renamed aside from the cached tree `prev` is
+    const before = res.temps.length ? new Map(prev) : prev;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
       db.tx(() => {
@@ -135,7 +138,7 @@ export class Engine {
     // is stale (a crash's, or one whose directory the user moved mid-download)
     if (res.temps.length) {
       const trash = this.#trash.round();
-      await removeLeftovers(this.o.fs, this.o.folder, res.temps, prev, this.o.log, (p) => trash.dispose(p, 'remote_delete'));
+      await removeLeftovers(this.o.fs, this.o.folder, res.temps, before, this.o.log, (p) => trash.dispose(p, 'remote_delete'));
       trash.record();
     }
     // a full scan replaces what scans reported; a partial one adds to it
