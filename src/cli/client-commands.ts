@@ -98,6 +98,7 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
     safetyPullIntervalS: config.safetyPullInterval,
     extraIgnore: config.ignore,
     bandwidthLimit: config.bandwidthLimit,
+    trash: { days: config.trashDays, maxBytes: config.trashMaxMB * 1024 * 1024 },
     ...hooks,
   });
   return { paths, db, remote, engine, config, log: logger };

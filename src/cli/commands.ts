@@ -10,7 +10,8 @@ import { register as serve } from './serve.js';
 import { register as serverAdmin } from './server-admin.js';
 import { register as service } from './service.js';
 import { register as status } from './status.js';
+import { register as trash } from './trash.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service];
+export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service, trash];

@@ -17,6 +17,12 @@ export const TEMP_PREFIX = '.syncd-tmp-';
 /** A file renamed aside just before its checked delete (`.syncd-trash-<ino>-<random>`). */
 export const TRASH_PREFIX = '.syncd-trash-';
 
+/**
+ * The local trash, at the folder's root: what a remote change took off the
+ * disk waits here (`<batch>/<original path>`) until it is pruned or restored.
+ */
+export const TRASH_DIR = '.syncd-trash';
+
 /** Infix of a temporary visible name given to break a swap of two moves. */
 const SWAP_INFIX = '.syncd-swap-';
 

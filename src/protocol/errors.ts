@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   timeout: '`syncd wait` gave up before the agent caught up',
   not_converged: '`syncd sync` ended with operations still pending',
   still_empty: '`syncd resume` while the folder is still missing or empty',
+  trash_not_found: '`syncd trash restore` found no entry in the local trash for that path or id',
   service_error: 'the user service (systemd, launchd) cannot be written or started',
 
   // --- the agent's rounds
@@ -79,6 +80,7 @@ export const ERROR_CODES = {
   not_permitted: 'the operating system refused the operation (EPERM)',
   not_supported: 'the file system does not support the operation (ENOTSUP, EOPNOTSUPP)',
   too_many_files: 'this process is out of file descriptors (EMFILE)',
+  cross_device: 'a rename between two file systems (EXDEV); the trash then copies instead',
   parent_missing: 'a parent directory of a path to write does not exist',
   parent_not_dir: 'a parent of a path is not a directory (on disk, or in a tree check)',
 

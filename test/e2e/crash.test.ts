@@ -1,13 +1,15 @@
 // kill -9 the agent in the middle of a burst; on restart the folder equals
-// the server and no temp files remain.
+// the server and no temp files remain. And in the middle of a remote delete
+// storm: every file ends in the local trash, none is lost.
 
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshot, waitFor } from '../helpers/agent.js';
 import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
 import { Api, sha256 } from '../helpers/server.js';
+import type { WireNode } from '../../src/protocol/types.js';
 
 let work: string;
 let server: { proc: Proc; url: string };
@@ -67,6 +69,51 @@ describe('crash safety (real processes)', () => {
       expect((await allFiles(folder)).filter((p) => p.includes('.syncd-tmp-'))).toEqual([]);
       const st = JSON.parse(cli(['status', folder, '--json'], env).stdout);
       expect(st.lag).toBe(0);
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+  });
+
+  it('SIGKILL during a remote delete storm: every file ends in the folder or the local trash, never lost', async () => {
+    const data = join(work, 'server');
+    const writer = new Api(server.url, cli(['server', 'add-device', '--data', data, '--namespace', 'storm', '--label', 'writer']).stdout.trim());
+    const token = cli(['server', 'add-device', '--data', data, '--namespace', 'storm', '--label', 'agent']).stdout.trim();
+    const folder = join(work, 'storm');
+    expect(cli(['init', folder, '--server', server.url, '--token', token], env).code).toBe(0);
+    const dir = await writer.mkdir('big');
+    const nodes: WireNode[] = [];
+    const text = (n: number) => `storm file ${n} `.repeat(1 + (n % 30));
+    for (let batch = 0; batch < 6; batch++) {
+      const ops = [];
+      for (let i = 0; i < 50; i++) {
+        const n = batch * 50 + i;
+        const { hash, size } = await writer.putBlob(text(n));
+        ops.push({ op: 'create' as const, parent: dir.id, name: `f${n}.txt`, kind: 'file' as const, hash, size });
+      }
+      for (const r of await writer.commit(ops)) if (r.status === 'ok') nodes.push(r.node);
+    }
+    expect(nodes).toHaveLength(300);
+    let agent = start(['watch', folder, '--max-delete-share', '1'], env);
+    try {
+      expect(cli(['wait', folder, '--timeout', '60'], env).code).toBe(0);
+      // the other device deletes them all, in 6 commits, while the agent applies them
+      for (let i = 0; i < nodes.length; i += 50) {
+        const ops = nodes.slice(i, i + 50).map((nd) => ({ op: 'delete' as const, id: nd.id, base_rev: nd.rev }));
+        // a keep-alive socket the server closed while `wait` ran fails once: send again (a delete already applied answers conflict)
+        await writer.commit(ops).catch(() => writer.commit(ops));
+      }
+      await waitFor(async () => (await readdir(join(folder, 'big')).catch(() => [])).length < 240, 20_000, 'some deletes to land');
+      await agent.kill('SIGKILL');
+      agent = start(['watch', folder, '--max-delete-share', '1'], env);
+      const w = cli(['wait', folder, '--timeout', '60'], env);
+      expect(w.code, w.stderr).toBe(0);
+      expect(await snapshot(folder)).toEqual({ 'big/': 'dir' });
+      // every deleted file's bytes are in the trash, each version once, and all are indexed
+      const trashed = (await allFiles(join(folder, '.syncd-trash'))).filter((p) => p.endsWith('.txt'));
+      const contents = await Promise.all(trashed.map((p) => readFile(join(folder, '.syncd-trash', p), 'utf8')));
+      expect(contents.sort()).toEqual(nodes.map((_, n) => text(n)).sort());
+      const listed = JSON.parse(cli(['trash', 'list', folder, '--json'], env).stdout) as { path: string }[];
+      expect(listed.map((e) => e.path).sort()).toEqual(nodes.map((_, n) => `big/f${n}.txt`).sort());
     } finally {
       await agent.kill('SIGTERM');
     }

@@ -19,6 +19,7 @@ import { plan } from '../../src/core/plan/index.js';
 import { RemoteClient } from '../../src/client/remote/remote.js';
 import { StateDB } from '../../src/client/state/db.js';
 import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';
+import { TRASH_DIR } from '../../src/core/syncd-names.js';
 import { addDevice } from '../../src/server/admin.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { Scheduler, type Proc } from './scheduler.js';
@@ -62,6 +63,9 @@ export interface SimResult {
     notificationsDropped: number;
     notificationsDuplicated: number;
     calmRounds: number;
+    /** files in the devices' local trash at the end, and how many of them a crash left unindexed (the next prune adopts them) */
+    trashed: number;
+    trashUnindexed: number;
   };
 }
 
@@ -110,7 +114,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0,
+    diskFaults: 0, refused: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0,
   };
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
   let nodeCounter = 0;
@@ -386,7 +390,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     // names as the server knows them (NFC); a user's NFD name stays NFD on disk
     const folders = devices.map((d) => {
       const out: Record<string, string> = {};
-      for (const [p, c] of Object.entries(d.disk.snapshot(FOLDER, (n) => n === '.syncd'))) {
+      for (const [p, c] of Object.entries(d.disk.snapshot(FOLDER, (n) => n === '.syncd' || n === TRASH_DIR))) {
         const k = p.normalize('NFC');
         if (k in out) fail(`${d.name} holds NFC/NFD twins at ${JSON.stringify(k)}`);
         out[k] = c;
@@ -413,6 +417,16 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     }
     const lost = [...written].filter((c) => !superseded.has(c) && !present.has(c));
     if (lost.length) fail(`contents lost: ${lost.map((c) => c.slice(0, c.indexOf(':') + 1)).join(', ')}`);
+    // the local trash holds only what users wrote, and its index matches it
+    for (const d of devices) {
+      const trash = d.disk.lstat(`${FOLDER}/${TRASH_DIR}`) ? d.disk.snapshot(`${FOLDER}/${TRASH_DIR}`) : {};
+      const files = Object.entries(trash).filter(([p]) => !p.endsWith('/'));
+      for (const [p, c] of files) if (!c.startsWith('-> ') && !written.has(c)) fail(`${d.name} trash "${p}" holds bytes no user wrote`);
+      const indexed = new Set(d.db.trashEntries().map((e) => e.stored));
+      const unindexed = files.filter(([p]) => !indexed.has(`${TRASH_DIR}/${p}`)).length;
+      stats.trashed += files.length;
+      stats.trashUnindexed += unindexed;
+    }
 
     for (const d of devices) {
       stats.diskFaults += Object.values(d.disk.injected).reduce((a, b) => a + b, 0);

@@ -3,6 +3,7 @@
 
 import type { GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
+import type { TrashLimits } from '../../core/policy/trash.js';
 import type { Fsys } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { StateDB } from '../state/db.js';
@@ -41,6 +42,8 @@ export interface EngineOptions {
   fs?: Fsys;
   /** retries of a failed download within a round (default 5) */
   downloadRetries?: number;
+  /** the local trash's limits (default 30 days, 1024 MiB); days 0: no trash */
+  trash?: TrashLimits;
 }
 
 export interface CycleResult {

@@ -31,6 +31,7 @@ import { isWatchLimit } from '../disk/errno.js';
 import { rootIdentity, writeMarker } from '../disk/marker.js';
 import type { CycleResult, EngineOptions } from './engine-options.js';
 import { silentLog } from './log.js';
+import { TrashKeeper } from './trash-keeper.js';
 
 /** file-system events within this window become one cycle (an editor's save is several events) */
 const HINT_COALESCE_MS = 10;
@@ -38,7 +39,7 @@ const HINT_COALESCE_MS = 10;
 const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -53,6 +54,8 @@ export class Engine {
   onIdle: (() => void) | null = null;
 
   readonly #throttle: Throttle;
+  /** the local trash: its bin and its prune */
+  readonly #trash: TrashKeeper;
   /** commits whose reply was lost, re-sent before the next plan */
   readonly #unconfirmed: Unconfirmed[] = [];
 
@@ -64,6 +67,7 @@ export class Engine {
     } as Engine['o'];
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
+    this.#trash = new TrashKeeper(opts.folder, this.o.fs, opts.db, opts.trash ?? { days: 30, maxBytes: 1024 * 1024 * 1024 }, this.o.now);
   }
 
   get db(): StateDB {
@@ -120,6 +124,9 @@ export class Engine {
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
+    // leftovers are judged by Local as it was: the transaction below drops the
+    // files a crash left renamed aside from the cached tree `prev` is
+    const before = res.temps.length ? new Map(prev) : prev;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
       db.tx(() => {
@@ -129,7 +136,11 @@ export class Engine {
     }
     // no transfer runs while the folder is observed, so every temp file met
     // is stale (a crash's, or one whose directory the user moved mid-download)
-    if (res.temps.length) await removeLeftovers(this.o.fs, this.o.folder, res.temps, prev, this.o.log);
+    if (res.temps.length) {
+      const trash = this.#trash.round();
+      await removeLeftovers(this.o.fs, this.o.folder, res.temps, before, this.o.log, (p) => trash.dispose(p, 'remote_delete'));
+      trash.record();
+    }
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
@@ -185,6 +196,7 @@ export class Engine {
       return { converged: false, rounds: 0, pending: 0, problems: [], paused: { code: (db.meta.get('pause_code') ?? 'mass_delete') as GuardTrip['code'], message: db.meta.get('pause_reason') ?? 'paused' } };
     }
     this.#setIfChanged('state', 'syncing');
+    await this.#trash.maybePrune(o.log);
     // commits whose reply was lost go again first, verbatim (same op_ids)
     if (this.#unconfirmed.length) {
       const { confirm } = await import('../exec/executor.js');
@@ -250,7 +262,7 @@ export class Engine {
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       // the executor (and its queue) is loaded once there is work: a no-op run never needs it
       const { execute } = await import('../exec/executor.js');
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       const next = afterRound(p.ops, res.needPull);

@@ -20,6 +20,7 @@ export const ERRNO_CODES = {
   ENOTSUP: 'not_supported',
   EOPNOTSUPP: 'not_supported',
   EMFILE: 'too_many_files',
+  EXDEV: 'cross_device',
 } as const satisfies Record<string, ErrorCode>;
 
 export type DiskErrorCode = (typeof ERRNO_CODES)[keyof typeof ERRNO_CODES];

@@ -4,6 +4,7 @@
 import type { PlanProblem, RemoteOp } from '../../core/ops.js';
 import type { Op } from '../../protocol/types.js';
 import type { Fsys } from '../disk/fsys.js';
+import type { TrashBin } from '../disk/trash.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { StateDB } from '../state/db.js';
 import type { Throttle } from '../transfer/throttle.js';
@@ -22,6 +23,8 @@ export interface ExecContext {
   fs?: Fsys;
   /** retries of a failed download within the round (default 5; the next round retries anyway) */
   downloadRetries?: number;
+  /** the local trash: what a remote change takes off the disk goes there (none: it is unlinked) */
+  trash?: TrashBin;
   /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
   unconfirmed?: Unconfirmed[];
 }

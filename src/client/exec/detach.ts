@@ -6,7 +6,8 @@
 // it is not what the plan expected, it goes back (or, if the path was taken
 // again meanwhile, becomes a conflicted copy). A crash between the rename and
 // the end leaves a `.syncd-trash-<ino>-…` file: the next scan meets it and
-// `recoverTrash` decides with what Local knew of that inode.
+// `recoverTrash` decides with what Local knew of that inode. With the local
+// trash on (disk/trash.ts), "unlinked" reads "moved into `.syncd-trash/`".
 
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import type { Fsys } from '../disk/fsys.js';
 import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
 import { isDiskError } from '../disk/errno.js';
 import type { Log } from '../agent/log.js';
+import type { Dispose } from './to-trash.js';
 
 export type DetachResult = 'deleted' | 'gone' | 'changed';
 
@@ -54,11 +56,12 @@ async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): P
 }
 
 /**
- * Deletes the file or symlink at `abs` only if it still is `expect`.
+ * Deletes the file or symlink at `abs` only if it still is `expect`: it is
+ * unlinked, or handed to `dispose` (the local trash) once checked.
  * 'gone': nothing was there; 'changed': something else was (it is back in
  * place, or beside it); 'deleted': done.
  */
-export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect): Promise<DetachResult> {
+export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect, dispose?: Dispose): Promise<DetachResult> {
   const aside = join(dirname(abs), newTrashName(expect.ino));
   try {
     await fs.rename(abs, aside);
@@ -68,7 +71,7 @@ export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect
   }
   const st = await lstatOrNull(aside, fs);
   if (st !== null && matchesExpect(st, expect)) {
-    await fs.unlink(aside);
+    await (dispose ? dispose(aside, st) : fs.unlink(aside));
     return 'deleted';
   }
   if (st !== null) await putBack(fs, aside, abs, st.isFile());
@@ -80,7 +83,7 @@ export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect
  * still is the file Local knew at that inode, the delete goes through; else it
  * goes back to where Local had it. Returns what it did, for the log.
  */
-export async function recoverTrash(fs: Fsys, root: string, rel: string, local: ReadonlyMap<string, LocalEntry>): Promise<'deleted' | 'restored' | 'left'> {
+export async function recoverTrash(fs: Fsys, root: string, rel: string, local: ReadonlyMap<string, LocalEntry>, dispose?: (path: string) => Dispose | undefined): Promise<'deleted' | 'restored' | 'left'> {
   const abs = join(root, rel);
   const st = await lstatOrNull(abs, fs);
   if (st === null || st.isDirectory()) return 'left';
@@ -88,7 +91,8 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
   let known: LocalEntry | undefined;
   for (const e of local.values()) if (e.ino === ino && e.ino === st.ino) known = e;
   if (known && known.kind !== 'dir' && matchesExpect(st, { kind: known.kind, size: known.size, mtimeMs: known.mtimeMs, ino: known.ino })) {
-    await fs.unlink(abs);
+    const d = dispose?.(known.diskPath);
+    await (d ? d(abs, st) : fs.unlink(abs));
     return 'deleted';
   }
   // not provably what a delete meant to take: give it back
@@ -103,12 +107,12 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
  * target); a delete interrupted after its rename aside is finished only if
  * the file is still what Local knew, and undone otherwise.
  */
-export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log): Promise<void> {
+export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log, dispose?: (path: string) => Dispose | undefined): Promise<void> {
   let removed = 0;
   for (const t of temps) {
     try {
       if (baseName(t).startsWith(TRASH_PREFIX)) {
-        const r = await recoverTrash(fs, root, t, local);
+        const r = await recoverTrash(fs, root, t, local, dispose);
         if (r !== 'left') log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
         continue;
       }

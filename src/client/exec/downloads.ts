@@ -15,6 +15,8 @@ import { assertSameParents, kindOf, lstatOrNull, matchesExpect, type ParentChain
 import { downloadManyToTemp } from '../transfer/transfer.js';
 import type { ExecContext, ExecResult } from './context.js';
 import { recordEdits } from './record.js';
+import { detachAndDelete } from './detach.js';
+import type { RoundTrash } from './to-trash.js';
 
 /** What the download phase needs of the round it runs in (executor.ts's Run). */
 export interface RoundRun {
@@ -22,6 +24,7 @@ export interface RoundRun {
   readonly fs: Fsys;
   readonly res: ExecResult;
   readonly parents: Set<string>;
+  readonly trash: RoundTrash;
   abs(rel: string): string;
   problem(path: string, code: string, message: string): void;
   stale(path: string): void;
@@ -191,6 +194,26 @@ export async function place(run: RoundRun, tmp: string, st: FsStat, rel: string,
   }
   const mode = old && old.isFile() ? exec(old.mode, execBit) : fileMode(execBit);
   if ((st.mode & 0o7777) !== mode) await run.fs.chmod(tmp, mode);
+  // with the local trash on, the old version goes there first (checked again
+  // once renamed aside), and the new one takes the freed name without
+  // replacing whatever may have appeared there since
+  const dispose = old && expect && !old.isDirectory() ? run.trash.dispose(rel, 'remote_replace') : undefined;
+  if (dispose) {
+    if ((await detachAndDelete(run.fs, abs, expect!, dispose)) === 'changed') {
+      run.stale(rel);
+      return null;
+    }
+    try {
+      await run.fs.link(tmp, abs);
+      return 'linked';
+    } catch (err) {
+      if (isDiskError(err, 'path_taken')) {
+        run.stale(rel);
+        return null;
+      }
+      if (!isDiskError(err, 'not_permitted', 'not_supported')) throw err;
+    }
+  }
   await run.fs.rename(tmp, abs);
   return 'renamed';
 }

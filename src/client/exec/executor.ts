@@ -17,6 +17,7 @@ import { SyncdError } from '../../protocol/errors.js';
 import type { Op, OpResult } from '../../protocol/types.js';
 import { detachAndDelete } from './detach.js';
 import { recordEdits } from './record.js';
+import { RoundTrash } from './to-trash.js';
 import type { ExecContext, ExecResult, Unconfirmed } from './context.js';
 import { downloads, exec, occupied, place } from './downloads.js';
 import type { LocalExpect } from '../../core/local.js';
@@ -45,8 +46,10 @@ class Run {
   readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
   readonly parents = new Set<string>();
   readonly fs: Fsys;
+  readonly trash: RoundTrash;
   constructor(readonly ctx: ExecContext) {
     this.fs = ctx.fs ?? nodeFsys;
+    this.trash = new RoundTrash(ctx.trash, ctx.db);
   }
 
   abs(rel: string): string {
@@ -198,6 +201,9 @@ class Run {
       try {
         st = await this.fs.lstat(tmp);
         if (!matchesExpect(await lstatOrNull(abs, this.fs), op.expect)) return this.stale(op.path);
+        // the old file or link goes to the local trash first, checked once aside
+        const dispose = op.expect.kind === 'dir' ? undefined : this.trash.dispose(op.path, 'remote_replace');
+        if (dispose && (await detachAndDelete(this.fs, abs, op.expect, dispose)) === 'changed') return this.stale(op.path);
         await this.fs.rename(tmp, abs);
       } finally {
         await this.fs.unlink(tmp).catch(() => undefined);
@@ -367,7 +373,7 @@ class Run {
     } else {
       // renamed aside and checked there before it goes: a write that lands
       // between our check above and the delete is never what gets deleted
-      const r = await detachAndDelete(this.fs, abs, op.expect);
+      const r = await detachAndDelete(this.fs, abs, op.expect, this.trash.dispose(op.path, 'remote_delete'));
       if (r === 'changed') return this.stale(op.path);
     }
     const { db } = this.ctx;
@@ -376,6 +382,14 @@ class Run {
   }
 
   async run(ops: PlanOp[]): Promise<ExecResult> {
+    try {
+      return await this.phases(ops);
+    } finally {
+      this.trash.record();
+    }
+  }
+
+  async phases(ops: PlanOp[]): Promise<ExecResult> {
     const byPhase = (p: Phase) => ops.filter((o) => PHASE[o.type] === p);
     this.state(byPhase(0));
     for (const op of [...byPhase(1), ...byPhase(2)]) await this.step(op.type === 'local_move' ? op.from : (op as { path: string }).path, () => this.move(op as Extract<LocalOp, { type: 'local_move' | 'conflict_rename' }>));

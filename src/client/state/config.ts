@@ -41,6 +41,10 @@ export interface Config {
   logFormat: LogFormat;
   /** Lowest level that is logged. */
   logLevel: LogLevel;
+  /** Days a file a remote change deleted or replaced stays in the local trash; 0 = no trash. */
+  trashDays: number;
+  /** The local trash keeps its newest files up to this many MiB; 0 = no size cap. */
+  trashMaxMB: number;
 }
 
 export const NOTIFY_CHANNELS = ['stream', 'longpoll'] as const;
@@ -177,6 +181,26 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     flag: 'log-level',
     parse: oneOf(LOG_LEVELS),
     format: plain,
+  },
+  trashDays: {
+    key: 'trashDays',
+    description: 'days a file deleted or replaced by a remote change stays in the local trash (.syncd-trash/), 0 = no trash',
+    allowed: 'an integer from 0 to 36500',
+    default: 30,
+    env: 'SYNCD_TRASH_DAYS',
+    flag: 'trash-days',
+    parse: intIn(0, 36_500),
+    format: (v) => (v === 0 ? '0 (no trash)' : `${v} days`),
+  },
+  trashMaxMB: {
+    key: 'trashMaxMB',
+    description: 'the local trash keeps its newest files up to this many MiB, 0 = no size cap',
+    allowed: 'an integer from 0 to 100000000 (MiB)',
+    default: 1024,
+    env: 'SYNCD_TRASH_MAX_MB',
+    flag: 'trash-max-mb',
+    parse: intIn(0, 100_000_000),
+    format: (v) => (v === 0 ? '0 (no cap)' : `${v} MiB`),
   },
 };
 

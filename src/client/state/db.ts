@@ -2,7 +2,7 @@
 // per folder, outside the folder. This facade opens it and composes the
 // modules that each own a concern, so one transaction can span them:
 // trees.ts (Remote, Synced, Local and the plan memo), meta.ts (typed keys),
-// outbox.ts, problems.ts, conflicts.ts; store.ts is the connection and
+// outbox.ts, problems.ts, conflicts.ts, trash.ts (the local trash's index); store.ts is the connection and
 // migrate.ts the numbered schema migrations.
 
 import type Database from 'better-sqlite3';
@@ -16,6 +16,7 @@ import { Outbox } from './outbox.js';
 import { Problems, type ProblemScope } from './problems.js';
 import { StateStore } from './store.js';
 import { Trees } from './trees.js';
+import { TrashIndex, type TrashEntry } from './trash.js';
 
 export class StateDB {
   readonly #store: StateStore;
@@ -23,6 +24,7 @@ export class StateDB {
   readonly #outbox: Outbox;
   readonly #problems: Problems;
   readonly #conflicts: Conflicts;
+  readonly #trash: TrashIndex;
   /** the typed meta keys (meta.ts declares them) */
   readonly meta: MetaTable;
 
@@ -32,6 +34,7 @@ export class StateDB {
     this.#outbox = new Outbox(this.#store);
     this.#problems = new Problems(this.#store);
     this.#conflicts = new Conflicts(this.#store);
+    this.#trash = new TrashIndex(this.#store);
     this.meta = new MetaTable(this.#store);
   }
 
@@ -80,4 +83,11 @@ export class StateDB {
   addConflict(path: string, original: string, reason: string): void { this.#conflicts.addConflict(path, original, reason); }
   conflicts(): ConflictRecord[] { return this.#conflicts.conflicts(); }
   removeConflict(path: string): void { this.#conflicts.removeConflict(path); }
+
+  // ---- trash.ts (the local trash's index)
+  addTrash(e: Omit<TrashEntry, 'id'>): number { return this.#trash.addTrash(e); }
+  trashEntries(): TrashEntry[] { return this.#trash.trashEntries(); }
+  trashEntry(id: number): TrashEntry | null { return this.#trash.trashEntry(id); }
+  trashOf(path: string): TrashEntry[] { return this.#trash.trashOf(path); }
+  removeTrash(ids: readonly number[]): void { this.#trash.removeTrash(ids); }
 }

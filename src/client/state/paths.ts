@@ -1,6 +1,7 @@
 // Where an agent keeps its state: one directory per synced folder under
 // $SYNCD_STATE_DIR, else $XDG_STATE_HOME/syncd, else ~/.local/state/syncd.
-// Nothing of syncd's lives inside the synced folder.
+// Nothing of syncd's lives inside the synced folder but its `.syncd*` names
+// (the root marker, temp files, the local trash: core/syncd-names.ts).
 
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';

@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../../helpers/server.js';
  */
 const RELEASED = [
   'already_linked', 'bad_config', 'bad_request', 'blob_missing', 'blob_store', 'changed_during_upload', 'chunks_missing',
-  'conflict', 'cycle', 'dir_not_empty', 'disk_full', 'download_failed', 'error', 'hash_mismatch', 'http_error',
+  'conflict', 'cross_device', 'cycle', 'dir_not_empty', 'disk_full', 'download_failed', 'error', 'hash_mismatch', 'http_error',
   'incomplete', 'invalid_argument', 'invalid_name', 'io_error', 'journal_gap', 'locked', 'mass_delete',
   'method_not_allowed', 'name_taken', 'network', 'no_agent', 'not_a_directory', 'not_a_file', 'not_converged', 'not_found',
   'not_linked', 'not_permitted', 'not_supported', 'occupied', 'orphan', 'parent_missing', 'parent_not_dir',
@@ -26,7 +26,7 @@ const RELEASED = [
   'remote_invalid_name', 'remote_orphan', 'remote_parent_not_dir', 'remote_path_too_long', 'reset', 'reset_loop',
   'root_empty', 'root_missing', 'server_error', 'server_too_old', 'server_version', 'service_error', 'special_file',
   'state_db', 'state_db_too_new', 'still_empty', 'store_corrupt', 'store_too_new', 'store_unavailable', 'timeout',
-  'token_file', 'too_deep', 'too_large', 'too_many_files', 'unauthorized', 'unavailable', 'unreadable', 'unsafe_path',
+  'token_file', 'too_deep', 'too_large', 'too_many_files', 'trash_not_found', 'unauthorized', 'unavailable', 'unreadable', 'unsafe_path',
   'unsupported', 'unsupported_media_type', 'upload_failed', 'usage', 'user',
 ];
 

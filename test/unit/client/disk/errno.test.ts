@@ -20,7 +20,8 @@ describe('diskCode', () => {
     { desc: 'ENOTSUP', err: fsErr('ENOTSUP'), want: 'not_supported' },
     { desc: 'EOPNOTSUPP, its twin', err: fsErr('EOPNOTSUPP'), want: 'not_supported' },
     { desc: 'EMFILE: out of descriptors', err: fsErr('EMFILE'), want: 'too_many_files' },
-    { desc: 'an errno the table does not name', err: fsErr('EXDEV'), want: null },
+    { desc: 'EXDEV: a rename across file systems (the trash then copies)', err: fsErr('EXDEV'), want: 'cross_device' },
+    { desc: 'an errno the table does not name', err: fsErr('EBUSY'), want: null },
     { desc: "a code inherited from Object's prototype is not an errno", err: fsErr('toString'), want: null },
     { desc: 'a syncd error is not a disk error', err: Object.assign(new Error('x'), { code: 'network' }), want: null },
     { desc: 'an error without a code', err: new Error('plain'), want: null },
@@ -36,7 +37,7 @@ describe('isDiskError and isWatchLimit', () => {
   const cases: { desc: string; got: boolean; want: boolean }[] = [
     { desc: 'matches one of the codes asked for', got: isDiskError(fsErr('ENOTDIR'), 'path_missing', 'path_not_dir'), want: true },
     { desc: 'not another code', got: isDiskError(fsErr('EEXIST'), 'path_missing', 'path_not_dir'), want: false },
-    { desc: 'not an unknown errno', got: isDiskError(fsErr('EXDEV'), 'path_missing'), want: false },
+    { desc: 'not an unknown errno', got: isDiskError(fsErr('EBUSY'), 'path_missing'), want: false },
     { desc: "a watcher's ENOSPC is inotify's watch limit", got: isWatchLimit(fsErr('ENOSPC')), want: true },
     { desc: "a watcher's EMFILE too", got: isWatchLimit(fsErr('EMFILE')), want: true },
     { desc: "a watcher's ENOENT is not a limit", got: isWatchLimit(fsErr('ENOENT')), want: false },

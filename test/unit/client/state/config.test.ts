@@ -64,6 +64,8 @@ describe('the key table', () => {
       'safetyPullInterval',
       'logFormat',
       'logLevel',
+      'trashDays',
+      'trashMaxMB',
     ]);
     const envs = Object.fromEntries(CONFIG_KEY_NAMES.map((k) => [k, CONFIG_KEYS[k].env ?? null]));
     expect(envs).toEqual({
@@ -78,6 +80,8 @@ describe('the key table', () => {
       safetyPullInterval: 'SYNCD_SAFETY_PULL_INTERVAL',
       logFormat: 'SYNCD_LOG_FORMAT',
       logLevel: 'SYNCD_LOG_LEVEL',
+      trashDays: 'SYNCD_TRASH_DAYS',
+      trashMaxMB: 'SYNCD_TRASH_MAX_MB',
     });
   });
 
@@ -94,6 +98,8 @@ describe('the key table', () => {
       safetyPullInterval: 300,
       logFormat: 'text',
       logLevel: 'info',
+      trashDays: 30,
+      trashMaxMB: 1024,
     });
     for (const k of CONFIG_KEY_NAMES) {
       const spec = CONFIG_KEYS[k];
@@ -166,6 +172,8 @@ describe('value parsers', () => {
     },
     { key: 'logFormat', ok: [['text', 'text'], ['JSON', 'json']], bad: ['yaml', '', 1] },
     { key: 'logLevel', ok: [['debug', 'debug'], ['WARN', 'warn'], ['error', 'error']], bad: ['trace', 'warning', ''] },
+    { key: 'trashDays', ok: [['0', 0], [30, 30], ['36500', 36_500]], bad: ['-1', '1.5', '36501', 'a month', ''] },
+    { key: 'trashMaxMB', ok: [['0', 0], ['1024', 1024]], bad: ['-5', '1G', '100000001', ''] },
   ];
   for (const c of cases) {
     test(`${c.key}: accepts ${c.ok.length} forms and refuses ${c.bad.length}`, () => {
