@@ -3,6 +3,7 @@
 
 import type { GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
+import type { FolderMode } from '../../core/policy/mode-names.js';
 import type { Fsys } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { StateDB } from '../state/db.js';
@@ -41,6 +42,8 @@ export interface EngineOptions {
   fs?: Fsys;
   /** retries of a failed download within a round (default 5) */
   downloadRetries?: number;
+  /** the folder's mode, asked at every cycle so a changed config takes effect (default: two-way) */
+  mode?: () => FolderMode;
 }
 
 export interface CycleResult {

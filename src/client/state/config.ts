@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { SyncdError } from '../../protocol/errors.js';
 import { folderStatePaths } from './paths.js';
 import { isDiskError } from '../disk/errno.js';
+import { FOLDER_MODES, type FolderMode } from '../../core/policy/mode-names.js';
 import { intIn, oneOf, parseBandwidth, parsePatterns, parseShare, plain, secondsIn } from './config-values.js';
 
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -41,6 +42,8 @@ export interface Config {
   logFormat: LogFormat;
   /** Lowest level that is logged. */
   logLevel: LogLevel;
+  /** `two-way`, `receive-only` (never uploads) or `send-only` (never applies server changes); see docs/folder-modes.md. */
+  mode: FolderMode;
 }
 
 export const NOTIFY_CHANNELS = ['stream', 'longpoll'] as const;
@@ -176,6 +179,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     env: 'SYNCD_LOG_LEVEL',
     flag: 'log-level',
     parse: oneOf(LOG_LEVELS),
+    format: plain,
+  },
+  mode: {
+    key: 'mode',
+    description: 'two-way, receive-only (never uploads) or send-only (never applies server changes)',
+    allowed: FOLDER_MODES.join(', '),
+    default: 'two-way',
+    env: 'SYNCD_MODE',
+    flag: 'mode',
+    parse: oneOf(FOLDER_MODES),
     format: plain,
   },
 };
