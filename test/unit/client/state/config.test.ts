@@ -64,6 +64,7 @@ describe('the key table', () => {
       'safetyPullInterval',
       'logFormat',
       'logLevel',
+      'mode',
     ]);
     const envs = Object.fromEntries(CONFIG_KEY_NAMES.map((k) => [k, CONFIG_KEYS[k].env ?? null]));
     expect(envs).toEqual({
@@ -78,6 +79,7 @@ describe('the key table', () => {
       safetyPullInterval: 'SYNCD_SAFETY_PULL_INTERVAL',
       logFormat: 'SYNCD_LOG_FORMAT',
       logLevel: 'SYNCD_LOG_LEVEL',
+      mode: 'SYNCD_MODE',
     });
   });
 
@@ -94,6 +96,7 @@ describe('the key table', () => {
       safetyPullInterval: 300,
       logFormat: 'text',
       logLevel: 'info',
+      mode: 'two-way',
     });
     for (const k of CONFIG_KEY_NAMES) {
       const spec = CONFIG_KEYS[k];
@@ -166,6 +169,7 @@ describe('value parsers', () => {
     },
     { key: 'logFormat', ok: [['text', 'text'], ['JSON', 'json']], bad: ['yaml', '', 1] },
     { key: 'logLevel', ok: [['debug', 'debug'], ['WARN', 'warn'], ['error', 'error']], bad: ['trace', 'warning', ''] },
+    { key: 'mode', ok: [['two-way', 'two-way'], ['receive-only', 'receive-only'], ['Send-Only', 'send-only']], bad: ['receive', 'twoway', ''] },
   ];
   for (const c of cases) {
     test(`${c.key}: accepts ${c.ok.length} forms and refuses ${c.bad.length}`, () => {
