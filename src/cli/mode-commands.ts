@@ -86,10 +86,9 @@ export async function runModeRequest(dir: string | undefined, request: ModeReque
         const r = await engine.cycle();
         hooks.stop();
         if (r.paused) throw new SyncdError(r.paused.code, `${r.paused.message}; the ${request} goes ahead after that`);
-      } catch (err) {
-        // only a guard's pause keeps the request (resume continues it): nothing surprising happens later
+      } finally {
+        // one cycle, done or not; only a pause keeps the request (resume continues it), so nothing surprising happens later
         if (!adb.meta.get('paused')) adb.meta.set('mode_request', null);
-        throw err;
       }
     });
   }

@@ -157,11 +157,11 @@ export class Engine {
   }
 
   /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
-  #idle(memo: string | null, deferred = 0): void {
+  #idle(memo: string | null, deferred = 0, request: string | null = null): void {
     const { db } = this;
     this.onIdle?.();
     // a revert/override is done once its plan has nothing left to run
-    if (db.meta.get('mode_request') !== null) db.meta.set('mode_request', null);
+    if (request !== null) db.meta.set('mode_request', null);
     // what the agent is doing, and the memo: a power cut may lose them, a replan recovers
     db.lightTx(() => {
       if (memo !== null) {
@@ -212,7 +212,7 @@ export class Engine {
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
         o.log.debug('nothing changed since the last empty plan', { round });
-        this.#idle(null);
+        this.#idle(null, 0, request);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
       const remote = db.loadRemote();
@@ -226,7 +226,7 @@ export class Engine {
       this.#setProblemsIfChanged(p.problems, 'plan');
       const end = endOfCycle(p);
       if (end) {
-        this.#idle(end.remember ? memoKey : null, p.deferred);
+        this.#idle(end.remember ? memoKey : null, p.deferred, request);
         return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
@@ -330,7 +330,10 @@ export class Engine {
             await this.#startWatcher();
             this.#fullScanNeeded = true;
           }
+          const asked = db.meta.get('mode_request');
           const r = await this.cycle(signal);
+          // a revert/override gets the one cycle that saw it (a pause keeps it)
+          if (asked !== null && !r.paused && !signal.aborted) this.#setMeta('mode_request', null);
           this.#setMeta('last_error', null);
           backoff.reset();
           const wait = nextWait(r, this.#dirty.size > 0 || this.#pullNeeded);
