@@ -27,8 +27,8 @@ import type { Plan } from '../ops.js';
 import { plan } from './index.js';
 import type { PlanInput } from './state.js';
 
-/** Id prefix of a stand-in node for a local-only entry (never sent, never stored). */
-export const STAND_IN_PREFIX = 'local-only:';
+/** Id prefix of a stand-in node for a local-only entry (never sent: revert runs only where uploads are held; never stored). */
+const STAND_IN_PREFIX = 'local-only:';
 
 /** A round of `syncd revert`: the server's version over every local difference. */
 export function revertPlan(input: PlanInput): Plan {
