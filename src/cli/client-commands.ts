@@ -3,12 +3,14 @@
 // commands runs (src/cli/client.ts defines their arguments).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { loadConfig } from '../client/state/config.js';
+import { loadConfig, type ConfigKey } from '../client/state/config.js';
+import type { FolderMode } from '../core/policy/mode-names.js';
 import { Engine } from '../client/agent/engine.js';
 import type { Log } from '../client/agent/log.js';
 import { writeMarker } from '../client/disk/marker.js';
 import { createLogger, type Logger } from '../client/agent/log.js';
 import { acquireLock } from '../client/state/lock.js';
+import { watchNudges } from '../client/state/wake.js';
 import { folderStatePaths } from '../client/state/paths.js';
 import { RemoteClient } from '../client/remote/remote.js';
 import { safeJoin } from '../client/disk/safe-fs.js';
@@ -99,9 +101,28 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
     extraIgnore: config.ignore,
     bandwidthLimit: config.bandwidthLimit,
     trash: { days: config.trashDays, maxBytes: config.trashMaxMB * 1024 * 1024 },
+    mode: liveMode(paths.folder, configFlags(opts), config.mode, logger),
     ...hooks,
   });
   return { paths, db, remote, engine, config, log: logger };
+}
+
+/**
+ * The folder's mode as the config says now (a running agent follows
+ * `syncd config set DIR mode …`); a config file broken meanwhile keeps the last good mode.
+ */
+function liveMode(folder: string, flags: Partial<Record<ConfigKey, unknown>>, initial: FolderMode, log: Log): () => FolderMode {
+  let last = initial;
+  return () => {
+    try {
+      const now = loadConfig(folder, { flags }).mode;
+      if (now !== last) log.info(`folder mode is now ${now}`, { mode: now });
+      last = now;
+    } catch (err) {
+      log.warn(`keeping mode ${last}: ${(err as Error).message}`);
+    }
+    return last;
+  };
 }
 
 /** Progress for transfers: a spinner on a TTY (ora is loaded only then), log lines otherwise. */
@@ -153,7 +174,7 @@ export async function watchUntilSignal(engine: Engine, log: Log): Promise<void> 
 }
 
 /** Opens a linked folder's agent (config, logger, progress), holds its lock while `fn` runs, and closes everything. */
-async function withAgent(
+export async function withAgent(
   dir: string | undefined,
   o: RunOpts,
   fn: (a: ReturnType<typeof engineFor> & { hooks: Awaited<ReturnType<typeof progressHooks>> }) => Promise<void>,
@@ -228,7 +249,13 @@ export function runWatch(dir: string | undefined, o: RunOpts): Promise<void> {
   return withAgent(dir, o, async ({ paths, db, engine, hooks, log }) => {
     engine.onIdle = () => hooks.stop();
     log.info('watching', { folder: paths.folder, server: db.meta.get('server') });
-    await watchUntilSignal(engine, log);
+    // a changed config (mode) or a revert/override request starts a cycle now
+    const stopNudges = watchNudges(paths, () => engine.requestPull());
+    try {
+      await watchUntilSignal(engine, log);
+    } finally {
+      stopNudges();
+    }
     log.info('stopped');
   });
 }

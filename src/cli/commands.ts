@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { register as clientCommands } from './client.js';
 import { register as configCmd } from './config-cmd.js';
 import { register as history } from './history.js';
+import { register as modes } from './modes.js';
 import { register as quickstart } from './quickstart.js';
 import { register as serve } from './serve.js';
 import { register as serverAdmin } from './server-admin.js';
@@ -14,4 +15,4 @@ import { register as trash } from './trash.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service, trash];
+export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service, trash, modes];

@@ -148,7 +148,7 @@ export function register(program: Command): void {
 export function addConfigFlags(cmd: Command): Command {
   for (const k of CONFIG_KEY_NAMES) {
     const spec = CONFIG_KEYS[k] as ConfigKeySpec;
-    const arg = k === 'ignore' ? '<pattern>' : k === 'logFormat' || k === 'logLevel' ? '<value>' : '<n>';
+    const arg = k === 'ignore' ? '<pattern>' : k === 'logFormat' || k === 'logLevel' || k === 'mode' ? '<value>' : '<n>';
     const opt = new Option(`--${spec.flag} ${arg}`, `${spec.description} (overrides the config file and ${spec.env ?? 'defaults'})`);
     if (k === 'ignore') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     if (k === 'logFormat') opt.choices(LOG_FORMATS);

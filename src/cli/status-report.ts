@@ -3,12 +3,16 @@
 
 import { loadConfig } from '../client/state/config.js';
 import { lockHolder } from '../client/state/lock.js';
-import { loadIgnore } from '../client/disk/syncignore.js';
 import type { StateDB } from '../client/state/db.js';
-import { narrowPlanInput, plan } from '../core/plan/index.js';
+import { differences, type Difference } from '../core/policy/modes.js';
+import type { FolderMode } from '../core/policy/mode-names.js';
 import { SyncdError, UsageError } from '../protocol/errors.js';
 import type { StatusReply } from '../protocol/types.js';
 import { openLinked, printJson, remoteFor } from './folder.js';
+import { folderModePlan } from './mode-plan.js';
+
+/** Differences listed in `status --json` (the count is exact). */
+const MAX_LISTED_DIFFERENCES = 100;
 
 export interface FolderStatus {
   folder: string;
@@ -35,6 +39,13 @@ export interface FolderStatus {
   /** set when the OS refused file watches and the agent scans periodically instead */
   watch_warning: string | null;
   daemon: { running: boolean; pid: number | null };
+  /** the folder's mode (docs/folder-modes.md) */
+  mode: FolderMode;
+  /** what the mode keeps apart (not pending work): local changes of a receive-only folder, server changes of a send-only one; the first 100 */
+  differences: Difference[];
+  differences_total: number;
+  /** a `syncd revert` / `syncd override` not finished yet */
+  mode_request: 'revert' | 'override' | null;
   /** how a running agent learns that the server moved: "stream" (Subscribe), "longpoll", or null when no agent runs */
   channel: 'stream' | 'longpoll' | null;
 }
@@ -69,7 +80,9 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
     const caughtUp = db.meta.get('caught_up_at') ?? 0;
     const config = loadConfig(paths.folder);
-    const p = plan(narrowPlanInput({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) }));
+    const request = db.meta.get('mode_request');
+    const p = folderModePlan(paths, db, config, request);
+    const diffs = differences(p.held);
     let up = 0, down = 0, other = 0, bytes = 0;
     for (const op of p.ops) {
       if (op.type === 'download') { down++; bytes += op.node.size ?? 0; }
@@ -98,6 +111,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       retention_warning: retention,
       watch_warning: db.meta.get('watch_warning'),
       daemon: { running: pid !== null, pid },
+      mode: config.mode, differences: diffs.slice(0, MAX_LISTED_DIFFERENCES), differences_total: diffs.length, mode_request: request,
       channel: pid === null ? null : channelOf(db.meta.get('channel')),
     };
   } finally {
@@ -125,6 +139,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
     ? `  lag        unknown (applied seq ${s.cursor_seq}; the server's head was ${s.last_known_head_seq ?? '?'} when last seen)`
     : `  lag        ${s.lag} entries (applied seq ${s.cursor_seq} of ${s.head_seq})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);
   lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
+  if (s.mode !== 'two-way' || s.differences_total > 0) lines.push(...modeLines(s));
   lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
   if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);
   if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);
@@ -134,6 +149,15 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
   for (const p of s.problems.slice(0, 5)) lines.push(`  problem    ${p.path}: ${p.message}`);
   if (s.problems.length > 5) lines.push(`  …and ${s.problems.length - 5} more problems (--json lists them)`);
   return lines.join('\n') + '\n';
+}
+
+function modeLines(s: FolderStatus): string[] {
+  const side = s.mode === 'send-only' ? 'server' : 'local';
+  const fix = s.mode === 'send-only' ? '`syncd override` pushes this folder over them' : s.mode === 'receive-only' ? '`syncd revert` puts the server\'s version back' : 'they sync now';
+  const out = [`  mode       ${s.mode}${s.differences_total ? `: ${s.differences_total} ${side} difference${s.differences_total === 1 ? '' : 's'} kept (${fix})` : ''}${s.mode_request ? `; ${s.mode_request} in progress` : ''}`];
+  for (const d of s.differences.slice(0, 10)) out.push(`  differs    ${d.change.padEnd(8)} ${d.path}`);
+  if (s.differences_total > 10) out.push(`  …and ${s.differences_total - 10} more differences (--json lists ${MAX_LISTED_DIFFERENCES})`);
+  return out;
 }
 
 export async function runStatus(dir: string | undefined, o: { json?: boolean }): Promise<void> {

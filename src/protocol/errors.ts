@@ -56,8 +56,8 @@ export const ERROR_CODES = {
   // --- the command line
   usage: 'a usage mistake the argument parser cannot see (exit code 2)',
   no_agent: '`syncd wait` without a running agent for the folder',
-  timeout: '`syncd wait` gave up before the agent caught up',
-  not_converged: '`syncd sync` ended with operations still pending',
+  timeout: '`syncd wait` (or `syncd revert`/`override` with a running agent) gave up before the agent caught up',
+  not_converged: '`syncd sync` ended with operations still pending, or `syncd revert`/`override` left differences',
   still_empty: '`syncd resume` while the folder is still missing or empty',
   trash_not_found: '`syncd trash restore` found no entry in the local trash for that path or id',
   service_error: 'the user service (systemd, launchd) cannot be written or started',

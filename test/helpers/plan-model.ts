@@ -5,7 +5,7 @@
 import type { SyncedTree } from '../../src/core/associate.js';
 import type { LocalEntry, LocalTree } from '../../src/core/local.js';
 import { committedEdits, localDeleteEdits, movedEdits, placedEdits, relocated, stateEdits, type DiskIdentity, type TreeEdit } from '../../src/core/apply.js';
-import type { PlanOp, RemoteOp } from '../../src/core/ops.js';
+import type { Plan, PlanOp, RemoteOp } from '../../src/core/ops.js';
 import { plan, type PlanInput } from '../../src/core/plan/index.js';
 import { baseName, isWithin, joinPath, parentPath, resolvePaths, type Tree, type TreeNode } from '../../src/core/tree.js';
 import { nameKey } from '../../src/protocol/names.js';
@@ -275,11 +275,12 @@ export interface ConvergeResult {
   problems: string[];
 }
 
-export function converge(m: Model, opts: Partial<PlanInput> & { maxRounds?: number; shuffle?: (ops: PlanOp[]) => PlanOp[] } = {}): ConvergeResult {
+export function converge(m: Model, opts: Partial<PlanInput> & { maxRounds?: number; shuffle?: (ops: PlanOp[]) => PlanOp[]; planner?: (input: PlanInput) => Plan } = {}): ConvergeResult {
   const all: PlanOp[] = [];
   const problems = new Set<string>();
   for (let round = 1; round <= (opts.maxRounds ?? 60); round++) {
-    const p = plan({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), ...opts });
+    const { planner = plan, ...given } = opts;
+    const p = planner({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), ...given });
     for (const pr of p.problems) problems.add(`${pr.code}:${pr.path}`);
     if (process.env.SYNCD_PLAN_DEBUG) console.log(`round ${round}: remote=${JSON.stringify(remoteSpec(m))} local=${JSON.stringify(localSpec(m))}\n ops=${JSON.stringify(p.ops.map((o) => ({ ...o, node: undefined, local: undefined })))} deferred=${p.deferred} problems=${JSON.stringify(p.problems)}${process.env.SYNCD_PLAN_DEBUG === '2' ? `\n synced=${JSON.stringify([...m.synced.values()])}\n remoteT=${JSON.stringify([...m.remote.values()])}\n localT=${JSON.stringify([...m.local.values()])}` : ''}`);
     if (p.ops.length === 0) return { rounds: round, ops: all, problems: [...problems] };

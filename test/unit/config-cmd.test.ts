@@ -87,7 +87,7 @@ describe('syncd config', () => {
     expect(rows.bandwidthLimit).toEqual(['10485760 (10.0 MiB/s)', 'file']);
     expect(rows.longpollTimeout).toEqual(['60 s', 'default']);
     expect(rows.notify).toEqual(['stream', 'default']);
-    expect(Object.keys(rows)).toHaveLength(13);
+    expect(Object.keys(rows)).toHaveLength(14);
   });
 
   test('get --json gives value and source per key', async () => {

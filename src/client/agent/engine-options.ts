@@ -4,6 +4,7 @@
 import type { GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
 import type { TrashLimits } from '../../core/policy/trash.js';
+import type { FolderMode } from '../../core/policy/mode-names.js';
 import type { Fsys } from '../disk/fsys.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { StateDB } from '../state/db.js';
@@ -44,6 +45,8 @@ export interface EngineOptions {
   downloadRetries?: number;
   /** the local trash's limits (default 30 days, 1024 MiB); days 0: no trash */
   trash?: TrashLimits;
+  /** the folder's mode, asked at every cycle so a changed config takes effect (default: two-way) */
+  mode?: () => FolderMode;
 }
 
 export interface CycleResult {

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
-import { narrowPlanInput, plan } from '../../core/plan/index.js';
+import { narrowPlanInput } from '../../core/plan/index.js';
+import { planInMode } from '../../core/policy/modes.js';
 import { afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
 import { resetLabel } from '../../core/policy/reset.js';
 import { SyncdError } from '../../protocol/errors.js';
@@ -63,7 +64,7 @@ export class Engine {
     this.o = {
       concurrency: 8, maxDeleteShare: 0.5, minDeleteCount: 20, longpollTimeoutS: 60, safetyPullIntervalS: 300,
       notifyChannel: 'stream', streamIdleMs: 50_000,
-      log: silentLog, now: () => Date.now(), fs: nodeFsys, ...opts,
+      log: silentLog, now: () => Date.now(), fs: nodeFsys, mode: () => 'two-way', ...opts,
     } as Engine['o'];
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
@@ -151,8 +152,8 @@ export class Engine {
    * remembered under this key (StateDB.setPlanMemo, dropped by any tree
    * write): while it holds, the trees are known to plan to nothing.
    */
-  #memoKey(device: string): string {
-    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device]);
+  #memoKey(device: string, mode: string, request: string | null): string {
+    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device, mode, request]);
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
@@ -167,9 +168,11 @@ export class Engine {
   }
 
   /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
-  #idle(memo: string | null, deferred = 0): void {
+  #idle(memo: string | null, deferred = 0, request: string | null = null): void {
     const { db } = this;
     this.onIdle?.();
+    // a revert/override is done once its plan has nothing left to run
+    if (request !== null) db.meta.set('mode_request', null);
     // what the agent is doing, and the memo: a power cut may lose them, a replan recovers
     db.lightTx(() => {
       if (memo !== null) {
@@ -215,25 +218,27 @@ export class Engine {
         return { converged: false, rounds: round, pending, problems, paused: null };
       }
       const device = db.meta.get('device_label') ?? 'device';
-      const memoKey = this.#memoKey(device);
+      const mode = o.mode();
+      const request = db.meta.get('mode_request');
+      const memoKey = this.#memoKey(device, mode, request);
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
         o.log.debug('nothing changed since the last empty plan', { round });
-        this.#idle(null);
+        this.#idle(null, 0, request);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
       const remote = db.loadRemote();
       const synced = db.loadSynced();
       const local = db.loadLocal();
       // the settled bulk of the trees cannot change the plan: leave it out
-      const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
+      const p = planInMode(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }), mode, request);
       problems = p.problems;
       // held-back ops count: `wait` and status must not call a deferring plan agreement
       pending = pendingOf(p);
       this.#setProblemsIfChanged(p.problems, 'plan');
       const end = endOfCycle(p);
       if (end) {
-        this.#idle(end.remember ? memoKey : null, p.deferred);
+        this.#idle(end.remember ? memoKey : null, p.deferred, request);
         return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
@@ -265,6 +270,8 @@ export class Engine {
       const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
+      // a path that changed again since the scan is left alone (and reported), not reverted or pushed next round
+      if (request !== null && res.dirty.size > 0) db.meta.set('mode_request', null);
       const next = afterRound(p.ops, res.needPull);
       if (next.fullScan) this.#fullScanNeeded = true;
       if (next.pull) this.#pullNeeded = true;
@@ -335,7 +342,10 @@ export class Engine {
             await this.#startWatcher();
             this.#fullScanNeeded = true;
           }
+          const asked = db.meta.get('mode_request');
           const r = await this.cycle(signal);
+          // a revert/override gets the one cycle that saw it (a pause keeps it)
+          if (asked !== null && !r.paused && !signal.aborted) this.#setMeta('mode_request', null);
           this.#setMeta('last_error', null);
           backoff.reset();
           const wait = nextWait(r, this.#dirty.size > 0 || this.#pullNeeded);

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { SyncdError } from '../../protocol/errors.js';
 import { folderStatePaths } from './paths.js';
 import { isDiskError } from '../disk/errno.js';
+import { FOLDER_MODES, type FolderMode } from '../../core/policy/mode-names.js';
 import { intIn, oneOf, parseBandwidth, parsePatterns, parseShare, plain, secondsIn } from './config-values.js';
 
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -45,6 +46,8 @@ export interface Config {
   trashDays: number;
   /** The local trash keeps its newest files up to this many MiB; 0 = no size cap. */
   trashMaxMB: number;
+  /** `two-way`, `receive-only` (never uploads) or `send-only` (never applies server changes); see docs/folder-modes.md. */
+  mode: FolderMode;
 }
 
 export const NOTIFY_CHANNELS = ['stream', 'longpoll'] as const;
@@ -201,6 +204,16 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: ConfigKeySpec<K> } = {
     flag: 'trash-max-mb',
     parse: intIn(0, 100_000_000),
     format: (v) => (v === 0 ? '0 (no cap)' : `${v} MiB`),
+  },
+  mode: {
+    key: 'mode',
+    description: 'two-way, receive-only (never uploads) or send-only (never applies server changes)',
+    allowed: FOLDER_MODES.join(', '),
+    default: 'two-way',
+    env: 'SYNCD_MODE',
+    flag: 'mode',
+    parse: oneOf(FOLDER_MODES),
+    format: plain,
   },
 };
 

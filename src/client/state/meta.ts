@@ -92,6 +92,10 @@ export const META = {
   pause_reason: text(),
   /** the user resumed after a mass-delete pause: the next plan's deletions pass the guard once */
   allow_deletes: flag,
+
+  // ---- folder modes (core/policy/modes.ts)
+  /** `syncd revert` / `syncd override` asked for one pass in that direction; cleared when it is done */
+  mode_request: text<'revert' | 'override'>(),
 } satisfies Record<string, Codec<unknown>>;
 
 export type MetaKey = keyof typeof META;

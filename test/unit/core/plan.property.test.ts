@@ -4,7 +4,10 @@
 // Replay: SYNCD_SEED=<seed> npx vitest run test/unit/core/plan.property.test.ts
 
 import { describe, expect, it } from 'vitest';
-import type { PlanOp } from '../../../src/core/ops.js';
+import { isRemoteOp, isStateOp, type PlanOp } from '../../../src/core/ops.js';
+import type { PlanInput } from '../../../src/core/plan/index.js';
+import { planInMode, type ModeRequest } from '../../../src/core/policy/modes.js';
+import type { FolderMode } from '../../../src/core/policy/mode-names.js';
 import { isWithin } from '../../../src/core/tree.js';
 import { converge, localEdit, localSpec, remoteEdit, remotePathIndex, remoteSpec, syncedModel, type Model } from '../../helpers/plan-model.js';
 import { baseSeed, pick, rng, shuffle, type Rng } from '../../helpers/rng.js';
@@ -98,6 +101,54 @@ describe('planner (randomized, seeded)', () => {
       } catch (err) {
         if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
         throw new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} SYNCD_PLAN_RUNS=1 npx vitest run test/unit/core/plan.property.test.ts): ${(err as Error).message}`);
+      }
+    }
+  });
+});
+
+const inMode = (mode: FolderMode, request: ModeRequest | null = null) => (input: PlanInput) => planInMode(input, mode, request);
+
+describe('planner with folder modes (randomized, seeded)', () => {
+  const seed0 = baseSeed();
+  const runs = Math.ceil(RUNS / 2);
+  it(`receive-only never changes the server and revert restores it; send-only never changes the folder and override pushes it (${runs} runs, seed ${seed0})`, () => {
+    for (let run = 0; run < runs; run++) {
+      const seed = (seed0 + run) >>> 0;
+      const r = rng(seed);
+      const m = syncedModel(randomBase(r));
+      perturb(r, m, remoteSide, 'R', 1 + Math.floor(r() * 6));
+      perturb(r, m, localSide, 'L', 1 + Math.floor(r() * 6));
+      const mode: FolderMode = r() < 0.5 ? 'receive-only' : 'send-only';
+      const remoteBefore = remoteSpec(m);
+      const localBefore = localSpec(m);
+      const localWritten = [...contentsOf(localBefore)].filter((c) => !c.startsWith('base'));
+      const shuffle = (ops: PlanOp[]) => (ops.length < 2 ? ops : shufflePhases(r, ops));
+      try {
+        const held = converge(m, { maxRounds: 40, shuffle, planner: inMode(mode) });
+        if (mode === 'receive-only') {
+          for (const op of held.ops) expect(isRemoteOp(op), `receive-only planned ${op.type}`).toBe(false);
+          expect(remoteSpec(m)).toEqual(remoteBefore);
+          // every local edit is still in the folder (in place or as a conflicted copy)
+          const kept = contentsOf(localSpec(m));
+          for (const c of localWritten) expect(kept.has(c), `local content ${c} was lost`).toBe(true);
+          converge(m, { maxRounds: 40, shuffle, planner: inMode(mode, 'revert') });
+          expect(localSpec(m)).toEqual(remoteBefore);
+          expect(remoteSpec(m)).toEqual(remoteBefore);
+        } else {
+          for (const op of held.ops) expect(isRemoteOp(op) || isStateOp(op), `send-only planned ${op.type}`).toBe(true);
+          expect(localSpec(m)).toEqual(localBefore);
+          converge(m, { maxRounds: 40, shuffle, planner: inMode(mode, 'override') });
+          expect(remoteSpec(m)).toEqual(localBefore);
+          expect(localSpec(m)).toEqual(localBefore);
+        }
+        // back in the mode: at most bookkeeping is left (Synced catching up), no difference
+        const settle = converge(m, { maxRounds: 10, planner: inMode(mode) });
+        for (const op of settle.ops) expect(isStateOp(op), `after the ${mode} request: ${JSON.stringify(op)}`).toBe(true);
+        const after = planInMode({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: 0 }, mode, null);
+        expect(after.held).toEqual([]);
+      } catch (err) {
+        if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
+        throw new Error(`seed ${seed} (${mode}) failed (replay: SYNCD_SEED=${seed} SYNCD_PLAN_RUNS=1 npx vitest run test/unit/core/plan.property.test.ts): ${(err as Error).message}`);
       }
     }
   });

@@ -66,6 +66,7 @@ describe('the key table', () => {
       'logLevel',
       'trashDays',
       'trashMaxMB',
+      'mode',
     ]);
     const envs = Object.fromEntries(CONFIG_KEY_NAMES.map((k) => [k, CONFIG_KEYS[k].env ?? null]));
     expect(envs).toEqual({
@@ -82,6 +83,7 @@ describe('the key table', () => {
       logLevel: 'SYNCD_LOG_LEVEL',
       trashDays: 'SYNCD_TRASH_DAYS',
       trashMaxMB: 'SYNCD_TRASH_MAX_MB',
+      mode: 'SYNCD_MODE',
     });
   });
 
@@ -100,6 +102,7 @@ describe('the key table', () => {
       logLevel: 'info',
       trashDays: 30,
       trashMaxMB: 1024,
+      mode: 'two-way',
     });
     for (const k of CONFIG_KEY_NAMES) {
       const spec = CONFIG_KEYS[k];
@@ -174,6 +177,7 @@ describe('value parsers', () => {
     { key: 'logLevel', ok: [['debug', 'debug'], ['WARN', 'warn'], ['error', 'error']], bad: ['trace', 'warning', ''] },
     { key: 'trashDays', ok: [['0', 0], [30, 30], ['36500', 36_500]], bad: ['-1', '1.5', '36501', 'a month', ''] },
     { key: 'trashMaxMB', ok: [['0', 0], ['1024', 1024]], bad: ['-5', '1G', '100000001', ''] },
+    { key: 'mode', ok: [['two-way', 'two-way'], ['receive-only', 'receive-only'], ['Send-Only', 'send-only']], bad: ['receive', 'twoway', ''] },
   ];
   for (const c of cases) {
     test(`${c.key}: accepts ${c.ok.length} forms and refuses ${c.bad.length}`, () => {
