@@ -245,6 +245,8 @@ class Run {
         const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle, this.fs);
         if (got.hash !== op.local.hash) return this.stale(op.path);
         uploaded.set(op, got.hash);
+        // the file was still this one when the upload ended: its chunks can feed later downloads
+        if (got.chunks) this.ctx.db.recordChunks(op.path, got.hash, { size: got.size, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, got.chunks);
         this.ctx.onTransfer?.(1, got.size);
       } catch (err) {
         const code = (err as SyncdError).code;

@@ -1,7 +1,10 @@
 // Downloads of large files by chunks: the server's chunk list says which
-// chunks make the new version; chunks that a local file already holds (the
-// previous version of the same file, passed as `reuse`) are copied from it,
-// the others fetched, several at once. Each chunk is checked against its
+// chunks make the new version; chunks that a local file already holds are
+// copied from it, the others fetched, several at once. The local files are
+// those the state DB's chunk index names (`known`: any file this device
+// uploaded or downloaded, checked by identity before use) and the previous
+// version of the same file (`reuse`, chunked here when the index does not
+// know it as it is). Each chunk is checked against its
 // hash as it lands in the temp file, and the finished temp file against
 // the whole-file hash, so a local file that changed under us, or a lying
 // server, never yields a wrong file; placing it stays the executor's job.
@@ -11,7 +14,7 @@ import { Backoff, sleep } from '../agent/backoff.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
-import { chunkHandle } from './chunk-file.js';
+import { chunkHandle, sameIdentity, type FileIdentity } from './chunk-file.js';
 import type { Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
@@ -19,6 +22,23 @@ export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
 /** chunk fetches of one file in flight at once */
 const CHUNK_FETCHES_IN_FLIGHT = 4;
 const READ_BYTES = 1024 * 1024;
+
+/** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
+export interface LocalChunkPlace {
+  abs: string;
+  offset: number;
+  size: number;
+  /** the file's identity when the chunk was recorded there */
+  identity: FileIdentity;
+}
+
+/** What this device knows about chunks on its disk (the state DB's chunk index). */
+export interface KnownChunks {
+  /** the recorded places of these chunks */
+  places(hashes: readonly string[]): Map<string, readonly LocalChunkPlace[]>;
+  /** the identity a file's recorded chunk list belongs to, or null when none is recorded */
+  identityOf(abs: string): FileIdentity | null;
+}
 
 export interface ChunkedDownload {
   hash: string;
@@ -39,6 +59,44 @@ export interface ChunkedDownloadOptions {
   throttle?: Throttle;
   /** bytes copied from local files and fetched, for tests and progress */
   stats?: { reused: number; fetched: number };
+  /** the chunk index: chunks any known local file holds are copied, not fetched */
+  known?: KnownChunks;
+}
+
+/**
+ * Local files opened for reading chunks, each once; a file whose identity is
+ * not the one its chunks were recorded with is not opened for them.
+ */
+class Sources {
+  readonly #fs: Fsys;
+  readonly #open = new Map<string, Promise<{ fh: FsHandle; id: FileIdentity } | null>>();
+
+  constructor(fs: Fsys) {
+    this.#fs = fs;
+  }
+
+  async get(abs: string, expect?: FileIdentity): Promise<FsHandle | null> {
+    let p = this.#open.get(abs);
+    if (!p) {
+      p = this.#fs.openRead(abs).then(
+        async (fh) => {
+          const st = await fh.stat().catch(() => null);
+          if (st?.isFile()) return { fh, id: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
+          await fh.close().catch(() => {});
+          return null;
+        },
+        () => null, // gone, or not a regular file: nothing to reuse
+      );
+      this.#open.set(abs, p);
+    }
+    const got = await p;
+    if (!got || (expect && !sameIdentity(got.id, expect))) return null;
+    return got.fh;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#open.values()].map(async (p) => (await p)?.fh.close().catch(() => {})));
+  }
 }
 
 function sha256(b: Buffer): string {
@@ -65,40 +123,50 @@ async function writeAll(fh: FsHandle, buf: Buffer, pos: number): Promise<void> {
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, pos + off)).bytesWritten;
 }
 
-export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownload, opts: ChunkedDownloadOptions): Promise<{ path: string; stat: FsStat }> {
+/** A verified temp file, its stat once written, and the chunk list it was built from (for the chunk index). */
+export interface ChunkedResult {
+  path: string;
+  stat: FsStat;
+  chunks: { hash: string; offset: number; size: number }[];
+}
+
+export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownload, opts: ChunkedDownloadOptions): Promise<ChunkedResult> {
   const list = await remote.fileChunks(d.hash);
   if (list.size !== d.size) throw wrong(d.hash, `the server lists ${list.size} bytes, ${d.size} were expected`);
   const { fs } = opts;
-  const sources: FsHandle[] = [];
-  const local = new Map<string, { fh: FsHandle; offset: number }>();
+  const sources = new Sources(fs);
+  const places = new Map<string, LocalChunkPlace[]>();
+  for (const [h, ps] of opts.known?.places(list.chunks.map((c) => c.hash)) ?? []) places.set(h, [...ps]);
   const wanted = new Set(list.chunks.map((c) => c.hash));
   try {
-    for (const p of d.reuse) {
-      let fh: FsHandle;
-      try {
-        fh = await fs.openRead(p);
-      } catch {
-        continue; // gone, or not a regular file: nothing to reuse
+    for (const abs of d.reuse) {
+      const fh = await sources.get(abs);
+      if (!fh) continue;
+      const st = await fh.stat();
+      const id = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+      const recorded = opts.known?.identityOf(abs);
+      if (recorded && sameIdentity(recorded, id)) continue; // its chunks are in the index already
+      // not known as it is: one read of it finds its chunks
+      for (const c of (await chunkHandle(fh)).chunks) {
+        if (!wanted.has(c.hash)) continue;
+        const at = { abs, offset: c.offset, size: c.size, identity: id };
+        const ps = places.get(c.hash);
+        if (ps) ps.unshift(at);
+        else places.set(c.hash, [at]);
       }
-      sources.push(fh);
-      for (const c of (await chunkHandle(fh)).chunks) if (wanted.has(c.hash) && !local.has(c.hash)) local.set(c.hash, { fh, offset: c.offset });
     }
     const out = await fs.createNew(d.path);
     let closed = false;
     try {
       const jobs = list.chunks.map((c) => async () => {
-        const have = local.get(c.hash);
-        if (have) {
-          // the local file may have changed since it was indexed: its bytes count only if they still hash right
-          const buf = await readExactly(have.fh, c.size, have.offset);
-          if (buf !== null && sha256(buf) === c.hash) {
-            await writeAll(out, buf, c.offset);
-            if (opts.stats) opts.stats.reused += c.size;
-            return;
-          }
+        const buf = await fromLocal(sources, places.get(c.hash) ?? [], c);
+        if (buf) {
+          await writeAll(out, buf, c.offset);
+          if (opts.stats) opts.stats.reused += c.size;
+          return;
         }
-        const buf = await fetchChunk(remote, c.hash, c.size, opts);
-        await writeAll(out, buf, c.offset);
+        const got = await fetchChunk(remote, c.hash, c.size, opts);
+        await writeAll(out, got, c.offset);
         if (opts.stats) opts.stats.fetched += c.size;
       });
       await runLimited(jobs, CHUNK_FETCHES_IN_FLIGHT);
@@ -111,15 +179,32 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
       if (opts.fsync) await out.sync();
       closed = true;
       await out.close();
-      return { path: d.path, stat };
+      return { path: d.path, stat, chunks: list.chunks };
     } catch (e) {
       if (!closed) await out.close().catch(() => {});
       await fs.unlink(d.path).catch(() => {});
       throw e;
     }
   } finally {
-    await Promise.all(sources.map((fh) => fh.close().catch(() => {})));
+    await sources.close();
   }
+}
+
+/**
+ * A chunk's bytes from the first local place that still holds them: the
+ * file must have the identity the place was recorded with, and the bytes
+ * must hash to the chunk (a file can change in place without its identity
+ * changing); otherwise the next place, or null.
+ */
+async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c: { hash: string; size: number }): Promise<Buffer | null> {
+  for (const p of places) {
+    if (p.size !== c.size) continue;
+    const fh = await sources.get(p.abs, p.identity);
+    if (!fh) continue;
+    const buf = await readExactly(fh, c.size, p.offset).catch(() => null);
+    if (buf !== null && sha256(buf) === c.hash) return buf;
+  }
+  return null;
 }
 
 /** SHA-256 of the first `size` bytes of a file (the temp file is write-only: read through its own handle) */

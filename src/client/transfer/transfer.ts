@@ -14,7 +14,8 @@ import type { Throttle } from './throttle.js';
 import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
 import { discard } from '../remote/streams.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
-import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
+import { downloadChunked, type ChunkFetchRemote, type KnownChunks } from './chunked-download.js';
+import type { FileChunk } from './chunk-file.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 
 /** Prefix of every temp file syncd creates inside a synced folder. */
@@ -50,6 +51,8 @@ export interface DownloadOptions {
   throttle?: Throttle;
   /** the file system the temp files go to (default: the real disk) */
   fs?: Fsys;
+  /** the chunk index: a large file copies the chunks any known local file holds instead of fetching them */
+  known?: KnownChunks;
 }
 
 export interface DownloadManyOptions extends DownloadOptions {
@@ -63,8 +66,13 @@ export interface DownloadManyOptions extends DownloadOptions {
   largeFileBytes?: number;
 }
 
-/** A verified temp file and its stat once written (mode and mtime set): the identity it keeps when renamed or linked. */
-export type DownloadResult = { ok: true; path: string; stat: FsStat } | { ok: false; error: Error };
+/**
+ * A verified temp file and its stat once written (mode and mtime set): the
+ * identity it keeps when renamed or linked; a file built from chunks comes
+ * with its chunk list.
+ */
+export type DownloadResult = ({ ok: true } & Written) | { ok: false; error: Error };
+type Written = { path: string; stat: FsStat; chunks?: FileChunk[] };
 
 // One random draw per process plus a counter: unique enough with 'wx'
 // (which refuses to reuse a name), and far cheaper than a draw per file.
@@ -148,7 +156,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
 }
 
 /** downloadToTemp, returning the temp file's stat too. */
-async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<{ path: string; stat: FsStat }> {
+async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<Written> {
   const { hash, size, dirAbs } = item;
   const fsync = opts.fsync ?? true;
   const fs = opts.fs ?? nodeFsys;
@@ -160,7 +168,7 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
     try {
       return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
-        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle,
+        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known,
       });
     } catch (e) {
       // a server without the content layer: the whole blob, below
@@ -306,7 +314,7 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
 async function fetchLarge(remote: BlobRemote, g: Group, items: readonly DownloadItem[], out: (DownloadResult | undefined)[], fsync: boolean, opts: DownloadOptions): Promise<void> {
   const fs = opts.fs ?? nodeFsys;
   const [lead, ...rest] = g.idx as [number, ...number[]];
-  let first: { path: string; stat: FsStat };
+  let first: Written;
   try {
     first = await downloadOne(remote, items[lead] as DownloadItem, { ...opts, fsync });
   } catch (e) {
@@ -316,7 +324,7 @@ async function fetchLarge(remote: BlobRemote, g: Group, items: readonly Download
   out[lead] = { ok: true, ...first };
   for (const i of rest) {
     try {
-      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)) };
+      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)), chunks: first.chunks };
     } catch (e) {
       out[i] = { ok: false, error: asError(e) };
     }

@@ -8,7 +8,7 @@ import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle } from '../disk/fsys.js';
 import type { Throttle } from './throttle.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
-import { chunkHandle, readRange, type ChunkedFile } from './chunk-file.js';
+import { chunkHandle, readRange, sameIdentity, type ChunkedFile, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { RemoteError } from '../remote/errors.js';
 import { diskCode } from '../disk/errno.js';
 import type { BlobRemote, ChunkRemote } from './transfer.js';
@@ -40,16 +40,6 @@ export async function hashFile(absPath: string, fs: Fsys = nodeFsys): Promise<{ 
   }
 }
 
-export interface FileIdentity {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-function sameIdentity(st: FileIdentity, expect: FileIdentity): boolean {
-  return st.size === expect.size && st.mtimeMs === expect.mtimeMs && st.ino === expect.ino;
-}
-
 function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
   return new SyncdError('changed_during_upload', `${absPath} changed while it was being uploaded (${detail}); it will be uploaded again once it settles`, { path: absPath }, cause === undefined ? undefined : { cause });
 }
@@ -59,8 +49,9 @@ function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
  * Throws SyncdError `changed_during_upload` when the file is not the one the
  * scanner saw (`expect`), or changed, moved or vanished before the upload
  * finished; the engine retries later. Remote failures are RemoteErrors.
+ * A file sent as chunks comes back with its chunk list.
  */
-export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
+export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number; chunks?: FileChunk[] }> {
   let fh: FsHandle;
   try {
     fh = await fs.openRead(absPath);
@@ -92,7 +83,8 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
       if (putError instanceof RemoteError && putError.code === 'hash_mismatch') throw changed(absPath, 'its content changed in place', putError);
       throw putError;
     }
-    return { hash, size };
+    // the chunk list of a file sent as chunks: the executor records it in the chunk index
+    return chunks ? { hash, size, chunks } : { hash, size };
   } finally {
     await fh.close();
   }
