@@ -15,6 +15,7 @@ import { assertSameParents, kindOf, lstatOrNull, matchesExpect, type ParentChain
 import { downloadManyToTemp } from '../transfer/transfer.js';
 import type { KnownChunks, LocalChunkPlace } from '../transfer/chunked-download.js';
 import type { FileChunk } from '../transfer/chunk-file.js';
+import type { Slots } from '../transfer/throttle.js';
 import type { ExecContext, ExecResult } from './context.js';
 import { recordEdits } from './record.js';
 
@@ -24,6 +25,7 @@ export interface RoundRun {
   readonly fs: Fsys;
   readonly res: ExecResult;
   readonly parents: Set<string>;
+  readonly slots: Slots;
   abs(rel: string): string;
   problem(path: string, code: string, message: string): void;
   stale(path: string): void;
@@ -73,7 +75,7 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
     })),
     {
       fsync: false, concurrency: Math.max(1, Math.min(4, run.ctx.concurrency)), signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries,
-      known: knownChunks(run),
+      known: knownChunks(run), slots: run.slots,
     },
   );
   results.forEach((r, i) => {

@@ -15,12 +15,15 @@ import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { chunkHandle, sameIdentity, type FileIdentity } from './chunk-file.js';
-import type { Throttle } from './throttle.js';
+import { requestSlots, type Slots, type Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
 
-/** chunk fetches of one file in flight at once */
-const CHUNK_FETCHES_IN_FLIGHT = 4;
+/**
+ * chunks of one file worked on at once: local copies run this wide, fetches
+ * as wide as the request slots (`concurrency`) let them
+ */
+const CHUNK_JOBS = 16;
 const READ_BYTES = 1024 * 1024;
 
 /** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
@@ -57,6 +60,8 @@ export interface ChunkedDownloadOptions {
   retries: number;
   signal?: AbortSignal;
   throttle?: Throttle;
+  /** the request budget (config `concurrency`) each chunk fetch takes a slot of; default 4 slots for this file alone */
+  slots?: Slots;
   /** bytes copied from local files and fetched, for tests and progress */
   stats?: { reused: number; fetched: number };
   /** the chunk index: chunks any known local file holds are copied, not fetched */
@@ -134,6 +139,7 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
   const list = await remote.fileChunks(d.hash);
   if (list.size !== d.size) throw wrong(d.hash, `the server lists ${list.size} bytes, ${d.size} were expected`);
   const { fs } = opts;
+  const slots = opts.slots ?? requestSlots(4);
   const sources = new Sources(fs);
   const places = new Map<string, LocalChunkPlace[]>();
   for (const [h, ps] of opts.known?.places(list.chunks.map((c) => c.hash)) ?? []) places.set(h, [...ps]);
@@ -165,11 +171,11 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
           if (opts.stats) opts.stats.reused += c.size;
           return;
         }
-        const got = await fetchChunk(remote, c.hash, c.size, opts);
+        const got = await fetchChunk(remote, c.hash, c.size, { ...opts, slots });
         await writeAll(out, got, c.offset);
         if (opts.stats) opts.stats.fetched += c.size;
       });
-      await runLimited(jobs, CHUNK_FETCHES_IN_FLIGHT);
+      await runLimited(jobs, CHUNK_JOBS);
       // the whole file, read back: the identity the commit and every device agree on
       const digest = await hashFirst(fs, d.path, d.size);
       if (digest !== d.hash) throw wrong(d.hash, `the assembled file hashes to ${digest}`);
@@ -225,11 +231,11 @@ async function hashFirst(fs: Fsys, path: string, size: number): Promise<string> 
   }
 }
 
-async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions): Promise<Buffer> {
+async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions & { slots: Slots }): Promise<Buffer> {
   const backoff = new Backoff({ baseMs: 250, capMs: 5000 });
   for (let failures = 0; ; failures++) {
     try {
-      const buf = await remote.getChunk(hash, size, opts.signal);
+      const buf = await opts.slots(() => remote.getChunk(hash, size, opts.signal));
       await opts.throttle?.(buf.length, opts.signal);
       if (buf.length !== size || sha256(buf) !== hash) throw wrong(hash, `${buf.length} bytes arrived that do not hash to it`);
       return buf;
