@@ -9,7 +9,7 @@
 // the whole-file hash, so a local file that changed under us, or a lying
 // server, never yields a wrong file; placing it stays the executor's job.
 
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { Backoff, sleep } from '../agent/backoff.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
@@ -24,7 +24,8 @@ export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
  * as wide as the request slots (`concurrency`) let them
  */
 const CHUNK_JOBS = 16;
-const READ_BYTES = 1024 * 1024;
+/** chunks that may be done ahead of the first one not yet hashed (their buffers wait in memory) */
+const HASH_WINDOW = 24;
 
 /** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
 export interface LocalChunkPlace {
@@ -104,8 +105,57 @@ class Sources {
   }
 }
 
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
+/** SHA-256 on the thread pool: the chunks of a file are checked in parallel, off the event loop */
+async function sha256(b: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', b)).toString('hex');
+}
+
+/**
+ * The whole-file SHA-256, fed in file order from chunks that complete in
+ * any order. Chunk `i` may start only while it is less than `window` ahead
+ * of the first chunk not yet hashed, which bounds the buffers held; a
+ * failure wakes every waiting chunk with it.
+ */
+class InOrderHash {
+  readonly #hash = createHash('sha256');
+  readonly #done = new Map<number, Buffer>();
+  readonly #window: number;
+  #next = 0;
+  #failed: { e: unknown } | null = null;
+  #waiting: (() => void)[] = [];
+
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  async turn(i: number): Promise<void> {
+    while (this.#failed === null && i >= this.#next + this.#window) await new Promise<void>((r) => this.#waiting.push(r));
+    if (this.#failed) throw this.#failed.e;
+  }
+
+  put(i: number, buf: Buffer): void {
+    this.#done.set(i, buf);
+    for (let b = this.#done.get(this.#next); b !== undefined; b = this.#done.get(this.#next)) {
+      this.#hash.update(b);
+      this.#done.delete(this.#next++);
+    }
+    this.#wake();
+  }
+
+  fail(e: unknown): void {
+    this.#failed ??= { e };
+    this.#wake();
+  }
+
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+
+  #wake(): void {
+    const w = this.#waiting;
+    this.#waiting = [];
+    for (const r of w) r();
+  }
 }
 
 function wrong(hash: string, detail: string): RemoteError {
@@ -164,20 +214,28 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
     const out = await fs.createNew(d.path);
     let closed = false;
     try {
-      const jobs = list.chunks.map((c) => async () => {
-        const buf = await fromLocal(sources, places.get(c.hash) ?? [], c);
-        if (buf) {
+      // the whole-file hash is fed in file order as chunks land (no read-back):
+      // the identity the commit and every device agree on
+      const whole = new InOrderHash(HASH_WINDOW);
+      const jobs = list.chunks.map((c, i) => async () => {
+        try {
+          await whole.turn(i);
+          let buf = await fromLocal(sources, places.get(c.hash) ?? [], c);
+          if (buf) {
+            if (opts.stats) opts.stats.reused += c.size;
+          } else {
+            buf = await fetchChunk(remote, c.hash, c.size, { ...opts, slots });
+            if (opts.stats) opts.stats.fetched += c.size;
+          }
           await writeAll(out, buf, c.offset);
-          if (opts.stats) opts.stats.reused += c.size;
-          return;
+          whole.put(i, buf);
+        } catch (e) {
+          whole.fail(e);
+          throw e;
         }
-        const got = await fetchChunk(remote, c.hash, c.size, { ...opts, slots });
-        await writeAll(out, got, c.offset);
-        if (opts.stats) opts.stats.fetched += c.size;
       });
       await runLimited(jobs, CHUNK_JOBS);
-      // the whole file, read back: the identity the commit and every device agree on
-      const digest = await hashFirst(fs, d.path, d.size);
+      const digest = whole.digest();
       if (digest !== d.hash) throw wrong(d.hash, `the assembled file hashes to ${digest}`);
       if (d.mode !== undefined) await out.chmod(d.mode & ~process.umask());
       if (d.mtimeMs !== undefined) await out.utimes(new Date(), new Date(d.mtimeMs));
@@ -208,27 +266,9 @@ async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c
     const fh = await sources.get(p.abs, p.identity);
     if (!fh) continue;
     const buf = await readExactly(fh, c.size, p.offset).catch(() => null);
-    if (buf !== null && sha256(buf) === c.hash) return buf;
+    if (buf !== null && (await sha256(buf)) === c.hash) return buf;
   }
   return null;
-}
-
-/** SHA-256 of the first `size` bytes of a file (the temp file is write-only: read through its own handle) */
-async function hashFirst(fs: Fsys, path: string, size: number): Promise<string> {
-  const fh = await fs.openRead(path);
-  try {
-    const whole = createHash('sha256');
-    const buf = Buffer.allocUnsafe(READ_BYTES);
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, size - pos), pos);
-      if (bytesRead === 0) break;
-      whole.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-    return whole.digest('hex');
-  } finally {
-    await fh.close();
-  }
 }
 
 async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions & { slots: Slots }): Promise<Buffer> {
@@ -237,7 +277,7 @@ async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, 
     try {
       const buf = await opts.slots(() => remote.getChunk(hash, size, opts.signal));
       await opts.throttle?.(buf.length, opts.signal);
-      if (buf.length !== size || sha256(buf) !== hash) throw wrong(hash, `${buf.length} bytes arrived that do not hash to it`);
+      if (buf.length !== size || (await sha256(buf)) !== hash) throw wrong(hash, `${buf.length} bytes arrived that do not hash to it`);
       return buf;
     } catch (e) {
       if (!isRetryable(e) || failures >= opts.retries || opts.signal?.aborted) throw e;

@@ -312,3 +312,51 @@ describe('the concurrency budget: every chunk request of every file takes one of
     expect(g.max).toBe(concurrency);
   });
 });
+
+describe('the whole-file hash of a chunked download (fed in order as chunks land, no read-back)', () => {
+  it('a chunk list whose chunks are right but make other bytes than the file hash: hash_mismatch, no temp file left', async () => {
+    const real = bytes(seed + 40, 9 * 1024 * 1024);
+    const other = Buffer.from(real);
+    other[123] = other[123]! ^ 1;
+    const chunkOf = new Map<string, Buffer>();
+    let off = 0;
+    const chunks = chunkLengths(other).map((len) => {
+      const b = other.subarray(off, off + len);
+      chunkOf.set(sha256(b), b);
+      return { hash: sha256(b), offset: (off += len) - len, size: len };
+    });
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: async (hash) => ({ hash, size: real.length, chunks }),
+      getChunk: async (h) => chunkOf.get(h)!,
+    };
+    const sub = await mkdtemp(join(dir, 'liar-'));
+    await expect(downloadToTemp(remote, { hash: sha256(real), size: real.length, dirAbs: sub })).rejects.toMatchObject({ code: 'hash_mismatch' });
+    expect(await readdir(sub)).toEqual([]);
+  });
+
+  it('many chunks completing out of order still hash in file order', async () => {
+    const data = bytes(seed + 41, 40 * 1024 * 1024);
+    const src = join(dir, 'order-src.bin');
+    await writeFile(src, data);
+    const up = await put(counting().remote, src);
+    let n = 0;
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: client.fileChunks.bind(client),
+      // every third chunk is slow: the ones after it finish first
+      getChunk: async (h, max, signal) => {
+        const b = await client.getChunk(h, max, signal);
+        if (n++ % 3 === 0) await new Promise((r) => setTimeout(r, 30));
+        return b;
+      },
+    };
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir }, { slots: requestSlots(8) });
+    expect(sha256(await readFile(tmp))).toBe(sha256(data));
+    await rm(tmp, { force: true });
+  });
+});
