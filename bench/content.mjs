@@ -1,7 +1,9 @@
 // Content-layer cases:
 //   big_edit    1 byte changed in the middle of a big file: device A uploads it
 //               (uploadFile), device B rebuilds it from its previous version
-//               (downloadToTemp with reuse), through a real `syncd serve`;
+//               (downloadManyToTemp with the chunk list B recorded when it
+//               got that version, as the agent's chunk index gives it),
+//               through a real `syncd serve`;
 //               time and chunk payload bytes each way, against `rsync
 //               --no-whole-file` of the same edit (its time and --stats bytes).
 //               This measures the content layer in-process, not the agents.
@@ -19,18 +21,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { caseRecord, median, now, ROOT } from './lib/harness.mjs';
+import { caseRecord, hasRsync, median, now, ROOT } from './lib/harness.mjs';
 
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
-
-function hasRsync() {
-  try {
-    execFileSync('rsync', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** a file of `mib` MiB of random bytes, written 16 MiB at a time */
 function writeRandom(path, mib) {
@@ -78,7 +71,7 @@ function counting(client, failAt = Infinity) {
 /** edit(path) changes the file at A; then A uploads, B rebuilds from its previous version */
 async function editCase(b, { mib, runs, edit, name }) {
   const { RemoteClient } = await dist('client/remote/remote.js');
-  const { downloadToTemp } = await dist('client/transfer/transfer.js');
+  const { downloadManyToTemp } = await dist('client/transfer/transfer.js');
   const { uploadFile } = await dist('client/transfer/upload.js');
   const server = await b.startServer(`${name}-srv`);
   const rsync = hasRsync();
@@ -92,8 +85,25 @@ async function editCase(b, { mib, runs, edit, name }) {
     const fileA = join(dirA, 'big.bin');
     const fileB = join(dirB, 'big.bin');
     writeRandom(fileA, mib);
+    // B's chunk index: the chunk list of the version it last placed, with that file's identity
+    let recorded = null;
+    const known = {
+      places: (hashes) => {
+        const want = new Set(hashes);
+        const out = new Map();
+        for (const c of recorded?.chunks ?? []) if (want.has(c.hash)) out.set(c.hash, [{ abs: fileB, offset: c.offset, size: c.size, identity: recorded.id }]);
+        return out;
+      },
+      identityOf: (abs) => (abs === fileB && recorded ? recorded.id : null),
+    };
+    const download = async (remote, got) => {
+      const [r] = await downloadManyToTemp(remote, [{ hash: got.hash, size: got.size, dirAbs: dirB, reuse: [fileB] }], { known, concurrency: 8 });
+      if (!r.ok) throw r.error;
+      renameSync(r.path, fileB);
+      recorded = { id: identity(fileB), chunks: r.chunks };
+    };
     const first = await uploadFile(a, fileA, identity(fileA));
-    renameSync(await downloadToTemp(bb, { hash: first.hash, size: first.size, dirAbs: dirB, reuse: [] }), fileB);
+    await download(bb, first);
     if (rsync) execFileSync('rsync', ['-a', fileA, join(dirR, 'big.bin')]);
     const values = [];
     const base = [];
@@ -106,8 +116,7 @@ async function editCase(b, { mib, runs, edit, name }) {
       const down = counting(bb);
       const t = now();
       const got = await uploadFile(up.remote, fileA, identity(fileA));
-      const tmp = await downloadToTemp(down.remote, { hash: got.hash, size: got.size, dirAbs: dirB, reuse: [fileB] });
-      renameSync(tmp, fileB);
+      await download(down.remote, got);
       values.push((now() - t) / 1000);
       sent.push(up.c.sent);
       received.push(down.c.received);
@@ -122,7 +131,7 @@ async function editCase(b, { mib, runs, edit, name }) {
     return caseRecord({
       values, baseline: rsync ? median(base) : null, baselineName: rsync ? 'rsync --no-whole-file of the same edit (s)' : null, unit: 's',
       file_bytes: mib * 1024 * 1024, bytes_sent: median(sent), bytes_received: median(received), rsync_bytes_sent: rsync ? median(rsyncBytes) : null,
-      scope: 'content layer in-process (uploadFile at A, downloadToTemp with the previous version at B), chunk payload bytes',
+      scope: 'content layer in-process (uploadFile at A, downloadManyToTemp at B with its chunk index and the previous version), chunk payload bytes',
     });
   } finally {
     await a.close();

@@ -293,13 +293,29 @@ export function machineInfo() {
   };
 }
 
+let rsyncChecked = null;
+
+/** rsync is the baseline of several cases: installed (apt-get, when we may) if it is missing */
 export function hasRsync() {
-  try {
-    execFileSync('rsync', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+  if (rsyncChecked !== null) return rsyncChecked;
+  const present = () => {
+    try {
+      execFileSync('rsync', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  rsyncChecked = present();
+  if (!rsyncChecked && process.getuid?.() === 0) {
+    try {
+      execFileSync('apt-get', ['install', '-y', '-q', 'rsync'], { stdio: 'ignore', timeout: 300_000 });
+    } catch {
+      // no apt, or no network: the cases run without their rsync baseline
+    }
+    rsyncChecked = present();
   }
+  return rsyncChecked;
 }
 
 /** wall-clock seconds of a command */

@@ -1,8 +1,10 @@
-// kill -9 the agent in the middle of a burst; on restart the folder equals
-// the server and no temp files remain. And in the middle of a remote delete
-// storm: every file ends in the local trash, none is lost.
+// kill -9 the agent in the middle of a burst, or while it assembles a large
+// file from chunks; on restart the folder equals the server and no temp
+// files remain. And in the middle of a remote delete storm: every file ends
+// in the local trash, none is lost.
 
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,8 @@ import { snapshot, waitFor } from '../helpers/agent.js';
 import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
 import { Api, sha256 } from '../helpers/server.js';
 import type { WireNode } from '../../src/protocol/types.js';
+import { RemoteClient } from '../../src/client/remote/remote.js';
+import { uploadFile } from '../../src/client/transfer/upload.js';
 
 let work: string;
 let server: { proc: Proc; url: string };
@@ -116,6 +120,61 @@ describe('crash safety (real processes)', () => {
       expect(listed.map((e) => e.path).sort()).toEqual(nodes.map((_, n) => `big/f${n}.txt`).sort());
     } finally {
       await agent.kill('SIGTERM');
+    }
+  });
+
+  it('SIGKILL while a large file is assembled from chunks: the old version stays whole, restart gives the new one, no temp files', async () => {
+    const data = join(work, 'server');
+    const writerToken = cli(['server', 'add-device', '--data', data, '--namespace', 'big', '--label', 'writer']).stdout.trim();
+    const writer = new Api(server.url, writerToken);
+    const remote = new RemoteClient({ server: server.url, token: writerToken });
+    const token = cli(['server', 'add-device', '--data', data, '--namespace', 'big', '--label', 'agent']).stdout.trim();
+    const folder = join(work, 'big-folder');
+    expect(cli(['init', folder, '--server', server.url, '--token', token], env).code).toBe(0);
+    /** uploads `content` as chunks, the way an agent does */
+    const upload = async (content: Buffer) => {
+      const p = join(work, `up-${sha256(content).slice(0, 8)}`);
+      await writeFile(p, content);
+      const st = await stat(p);
+      return uploadFile(remote, p, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+    };
+    try {
+      const v1 = randomBytes(24 * 1024 * 1024);
+      const up1 = await upload(v1);
+      const created = await writer.one({ op: 'create', parent: 'root', name: 'big.bin', kind: 'file', hash: up1.hash, size: up1.size, op_id: `big-v1-${up1.hash.slice(0, 8)}` });
+      let agent = start(['watch', folder], env);
+      expect(cli(['wait', folder, '--timeout', '60'], env).code).toBe(0);
+      await agent.kill('SIGTERM');
+      expect(sha256(await readFile(join(folder, 'big.bin')))).toBe(sha256(v1));
+
+      // v2: 12 MiB of new bytes in the middle; the rest is v1's chunks
+      const v2 = Buffer.concat([v1.subarray(0, 8 * 1024 * 1024), randomBytes(12 * 1024 * 1024), v1.subarray(8 * 1024 * 1024)]);
+      const up2 = await upload(v2);
+      await writer.one({ op: 'update', id: created.node.id, base_rev: created.node.rev, hash: up2.hash, size: up2.size, op_id: `big-v2-${up2.hash.slice(0, 8)}` });
+      // slowed to 2 MiB/s, the new chunks take seconds to arrive: kill it while the temp file is being filled
+      agent = start(['watch', folder], { ...env, SYNCD_BANDWIDTH_LIMIT: '2M' });
+      const temps = async () => (await readdir(folder)).filter((n) => n.startsWith('.syncd-tmp-'));
+      await waitFor(async () => {
+        const t = await temps();
+        return t.length > 0 && (await stat(join(folder, t[0]!)).catch(() => null))?.size !== 0;
+      }, 30_000, 'the assembly to start');
+      await new Promise((r) => setTimeout(r, 500));
+      await agent.kill('SIGKILL');
+      expect(await temps()).not.toEqual([]); // it did die mid-assembly
+      // the destination was never written in place: still v1, whole
+      expect(sha256(await readFile(join(folder, 'big.bin')))).toBe(sha256(v1));
+
+      agent = start(['watch', folder], env);
+      try {
+        const w = cli(['wait', folder, '--timeout', '60'], env);
+        expect(w.code, w.stderr).toBe(0);
+        expect(sha256(await readFile(join(folder, 'big.bin')))).toBe(sha256(v2));
+        expect((await allFiles(folder)).filter((p) => p.includes('.syncd-tmp-'))).toEqual([]);
+      } finally {
+        await agent.kill('SIGTERM');
+      }
+    } finally {
+      await remote.close();
     }
   });
 });

@@ -25,6 +25,14 @@ describe('engine simulation', () => {
     expect(r.violations, `replay: ${replay(seed)}`).toEqual([]);
   }, 120_000);
 
+  test('large files (every sixth seed) travel as chunks through the simulated transport', async () => {
+    const seed = base + ((6 - (base % 6)) % 6);
+    const r = await runSim({ seed });
+    expect(r.violations, `replay: ${replay(seed)}`).toEqual([]);
+    expect(r.stats.bigWrites).toBeGreaterThan(0);
+    expect(r.stats.chunkCalls).toBeGreaterThan(0);
+  }, 120_000);
+
   test('the same seed twice gives the same final state', async () => {
     const seed = base + 7;
     const a = await runSim({ seed });

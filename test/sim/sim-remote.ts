@@ -24,6 +24,8 @@ export interface RemoteCounters {
   requests: number;
   refused: number;
   lostReplies: number;
+  /** chunks sent and fetched (large files) */
+  chunks: number;
 }
 
 async function drain(body: Readable): Promise<Buffer> {
@@ -34,7 +36,7 @@ async function drain(body: Readable): Promise<Buffer> {
 
 export class SimRemote {
   faults: RemoteFaults = { refuse: 0, loseReply: 0 };
-  readonly counters: RemoteCounters = { requests: 0, refused: 0, lostReplies: 0 };
+  readonly counters: RemoteCounters = { requests: 0, refused: 0, lostReplies: 0, chunks: 0 };
   /** called after a commit the server accepted at least one op of */
   onCommitted: (() => void) | null = null;
 
@@ -151,6 +153,31 @@ export class SimRemote {
       }
       await onBlob(f.hash, f.size, f.data);
     }
+  }
+
+  // ---- the content layer: large files as chunks (each call a round trip the seed orders and may fail)
+
+  missingChunks(hashes: readonly string[]): Promise<string[]> {
+    return this.#call('missingChunks', () => this.real.missingChunks(hashes));
+  }
+
+  async putChunk(hash: string, size: number, open: () => Readable): Promise<'created' | 'exists'> {
+    const data = await drain(open());
+    this.counters.chunks++;
+    return this.#call('putChunk', () => this.real.putChunk(hash, size, () => Readable.from([data])));
+  }
+
+  assembleFile(hash: string, size: number, chunks: ReadonlyArray<{ hash: string; size: number }>): Promise<'created' | 'exists'> {
+    return this.#call('assembleFile', () => this.real.assembleFile(hash, size, chunks));
+  }
+
+  fileChunks(hash: string): ReturnType<RemoteClient['fileChunks']> {
+    return this.#call('fileChunks', () => this.real.fileChunks(hash));
+  }
+
+  getChunk(hash: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    this.counters.chunks++;
+    return this.#call('getChunk', () => this.real.getChunk(hash, maxBytes, signal));
   }
 
   close(): Promise<void> {

@@ -39,6 +39,25 @@ export interface SimOptions {
   loseReply?: number;
   dropNotification?: number;
   duplicateNotification?: number;
+  /** some user writes are large files (over 4 MiB: uploaded and downloaded as chunks); default: every sixth seed */
+  bigFiles?: boolean;
+}
+
+/**
+ * A seeded pseudo-random text of `n` letters: large files are slices of it
+ * at different offsets, so they share content-defined chunks with each
+ * other and with their previous versions.
+ */
+function bigText(seed: number, n: number): string {
+  const b = Buffer.allocUnsafe(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = 97 + ((x >>> 0) % 26);
+  }
+  return b.toString('latin1');
 }
 
 export interface SimResult {
@@ -59,6 +78,10 @@ export interface SimResult {
     dataTorn: number;
     diskFaults: number;
     refused: number;
+    /** user writes of large files (chunked transfers) */
+    bigWrites: number;
+    /** chunk uploads and fetches (of the devices' last incarnations) */
+    chunkCalls: number;
     lostReplies: number;
     notificationsDropped: number;
     notificationsDuplicated: number;
@@ -114,7 +137,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0,
+    diskFaults: 0, refused: 0, bigWrites: 0, chunkCalls: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0,
   };
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
   let nodeCounter = 0;
@@ -127,6 +150,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const superseded = new Set<string>();
   const notifications: Device[] = [];
   let tag = 0;
+  const bigFiles = o.bigFiles ?? o.seed % 6 === 0;
+  const big = bigFiles ? bigText(o.seed, 6 * 1024 * 1024) : '';
 
   const fail = (msg: string) => violations.push(`seed ${o.seed}: ${msg}`);
 
@@ -254,7 +279,13 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
         const st = disk.lstat(abs(target));
         if (k < 0.4) {
           if (st && !st.isFile()) return;
-          const content = `${o.seed}/${d.name}/${++tag}:` + 'x'.repeat(sched.int(3) === 0 ? sched.int(5000) : sched.int(40));
+          const head = `${o.seed}/${d.name}/${++tag}:`;
+          // a large file: a slice of the seed's text (4 MiB and up), sharing chunks with the others
+          const at = bigFiles && sched.int(8) === 0 ? sched.int(512 * 1024) : -1;
+          if (at >= 0) stats.bigWrites++;
+          const content = at >= 0
+            ? head + big.slice(at, at + 4 * 1024 * 1024 + 1 + sched.int(1024 * 1024))
+            : head + 'x'.repeat(sched.int(3) === 0 ? sched.int(5000) : sched.int(40));
           if (st) superseded.add(disk.readFile(abs(target)).toString('utf8'));
           sched.trace(`${d.name} USER write ${target} ${content.slice(0, content.indexOf(':') + 1)}`);
           disk.userWrite(abs(target), content);
@@ -432,6 +463,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       stats.diskFaults += Object.values(d.disk.injected).reduce((a, b) => a + b, 0);
       stats.refused += d.remote.counters.refused;
       stats.lostReplies += d.remote.counters.lostReplies;
+      stats.chunkCalls += d.remote.counters.chunks;
     }
     stats.points = sched.resumed;
     if (sched.log) writeFileSync(join(tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');

@@ -13,6 +13,9 @@ import type { FsStat, Fsys } from '../disk/fsys.js';
 import { isDiskError } from '../disk/errno.js';
 import { assertSameParents, kindOf, lstatOrNull, matchesExpect, type ParentChain } from '../disk/safe-fs.js';
 import { downloadManyToTemp } from '../transfer/transfer.js';
+import type { KnownChunks, LocalChunkPlace } from '../transfer/chunked-download.js';
+import type { FileChunk } from '../transfer/chunk-file.js';
+import type { Slots } from '../transfer/throttle.js';
 import type { ExecContext, ExecResult } from './context.js';
 import { recordEdits } from './record.js';
 import { detachAndDelete } from './detach.js';
@@ -25,6 +28,7 @@ export interface RoundRun {
   readonly res: ExecResult;
   readonly parents: Set<string>;
   readonly trash: RoundTrash;
+  readonly slots: Slots;
   abs(rel: string): string;
   problem(path: string, code: string, message: string): void;
   stale(path: string): void;
@@ -44,7 +48,7 @@ export function exec(mode: number, on: boolean): number {
 }
 
 export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
-  type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string; chain: ParentChain };
+  type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string; chain: ParentChain; chunks?: FileChunk[] };
   const ready: (Item & { tmp: string; st: FsStat })[] = [];
   const items: Item[] = [];
   // the parents' identities before the download, per directory
@@ -72,12 +76,15 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
       reuse: [abs],
       mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
     })),
-    { fsync: false, concurrency: Math.max(1, Math.min(4, run.ctx.concurrency)), signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries },
+    {
+      fsync: false, concurrency: Math.max(1, Math.min(4, run.ctx.concurrency)), signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries,
+      known: knownChunks(run), slots: run.slots,
+    },
   );
   results.forEach((r, i) => {
     const item = items[i]!;
     const { op } = item;
-    if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat });
+    if (r.ok) ready.push({ ...item, tmp: r.path, st: r.stat, chunks: r.chunks });
     else run.problem(op.path, (r.error as SyncdError).code ?? 'download_failed', `download of "${op.path}" failed: ${r.error.message}`);
   });
   const full = results.find((r) => !r.ok && isDiskError(r.error, 'disk_full'));
@@ -151,13 +158,30 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
   for (const p of placed) if (failed.has(p.dirAbs)) run.res.dirty.add(p.op.path);
   const { db } = run.ctx;
   db.tx(() => {
-    for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
+    for (const { op, st, chunks } of recorded) {
+      recordEdits(db, placedEdits(op, st));
+      // the placed file keeps the temp file's identity: its chunks can feed later downloads
+      if (chunks) db.recordChunks(op.path, op.node.hash!, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, chunks);
+    }
   });
   run.res.done += recorded.length;
   for (const [d, err] of failed) {
     const rel = relative(run.ctx.root, d).split(sep).join('/');
     run.problem(rel, (err as NodeJS.ErrnoException).code ?? 'error', `cannot make the new files in "${rel || '.'}" durable: ${(err as Error).message}`);
   }
+}
+
+/** The state DB's chunk index, as paths of this folder's disk. */
+function knownChunks(run: RoundRun): KnownChunks {
+  const rel = (abs: string): string => relative(run.ctx.root, abs).split(sep).join('/');
+  return {
+    places: (hashes) => {
+      const out = new Map<string, LocalChunkPlace[]>();
+      for (const [h, ps] of run.ctx.db.chunkPlaces(hashes)) out.set(h, ps.map((p) => ({ abs: run.abs(p.path), offset: p.offset, size: p.size, identity: p.identity })));
+      return out;
+    },
+    identityOf: (abs) => run.ctx.db.chunkedIdentity(rel(abs)),
+  };
 }
 
 /**

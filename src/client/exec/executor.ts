@@ -25,6 +25,7 @@ import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
 import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
 import { uploadFile } from '../transfer/upload.js';
+import { requestSlots, type Slots } from '../transfer/throttle.js';
 import { isDiskError } from '../disk/errno.js';
 
 export type { Unconfirmed } from './context.js';
@@ -47,9 +48,12 @@ class Run {
   readonly parents = new Set<string>();
   readonly fs: Fsys;
   readonly trash: RoundTrash;
+  /** the round's `concurrency` budget: every transfer request of the round (files, batches, chunks) takes a slot */
+  readonly slots: Slots;
   constructor(readonly ctx: ExecContext) {
     this.fs = ctx.fs ?? nodeFsys;
     this.trash = new RoundTrash(ctx.trash, ctx.db);
+    this.slots = requestSlots(ctx.concurrency);
   }
 
   abs(rel: string): string {
@@ -248,9 +252,11 @@ class Run {
       if ((op.type !== 'create' && op.type !== 'update') || op.local.kind !== 'file') return;
       if (!(await this.guard(op.path))) return;
       try {
-        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle, this.fs);
+        const got = await uploadFile(remote, this.abs(op.path), { size: op.local.size ?? 0, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, this.ctx.throttle, this.fs, this.slots);
         if (got.hash !== op.local.hash) return this.stale(op.path);
         uploaded.set(op, got.hash);
+        // the file was still this one when the upload ended: its chunks can feed later downloads
+        if (got.chunks) this.ctx.db.recordChunks(op.path, got.hash, { size: got.size, mtimeMs: op.local.mtimeMs, ino: op.local.ino }, got.chunks);
         this.ctx.onTransfer?.(1, got.size);
       } catch (err) {
         const code = (err as SyncdError).code;

@@ -2,7 +2,8 @@
 // per folder, outside the folder. This facade opens it and composes the
 // modules that each own a concern, so one transaction can span them:
 // trees.ts (Remote, Synced, Local and the plan memo), meta.ts (typed keys),
-// outbox.ts, problems.ts, conflicts.ts, trash.ts (the local trash's index); store.ts is the connection and
+// outbox.ts, problems.ts, conflicts.ts, trash.ts (the local trash's index),
+// chunks.ts (the chunk index of large files); store.ts is the connection and
 // migrate.ts the numbered schema migrations.
 
 import type Database from 'better-sqlite3';
@@ -10,6 +11,7 @@ import type { SyncedNode, SyncedTree } from '../../core/associate.js';
 import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import type { Tree, TreeNode } from '../../core/tree.js';
+import { ChunkIndex, type ChunkedIdentity, type ChunkPlace, type ChunkSpan } from './chunks.js';
 import { Conflicts, type ConflictRecord } from './conflicts.js';
 import { MetaTable } from './meta.js';
 import { Outbox } from './outbox.js';
@@ -25,6 +27,7 @@ export class StateDB {
   readonly #problems: Problems;
   readonly #conflicts: Conflicts;
   readonly #trash: TrashIndex;
+  readonly #chunks: ChunkIndex;
   /** the typed meta keys (meta.ts declares them) */
   readonly meta: MetaTable;
 
@@ -35,6 +38,7 @@ export class StateDB {
     this.#problems = new Problems(this.#store);
     this.#conflicts = new Conflicts(this.#store);
     this.#trash = new TrashIndex(this.#store);
+    this.#chunks = new ChunkIndex(this.#store);
     this.meta = new MetaTable(this.#store);
   }
 
@@ -90,4 +94,9 @@ export class StateDB {
   trashEntry(id: number): TrashEntry | null { return this.#trash.trashEntry(id); }
   trashOf(path: string): TrashEntry[] { return this.#trash.trashOf(path); }
   removeTrash(ids: readonly number[]): void { this.#trash.removeTrash(ids); }
+
+  // ---- chunks.ts
+  recordChunks(path: string, hash: string, identity: ChunkedIdentity, chunks: readonly ChunkSpan[]): void { this.#chunks.recordChunks(path, hash, identity, chunks); }
+  chunkedIdentity(path: string): ChunkedIdentity | null { return this.#chunks.chunkedIdentity(path); }
+  chunkPlaces(hashes: readonly string[]): Map<string, ChunkPlace[]> { return this.#chunks.chunkPlaces(hashes); }
 }

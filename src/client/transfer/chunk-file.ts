@@ -17,6 +17,17 @@ export interface FileChunk {
   size: number;
 }
 
+/** What says a file is still the one we saw: size, mtime and inode. */
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
 export interface ChunkedFile {
   hash: string;
   size: number;

@@ -1,7 +1,10 @@
 // Downloads of large files by chunks: the server's chunk list says which
-// chunks make the new version; chunks that a local file already holds (the
-// previous version of the same file, passed as `reuse`) are copied from it,
-// the others fetched, several at once. Each chunk is checked against its
+// chunks make the new version; chunks that a local file already holds are
+// copied from it, the others fetched, several at once. The local files are
+// those the state DB's chunk index names (`known`: any file this device
+// uploaded or downloaded, checked by identity before use) and the previous
+// version of the same file (`reuse`, chunked here when the index does not
+// know it as it is). Each chunk is checked against its
 // hash as it lands in the temp file, and the finished temp file against
 // the whole-file hash, so a local file that changed under us, or a lying
 // server, never yields a wrong file; placing it stays the executor's job.
@@ -11,14 +14,35 @@ import { Backoff, sleep } from '../agent/backoff.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
-import { chunkHandle } from './chunk-file.js';
-import type { Throttle } from './throttle.js';
+import { chunkHandle, sameIdentity, type FileIdentity } from './chunk-file.js';
+import { requestSlots, type Slots, type Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
 
-/** chunk fetches of one file in flight at once */
-const CHUNK_FETCHES_IN_FLIGHT = 4;
-const READ_BYTES = 1024 * 1024;
+/**
+ * chunks of one file worked on at once: local copies run this wide, fetches
+ * as wide as the request slots (`concurrency`) let them
+ */
+const CHUNK_JOBS = 16;
+/** chunks that may be done ahead of the first one not yet hashed (their buffers wait in memory) */
+const HASH_WINDOW = 24;
+
+/** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
+export interface LocalChunkPlace {
+  abs: string;
+  offset: number;
+  size: number;
+  /** the file's identity when the chunk was recorded there */
+  identity: FileIdentity;
+}
+
+/** What this device knows about chunks on its disk (the state DB's chunk index). */
+export interface KnownChunks {
+  /** the recorded places of these chunks */
+  places(hashes: readonly string[]): Map<string, readonly LocalChunkPlace[]>;
+  /** the identity a file's recorded chunk list belongs to, or null when none is recorded */
+  identityOf(abs: string): FileIdentity | null;
+}
 
 export interface ChunkedDownload {
   hash: string;
@@ -37,12 +61,105 @@ export interface ChunkedDownloadOptions {
   retries: number;
   signal?: AbortSignal;
   throttle?: Throttle;
+  /** the request budget (config `concurrency`) each chunk fetch takes a slot of; default 4 slots for this file alone */
+  slots?: Slots;
   /** bytes copied from local files and fetched, for tests and progress */
   stats?: { reused: number; fetched: number };
+  /** the chunk index: chunks any known local file holds are copied, not fetched */
+  known?: KnownChunks;
 }
 
+/**
+ * Local files opened for reading chunks, each once; a file whose identity is
+ * not the one its chunks were recorded with is not opened for them.
+ */
+class Sources {
+  readonly #fs: Fsys;
+  readonly #open = new Map<string, Promise<{ fh: FsHandle; id: FileIdentity } | null>>();
+
+  constructor(fs: Fsys) {
+    this.#fs = fs;
+  }
+
+  async get(abs: string, expect?: FileIdentity): Promise<FsHandle | null> {
+    let p = this.#open.get(abs);
+    if (!p) {
+      p = this.#fs.openRead(abs).then(
+        async (fh) => {
+          const st = await fh.stat().catch(() => null);
+          if (st?.isFile()) return { fh, id: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } };
+          await fh.close().catch(() => {});
+          return null;
+        },
+        () => null, // gone, or not a regular file: nothing to reuse
+      );
+      this.#open.set(abs, p);
+    }
+    const got = await p;
+    if (!got || (expect && !sameIdentity(got.id, expect))) return null;
+    return got.fh;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#open.values()].map(async (p) => (await p)?.fh.close().catch(() => {})));
+  }
+}
+
+/**
+ * A chunk's SHA-256 (at most 4 MiB: a few milliseconds of the event loop).
+ * Not on the thread pool: the engine simulation's scheduler cannot see work
+ * there, and a chunk is small enough not to need it.
+ */
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * The whole-file SHA-256, fed in file order from chunks that complete in
+ * any order. Chunk `i` may start only while it is less than `window` ahead
+ * of the first chunk not yet hashed, which bounds the buffers held; a
+ * failure wakes every waiting chunk with it.
+ */
+class InOrderHash {
+  readonly #hash = createHash('sha256');
+  readonly #done = new Map<number, Buffer>();
+  readonly #window: number;
+  #next = 0;
+  #failed: { e: unknown } | null = null;
+  #waiting: (() => void)[] = [];
+
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  async turn(i: number): Promise<void> {
+    while (this.#failed === null && i >= this.#next + this.#window) await new Promise<void>((r) => this.#waiting.push(r));
+    if (this.#failed) throw this.#failed.e;
+  }
+
+  put(i: number, buf: Buffer): void {
+    this.#done.set(i, buf);
+    for (let b = this.#done.get(this.#next); b !== undefined; b = this.#done.get(this.#next)) {
+      this.#hash.update(b);
+      this.#done.delete(this.#next++);
+    }
+    this.#wake();
+  }
+
+  fail(e: unknown): void {
+    this.#failed ??= { e };
+    this.#wake();
+  }
+
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+
+  #wake(): void {
+    const w = this.#waiting;
+    this.#waiting = [];
+    for (const r of w) r();
+  }
 }
 
 function wrong(hash: string, detail: string): RemoteError {
@@ -65,45 +182,64 @@ async function writeAll(fh: FsHandle, buf: Buffer, pos: number): Promise<void> {
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, pos + off)).bytesWritten;
 }
 
-export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownload, opts: ChunkedDownloadOptions): Promise<{ path: string; stat: FsStat }> {
+/** A verified temp file, its stat once written, and the chunk list it was built from (for the chunk index). */
+export interface ChunkedResult {
+  path: string;
+  stat: FsStat;
+  chunks: { hash: string; offset: number; size: number }[];
+}
+
+export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownload, opts: ChunkedDownloadOptions): Promise<ChunkedResult> {
   const list = await remote.fileChunks(d.hash);
   if (list.size !== d.size) throw wrong(d.hash, `the server lists ${list.size} bytes, ${d.size} were expected`);
   const { fs } = opts;
-  const sources: FsHandle[] = [];
-  const local = new Map<string, { fh: FsHandle; offset: number }>();
+  const slots = opts.slots ?? requestSlots(4);
+  const sources = new Sources(fs);
+  const places = new Map<string, LocalChunkPlace[]>();
+  for (const [h, ps] of opts.known?.places(list.chunks.map((c) => c.hash)) ?? []) places.set(h, [...ps]);
   const wanted = new Set(list.chunks.map((c) => c.hash));
   try {
-    for (const p of d.reuse) {
-      let fh: FsHandle;
-      try {
-        fh = await fs.openRead(p);
-      } catch {
-        continue; // gone, or not a regular file: nothing to reuse
+    for (const abs of d.reuse) {
+      const fh = await sources.get(abs);
+      if (!fh) continue;
+      const st = await fh.stat();
+      const id = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+      const recorded = opts.known?.identityOf(abs);
+      if (recorded && sameIdentity(recorded, id)) continue; // its chunks are in the index already
+      // not known as it is: one read of it finds its chunks
+      for (const c of (await chunkHandle(fh)).chunks) {
+        if (!wanted.has(c.hash)) continue;
+        const at = { abs, offset: c.offset, size: c.size, identity: id };
+        const ps = places.get(c.hash);
+        if (ps) ps.unshift(at);
+        else places.set(c.hash, [at]);
       }
-      sources.push(fh);
-      for (const c of (await chunkHandle(fh)).chunks) if (wanted.has(c.hash) && !local.has(c.hash)) local.set(c.hash, { fh, offset: c.offset });
     }
     const out = await fs.createNew(d.path);
     let closed = false;
     try {
-      const jobs = list.chunks.map((c) => async () => {
-        const have = local.get(c.hash);
-        if (have) {
-          // the local file may have changed since it was indexed: its bytes count only if they still hash right
-          const buf = await readExactly(have.fh, c.size, have.offset);
-          if (buf !== null && sha256(buf) === c.hash) {
-            await writeAll(out, buf, c.offset);
+      // the whole-file hash is fed in file order as chunks land (no read-back):
+      // the identity the commit and every device agree on
+      const whole = new InOrderHash(HASH_WINDOW);
+      const jobs = list.chunks.map((c, i) => async () => {
+        try {
+          await whole.turn(i);
+          let buf = await fromLocal(sources, places.get(c.hash) ?? [], c);
+          if (buf) {
             if (opts.stats) opts.stats.reused += c.size;
-            return;
+          } else {
+            buf = await fetchChunk(remote, c.hash, c.size, { ...opts, slots });
+            if (opts.stats) opts.stats.fetched += c.size;
           }
+          await writeAll(out, buf, c.offset);
+          whole.put(i, buf);
+        } catch (e) {
+          whole.fail(e);
+          throw e;
         }
-        const buf = await fetchChunk(remote, c.hash, c.size, opts);
-        await writeAll(out, buf, c.offset);
-        if (opts.stats) opts.stats.fetched += c.size;
       });
-      await runLimited(jobs, CHUNK_FETCHES_IN_FLIGHT);
-      // the whole file, read back: the identity the commit and every device agree on
-      const digest = await hashFirst(fs, d.path, d.size);
+      await runLimited(jobs, CHUNK_JOBS);
+      const digest = whole.digest();
       if (digest !== d.hash) throw wrong(d.hash, `the assembled file hashes to ${digest}`);
       if (d.mode !== undefined) await out.chmod(d.mode & ~process.umask());
       if (d.mtimeMs !== undefined) await out.utimes(new Date(), new Date(d.mtimeMs));
@@ -111,40 +247,39 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
       if (opts.fsync) await out.sync();
       closed = true;
       await out.close();
-      return { path: d.path, stat };
+      return { path: d.path, stat, chunks: list.chunks };
     } catch (e) {
       if (!closed) await out.close().catch(() => {});
       await fs.unlink(d.path).catch(() => {});
       throw e;
     }
   } finally {
-    await Promise.all(sources.map((fh) => fh.close().catch(() => {})));
+    await sources.close();
   }
 }
 
-/** SHA-256 of the first `size` bytes of a file (the temp file is write-only: read through its own handle) */
-async function hashFirst(fs: Fsys, path: string, size: number): Promise<string> {
-  const fh = await fs.openRead(path);
-  try {
-    const whole = createHash('sha256');
-    const buf = Buffer.allocUnsafe(READ_BYTES);
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, size - pos), pos);
-      if (bytesRead === 0) break;
-      whole.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-    return whole.digest('hex');
-  } finally {
-    await fh.close();
+/**
+ * A chunk's bytes from the first local place that still holds them: the
+ * file must have the identity the place was recorded with, and the bytes
+ * must hash to the chunk (a file can change in place without its identity
+ * changing); otherwise the next place, or null.
+ */
+async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c: { hash: string; size: number }): Promise<Buffer | null> {
+  for (const p of places) {
+    if (p.size !== c.size) continue;
+    const fh = await sources.get(p.abs, p.identity);
+    if (!fh) continue;
+    const buf = await readExactly(fh, c.size, p.offset).catch(() => null);
+    if (buf !== null && sha256(buf) === c.hash) return buf;
   }
+  return null;
 }
 
-async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions): Promise<Buffer> {
+async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions & { slots: Slots }): Promise<Buffer> {
   const backoff = new Backoff({ baseMs: 250, capMs: 5000 });
   for (let failures = 0; ; failures++) {
     try {
-      const buf = await remote.getChunk(hash, size, opts.signal);
+      const buf = await opts.slots(() => remote.getChunk(hash, size, opts.signal));
       await opts.throttle?.(buf.length, opts.signal);
       if (buf.length !== size || sha256(buf) !== hash) throw wrong(hash, `${buf.length} bytes arrived that do not hash to it`);
       return buf;

@@ -1,7 +1,8 @@
-// A shared token bucket for the `bandwidthLimit` setting: every transfer
-// (downloads and uploads alike) takes its bytes from one bucket, so the
-// limit holds for the agent as a whole.
+// The agent's transfer budgets. `bandwidthLimit`: a shared token bucket,
+// every transfer (downloads and uploads alike) takes its bytes from it, so
+// the limit holds for the agent as a whole. `concurrency`: request slots.
 
+import PQueue from 'p-queue';
 import { sleep } from '../agent/backoff.js';
 
 export type Throttle = (bytes: number, signal?: AbortSignal) => Promise<void>;
@@ -35,4 +36,19 @@ export function tokenBucket(bytesPerSecond: number, now: () => number = () => pe
     queue = turn.catch(() => undefined);
     return turn;
   };
+}
+
+/**
+ * The `concurrency` budget: a transfer request (a chunk sent or fetched, a
+ * batch download, a whole blob up or down) runs when one of `concurrency`
+ * slots is free. One per round, shared by every file, so many small
+ * transfers and the chunks of a large one never exceed it together; a file
+ * holds no slot itself, only its requests do (no file waits on a slot its
+ * own caller holds).
+ */
+export type Slots = <T>(request: () => Promise<T>) => Promise<T>;
+
+export function requestSlots(concurrency: number): Slots {
+  const q = new PQueue({ concurrency: Math.max(1, concurrency) });
+  return (request) => q.add(request);
 }

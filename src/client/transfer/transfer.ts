@@ -4,56 +4,24 @@
 // Placing a temp file (re-check, rename, fsync of the directory) is the
 // executor's job, not this module's.
 
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
-import { Backoff, sleep, type BackoffOptions } from '../agent/backoff.js';
-import type { RemoteClient } from '../remote/remote.js';
-import type { Throttle } from './throttle.js';
+import { Backoff, sleep } from '../agent/backoff.js';
 import { FETCH_MAX_HASHES } from '../../protocol/frames.js';
 import { discard } from '../remote/streams.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
 import { downloadChunked, type ChunkFetchRemote } from './chunked-download.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
-
-/** Prefix of every temp file syncd creates inside a synced folder. */
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** What transfer needs from the remote; RemoteClient has it, tests may fake it. */
-export type BlobRemote = Pick<RemoteClient, 'getBlob' | 'fetchBlobBuffers' | 'putBlob'> & Partial<ChunkRemote> & Partial<ChunkFetchRemote>;
-/** The content layer's upload calls: a remote without them uploads whole blobs. */
-export type ChunkRemote = Pick<RemoteClient, 'missingChunks' | 'putChunk' | 'assembleFile'>;
-
-export interface DownloadItem {
-  hash: string;
-  size: number;
-  /** the directory the file will be renamed into; the temp file is created here */
-  dirAbs: string;
-  /** permission bits the temp file gets (default 0600; the umask applies) */
-  mode?: number;
-  /** mtime the temp file gets, ms since the epoch (default: when it was written) */
-  mtimeMs?: number;
-  /** local files that may share chunks with this content (the previous version): a large file copies those instead of fetching them */
-  reuse?: readonly string[];
-}
-
-export interface DownloadOptions {
-  /** fsync each temp file before returning it (default true). Pass false to fsync a whole batch later. */
-  fsync?: boolean;
-  /** retries after transient failures without progress (default 5); an attempt that made progress resets the count */
-  retries?: number;
-  /** delay policy between retries (default: 250 ms base, 5 s cap, full jitter); each download gets its own Backoff */
-  backoff?: BackoffOptions;
-  signal?: AbortSignal;
-  /** takes bytes from the agent's bandwidth budget (config `bandwidthLimit`) */
-  throttle?: Throttle;
-  /** the file system the temp files go to (default: the real disk) */
-  fs?: Fsys;
-}
+import { fetchBatch } from './batch-download.js';
+import { requestSlots, type Slots } from './throttle.js';
+import {
+  asError, EMPTY_SHA256, mismatch, serverOf, tempName, writeTemp,
+  type BlobRemote, type DownloadItem, type DownloadOptions, type DownloadResult, type Group, type Written,
+} from './temp-files.js';
 
 export interface DownloadManyOptions extends DownloadOptions {
-  /** batch requests / large downloads in flight at once (default 4) */
+  /** files (and batch requests) in flight at once, and the request slots when `slots` is not given (default 4) */
   concurrency?: number;
   /** hashes per batch request (default and max 1000) */
   maxBatchCount?: number;
@@ -61,30 +29,6 @@ export interface DownloadManyOptions extends DownloadOptions {
   maxBatchBytes?: number;
   /** files larger than this are downloaded alone, with Range resume (default 4 MiB) */
   largeFileBytes?: number;
-}
-
-/** A verified temp file and its stat once written (mode and mtime set): the identity it keeps when renamed or linked. */
-export type DownloadResult = { ok: true; path: string; stat: FsStat } | { ok: false; error: Error };
-
-// One random draw per process plus a counter: unique enough with 'wx'
-// (which refuses to reuse a name), and far cheaper than a draw per file.
-const TEMP_SESSION = randomBytes(6).toString('hex');
-let tempCounter = 0;
-
-export function tempName(): string {
-  tempCounter = (tempCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return `${TEMP_PREFIX}${TEMP_SESSION}-${tempCounter.toString(36)}`;
-}
-
-function mismatch(remote: unknown, hash: string, detail: string): RemoteError {
-  const server = (remote as { server?: unknown }).server;
-  const s = typeof server === 'string' ? server : 'the server';
-  return new RemoteError('hash_mismatch', `blob ${hash} from ${s} does not match: ${detail}; it was discarded`, { server: s });
-}
-
-function serverOf(remote: unknown): string {
-  const server = (remote as { server?: unknown }).server;
-  return typeof server === 'string' ? server : 'the server';
 }
 
 async function writeAll(fh: FsHandle, buf: Buffer, position: number): Promise<void> {
@@ -130,13 +74,6 @@ class PositionalWriter {
   }
 }
 
-/** Creates a temp file for `item` holding exactly `buf`. Nothing is left on failure. */
-async function writeTemp(fs: Fsys, item: DownloadItem, buf: Buffer, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
-  const path = join(item.dirAbs, tempName());
-  const stat = await fs.writeNew(path, buf, { fsync, mode: item.mode, mtimeMs: item.mtimeMs });
-  return { path, stat };
-}
-
 /**
  * Streams one blob into a new `.syncd-tmp-*` file in `dirAbs`, resuming with
  * Range after a dropped connection, and returns its absolute path once size
@@ -148,7 +85,7 @@ export async function downloadToTemp(remote: BlobRemote, item: DownloadItem, opt
 }
 
 /** downloadToTemp, returning the temp file's stat too. */
-async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<{ path: string; stat: FsStat }> {
+async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<Written> {
   const { hash, size, dirAbs } = item;
   const fsync = opts.fsync ?? true;
   const fs = opts.fs ?? nodeFsys;
@@ -160,13 +97,23 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
     try {
       return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
-        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle,
+        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known, slots: opts.slots,
       });
     } catch (e) {
       // a server without the content layer: the whole blob, below
       if (!(e instanceof RemoteError && e.code === 'not_found')) throw e;
     }
   }
+  // the whole stream is one request: it holds a slot of the budget from start to end
+  return opts.slots ? opts.slots(() => downloadWhole(remote, item, opts)) : downloadWhole(remote, item, opts);
+}
+
+/** One blob streamed whole into a new temp file, resuming with Range after a dropped connection. */
+async function downloadWhole(remote: BlobRemote, item: DownloadItem, opts: DownloadOptions): Promise<Written> {
+  const { hash, size, dirAbs } = item;
+  const fsync = opts.fsync ?? true;
+  const fs = opts.fs ?? nodeFsys;
+  const retries = opts.retries ?? 5;
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
   const path = join(dirAbs, tempName());
   const fh = await fs.createNew(path);
@@ -233,15 +180,6 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   }
 }
 
-interface Group {
-  hash: string;
-  size: number;
-  /** indexes into items: every one gets its own temp file */
-  idx: number[];
-  /** why the group's content could not be had (set on the group, reported for each of its items) */
-  error?: Error;
-}
-
 /**
  * Downloads many blobs into temp files, one per item, returned in item
  * order with their stats. Small blobs travel in batch requests
@@ -257,6 +195,8 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   const maxBytes = opts.maxBatchBytes ?? 16 * 1024 * 1024;
   const large = opts.largeFileBytes ?? 4 * 1024 * 1024;
   const concurrency = Math.max(1, opts.concurrency ?? 4);
+  // one request budget for the batches, the whole blobs and every chunk of every large file
+  const slots: Slots = opts.slots ?? requestSlots(concurrency);
 
   const byKey = new Map<string, Group>();
   items.forEach((it, i) => {
@@ -273,13 +213,13 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   const flush = (): void => {
     if (batch.length === 0) return;
     const b = batch;
-    jobs.push(() => fetchBatch(remote, b, large, items, out, fsync, opts));
+    jobs.push(() => fetchBatch(remote, b, large, items, out, fsync, { ...opts, slots }));
     batch = [];
     batchBytes = 0;
   };
   for (const g of byKey.values()) {
     if (g.size > large) {
-      jobs.push(() => fetchLarge(remote, g, items, out, fsync, opts));
+      jobs.push(() => fetchLarge(remote, g, items, out, fsync, { ...opts, slots }));
       continue;
     }
     if (batch.length >= maxCount || (batch.length > 0 && batchBytes + g.size > maxBytes)) flush();
@@ -306,7 +246,7 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
 async function fetchLarge(remote: BlobRemote, g: Group, items: readonly DownloadItem[], out: (DownloadResult | undefined)[], fsync: boolean, opts: DownloadOptions): Promise<void> {
   const fs = opts.fs ?? nodeFsys;
   const [lead, ...rest] = g.idx as [number, ...number[]];
-  let first: { path: string; stat: FsStat };
+  let first: Written;
   try {
     first = await downloadOne(remote, items[lead] as DownloadItem, { ...opts, fsync });
   } catch (e) {
@@ -316,7 +256,7 @@ async function fetchLarge(remote: BlobRemote, g: Group, items: readonly Download
   out[lead] = { ok: true, ...first };
   for (const i of rest) {
     try {
-      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)) };
+      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)), chunks: first.chunks };
     } catch (e) {
       out[i] = { ok: false, error: asError(e) };
     }
@@ -337,150 +277,6 @@ async function copyTemp(fs: Fsys, src: string, item: DownloadItem, fsync: boolea
     await fs.unlink(dst).catch(() => {});
     throw e;
   }
-}
-
-/** One batch request for `groups`; the undelivered remainder is retried after transient failures. */
-async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: number, items: readonly DownloadItem[], out: (DownloadResult | undefined)[], fsync: boolean, opts: DownloadOptions): Promise<void> {
-  const fs = opts.fs ?? nodeFsys;
-  const retries = opts.retries ?? 5;
-  const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
-  // verified blobs are written while the reply keeps streaming: many small
-  // files cost file-system round trips, not bandwidth
-  const writes = new InFlight();
-  const received = new Set<Group>();
-  const write = (i: number, buf: Buffer): Promise<void> =>
-    writeTemp(fs, items[i] as DownloadItem, buf, fsync).then(
-      (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
-      (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
-    );
-  let remaining = groups;
-  let failures = 0;
-  try {
-    while (remaining.length > 0) {
-      const todo = remaining;
-      let k = 0;
-      let progress = false;
-      try {
-        await remote.fetchBlobBuffers(
-          todo.map((g) => g.hash),
-          maxBytes,
-          async (hash, size, data) => {
-            const g = todo[k++];
-            if (g === undefined || g.hash !== hash) {
-              throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
-            }
-            if (data !== null) await opts.throttle?.(data.length, opts.signal);
-            received.add(g);
-            progress = true;
-            // verified and written while the next frames are parsed (a big
-            // blob is hashed on the thread pool meanwhile)
-            if (data !== null && data.length >= POOL_HASH_MIN) {
-              writes.add(verifyOnPool(remote, g, size, data).then(
-                async (buf) => {
-                  if (buf !== undefined) for (const i of g.idx) await write(i, buf);
-                },
-                (e: unknown) => void (g.error = asError(e)),
-              ));
-            } else {
-              const buf = verify(remote, g, size, data);
-              if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
-            }
-            await writes.below(PARALLEL_WRITES);
-          },
-          opts.signal,
-        );
-        remaining = todo.filter((g) => !received.has(g));
-        if (remaining.length > 0) {
-          const e = new RemoteError('protocol', `batch download did not deliver ${remaining.length} blobs`, { server: serverOf(remote) });
-          for (const g of remaining) g.error = e;
-        }
-        return;
-      } catch (e) {
-        remaining = todo.filter((g) => !received.has(g));
-        if (progress) {
-          failures = 0;
-          backoff.reset();
-        }
-        const again = isRetryable(e) || (e instanceof RemoteError && e.code === 'protocol');
-        if (!again || failures >= retries || opts.signal?.aborted) {
-          for (const g of remaining) g.error = asError(e);
-          return;
-        }
-        failures++;
-        try {
-          await sleep(backoff.nextFor(e), opts.signal);
-        } catch (abort) {
-          for (const g of remaining) g.error = asError(abort);
-          return;
-        }
-      }
-    }
-  } finally {
-    await writes.below(1);
-  }
-}
-
-/** Writes in flight per batch request. */
-const PARALLEL_WRITES = 16;
-
-/** Counts promises in flight (their outcome is recorded by themselves) and lets one caller wait for room. */
-class InFlight {
-  #n = 0;
-  #wake: (() => void) | null = null;
-
-  add(p: Promise<void>): void {
-    this.#n++;
-    const done = (): void => {
-      this.#n--;
-      const w = this.#wake;
-      this.#wake = null;
-      w?.();
-    };
-    void p.then(done, done);
-  }
-
-  /** Resolves once fewer than `limit` are in flight. */
-  async below(limit: number): Promise<void> {
-    while (this.#n >= limit) await new Promise<void>((r) => (this.#wake = r));
-  }
-}
-
-/**
- * Checks one frame of a batch and returns its bytes, or records on the
- * group why not. Verification happens in memory, before anything is
- * written, so bad content never touches the disk.
- */
-function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null, digest?: string): Buffer | undefined {
-  if (size === -1) {
-    g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
-      server: serverOf(remote),
-      status: 404,
-    });
-    return undefined;
-  }
-  if (size !== g.size || data === null) {
-    g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
-    return undefined;
-  }
-  const got = digest ?? createHash('sha256').update(data).digest('hex');
-  if (got !== g.hash) {
-    g.error = mismatch(remote, g.hash, `its content hashes to ${got}`);
-    return undefined;
-  }
-  return data;
-}
-
-/** From this size on, a blob is hashed on the thread pool (WebCrypto), off the main thread. */
-const POOL_HASH_MIN = 256 * 1024;
-
-/** verify, with the SHA-256 computed on the thread pool. */
-async function verifyOnPool(remote: BlobRemote, g: Group, size: number, data: Buffer): Promise<Buffer | undefined> {
-  if (size !== g.size) return verify(remote, g, size, data);
-  return verify(remote, g, size, data, Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'));
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Makes the data of many files durable at once (callers that deferred durability with `fsync: false`). */

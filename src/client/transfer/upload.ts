@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { SyncdError } from '../../protocol/errors.js';
 import { nodeFsys, runLimited, type Fsys, type FsHandle } from '../disk/fsys.js';
-import type { Throttle } from './throttle.js';
+import { requestSlots, type Slots, type Throttle } from './throttle.js';
 import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
-import { chunkHandle, readRange, type ChunkedFile } from './chunk-file.js';
+import { chunkHandle, readRange, sameIdentity, type ChunkedFile, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { RemoteError } from '../remote/errors.js';
 import { diskCode } from '../disk/errno.js';
-import type { BlobRemote, ChunkRemote } from './transfer.js';
+import type { BlobRemote, ChunkRemote } from './temp-files.js';
 
 const HASH_CHUNK = 1024 * 1024;
 
@@ -40,16 +40,6 @@ export async function hashFile(absPath: string, fs: Fsys = nodeFsys): Promise<{ 
   }
 }
 
-export interface FileIdentity {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-function sameIdentity(st: FileIdentity, expect: FileIdentity): boolean {
-  return st.size === expect.size && st.mtimeMs === expect.mtimeMs && st.ino === expect.ino;
-}
-
 function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
   return new SyncdError('changed_during_upload', `${absPath} changed while it was being uploaded (${detail}); it will be uploaded again once it settles`, { path: absPath }, cause === undefined ? undefined : { cause });
 }
@@ -59,8 +49,11 @@ function changed(absPath: string, detail: string, cause?: unknown): SyncdError {
  * Throws SyncdError `changed_during_upload` when the file is not the one the
  * scanner saw (`expect`), or changed, moved or vanished before the upload
  * finished; the engine retries later. Remote failures are RemoteErrors.
+ * A file sent as chunks comes back with its chunk list. Each request (the
+ * whole blob, or each chunk) takes one of `slots` (the agent's `concurrency`
+ * budget, shared with other transfers; default: 4 for this file alone).
  */
-export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
+export async function uploadFile(remote: BlobRemote, absPath: string, expect: FileIdentity, throttle?: Throttle, fs: Fsys = nodeFsys, slots: Slots = requestSlots(4)): Promise<{ hash: string; size: number; chunks?: FileChunk[] }> {
   let fh: FsHandle;
   try {
     fh = await fs.openRead(absPath);
@@ -78,8 +71,8 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {
-      const whole = (): Promise<unknown> => remote.putBlob(hash, size, () => readRange(fh, 0, size, throttle));
-      if (chunkRemote && chunks) await uploadChunks(chunkRemote, fh, { hash, size, chunks }, whole, throttle);
+      const whole = (): Promise<unknown> => slots(() => remote.putBlob(hash, size, () => readRange(fh, 0, size, throttle)));
+      if (chunkRemote && chunks) await uploadChunks(chunkRemote, fh, { hash, size, chunks }, whole, slots, throttle);
       else await whole();
     } catch (e) {
       putError = e;
@@ -92,14 +85,15 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
       if (putError instanceof RemoteError && putError.code === 'hash_mismatch') throw changed(absPath, 'its content changed in place', putError);
       throw putError;
     }
-    return { hash, size };
+    // the chunk list of a file sent as chunks: the executor records it in the chunk index
+    return chunks ? { hash, size, chunks } : { hash, size };
   } finally {
     await fh.close();
   }
 }
 
-/** chunk uploads of one file in flight at once */
-const CHUNK_UPLOADS_IN_FLIGHT = 4;
+/** chunk uploads of one file queued at once; the slots decide how many are sent at a time */
+const CHUNK_JOBS = 16;
 
 /**
  * A large file as chunks: ask which ones the server lacks, send only those
@@ -109,7 +103,7 @@ const CHUNK_UPLOADS_IN_FLIGHT = 4;
  * blob instead; chunks collected between the question and the assembly
  * (`chunks_missing`) are asked about and sent once more.
  */
-async function uploadChunks(remote: ChunkRemote, fh: FsHandle, file: ChunkedFile, whole: () => Promise<unknown>, throttle?: Throttle): Promise<void> {
+async function uploadChunks(remote: ChunkRemote, fh: FsHandle, file: ChunkedFile, whole: () => Promise<unknown>, slots: Slots, throttle?: Throttle): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     let missing: Set<string>;
     try {
@@ -123,8 +117,8 @@ async function uploadChunks(remote: ChunkRemote, fh: FsHandle, file: ChunkedFile
     }
     const jobs = file.chunks
       .filter((c) => missing.delete(c.hash)) // each distinct chunk once
-      .map((c) => async () => void (await remote.putChunk(c.hash, c.size, () => readRange(fh, c.offset, c.size, throttle))));
-    await runLimited(jobs, CHUNK_UPLOADS_IN_FLIGHT);
+      .map((c) => async () => void (await slots(() => remote.putChunk(c.hash, c.size, () => readRange(fh, c.offset, c.size, throttle)))));
+    await runLimited(jobs, CHUNK_JOBS);
     try {
       await remote.assembleFile(file.hash, file.size, file.chunks);
       return;

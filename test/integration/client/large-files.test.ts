@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -63,5 +63,57 @@ describe('large files', () => {
     // the edit cost one or two new chunks on the server, not a second copy
     expect(storedCount(server.dataDir) - before).toBeGreaterThanOrEqual(1);
     expect(storedCount(server.dataDir) - before).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('chunks from any local file the state DB knows', () => {
+  /** counts the chunk bytes agent b fetches from the server */
+  function countFetches(agent: TestAgent): { bytes: number } {
+    const count = { bytes: 0 };
+    const real = agent.remote.getChunk.bind(agent.remote);
+    agent.remote.getChunk = async (h, max, signal) => {
+      const buf = await real(h, max, signal);
+      count.bytes += buf.length;
+      return buf;
+    };
+    return count;
+  }
+
+  it('a copy at a new path, and a new file sharing most of the content, download with only the differing chunks fetched', async () => {
+    const v1 = randomBytes(14 * 1024 * 1024);
+    await writeFile(join(dirA, 'big.bin'), v1);
+    await a.sync();
+    await b.sync();
+    const fetched = countFetches(b);
+    const v2 = Buffer.concat([randomBytes(4096), v1.subarray(0, 7 * 1024 * 1024), randomBytes(100), v1.subarray(7 * 1024 * 1024)]);
+    await writeFile(join(dirA, 'copy.bin'), v1);
+    await mkdir(join(dirA, 'sub'));
+    await writeFile(join(dirA, 'sub', 'other.bin'), v2);
+    await a.sync();
+    await b.sync();
+    expect(sha256(await readFile(join(dirB, 'copy.bin')))).toBe(sha256(v1));
+    expect(sha256(await readFile(join(dirB, 'sub', 'other.bin')))).toBe(sha256(v2));
+    // copy.bin: nothing; other.bin: the chunks around its two edits (4 MiB max each, a neighbour each at most)
+    expect(fetched.bytes).toBeLessThanOrEqual(4 * 4 * 1024 * 1024);
+    expect(fetched.bytes).toBeLessThan(v2.length / 2);
+  });
+
+  it('a known file changed since its chunks were recorded is not trusted: the chunks are fetched and the file is right', async () => {
+    const v1 = randomBytes(10 * 1024 * 1024);
+    await writeFile(join(dirA, 'big.bin'), v1);
+    await a.sync();
+    await b.sync();
+    // b's big.bin changes in place, keeping size, mtime and inode: only the hash check can tell
+    const st = await stat(join(dirB, 'big.bin'));
+    const fd = await open(join(dirB, 'big.bin'), 'r+');
+    await fd.write(randomBytes(v1.length), 0, v1.length, 0);
+    await fd.close();
+    await utimes(join(dirB, 'big.bin'), st.atime, st.mtime);
+    const fetched = countFetches(b);
+    await writeFile(join(dirA, 'copy.bin'), v1);
+    await a.sync();
+    await b.sync(6);
+    expect(sha256(await readFile(join(dirB, 'copy.bin')))).toBe(sha256(v1));
+    expect(fetched.bytes).toBe(v1.length);
   });
 });

@@ -14,7 +14,9 @@ import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { nodeFsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
-import { downloadToTemp, type BlobRemote } from '../../../../src/client/transfer/transfer.js';
+import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/transfer/transfer.js';
+import { requestSlots } from '../../../../src/client/transfer/throttle.js';
+import type { BlobRemote } from '../../../../src/client/transfer/temp-files.js';
 import { uploadFile } from '../../../../src/client/transfer/upload.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
@@ -107,7 +109,7 @@ describe('uploadFile in chunks', () => {
     expect(first.stats.chunks).toBe(5);
     const second = counting();
     const r = await put(second.remote, p);
-    expect(r).toEqual({ hash: sha256(original), size });
+    expect(r).toMatchObject({ hash: sha256(original), size });
     expect(first.stats.chunkBytes + second.stats.chunkBytes).toBe(size); // each byte once in all
     expect(second.stats.blobBytes).toBe(0);
     const got = await fetch(`${srv.url}/v1/blobs/${r.hash}`, { headers: { authorization: `Bearer ${token}` } });
@@ -238,5 +240,123 @@ describe('a download assembly that fails', () => {
     await expect(downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: sub, reuse: [target] })).rejects.toThrow('the process died here');
     expect((await readdir(sub)).sort()).toEqual(['target.bin']);
     expect((await readFile(target)).equals(v1)).toBe(true);
+  });
+});
+
+describe('the concurrency budget: every chunk request of every file takes one of `concurrency` slots', () => {
+  /** a remote whose chunk requests each stay open a moment, counting how many are open at once */
+  function gauged() {
+    const g = { open: 0, max: 0 };
+    const hold = async <T>(fn: () => Promise<T>): Promise<T> => {
+      g.open++;
+      g.max = Math.max(g.max, g.open);
+      try {
+        await new Promise((r) => setTimeout(r, 25));
+        return await fn();
+      } finally {
+        g.open--;
+      }
+    };
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: (h, s, o) => hold(() => client.putBlob(h, s, o)),
+      missingChunks: client.missingChunks.bind(client),
+      assembleFile: client.assembleFile.bind(client),
+      putChunk: (h, s, o) => hold(() => client.putChunk(h, s, o)),
+      fileChunks: client.fileChunks.bind(client),
+      getChunk: (h, max, signal) => hold(() => client.getChunk(h, max, signal)),
+    };
+    return { remote, g };
+  }
+
+  async function files(n: number, tag: number): Promise<{ path: string; hash: string; size: number }[]> {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const p = join(dir, `budget-${tag}-${i}.bin`);
+      await writeFile(p, bytes(seed + 100 + tag * 10 + i, 16 * 1024 * 1024));
+      out.push({ path: p, ...(await put(counting().remote, p)) });
+    }
+    return out;
+  }
+
+  it.each([
+    ['one large file uses all 8 slots (more than a fixed per-file limit)', 1, 8],
+    ['three large files share 2 slots', 3, 2],
+  ])('downloads: %s', async (_d, n, concurrency) => {
+    const fs = await files(n, n);
+    const { remote, g } = gauged();
+    const sub = await mkdtemp(join(dir, 'budget-'));
+    const got = await downloadManyToTemp(remote, fs.map((f) => ({ hash: f.hash, size: f.size, dirAbs: sub })), { concurrency });
+    expect(got.every((r) => r.ok)).toBe(true);
+    expect(g.max).toBe(concurrency);
+    await rm(sub, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['one large file uses all 8 slots', 1, 8],
+    ['three large files share 2 slots', 3, 2],
+  ])('uploads: %s', async (_d, n, concurrency) => {
+    const paths = [];
+    for (let i = 0; i < n; i++) {
+      const p = join(dir, `budget-up-${n}-${i}.bin`);
+      await writeFile(p, bytes(seed + 200 + n * 10 + i, 16 * 1024 * 1024));
+      paths.push(p);
+    }
+    const { remote, g } = gauged();
+    const slots = requestSlots(concurrency);
+    await Promise.all(paths.map(async (p) => {
+      const st = await stat(p);
+      await uploadFile(remote, p, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, undefined, nodeFsys, slots);
+    }));
+    expect(g.max).toBe(concurrency);
+  });
+});
+
+describe('the whole-file hash of a chunked download (fed in order as chunks land, no read-back)', () => {
+  it('a chunk list whose chunks are right but make other bytes than the file hash: hash_mismatch, no temp file left', async () => {
+    const real = bytes(seed + 40, 9 * 1024 * 1024);
+    const other = Buffer.from(real);
+    other[123] = other[123]! ^ 1;
+    const chunkOf = new Map<string, Buffer>();
+    let off = 0;
+    const chunks = chunkLengths(other).map((len) => {
+      const b = other.subarray(off, off + len);
+      chunkOf.set(sha256(b), b);
+      return { hash: sha256(b), offset: (off += len) - len, size: len };
+    });
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: async (hash) => ({ hash, size: real.length, chunks }),
+      getChunk: async (h) => chunkOf.get(h)!,
+    };
+    const sub = await mkdtemp(join(dir, 'liar-'));
+    await expect(downloadToTemp(remote, { hash: sha256(real), size: real.length, dirAbs: sub })).rejects.toMatchObject({ code: 'hash_mismatch' });
+    expect(await readdir(sub)).toEqual([]);
+  });
+
+  it('many chunks completing out of order still hash in file order', async () => {
+    const data = bytes(seed + 41, 40 * 1024 * 1024);
+    const src = join(dir, 'order-src.bin');
+    await writeFile(src, data);
+    const up = await put(counting().remote, src);
+    let n = 0;
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: client.fileChunks.bind(client),
+      // every third chunk is slow: the ones after it finish first
+      getChunk: async (h, max, signal) => {
+        const b = await client.getChunk(h, max, signal);
+        if (n++ % 3 === 0) await new Promise((r) => setTimeout(r, 30));
+        return b;
+      },
+    };
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir }, { slots: requestSlots(8) });
+    expect(sha256(await readFile(tmp))).toBe(sha256(data));
+    await rm(tmp, { force: true });
   });
 });

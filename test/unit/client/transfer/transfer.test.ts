@@ -9,13 +9,8 @@ import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
-import {
-  downloadManyToTemp,
-  downloadToTemp,
-  EMPTY_SHA256,
-  syncFiles,
-  type DownloadItem,
-} from '../../../../src/client/transfer/transfer.js';
+import { downloadManyToTemp, downloadToTemp, syncFiles } from '../../../../src/client/transfer/transfer.js';
+import { EMPTY_SHA256, type DownloadItem } from '../../../../src/client/transfer/temp-files.js';
 import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
 import { TEMP_PREFIX } from '../../../../src/core/syncd-names.js';
 import { SyncdError } from '../../../../src/protocol/errors.js';
