@@ -1,4 +1,4 @@
-// The local trash's index (migration 005): one row per file a remote change
+// The local trash's index (migration 004): one row per file a remote change
 // took off the disk into `.syncd-trash/`. The files themselves are moved by
 // client/disk/trash.ts; this module only remembers them.
 
