@@ -3,6 +3,7 @@
 
 import { loadConfig } from '../client/state/config.js';
 import { lockHolder } from '../client/state/lock.js';
+import { exclusionsKey } from '../client/state/exclusions.js';
 import { loadIgnore } from '../client/disk/syncignore.js';
 import type { StateDB } from '../client/state/db.js';
 import { narrowPlanInput, plan } from '../core/plan/index.js';
@@ -37,6 +38,8 @@ export interface FolderStatus {
   daemon: { running: boolean; pid: number | null };
   /** how a running agent learns that the server moved: "stream" (Subscribe), "longpoll", or null when no agent runs */
   channel: 'stream' | 'longpoll' | null;
+  /** paths this device excludes (selective sync), relative to the folder */
+  exclusions: string[];
 }
 
 function channelOf(v: unknown): FolderStatus['channel'] {
@@ -69,7 +72,8 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const lag = head === null ? null : Math.max(0, head - meta.cursorSeq);
     const caughtUp = db.meta.get('caught_up_at') ?? 0;
     const config = loadConfig(paths.folder);
-    const p = plan(narrowPlanInput({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore) }));
+    const exclusions = (db.meta.get('exclusions') ?? []).map((x) => x.path);
+    const p = plan(narrowPlanInput({ remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(), device: meta.deviceLabel, now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore), excluded: exclusions }));
     let up = 0, down = 0, other = 0, bytes = 0;
     for (const op of p.ops) {
       if (op.type === 'download') { down++; bytes += op.node.size ?? 0; }
@@ -99,6 +103,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       watch_warning: db.meta.get('watch_warning'),
       daemon: { running: pid !== null, pid },
       channel: pid === null ? null : channelOf(db.meta.get('channel')),
+      exclusions,
     };
   } finally {
     db.close();
@@ -126,6 +131,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
     : `  lag        ${s.lag} entries (applied seq ${s.cursor_seq} of ${s.head_seq})${s.lag && s.lag_age_s !== null ? `, behind for ${s.lag_age_s} s` : ''}`);
   lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
   lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
+  if (s.exclusions.length) lines.push(`  excluded   ${s.exclusions.join(', ')} (see \`syncd exclude list\`)`);
   if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);
   if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);
   if (s.last_error) lines.push(`  last error ${s.last_error.message}`);
@@ -166,7 +172,8 @@ export async function runWait(dir: string | undefined, o: { timeout: string }): 
         throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
       }
       const seq = db.meta.get('cursor_seq');
-      const idle = db.meta.get('state') === 'idle' && db.meta.get('pending') === 0;
+      // an exclusion edited since the agent last planned is not applied yet
+      const idle = db.meta.get('state') === 'idle' && db.meta.get('pending') === 0 && exclusionsKey(db) === (db.meta.get('exclusions_seen') ?? '[]');
       if (seq >= target && idle) return;
       if (Date.now() > deadline) {
         throw new SyncdError('timeout', `timed out after ${timeoutS} s: applied seq ${seq} of ${target}, state ${db.meta.get('state')}, ${db.meta.get('pending') ?? '?'} operations pending`);

@@ -6,6 +6,7 @@
 // written before the keys were typed read the same.
 
 import type { GuardTrip } from '../../core/guards.js';
+import type { Exclusion } from '../../core/policy/exclusions.js';
 import { SyncdError } from '../../protocol/errors.js';
 import type { StateStore } from './store.js';
 
@@ -92,6 +93,12 @@ export const META = {
   pause_reason: text(),
   /** the user resumed after a mass-delete pause: the next plan's deletions pass the guard once */
   allow_deletes: flag,
+
+  // ---- selective sync (`syncd exclude`; core/policy/exclusions.ts)
+  /** the paths this device keeps out of the folder, each with the server node it named */
+  exclusions: json<Exclusion[]>(),
+  /** the exclusion paths (JSON) the agent last planned with: `syncd wait` waits until they are the current ones */
+  exclusions_seen: text(),
 } satisfies Record<string, Codec<unknown>>;
 
 export type MetaKey = keyof typeof META;
