@@ -5,7 +5,7 @@
 // selective sync conflict, and `exclude remove` brings the content back;
 // with the agent stopped and while it runs.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,23 @@ describe('syncd exclude (agent stopped)', () => {
     expect(read(B, 'docs', 'sub', 'b.txt')).toBe('B1');
     expect(read(B, 'docs', 'sub', 'c.txt')).toBe('C from alpha');
     expect(JSON.parse(ok(['exclude', 'list', B, '--json']).stdout)).toEqual([]);
+  });
+});
+
+describe('syncd exclude and a rename on the server', () => {
+  it('an excluded folder renamed by another device stays excluded under its new name', () => {
+    ok(['exclude', 'add', join(B, 'docs')]);
+    ok(['sync', B]);
+    expect(existsSync(join(B, 'docs'))).toBe(false);
+    ok(['sync', A]);
+    renameSync(join(A, 'docs'), join(A, 'archive'));
+    ok(['sync', A]);
+    ok(['sync', B]);
+    expect(existsSync(join(B, 'archive'))).toBe(false);
+    expect(JSON.parse(ok(['exclude', 'list', B, '--json']).stdout)).toEqual(['archive']);
+    ok(['exclude', 'remove', join(B, 'archive')]);
+    ok(['sync', B]);
+    expect(read(B, 'archive', 'sub', 'b.txt')).toBe('B1');
   });
 });
 
