@@ -5,6 +5,7 @@
 // stopped one applies it at its next `syncd sync` or `syncd watch`.
 
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { locate, type Located } from '../client/history/locate.js';
 import { StateDB } from '../client/state/db.js';
 import { editExclusions } from '../client/state/exclusions.js';
@@ -40,10 +41,14 @@ export function runExcludeAdd(args: string[]): void {
   try {
     const { idAt } = resolvePaths(db.loadRemote());
     const listed = (db.meta.get('exclusions') ?? []).map((x) => x.path);
+    // only what the server has (as last pulled) can be excluded: something
+    // new here would have to be uploaded first, or it would be lost to sight
     const add: Exclusion[] = rels.map((rel) => {
-      const id = idAt.get(rel) ?? null;
-      if (id === null && !existsSync(`${at.paths.folder}/${rel}`) && coveringExclusion(rel, listed) === undefined) {
-        throw new SyncdError('not_found', `nothing is at "${rel}" on the server or in ${at.paths.folder}; nothing was excluded`);
+      const id = idAt.get(rel);
+      if (id === undefined) {
+        throw new SyncdError('not_found', existsSync(join(at.paths.folder, rel))
+          ? `"${rel}" is not on the server yet (it is new in ${at.paths.folder}): let it sync first, then exclude it; nothing was excluded`
+          : `nothing is at "${rel}" on the server; nothing was excluded`);
       }
       return { path: rel, id };
     });

@@ -102,7 +102,12 @@ describe('syncd exclude (agent stopped)', () => {
     expect(root.stderr).toMatch(/folder itself cannot be excluded/);
     const missing = cli(['exclude', 'add', join(B, 'no-such-thing')], env);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/nothing is at "no-such-thing"/);
+    expect(missing.stderr).toMatch(/nothing is at "no-such-thing" on the server/);
+    writeFileSync(join(B, 'fresh.txt'), 'not uploaded yet');
+    const fresh = cli(['exclude', 'add', join(B, 'fresh.txt')], env);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/not on the server yet/);
+    expect(read(B, 'fresh.txt')).toBe('not uploaded yet');
     const notListed = cli(['exclude', 'remove', join(B, 'docs', 'sub'), join(B, 'docs')], env);
     expect(notListed.code).toBe(2);
     expect(notListed.stderr).toMatch(/inside the excluded "docs"/);
@@ -125,6 +130,28 @@ describe('syncd exclude (agent stopped)', () => {
     expect(read(B, 'docs', 'sub', 'b.txt')).toBe('B1');
     expect(read(B, 'docs', 'sub', 'c.txt')).toBe('C from alpha');
     expect(JSON.parse(ok(['exclude', 'list', B, '--json']).stdout)).toEqual([]);
+  });
+});
+
+describe('syncd exclude and files syncd does not sync', () => {
+  it('an excluded folder holding an ignored file keeps that file and its folder, and says so', () => {
+    mkdirSync(join(A, 'misc'));
+    writeFileSync(join(A, 'misc', 'm.txt'), 'M');
+    ok(['sync', A]);
+    ok(['sync', B]);
+    writeFileSync(join(B, 'misc', '.DS_Store'), 'finder litter');
+    ok(['exclude', 'add', join(B, 'misc')]);
+    ok(['sync', B]);
+    expect(existsSync(join(B, 'misc', 'm.txt'))).toBe(false);
+    expect(read(B, 'misc', '.DS_Store')).toBe('finder litter');
+    const st = JSON.parse(ok(['status', B, '--json']).stdout);
+    expect(st.problems.map((p: { code: string; path: string }) => `${p.code}:${p.path}`)).toContain('excluded_kept:misc');
+    ok(['sync', B]);
+    ok(['sync', A]);
+    expect(read(A, 'misc', 'm.txt')).toBe('M');
+    ok(['exclude', 'remove', join(B, 'misc')]);
+    ok(['sync', B]);
+    expect(read(B, 'misc', 'm.txt')).toBe('M');
   });
 });
 

@@ -15,7 +15,9 @@
 //   directory and is reported.
 // - A new local entry at an excluded path: kept, renamed
 //   `NAME (selective sync conflict)` and synced under that name; never
-//   merged into the server's excluded content. A new entry inside an
+//   merged into the server's excluded content. An empty directory there
+//   (or one holding only ignored files, which Local leaves out) is left
+//   alone and reported. A new entry inside an
 //   excluded directory that is still on disk (draining) is uploaded first,
 //   unless the server has something at its name.
 
@@ -113,6 +115,13 @@ export function exclusionOfNew(st: PlanState, e: LocalEntry): string | undefined
   return rdir === undefined ? undefined : st.excludedRoot(`${rdir}/${baseName(e.path)}`);
 }
 
+/** Local has an entry below directory `path`. */
+function holdsAnything(st: PlanState, path: string): boolean {
+  const prefix = `${path}/`;
+  for (const p of st.assoc.byPath.keys()) if (p.startsWith(prefix)) return true;
+  return false;
+}
+
 /** A new local entry under exclusion `root`: see the header. */
 export function excludedLocalCreated(st: PlanState, e: LocalEntry, root: string): void {
   const dir = parentPath(e.path);
@@ -122,6 +131,13 @@ export function excludedLocalCreated(st: PlanState, e: LocalEntry, root: string)
     return;
   }
   const serverHas = st.remoteChildren.get(pid)?.has(nameKey(baseName(e.path))) ?? false;
+  if ((e.path === root || serverHas) && e.kind === 'dir' && !holdsAnything(st, e.path)) {
+    // nothing in it syncd syncs: what is left of an excluded folder whose
+    // removal met ignored files (the scan leaves them out), or a new empty
+    // folder; left alone, nothing in it can be lost
+    st.problems.push({ path: e.path, code: 'excluded_kept', message: `"${e.path}" is excluded; the folder stays on disk as it holds only what syncd does not sync` });
+    return;
+  }
   if (e.path === root || serverHas) {
     st.renameAside(e, `"${root}" is excluded from sync on this device (selective sync)`, true);
     return;

@@ -139,6 +139,15 @@ const cases: Case[] = [
     ops: noServerDelete,
   },
   {
+    name: 'an empty folder at an excluded path (what is left when ignored files kept it) is left alone and reported',
+    base: { 'keep.txt': 'K' }, excluded: ['docs'],
+    remote: (m) => { remoteEdit.create(m, 'docs', null); remoteEdit.create(m, 'docs/a.txt', 'A'); },
+    local: (m) => localEdit.create(m, 'docs', null),
+    wantLocal: { 'keep.txt': 'K', 'docs/': null }, wantRemote: { 'keep.txt': 'K', 'docs/': null, 'docs/a.txt': 'A' },
+    problems: ['excluded_kept:docs'],
+    ops: (o) => expect(o).toEqual([]),
+  },
+  {
     name: 'nested: an exclusion inside another changes nothing while the outer one stands',
     base: BASE, excluded: ['docs', 'docs/sub'],
     wantLocal: { 'keep.txt': 'K' }, wantRemote: BASE,
