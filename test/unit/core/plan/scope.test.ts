@@ -142,7 +142,7 @@ describe('narrowPlanInput', () => {
       const m = syncedModel(randomBase(r));
       const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
       // selective sync: an excluded path of the base, in some runs
-      const excluded = r() < 0.25 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
+      const excluded = r() < 0.1 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
       try {
