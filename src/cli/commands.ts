@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { register as clientCommands } from './client.js';
 import { register as configCmd } from './config-cmd.js';
+import { register as exclude } from './exclude.js';
 import { register as history } from './history.js';
 import { register as modes } from './modes.js';
 import { register as quickstart } from './quickstart.js';
@@ -15,4 +16,4 @@ import { register as trash } from './trash.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service, trash, modes];
+export const commands: RegisterCommand[] = [serve, serverAdmin, clientCommands, status, history, quickstart, configCmd, service, trash, modes, exclude];

@@ -9,10 +9,12 @@ import type { FolderStatePaths } from '../client/state/paths.js';
 import { narrowPlanInput } from '../core/plan/index.js';
 import { planInMode, type ModePlan, type ModeRequest } from '../core/policy/modes.js';
 
-export function folderModePlan(paths: FolderStatePaths, db: StateDB, config: Config, request: ModeRequest | null): ModePlan {
+/** `excluded`: the folder's selective-sync exclusions (paths), as the agent plans with them. */
+export function folderModePlan(paths: FolderStatePaths, db: StateDB, config: Config, request: ModeRequest | null, excluded: readonly string[] = (db.meta.get('exclusions') ?? []).map((x) => x.path)): ModePlan {
   const input = narrowPlanInput({
     remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal(),
     device: db.meta.get('device_label') ?? 'device', now: Date.now(), isIgnored: loadIgnore(paths.folder, config.ignore),
+    excluded: [...excluded],
   });
   return planInMode(input, config.mode, request);
 }

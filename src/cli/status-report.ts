@@ -3,6 +3,7 @@
 
 import { loadConfig } from '../client/state/config.js';
 import { lockHolder } from '../client/state/lock.js';
+import { exclusionsKey } from '../client/state/exclusions.js';
 import type { StateDB } from '../client/state/db.js';
 import { differences, type Difference } from '../core/policy/modes.js';
 import type { FolderMode } from '../core/policy/mode-names.js';
@@ -48,6 +49,8 @@ export interface FolderStatus {
   mode_request: 'revert' | 'override' | null;
   /** how a running agent learns that the server moved: "stream" (Subscribe), "longpoll", or null when no agent runs */
   channel: 'stream' | 'longpoll' | null;
+  /** paths this device excludes (selective sync), relative to the folder */
+  exclusions: string[];
 }
 
 function channelOf(v: unknown): FolderStatus['channel'] {
@@ -81,7 +84,8 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
     const caughtUp = db.meta.get('caught_up_at') ?? 0;
     const config = loadConfig(paths.folder);
     const request = db.meta.get('mode_request');
-    const p = folderModePlan(paths, db, config, request);
+    const exclusions = (db.meta.get('exclusions') ?? []).map((x) => x.path);
+    const p = folderModePlan(paths, db, config, request, exclusions);
     const diffs = differences(p.held);
     let up = 0, down = 0, other = 0, bytes = 0;
     for (const op of p.ops) {
@@ -113,6 +117,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       daemon: { running: pid !== null, pid },
       mode: config.mode, differences: diffs.slice(0, MAX_LISTED_DIFFERENCES), differences_total: diffs.length, mode_request: request,
       channel: pid === null ? null : channelOf(db.meta.get('channel')),
+      exclusions,
     };
   } finally {
     db.close();
@@ -141,6 +146,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
   lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
   if (s.mode !== 'two-way' || s.differences_total > 0) lines.push(...modeLines(s));
   lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
+  if (s.exclusions.length) lines.push(`  excluded   ${s.exclusions.join(', ')} (see \`syncd exclude list\`)`);
   if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);
   if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);
   if (s.last_error) lines.push(`  last error ${s.last_error.message}`);
@@ -190,7 +196,8 @@ export async function runWait(dir: string | undefined, o: { timeout: string }): 
         throw new SyncdError('no_agent', `no agent is running for ${paths.folder}; start one with \`syncd watch ${paths.folder}\``);
       }
       const seq = db.meta.get('cursor_seq');
-      const idle = db.meta.get('state') === 'idle' && db.meta.get('pending') === 0;
+      // an exclusion edited since the agent last planned is not applied yet
+      const idle = db.meta.get('state') === 'idle' && db.meta.get('pending') === 0 && exclusionsKey(db) === (db.meta.get('exclusions_seen') ?? '[]');
       if (seq >= target && idle) return;
       if (Date.now() > deadline) {
         throw new SyncdError('timeout', `timed out after ${timeoutS} s: applied seq ${seq} of ${target}, state ${db.meta.get('state')}, ${db.meta.get('pending') ?? '?'} operations pending`);

@@ -47,3 +47,17 @@ export function conflictedCopyName(name: string, isDir: boolean, device: string,
     if (!takenKeys.has(nameKey(candidate))) return candidate;
   }
 }
+
+/**
+ * The name a local entry created at an excluded path is given
+ * (`name (selective sync conflict).ext`, then `… 2)`, …): free among `takenKeys`.
+ */
+export function selectiveSyncConflictName(name: string, isDir: boolean, takenKeys: Set<string>): string {
+  const [stem, ext] = splitExt(name, isDir);
+  for (let n = 1; ; n++) {
+    const tag = ` (selective sync conflict${n > 1 ? ` ${n}` : ''})`;
+    const room = LIMITS.nameMaxBytes - Buffer.byteLength(tag + ext, 'utf8');
+    const candidate = truncateUtf8(stem, Math.max(1, room)) + tag + ext;
+    if (!takenKeys.has(nameKey(candidate))) return candidate;
+  }
+}

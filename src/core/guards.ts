@@ -46,14 +46,15 @@ export function countDeletions(plan: Plan, synced: SyncedTree): { local: number;
   let local = 0;
   let remote = 0;
   for (const op of plan.ops) {
-    if (op.type === 'local_delete' && op.expect.kind !== 'dir') local++;
+    // an excluded path's local copy leaving (selective sync) is no deletion: the server keeps it
+    if (op.type === 'local_delete' && op.expect.kind !== 'dir' && !op.excluded) local++;
     if (op.type === 'delete') remote += filesUnder(op.id);
   }
   return { local, remote };
 }
 
 export function checkGuards(g: GuardInput): GuardTrip | null {
-  if (g.rootExists && g.maxDeleteShare >= 0 && !g.plan.ops.some((op) => op.type === 'delete' || op.type === 'local_delete')) {
+  if (g.rootExists && g.maxDeleteShare >= 0 && !g.plan.ops.some((op) => op.type === 'delete' || (op.type === 'local_delete' && !op.excluded))) {
     return null; // the other guards are about deletions: no need to count the trees
   }
   let syncedFiles = 0;

@@ -13,7 +13,8 @@ export type LocalOp =
   /** only the execute bit differs */
   | { type: 'chmod'; id: string; path: string; node: TreeNode; expect: LocalExpect }
   | { type: 'local_move'; id: string; from: string; to: string; node: TreeNode; expect: LocalExpect }
-  | { type: 'local_delete'; id: string; path: string; expect: LocalExpect }
+  /** `excluded`: the local copy of an excluded path leaves (selective sync): not a deletion of the user's data */
+  | { type: 'local_delete'; id: string; path: string; expect: LocalExpect; excluded?: true }
   /** move a local entry aside under a conflicted-copy name; it is uploaded as new later */
   | { type: 'conflict_rename'; path: string; to: string; expect: LocalExpect; reason: string };
 

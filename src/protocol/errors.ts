@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   remote_cycle: 'a server node that is its own ancestor',
   remote_invalid_name: 'a server node whose name this disk cannot hold',
   remote_parent_not_dir: 'a server node under a file or symlink',
+  excluded_kept: 'an excluded path (selective sync) holds something syncd does not sync, so it stays on disk',
   chunks_missing: 'an assembly names chunks this namespace does not hold (400); upload them and assemble again',
   // --- hardening (docs/server.md "Limits and tuning"; docs/sync.md)
   too_deep: 'a create or move past the server\'s maximum depth (op error)',

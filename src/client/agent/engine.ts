@@ -26,6 +26,7 @@ import { RemoteError } from '../remote/errors.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { StateDB } from '../state/db.js';
 import type { MetaKey, MetaValue } from '../state/meta.js';
+import { exclusionsKey, exclusionsToPlan, watchExclusions } from '../state/exclusions.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 import { isWatchLimit } from '../disk/errno.js';
@@ -153,7 +154,7 @@ export class Engine {
    * write): while it holds, the trees are known to plan to nothing.
    */
   #memoKey(device: string, mode: string, request: string | null): string {
-    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device, mode, request]);
+    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device, mode, request, exclusionsKey(this.db)]);
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
@@ -231,7 +232,8 @@ export class Engine {
       const synced = db.loadSynced();
       const local = db.loadLocal();
       // the settled bulk of the trees cannot change the plan: leave it out
-      const p = planInMode(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }), mode, request);
+      const excluded = exclusionsToPlan(db, remote);
+      const p = planInMode(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore, excluded }), mode, request);
       problems = p.problems;
       // held-back ops count: `wait` and status must not call a deferring plan agreement
       pending = pendingOf(p);
@@ -316,6 +318,7 @@ export class Engine {
     outer.addEventListener('abort', stop, { once: true });
     if (outer.aborted) ac.abort();
     let longpoll: Promise<void> = Promise.resolve();
+    let stopExclusions = (): void => undefined;
     try {
       // whatever an earlier `syncd sync` left in state/pending is not ours: `wait` must not trust it
       this.#setMeta('state', 'starting');
@@ -328,6 +331,7 @@ export class Engine {
       await this.#startWatcher();
       let rootId = rootIdentity(o.folder, o.fs);
       longpoll = this.#followServer(signal);
+      stopExclusions = watchExclusions(db, () => this.#wake?.(0));
       const backoff = new Backoff();
       const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
       let lastSafety = o.now();
@@ -386,6 +390,7 @@ export class Engine {
       }
     } finally {
       ac.abort();
+      stopExclusions();
       outer.removeEventListener('abort', stop);
       await this.#watcher?.close();
       this.#watcher = null;

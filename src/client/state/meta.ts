@@ -6,6 +6,7 @@
 // written before the keys were typed read the same.
 
 import type { GuardTrip } from '../../core/guards.js';
+import type { Exclusion } from '../../core/policy/exclusions.js';
 import { SyncdError } from '../../protocol/errors.js';
 import type { StateStore } from './store.js';
 
@@ -96,6 +97,11 @@ export const META = {
   // ---- folder modes (core/policy/modes.ts)
   /** `syncd revert` / `syncd override` asked for one pass in that direction; cleared when it is done */
   mode_request: text<'revert' | 'override'>(),
+  // ---- selective sync (`syncd exclude`; core/policy/exclusions.ts)
+  /** the paths this device keeps out of the folder, each with the server node it named */
+  exclusions: json<Exclusion[]>(),
+  /** the exclusion paths (JSON) the agent last planned with: `syncd wait` waits until they are the current ones */
+  exclusions_seen: text(),
 } satisfies Record<string, Codec<unknown>>;
 
 export type MetaKey = keyof typeof META;

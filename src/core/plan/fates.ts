@@ -63,7 +63,8 @@ export function computeRemoteFates(st: PlanState): void {
     const r = st.input.remote.get(id)!;
     const s = st.input.synced.get(id);
     let fate: Fate;
-    if (st.ignored(path, r.kind === 'dir')) fate = 'survive';
+    // excluded here (selective sync) is not deleted: the server keeps it and what holds it
+    if (st.ignored(path, r.kind === 'dir') || st.excludedRoot(path) !== undefined) fate = 'survive';
     else if (!s) fate = 'survive';
     else if (st.assoc.localOf.has(id)) {
       // alive locally: the server moved it in here (needs this directory,

@@ -15,8 +15,10 @@
 //   schedule.ts  which ops run together this round, in what order
 //   untangle.ts  the one op that breaks a round stalled in a circle
 //   scope.ts     narrowing the input to what can change the plan
+//   excluded.ts  selective sync: excluded subtrees leave the disk, never the server
 
 import type { Plan, PlanOp } from '../ops.js';
+import { computeLeavable, excludedLocalCreated, excludedNode, exclusionOfNew } from './excluded.js';
 import { computeLocalFates, computeRemoteFates } from './fates.js';
 import { sortByDepth } from './order.js';
 import { bothAlive, goneBoth, localCreated, localGone, remoteCreated, remoteGone } from './rules.js';
@@ -32,6 +34,7 @@ export function plan(input: PlanInput): Plan {
   const { synced, remote } = input;
   computeLocalFates(st);
   computeRemoteFates(st);
+  computeLeavable(st);
 
   // NFC/NFD twins on disk: one name on the server, so the others go aside.
   for (const t of st.assoc.twins) {
@@ -60,6 +63,11 @@ export function plan(input: PlanInput): Plan {
     if (spath !== undefined && st.ignored(spath, s!.kind === 'dir')) continue;
     if (rpath !== undefined && st.ignored(rpath, r!.kind === 'dir')) continue;
     const view = s ? st.assoc.localOf.get(id) : undefined;
+    const where = r ? rpath : spath; // an exclusion follows the server's location
+    if (where !== undefined && st.excludedRoot(where) !== undefined) {
+      excludedNode(st, id, s, r, view, spath);
+      continue;
+    }
     if (s && r && view) bothAlive(st, id, s, r, view);
     else if (s && r) localGone(st, id, s, r);
     else if (s && view) remoteGone(st, id, view);
@@ -73,7 +81,9 @@ export function plan(input: PlanInput): Plan {
     (e) => e.path, 1, true);
   for (const e of fresh) {
     if (st.ignored(e.path, e.kind === 'dir')) continue;
-    localCreated(st, e);
+    const root = exclusionOfNew(st, e);
+    if (root !== undefined) excludedLocalCreated(st, e, root);
+    else localCreated(st, e);
   }
 
   let ops: PlanOp[] = schedule(st);

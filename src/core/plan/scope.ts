@@ -17,13 +17,15 @@
 // - the whole subtree of a child whose name key equals a sibling's (a path
 //   key can match below case twins),
 // and a node whose inode is also claimed by another synced node or local
-// entry is not settled (inode association works across the whole tree).
+// entry is not settled (inode association works across the whole tree),
+// nor is one under an exclusion (its local copy is to leave).
 
 import { checkName, nameKey } from '../../protocol/names.js';
 import { LIMITS, ROOT_ID } from '../../protocol/types.js';
 import type { SyncedNode, SyncedTree } from '../associate.js';
 import type { LocalEntry, LocalTree } from '../local.js';
 import type { PlanInput } from './state.js';
+import { coveringExclusion } from '../policy/exclusions.js';
 import { parentPath, type Tree, type TreeNode } from '../tree.js';
 
 /** Printable ASCII without "/": valid and already NFC, no need to ask checkName. */
@@ -65,6 +67,7 @@ const seenBy = new WeakMap<SyncedTree, Map<string, Seen>>();
 /** The input narrowed to what can change the plan; plan() over it returns what it returns over `input`. */
 export function narrowPlanInput(input: PlanInput): PlanInput {
   const { remote, synced, local } = input;
+  const excluded = input.excluded ?? [];
   let seen = seenBy.get(synced);
   if (!seen || seen.size > 2 * synced.size + 1000) seenBy.set(synced, (seen = new Map()));
 
@@ -97,6 +100,7 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
     }
     if (!was.own) return null;
     const path = was.path;
+    if (excluded.length > 0 && coveringExclusion(path, excluded) !== undefined) return null; // excluded: plan() decides its way out
     const e = local.get(path);
     if (!e || e.path !== path || !sameLocal(s, e)) return null;
     settled.set(id, path);

@@ -7,7 +7,8 @@
 import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
 import { associate, type Association, type SyncedTree } from '../associate.js';
-import { conflictedCopyName } from '../conflict-name.js';
+import { conflictedCopyName, selectiveSyncConflictName } from '../conflict-name.js';
+import { coveringExclusion } from '../policy/exclusions.js';
 import { isBuiltinIgnoredPath } from '../ignore-rules.js';
 import { expectOf, pathKey, type LocalEntry, type LocalTree } from '../local.js';
 import type { LocalOp, PlanProblem, RemoteOp, StateOp } from '../ops.js';
@@ -23,6 +24,8 @@ export interface PlanInput {
   now: number;
   /** user ignore rules (.syncignore); built-in ignores always apply */
   isIgnored?: (path: string, isDir: boolean) => boolean;
+  /** paths this device excludes (selective sync, core/policy/exclusions.ts): each covers its subtree */
+  excluded?: readonly string[];
 }
 
 /** What may happen to a node whose other side is gone: see fates.ts. */
@@ -90,6 +93,9 @@ export class PlanState {
   readonly syncedParents = new Set<string>();
   readonly localFate = new Map<string, Fate>();
   readonly remoteFate = new Map<string, Fate>();
+  /** local NFC paths under an exclusion whose whole subtree may leave the disk now (excluded.ts) */
+  readonly leavable = new Set<string>();
+  readonly #excludedMemo = new Map<string, string | null>();
 
   constructor(readonly input: PlanInput) {
     this.rp = resolvePaths(input.remote);
@@ -134,6 +140,15 @@ export class PlanState {
     return result;
   }
 
+  /** The exclusion covering NFC `path`, if any. */
+  excludedRoot(path: string): string | undefined {
+    const list = this.input.excluded;
+    if (!list || list.length === 0) return undefined;
+    let memo = this.#excludedMemo.get(path);
+    if (memo === undefined) this.#excludedMemo.set(path, (memo = coveringExclusion(path, list) ?? null));
+    return memo ?? undefined;
+  }
+
   remoteNode(id: string): TreeNode | undefined {
     return this.rp.pathOf.has(id) ? this.input.remote.get(id) : undefined;
   }
@@ -166,12 +181,15 @@ export class PlanState {
     return taken;
   }
 
-  /** Moves a local entry aside under a conflicted-copy name. */
-  renameAside(e: LocalEntry, reason: string): void {
+  /** Moves a local entry aside under a conflicted-copy name (`selective`: a selective sync conflict name). */
+  renameAside(e: LocalEntry, reason: string, selective = false): void {
     if (this.renamedAside.has(e.path)) return;
     const dir = parentPath(e.path);
     const dirId = dir === '' ? ROOT_ID : (this.assoc.claimedAt.get(dir) ?? null);
-    const name = conflictedCopyName(baseName(e.path), e.kind === 'dir', this.input.device, this.input.now, this.takenKeys(dir, dirId));
+    const taken = this.takenKeys(dir, dirId);
+    const name = selective
+      ? selectiveSyncConflictName(baseName(e.path), e.kind === 'dir', taken)
+      : conflictedCopyName(baseName(e.path), e.kind === 'dir', this.input.device, this.input.now, taken);
     const to = joinPath(parentPath(e.diskPath), name); // beside the entry, in its own directory's spelling
     this.reserved.add(pathKey(joinPath(dir, name)));
     this.renamedAside.add(e.path);

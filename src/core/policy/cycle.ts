@@ -41,7 +41,7 @@ export function rescanBeforeDeleting(partialView: boolean, ops: readonly PlanOp[
 
 /** A resume's one-time pass for deletions is used up by the first round that deletes. */
 export function usesDeleteAllowance(allowDeletes: boolean, ops: readonly PlanOp[]): boolean {
-  return allowDeletes && ops.some((op) => op.type === 'delete' || op.type === 'local_delete');
+  return allowDeletes && ops.some((op) => op.type === 'delete' || (op.type === 'local_delete' && !op.excluded));
 }
 
 /**

@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../../helpers/server.js';
  */
 const RELEASED = [
   'already_linked', 'bad_config', 'bad_request', 'blob_missing', 'blob_store', 'changed_during_upload', 'chunks_missing',
-  'conflict', 'cross_device', 'cycle', 'dir_not_empty', 'disk_full', 'download_failed', 'error', 'hash_mismatch', 'http_error',
+  'conflict', 'cross_device', 'cycle', 'dir_not_empty', 'disk_full', 'download_failed', 'error', 'excluded_kept', 'hash_mismatch', 'http_error',
   'incomplete', 'invalid_argument', 'invalid_name', 'io_error', 'journal_gap', 'locked', 'mass_delete',
   'method_not_allowed', 'name_taken', 'network', 'no_agent', 'not_a_directory', 'not_a_file', 'not_converged', 'not_found',
   'not_linked', 'not_permitted', 'not_supported', 'occupied', 'orphan', 'parent_missing', 'parent_not_dir',

@@ -20,13 +20,13 @@ const NAMES = ['a', 'A', 'b', 'c.txt', 'C.TXT', 'é', 'e\u0301', 'Docs', 'docs']
 let counter = 0;
 const fresh = (tag: string) => `${tag}${counter++}`;
 
-function inputOf(m: Model, isIgnored?: PlanInput['isIgnored']): PlanInput {
-  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), isIgnored };
+function inputOf(m: Model, isIgnored?: PlanInput['isIgnored'], excluded?: string[]): PlanInput {
+  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), isIgnored, excluded };
 }
 
 /** Both plans, and the narrowed sizes. */
-function compare(m: Model, isIgnored?: PlanInput['isIgnored']) {
-  const input = inputOf(m, isIgnored);
+function compare(m: Model, isIgnored?: PlanInput['isIgnored'], excluded?: string[]) {
+  const input = inputOf(m, isIgnored, excluded);
   const narrow = narrowPlanInput(input);
   return { full: plan(input), narrowed: plan(narrow), narrow };
 }
@@ -141,11 +141,13 @@ describe('narrowPlanInput', () => {
       const r = rng(seed);
       const m = syncedModel(randomBase(r));
       const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+      // selective sync: an excluded path of the base, in some runs
+      const excluded = r() < 0.1 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
       try {
         for (let round = 0; round < 30; round++) {
-          const { full, narrowed: part, narrow } = compare(m, ignore);
+          const { full, narrowed: part, narrow } = compare(m, ignore, excluded);
           expect(part).toEqual(full);
           narrowed += narrow.synced.size + narrow.remote.size + narrow.local.size;
           total += m.synced.size + m.remote.size + m.local.size;
