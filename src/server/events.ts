@@ -22,6 +22,9 @@ export type StreamSink = Pick<
   'writeHead' | 'write' | 'end' | 'destroy' | 'on' | 'destroyed' | 'writableEnded' | 'writableNeedDrain' | 'writableLength'
 >;
 
+/** heartbeat slots: a stream's beat comes within heartbeatMs / HEARTBEAT_SLOTS of its period */
+const HEARTBEAT_SLOTS = 16;
+
 export interface StreamLimits {
   /** SSE heartbeat period, ms */
   heartbeatMs: number;
@@ -58,6 +61,11 @@ export class EventStreams {
   readonly #open = new Set<Stream>();
   readonly #byDevice = new Map<string, number>();
   readonly #byNs = new Map<string, number>();
+  /** heartbeats: one timer for every stream, ticking one of HEARTBEAT_SLOTS slots at a time so the beats stay spread over the period */
+  readonly #beats: Array<Set<() => void>> = Array.from({ length: HEARTBEAT_SLOTS }, () => new Set());
+  #beatTimer: NodeJS.Timeout | null = null;
+  #beatSlot = 0;
+  #beating = 0;
 
   constructor(bus: Notifier, limits: StreamLimits) {
     this.#bus = bus;
@@ -78,6 +86,28 @@ export class EventStreams {
   /** Device ids with at least one open stream. */
   devices(): string[] {
     return [...this.#byDevice.keys()];
+  }
+
+  /** Calls `fn` once per heartbeat period until the returned function is called. */
+  #onHeartbeat(fn: () => void): () => void {
+    // joins the slot that just ticked: its first beat comes one full period from now
+    const slot = this.#beats[(this.#beatSlot + HEARTBEAT_SLOTS - 1) % HEARTBEAT_SLOTS]!;
+    slot.add(fn);
+    if (this.#beating++ === 0) {
+      this.#beatTimer = setInterval(() => {
+        const due = this.#beats[this.#beatSlot]!;
+        this.#beatSlot = (this.#beatSlot + 1) % HEARTBEAT_SLOTS;
+        for (const f of [...due]) f();
+      }, this.#limits.heartbeatMs / HEARTBEAT_SLOTS);
+      this.#beatTimer.unref?.();
+    }
+    return () => {
+      if (!slot.delete(fn)) return;
+      if (--this.#beating === 0 && this.#beatTimer) {
+        clearInterval(this.#beatTimer);
+        this.#beatTimer = null;
+      }
+    };
   }
 
   admit(owner: StreamOwner): AdmitRefusal {
@@ -133,9 +163,9 @@ export class EventStreams {
     write(`retry: 3000\n\n`);
     send(head);
     const unsubscribe = this.#bus.subscribe(owner.ns, send);
-    const beat = setInterval(() => {
+    const stopBeats = this.#onHeartbeat(() => {
       if (!res.destroyed && !res.writableNeedDrain) write(`: heartbeat\n\n`);
-    }, this.#limits.heartbeatMs);
+    });
     const stream: Stream = {
       ...owner,
       sink: res,
@@ -143,7 +173,7 @@ export class EventStreams {
         if (!this.#open.delete(stream)) return;
         dec(this.#byDevice, owner.deviceId);
         dec(this.#byNs, owner.ns);
-        clearInterval(beat);
+        stopBeats();
         if (stall) clearTimeout(stall);
         if (later) clearTimeout(later);
         unsubscribe();
@@ -230,12 +260,12 @@ export class EventStreams {
       latest = h;
       if (!backedUp()) poke();
     });
-    const timer = setInterval(() => {
+    const stopBeats = this.#onHeartbeat(() => {
       // a heartbeat says "still here"; a backed-up sink has an unsent message saying it
       if (backedUp()) return;
       beat = true;
       poke();
-    }, this.#limits.heartbeatMs);
+    });
     // idempotent, and callable from outside the generator: a framework blocked in a write never resumes it
     const release = (): void => {
       if (stopped) return;
@@ -246,7 +276,7 @@ export class EventStreams {
       }
       signal.removeEventListener('abort', release);
       sink?.off('drain', onDrain);
-      clearInterval(timer);
+      stopBeats();
       if (stall) clearTimeout(stall);
       if (later) clearTimeout(later);
       unsubscribe();

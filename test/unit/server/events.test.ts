@@ -146,6 +146,26 @@ describe('EventStreams', () => {
     expect(other.destroyed || other.writableEnded).toBe(false);
   });
 
+  it('beats each stream once per heartbeat period, spread by when it opened, on one timer that stops with the last stream', async () => {
+    const ev = new EventStreams(bus, limits({ heartbeatMs: 1600 }));
+    const beats = (s: StuckSink): number => s.text.split(': heartbeat').length - 1;
+    const a = new StuckSink();
+    const b = new StuckSink();
+    const timersBefore = vi.getTimerCount();
+    ev.start(a as unknown as StreamSink, { ns: 'a', deviceId: 'a' }, 0, 0);
+    await vi.advanceTimersByTimeAsync(800);
+    ev.start(b as unknown as StreamSink, { ns: 'a', deviceId: 'b' }, 0, 0);
+    for (const s of [a, b]) s.release();
+    await vi.advanceTimersByTimeAsync(900); // t = 1700
+    expect([beats(a), beats(b)]).toEqual([1, 0]);
+    for (const s of [a, b]) s.release();
+    await vi.advanceTimersByTimeAsync(800); // t = 2500
+    expect([beats(a), beats(b)]).toEqual([1, 1]);
+    expect(vi.getTimerCount() - timersBefore).toBe(1);
+    ev.closeAll();
+    expect(vi.getTimerCount()).toBe(timersBefore);
+  });
+
   describe('follow() (the RPC Subscribe stream)', () => {
     /**
      * What Connect does with the sequence: write each message into the sink
