@@ -133,7 +133,7 @@ async function longpollCase(b, { n, runs }) {
   for (let r = 0; r < runs; r++) {
     // fresh server each run, with an fd limit for 10,000 sockets
     const data = b.path(`lp-srv-${r}`);
-    const srv = b.spawn(`ulimit -n ${n * 2 + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --data ${JSON.stringify(data)} --port 0 --max-longpolls-per-device ${n * 2} --max-longpolls-per-namespace ${n * 2}`, [], { shell: true });
+    const srv = b.spawn(`ulimit -n ${n * 2 + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --data ${JSON.stringify(data)} --port 0 --max-longpolls-per-device ${n * 2} --max-longpolls-per-namespace ${n * 2} --max-connections ${n * 2}`, [], { shell: true });
     try {
       await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(srv.out()) || !srv.alive, 30_000, 10, 'longpoll server');
       const url = /http:\/\/127\.0\.0\.1:\d+/.exec(srv.out())[0];
@@ -165,7 +165,7 @@ async function streamCase(b, { n, runs }) {
   const wake = [];
   for (let r = 0; r < runs; r++) {
     const data = b.path(`st-srv-${r}`);
-    const srv = b.spawn(`ulimit -n ${n * 2 + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --data ${JSON.stringify(data)} --port 0`, [], { shell: true });
+    const srv = b.spawn(`ulimit -n ${n * 2 + 1000} 2>/dev/null || ulimit -n $(ulimit -Hn); exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} serve --data ${JSON.stringify(data)} --port 0 --max-streams ${n * 2} --max-streams-per-device ${n * 2} --max-streams-per-namespace ${n * 2} --max-connections ${n * 2}`, [], { shell: true });
     try {
       await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(srv.out()) || !srv.alive, 30_000, 10, 'stream server');
       const url = /http:\/\/127\.0\.0\.1:\d+/.exec(srv.out())[0];

@@ -32,7 +32,7 @@ import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
 import { metricsRoute, statusRoutes } from './routes/status.js';
 import { treeRoutes } from './routes/tree.js';
-import { syncServiceRoutes } from './rpc/service.js';
+import { rpcContextValues, syncServiceRoutes } from './rpc/service.js';
 import { asHttpError } from './service/errors.js';
 import { openDataDirStore } from './store/open.js';
 import { PostgresStore } from './store/postgres/store.js';
@@ -116,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       routes: syncServiceRoutes(ctx),
       readMaxBytes: LIMITS.commitMaxBytes,
       jsonOptions: { alwaysEmitImplicit: true },
+      contextValues: rpcContextValues,
     });
     // requestTimeout off (listener.ts): uploads of big blobs and 480 s longpolls
     // must live; bodies that stall are cut by bodyIdleMs, bodyDeadlineMs and minBodyBytesPerS instead.

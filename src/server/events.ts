@@ -1,5 +1,5 @@
 // Notification streams: Server-Sent Events (and, through follow(), the RPC
-// Subscribe stream). SSE: `event: advanced` / `data: {"head":N}` each
+// Subscribe stream, under the same rules). SSE: `event: advanced` / `data: {"head":N}` each
 // time the head passes what the stream last sent, plus `:` heartbeats so
 // proxies and clients can tell a quiet stream from a dead one.
 //
@@ -13,6 +13,7 @@
 // per namespace and in total, and a revoked device's streams are ended.
 
 import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { Notifier } from './bus.js';
 
 /** The part of a ServerResponse a stream uses (tests pass a Writable). */
@@ -20,6 +21,9 @@ export type StreamSink = Pick<
   ServerResponse,
   'writeHead' | 'write' | 'end' | 'destroy' | 'on' | 'destroyed' | 'writableEnded' | 'writableNeedDrain' | 'writableLength'
 >;
+
+/** heartbeat slots: a stream's beat comes within heartbeatMs / HEARTBEAT_SLOTS of its period */
+const HEARTBEAT_SLOTS = 16;
 
 export interface StreamLimits {
   /** SSE heartbeat period, ms */
@@ -42,6 +46,9 @@ export interface StreamOwner {
 /** Why a new stream is refused, or null when it may open. */
 export type AdmitRefusal = 'device' | 'namespace' | 'total' | null;
 
+/** The writable side of an RPC stream that follow() watches for backpressure. */
+export type FollowSink = Pick<Writable, 'writableNeedDrain' | 'destroy' | 'on' | 'off'>;
+
 interface Stream extends StreamOwner {
   /** the SSE response; null for an RPC Subscribe stream (follow()), which Connect writes */
   sink: StreamSink | null;
@@ -54,6 +61,11 @@ export class EventStreams {
   readonly #open = new Set<Stream>();
   readonly #byDevice = new Map<string, number>();
   readonly #byNs = new Map<string, number>();
+  /** heartbeats: one timer for every stream, ticking one of HEARTBEAT_SLOTS slots at a time so the beats stay spread over the period */
+  readonly #beats: Array<Set<() => void>> = Array.from({ length: HEARTBEAT_SLOTS }, () => new Set());
+  #beatTimer: NodeJS.Timeout | null = null;
+  #beatSlot = 0;
+  #beating = 0;
 
   constructor(bus: Notifier, limits: StreamLimits) {
     this.#bus = bus;
@@ -74,6 +86,28 @@ export class EventStreams {
   /** Device ids with at least one open stream. */
   devices(): string[] {
     return [...this.#byDevice.keys()];
+  }
+
+  /** Calls `fn` once per heartbeat period until the returned function is called. */
+  #onHeartbeat(fn: () => void): () => void {
+    // joins the slot that just ticked: its first beat comes one full period from now
+    const slot = this.#beats[(this.#beatSlot + HEARTBEAT_SLOTS - 1) % HEARTBEAT_SLOTS]!;
+    slot.add(fn);
+    if (this.#beating++ === 0) {
+      this.#beatTimer = setInterval(() => {
+        const due = this.#beats[this.#beatSlot]!;
+        this.#beatSlot = (this.#beatSlot + 1) % HEARTBEAT_SLOTS;
+        for (const f of [...due]) f();
+      }, this.#limits.heartbeatMs / HEARTBEAT_SLOTS);
+      this.#beatTimer.unref?.();
+    }
+    return () => {
+      if (!slot.delete(fn)) return;
+      if (--this.#beating === 0 && this.#beatTimer) {
+        clearInterval(this.#beatTimer);
+        this.#beatTimer = null;
+      }
+    };
   }
 
   admit(owner: StreamOwner): AdmitRefusal {
@@ -129,9 +163,9 @@ export class EventStreams {
     write(`retry: 3000\n\n`);
     send(head);
     const unsubscribe = this.#bus.subscribe(owner.ns, send);
-    const beat = setInterval(() => {
+    const stopBeats = this.#onHeartbeat(() => {
       if (!res.destroyed && !res.writableNeedDrain) write(`: heartbeat\n\n`);
-    }, this.#limits.heartbeatMs);
+    });
     const stream: Stream = {
       ...owner,
       sink: res,
@@ -139,7 +173,7 @@ export class EventStreams {
         if (!this.#open.delete(stream)) return;
         dec(this.#byDevice, owner.deviceId);
         dec(this.#byNs, owner.ns);
-        clearInterval(beat);
+        stopBeats();
         if (stall) clearTimeout(stall);
         if (later) clearTimeout(later);
         unsubscribe();
@@ -174,64 +208,116 @@ export class EventStreams {
    * sent (advances in between coalesce: the signal is lossy), and a
    * heartbeat repeating the last head every heartbeat period. Ends when
    * `signal` aborts or closeAll() runs.
+   *
+   * `sink` is what the RPC framework writes the messages into (the HTTP/2
+   * stream, or the HTTP/1.1 socket): the same rules as an SSE stream then
+   * hold. Nothing is produced while it has not drained (the framework
+   * writes one message and waits; advances meanwhile only raise the head
+   * the next message carries, and heartbeats are skipped), at most one
+   * advance per minIntervalMs, and a sink undrained for stallMs is
+   * destroyed and its slot freed even though the framework, blocked in its
+   * write, never asks for the next message.
    */
-  async *follow(owner: StreamOwner, after: number, head: number, signal: AbortSignal): AsyncGenerator<{ head: number; heartbeat: boolean }> {
-    const ns = owner.ns;
+  async *follow(
+    owner: StreamOwner,
+    after: number,
+    head: number,
+    signal: AbortSignal,
+    sink: FollowSink | null = null,
+  ): AsyncGenerator<{ head: number; heartbeat: boolean }> {
     let latest = Math.max(after, head);
     let beat = false;
     let stopped = false;
     let wake: (() => void) | null = null;
+    let stall: NodeJS.Timeout | null = null;
+    let later: NodeJS.Timeout | null = null;
+    const minInterval = this.#limits.minIntervalMs ?? 50;
     const poke = (): void => {
       const w = wake;
       wake = null;
       w?.();
     };
-    const unsubscribe = this.#bus.subscribe(ns, (h) => {
-      if (h > latest) {
-        latest = h;
-        poke();
+    const sleep = (): Promise<void> => new Promise<void>((r) => (wake = r));
+    /** true when the sink holds unsent bytes: arm the stall cut and produce nothing */
+    const backedUp = (): boolean => {
+      if (!sink?.writableNeedDrain) return false;
+      if (stall === null) {
+        stall = setTimeout(() => {
+          release();
+          sink.destroy();
+        }, this.#limits.stallMs);
+        stall.unref?.();
       }
+      return true;
+    };
+    const onDrain = (): void => {
+      if (stall) clearTimeout(stall);
+      stall = null;
+      poke();
+    };
+    const unsubscribe = this.#bus.subscribe(owner.ns, (h) => {
+      if (h <= latest) return;
+      latest = h;
+      if (!backedUp()) poke();
     });
-    const timer = setInterval(() => {
+    const stopBeats = this.#onHeartbeat(() => {
+      // a heartbeat says "still here"; a backed-up sink has an unsent message saying it
+      if (backedUp()) return;
       beat = true;
       poke();
-    }, this.#limits.heartbeatMs);
-    const stream: Stream = {
-      ...owner,
-      sink: null,
-      stop: () => {
-        stopped = true;
-        poke();
-      },
+    });
+    // idempotent, and callable from outside the generator: a framework blocked in a write never resumes it
+    const release = (): void => {
+      if (stopped) return;
+      stopped = true;
+      if (this.#open.delete(stream)) {
+        dec(this.#byDevice, owner.deviceId);
+        dec(this.#byNs, owner.ns);
+      }
+      signal.removeEventListener('abort', release);
+      sink?.off('drain', onDrain);
+      stopBeats();
+      if (stall) clearTimeout(stall);
+      if (later) clearTimeout(later);
+      unsubscribe();
+      poke();
     };
-    const stop = stream.stop;
+    const stream: Stream = { ...owner, sink: null, stop: release };
     // counted like an SSE stream: the same caps, and revocation ends it
     this.#open.add(stream);
     this.#byDevice.set(owner.deviceId, (this.#byDevice.get(owner.deviceId) ?? 0) + 1);
     this.#byNs.set(owner.ns, (this.#byNs.get(owner.ns) ?? 0) + 1);
-    signal.addEventListener('abort', stop, { once: true });
+    signal.addEventListener('abort', release, { once: true });
+    sink?.on('drain', onDrain);
     try {
       let sent = latest;
+      let lastEventAt = Date.now();
       yield { head: sent, heartbeat: false };
       while (!stopped && !signal.aborted) {
-        if (latest > sent) {
+        if ((latest > sent || beat) && backedUp()) {
+          beat = false;
+          await sleep();
+        } else if (latest > sent) {
+          const wait = lastEventAt + minInterval - Date.now();
+          if (wait > 0) {
+            later = setTimeout(poke, wait);
+            await sleep();
+            clearTimeout(later);
+            later = null;
+            continue;
+          }
           sent = latest;
+          lastEventAt = Date.now();
           yield { head: sent, heartbeat: false };
         } else if (beat) {
           beat = false;
           yield { head: sent, heartbeat: true };
         } else {
-          await new Promise<void>((r) => (wake = r));
+          await sleep();
         }
       }
     } finally {
-      if (this.#open.delete(stream)) {
-        dec(this.#byDevice, owner.deviceId);
-        dec(this.#byNs, owner.ns);
-      }
-      signal.removeEventListener('abort', stop);
-      clearInterval(timer);
-      unsubscribe();
+      release();
     }
   }
 

@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { baseSeed } from '../helpers/rng.js';
-import { runSim } from './world.js';
+import { runSim, type SimResult } from './world.js';
 
 const RUNS = Number(process.env.SYNCD_SIM_RUNS ?? 24);
 const base = process.env.SYNCD_SIM_BASE ? Number(process.env.SYNCD_SIM_BASE) : baseSeed(1000);
@@ -16,9 +16,12 @@ function replay(seed: number): string {
   return `SYNCD_SEED=${seed} npx vitest run test/sim/engine-sim.test.ts`;
 }
 
+const ran: SimResult['stats'][] = [];
+
 describe('engine simulation', () => {
   test.each(seeds)('seed %i: converges, loses nothing, tears nothing', async (seed) => {
     const r = await runSim({ seed });
+    ran.push(r.stats);
     if (process.env.SYNCD_SIM_VERBOSE) console.log(JSON.stringify({ seed, ...r.stats }));
     // the soak sums these: faults injected per run
     if (process.env.SYNCD_SIM_STATS) appendFileSync(process.env.SYNCD_SIM_STATS, JSON.stringify({ seed, ...r.stats }) + '\n');
@@ -41,4 +44,33 @@ describe('engine simulation', () => {
     expect(b.fingerprint, `replay: ${replay(seed)}`).toBe(a.fingerprint);
     expect(b.stats).toEqual(a.stats);
   }, 240_000);
+
+  test('the seeds follow the server both ways, through every notification fault', () => {
+    const sum = (k: keyof SimResult['stats']): number => ran.reduce((a, r) => a + r[k], 0);
+    // a single replayed seed shows what it shows; a batch must cover both channels and every fault
+    if (seeds.length < 12) return;
+    expect(ran.filter((r) => r.streamDevices > 0).length).toBeGreaterThan(0);
+    expect(ran.filter((r) => r.streamDevices === 0).length).toBeGreaterThan(0);
+    for (const k of ['streamMessages', 'streamsCut', 'streamsStalled', 'fallbacks', 'longpollAnswers', 'notificationsDropped', 'notificationsDuplicated'] as const) {
+      expect(sum(k), k).toBeGreaterThan(0);
+    }
+  });
+
+  test.each([
+    ['every stream stalls: the devices fall back to the longpoll', { stallStream: 1 }],
+    ['streams are cut half the time and messages doubled', { stallStream: 0, dropNotification: 0.5, duplicateNotification: 0.5 }],
+  ] as const)('on the stream, %s, and still converge', async (_, faults) => {
+    const seed = base + 11;
+    const r = await runSim({ seed, notify: 'stream', ...faults });
+    expect(r.violations, `replay: SYNCD_SEED=${seed} with ${JSON.stringify(faults)}`).toEqual([]);
+    if (faults.stallStream === 1) {
+      expect(r.stats.streamMessages).toBe(0);
+      expect(r.stats.fallbacks).toBeGreaterThanOrEqual(r.stats.streamDevices);
+      expect(r.stats.longpollAnswers).toBeGreaterThan(0);
+    } else {
+      expect(r.stats.streamsCut).toBeGreaterThan(0);
+      expect(r.stats.notificationsDropped).toBeGreaterThan(0);
+      expect(r.stats.notificationsDuplicated).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

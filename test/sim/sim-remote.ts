@@ -37,8 +37,8 @@ async function drain(body: Readable): Promise<Buffer> {
 export class SimRemote {
   faults: RemoteFaults = { refuse: 0, loseReply: 0 };
   readonly counters: RemoteCounters = { requests: 0, refused: 0, lostReplies: 0, chunks: 0 };
-  /** called after a commit the server accepted at least one op of */
-  onCommitted: (() => void) | null = null;
+  /** called after a commit the server accepted at least one op of, with the highest seq it took */
+  onCommitted: ((head: number) => void) | null = null;
 
   constructor(
     readonly real: RemoteClient,
@@ -88,7 +88,7 @@ export class SimRemote {
   }
 
   async commit(ops: Op[]): Promise<OpResult[]> {
-    let applied = false;
+    let applied = 0;
     const results = await this.#call('commit', async () => {
       const r = await this.real.commit(ops);
       if (this.sched.log) {
@@ -97,10 +97,10 @@ export class SimRemote {
           this.sched.trace(`${this.proc.name} COMMIT ${op.op} id=${x.id ?? '-'} parent=${x.parent ?? '-'} name=${x.name ?? '-'} base=${x.base_rev ?? '-'} -> ${r[i]?.status} ${JSON.stringify((r[i] as { node?: unknown }).node ?? (r[i] as { error?: unknown }).error ?? '')}`);
         });
       }
-      applied = r.some((x) => x.status === 'ok');
+      applied = Math.max(0, ...r.map((x) => (x.status === 'ok' ? x.seq : 0)));
       return r;
     }).finally(() => {
-      if (applied) this.onCommitted?.();
+      if (applied > 0) this.onCommitted?.(applied);
     });
     return results;
   }

@@ -1,8 +1,10 @@
 // One simulated world: a real in-process server, two or three devices each
 // running the real Engine over its own SimDisk, and simulated users editing
 // the folders. One seed decides everything: which parked call resumes next,
-// what the users do and when, which calls fail, which notifications are
-// lost or duplicated, when a device crashes and what its disk keeps.
+// what the users do and when, which calls fail, whether the devices follow
+// the server over the Subscribe stream or the longpoll (test/sim/
+// sim-notify.ts) and which messages are lost, duplicated or stalled, when a
+// device crashes and what its disk keeps.
 // After the stormy phase, faults stop and every device syncs until all
 // agree; then the invariants of DESIGN.md are checked.
 
@@ -24,6 +26,7 @@ import { addDevice } from '../../src/server/admin.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { Scheduler, type Proc } from './scheduler.js';
 import { SimDisk } from './sim-disk.js';
+import { newNotifyCounters, SimFollower, type NotifyCounters, type NotifyPath } from './sim-notify.js';
 import { SimRemote } from './sim-remote.js';
 
 export interface SimOptions {
@@ -39,6 +42,10 @@ export interface SimOptions {
   loseReply?: number;
   dropNotification?: number;
   duplicateNotification?: number;
+  /** chance an opened Subscribe stream stalls */
+  stallStream?: number;
+  /** how the devices follow the server; by default the seed picks (the stream in two seeds of three) */
+  notify?: 'stream' | 'longpoll';
   /** some user writes are large files (over 4 MiB: uploaded and downloaded as chunks); default: every sixth seed */
   bigFiles?: boolean;
 }
@@ -83,13 +90,13 @@ export interface SimResult {
     /** chunk uploads and fetches (of the devices' last incarnations) */
     chunkCalls: number;
     lostReplies: number;
-    notificationsDropped: number;
-    notificationsDuplicated: number;
     calmRounds: number;
     /** files in the devices' local trash at the end, and how many of them a crash left unindexed (the next prune adopts them) */
     trashed: number;
     trashUnindexed: number;
-  };
+    /** devices that could hold the Subscribe stream (the others: longpoll only, or no stream on their path) */
+    streamDevices: number;
+  } & NotifyCounters;
 }
 
 const FOLDER = '/sync';
@@ -125,6 +132,8 @@ interface Device {
   snapshotArmed: boolean;
   lastCursorSeq: number;
   lastResult: { converged: boolean; rounds: number } | null;
+  path: NotifyPath;
+  follower: SimFollower;
 }
 
 /** Errors a cycle may end with when the world misbehaves; anything else is a bug. */
@@ -137,8 +146,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, bigWrites: 0, chunkCalls: 0, lostReplies: 0, notificationsDropped: 0, notificationsDuplicated: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0,
+    diskFaults: 0, refused: 0, bigWrites: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
   };
+  const notifyMode = o.notify ?? (sched.int(3) < 2 ? 'stream' : 'longpoll');
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
   let nodeCounter = 0;
   const server: RunningServer = await startServer({
@@ -148,14 +158,15 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const devices: Device[] = [];
   const written = new Set<string>();
   const superseded = new Set<string>();
-  const notifications: Device[] = [];
+  let serverHead = 0;
+  let onNews: (d: Device) => void = () => undefined;
   let tag = 0;
   const bigFiles = o.bigFiles ?? o.seed % 6 === 0;
   const big = bigFiles ? bigText(o.seed, 6 * 1024 * 1024) : '';
 
   const fail = (msg: string) => violations.push(`seed ${o.seed}: ${msg}`);
 
-  const incarnate = (d: Omit<Device, 'proc' | 'db' | 'remote' | 'engine'> & Partial<Device>): Device => {
+  const incarnate = (d: Omit<Device, 'proc' | 'db' | 'remote' | 'engine' | 'follower'> & Partial<Device>): Device => {
     const proc: Proc = { name: `${d.name}#${d.incarnation}`, dead: false };
     const db = new SimStateDB(d.dbPath);
     const remote = new SimRemote(d.real, sched, proc);
@@ -164,7 +175,11 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       folder: FOLDER, db, remote: remote as unknown as RemoteClient, fs: d.disk.view(proc), log: silentLog, now: () => d.disk.clock,
       concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000,
     });
-    Object.assign(dev, { proc, db, remote, engine });
+    // a restarted agent starts its notify loop afresh (the stream first, unless its path has none)
+    const follower = new SimFollower(d.path, sched, stats, () => Number(db.meta.get('cursor_seq') ?? 0), () => onNews(dev));
+    follower.faults = { drop: o.dropNotification ?? 0.2, duplicate: o.duplicateNotification ?? 0.2, stall: o.stallStream ?? 0.15 };
+    follower.advance(serverHead);
+    Object.assign(dev, { proc, db, remote, engine, follower });
     proc.onResume = () => {
       dev.rollbackImage = null;
       dev.snapshotArmed = true;
@@ -173,8 +188,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       if (dev.snapshotArmed && sched.chance(0.5)) dev.rollbackImage = db.db.serialize();
       dev.snapshotArmed = false;
     };
-    remote.onCommitted = () => {
-      for (const other of devices) if (other !== dev) notifications.push(other);
+    remote.onCommitted = (head) => {
+      serverHead = Math.max(serverHead, head);
+      for (const each of devices) each.follower.advance(serverHead);
     };
     remote.faults = { refuse: o.refuse ?? 0.05, loseReply: o.loseReply ?? 0.05 };
     return dev;
@@ -197,7 +213,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       });
       boot.close();
       const real = new RemoteClient({ server: server.url, token, connections: 2 });
-      devices.push(incarnate({ name, disk, token, dbPath, incarnation: 0, real, running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastCursorSeq: 0, lastResult: null }));
+      const path: NotifyPath = notifyMode === 'longpoll' ? 'longpoll-only' : sched.chance(0.2) ? 'no-stream' : 'stream';
+      if (path === 'stream') stats.streamDevices++;
+      devices.push(incarnate({ name, disk, token, dbPath, incarnation: 0, real, running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastCursorSeq: 0, lastResult: null, path }));
     }
 
     // ---- the agents ---------------------------------------------------------
@@ -256,6 +274,11 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       Object.assign(d, { running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastResult: null });
       incarnate(d);
       d.lastCursorSeq = Number(d.db.meta.get('cursor_seq') ?? 0);
+    };
+
+    onNews = (d) => {
+      d.engine.requestPull();
+      kick(d);
     };
 
     // ---- the users ----------------------------------------------------------
@@ -340,18 +363,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
         const busy = devices.filter((d) => sched.parkedOf(d.proc) > 0);
         crashesLeft--;
         crash(busy.length > 0 ? busy[sched.int(busy.length)]! : devices[sched.int(devices.length)]!);
-      } else if (notifications.length > 0) {
-        const d = notifications.splice(sched.int(notifications.length), 1)[0]!;
-        if (sched.chance(o.dropNotification ?? 0.2)) stats.notificationsDropped++;
-        else {
-          if (sched.chance(o.duplicateNotification ?? 0.2)) {
-            stats.notificationsDuplicated++;
-            notifications.push(d);
-          }
-          d.engine.requestPull();
-          kick(d);
-        }
-      }
+      } else devices[sched.int(devices.length)]!.follower.turn();
     }
 
     // ---- the calm phase: no faults, every device syncs until all agree --------
@@ -359,6 +371,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     for (const d of devices) {
       d.disk.faults = { p: 0 };
       d.remote.faults = { refuse: 0, loseReply: 0 };
+      d.follower.faults = { drop: 0, duplicate: 0, stall: 0 };
     }
     let calmSteps = 0;
     const drive = async (): Promise<boolean> => {
@@ -399,7 +412,6 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const headAfter = (await sched.real(() => devices[0]!.real.status())).head;
       agreed = headAfter === head && devices.every((d) => d.lastResult?.converged && d.lastResult.rounds === 1 && Number(d.db.meta.get('cursor_seq')) === headAfter);
     }
-    notifications.length = 0;
 
     // ---- invariants ------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 // calls the operation and converts the reply. Served by connect-node for
 // gRPC (HTTP/2), gRPC-Web and Connect (HTTP/1.1 or 2) on the REST port.
 
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type ContextValues, type HandlerContext } from '@connectrpc/connect';
 import { create } from '@bufbuild/protobuf';
 import { GetChangesResponseSchema, SyncService, WaitForChangeResponseSchema, SubscribeResponseSchema, CommitResponseSchema } from '../../gen/syncd/v1/sync_service_pb.js';
 import { ErrorDetailSchema } from '../../gen/syncd/v1/types_pb.js';
@@ -14,13 +14,23 @@ import { rpcCodeOf, rpcMessage } from '../../protocol/rpc-errors.js';
 import type { JournalEntry } from '../../protocol/types.js';
 import { parseCommitRequest, parseLimit, parseLongpollTimeout } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
+import type { FollowSink } from '../events.js';
 import { authenticateHeader } from '../http/auth.js';
 import type { DeviceIdentity } from '../store/types.js';
 import { asHttpError } from '../service/errors.js';
+import type { AnyRequest } from '../http/listener.js';
 import { admitStream, changesPage, commitOps, followFrom, listPage, namespaceStatus, waitForChange } from '../service/sync.js';
 
 const caller = (ctx: ServerContext, hc: HandlerContext): Promise<DeviceIdentity> =>
   authenticateHeader(ctx, hc.requestHeader.get('authorization') ?? undefined);
+
+/** What a Subscribe stream's messages are written into: the HTTP/2 stream, or the HTTP/1.1 connection (Connect, gRPC-Web). */
+const SINK = createContextKey<FollowSink | null>(null, { description: 'syncd stream sink' });
+
+/** The adapter's per-request context values: the sink, so Subscribe can watch its backpressure (events.ts follow()). */
+export function rpcContextValues(req: AnyRequest): ContextValues {
+  return createContextValues().set(SINK, 'stream' in req ? req.stream : req.socket);
+}
 
 /** proto3 has no "absent" int: 0 stands for "the default", as an omitted query parameter does in REST. */
 const orDefault = (n: number): string | null => (n === 0 ? null : String(n));
@@ -82,7 +92,7 @@ export function syncServiceRoutes(ctx: ServerContext): (router: ConnectRouter) =
           const from = await followFrom(ctx, device, req.cursor);
           const owner = { ns: device.namespace.name, deviceId: device.deviceId };
           admitStream(ctx, owner);
-          started = ctx.events.follow(owner, from.after, from.head, hc.signal);
+          started = ctx.events.follow(owner, from.after, from.head, hc.signal, hc.values.get(SINK));
           count('Subscribe', 0);
         } catch (err) {
           const e = toConnectError(err, 'Subscribe', ctx.opts.log);
