@@ -6,15 +6,14 @@
 // send.ts; bodies and batch frames are read by streams.ts.
 
 import { Readable } from 'node:stream';
-import { Pool } from 'undici';
 import { FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import { checkChanges, checkCommit, checkList, checkLongpoll, checkStatus } from '../../protocol/replies.js';
 import type { ChangesReply, ListReply, LongpollReply, Op, OpResult, StatusReply } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { RemoteError, translateNetworkError } from './errors.js';
+import { Pool } from './pool.js';
 import { headerValue, Sender, type Reply } from './send.js';
-import { readAdvancedEvents } from './sse.js';
 import { chunksOf, discard, readBlobFrameBuffers, readBlobFrames, translatedBody, type OnBlob, type OnBlobBuffer } from './streams.js';
 
 export type { OnBlob, OnBlobBuffer } from './streams.js';
@@ -163,6 +162,8 @@ export class RemoteClient {
       throw this.#http.malformed('events', `expected 200 text/event-stream, got ${reply.status} ${ctype || '(no content type)'}`);
     }
     try {
+      // loaded here: only an agent on the SSE channel reads events (a no-op `sync` never does)
+      const { readAdvancedEvents } = await import('./sse.js');
       await readAdvancedEvents(reply.body, onAdvanced, this.server);
     } catch (e) {
       discard(reply.body);
