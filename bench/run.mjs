@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
 //
-// Runs the cases of the benchmark issue, of the hardening issue, `rewind` (issue 15) and the content layer's (issue 14) with real processes on 127.0.0.1,
+// Runs the cases of the benchmark issue, of the hardening issue, `rewind` (issue 15), the content layer's (issue 14) and the large namespace's (issue 17, bench/scale-folder.mjs) with real processes on 127.0.0.1,
 // each several times, next to baselines measured in the same run (cp -a,
 // rsync -a, a bare loopback HTTP round trip), prints a table and writes
 // bench/results.json (see docs/performance.md).
@@ -22,6 +22,7 @@ import { contentCases } from './content.mjs';
 import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
 import { hardeningCases } from './hardening.mjs';
 import { serverCases } from './server.mjs';
+import { scaleFolderCases } from './scale-folder.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -58,6 +59,9 @@ export const CASES = [
   ['noisy_neighbour', 'ms', "another tenant's small request, p99, while one tenant commits 1000-op batches on 2 connections"],
   ['events_rss', 'MiB', 'server RSS with 200 unread event streams after 10,000 commits'],
   ['half_sent_fds', 'fds', 'server descriptors after 500 half-sent requests and the headers timeout'],
+  ['scale_mirror', 's', 'new device: init + sync of 300,000 small files in 300 folders (quick: 20,000); peak RSS in the JSON'],
+  ['scale_idle', 'MiB', 'idle agent watching that 300,000-file folder: RSS (CPU in the JSON)'],
+  ['scale_latency', 'ms', 'commit through the API → file in the watching agent\'s 300,000-file folder, p50 (folder → folder in the JSON)'],
 ];
 
 // the issue's targets, checked in the table (a target is a goal, not a test)
@@ -85,11 +89,15 @@ export const TARGETS = {
   noisy_neighbour: { max: 50, text: '≤ 50 ms p99' },
   events_rss: { overBaseline: 50, text: '≤ baseline + 50 MiB' },
   half_sent_fds: { overBaseline: 10, text: '≤ baseline + 10' },
+  scale_mirror: { ratio: 3, also: { field: 'peak_rss_mib', max: 400 }, text: '≤ 3× cp -a + sync, peak RSS ≤ 400 MiB' },
+  scale_idle: { max: 150, text: '≤ 150 MiB' },
+  scale_latency: { ratio: 2, also: { field: 'syncd', max: 100 }, text: '≤ 2× the empty namespace, ≤ 100 ms' },
 };
 
 export function verdict(name, c) {
   const t = TARGETS[name];
   if (!c || c.syncd === null || c.syncd === undefined) return 'n/a';
+  if (t.also && !(c[t.also.field] <= t.also.max)) return 'MISSED';
   if (t.ratio !== undefined) return c.ratio === null ? 'n/a' : c.ratio <= t.ratio ? 'met' : 'MISSED';
   if (t.entries !== undefined && c.journal_entries !== t.entries) return 'MISSED';
   if (t.overBaseline !== undefined) return c.baseline === null ? 'n/a' : c.syncd <= c.baseline + t.overBaseline ? 'met' : 'MISSED';
@@ -149,6 +157,7 @@ async function main() {
     Object.assign(cases, await historyCases(b, { quick, only }));
     Object.assign(cases, await contentCases(b, { quick, only }));
     Object.assign(cases, await hardeningCases(b, { quick, only }));
+    Object.assign(cases, await scaleFolderCases(b, { quick, only }));
   } finally {
     done = true;
     await b.cleanup();

@@ -13,7 +13,6 @@ import type { ChangesReply, ListReply, LongpollReply, Op, OpResult, StatusReply 
 import { VERSION } from '../../version.js';
 import { RemoteError, translateNetworkError } from './errors.js';
 import { headerValue, openSender, type Reply, type Sender } from './send.js';
-import { readAdvancedEvents } from './sse.js';
 import { chunksOf, discard, readBlobFrameBuffers, readBlobFrames, translatedBody, type OnBlob, type OnBlobBuffer } from './streams.js';
 
 export type { OnBlob, OnBlobBuffer } from './streams.js';
@@ -136,6 +135,8 @@ export class RemoteClient {
       throw this.#http.malformed('events', `expected 200 text/event-stream, got ${reply.status} ${ctype || '(no content type)'}`);
     }
     try {
+      // loaded here: only an agent on the SSE channel reads events (a no-op `sync` never does)
+      const { readAdvancedEvents } = await import('./sse.js');
       await readAdvancedEvents(reply.body, onAdvanced, this.server);
     } catch (e) {
       discard(reply.body);

@@ -4,7 +4,8 @@
 // read with a size cap and checked for shape before anyone sees them.
 
 import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
+import { Pool } from './pool.js';
 import { ReplyCheck } from '../../protocol/replies.js';
 import type { RemoteError } from './errors.js';
 import { translateNetworkError } from './errors.js';
@@ -34,7 +35,7 @@ export interface Reply {
 }
 
 export interface SenderOptions {
-  pool: Pool;
+  pool: UndiciPool;
   /** the server's base URL (origin and path prefix), for messages */
   server: string;
   /** the path prefix put before every request path */
@@ -96,7 +97,7 @@ const ERROR_BODY_BYTES = 64 * 1024;
 
 export class Sender {
   readonly server: string;
-  readonly #pool: Pool;
+  readonly #pool: UndiciPool;
   readonly #prefix: string;
   readonly #auth: string;
   readonly #ua: string;

@@ -74,20 +74,28 @@ const YIELD_AFTER_MS = 2;
 
 export async function commitOps(ctx: ServerContext, device: DeviceIdentity, ops: Op[]): Promise<OpResult[]> {
   const results: OpResult[] = [];
+  const commitCtx = () => ({
+    deviceId: device.deviceId,
+    now: ctx.now(),
+    newNodeId: ctx.opts.newNodeId,
+    limits: { maxDepth: ctx.opts.maxDepth, maxPathBytes: ctx.opts.maxPathBytes },
+  });
+  const store = ctx.store;
   let ranSince = performance.now();
-  for (const op of ops) {
-    const { result, replayed } = await ctx.store.commitOp(device.namespace, op, {
-      deviceId: device.deviceId,
-      now: ctx.now(),
-      newNodeId: ctx.opts.newNodeId,
-      limits: { maxDepth: ctx.opts.maxDepth, maxPathBytes: ctx.opts.maxPathBytes },
+  for (let i = 0; i < ops.length; ) {
+    // a slice of ops in one transaction where the store can (one fsync for the slice), else one op
+    const outcomes = store.commitSlice
+      ? await store.commitSlice(device.namespace, ops.slice(i), commitCtx(), YIELD_AFTER_MS)
+      : [await store.commitOp(device.namespace, ops[i]!, commitCtx())];
+    outcomes.forEach(({ result, replayed }, k) => {
+      results.push(result);
+      ctx.metrics.commitOps.inc({ op: ops[i + k]!.op, status: replayed ? 'replayed' : result.status });
+      if (result.status === 'conflict') ctx.metrics.conflicts.inc();
+      if (result.status === 'ok' && !replayed) ctx.bus.publish(device.namespace.name, result.seq);
     });
-    results.push(result);
-    ctx.metrics.commitOps.inc({ op: op.op, status: replayed ? 'replayed' : result.status });
-    if (result.status === 'conflict') ctx.metrics.conflicts.inc();
-    if (result.status === 'ok' && !replayed) ctx.bus.publish(device.namespace.name, result.seq);
-    // each op is a synchronous SQLite transaction: after a slice of them, let
-    // other tenants' requests in (fairness costs a turn per slice, not per op)
+    i += outcomes.length;
+    // each slice is a synchronous SQLite transaction: after one, let other
+    // tenants' requests in (fairness costs a turn per slice, not per op)
     if (performance.now() - ranSince >= YIELD_AFTER_MS) {
       await setImmediate();
       ranSince = performance.now();

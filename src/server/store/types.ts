@@ -142,6 +142,14 @@ export interface JournalStore {
   listNodes(ns: NamespaceRef, afterId: string, limit: number): Promise<ListRead>;
   readChanges(ns: NamespaceRef, afterSeq: number, limit: number): Promise<ChangesRead>;
   commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome>;
+  /**
+   * Optional: commits `ops` in order as commitOp would, as many as fit in
+   * `budgetMs` (at least one), in ONE transaction; returns the outcomes of
+   * those it ran. A store with one fsync per transaction (SQLite) offers it
+   * so a 1000-op batch costs a few fsyncs, not 1000; without it the
+   * service commits op by op.
+   */
+  commitSlice?(ns: NamespaceRef, ops: readonly Op[], ctx: CommitContext, budgetMs: number): Promise<OpOutcome[]>;
 
   /** size of the blob if this namespace may read/reference it */
   blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null>;

@@ -81,6 +81,27 @@ describe('SqliteStore', () => {
     await other.close();
   });
 
+  it('commitSlice runs a batch in one transaction, with the results op by op commits give', async () => {
+    const dirs = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => op({ op: 'create', parent: 'root', name: `${prefix}${i}`, kind: 'dir' }));
+    const batch = dirs('batch-', 100);
+    const dup = op({ op: 'create', parent: 'root', name: 'BATCH-7', kind: 'dir' });
+    const out = await store.commitSlice(ns, [...batch, dup, batch[3]!], ctx(), Number.POSITIVE_INFINITY);
+    expect(out.map((o) => o.result.status)).toEqual([...batch.map(() => 'ok'), 'error', 'ok']);
+    expect(out[100]!.result).toMatchObject({ error: 'name_taken' });
+    expect(out[101]).toEqual({ result: out[3]!.result, replayed: true });
+    expect(out.slice(0, 100).map((o) => (o.result.status === 'ok' ? o.result.seq : 0))).toEqual(batch.map((_, i) => 1 + i));
+    // one transaction: an op that fails the database mid-slice takes the ops before it back too
+    const db = new Database(file);
+    db.exec("CREATE TRIGGER boom BEFORE INSERT ON nodes WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    db.close();
+    const failing = [...dirs('lost-', 3), op({ op: 'create', parent: 'root', name: 'boom', kind: 'dir' })];
+    await expect(store.commitSlice(ns, failing, ctx(), Number.POSITIVE_INFINITY)).rejects.toThrow();
+    expect((await store.namespaceState(ns)).head).toBe(100);
+    expect((await store.allNodes(ns)).filter((n) => n.name.startsWith('lost-'))).toEqual([]);
+    // a budget of 0 still runs one op
+    expect(await store.commitSlice(ns, dirs('one-', 3), ctx(), 0)).toHaveLength(1);
+  });
+
   it('stores the journal entry JSON exactly as the op result node', async () => {
     const r = await store.commitOp(ns, op({ op: 'create', kind: 'symlink', parent: 'root', name: 'l', target: 't' }), ctx());
     const { entries } = await store.readChanges(ns, 0, 10);

@@ -131,6 +131,15 @@ export const MIGRATIONS: readonly string[] = [
     since BIGINT NOT NULL
   );
   `,
+  // 4: a big namespace (docs/server.md, "Indexes"). The PostgreSQL store
+  // needed no new index: its subtree walks now look children up per parent
+  // (sql.ts, CHILDREN) instead of joining with the whole namespace. What an
+  // upgraded database needs is statistics for the planner to weigh those
+  // plans with now, not at autovacuum's next visit; SQLite's migration 4
+  // is the same fix for a planner that never gathers them.
+  `
+  ANALYZE nodes, journal, op_results, blob_refs;
+  `,
 ];
 
 /** Arbitrary but fixed: the advisory lock that serialises migrations of one database. */

@@ -70,7 +70,9 @@ export function clientConfig(url: string, opts: PgPoolOptions = {}): pg.ClientCo
     application_name: 'syncd',
     types: PG_TYPES,
     connectionTimeoutMillis: Math.max(1, Math.floor(opts.connectTimeoutMs ?? 10_000)),
-    options: `-c lock_timeout=${lockMs} -c idle_in_transaction_session_timeout=${Math.max(60_000, lockMs * 3)}`,
+    // jit=off: the store's statements are short index lookups, but a subtree
+    // walk's estimate passes jit_above_cost and compiling costs ~1 s per call
+    options: `-c lock_timeout=${lockMs} -c idle_in_transaction_session_timeout=${Math.max(60_000, lockMs * 3)} -c jit=off`,
   };
 }
 

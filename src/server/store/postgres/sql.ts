@@ -6,6 +6,15 @@ import { ROOT_ID } from '../../../protocol/types.js';
 export const NODE_COLS = 'id, parent, name, kind, rev, size, hash, target, mtime, exec, seq, deleted';
 const NS_COLS = 'id, name, epoch, head, floor';
 
+/**
+ * The live children of `parentExpr` in namespace $1, for the recursive step
+ * of a subtree walk. OFFSET 0 keeps the subquery from being merged into a
+ * join: the planner would otherwise hash the whole namespace against the
+ * walk's work table, reading every node per level (docs/server.md).
+ */
+const CHILDREN = (parentExpr: string, cols: string): string =>
+  `SELECT ${cols} FROM nodes WHERE ns = $1 AND parent = ${parentExpr} AND deleted = 0 OFFSET 0`;
+
 export const SQL = {
   metaGet: 'SELECT value FROM server_meta WHERE key = $1',
   /** $1 key, $2 value */
@@ -82,12 +91,12 @@ export const SQL = {
           sub(id, seq) AS (
             SELECT id, seq FROM nodes WHERE $8::boolean AND ns = $1 AND parent = $3::text AND deleted = 0
             UNION ALL
-            SELECT n.id, n.seq FROM nodes n JOIN sub ON n.ns = $1 AND n.parent = sub.id AND n.deleted = 0
+            SELECT n.id, n.seq FROM sub CROSS JOIN LATERAL (${CHILDREN('sub.id', 'id, seq')}) n
           ),
           reach(id, d, b) AS (
             SELECT id, 1, 1 + octet_length(name) FROM nodes WHERE $10::boolean AND ns = $1 AND parent = $3::text AND deleted = 0
             UNION ALL
-            SELECT n.id, reach.d + 1, reach.b + 1 + octet_length(n.name) FROM nodes n JOIN reach ON n.ns = $1 AND n.parent = reach.id AND n.deleted = 0
+            SELECT n.id, reach.d + 1, reach.b + 1 + octet_length(n.name) FROM reach CROSS JOIN LATERAL (${CHILDREN('reach.id', 'id, name')}) n
             WHERE reach.d < $9::int
           )
           SELECT
@@ -111,7 +120,9 @@ export const SQL = {
    * $1 ns, $2 id, $3 parent, $4 name, $5 name_key, $6 kind, $7 rev, $8 size, $9 hash, $10 target,
    * $11 mtime, $12 exec, $13 seq, $14 deleted, $15 at, $16 entry, $17 op_id, $18 result,
    * (writeChange only) $19 cascade, $20 prev (the pre-image entry), $21 prev_at.
-   * Returns the seq once, or no row if the node was not updated.
+   * Returns the seq once, or no row if the node was not updated. The subtree
+   * is tombstoned by primary key (= ANY of its ids): a join with the walk
+   * would let the planner hash the whole namespace.
    */
   writeCreate: `WITH
       n AS (INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted)
@@ -124,8 +135,8 @@ export const SQL = {
             WHERE ns = $1 AND id = $2 AND kind = $6 RETURNING 1),
       sub(id) AS (
         SELECT id FROM nodes WHERE $19::boolean AND ns = $1 AND parent = $2 AND deleted = 0
-        UNION SELECT c.id FROM nodes c JOIN sub ON c.ns = $1 AND c.parent = sub.id AND c.deleted = 0),
-      t AS (UPDATE nodes SET deleted = $13 WHERE ns = $1 AND id IN (SELECT id FROM sub)),
+        UNION SELECT c.id FROM sub CROSS JOIN LATERAL (${CHILDREN('sub.id', 'id')}) c),
+      t AS (UPDATE nodes SET deleted = $13 WHERE ns = $1 AND id = ANY (ARRAY(SELECT id FROM sub))),
       j AS (INSERT INTO journal (ns, seq, at, entry, node, hash, prev, prev_at) VALUES ($1, $13, $15, $16, $2, $9, $20::text, $21::bigint))
     INSERT INTO op_results (ns, op_id, seq, result) SELECT $1, $17, $13, $18 FROM n RETURNING seq`,
 

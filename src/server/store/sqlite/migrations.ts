@@ -127,6 +127,31 @@ export const MIGRATIONS: readonly string[] = [
     since INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: planner statistics for a big namespace (docs/server.md, "Indexes").
+  // Without sqlite_stat1 SQLite guesses that `ns = ?` on a primary key is
+  // selective and prefers it to a secondary index: a directory's children,
+  // a node's history and the subtree walks of a directory delete or move
+  // then read the whole namespace (per level). These fixed figures describe
+  // one namespace of a million rows (ns selects them all; parent, node,
+  // seq and hash are selective), so every hot statement takes its index
+  // whatever the data. A later ANALYZE replaces them with measured ones.
+  // `ANALYZE sqlite_schema` creates the table when missing, and reloads it.
+  `
+  ANALYZE sqlite_schema;
+  DELETE FROM sqlite_stat1 WHERE tbl IN ('nodes', 'journal', 'op_results', 'blob_refs');
+  INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+    ('nodes', 'nodes', '1000000 1000000 1'),
+    ('nodes', 'nodes_live_name', '1000000 1000000 20 1'),
+    ('nodes', 'nodes_deleted', '100000 100000 10'),
+    ('journal', 'journal', '1000000 1000000 1'),
+    ('journal', 'journal_node', '1000000 1000000 4 1'),
+    ('journal', 'journal_at', '1000000 1000000 2'),
+    ('op_results', 'op_results', '1000000 1000000 1'),
+    ('op_results', 'op_results_seq', '1000000 1000000 1'),
+    ('blob_refs', 'blob_refs', '1000000 1000000 1'),
+    ('blob_refs', 'blob_refs_hash', '1000000 1');
+  ANALYZE sqlite_schema;
+  `,
 ];
 
 /** Brings a database to the newest schema (refusing one newer than this code) and makes sure it has a cursor key. */

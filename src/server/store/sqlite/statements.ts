@@ -7,6 +7,22 @@ export const NODE_COLS = 'id, parent, name, kind, rev, size, hash, target, mtime
 
 export type Statements = ReturnType<typeof prepare>;
 
+/** a row of `nodes` as NODE_COLS reads it */
+export interface NodeRow {
+  id: string;
+  parent: string;
+  name: string;
+  kind: 'file' | 'dir' | 'symlink';
+  rev: number;
+  size: number | null;
+  hash: string | null;
+  target: string | null;
+  mtime: number;
+  exec: number;
+  seq: number;
+  deleted: number;
+}
+
 export function prepare(db: Database.Database) {
   return {
     metaGet: db.prepare('SELECT value FROM server_meta WHERE key = ?'),

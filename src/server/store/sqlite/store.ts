@@ -32,29 +32,15 @@ import type { ContentStore } from '../content-types.js';
 import { sqliteContent } from './content.js';
 import { migrate } from './migrations.js';
 import { translate } from './errors.js';
+import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
-import { prepare, type Statements } from './statements.js';
+import { prepare, type NodeRow, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
   /** how long a writer waits for another process's lock, ms (default 10 s) */
   busyTimeoutMs?: number;
   /** rows deleted per trim transaction, so a big trim never stalls commits for long */
   trimChunk?: number;
-}
-
-interface NodeRow {
-  id: string;
-  parent: string;
-  name: string;
-  kind: 'file' | 'dir' | 'symlink';
-  rev: number;
-  size: number | null;
-  hash: string | null;
-  target: string | null;
-  mtime: number;
-  exec: number;
-  seq: number;
-  deleted: number;
 }
 
 export class SqliteStore implements JournalStore {
@@ -210,6 +196,23 @@ export class SqliteStore implements JournalStore {
 
   commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome> {
     return this.#run(() => this.#db.transaction(() => this.#commit(ns.id, op, ctx)).immediate());
+  }
+
+  /** Ops in order in ONE transaction (one fsync, not one per op) until `budgetMs` is spent; the outcomes of those run. */
+  commitSlice(ns: NamespaceRef, ops: readonly Op[], ctx: CommitContext, budgetMs: number): Promise<OpOutcome[]> {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          const start = performance.now();
+          const out: OpOutcome[] = [];
+          for (const op of ops) {
+            out.push(this.#commit(ns.id, op, ctx));
+            if (performance.now() - start >= budgetMs) break;
+          }
+          return out;
+        })
+        .immediate(),
+    );
   }
 
   #commit(ns: number, op: Op, ctx: CommitContext): OpOutcome {

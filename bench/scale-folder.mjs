@@ -1,0 +1,224 @@
+// The large-namespace cases of issue #17 (a change costs the same in a
+// 1,000,000-file folder as in a 100-file one), real processes on 127.0.0.1:
+//   scale_mirror   300,000 small files in 300 folders, committed through the
+//                  API (1000-op batches, distinct contents so nothing
+//                  deduplicates), then a new device: `syncd init` + `syncd
+//                  sync`, against `cp -a` + `sync` of the same tree; the
+//                  agent's peak RSS (VmHWM of the sync process, polled)
+//   scale_idle     that device's `syncd watch` on the folder once quiet:
+//                  RSS and CPU over 30 s
+//   scale_latency  p50/p99 of server → folder (a commit through the API
+//                  until the file is in the watching agent's folder) and of
+//                  folder → folder (a second device, also mirrored), in the
+//                  big namespace against the same in an empty one, same run
+// --quick: 20,000 files. The server and both agents share the machine.
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, caseRecord, commitAll, cpuSeconds, median, now, opId, pct, request, rssMiB, seedTree, sleep, until, writeTree } from './lib/harness.mjs';
+
+const syncDisk = () => execFileSync('sync');
+
+/** 300 folders of small files (16–527 bytes), every content distinct */
+function scaleSpec(n, dirs = 300) {
+  return Array.from({ length: n }, (_, i) => ({
+    path: `s${String(i % dirs).padStart(3, '0')}/f${String(i).padStart(7, '0')}.txt`,
+    size: 16 + ((i * 7919) % 512),
+    index: i,
+  }));
+}
+
+/** peak RSS so far (VmHWM) of a live process, MiB; null once it is gone */
+function peakMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a CLI command to its end, polling its peak RSS; returns seconds and MiB. */
+async function runMeasured(b, env, args) {
+  const t = now();
+  const p = b.spawn(process.execPath, [...b.nodeArgs(true), BIN, ...args], { env });
+  let peak = 0;
+  while (p.alive) {
+    peak = Math.max(peak, peakMiB(p.pid) ?? 0);
+    await sleep(50);
+  }
+  const { code } = await p.exited;
+  if (code !== 0) throw new Error(`syncd ${args.join(' ')} exited ${code}: ${p.out().slice(-2000)}`);
+  return { s: (now() - t) / 1000, peakMiB: peak };
+}
+
+function countFiles(root) {
+  let n = 0;
+  for (const d of readdirSync(root, { withFileTypes: true })) {
+    if (d.name.startsWith('.syncd')) continue;
+    if (d.isDirectory()) n += countFiles(join(root, d.name));
+    else if (d.isFile()) n++;
+  }
+  return n;
+}
+
+/** resolves (with the time) once `dir/name` exists, polling every ms */
+async function arrival(dir, name, timeoutMs = 60_000) {
+  await until(() => existsSync(join(dir, name)), timeoutMs, 1, `${name} in ${dir}`);
+  return now();
+}
+
+/** a device of `ns`: its folder and state, mirrored with `init` + `sync` (measured) */
+async function mirrorDevice(b, server, ns, label) {
+  const dir = b.path(`${ns}-${label}`);
+  const env = b.env(b.path(`${ns}-${label}-state`));
+  const t = now();
+  b.cli(env, 'init', dir, '--server', server.url, '--token', server.token(ns, label));
+  const initS = (now() - t) / 1000;
+  const sync = await runMeasured(b, env, ['sync', dir]);
+  return { dir, env, s: initS + sync.s, peakMiB: sync.peakMiB };
+}
+
+/** server → folder and folder → folder latency between two watching devices of one namespace */
+async function latencies(b, server, { ns, token, A, B, trials }) {
+  const toA = [];
+  const aToB = [];
+  for (let i = 0; i < trials + 3; i++) {
+    // server → A: the blob is stored first; the clock runs from the commit
+    const name = `probe-${ns}-${i}.txt`;
+    const body = Buffer.from(`server probe ${ns} ${i}\n`);
+    const hash = createHash('sha256').update(body).digest('hex');
+    const put = await request(server.pool, { method: 'PUT', path: `/v1/blobs/${hash}`, headers: { authorization: `Bearer ${token}` }, body });
+    await put.body.text();
+    const got = arrival(A.dir, name);
+    const t0 = now();
+    await commitAll(server, token, [{ op_id: opId(), op: 'create', kind: 'file', parent: 'root', name, hash, size: body.length }]);
+    const t1 = await got;
+    // A → B: written in A's folder until present in B's
+    const local = `local-${ns}-${i}.txt`;
+    const there = arrival(B.dir, local);
+    const t2 = now();
+    writeFileSync(join(A.dir, local), `folder probe ${ns} ${i}\n`);
+    const t3 = await there;
+    if (i >= 3) {
+      toA.push(t1 - t0);
+      aToB.push(t3 - t2);
+    }
+    await sleep(30);
+  }
+  const fig = (xs) => ({ p50: +pct(xs, 50).toFixed(2), p99: +pct(xs, 99).toFixed(2), max: +Math.max(...xs).toFixed(2), values: xs.map((x) => +x.toFixed(2)) });
+  return { server_to_folder: fig(toA), folder_to_folder: fig(aToB), trials };
+}
+
+/** idle RSS and CPU of a watching agent, once it has gone quiet */
+async function idleFigures(b, agent, seconds) {
+  let last = cpuSeconds(agent.pid);
+  const t = now();
+  for (let k = 0; k < 900; k++) {
+    await sleep(1000);
+    const c = cpuSeconds(agent.pid);
+    const busy = c - last;
+    last = c;
+    if (busy < 0.02) break;
+  }
+  const quietS = (now() - t) / 1000;
+  await sleep(3000);
+  const rss = [];
+  const t0 = now();
+  const c0 = cpuSeconds(agent.pid);
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(t0 + s * 1000 - now());
+    rss.push(rssMiB(agent.pid));
+  }
+  const cpu = ((cpuSeconds(agent.pid) - c0) / ((now() - t0) / 1000)) * 100;
+  return { rss, cpu, quietS };
+}
+
+export async function scaleFolderCases(b, { quick, only }) {
+  const want = (...names) => !only || names.some((n) => only.has(n));
+  if (!want('scale_mirror', 'scale_latency', 'scale_idle')) return {};
+  const files = quick ? 20_000 : 300_000;
+  const trials = quick ? 15 : 40;
+  const idleS = quick ? 10 : 30;
+  const server = await b.startServer('scale-srv');
+  const cases = {};
+  const agents = [];
+  try {
+    b.log(`scale: ${files} files in 300 folders`);
+    const spec = scaleSpec(files);
+    const src = b.path('scale-src');
+    let t = now();
+    const bytes = writeTree(src, spec, 17);
+    syncDisk();
+    b.log(`  scale: tree written in ${((now() - t) / 1000).toFixed(1)} s (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+    t = now();
+    await seedTree(server, server.token('scale', 'seeder'), src, spec);
+    const seedS = (now() - t) / 1000;
+    b.log(`  scale: committed through the API in ${seedS.toFixed(1)} s`);
+
+    // two new devices, each mirrored; cp -a + sync of the same tree before each
+    const cp = [];
+    const devices = [];
+    for (const label of ['A', 'B']) {
+      syncDisk();
+      const t0 = now();
+      execFileSync('cp', ['-a', src, b.path(`scale-cp-${label}`)]);
+      syncDisk();
+      cp.push((now() - t0) / 1000);
+      const dev = await mirrorDevice(b, server, 'scale', label);
+      const n = countFiles(dev.dir);
+      if (n !== files) throw new Error(`scale: device ${label} has ${n} files, expected ${files}`);
+      devices.push(dev);
+      b.log(`  scale_mirror ${label}: cp -a + sync ${cp.at(-1).toFixed(2)} s, syncd init + sync ${dev.s.toFixed(2)} s, peak RSS ${dev.peakMiB.toFixed(0)} MiB`);
+    }
+    const [A, B] = devices;
+    cases.scale_mirror = caseRecord({
+      values: devices.map((d) => d.s), baseline: Math.min(...cp), baselineName: 'cp -a + sync (fastest run)', unit: 's',
+      files, bytes, folders: 300, seed_through_api_s: +seedS.toFixed(2), cp_a_sync_runs: cp.map((x) => +x.toFixed(3)),
+      peak_rss_mib: +Math.max(...devices.map((d) => d.peakMiB)).toFixed(1), peak_rss_runs: devices.map((d) => +d.peakMiB.toFixed(1)),
+    });
+
+    // the idle agent: A watching the big folder
+    const bare = b.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)']);
+    await sleep(1000);
+    const bareRss = rssMiB(bare.pid);
+    await b.stop(bare);
+    const agentA = b.agent(A.env, 'watch', A.dir);
+    agents.push(agentA);
+    t = now();
+    await b.waitIdle(A.env, A.dir);
+    const idle = await idleFigures(b, agentA, idleS);
+    b.log(`  scale_idle: RSS ${median(idle.rss).toFixed(1)} MiB (bare node ${bareRss.toFixed(1)}), CPU ${idle.cpu.toFixed(2)} % over ${idleS} s; quiet after ${((now() - t) / 1000).toFixed(1)} s`);
+    cases.scale_idle = caseRecord({
+      values: idle.rss, baseline: bareRss, baselineName: 'bare node process', unit: 'MiB', files, seconds: idleS,
+      cpu_pct: +idle.cpu.toFixed(3), start_to_quiet_s: +((now() - t) / 1000 - idleS - 3).toFixed(1), max_rss_mib: +Math.max(...idle.rss).toFixed(1),
+    });
+
+    // latency: the big namespace (A and B watching) against an empty one, same run
+    const agentB = b.agent(B.env, 'watch', B.dir);
+    agents.push(agentB);
+    await b.waitIdle(B.env, B.dir);
+    await sleep(1000);
+    const big = await latencies(b, server, { ns: 'scale', token: server.token('scale', 'prober'), A, B, trials });
+    b.log(`  scale_latency (${files} files): server → folder p50 ${big.server_to_folder.p50} ms p99 ${big.server_to_folder.p99} ms; folder → folder p50 ${big.folder_to_folder.p50} ms p99 ${big.folder_to_folder.p99} ms`);
+    await Promise.all(agents.splice(0).map((a) => b.stop(a)));
+    const E = await mirrorDevice(b, server, 'scale-empty', 'A');
+    const F = await mirrorDevice(b, server, 'scale-empty', 'B');
+    agents.push(b.agent(E.env, 'watch', E.dir), b.agent(F.env, 'watch', F.dir));
+    await Promise.all([b.waitIdle(E.env, E.dir), b.waitIdle(F.env, F.dir)]);
+    await sleep(1000);
+    const empty = await latencies(b, server, { ns: 'scale-empty', token: server.token('scale-empty', 'prober'), A: E, B: F, trials });
+    b.log(`  scale_latency (empty): server → folder p50 ${empty.server_to_folder.p50} ms p99 ${empty.server_to_folder.p99} ms; folder → folder p50 ${empty.folder_to_folder.p50} ms p99 ${empty.folder_to_folder.p99} ms`);
+    cases.scale_latency = caseRecord({
+      syncd: big.server_to_folder.p50, values: big.server_to_folder.values, baseline: empty.server_to_folder.p50, baselineName: 'same, empty namespace (p50)', unit: 'ms',
+      runs: trials, files, p99: big.server_to_folder.p99, empty_p99: empty.server_to_folder.p99,
+      folder_to_folder: { p50: big.folder_to_folder.p50, p99: big.folder_to_folder.p99, empty_p50: empty.folder_to_folder.p50, empty_p99: empty.folder_to_folder.p99 },
+    });
+  } finally {
+    await Promise.all(agents.map((a) => b.stop(a)));
+    await server.close();
+  }
+  return cases;
+}
