@@ -30,6 +30,8 @@ import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 import { isWatchLimit } from '../disk/errno.js';
 import { rootIdentity, writeMarker } from '../disk/marker.js';
 import type { CycleResult, EngineOptions } from './engine-options.js';
+import { roundTrees } from './round-trees.js';
+import type { Seeds } from '../../core/plan/select.js';
 import { silentLog } from './log.js';
 
 /** file-system events within this window become one cycle (an editor's save is several events) */
@@ -112,11 +114,12 @@ export class Engine {
     const ig = loadIgnore(this.o.folder, this.o.extraIgnore ?? [], this.o.fs);
     if (ig.version !== this.#ignore.version) this.#fullScanNeeded = true;
     this.#ignore = ig;
-    const prev = db.loadLocal();
     const dirty = [...this.#dirty];
     this.#dirty.clear();
-    const full = this.#fullScanNeeded || this.#pollFallback;
+    const full = this.#fullScanNeeded || this.#pollFallback || dirty.includes('');
     if (!full && dirty.length === 0) return; // no hints: Local stands as it is
+    // hints are compared with the entries around them only, not the whole tree
+    let prev = full ? db.loadLocal() : db.localAround(dirty);
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
@@ -129,7 +132,10 @@ export class Engine {
     }
     // no transfer runs while the folder is observed, so every temp file met
     // is stale (a crash's, or one whose directory the user moved mid-download)
-    if (res.temps.length) await removeLeftovers(this.o.fs, this.o.folder, res.temps, prev, this.o.log);
+    if (res.temps.length) {
+      if (!full) prev = db.loadLocal(); // an interrupted delete's file is known by its inode, anywhere
+      await removeLeftovers(this.o.fs, this.o.folder, res.temps, prev, this.o.log);
+    }
     // a full scan replaces what scans reported; a partial one adds to it
     if (full) this.#setProblemsIfChanged(res.problems, 'scan');
     else for (const p of res.problems) db.addProblem(p, 'scan');
@@ -155,8 +161,12 @@ export class Engine {
     this.db.lightTx(() => this.db.setProblems(problems, scope));
   }
 
-  /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
-  #idle(memo: string | null, deferred = 0): void {
+  /**
+   * The plan is empty: `memo` when nothing is held back either (then the
+   * trees agree, and they become the plan base with what was unsettled in
+   * them), `deferred` ops otherwise.
+   */
+  #idle(memo: { key: string; unsettled: Seeds } | null, deferred = 0): void {
     const { db } = this;
     this.onIdle?.();
     // what the agent is doing, and the memo: a power cut may lose them, a replan recovers
@@ -164,7 +174,8 @@ export class Engine {
       if (memo !== null) {
         db.clearAllIntents(); // every op's outcome is in the trees now
         db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
-        db.setPlanMemo(memo);
+        db.setPlanMemo(memo.key);
+        db.setPlanBase(memo.key, memo.unsettled);
       }
       this.#setIfChanged('pending', deferred);
       this.#setIfChanged('state', 'idle');
@@ -210,18 +221,18 @@ export class Engine {
         this.#idle(null);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
-      const remote = db.loadRemote();
-      const synced = db.loadSynced();
-      const local = db.loadLocal();
+      // the nodes around what changed since the plan base (or the whole trees)
+      const { remote, synced, local, localFiles, syncedFiles } = roundTrees(db, memoKey);
       // the settled bulk of the trees cannot change the plan: leave it out
-      const p = plan(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore }));
+      const narrowed = narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore });
+      const p = plan(narrowed);
       problems = p.problems;
       // held-back ops count: `wait` and status must not call a deferring plan agreement
       pending = pendingOf(p);
       this.#setProblemsIfChanged(p.problems, 'plan');
       const end = endOfCycle(p);
       if (end) {
-        this.#idle(end.remember ? memoKey : null, p.deferred);
+        this.#idle(end.remember ? { key: memoKey, unsettled: narrowed.unsettled } : null, p.deferred);
         return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
@@ -232,7 +243,7 @@ export class Engine {
       }
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
-        localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
+        localFiles, synced, syncedFiles, plan: p,
         maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.meta.get('allow_deletes'),
       });
       if (trip) {

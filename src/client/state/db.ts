@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { SyncedNode, SyncedTree } from '../../core/associate.js';
 import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
+import type { Seeds, TreeIndex } from '../../core/plan/select.js';
 import type { Tree, TreeNode } from '../../core/tree.js';
 import { Conflicts, type ConflictRecord } from './conflicts.js';
 import { MetaTable } from './meta.js';
@@ -47,6 +48,13 @@ export class StateDB {
   dropCaches(): void { this.#trees.dropCaches(); }
   planMemo(): string | null { return this.#trees.planMemo(); }
   setPlanMemo(memo: string): void { this.#trees.setPlanMemo(memo); }
+  planBase(): { memo: string; seeds: number } | null { return this.#trees.planBase(); }
+  setPlanBase(memo: string, unsettled: Seeds): void { this.#trees.setPlanBase(memo, unsettled); }
+  planSeeds(): Seeds { return this.#trees.planSeeds(); }
+  /** the trees row by row through their indexes */
+  get treeIndex(): TreeIndex { return this.#trees.index; }
+  /** tree rows read since this DB was opened (a test's counter) */
+  get rowsRead(): number { return this.#trees.rowsRead; }
   loadRemote(): Tree { return this.#trees.loadRemote(); }
   remoteRev(id: string): number | null { return this.#trees.remoteRev(id); }
   upsertRemote(n: TreeNode, seq: number): void { this.#trees.upsertRemote(n, seq); }
@@ -65,6 +73,8 @@ export class StateDB {
   putLocal(e: LocalEntry): void { this.#trees.putLocal(e); }
   deleteLocalSubtree(diskPath: string): void { this.#trees.deleteLocalSubtree(diskPath); }
   moveLocalSubtree(from: string, to: string, toNfc: string): void { this.#trees.moveLocalSubtree(from, to, toNfc); }
+  localAround(paths: Iterable<string>): LocalTree { return this.#trees.localAround(paths); }
+  localCount(): number { return this.#trees.localCount(); }
 
   // ---- outbox.ts
   opIdFor(intent: string, make: () => string): string { return this.#outbox.opIdFor(intent, make); }
