@@ -69,7 +69,7 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
   const S = new Map<string, Placed<SyncedNode>>();
   const L = new Map<string, Placed<LocalEntry>>();
   const expanded = new Set<string>();
-  const localDirs = new Set<string>();
+  const localDirs = new Map<string, Placed<LocalEntry>[]>();
   const idsDone = new Set<string>();
   const pathsDone = new Set<string>();
   const inosDone = new Set<number>();
@@ -78,10 +78,10 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
 
   // a node comes with its parent chain in its own tree (paths need it)
   const addR = (p: Placed<TreeNode> | undefined): void => {
-    for (let q = p; q && !R.has(q.v.id); q = q.v.parent === ROOT_ID ? undefined : ix.remote(q.v.parent)) R.set(q.v.id, q);
+    for (let q = p; q && !R.has(q.v.id); q = q.v.parent === ROOT_ID || R.has(q.v.parent) ? undefined : ix.remote(q.v.parent)) R.set(q.v.id, q);
   };
   const addS = (p: Placed<SyncedNode> | undefined): void => {
-    for (let q = p; q && !S.has(q.v.id); q = q.v.parent === ROOT_ID ? undefined : ix.synced(q.v.parent)) S.set(q.v.id, q);
+    for (let q = p; q && !S.has(q.v.id); q = q.v.parent === ROOT_ID || S.has(q.v.parent) ? undefined : ix.synced(q.v.parent)) S.set(q.v.id, q);
   };
   const addL = (p: Placed<LocalEntry> | undefined): void => {
     if (p && !L.has(p.v.diskPath)) L.set(p.v.diskPath, p);
@@ -101,20 +101,30 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
     return names.reverse().join('/');
   };
 
+  /** A directory's entries in Local (read once). */
   const localDir = (dir: string): Placed<LocalEntry>[] => {
-    const list = ix.localChildren(dir);
-    if (!localDirs.has(dir)) {
-      localDirs.add(dir);
+    let list = localDirs.get(dir);
+    if (!list) {
+      localDirs.set(dir, (list = ix.localChildren(dir)));
       for (const e of list) addL(e);
     }
     return list;
   };
 
   /** A directory's children in the three trees; name-key twins among them come whole. */
+  const kids = new Map<string, { s: Placed<SyncedNode>[]; r: Placed<TreeNode>[] }>();
+  /** A directory's children in Synced and Remote (read once). */
+  const childrenOf = (id: string): { s: Placed<SyncedNode>[]; r: Placed<TreeNode>[] } => {
+    let k = kids.get(id);
+    if (!k) kids.set(id, (k = { s: ix.syncedChildren(id), r: ix.remoteChildren(id) }));
+    return k;
+  };
+
   const expand = (id: string, dir: string | undefined): void => {
     const key = `${id}\u0000${dir ?? ''}`;
     if (expanded.has(key)) return;
     expanded.add(key);
+    const { s: sKids, r: rKids } = childrenOf(id);
     const groups = new Map<string, Set<string>>();
     const join = (name: string, member: string): void => {
       const k = nameKey(name);
@@ -123,12 +133,12 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
       else groups.set(k, new Set([member]));
     };
     const names = new Set<string>();
-    for (const c of ix.syncedChildren(id)) {
+    for (const c of sKids) {
       addS(c);
       join(c.v.name, `id:${c.v.id}`);
       names.add(c.v.name);
     }
-    for (const c of ix.remoteChildren(id)) {
+    for (const c of rKids) {
       addR(c);
       join(c.v.name, `id:${c.v.id}`);
     }
@@ -152,12 +162,13 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
   const subtree = (id: string): void => {
     if (subtreesDone.has(id)) return;
     subtreesDone.add(id);
-    for (const c of ix.syncedChildren(id)) {
+    const { s: sKids, r: rKids } = childrenOf(id);
+    for (const c of sKids) {
       addS(c);
       if (c.v.ino !== null) ino(c.v.ino);
       subtree(c.v.id);
     }
-    for (const c of ix.remoteChildren(id)) {
+    for (const c of rKids) {
       addR(c);
       subtree(c.v.id);
     }
@@ -234,8 +245,8 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
       if (r !== undefined && r !== s) expand(r, dir);
       localDir(dir);
       const name = segs[i]!.normalize('NFC');
-      s = s === undefined ? undefined : ix.syncedChildren(s).find((c) => c.v.name === name)?.v.id;
-      r = r === undefined ? undefined : ix.remoteChildren(r).find((c) => c.v.name === name)?.v.id;
+      s = s === undefined ? undefined : childrenOf(s).s.find((c) => c.v.name === name)?.v.id;
+      r = r === undefined ? undefined : childrenOf(r).r.find((c) => c.v.name === name)?.v.id;
       dir = joinPath(dir, segs[i]!);
     }
     if (s !== undefined) seedId(s);
