@@ -61,6 +61,9 @@ export class StateDB {
   deleteRemoteSubtree(id: string): void { this.#trees.deleteRemoteSubtree(id); }
   pruneRemoteOrphans(): number { return this.#trees.pruneRemoteOrphans(); }
   replaceRemote(nodes: Iterable<TreeNode>): void { this.#trees.replaceRemote(nodes); }
+  startListing(): void { this.#trees.startListing(); }
+  stageListing(nodes: Iterable<TreeNode>): void { this.#trees.stageListing(nodes); }
+  swapInListing(): void { this.#trees.swapInListing(); }
   loadSynced(): SyncedTree { return this.#trees.loadSynced(); }
   putSynced(n: SyncedNode): void { this.#trees.putSynced(n); }
   getSynced(id: string): SyncedNode | null { return this.#trees.getSynced(id); }

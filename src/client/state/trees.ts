@@ -216,6 +216,31 @@ export class Trees {
     for (const n of nodes) this.upsertRemote(n, 0);
   }
 
+  /** A listing starts: whatever an interrupted one staged goes. */
+  startListing(): void {
+    this.#s.stmt('DELETE FROM remote_listing').run();
+  }
+
+  /** One listing page, staged as it arrives (a node listed twice keeps its newer rev). */
+  stageListing(nodes: Iterable<TreeNode>): void {
+    const put = this.#s.stmt(`INSERT INTO remote_listing (id, parent, name, kind, rev, size, hash, mtime, exec, target)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target
+      WHERE excluded.rev > remote_listing.rev`);
+    for (const n of nodes) put.run(nodeParams(n));
+  }
+
+  /** The staged listing becomes the Remote tree (inside the caller's transaction, with the listing's cursor). */
+  swapInListing(): void {
+    this.#treesChange('whole');
+    this.#s.stmt('DELETE FROM remote').run();
+    this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
+      SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY rowid`).run();
+    this.#s.stmt('DELETE FROM remote_listing').run();
+    this.#remote = null;
+  }
+
   // ---- Synced ------------------------------------------------------------
 
   /** The Synced tree (a shared, read-only view: do not mutate it). */
