@@ -386,10 +386,11 @@ export class Engine {
 
   /**
    * An idle agent needs none of its per-entry memory: the three trees
-   * (~100 MiB at 100,000 entries) and the ignore matcher's per-path cache go,
-   * then one full GC hands the start-up's heap back (an idle agent on
-   * 100,000 files: ~440 → ~125 MiB RSS). The next cycle reloads the trees
-   * from the state DB (~1.3 s at 100,000 entries on the bench machine).
+   * (~100 MiB at 100,000 entries, loaded by a full scan or a plan without
+   * a usable base) and the ignore matcher's per-path cache go, then one
+   * full GC hands the start-up's heap back (an idle agent on 100,000
+   * files: ~440 → ~125 MiB RSS). The next cycle does not reload them: it
+   * plans over the nodes around what changed (round-trees.ts).
    */
   #releaseMemory(): void {
     this.db.dropCaches();
