@@ -10,7 +10,10 @@ export interface GuardInput {
   markerPresent: boolean;
   /** files (not dirs) in the Local tree (asked only when a guard trips) */
   localFiles: () => number;
+  /** the Synced nodes the plan was made over (all of them, or a selection holding every node it deletes) */
   synced: SyncedTree;
+  /** files (not dirs) in the whole Synced tree, when `synced` is a selection */
+  syncedFiles?: () => number;
   plan: Plan;
   /** a pass deleting more than this share of the synced files pauses (0–1) */
   maxDeleteShare: number;
@@ -58,7 +61,8 @@ export function checkGuards(g: GuardInput): GuardTrip | null {
     return null; // the other guards are about deletions: no need to count the trees
   }
   let syncedFiles = 0;
-  for (const n of g.synced.values()) if (n.kind !== 'dir') syncedFiles++;
+  if (g.syncedFiles) syncedFiles = g.syncedFiles();
+  else for (const n of g.synced.values()) if (n.kind !== 'dir') syncedFiles++;
   if (!g.rootExists) {
     return { code: 'root_missing', message: 'the synced folder is gone (unmounted disk or moved folder?); syncing is paused so nothing is deleted on the server. Restore the folder, then run `syncd resume`' };
   }

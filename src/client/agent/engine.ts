@@ -32,6 +32,8 @@ import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 import { isWatchLimit } from '../disk/errno.js';
 import { rootIdentity, writeMarker } from '../disk/marker.js';
 import type { CycleResult, EngineOptions } from './engine-options.js';
+import { roundTrees } from './round-trees.js';
+import type { Seeds } from '../../core/plan/select.js';
 import { silentLog } from './log.js';
 import { TrashKeeper } from './trash-keeper.js';
 
@@ -118,17 +120,19 @@ export class Engine {
     const ig = loadIgnore(this.o.folder, this.o.extraIgnore ?? [], this.o.fs);
     if (ig.version !== this.#ignore.version) this.#fullScanNeeded = true;
     this.#ignore = ig;
-    const prev = db.loadLocal();
     const dirty = [...this.#dirty];
     this.#dirty.clear();
-    const full = this.#fullScanNeeded || this.#pollFallback;
+    const full = this.#fullScanNeeded || this.#pollFallback || dirty.includes('');
     if (!full && dirty.length === 0) return; // no hints: Local stands as it is
+    // hints are compared with the entries around them only, not the whole tree
+    const prev = full ? db.loadLocal() : db.localAround(dirty);
     const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
     // leftovers are judged by Local as it was: the transaction below drops the
-    // files a crash left renamed aside from the cached tree `prev` is
-    const before = res.temps.length ? new Map(prev) : prev;
+    // files a crash left renamed aside from the cached tree `prev` is; after
+    // a partial scan, an interrupted delete's file is known by its inode, anywhere
+    const before = res.temps.length ? (full ? new Map(prev) : db.loadLocal()) : prev;
     const { put, del } = localDiff(prev, res.tree);
     if (put.length || del.length) {
       db.tx(() => {
@@ -168,8 +172,12 @@ export class Engine {
     this.db.lightTx(() => this.db.setProblems(problems, scope));
   }
 
-  /** The plan is empty: `memo` when nothing is held back either (then the trees agree), `deferred` ops otherwise. */
-  #idle(memo: string | null, deferred = 0, request: string | null = null): void {
+  /**
+   * The plan is empty: `memo` when nothing is held back either (then the
+   * trees agree, and they become the plan base with what was unsettled in
+   * them), `deferred` ops otherwise.
+   */
+  #idle(memo: { key: string; unsettled: Seeds } | null, deferred = 0, request: string | null = null): void {
     const { db } = this;
     this.onIdle?.();
     // a revert/override is done once its plan has nothing left to run
@@ -179,7 +187,8 @@ export class Engine {
       if (memo !== null) {
         db.clearAllIntents(); // every op's outcome is in the trees now
         db.setProblems([], 'exec'); // so what an earlier execution met is solved or moot
-        db.setPlanMemo(memo);
+        db.setPlanMemo(memo.key);
+        db.setPlanBase(memo.key, memo.unsettled);
       }
       this.#setIfChanged('pending', deferred);
       this.#setIfChanged('state', 'idle');
@@ -228,19 +237,19 @@ export class Engine {
         this.#idle(null, 0, request);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
-      const remote = db.loadRemote();
-      const synced = db.loadSynced();
-      const local = db.loadLocal();
+      // the nodes around what changed since the plan base (or the whole trees)
+      const { remote, synced, local, localFiles, syncedFiles } = roundTrees(db, memoKey);
       // the settled bulk of the trees cannot change the plan: leave it out
       const excluded = exclusionsToPlan(db, remote);
-      const p = planInMode(narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore, excluded }), mode, request);
+      const narrowed = narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore, excluded });
+      const p = planInMode(narrowed, mode, request);
       problems = p.problems;
       // held-back ops count: `wait` and status must not call a deferring plan agreement
       pending = pendingOf(p);
       this.#setProblemsIfChanged(p.problems, 'plan');
       const end = endOfCycle(p);
       if (end) {
-        this.#idle(end.remember ? memoKey : null, p.deferred, request);
+        this.#idle(end.remember ? { key: memoKey, unsettled: narrowed.unsettled } : null, p.deferred, request);
         return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
@@ -251,7 +260,7 @@ export class Engine {
       }
       const trip = checkGuards({
         rootExists: o.fs.statSync(o.folder) !== null, markerPresent: o.fs.statSync(join(o.folder, ROOT_MARKER)) !== null,
-        localFiles: () => { let n = 0; for (const e of local.values()) if (e.kind !== 'dir') n++; return n; }, synced, plan: p,
+        localFiles, synced, syncedFiles, plan: p,
         maxDeleteShare: o.maxDeleteShare, minDeleteCount: o.minDeleteCount, allowDeletes: db.meta.get('allow_deletes'),
       });
       if (trip) {
@@ -402,10 +411,11 @@ export class Engine {
 
   /**
    * An idle agent needs none of its per-entry memory: the three trees
-   * (~100 MiB at 100,000 entries) and the ignore matcher's per-path cache go,
-   * then one full GC hands the start-up's heap back (an idle agent on
-   * 100,000 files: ~440 → ~125 MiB RSS). The next cycle reloads the trees
-   * from the state DB (~1.3 s at 100,000 entries on the bench machine).
+   * (~100 MiB at 100,000 entries, loaded by a full scan or a plan without
+   * a usable base) and the ignore matcher's per-path cache go, then one
+   * full GC hands the start-up's heap back (an idle agent on 100,000
+   * files: ~440 → ~125 MiB RSS). The next cycle does not reload them: it
+   * plans over the nodes around what changed (round-trees.ts).
    */
   #releaseMemory(): void {
     this.db.dropCaches();

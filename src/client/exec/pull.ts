@@ -5,7 +5,7 @@
 // cursor; Synced is kept, so a reset alone never deletes a local file.
 
 import { distrustsSynced, resetLabel, type ResetCause } from '../../core/policy/reset.js';
-import { fromWire, type TreeNode } from '../../core/tree.js';
+import { fromWire } from '../../core/tree.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { LIMITS, type JournalEntry } from '../../protocol/types.js';
 import type { RemoteClient } from '../remote/remote.js';
@@ -60,33 +60,38 @@ export class ListingError extends SyncdError {
 
 /**
  * Full listing into a fresh Remote tree, swapped in with the list's cursor.
- * A listing whose page token does not advance, or that passes
- * `maxEntries` nodes, is a protocol error: a server that says `has_more`
- * forever must not grow the client without bound.
+ * Each page is staged in the state DB as it arrives (never the whole
+ * listing in memory: a page at a time); the swap is one transaction. A
+ * listing whose page token does not advance, or that passes `maxEntries`
+ * nodes, is a protocol error: a server that says `has_more` forever must
+ * not grow the client without bound.
  */
-export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string, maxEntries = DEFAULT_MAX_LIST_ENTRIES): Promise<void> {
-  const nodes: TreeNode[] = [];
+export async function resetFromList(db: StateDB, remote: RemoteClient, reason: string, maxEntries = DEFAULT_MAX_LIST_ENTRIES, pageSize: number = LIMITS.pageMax): Promise<void> {
   const seen = new Set<string>();
   let pageToken: string | undefined;
   let cursor = '';
   let seq = 0;
+  let listed = 0;
+  db.lightTx(() => db.startListing());
   for (;;) {
-    const page = await remote.list({ pageToken, limit: LIMITS.pageMax });
+    const page = await remote.list({ pageToken, limit: pageSize });
     if (pageToken === undefined) {
       cursor = page.cursor;
       seq = page.seq;
     }
-    if (nodes.length + page.entries.length > maxEntries) {
+    listed += page.entries.length;
+    if (listed > maxEntries) {
       throw new ListingError(`the server's listing passed ${maxEntries} nodes (maxListEntries); stopped reading it`);
     }
-    for (const n of page.entries) nodes.push(fromWire(n));
+    // staged without waiting for the disk: until the swap it is nothing the agent relies on
+    db.lightTx(() => db.stageListing(page.entries.map(fromWire)));
     if (!page.has_more || !page.page_token) break;
     if (seen.has(page.page_token)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
     seen.add(page.page_token);
     pageToken = page.page_token;
   }
   db.tx(() => {
-    db.replaceRemote(nodes);
+    db.swapInListing();
     if (db.meta.get('distrust_synced')) db.clearSynced();
     db.meta.set('distrust_synced', false);
     db.meta.set('pending_reset_reason', null);

@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import type { SyncedNode, SyncedTree } from '../../core/associate.js';
 import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
+import type { Seeds, TreeIndex } from '../../core/plan/select.js';
 import type { Tree, TreeNode } from '../../core/tree.js';
 import { ChunkIndex, type ChunkedIdentity, type ChunkPlace, type ChunkSpan } from './chunks.js';
 import { Conflicts, type ConflictRecord } from './conflicts.js';
@@ -54,12 +55,22 @@ export class StateDB {
   dropCaches(): void { this.#trees.dropCaches(); }
   planMemo(): string | null { return this.#trees.planMemo(); }
   setPlanMemo(memo: string): void { this.#trees.setPlanMemo(memo); }
+  planBase(): { memo: string; seeds: number } | null { return this.#trees.planBase(); }
+  setPlanBase(memo: string, unsettled: Seeds): void { this.#trees.setPlanBase(memo, unsettled); }
+  planSeeds(): Seeds { return this.#trees.planSeeds(); }
+  /** the trees row by row through their indexes */
+  get treeIndex(): TreeIndex { return this.#trees.index; }
+  /** tree rows read since this DB was opened (a test's counter) */
+  get rowsRead(): number { return this.#trees.rowsRead; }
   loadRemote(): Tree { return this.#trees.loadRemote(); }
   remoteRev(id: string): number | null { return this.#trees.remoteRev(id); }
   upsertRemote(n: TreeNode, seq: number): void { this.#trees.upsertRemote(n, seq); }
   deleteRemoteSubtree(id: string): void { this.#trees.deleteRemoteSubtree(id); }
   pruneRemoteOrphans(): number { return this.#trees.pruneRemoteOrphans(); }
   replaceRemote(nodes: Iterable<TreeNode>): void { this.#trees.replaceRemote(nodes); }
+  startListing(): void { this.#trees.startListing(); }
+  stageListing(nodes: Iterable<TreeNode>): void { this.#trees.stageListing(nodes); }
+  swapInListing(): void { this.#trees.swapInListing(); }
   loadSynced(): SyncedTree { return this.#trees.loadSynced(); }
   putSynced(n: SyncedNode): void { this.#trees.putSynced(n); }
   getSynced(id: string): SyncedNode | null { return this.#trees.getSynced(id); }
@@ -72,6 +83,8 @@ export class StateDB {
   putLocal(e: LocalEntry): void { this.#trees.putLocal(e); }
   deleteLocalSubtree(diskPath: string): void { this.#trees.deleteLocalSubtree(diskPath); }
   moveLocalSubtree(from: string, to: string, toNfc: string): void { this.#trees.moveLocalSubtree(from, to, toNfc); }
+  localAround(paths: Iterable<string>): LocalTree { return this.#trees.localAround(paths); }
+  localCount(): number { return this.#trees.localCount(); }
 
   // ---- outbox.ts
   opIdFor(intent: string, make: () => string): string { return this.#outbox.opIdFor(intent, make); }

@@ -5,9 +5,11 @@
 
 import type { SyncedNode, SyncedTree } from '../../core/associate.js';
 import type { LocalEntry, LocalTree } from '../../core/local.js';
+import type { Seeds, TreeIndex } from '../../core/plan/select.js';
 import type { Tree, TreeNode } from '../../core/tree.js';
 import type { NodeKind } from '../../protocol/types.js';
 import type { StateStore } from './store.js';
+import { TreeRows } from './tree-index.js';
 
 interface RemoteRow {
   id: string; parent: string; name: string; kind: string; rev: number; size: number | null;
@@ -51,9 +53,15 @@ export class Trees {
   #local: LocalTree | null = null;
   /** whether a plan memo row may exist (unknown after a failed transaction) */
   #memo: 'unknown' | 'absent' | 'present' = 'unknown';
+  /** whether a plan base row exists, so that writes record their seeds (unknown after a failed transaction) */
+  #base: 'unknown' | 'absent' | 'present' = 'unknown';
+  /** tree rows read so far (whole loads and index lookups): tests check a cycle reads what changed, not the folder */
+  rowsRead = 0;
+  readonly #index: TreeRows;
 
   constructor(store: StateStore) {
     this.#s = store;
+    this.#index = new TreeRows(store, (n) => { this.rowsRead += n; });
     store.onRollback(() => this.dropCaches());
   }
 
@@ -62,6 +70,12 @@ export class Trees {
     this.#synced = null;
     this.#local = null;
     this.#memo = 'unknown'; // a rolled-back transaction may have restored it
+    this.#base = 'unknown';
+  }
+
+  /** The trees read row by row through their indexes (for core/plan/select.ts). */
+  get index(): TreeIndex {
+    return this.#index;
   }
 
   /**
@@ -80,11 +94,58 @@ export class Trees {
     this.#memo = 'present';
   }
 
-  /** Every write to a tree calls this first: the memo no longer describes the trees. */
-  #treesChange(): void {
-    if (this.#memo === 'absent') return;
-    this.#s.stmt('DELETE FROM plan_memo').run();
-    this.#memo = 'absent';
+  /**
+   * The plan base (migration 005): the memo key of the last empty plan,
+   * kept across tree writes, and how many seeds (written ids and paths,
+   * and what was unsettled then) have gathered since.
+   */
+  planBase(): { memo: string; seeds: number } | null {
+    const row = this.#s.stmt('SELECT memo FROM plan_base WHERE one = 1').get() as { memo: string } | undefined;
+    this.#base = row ? 'present' : 'absent';
+    if (!row) return null;
+    return { memo: row.memo, seeds: (this.#s.stmt('SELECT count(*) AS n FROM plan_seeds').get() as { n: number }).n };
+  }
+
+  /** A new base: the trees as they are now, with what in them is unsettled. */
+  setPlanBase(memo: string, unsettled: Seeds): void {
+    this.#s.stmt('INSERT INTO plan_base (one, memo) VALUES (1, ?) ON CONFLICT(one) DO UPDATE SET memo = excluded.memo').run(memo);
+    this.#s.stmt('DELETE FROM plan_seeds').run();
+    this.#base = 'present';
+    for (const id of unsettled.ids) this.#seed('id', id);
+    for (const p of unsettled.paths) this.#seed('path', p);
+  }
+
+  planSeeds(): Seeds {
+    const ids: string[] = [];
+    const paths: string[] = [];
+    for (const r of this.#rawRows('SELECT tree, key FROM plan_seeds')) (r[0] === 'id' ? ids : paths).push(r[1] as string);
+    return { ids, paths };
+  }
+
+  #seed(tree: 'id' | 'path', key: string): void {
+    this.#s.stmt('INSERT OR IGNORE INTO plan_seeds (tree, key) VALUES (?, ?)').run(tree, key);
+  }
+
+  /**
+   * Every write to a tree calls this first: the memo no longer describes
+   * the trees, and the node it writes is a seed of the next selection
+   * (written before the row, so a crash between leaves a seed too many,
+   * never one too few). A write no seed can describe drops the base.
+   */
+  #treesChange(seed: ['id' | 'path', string] | 'whole'): void {
+    if (this.#memo !== 'absent') {
+      this.#s.stmt('DELETE FROM plan_memo').run();
+      this.#memo = 'absent';
+    }
+    if (this.#base === 'absent') return;
+    if (seed === 'whole') {
+      this.#s.stmt('DELETE FROM plan_base').run();
+      this.#s.stmt('DELETE FROM plan_seeds').run();
+      this.#base = 'absent';
+      return;
+    }
+    if (this.#base === 'unknown') this.#base = this.#s.stmt('SELECT 1 FROM plan_base').get() ? 'present' : 'absent';
+    if (this.#base === 'present') this.#seed(seed[0], seed[1]);
   }
 
   // ---- Remote ------------------------------------------------------------
@@ -101,9 +162,12 @@ export class Trees {
     return (this.#remote = t);
   }
 
-  #rawRows(sql: string): IterableIterator<unknown[]> {
+  *#rawRows(sql: string): IterableIterator<unknown[]> {
     // iterated, not .all(): an .all() of a big tree left ~30 MiB in native memory for good
-    return this.#s.stmt(sql).raw(true).iterate() as IterableIterator<unknown[]>;
+    for (const r of this.#s.stmt(sql).raw(true).iterate() as IterableIterator<unknown[]>) {
+      this.rowsRead++;
+      yield r;
+    }
   }
 
   remoteRev(id: string): number | null {
@@ -112,7 +176,7 @@ export class Trees {
   }
 
   upsertRemote(n: TreeNode, seq: number): void {
-    this.#treesChange();
+    this.#treesChange(['id', n.id]);
     this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
       VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @seq)
       ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
@@ -124,7 +188,7 @@ export class Trees {
 
   /** Removes a node and its whole subtree from Remote (a directory delete is one entry). */
   deleteRemoteSubtree(id: string): void {
-    this.#treesChange();
+    this.#treesChange(['id', id]);
     this.#s.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT r.id FROM remote r JOIN sub ON r.parent = sub.id)
       DELETE FROM remote WHERE id IN (SELECT id FROM sub)`).run(id);
     this.#remote = null;
@@ -137,7 +201,7 @@ export class Trees {
    * after a listing has caught up with the head.
    */
   pruneRemoteOrphans(): number {
-    this.#treesChange();
+    this.#treesChange('whole');
     const pruned = this.#s.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
         UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
       DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
@@ -146,10 +210,35 @@ export class Trees {
   }
 
   replaceRemote(nodes: Iterable<TreeNode>): void {
-    this.#treesChange();
+    this.#treesChange('whole');
     this.#s.stmt('DELETE FROM remote').run();
     this.#remote = new Map();
     for (const n of nodes) this.upsertRemote(n, 0);
+  }
+
+  /** A listing starts: whatever an interrupted one staged goes. */
+  startListing(): void {
+    this.#s.stmt('DELETE FROM remote_listing').run();
+  }
+
+  /** One listing page, staged as it arrives (a node listed twice keeps its newer rev). */
+  stageListing(nodes: Iterable<TreeNode>): void {
+    const put = this.#s.stmt(`INSERT INTO remote_listing (id, parent, name, kind, rev, size, hash, mtime, exec, target)
+      VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target)
+      ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
+        size = excluded.size, hash = excluded.hash, mtime = excluded.mtime, exec = excluded.exec, target = excluded.target
+      WHERE excluded.rev > remote_listing.rev`);
+    for (const n of nodes) put.run(nodeParams(n));
+  }
+
+  /** The staged listing becomes the Remote tree (inside the caller's transaction, with the listing's cursor). */
+  swapInListing(): void {
+    this.#treesChange('whole');
+    this.#s.stmt('DELETE FROM remote').run();
+    this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
+      SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY rowid`).run();
+    this.#s.stmt('DELETE FROM remote_listing').run();
+    this.#remote = null;
   }
 
   // ---- Synced ------------------------------------------------------------
@@ -166,7 +255,7 @@ export class Trees {
   }
 
   putSynced(n: SyncedNode): void {
-    this.#treesChange();
+    this.#treesChange(['id', n.id]);
     this.#s.stmt(`INSERT INTO synced (id, parent, name, kind, rev, size, hash, mtime, exec, target, ino)
       VALUES (@id, @parent, @name, @kind, @rev, @size, @hash, @mtime, @exec, @target, @ino)
       ON CONFLICT(id) DO UPDATE SET parent = excluded.parent, name = excluded.name, kind = excluded.kind, rev = excluded.rev,
@@ -181,13 +270,13 @@ export class Trees {
   }
 
   deleteSynced(id: string): void {
-    this.#treesChange();
+    this.#treesChange(['id', id]);
     this.#s.stmt('DELETE FROM synced WHERE id = ?').run(id);
     this.#synced?.delete(id);
   }
 
   deleteSyncedSubtree(id: string): void {
-    this.#treesChange();
+    this.#treesChange(['id', id]);
     this.#s.stmt(`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT s.id FROM synced s JOIN sub ON s.parent = sub.id)
       DELETE FROM synced WHERE id IN (SELECT id FROM sub)`).run(id);
     this.#synced = null;
@@ -195,13 +284,14 @@ export class Trees {
 
   /** Forgets the merge base entirely (after the server's history changed under us). */
   clearSynced(): void {
-    this.#treesChange();
+    this.#treesChange('whole');
     this.#s.stmt('DELETE FROM synced').run();
     this.#synced = null;
   }
 
   reparentSynced(from: string, to: string): void {
-    this.#treesChange();
+    this.#treesChange(['id', from]);
+    this.#treesChange(['id', to]);
     this.#s.stmt('UPDATE synced SET parent = ? WHERE parent = ?').run(to, from);
     this.#synced = null;
   }
@@ -224,7 +314,7 @@ export class Trees {
   }
 
   putLocal(e: LocalEntry): void {
-    this.#treesChange();
+    this.#treesChange(['path', e.diskPath]);
     this.#s.stmt(`INSERT INTO local (disk_path, path, kind, size, mtime_ms, ino, hash, exec, target)
       VALUES (@diskPath, @path, @kind, @size, @mtimeMs, @ino, @hash, @exec, @target)
       ON CONFLICT(disk_path) DO UPDATE SET path = excluded.path, kind = excluded.kind, size = excluded.size,
@@ -235,7 +325,7 @@ export class Trees {
 
   /** Removes an entry and everything below it. */
   deleteLocalSubtree(diskPath: string): void {
-    this.#treesChange();
+    this.#treesChange(['path', diskPath]);
     this.#s.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(diskPath, diskPath + '/', diskPath + '0');
     if (this.#local) {
       const below = diskPath + '/';
@@ -245,13 +335,32 @@ export class Trees {
 
   /** Renames an entry and everything below it (a directory move). */
   moveLocalSubtree(from: string, to: string, toNfc: string): void {
-    this.#treesChange();
+    this.#treesChange(['path', from]);
+    this.#treesChange(['path', to]);
     const rows = this.#s.stmt("SELECT disk_path, path FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").all(from, from + '/', from + '0') as { disk_path: string; path: string }[];
     const fromNfc = rows.find((r) => r.disk_path === from)?.path ?? from.normalize('NFC');
     const upd = this.#s.stmt('UPDATE local SET disk_path = ?, path = ? WHERE disk_path = ?');
     this.#s.stmt("DELETE FROM local WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)").run(to, to + '/', to + '0');
     for (const r of rows) upd.run(to + r.disk_path.slice(from.length), toNfc + r.path.slice(fromNfc.length), r.disk_path);
     this.#local = null;
+  }
+
+  /**
+   * The Local entries at these disk paths, below them and at every parent
+   * of them: what a re-stat of watcher hints compares with, without the
+   * rest of the tree.
+   */
+  localAround(paths: Iterable<string>): LocalTree {
+    const t: LocalTree = new Map();
+    const add = (e: LocalEntry | undefined) => { if (e) t.set(e.diskPath, e); };
+    for (const p of paths) {
+      for (let q = p; q !== ''; q = q.includes('/') ? q.slice(0, q.lastIndexOf('/')) : '') {
+        if (t.has(q)) continue;
+        add(this.#index.local(q)?.v);
+      }
+      for (const e of this.#index.localBelow(p)) add(e.v);
+    }
+    return t;
   }
 
   localCount(): number {

@@ -24,6 +24,7 @@ import { checkName, nameKey } from '../../protocol/names.js';
 import { LIMITS, ROOT_ID } from '../../protocol/types.js';
 import type { SyncedNode, SyncedTree } from '../associate.js';
 import type { LocalEntry, LocalTree } from '../local.js';
+import type { Seeds } from './select.js';
 import type { PlanInput } from './state.js';
 import { coveringExclusion } from '../policy/exclusions.js';
 import { parentPath, type Tree, type TreeNode } from '../tree.js';
@@ -64,8 +65,13 @@ interface Seen {
 // replacing node objects, never mutating them): the last findings by id.
 const seenBy = new WeakMap<SyncedTree, Map<string, Seen>>();
 
+/** A narrowed input, and what in it is unsettled (the seeds of a later selection, select.ts). */
+export interface Narrowed extends PlanInput {
+  unsettled: Seeds;
+}
+
 /** The input narrowed to what can change the plan; plan() over it returns what it returns over `input`. */
-export function narrowPlanInput(input: PlanInput): PlanInput {
+export function narrowPlanInput(input: PlanInput): Narrowed {
   const { remote, synced, local } = input;
   const excluded = input.excluded ?? [];
   let seen = seenBy.get(synced);
@@ -144,7 +150,7 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
       }
     }
   }
-  if (!anyUnsettled && unowned.length === 0) return { ...input, remote: new Map(), synced: new Map(), local: new Map() };
+  if (!anyUnsettled && unowned.length === 0) return { ...input, remote: new Map(), synced: new Map(), local: new Map(), unsettled: { ids: [], paths: [] } };
 
   const besideTaint = (parent: string): boolean => parent === ROOT_ID || tainted.has(parent);
 
@@ -197,5 +203,9 @@ export function narrowPlanInput(input: PlanInput): PlanInput {
     const id = ownedBy(k, e);
     if (id === undefined || kept.has(id)) l2.set(k, e);
   }
-  return { ...input, remote: r2, synced: s2, local: l2 };
+  const ids = new Set<string>();
+  for (const id of synced.keys()) if (!settled.get(id)) ids.add(id);
+  for (const id of remote.keys()) if (!settled.get(id)) ids.add(id);
+  const unsettled = { ids: [...ids], paths: unowned.map((e) => e.diskPath) };
+  return { ...input, remote: r2, synced: s2, local: l2, unsettled };
 }

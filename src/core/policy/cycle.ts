@@ -111,3 +111,16 @@ export function nextWait(r: { paused: unknown; converged: boolean; pending: numb
 export function afterFailure(code: string | undefined, network: boolean): { state: 'offline' | 'error'; waitMs: number | null } {
   return { state: network ? 'offline' : 'error', waitMs: code === 'unauthorized' ? UNAUTHORIZED_WAIT_MS : null };
 }
+
+/** Seeds beyond this many, loading the whole trees costs less than selecting around each seed. */
+export const MAX_SELECT_SEEDS = 20_000;
+
+/**
+ * Whether a round plans over the nodes around what changed
+ * (core/plan/select.ts) instead of the whole trees: only while the plan
+ * base was taken with the planner's other inputs as they are now (rules,
+ * version, device: the memo key) and its seeds are few enough.
+ */
+export function plansFromSelection(base: { memo: string; seeds: number } | null, memoKey: string): boolean {
+  return base !== null && base.memo === memoKey && base.seeds <= MAX_SELECT_SEEDS;
+}

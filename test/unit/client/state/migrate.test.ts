@@ -47,7 +47,7 @@ describe('migrate', () => {
     const db = raw(file);
     expect(db.pragma('user_version', { simple: true })).toBe(shippedMigrations().length);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => (r as { name: string }).name))
-      .toEqual(['chunk_files', 'chunk_spans', 'conflicts', 'local', 'meta', 'outbox', 'plan_memo', 'problems', 'remote', 'synced', 'trash']);
+      .toEqual(['chunk_files', 'chunk_spans', 'conflicts', 'local', 'meta', 'outbox', 'plan_base', 'plan_memo', 'plan_seeds', 'problems', 'remote', 'remote_listing', 'synced', 'trash']);
     db.close();
   });
 

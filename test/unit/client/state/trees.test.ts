@@ -109,6 +109,80 @@ describe('Local', () => {
   });
 });
 
+describe('plan base and seeds', () => {
+  const writes: { desc: string; write: (t: Trees) => void; want: { ids: string[]; paths: string[] } | null }[] = [
+    { desc: 'upsertRemote seeds its id', write: (t) => t.upsertRemote(node('z', 'root'), 1), want: { ids: ['u', 'z'], paths: ['p'] } },
+    { desc: 'deleteRemoteSubtree seeds the top id', write: (t) => t.deleteRemoteSubtree('a'), want: { ids: ['a', 'u'], paths: ['p'] } },
+    { desc: 'putSynced seeds its id', write: (t) => t.putSynced(synced(node('z', 'root'))), want: { ids: ['u', 'z'], paths: ['p'] } },
+    { desc: 'deleteSynced seeds its id', write: (t) => t.deleteSynced('a'), want: { ids: ['a', 'u'], paths: ['p'] } },
+    { desc: 'deleteSyncedSubtree seeds the top id', write: (t) => t.deleteSyncedSubtree('a'), want: { ids: ['a', 'u'], paths: ['p'] } },
+    { desc: 'reparentSynced seeds both parents', write: (t) => t.reparentSynced('a', 'b'), want: { ids: ['a', 'b', 'u'], paths: ['p'] } },
+    { desc: 'putLocal seeds its disk path', write: (t) => t.putLocal(local('z')), want: { ids: ['u'], paths: ['p', 'z'] } },
+    { desc: 'deleteLocalSubtree seeds the top path', write: (t) => t.deleteLocalSubtree('a'), want: { ids: ['u'], paths: ['a', 'p'] } },
+    { desc: 'moveLocalSubtree seeds both paths', write: (t) => t.moveLocalSubtree('a', 'b', 'b'), want: { ids: ['u'], paths: ['a', 'b', 'p'] } },
+    { desc: 'pruneRemoteOrphans drops the base', write: (t) => t.pruneRemoteOrphans(), want: null },
+    { desc: 'replaceRemote drops the base', write: (t) => t.replaceRemote([]), want: null },
+    { desc: 'clearSynced drops the base', write: (t) => t.clearSynced(), want: null },
+    { desc: 'a listing swapped in drops the base', write: (t) => { t.startListing(); t.stageListing([node('z', 'root')]); t.swapInListing(); }, want: null },
+  ];
+
+  it.each(writes)('$desc (in the DB too)', ({ write, want }) => {
+    const { store, t } = open();
+    t.setPlanBase('key', { ids: ['u'], paths: ['p'] });
+    write(t);
+    const again = new Trees(store);
+    for (const tr of [t, again]) {
+      const base = tr.planBase();
+      if (want === null) {
+        expect(base).toBeNull();
+        continue;
+      }
+      expect(base).toEqual({ memo: 'key', seeds: want.ids.length + want.paths.length });
+      const seeds = tr.planSeeds();
+      expect({ ids: seeds.ids.sort(), paths: seeds.paths.sort() }).toEqual(want);
+    }
+  });
+
+  it('no base, no seeds: writes record nothing until a base is set', () => {
+    const { t } = open();
+    t.putLocal(local('z'));
+    expect(t.planBase()).toBeNull();
+    expect(t.planSeeds()).toEqual({ ids: [], paths: [] });
+    t.setPlanBase('key', { ids: [], paths: [] });
+    t.putLocal(local('y'));
+    expect(t.planSeeds()).toEqual({ ids: [], paths: ['y'] });
+  });
+
+  it('a new base replaces the seeds of the old one', () => {
+    const { t } = open();
+    t.setPlanBase('one', { ids: ['a'], paths: [] });
+    t.putLocal(local('z'));
+    t.setPlanBase('two', { ids: [], paths: ['q'] });
+    expect(t.planBase()).toEqual({ memo: 'two', seeds: 1 });
+    expect(t.planSeeds()).toEqual({ ids: [], paths: ['q'] });
+  });
+});
+
+describe('rows read through the indexes', () => {
+  it('children, by inode and below a path: only the rows asked for, counted', () => {
+    const { t } = open();
+    t.upsertRemote(dir('d', 'root'), 1);
+    t.upsertRemote(node('x', 'd'), 2);
+    t.upsertRemote(node('y', 'root'), 3);
+    t.putSynced(synced(node('x', 'd'), 7));
+    for (const p of ['d', 'd/x', 'd/e', 'd/e/deep', 'dd', 'y']) t.putLocal(local(p, { ino: p === 'd/x' ? 7 : 1 }));
+    const before = t.rowsRead;
+    expect(t.index.remoteChildren('d').map((r) => r.v.id)).toEqual(['x']);
+    expect(t.index.localChildren('d').map((r) => r.v.diskPath).sort()).toEqual(['d/e', 'd/x']);
+    expect(t.index.localChildren('').map((r) => r.v.diskPath).sort()).toEqual(['d', 'dd', 'y']);
+    expect(t.index.localBelow('d').map((r) => r.v.diskPath).sort()).toEqual(['d/e', 'd/e/deep', 'd/x']);
+    expect(t.index.syncedByIno(7).map((r) => r.v.id)).toEqual(['x']);
+    expect(t.index.localByIno(7).map((r) => r.v.diskPath)).toEqual(['d/x']);
+    expect(t.rowsRead - before).toBe(1 + 2 + 3 + 3 + 1 + 1);
+    expect([...t.localAround(['d/e']).keys()].sort()).toEqual(['d', 'd/e', 'd/e/deep']);
+  });
+});
+
 describe('plan memo', () => {
   const writes: { desc: string; write: (t: Trees) => void }[] = [
     { desc: 'upsertRemote', write: (t) => t.upsertRemote(node('z', 'root'), 1) },

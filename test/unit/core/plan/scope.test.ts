@@ -7,18 +7,14 @@
 
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../../../src/core/local.js';
-import type { PlanOp } from '../../../../src/core/ops.js';
 import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
-import { baseName, isWithin, joinPath } from '../../../../src/core/tree.js';
+import { baseName } from '../../../../src/core/tree.js';
 import { applyOp, localEdit, remoteEdit, remotePathIndex, ServerRefusal, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
-import { baseSeed, pick, rng, shuffle, type Rng } from '../../../helpers/rng.js';
+import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
+import { baseSeed, pick, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_SCOPE_RUNS ?? 1000);
-const NAMES = ['a', 'A', 'b', 'c.txt', 'C.TXT', 'é', 'e\u0301', 'Docs', 'docs'];
-
-let counter = 0;
-const fresh = (tag: string) => `${tag}${counter++}`;
 
 function inputOf(m: Model, isIgnored?: PlanInput['isIgnored'], excluded?: string[]): PlanInput {
   return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), isIgnored, excluded };
@@ -30,106 +26,6 @@ function compare(m: Model, isIgnored?: PlanInput['isIgnored'], excluded?: string
   const narrow = narrowPlanInput(input);
   return { full: plan(input), narrowed: plan(narrow), narrow };
 }
-
-/** A synced base: a few random entries (twins included) plus a settled subtree nothing touches. */
-function randomBase(r: Rng): TreeSpec {
-  const spec: TreeSpec = {};
-  const dirs = [''];
-  const taken = new Set<string>();
-  for (let i = 0; i < 4 + Math.floor(r() * 10); i++) {
-    const parent = pick(r, dirs);
-    const name = r() < 0.3 ? pick(r, NAMES) : `${pick(r, ['x', 'y', 'z'])}${i}`;
-    const path = joinPath(parent, name);
-    if (taken.has(path) || taken.has(path.normalize('NFC'))) continue;
-    taken.add(path);
-    if (r() < 0.4) {
-      spec[path + '/'] = null;
-      dirs.push(path);
-    } else spec[path] = fresh('base');
-  }
-  const big = pick(r, dirs);
-  for (let i = 0; i < 6; i++) {
-    spec[joinPath(big, `settled${i}/`)] = null;
-    for (let j = 0; j < 3; j++) spec[joinPath(big, `settled${i}/f${j}`)] = fresh('base');
-  }
-  return spec;
-}
-
-function remoteStep(r: Rng, m: Model): void {
-  const idx = [...remotePathIndex(m)];
-  const dirs = ['', ...idx.filter(([, id]) => m.remote.get(id)!.kind === 'dir').map(([p]) => p)];
-  const files = idx.filter(([, id]) => m.remote.get(id)!.kind !== 'dir').map(([p]) => p);
-  const free = () => {
-    const p = joinPath(pick(r, dirs), pick(r, NAMES).normalize('NFC'));
-    return idx.some(([q]) => q.toLowerCase() === p.toLowerCase()) ? null : p;
-  };
-  const k = r();
-  if (k < 0.25) {
-    const p = free();
-    if (p) remoteEdit.create(m, p, r() < 0.3 ? null : fresh('R'));
-  } else if (k < 0.45 && files.length) remoteEdit.edit(m, pick(r, files), fresh('R'));
-  else if (k < 0.6 && idx.length) {
-    const from = pick(r, idx)[0];
-    const to = free();
-    if (to && !isWithin(to, from)) remoteEdit.move(m, from, to);
-  } else if (k < 0.75 && idx.length) remoteEdit.delete(m, pick(r, idx)[0]);
-  else if (idx.length) {
-    // a new rev with the same content and place (another device's no-op, an mtime)
-    const id = pick(r, idx)[1];
-    const n = m.remote.get(id)!;
-    m.remote.set(id, { ...n, rev: n.rev + 1, mtime: n.mtime + 1 });
-  }
-}
-
-function localStep(r: Rng, m: Model): void {
-  const entries = [...m.local.values()];
-  const dirs = ['', ...entries.filter((e) => e.kind === 'dir').map((e) => e.path)];
-  const files = entries.filter((e) => e.kind === 'file');
-  const free = () => {
-    const p = joinPath(pick(r, dirs), pick(r, NAMES));
-    return entries.some((e) => e.path.normalize('NFC').toLowerCase() === p.normalize('NFC').toLowerCase()) ? null : p;
-  };
-  const k = r();
-  if (k < 0.2) {
-    const p = free();
-    if (p) localEdit.create(m, p, r() < 0.3 ? null : fresh('L'));
-  } else if (k < 0.35 && files.length) {
-    const e = pick(r, files);
-    (r() < 0.5 ? localEdit.edit : localEdit.replace)(m, e.diskPath, fresh('L'));
-  } else if (k < 0.5 && entries.length) {
-    const from = pick(r, entries).path;
-    const to = free();
-    if (to && !isWithin(to, from) && !m.local.has(to)) localEdit.move(m, from, to);
-  } else if (k < 0.62 && entries.length) localEdit.delete(m, pick(r, entries).diskPath);
-  else if (k < 0.72 && files.length) {
-    // a hard link: a second name for a file's inode
-    const e = pick(r, files);
-    const p = free();
-    if (p && !m.local.has(p)) m.local.set(p, { ...e, path: p, diskPath: p });
-  } else if (k < 0.82 && files.length) {
-    // inode reuse: a file deleted, a new one gets its inode
-    const gone = pick(r, files);
-    localEdit.delete(m, gone.diskPath);
-    const p = free();
-    if (p && !m.local.has(p)) m.local.set(p, { ...gone, path: p, diskPath: p, hash: fresh('L') });
-  } else if (k < 0.9 && entries.length) {
-    // the same entry spelled NFD on disk (another tool wrote it)
-    const e = pick(r, entries.filter((x) => x.path.includes('é')).concat(entries.slice(0, 1)));
-    const nfd = e.diskPath.normalize('NFD');
-    if (nfd !== e.diskPath && !m.local.has(nfd)) {
-      m.local.delete(e.diskPath);
-      m.local.set(nfd, { ...e, diskPath: nfd });
-    }
-  } else if (entries.length) {
-    const e = pick(r, entries);
-    if (e.kind === 'file') m.local.set(e.diskPath, { ...e, exec: !e.exec });
-  }
-}
-
-const PHASE: Record<PlanOp['type'], number> = {
-  adopt: 0, forget: 0, conflict_rename: 1, local_move: 2, mkdir: 3,
-  download: 4, symlink: 4, chmod: 4, create: 4, update: 4, move: 4, delete: 4, local_delete: 5,
-};
 
 describe('narrowPlanInput', () => {
   const seed0 = baseSeed(7);
@@ -151,21 +47,10 @@ describe('narrowPlanInput', () => {
           expect(part).toEqual(full);
           narrowed += narrow.synced.size + narrow.remote.size + narrow.local.size;
           total += m.synced.size + m.remote.size + m.local.size;
-          if (full.ops.length === 0) break;
-          const phased = [...full.ops].sort((a, b) => PHASE[a.type] - PHASE[b.type]);
-          for (const op of round % 2 ? phased : shuffle(r, phased).sort((a, b) => PHASE[a.type] - PHASE[b.type])) {
-            try {
-              applyOp(m, op);
-            } catch (err) {
-              if (!(err instanceof ServerRefusal)) break; // the model refuses a stale op; the plans still had to agree
-            }
-          }
-          if (r() < 0.3) localStep(r, m);
-          if (r() < 0.3) remoteStep(r, m);
+          if (!nextRound(r, m, full.ops, round)) break;
         }
       } catch (err) {
-        if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
-        throw new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} SYNCD_SCOPE_RUNS=1 npx vitest run test/unit/core/plan/scope.test.ts): ${(err as Error).message}`);
+        throw replayable(err, seed, 'SYNCD_SCOPE_RUNS', 'test/unit/core/plan/scope.test.ts');
       }
     }
     // the narrowing did narrow: most of the settled subtrees stay out

@@ -5,7 +5,7 @@ import type { SyncedTree } from '../../../../src/core/associate.js';
 import type { LocalEntry } from '../../../../src/core/local.js';
 import type { Plan, PlanOp } from '../../../../src/core/ops.js';
 import {
-  afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, nextWait, pendingOf, pullBeforeSending,
+  afterFailure, afterRound, MAX_SELECT_SEEDS, plansFromSelection, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, nextWait, pendingOf, pullBeforeSending,
   rescanBeforeDeleting, transferTotals, UNAUTHORIZED_WAIT_MS, usesDeleteAllowance, type NextWait,
 } from '../../../../src/core/policy/cycle.js';
 import type { TreeNode } from '../../../../src/core/tree.js';
@@ -117,4 +117,14 @@ describe('after a failed cycle', () => {
     { name: 'no code at all', code: undefined, network: false, want: { state: 'error', waitMs: null } },
   ];
   for (const c of cases) it(c.name, () => expect(afterFailure(c.code, c.network)).toEqual(c.want));
+});
+
+describe('planning from a selection', () => {
+  const cases = [
+    { name: 'no base (first sync, a reset, a failed transaction): the whole trees', base: null, want: false },
+    { name: 'a base taken with these rules and this version: a selection', base: { memo: 'k', seeds: 3 }, want: true },
+    { name: 'a base taken with other rules (the .syncignore changed): the whole trees', base: { memo: 'other', seeds: 3 }, want: false },
+    { name: `more than ${MAX_SELECT_SEEDS} seeds: the whole trees load faster`, base: { memo: 'k', seeds: MAX_SELECT_SEEDS + 1 }, want: false },
+  ];
+  for (const c of cases) it(c.name, () => expect(plansFromSelection(c.base, 'k')).toBe(c.want));
 });

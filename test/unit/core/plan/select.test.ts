@@ -1,0 +1,156 @@
+// selectAround: the nodes chosen from the seeds (what changed since a base,
+// plus what was unsettled at the base) must plan exactly what the whole
+// trees plan, on every state a randomized run passes through, and must be
+// few when little changed in a big settled tree.
+// Replay: SYNCD_SEED=<seed> SYNCD_SELECT_RUNS=1 npx vitest run test/unit/core/plan/select.test.ts
+
+import { describe, expect, it } from 'vitest';
+import type { SyncedTree } from '../../../../src/core/associate.js';
+import type { LocalTree } from '../../../../src/core/local.js';
+import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
+import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
+import { selectAround, type Placed, type Seeds, type TreeIndex } from '../../../../src/core/plan/select.js';
+import { ROOT_ID } from '../../../../src/protocol/types.js';
+import { baseName, parentPath, type Tree } from '../../../../src/core/tree.js';
+import { localEdit, remoteEdit, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
+import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
+import { baseSeed, rng } from '../../../helpers/rng.js';
+
+const RUNS = Number(process.env.SYNCD_SELECT_RUNS ?? 1000);
+const NOW = Date.UTC(2026, 10, 21, 10, 0, 0);
+
+/** The model's trees behind a TreeIndex, counting the rows it hands out. */
+function indexOf(m: Model): TreeIndex & { rows: number } {
+  const placed = <T>(map: Map<string, T>, pred: (k: string, v: T) => boolean): Placed<T>[] => {
+    const out: Placed<T>[] = [];
+    let i = 0;
+    for (const [k, v] of map) {
+      if (pred(k, v)) out.push({ at: i, v });
+      i++;
+    }
+    ix.rows += out.length;
+    return out;
+  };
+  const ix = {
+    rows: 0,
+    remote: (id: string) => placed(m.remote, (k) => k === id)[0],
+    synced: (id: string) => placed(m.synced, (k) => k === id)[0],
+    remoteChildren: (p: string) => placed(m.remote, (_, n) => n.parent === p),
+    syncedChildren: (p: string) => placed(m.synced, (_, n) => n.parent === p),
+    local: (d: string) => placed(m.local, (k) => k === d)[0],
+    localChildren: (dir: string) => placed(m.local, (k) => k !== '' && parentPath(k) === dir),
+    localBelow: (dir: string) => placed(m.local, (k) => k.startsWith(dir + '/')),
+    syncedByIno: (ino: number) => placed(m.synced, (_, n) => n.ino === ino),
+    localByIno: (ino: number) => placed(m.local, (_, e) => e.ino === ino),
+  };
+  return ix;
+}
+
+interface Snapshot {
+  remote: Tree;
+  synced: SyncedTree;
+  local: LocalTree;
+}
+
+const snapshot = (m: Model): Snapshot => ({ remote: new Map(m.remote), synced: new Map(m.synced), local: new Map(m.local) });
+
+/** What the state DB records as written since the base: ids of Remote and Synced, disk paths of Local. */
+function writtenSince(base: Snapshot, m: Model): Seeds {
+  const ids = new Set<string>();
+  const paths = new Set<string>();
+  const differ = <T>(a: Map<string, T>, b: Map<string, T>, out: Set<string>) => {
+    for (const [k, v] of a) if (JSON.stringify(b.get(k)) !== JSON.stringify(v)) out.add(k);
+    for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  };
+  differ(base.remote, m.remote, ids);
+  differ(base.synced, m.synced, ids);
+  differ(base.local, m.local, paths);
+  return { ids: [...ids], paths: [...paths] };
+}
+
+function inputOf(m: Model, isIgnored?: PlanInput['isIgnored']): PlanInput {
+  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW, isIgnored };
+}
+
+function compare(m: Model, base: Seeds, since: Snapshot, isIgnored?: PlanInput['isIgnored']) {
+  const input = inputOf(m, isIgnored);
+  const written = writtenSince(since, m);
+  const ix = indexOf(m);
+  const sel = selectAround({ ids: [...base.ids, ...written.ids], paths: [...base.paths, ...written.paths] }, ix);
+  const whole = narrowPlanInput(input);
+  const part = narrowPlanInput({ ...input, ...sel });
+  return { whole, part, full: plan(whole), selected: plan(part), rows: ix.rows };
+}
+
+describe('selectAround', () => {
+  const seed0 = baseSeed(11);
+  it(`plans exactly what the whole trees plan, on every round of ${RUNS} randomized runs (seed ${seed0})`, () => {
+    for (let run = 0; run < RUNS; run++) {
+      const seed = (seed0 + run) >>> 0;
+      const r = rng(seed);
+      const m = syncedModel(randomBase(r));
+      const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+      // some changes before the base: unsettled there, so seeds of the base
+      for (let i = 0; i < Math.floor(r() * 3); i++) (r() < 0.5 ? remoteStep : localStep)(r, m);
+      let since = snapshot(m);
+      let base = narrowPlanInput(inputOf(m, ignore)).unsettled;
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
+      try {
+        for (let round = 0; round < 30; round++) {
+          const { full, selected, whole, part } = compare(m, base, since, ignore);
+          expect(selected).toEqual(full);
+          expect([...part.synced.keys()]).toEqual([...whole.synced.keys()]);
+          expect([...part.remote.keys()]).toEqual([...whole.remote.keys()]);
+          expect([...part.local.keys()]).toEqual([...whole.local.keys()]);
+          if (r() < 0.3) {
+            // a new base, from the selection's own narrowing (as the agent takes it)
+            since = snapshot(m);
+            base = part.unsettled;
+          }
+          if (!nextRound(r, m, full.ops, round)) break;
+        }
+      } catch (err) {
+        throw replayable(err, seed, 'SYNCD_SELECT_RUNS', 'test/unit/core/plan/select.test.ts');
+      }
+    }
+  });
+
+  it('one new remote file in a settled tree of 2,000 files selects its directory, its siblings and the top level', () => {
+    const spec: TreeSpec = {};
+    for (let d = 0; d < 40; d++) {
+      spec[`d${d}/`] = null;
+      for (let f = 0; f < 50; f++) spec[`d${d}/f${f}`] = `c${d}.${f}`;
+    }
+    const m = syncedModel(spec);
+    const since = snapshot(m);
+    remoteEdit.create(m, 'd7/new.txt', 'N');
+    const { full, selected, part, rows } = compare(m, { ids: [], paths: [] }, since);
+    expect(selected).toEqual(full);
+    expect(full.ops.map((o) => o.type)).toEqual(['download']);
+    // d7's 50 files and the 40 top-level directories, in the three trees
+    expect(part.synced.size).toBe(40 + 50);
+    expect(part.remote.size).toBe(40 + 51);
+    expect(rows).toBeLessThan(1000);
+  });
+
+  it('a local edit and a local delete of a directory select the directory whole', () => {
+    const spec: TreeSpec = { 'a/': null, 'a/b/': null, 'a/b/x': 'X', 'a/b/y': 'Y', 'c/': null, 'c/z': 'Z' };
+    const m = syncedModel(spec);
+    const since = snapshot(m);
+    localEdit.delete(m, 'a/b');
+    localEdit.edit(m, 'c/z', 'Z2');
+    const { full, selected } = compare(m, { ids: [], paths: [] }, since);
+    expect(selected).toEqual(full);
+    expect(full.ops.map((o) => o.type).sort()).toEqual(['delete', 'update']);
+  });
+
+  it('a seed whose node is gone everywhere selects only the top level', () => {
+    const m = syncedModel({ 'a': 'A' });
+    const ix = indexOf(m);
+    const sel = selectAround({ ids: ['gone'], paths: ['nowhere/x'] }, ix);
+    // 'a' in the three trees: the top level is where "nowhere" would be
+    expect([sel.synced.size, sel.remote.size, sel.local.size]).toEqual([1, 1, 1]);
+    expect([...sel.synced.values()].every((n) => n.parent === ROOT_ID)).toBe(true);
+  });
+});
