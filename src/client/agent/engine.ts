@@ -14,7 +14,6 @@ import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
 import { VERSION } from '../../version.js';
 import { Backoff, sleep } from './backoff.js';
-import { removeLeftovers } from '../exec/detach.js';
 import { ROOT_MARKER } from '../../core/syncd-names.js';
 import { DirWatcher } from '../disk/watcher.js';
 import type { Unconfirmed } from '../exec/executor.js';
@@ -23,7 +22,7 @@ import { collectGarbage } from './memory.js';
 import { followServer } from './notify.js';
 import { pull } from '../exec/pull.js';
 import { RemoteError } from '../remote/errors.js';
-import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
+import { observe } from './observe.js';
 import type { StateDB } from '../state/db.js';
 import type { MetaKey, MetaValue } from '../state/meta.js';
 import { exclusionsKey, exclusionsToPlan, watchExclusions } from '../state/exclusions.js';
@@ -124,32 +123,12 @@ export class Engine {
     this.#dirty.clear();
     const full = this.#fullScanNeeded || this.#pollFallback || dirty.includes('');
     if (!full && dirty.length === 0) return; // no hints: Local stands as it is
-    // hints are compared with the entries around them only, not the whole tree
-    const prev = full ? db.loadLocal() : db.localAround(dirty);
-    const res = full ? await scanAll(this.o.folder, prev, this.#ignore, this.o.fs) : await scanPaths(this.o.folder, prev, dirty, this.#ignore, this.o.fs);
+    const problems = await observe({ db, folder: this.o.folder, fs: this.o.fs, log: this.o.log, ignore: this.#ignore, trash: this.#trash, full, dirty });
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
-    // leftovers are judged by Local as it was: the transaction below drops the
-    // files a crash left renamed aside from the cached tree `prev` is; after
-    // a partial scan, an interrupted delete's file is known by its inode, anywhere
-    const before = res.temps.length ? (full ? new Map(prev) : db.loadLocal()) : prev;
-    const { put, del } = localDiff(prev, res.tree);
-    if (put.length || del.length) {
-      db.tx(() => {
-        for (const k of del) db.deleteLocalSubtree(k);
-        for (const e of put) db.putLocal(e);
-      });
-    }
-    // no transfer runs while the folder is observed, so every temp file met
-    // is stale (a crash's, or one whose directory the user moved mid-download)
-    if (res.temps.length) {
-      const trash = this.#trash.round();
-      await removeLeftovers(this.o.fs, this.o.folder, res.temps, before, this.o.log, (p) => trash.dispose(p, 'remote_delete'));
-      trash.record();
-    }
     // a full scan replaces what scans reported; a partial one adds to it
-    if (full) this.#setProblemsIfChanged(res.problems, 'scan');
-    else for (const p of res.problems) db.addProblem(p, 'scan');
+    if (full) this.#setProblemsIfChanged(problems, 'scan');
+    else for (const p of problems) db.addProblem(p, 'scan');
   }
 
   /**

@@ -1,0 +1,51 @@
+// One look at the folder before a plan round: re-stat the dirty paths (or
+// scan everything), write what changed into Local, and clear the stale temp
+// files and renamed-aside leftovers a crash or a user's move left behind.
+
+import type { PlanProblem } from '../../core/ops.js';
+import { removeLeftovers } from '../exec/detach.js';
+import type { Fsys } from '../disk/fsys.js';
+import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
+import type { IgnoreMatcher } from '../disk/syncignore.js';
+import type { StateDB } from '../state/db.js';
+import type { Log } from './log.js';
+import type { TrashKeeper } from './trash-keeper.js';
+
+export interface Look {
+  db: StateDB;
+  folder: string;
+  fs: Fsys;
+  log: Log;
+  ignore: IgnoreMatcher;
+  trash: TrashKeeper;
+  /** scan everything, or only `dirty` */
+  full: boolean;
+  dirty: readonly string[];
+}
+
+/** Brings Local up to date with the disk; returns what the scan could not read. */
+export async function observe(l: Look): Promise<PlanProblem[]> {
+  const { db, full, dirty } = l;
+  // hints are compared with the entries around them only, not the whole tree
+  const prev = full ? db.loadLocal() : db.localAround([...dirty]);
+  const res = full ? await scanAll(l.folder, prev, l.ignore, l.fs) : await scanPaths(l.folder, prev, [...dirty], l.ignore, l.fs);
+  // leftovers are judged by Local as it was: the transaction below drops the
+  // files a crash left renamed aside from the cached tree `prev` is; after
+  // a partial scan, an interrupted delete's file is known by its inode, anywhere
+  const before = res.temps.length ? (full ? new Map(prev) : db.loadLocal()) : prev;
+  const { put, del } = localDiff(prev, res.tree);
+  if (put.length || del.length) {
+    db.tx(() => {
+      for (const k of del) db.deleteLocalSubtree(k);
+      for (const e of put) db.putLocal(e);
+    });
+  }
+  // no transfer runs while the folder is observed, so every temp file met
+  // is stale (a crash's, or one whose directory the user moved mid-download)
+  if (res.temps.length) {
+    const trash = l.trash.round();
+    await removeLeftovers(l.fs, l.folder, res.temps, before, l.log, (p) => trash.dispose(p, 'remote_delete'));
+    trash.record();
+  }
+  return res.problems;
+}
