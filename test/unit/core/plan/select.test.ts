@@ -1,6 +1,7 @@
 // selectAround: the nodes chosen from the seeds (what changed since a base,
 // plus what was unsettled at the base) must plan exactly what the whole
-// trees plan, on every state a randomized run passes through, and must be
+// trees plan, on every state a randomized run passes through (with a
+// selective-sync exclusion in some runs), and must be
 // few when little changed in a big settled tree.
 // Replay: SYNCD_SEED=<seed> SYNCD_SELECT_RUNS=1 npx vitest run test/unit/core/plan/select.test.ts
 
@@ -12,9 +13,9 @@ import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround, type Placed, type Seeds, type TreeIndex } from '../../../../src/core/plan/select.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { baseName, parentPath, type Tree } from '../../../../src/core/tree.js';
-import { localEdit, remoteEdit, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
+import { localEdit, remoteEdit, remotePathIndex, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
 import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
-import { baseSeed, rng } from '../../../helpers/rng.js';
+import { baseSeed, pick, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_SELECT_RUNS ?? 1000);
 const NOW = Date.UTC(2026, 10, 21, 10, 0, 0);
@@ -68,12 +69,12 @@ function writtenSince(base: Snapshot, m: Model): Seeds {
   return { ids: [...ids], paths: [...paths] };
 }
 
-function inputOf(m: Model, isIgnored?: PlanInput['isIgnored']): PlanInput {
-  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW, isIgnored };
+function inputOf(m: Model, isIgnored?: PlanInput['isIgnored'], excluded?: string[]): PlanInput {
+  return { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW, isIgnored, excluded };
 }
 
-function compare(m: Model, base: Seeds, since: Snapshot, isIgnored?: PlanInput['isIgnored']) {
-  const input = inputOf(m, isIgnored);
+function compare(m: Model, base: Seeds, since: Snapshot, isIgnored?: PlanInput['isIgnored'], excluded?: string[]) {
+  const input = inputOf(m, isIgnored, excluded);
   const written = writtenSince(since, m);
   const ix = indexOf(m);
   const sel = selectAround({ ids: [...base.ids, ...written.ids], paths: [...base.paths, ...written.paths] }, ix);
@@ -90,15 +91,17 @@ describe('selectAround', () => {
       const r = rng(seed);
       const m = syncedModel(randomBase(r));
       const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+      // selective sync: an excluded path of the base, in some runs (a changed list drops the base in the agent)
+      const excluded = r() < 0.15 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
       // some changes before the base: unsettled there, so seeds of the base
       for (let i = 0; i < Math.floor(r() * 3); i++) (r() < 0.5 ? remoteStep : localStep)(r, m);
       let since = snapshot(m);
-      let base = narrowPlanInput(inputOf(m, ignore)).unsettled;
+      let base = narrowPlanInput(inputOf(m, ignore, excluded)).unsettled;
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
       try {
         for (let round = 0; round < 30; round++) {
-          const { full, selected, whole, part } = compare(m, base, since, ignore);
+          const { full, selected, whole, part } = compare(m, base, since, ignore, excluded);
           expect(selected).toEqual(full);
           expect([...part.synced.keys()]).toEqual([...whole.synced.keys()]);
           expect([...part.remote.keys()]).toEqual([...whole.remote.keys()]);
