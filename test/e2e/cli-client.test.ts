@@ -2,16 +2,14 @@
 // one agent per folder, SIGTERM stops cleanly, and a reset after a conflict
 // breeds no second copy.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateDB } from '../../src/client/state/db.js';
 import { folderStatePaths } from '../../src/client/state/paths.js';
 import { waitFor } from '../helpers/agent.js';
-import { cli, start, startServerProc, type Proc } from '../helpers/procs.js';
+import { cli, start, twoLinkedFolders, type Proc } from '../helpers/procs.js';
 
-let work: string;
 let server: { proc: Proc; url: string };
 let env: NodeJS.ProcessEnv;
 let A: string;
@@ -20,14 +18,7 @@ let B: string;
 const copies = (dir: string) => readdirSync(dir).filter((n) => n.includes('conflicted copy'));
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'syncd-cli-'));
-  env = { SYNCD_STATE_DIR: join(work, 'state') };
-  server = await startServerProc(join(work, 'srv'));
-  const add = (label: string) => cli(['server', 'add-device', '--data', join(work, 'srv'), '--namespace', 'ns', '--label', label]).stdout.trim();
-  A = join(work, 'A');
-  B = join(work, 'B');
-  expect(cli(['init', A, '--server', server.url, '--token', add('alpha')], env).code).toBe(0);
-  expect(cli(['init', B, '--server', server.url, '--token', add('beta')], env).code).toBe(0);
+  ({ env, server, A, B } = await twoLinkedFolders('syncd-cli-'));
 });
 
 afterAll(async () => {

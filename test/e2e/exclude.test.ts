@@ -5,13 +5,12 @@
 // selective sync conflict, and `exclude remove` brings the content back;
 // with the agent stopped and while it runs.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/agent.js';
-import { BIN, cli, cliAsync, start, startServerProc, type Proc } from '../helpers/procs.js';
+import { BIN, cli, cliAsync, start, twoLinkedFolders, type Proc } from '../helpers/procs.js';
 
 let work: string;
 let server: { proc: Proc; url: string };
@@ -27,14 +26,7 @@ const ok = (args: string[]) => {
 const read = (...p: string[]) => readFileSync(join(...p), 'utf8');
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'syncd-exclude-'));
-  env = { SYNCD_STATE_DIR: join(work, 'state') };
-  server = await startServerProc(join(work, 'srv'));
-  const add = (label: string) => cli(['server', 'add-device', '--data', join(work, 'srv'), '--namespace', 'ns', '--label', label]).stdout.trim();
-  A = join(work, 'A');
-  B = join(work, 'B');
-  ok(['init', A, '--server', server.url, '--token', add('alpha')]);
-  ok(['init', B, '--server', server.url, '--token', add('beta')]);
+  ({ work, env, server, A, B } = await twoLinkedFolders('syncd-exclude-'));
   mkdirSync(join(A, 'docs', 'sub'), { recursive: true });
   writeFileSync(join(A, 'docs', 'a.txt'), 'A1');
   writeFileSync(join(A, 'docs', 'sub', 'b.txt'), 'B1');

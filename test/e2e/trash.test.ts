@@ -5,17 +5,15 @@
 // with trashDays 0 empties the trash.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/agent.js';
-import { BIN, cli, cliAsync, start, startServerProc, type Proc } from '../helpers/procs.js';
+import { BIN, cli, cliAsync, start, twoLinkedFolders, type Proc } from '../helpers/procs.js';
 
 const DIRS = 20;
 const PER_DIR = 100; // 2,000 files in the storm
 
-let work: string;
 let server: { proc: Proc; url: string };
 let env: NodeJS.ProcessEnv;
 let A: string;
@@ -41,14 +39,7 @@ function files(dir: string, rel = ''): string[] {
 }
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'syncd-trash-e2e-'));
-  env = { SYNCD_STATE_DIR: join(work, 'state') };
-  server = await startServerProc(join(work, 'srv'));
-  const add = (label: string) => cli(['server', 'add-device', '--data', join(work, 'srv'), '--namespace', 'ns', '--label', label]).stdout.trim();
-  A = join(work, 'A');
-  B = join(work, 'B');
-  expect(cli(['init', A, '--server', server.url, '--token', add('alpha')], env).code).toBe(0);
-  expect(cli(['init', B, '--server', server.url, '--token', add('beta')], env).code).toBe(0);
+  ({ env, server, A, B } = await twoLinkedFolders('syncd-trash-e2e-'));
 });
 
 afterAll(async () => {

@@ -3,6 +3,8 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const BIN = join(__dirname, '..', '..', 'bin', 'syncd');
@@ -60,4 +62,23 @@ export async function startServerProc(dataDir: string): Promise<{ proc: Proc; ur
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`server did not start: ${proc.output.join('')}`);
+}
+
+/**
+ * A real `syncd serve` on a fresh data folder under `prefix` and two folders
+ * A and B linked to one namespace of it (devices alpha and beta), with their
+ * own state directory: the start of every two-device CLI test.
+ */
+export async function twoLinkedFolders(prefix: string): Promise<{ work: string; env: NodeJS.ProcessEnv; server: { proc: Proc; url: string }; A: string; B: string }> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const env = { SYNCD_STATE_DIR: join(work, 'state') };
+  const server = await startServerProc(join(work, 'srv'));
+  const add = (label: string) => cli(['server', 'add-device', '--data', join(work, 'srv'), '--namespace', 'ns', '--label', label]).stdout.trim();
+  const A = join(work, 'A');
+  const B = join(work, 'B');
+  for (const [dir, label] of [[A, 'alpha'], [B, 'beta']] as const) {
+    const r = cli(['init', dir, '--server', server.url, '--token', add(label)], env);
+    if (r.code !== 0) throw new Error(`syncd init ${dir}: ${r.stderr}`);
+  }
+  return { work, env, server, A, B };
 }
