@@ -99,6 +99,19 @@ describe('the local trash in the executor', () => {
     w.db.close();
   });
 
+  it('says why: a delete of an excluded folder\'s copy is `excluded`, a revert round\'s delete and replace are `revert`', async () => {
+    const w = world(11, 'videos/clip.txt');
+    await drive(w.sched, execute({ root: '/sync', db: w.db, remote: blobs, concurrency: 1, fs: w.fs, trash: w.bin }, [{ ...w.del, excluded: true } as PlanOp]));
+    expect(w.db.trashEntries()).toMatchObject([{ path: 'videos/clip.txt', reason: 'excluded' }]);
+    w.db.close();
+    for (const [seed, op] of [[12, 'del'], [13, 'replace']] as const) {
+      const r = world(seed);
+      await drive(r.sched, execute({ root: '/sync', db: r.db, remote: blobs, concurrency: 1, fs: r.fs, trash: r.bin, trashCause: 'revert', downloadRetries: 0 }, [op === 'del' ? r.del : r.replace]));
+      expect(r.db.trashEntries()).toMatchObject([{ path: 'f', reason: 'revert', hash: sha(OLD) }]);
+      r.db.close();
+    }
+  });
+
   it('without a trash (trashDays 0) the delete unlinks, as before', async () => {
     const w = world(2);
     await drive(w.sched, execute({ root: '/sync', db: w.db, remote: blobs, concurrency: 1, fs: w.fs }, [w.del]));

@@ -257,7 +257,7 @@ export class Engine {
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       // the executor (and its queue) is loaded once there is work: a no-op run never needs it
       const { execute } = await import('../exec/executor.js');
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // a path that changed again since the scan is left alone (and reported), not reverted or pushed next round

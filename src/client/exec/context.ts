@@ -25,6 +25,8 @@ export interface ExecContext {
   downloadRetries?: number;
   /** the local trash: what a remote change takes off the disk goes there (none: it is unlinked) */
   trash?: TrashBin;
+  /** why this round takes files off the disk when it is not the server's doing: a `syncd revert` */
+  trashCause?: 'revert';
   /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
   unconfirmed?: Unconfirmed[];
 }

@@ -52,7 +52,7 @@ class Run {
   readonly slots: Slots;
   constructor(readonly ctx: ExecContext) {
     this.fs = ctx.fs ?? nodeFsys;
-    this.trash = new RoundTrash(ctx.trash, ctx.db);
+    this.trash = new RoundTrash(ctx.trash, ctx.db, ctx.trashCause);
     this.slots = requestSlots(ctx.concurrency);
   }
 
@@ -379,7 +379,7 @@ class Run {
     } else {
       // renamed aside and checked there before it goes: a write that lands
       // between our check above and the delete is never what gets deleted
-      const r = await detachAndDelete(this.fs, abs, op.expect, this.trash.dispose(op.path, 'remote_delete'));
+      const r = await detachAndDelete(this.fs, abs, op.expect, this.trash.dispose(op.path, op.excluded ? 'excluded' : 'remote_delete'));
       if (r === 'changed') return this.stale(op.path);
     }
     const { db } = this.ctx;

@@ -20,6 +20,8 @@ export class RoundTrash {
   constructor(
     readonly bin: TrashBin | undefined,
     readonly db: StateDB,
+    /** the round's own cause (a revert), shown instead of the remote change it was carried out as */
+    readonly cause?: TrashReason,
   ) {}
 
   /** How the file at `rel` leaves the disk: into the trash; undefined when there is no trash (unlinked). */
@@ -27,9 +29,10 @@ export class RoundTrash {
     const { bin } = this;
     if (!bin) return undefined;
     return async (aside, st) => {
-      const hash = this.db.loadLocal().get(rel)?.hash ?? null;
+      // one indexed row, not the whole Local tree (a storm in a big folder)
+      const hash = this.db.treeIndex.local(rel)?.v.hash ?? null;
       const t = await bin.put(aside, rel, st);
-      this.#pending.push(trashEntry(rel, t, bin.now(), hash, reason));
+      this.#pending.push(trashEntry(rel, t, bin.now(), hash, reason === 'excluded' ? reason : (this.cause ?? reason)));
     };
   }
 

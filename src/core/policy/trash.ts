@@ -3,8 +3,11 @@
 // around it, pure: which entries a prune drops, the name of a batch folder,
 // the name a restore takes when the original path is taken again.
 
-/** Why a file went to the trash (shown by `syncd trash list`); `recovered`: found in the trash unindexed after a crash. */
-export type TrashReason = 'remote_delete' | 'remote_replace' | 'revert' | 'recovered';
+/**
+ * Why a file went to the trash (shown by `syncd trash list`): a remote delete or replace, a `syncd revert`,
+ * a selective-sync exclusion (`excluded`), or `recovered`: found in the trash unindexed after a crash.
+ */
+export type TrashReason = 'remote_delete' | 'remote_replace' | 'revert' | 'excluded' | 'recovered';
 
 /** What a prune needs to know of one trash entry. */
 export interface TrashAge {
