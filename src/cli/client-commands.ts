@@ -16,6 +16,9 @@ import { RemoteClient } from '../client/remote/remote.js';
 import { safeJoin } from '../client/disk/safe-fs.js';
 import { StateDB } from '../client/state/db.js';
 import { keepConflicts } from '../client/exec/keep.js';
+import { RoundTrash } from '../client/exec/to-trash.js';
+import { TrashBin } from '../client/disk/trash.js';
+import { nodeFsys } from '../client/disk/fsys.js';
 import { resumeDecision, USER_PAUSE } from '../core/policy/pause.js';
 import { SyncdError, UsageError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../protocol/types.js';
@@ -308,7 +311,9 @@ export async function runConflicts(dir: string | undefined, o: { keep?: 'local' 
       else for (const c of list) process.stdout.write(`${c.path}\n    copy of ${c.original}: ${c.reason} (${new Date(c.at).toISOString()})\n`);
       return;
     }
-    const report = await keepConflicts(paths.folder, db, o.keep, list);
+    // the side not kept goes to the local trash (unless trashDays is 0)
+    const bin = loadConfig(paths.folder).trashDays > 0 ? new TrashBin(paths.folder, nodeFsys, Date.now) : undefined;
+    const report = await keepConflicts(paths.folder, db, o.keep, list, nodeFsys, new RoundTrash(bin, db));
     for (const s of report.skipped) process.stderr.write(`skipped ${s.path}: ${s.message}\n`);
     if (report.skipped.length) process.exitCode = 1;
     const n = report.resolved;

@@ -2,7 +2,9 @@
 // the copy and its original, lets core/policy/conflicts decide, and acts
 // through the executor's checked steps (a delete goes through
 // detachAndDelete; a replace re-checks both paths right before the rename
-// or link). Whatever moved on since syncd's last scan is left alone.
+// or link). Whatever moved on since syncd's last scan is left alone. With a
+// trash, the version that loses (the copy, or the file the copy replaces)
+// goes to the local trash (reason `conflict`) instead of being unlinked.
 
 import { dirname } from 'node:path';
 import type { LocalTree } from '../../core/local.js';
@@ -11,6 +13,7 @@ import type { StateDB } from '../state/db.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
 import { assertRealParents, diskState, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
 import { detachAndDelete } from './detach.js';
+import type { RoundTrash } from './to-trash.js';
 
 export interface KeepReport {
   resolved: number;
@@ -39,7 +42,7 @@ async function observe(root: string, rel: string, local: LocalTree, fs: Fsys): P
 }
 
 /** Carries out a plan; returns null when done, or why it stopped (what is left stays as it is). */
-async function act(root: string, p: KeepPlan, fs: Fsys): Promise<string | null> {
+async function act(root: string, p: KeepPlan, fs: Fsys, trash?: RoundTrash): Promise<string | null> {
   switch (p.do) {
     case 'forget':
       return null;
@@ -57,7 +60,7 @@ async function act(root: string, p: KeepPlan, fs: Fsys): Promise<string | null> 
             if (code === 'ENOTEMPTY' || code === 'EEXIST') return `"${s.path}" holds something syncd has not seen; run \`syncd sync\` and try again`;
             throw err;
           }
-        } else if ((await detachAndDelete(fs, abs, s.expect)) === 'changed') {
+        } else if ((await detachAndDelete(fs, abs, s.expect, trash?.dispose(s.path, 'conflict'))) === 'changed') {
           return `"${s.path}" changed since syncd last saw it; run \`syncd sync\` and try again`;
         }
         await fs.syncDir(dirname(abs));
@@ -68,8 +71,11 @@ async function act(root: string, p: KeepPlan, fs: Fsys): Promise<string | null> 
       const to = safeJoin(root, p.to);
       const st = await lstatOrNull(from, fs);
       if (!matchesExpect(st, p.expect)) return `"${p.from}" changed since syncd last saw it; run \`syncd sync\` and try again`;
-      if (p.expectTo === null && st!.isFile()) {
-        // nothing expected there: a link fails rather than replace what appeared
+      // the version the copy replaces goes to the local trash first, checked once aside
+      const dispose = p.expectTo !== null && p.expectTo.kind !== 'dir' && st!.isFile() ? trash?.dispose(p.to, 'conflict') : undefined;
+      if (dispose && (await detachAndDelete(fs, to, p.expectTo!, dispose)) === 'changed') return `"${p.to}" changed since syncd last saw it; run \`syncd sync\` and try again`;
+      if ((p.expectTo === null || dispose) && st!.isFile()) {
+        // nothing (left) there: a link fails rather than replace what appeared
         try {
           await fs.link(from, to);
         } catch (err) {
@@ -92,7 +98,7 @@ async function act(root: string, p: KeepPlan, fs: Fsys): Promise<string | null> 
  * Resolves every listed conflict keeping `keep`'s version. A conflict that
  * cannot be resolved safely stays listed and is reported.
  */
-export async function keepConflicts(root: string, db: StateDB, keep: KeepSide, conflicts: readonly { path: string; original: string }[], fs: Fsys = nodeFsys): Promise<KeepReport> {
+export async function keepConflicts(root: string, db: StateDB, keep: KeepSide, conflicts: readonly { path: string; original: string }[], fs: Fsys = nodeFsys, trash?: RoundTrash): Promise<KeepReport> {
   const report: KeepReport = { resolved: 0, skipped: [] };
   const local = db.loadLocal();
   for (const c of conflicts) {
@@ -100,7 +106,8 @@ export async function keepConflicts(root: string, db: StateDB, keep: KeepSide, c
     // keeping the remote version never touches the original
     const original = keep === 'local' ? await observe(root, c.original, local, fs) : { path: c.original, known: undefined, disk: null };
     const below = keep === 'remote' && copy.disk?.kind === 'dir' && copy.known?.kind === 'dir' ? await observeBelow(root, c.path, local, fs) : [];
-    const stopped = await act(root, planKeep(keep, copy, below, original), fs);
+    const stopped = await act(root, planKeep(keep, copy, below, original), fs, trash);
+    trash?.record();
     if (stopped !== null) {
       report.skipped.push({ path: c.path, message: stopped });
       continue;

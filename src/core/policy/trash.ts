@@ -5,9 +5,9 @@
 
 /**
  * Why a file went to the trash (shown by `syncd trash list`): a remote delete or replace, a `syncd revert`,
- * a selective-sync exclusion (`excluded`), or `recovered`: found in the trash unindexed after a crash.
+ * a selective-sync exclusion (`excluded`), `syncd conflicts --keep` (`conflict`: the side not kept), or `recovered`: found in the trash unindexed after a crash.
  */
-export type TrashReason = 'remote_delete' | 'remote_replace' | 'revert' | 'excluded' | 'recovered';
+export type TrashReason = 'remote_delete' | 'remote_replace' | 'revert' | 'excluded' | 'conflict' | 'recovered';
 
 /** What a prune needs to know of one trash entry. */
 export interface TrashAge {

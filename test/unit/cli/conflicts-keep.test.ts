@@ -125,3 +125,32 @@ describe('conflicts --keep', () => {
     });
   });
 });
+
+describe('conflicts --keep and the local trash', () => {
+  for (const keep of ['remote', 'local'] as const) {
+    const loser = keep === 'remote' ? 'local version' : 'remote version';
+    it(`keep ${keep}: the version not kept (${loser}) goes to the trash, reason conflict`, async () => {
+      setup();
+      await runConflicts(folder, { keep });
+      const db = new StateDB(folderStatePaths(folder).db);
+      const entries = db.trashEntries();
+      db.close();
+      expect(entries).toMatchObject([{ path: keep === 'remote' ? COPY : 'plan.txt', reason: 'conflict', size: loser.length }]);
+      expect(read(entries[0]!.stored)).toBe(loser);
+      expect(read('plan.txt')).toBe(keep === 'remote' ? 'remote version' : 'local version');
+      expect(existsSync(join(folder, COPY))).toBe(false);
+    });
+  }
+
+  it('with trashDays 0 the version not kept is unlinked, as before', async () => {
+    setup();
+    process.env.SYNCD_TRASH_DAYS = '0';
+    try {
+      await runConflicts(folder, { keep: 'remote' });
+    } finally {
+      delete process.env.SYNCD_TRASH_DAYS;
+    }
+    expect(existsSync(join(folder, '.syncd-trash'))).toBe(false);
+    expect(existsSync(join(folder, COPY))).toBe(false);
+  });
+});
