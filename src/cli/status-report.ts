@@ -11,6 +11,7 @@ import { SyncdError, UsageError } from '../protocol/errors.js';
 import type { StatusReply } from '../protocol/types.js';
 import { openLinked, printJson, remoteFor } from './folder.js';
 import { folderModePlan } from './mode-plan.js';
+import { formatBytes } from './progress-core.js';
 
 /** Differences listed in `status --json` (the count is exact). */
 const MAX_LISTED_DIFFERENCES = 100;
@@ -51,6 +52,8 @@ export interface FolderStatus {
   channel: 'stream' | 'longpoll' | null;
   /** paths this device excludes (selective sync), relative to the folder */
   exclusions: string[];
+  /** what the local trash (`.syncd-trash/`, `syncd trash list`) holds */
+  trash: { files: number; bytes: number };
 }
 
 function channelOf(v: unknown): FolderStatus['channel'] {
@@ -118,6 +121,7 @@ export async function folderStatus(dir: string | undefined): Promise<FolderStatu
       mode: config.mode, differences: diffs.slice(0, MAX_LISTED_DIFFERENCES), differences_total: diffs.length, mode_request: request,
       channel: pid === null ? null : channelOf(db.meta.get('channel')),
       exclusions,
+      trash: db.trashSummary(),
     };
   } finally {
     db.close();
@@ -146,6 +150,7 @@ export function renderStatus(s: FolderStatus, pauseReason: string | null): strin
   lines.push(`  pending    ${s.pending_uploads} uploads, ${s.pending_downloads} downloads, ${s.pending_other} other (${s.pending_bytes} bytes)`);
   if (s.mode !== 'two-way' || s.differences_total > 0) lines.push(...modeLines(s));
   lines.push(`  conflicts  ${s.conflicts}${s.conflicts ? ' (see `syncd conflicts`)' : ''}`);
+  if (s.trash.files) lines.push(`  trash      ${s.trash.files} file${s.trash.files === 1 ? '' : 's'} (${formatBytes(s.trash.bytes)}; see \`syncd trash list\`)`);
   if (s.exclusions.length) lines.push(`  excluded   ${s.exclusions.join(', ')} (see \`syncd exclude list\`)`);
   if (s.last_sync_at) lines.push(`  last sync  ${ago(Date.now() - s.last_sync_at)} ago`);
   if (pauseReason && s.state === 'paused') lines.push(`  why        ${pauseReason}`);

@@ -107,6 +107,11 @@ describe('local trash (CLI, two devices)', () => {
     const [e] = list(B).filter((x) => x.path === 'notes.txt');
     expect(e).toMatchObject({ path: 'notes.txt', reason: 'remote_replace', size: 'version 1'.length });
     expect(cli(['trash', 'list', B], env).stdout).toMatch(/remote_replace\s+notes\.txt/);
+    // status says what the trash holds
+    const all = list(B);
+    const st = JSON.parse(cli(['status', B, '--json'], env).stdout);
+    expect(st.trash).toEqual({ files: all.length, bytes: all.reduce((n, x) => n + x.size, 0) });
+    expect(cli(['status', B], env).stdout).toMatch(new RegExp(`trash +${all.length} files? \\(.*; see \`syncd trash list\`\\)`));
 
     // PATH relative to the working directory
     const r = spawnSync(process.execPath, [BIN, 'trash', 'restore', 'notes.txt'], { cwd: B, env: { ...process.env, ...env }, encoding: 'utf8' });

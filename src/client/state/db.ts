@@ -104,6 +104,7 @@ export class StateDB {
   // ---- trash.ts (the local trash's index)
   addTrash(e: Omit<TrashEntry, 'id'>): number { return this.#trash.addTrash(e); }
   trashEntries(): TrashEntry[] { return this.#trash.trashEntries(); }
+  trashSummary(): { files: number; bytes: number } { return this.#trash.trashSummary(); }
   trashEntry(id: number): TrashEntry | null { return this.#trash.trashEntry(id); }
   trashOf(path: string): TrashEntry[] { return this.#trash.trashOf(path); }
   removeTrash(ids: readonly number[]): void { this.#trash.removeTrash(ids); }

@@ -36,6 +36,11 @@ export class TrashIndex {
     return Number(r.lastInsertRowid);
   }
 
+  /** How much the trash holds, by one aggregate query (for `syncd status`). */
+  trashSummary(): { files: number; bytes: number } {
+    return this.#s.stmt('SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM trash').get() as { files: number; bytes: number };
+  }
+
   /** Oldest first. */
   trashEntries(): TrashEntry[] {
     return this.#s.stmt(`SELECT ${COLUMNS} FROM trash ORDER BY deleted_at, id`).all() as TrashEntry[];
