@@ -15,6 +15,10 @@ import type { RemoteClient } from '../../src/client/remote/remote.js';
 import { StateDB } from '../../src/client/state/db.js';
 import type { LocalEntry } from '../../src/core/local.js';
 import type { PlanOp } from '../../src/core/ops.js';
+import { observe } from '../../src/client/agent/observe.js';
+import { TrashKeeper } from '../../src/client/agent/trash-keeper.js';
+import { silentLog } from '../../src/client/agent/log.js';
+import { loadIgnore } from '../../src/client/disk/syncignore.js';
 import { Scheduler, type Proc } from './scheduler.js';
 import { SimDisk } from './sim-disk.js';
 
@@ -92,5 +96,27 @@ describe('local delete (rename aside, check, unlink)', () => {
     disk.user(() => disk.rename('/sync/y', `/sync/${TRASH_PREFIX}${y.ino}-bb`, false));
     expect(await drive(recoverTrash(fs, '/sync', `${TRASH_PREFIX}${y.ino}-bb`, localY))).toBe('restored');
     expect(disk.readFile('/sync/y').toString()).toBe('y');
+  });
+});
+
+describe('observe: an interrupted delete undone', () => {
+  it('the file put back ("recovered by syncd …") is in Local after the same look, not only after the next full scan', async () => {
+    const { sched, disk, proc, db } = world(41);
+    const fs = disk.view(proc);
+    // Local never knew this file (a rolled-back state DB): the delete is undone
+    disk.userWrite('/sync/z', 'unknown to Local');
+    const z = disk.lstat('/sync/z')!;
+    disk.user(() => disk.rename('/sync/z', `/sync/${TRASH_PREFIX}${z.ino}-cc`, false));
+    const trash = new TrashKeeper('/sync', fs, db, { days: 30, maxBytes: 1 << 30 }, () => 0);
+    let done = false;
+    void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, full: true, dirty: [] }).then(() => (done = true));
+    while (!done) {
+      await sched.settle();
+      if (!done && !sched.step()) await sched.settle();
+    }
+    const back = `recovered by syncd ${z.ino}-cc`;
+    expect(disk.readFile(`/sync/${back}`).toString()).toBe('unknown to Local');
+    expect([...db.loadLocal().keys()].sort()).toEqual([back, 'x']);
+    db.close();
   });
 });

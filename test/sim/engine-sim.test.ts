@@ -36,6 +36,14 @@ describe('engine simulation', () => {
     expect(r.stats.chunkCalls).toBeGreaterThan(0);
   }, 120_000);
 
+  test('a receive-only device (seeds ≡ 3 mod 5): its writes never reach the server, and after its revert they are in its trash', async () => {
+    const seed = base + ((8 - (base % 5)) % 5);
+    const r = await runSim({ seed, devices: 2 });
+    expect(r.violations, `replay: ${replay(seed)}`).toEqual([]);
+    expect(r.stats.roWrites).toBeGreaterThan(0);
+    expect(r.stats.roTrashed).toBeGreaterThan(0);
+  }, 120_000);
+
   test('the same seed twice gives the same final state', async () => {
     const seed = base + 7;
     const a = await runSim({ seed });

@@ -162,6 +162,27 @@ describe('the local trash in the executor', () => {
     w.db.close();
   });
 
+  it('a file of the batch at a parent\'s path ("f" went, then "f/x"): the next batch, not a failed delete', async () => {
+    // before: the mkdir of "f/" in the batch failed, the delete failed with
+    // it, and its renamed-aside file came back as "recovered by syncd …" on
+    // every round (found by the engine simulation, receive-only seed 1018)
+    const w = world(15);
+    await drive(w.sched, w.bin.put('/sync/f', 'f', w.disk.lstat('/sync/f')!));
+    w.disk.mkdir('/sync/f', false);
+    w.disk.userWrite('/sync/f/x', 'below');
+    const t = await drive(w.sched, w.bin.put('/sync/f/x', 'f/x', w.disk.lstat('/sync/f/x')!));
+    expect(t.stored).toBe(`.syncd-trash/${BATCH}-1/f/x`);
+    expect(w.disk.readFile(`/sync/.syncd-trash/${BATCH}/f`).toString()).toBe(OLD);
+    expect(w.disk.readFile(`/sync/.syncd-trash/${BATCH}-1/f/x`).toString()).toBe('below');
+    // the trash itself replaced by a file: a clear error, the file stays where it was
+    const v = world(16);
+    v.disk.userWrite('/sync/.syncd-trash', 'not a folder');
+    await expect(drive(v.sched, v.bin.put('/sync/f', 'f', v.disk.lstat('/sync/f')!))).rejects.toThrow(/".syncd-trash" in the folder is not a directory/);
+    expect(v.disk.readFile('/sync/f').toString()).toBe(OLD);
+    w.db.close();
+    v.db.close();
+  });
+
   it('the trash folder removed by hand while the agent runs is made again', async () => {
     const w = world(9);
     w.disk.userWrite('/sync/g', 'g');

@@ -22,6 +22,7 @@ import { RemoteClient } from '../../src/client/remote/remote.js';
 import { StateDB } from '../../src/client/state/db.js';
 import { ROOT_ID, type WireNode } from '../../src/protocol/types.js';
 import { TRASH_DIR } from '../../src/core/syncd-names.js';
+import type { FolderMode } from '../../src/core/policy/mode-names.js';
 import { addDevice } from '../../src/server/admin.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { Scheduler, type Proc } from './scheduler.js';
@@ -48,6 +49,13 @@ export interface SimOptions {
   notify?: 'stream' | 'longpoll';
   /** some user writes are large files (over 4 MiB: uploaded and downloaded as chunks); default: every sixth seed */
   bigFiles?: boolean;
+  /**
+   * the last device is a receive-only folder (docs/folder-modes.md): what its
+   * user writes never reaches the server, and the calm phase ends with a
+   * `syncd revert`, after which that content must be in its local trash;
+   * default: seeds ≡ 3 (mod 5)
+   */
+  receiveOnly?: boolean;
 }
 
 /**
@@ -87,6 +95,9 @@ export interface SimResult {
     refused: number;
     /** user writes of large files (chunked transfers) */
     bigWrites: number;
+    /** user writes on a receive-only device, and how many of them its revert put in its trash */
+    roWrites: number;
+    roTrashed: number;
     /** chunk uploads and fetches (of the devices' last incarnations) */
     chunkCalls: number;
     lostReplies: number;
@@ -134,6 +145,7 @@ interface Device {
   lastResult: { converged: boolean; rounds: number } | null;
   path: NotifyPath;
   follower: SimFollower;
+  mode: FolderMode;
 }
 
 /** Errors a cycle may end with when the world misbehaves; anything else is a bug. */
@@ -146,7 +158,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, bigWrites: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
+    diskFaults: 0, refused: 0, bigWrites: 0, roWrites: 0, roTrashed: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
   };
   const notifyMode = o.notify ?? (sched.int(3) < 2 ? 'stream' : 'longpoll');
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
@@ -158,6 +170,9 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const devices: Device[] = [];
   const written = new Set<string>();
   const superseded = new Set<string>();
+  /** what the user of the receive-only device wrote (never to reach the server) */
+  const roWritten = new Set<string>();
+  const receiveOnly = o.receiveOnly ?? o.seed % 5 === 3;
   let serverHead = 0;
   let onNews: (d: Device) => void = () => undefined;
   let tag = 0;
@@ -173,7 +188,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const dev = d as Device;
     const engine = new Engine({
       folder: FOLDER, db, remote: remote as unknown as RemoteClient, fs: d.disk.view(proc), log: silentLog, now: () => d.disk.clock,
-      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000,
+      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000, mode: () => dev.mode,
     });
     // a restarted agent starts its notify loop afresh (the stream first, unless its path has none)
     const follower = new SimFollower(d.path, sched, stats, () => Number(db.meta.get('cursor_seq') ?? 0), () => onNews(dev));
@@ -215,7 +230,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const real = new RemoteClient({ server: server.url, token, connections: 2 });
       const path: NotifyPath = notifyMode === 'longpoll' ? 'longpoll-only' : sched.chance(0.2) ? 'no-stream' : 'stream';
       if (path === 'stream') stats.streamDevices++;
-      devices.push(incarnate({ name, disk, token, dbPath, incarnation: 0, real, running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastCursorSeq: 0, lastResult: null, path }));
+      devices.push(incarnate({ name, disk, token, dbPath, incarnation: 0, real, running: false, needPrepare: true, wantCycle: true, rollbackImage: null, snapshotArmed: false, lastCursorSeq: 0, lastResult: null, path, mode: receiveOnly && i === nDevices - 1 ? 'receive-only' : 'two-way' }));
     }
 
     // ---- the agents ---------------------------------------------------------
@@ -293,6 +308,11 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const pickOf = <T>(xs: T[]): T => xs[sched.int(xs.length)]!;
       const parent = pickOf(dirs);
       const target = (parent ? parent + '/' : '') + pickOf(NAMES);
+      // on the receive-only device only its own content can be superseded (the server's stays)
+      const ro = d.mode === 'receive-only';
+      const supersede = (c: string): void => {
+        if (!ro || roWritten.has(c)) superseded.add(c);
+      };
       const hint = (...paths: string[]) => {
         for (const p of paths) d.engine.markDirty(p);
         kick(d);
@@ -309,10 +329,14 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
           const content = at >= 0
             ? head + big.slice(at, at + 4 * 1024 * 1024 + 1 + sched.int(1024 * 1024))
             : head + 'x'.repeat(sched.int(3) === 0 ? sched.int(5000) : sched.int(40));
-          if (st) superseded.add(disk.readFile(abs(target)).toString('utf8'));
+          if (st) supersede(disk.readFile(abs(target)).toString('utf8'));
           sched.trace(`${d.name} USER write ${target} ${content.slice(0, content.indexOf(':') + 1)}`);
           disk.userWrite(abs(target), content);
           written.add(content);
+          if (ro) {
+            roWritten.add(content);
+            stats.roWrites++;
+          }
           hint(target);
         } else if (k < 0.55) {
           if (st) return;
@@ -322,7 +346,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
         } else if (k < 0.7) {
           if (entries.length === 0) return;
           const victim = pickOf(entries);
-          for (const c of under(victim)) superseded.add(c);
+          for (const c of under(victim)) supersede(c);
           sched.trace(`${d.name} USER rm ${victim}`);
           disk.userRemove(abs(victim));
           hint(victim);
@@ -332,7 +356,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
           if (target === from || target.startsWith(from + '/')) return;
           const fromSt = disk.lstat(abs(from))!;
           if (st && (st.isDirectory() || fromSt.isDirectory())) return;
-          if (st) for (const c of under(target)) superseded.add(c);
+          if (st) for (const c of under(target)) supersede(c);
           sched.trace(`${d.name} USER mv ${from} ${target}`);
           disk.user(() => disk.rename(abs(from), abs(target), false));
           hint(from, target);
@@ -404,6 +428,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       stats.calmRounds++;
       const head = (await sched.real(() => devices[0]!.real.status())).head;
       for (const d of devices) {
+        // the receive-only device puts the server's version back (its own changes go to its trash);
+        // its user asks again while anything is left: a revert leaves alone what a crash
+        // recovery or an edit brought back during its cycle (kept as a difference, never lost)
+        if (d.mode === 'receive-only') d.db.meta.set('mode_request', 'revert');
         d.engine.rescan();
         d.engine.requestPull();
         kick(d);
@@ -458,7 +486,16 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       present.add(c);
       if (!written.has(c)) fail(`"${p}" holds bytes no user wrote (torn or foreign): ${JSON.stringify(c.slice(0, 60))}`);
     }
-    const lost = [...written].filter((c) => !superseded.has(c) && !present.has(c));
+    // a receive-only device never uploads; what its user wrote is in its trash after the revert
+    const leaked = [...roWritten].filter((c) => present.has(c));
+    if (leaked.length) fail(`the receive-only device uploaded: ${leaked.map((c) => c.slice(0, c.indexOf(':') + 1)).join(', ')}`);
+    const roTrash = new Set<string>();
+    for (const d of devices.filter((x) => x.mode === 'receive-only')) {
+      if (d.db.meta.get('mode_request') !== null) fail(`${d.name}: the revert never finished`);
+      if (d.disk.lstat(`${FOLDER}/${TRASH_DIR}`)) for (const c of Object.values(d.disk.snapshot(`${FOLDER}/${TRASH_DIR}`))) roTrash.add(c);
+    }
+    stats.roTrashed = [...roWritten].filter((c) => roTrash.has(c)).length;
+    const lost = [...written].filter((c) => !superseded.has(c) && !present.has(c) && !(roWritten.has(c) && roTrash.has(c)));
     if (lost.length) fail(`contents lost: ${lost.map((c) => c.slice(0, c.indexOf(':') + 1)).join(', ')}`);
     // the local trash holds only what users wrote, and its index matches it
     for (const d of devices) {

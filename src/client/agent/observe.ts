@@ -8,6 +8,7 @@ import type { Fsys } from '../disk/fsys.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { IgnoreMatcher } from '../disk/syncignore.js';
 import type { StateDB } from '../state/db.js';
+import type { LocalTree } from '../../core/local.js';
 import type { Log } from './log.js';
 import type { TrashKeeper } from './trash-keeper.js';
 
@@ -33,19 +34,32 @@ export async function observe(l: Look): Promise<PlanProblem[]> {
   // files a crash left renamed aside from the cached tree `prev` is; after
   // a partial scan, an interrupted delete's file is known by its inode, anywhere
   const before = res.temps.length ? (full ? new Map(prev) : db.loadLocal()) : prev;
-  const { put, del } = localDiff(prev, res.tree);
+  write(db, prev, res.tree);
+  // no transfer runs while the folder is observed, so every temp file met
+  // is stale (a crash's, or one whose directory the user moved mid-download)
+  if (res.temps.length) {
+    const trash = l.trash.round();
+    const restored = await removeLeftovers(l.fs, l.folder, res.temps, before, l.log, (p) => trash.dispose(p, 'remote_delete'));
+    trash.record();
+    if (restored.length) {
+      // what an undone delete put back is new to Local: looked at now, or no
+      // round would see it before the next full scan
+      const around = db.localAround(restored);
+      const again = await scanPaths(l.folder, around, restored, l.ignore, l.fs);
+      write(db, around, again.tree);
+      res.problems.push(...again.problems);
+    }
+  }
+  return res.problems;
+}
+
+/** Writes the difference between what Local held and what the scan found. */
+function write(db: StateDB, prev: LocalTree, tree: LocalTree): void {
+  const { put, del } = localDiff(prev, tree);
   if (put.length || del.length) {
     db.tx(() => {
       for (const k of del) db.deleteLocalSubtree(k);
       for (const e of put) db.putLocal(e);
     });
   }
-  // no transfer runs while the folder is observed, so every temp file met
-  // is stale (a crash's, or one whose directory the user moved mid-download)
-  if (res.temps.length) {
-    const trash = l.trash.round();
-    await removeLeftovers(l.fs, l.folder, res.temps, before, l.log, (p) => trash.dispose(p, 'remote_delete'));
-    trash.record();
-  }
-  return res.problems;
 }

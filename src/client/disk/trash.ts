@@ -54,7 +54,13 @@ export class TrashBin {
     const batch = this.#batch.name;
     for (let n = 0; ; n++) {
       const stored = `${TRASH_DIR}/${n === 0 ? batch : `${batch}-${n}`}/${rel}`;
-      await this.#mkdirs(parentPath(stored));
+      // a file of this batch at a parent's path (`a` went, then `a/x` of a
+      // directory that took its name): the next batch name
+      const taken = await this.#mkdirs(parentPath(stored));
+      if (taken !== null) {
+        if (taken === TRASH_DIR || n >= 1000) throw new SyncdError('parent_not_dir', `"${taken}" in the folder is not a directory; the local trash cannot take "${rel}"`);
+        continue;
+      }
       const to = safeJoin(this.root, stored);
       if ((await lstatOrNull(to, this.fs)) !== null) continue; // this version of `rel` is there already: the next batch name
       try {
@@ -84,18 +90,21 @@ export class TrashBin {
     await this.fs.unlink(from);
   }
 
-  async #mkdirs(rel: string): Promise<void> {
-    if (rel === '' || this.#made.has(rel)) return;
-    await this.#mkdirs(parentPath(rel));
+  /** Makes the directories of `rel` in the trash; returns the one taken by something else, or null. */
+  async #mkdirs(rel: string): Promise<string | null> {
+    if (rel === '' || this.#made.has(rel)) return null;
+    const above = await this.#mkdirs(parentPath(rel));
+    if (above !== null) return above;
     const abs = safeJoin(this.root, rel);
     try {
       await this.fs.mkdir(abs);
     } catch (err) {
       if (!isDiskError(err, 'path_taken')) throw err;
       const st = await this.fs.lstat(abs);
-      if (!st.isDirectory()) throw new SyncdError('parent_not_dir', `"${rel}" in the trash is not a directory`);
+      if (!st.isDirectory()) return rel;
     }
     this.#made.add(rel);
+    return null;
   }
 
   /** Forgets the directories it made (a prune or restore may have removed them). */

@@ -10,7 +10,7 @@
 // trash on (disk/trash.ts), "unlinked" reads "moved into `.syncd-trash/`".
 
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { LocalEntry, LocalExpect } from '../../core/local.js';
 import { baseName } from '../../core/tree.js';
 import { TRASH_PREFIX, trashIno, trashName } from '../../core/syncd-names.js';
@@ -83,7 +83,7 @@ export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect
  * still is the file Local knew at that inode, the delete goes through; else it
  * goes back to where Local had it. Returns what it did, for the log.
  */
-export async function recoverTrash(fs: Fsys, root: string, rel: string, local: ReadonlyMap<string, LocalEntry>, dispose?: (path: string) => Dispose | undefined): Promise<'deleted' | 'restored' | 'left'> {
+export async function recoverTrash(fs: Fsys, root: string, rel: string, local: ReadonlyMap<string, LocalEntry>, dispose?: (path: string) => Dispose | undefined, restoredTo?: string[]): Promise<'deleted' | 'restored' | 'left'> {
   const abs = join(root, rel);
   const st = await lstatOrNull(abs, fs);
   if (st === null || st.isDirectory()) return 'left';
@@ -98,21 +98,25 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
   // not provably what a delete meant to take: give it back
   const home = known ? join(root, known.diskPath) : join(dirname(abs), `recovered by syncd ${basename(rel).slice(TRASH_PREFIX.length)}`);
   const at = await putBack(fs, abs, home, st.isFile());
-  return at === abs ? 'left' : 'restored';
+  if (at === abs) return 'left';
+  restoredTo?.push(relative(root, at));
+  return 'restored';
 }
 
 /**
  * Clears what a crash left in the folder (the scan reports them as `temps`):
  * a download temp file is unlinked (a link of that name goes, never its
  * target); a delete interrupted after its rename aside is finished only if
- * the file is still what Local knew, and undone otherwise.
+ * the file is still what Local knew, and undone otherwise. Returns the disk
+ * paths (under `root`) where undone deletes put files back: new to Local.
  */
-export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log, dispose?: (path: string) => Dispose | undefined): Promise<void> {
+export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log, dispose?: (path: string) => Dispose | undefined): Promise<string[]> {
   let removed = 0;
+  const restored: string[] = [];
   for (const t of temps) {
     try {
       if (baseName(t).startsWith(TRASH_PREFIX)) {
-        const r = await recoverTrash(fs, root, t, local, dispose);
+        const r = await recoverTrash(fs, root, t, local, dispose, restored);
         if (r !== 'left') log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
         continue;
       }
@@ -124,4 +128,5 @@ export async function removeLeftovers(fs: Fsys, root: string, temps: readonly st
     }
   }
   if (removed) log.info('removed leftover temp files', { count: removed });
+  return restored;
 }
