@@ -44,6 +44,13 @@ describe('engine simulation', () => {
     expect(r.stats.roTrashed).toBeGreaterThan(0);
   }, 120_000);
 
+  test('a device excluding docs/ (seeds ≡ 4 mod 5) ends equal to the server without it, while the others sync it', async () => {
+    const seed = base + ((9 - (base % 5)) % 5);
+    const r = await runSim({ seed, devices: 3 });
+    expect(r.violations, `replay: ${replay(seed)}`).toEqual([]);
+    expect(r.stats.excludedServerPaths).toBeGreaterThan(0);
+  }, 120_000);
+
   test('the same seed twice gives the same final state', async () => {
     const seed = base + 7;
     const a = await runSim({ seed });

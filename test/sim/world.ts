@@ -56,7 +56,16 @@ export interface SimOptions {
    * default: seeds ≡ 3 (mod 5)
    */
   receiveOnly?: boolean;
+  /**
+   * the first device excludes `docs` at the folder's root from the start
+   * (selective sync): its folder must end equal to the server without that
+   * subtree; default: seeds ≡ 4 (mod 5)
+   */
+  exclude?: boolean;
 }
+
+/** the path the first device excludes when `exclude` is on */
+const EXCLUDED = 'docs';
 
 /**
  * A seeded pseudo-random text of `n` letters: large files are slices of it
@@ -98,6 +107,8 @@ export interface SimResult {
     /** user writes on a receive-only device, and how many of them its revert put in its trash */
     roWrites: number;
     roTrashed: number;
+    /** server paths inside an exclusion at the end (not on the excluding device) */
+    excludedServerPaths: number;
     /** chunk uploads and fetches (of the devices' last incarnations) */
     chunkCalls: number;
     lostReplies: number;
@@ -158,7 +169,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, bigWrites: 0, roWrites: 0, roTrashed: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
+    diskFaults: 0, refused: 0, bigWrites: 0, roWrites: 0, roTrashed: 0, excludedServerPaths: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
   };
   const notifyMode = o.notify ?? (sched.int(3) < 2 ? 'stream' : 'longpoll');
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
@@ -173,6 +184,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   /** what the user of the receive-only device wrote (never to reach the server) */
   const roWritten = new Set<string>();
   const receiveOnly = o.receiveOnly ?? o.seed % 5 === 3;
+  const exclude = o.exclude ?? o.seed % 5 === 4;
   let serverHead = 0;
   let onNews: (d: Device) => void = () => undefined;
   let tag = 0;
@@ -225,6 +237,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       boot.tx(() => {
         boot.meta.set('device_label', name);
         boot.meta.set('namespace', 'sim');
+        if (exclude && i === 0) boot.meta.set('exclusions', [{ path: EXCLUDED, id: null }]);
       });
       boot.close();
       const real = new RemoteClient({ server: server.url, token, connections: 2 });
@@ -472,7 +485,12 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const f = folders[i]!;
       const extra = Object.keys(f).filter((p) => p.split('/').some((s) => s.startsWith('.syncd')));
       if (extra.length) fail(`${d.name} has leftover syncd files: ${extra.join(', ')}`);
-      const diff = diffTrees(serverTree, f);
+      // an excluded subtree (where the server has it now) is not in that folder
+      const excluded = (d.db.meta.get('exclusions') ?? []).map((x) => x.path);
+      const outside = (p: string): boolean => !excluded.some((x) => p === x || p === `${x}/` || p.startsWith(`${x}/`));
+      for (const p of Object.keys(f)) if (!outside(p)) fail(`${d.name} holds "${p}", inside its exclusion`);
+      if (excluded.length) stats.excludedServerPaths += Object.keys(serverTree).filter((p) => !outside(p)).length;
+      const diff = diffTrees(Object.fromEntries(Object.entries(serverTree).filter(([p]) => outside(p))), f);
       if (diff.length) fail(`${d.name} differs from the server: ${diff.slice(0, 8).join('; ')}`);
       const top = d.disk.list('/').map((e) => e.name).sort().join(',');
       if (top !== 'outside,sync') fail(`${d.name} wrote outside its folder: / holds ${top}`);
