@@ -88,7 +88,8 @@ export function engineFor(dir: string | undefined, opts: RunOpts, log?: Log, hoo
   const { paths, db } = openLinked(dir);
   const config = loadConfig(paths.folder, { flags: configFlags(opts) });
   const logger = log ?? consoleLog(config.logFormat, config.logLevel);
-  const remote = remoteFor(db);
+  // every request slot of the `concurrency` budget gets a connection, and the held longpoll or event stream one more
+  const remote = remoteFor(db, Math.max(8, config.concurrency + 1));
   const engine = new Engine({
     folder: paths.folder,
     db,

@@ -20,9 +20,10 @@ export function openLinked(dir: string | undefined, opts: { readonly?: boolean }
   return { paths, db };
 }
 
-export function remoteFor(db: StateDB): RemoteClient {
+/** The folder's server; `connections` keep-alive connections (default 8). */
+export function remoteFor(db: StateDB, connections?: number): RemoteClient {
   const m = db.meta.link();
-  return new RemoteClient({ server: m.server, token: m.token, userAgent: `syncd/${VERSION}` });
+  return new RemoteClient({ server: m.server, token: m.token, userAgent: `syncd/${VERSION}`, connections });
 }
 
 export function printJson(v: unknown): void {

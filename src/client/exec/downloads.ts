@@ -77,7 +77,7 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
       mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,
     })),
     {
-      fsync: false, concurrency: Math.max(1, Math.min(4, run.ctx.concurrency)), signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries,
+      fsync: false, concurrency: run.ctx.concurrency, signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries,
       known: knownChunks(run), slots: run.slots,
     },
   );

@@ -10,7 +10,7 @@ import { ReplyCheck } from '../../protocol/replies.js';
 import type { RemoteError } from './errors.js';
 import { translateNetworkError } from './errors.js';
 import { errorForStatus, malformedReply } from './reply-errors.js';
-import { discard } from './streams.js';
+import { chunksOf, discard } from './streams.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -193,7 +193,9 @@ export class Sender {
     const chunks: Buffer[] = [];
     let n = 0;
     try {
-      for await (const c of reply.body as AsyncIterable<Buffer>) {
+      // chunk by chunk as received: async iteration of the body would join
+      // what is buffered into new Buffers, one more copy of every byte
+      for await (const c of chunksOf(reply.body)) {
         n += c.length;
         if (n > max) {
           discard(reply.body);
@@ -204,7 +206,7 @@ export class Sender {
     } catch (e) {
       throw translateNetworkError(e, this.server);
     }
-    return Buffer.concat(chunks, n);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
   }
 }
 

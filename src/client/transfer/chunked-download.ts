@@ -190,10 +190,11 @@ export interface ChunkedResult {
 }
 
 export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownload, opts: ChunkedDownloadOptions): Promise<ChunkedResult> {
-  const list = await remote.fileChunks(d.hash);
+  const slots = opts.slots ?? requestSlots(4);
+  // the chunk list is a request of the budget too: files starting at once never exceed it
+  const list = await slots(() => remote.fileChunks(d.hash));
   if (list.size !== d.size) throw wrong(d.hash, `the server lists ${list.size} bytes, ${d.size} were expected`);
   const { fs } = opts;
-  const slots = opts.slots ?? requestSlots(4);
   const sources = new Sources(fs);
   const places = new Map<string, LocalChunkPlace[]>();
   for (const [h, ps] of opts.known?.places(list.chunks.map((c) => c.hash)) ?? []) places.set(h, [...ps]);

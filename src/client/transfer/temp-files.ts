@@ -81,10 +81,25 @@ export function serverOf(remote: unknown): string {
   return typeof server === 'string' ? server : 'the server';
 }
 
+/**
+ * From this size on, a temp file is flushed (fsync, on the thread pool) as
+ * soon as it is written, even when the caller makes the batch durable at
+ * its end (`fsync: false`): the disk writes the big files while the rest
+ * still arrive, and the batch's final flush has only the small ones left
+ * (a mirror of 300 MiB otherwise waits for all 300 MiB at the end).
+ * Durability is the same: every file's data is durable before it is placed.
+ */
+const EARLY_SYNC_MIN = 1024 * 1024;
+
+/** Whether a temp file of `size` bytes is flushed when written: asked for, or big (EARLY_SYNC_MIN). */
+export function syncWhenWritten(fsync: boolean, size: number): boolean {
+  return fsync || size >= EARLY_SYNC_MIN;
+}
+
 /** Creates a temp file for `item` holding exactly `buf`. Nothing is left on failure. */
 export async function writeTemp(fs: Fsys, item: DownloadItem, buf: Buffer, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
   const path = join(item.dirAbs, tempName());
-  const stat = await fs.writeNew(path, buf, { fsync, mode: item.mode, mtimeMs: item.mtimeMs });
+  const stat = await fs.writeNew(path, buf, { fsync: syncWhenWritten(fsync, buf.length), mode: item.mode, mtimeMs: item.mtimeMs });
   return { path, stat };
 }
 

@@ -16,7 +16,7 @@ import { isRetryable, RemoteError } from '../remote/errors.js';
 import { fetchBatch } from './batch-download.js';
 import { requestSlots, type Slots } from './throttle.js';
 import {
-  asError, EMPTY_SHA256, mismatch, serverOf, tempName, writeTemp,
+  asError, EMPTY_SHA256, mismatch, serverOf, syncWhenWritten, tempName, writeTemp,
   type BlobRemote, type DownloadItem, type DownloadOptions, type DownloadResult, type Group, type Written,
 } from './temp-files.js';
 
@@ -217,11 +217,12 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
     batch = [];
     batchBytes = 0;
   };
+  // the large files first: each is the longest job, and started last it
+  // would be the round's tail with the other slots idle
+  const larges = [...byKey.values()].filter((g) => g.size > large).sort((x, y) => y.size - x.size);
+  for (const g of larges) jobs.push(() => fetchLarge(remote, g, items, out, fsync, { ...opts, slots }));
   for (const g of byKey.values()) {
-    if (g.size > large) {
-      jobs.push(() => fetchLarge(remote, g, items, out, fsync, { ...opts, slots }));
-      continue;
-    }
+    if (g.size > large) continue;
     if (batch.length >= maxCount || (batch.length > 0 && batchBytes + g.size > maxBytes)) flush();
     batch.push(g);
     batchBytes += g.size;
@@ -248,7 +249,7 @@ async function fetchLarge(remote: BlobRemote, g: Group, items: readonly Download
   const [lead, ...rest] = g.idx as [number, ...number[]];
   let first: Written;
   try {
-    first = await downloadOne(remote, items[lead] as DownloadItem, { ...opts, fsync });
+    first = await downloadOne(remote, items[lead] as DownloadItem, { ...opts, fsync: syncWhenWritten(fsync, g.size) });
   } catch (e) {
     g.error = asError(e);
     return;
@@ -256,7 +257,7 @@ async function fetchLarge(remote: BlobRemote, g: Group, items: readonly Download
   out[lead] = { ok: true, ...first };
   for (const i of rest) {
     try {
-      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, fsync)), chunks: first.chunks };
+      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, syncWhenWritten(fsync, g.size))), chunks: first.chunks };
     } catch (e) {
       out[i] = { ok: false, error: asError(e) };
     }

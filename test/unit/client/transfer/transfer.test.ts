@@ -14,6 +14,7 @@ import { EMPTY_SHA256, type DownloadItem } from '../../../../src/client/transfer
 import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
 import { TEMP_PREFIX } from '../../../../src/core/syncd-names.js';
 import { SyncdError } from '../../../../src/protocol/errors.js';
+import { nodeFsys, type Fsys } from '../../../../src/client/disk/fsys.js';
 import { startFakeServer, type FakeReply, type FakeRequest, type FakeServer } from '../../../helpers/fake-server.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -342,6 +343,27 @@ describe('downloadManyToTemp', () => {
     const paths = res.flatMap((r) => (r.ok ? [r.path] : []));
     await syncFiles(paths);
     expect(paths).toHaveLength(6);
+  });
+
+  test('fsync: false: a blob of 1 MiB or more is flushed as it is written anyway (the final flush has the small ones left)', async () => {
+    const BIG = bytes(1024 * 1024, 15);
+    const SMALL = bytes(1024 * 1024 - 1, 16);
+    serveBlobs(new Map([[sha(BIG), BIG], [sha(SMALL), SMALL], [sha(A), A]]));
+    const flushed = new Map<number, boolean>();
+    const fs: Fsys = { ...nodeFsys, writeNew: (p, data, o) => (flushed.set(data.length, o.fsync), nodeFsys.writeNew(p, data, o)) };
+    const items = [BIG, SMALL, A].map((b) => ({ hash: sha(b), size: b.length, dirAbs: dir }));
+    const res = await downloadManyToTemp(client, items, { ...FAST, fsync: false, fs });
+    expect(res.every((r) => r.ok)).toBe(true);
+    expect(Object.fromEntries(flushed)).toEqual({ [BIG.length]: true, [SMALL.length]: false, [A.length]: false });
+  });
+
+  test('the large blobs start first, the largest first: with one slot they come before the batch', async () => {
+    const L2 = bytes(60_000, 17);
+    serveBlobs(new Map([[sha(A), A], [sha(LARGE), LARGE], [sha(L2), L2], [sha(B), B]]));
+    const items = [A, LARGE, B, L2].map((b) => ({ hash: sha(b), size: b.length, dirAbs: dir }));
+    const res = await downloadManyToTemp(client, items, { ...OPTS, concurrency: 1 });
+    expect(res.every((r) => r.ok)).toBe(true);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /v1/blobs/${sha(L2)}`, `GET /v1/blobs/${sha(LARGE)}`, 'POST /v1/blobs/fetch']);
   });
 });
 
