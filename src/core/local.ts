@@ -59,3 +59,52 @@ export function stillExpected(disk: DiskState | null, expect: LocalExpect | null
 export function pathKey(path: string): string {
   return nameKey(path);
 }
+
+/** A Local row as the start-up check reads it (StateDB.localIdentities): the columns a scan compares. */
+export interface LocalIdentity {
+  path: string;
+  kind: NodeKind;
+  size: number | null;
+  mtimeMs: number;
+  ino: number;
+  /** the row holds a hash (a file without one is hashed by the next scan) */
+  hashed: boolean;
+  exec: boolean;
+  target: string | null;
+}
+
+/** What lstat (and readlink, for a symlink) says of an entry now. */
+export interface SeenEntry {
+  kind: NodeKind | 'other';
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** the owner's execute bit */
+  exec: boolean;
+  /** a symlink's target (null for other kinds) */
+  target: string | null;
+}
+
+/**
+ * True when a full scan would leave this Local row exactly as it is: the
+ * same kind and inode, the same mtime, and for a file the same size and
+ * execute bit and a known hash (the identity the scan trusts instead of
+ * hashing); a symlink also keeps its target. Anything else (a special file,
+ * a file never hashed, any difference) is a change the full scan must look
+ * at. The scan's own rules (client/disk/scan.ts `entryOf`, `localDiff`) are
+ * what this mirrors; test/unit/client/disk/scan-check.test.ts compares the two.
+ */
+export function unchangedEntry(row: LocalIdentity, seen: SeenEntry, diskPath: string): boolean {
+  if (seen.kind !== row.kind || seen.ino !== row.ino || seen.mtimeMs !== row.mtimeMs) return false;
+  switch (seen.kind) {
+    case 'file':
+      return row.hashed && row.size === seen.size && row.exec === seen.exec;
+    case 'dir':
+      return true;
+    case 'symlink':
+      // the scan re-reads a link and writes it again unless every column agrees
+      return row.target === seen.target && row.path === diskPath.normalize('NFC') && row.size === null && !row.exec && !row.hashed;
+    default:
+      return false;
+  }
+}
