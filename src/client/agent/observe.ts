@@ -6,7 +6,6 @@ import type { PlanProblem } from '../../core/ops.js';
 import { removeLeftovers } from '../exec/detach.js';
 import type { Fsys } from '../disk/fsys.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
-import { checkAgainstLocal } from '../disk/scan-check.js';
 import type { IgnoreMatcher } from '../disk/syncignore.js';
 import type { StateDB } from '../state/db.js';
 import type { Log } from './log.js';
@@ -27,17 +26,9 @@ export interface Look {
 /** Brings Local up to date with the disk; returns what the scan could not read. */
 export async function observe(l: Look): Promise<PlanProblem[]> {
   const { db, full, dirty } = l;
-  // a full look with Local not in memory (a start): when the disk is what
-  // Local says, no tree is built and nothing is written
-  let listed = null;
-  if (full && !db.localLoaded) {
-    const check = await checkAgainstLocal(l.folder, db.localIdentities(), l.ignore, l.fs);
-    if (check.same) return [];
-    listed = check.listed;
-  }
   // hints are compared with the entries around them only, not the whole tree
   const prev = full ? db.loadLocal() : db.localAround([...dirty]);
-  const res = full ? await scanAll(l.folder, prev, l.ignore, l.fs, listed) : await scanPaths(l.folder, prev, [...dirty], l.ignore, l.fs);
+  const res = full ? await scanAll(l.folder, prev, l.ignore, l.fs) : await scanPaths(l.folder, prev, [...dirty], l.ignore, l.fs);
   // leftovers are judged by Local as it was: the transaction below drops the
   // files a crash left renamed aside from the cached tree `prev` is; after
   // a partial scan, an interrupted delete's file is known by its inode, anywhere

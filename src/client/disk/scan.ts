@@ -35,8 +35,6 @@ interface Ctx {
   hashed: number;
   /** leftover download temp files seen (disk paths) */
   temps: string[];
-  /** directory listings already read (the start-up check's), used once each instead of reading again */
-  listed: Map<string, FsDirStat[]> | null;
 }
 
 /**
@@ -150,9 +148,7 @@ const IN_FLIGHT = 16;
 async function walk(ctx: Ctx, dir: string): Promise<void> {
   let list: FsDirStat[];
   try {
-    const read = ctx.listed?.get(dir);
-    ctx.listed?.delete(dir);
-    list = read ?? await ctx.fs.lstatDir(dir === '' ? ctx.root : join(ctx.root, dir));
+    list = await ctx.fs.lstatDir(dir === '' ? ctx.root : join(ctx.root, dir));
   } catch (err) {
     if (!isGone(err)) {
       unreadable(ctx, dir, err);
@@ -203,17 +199,13 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
   for (const s of subdirs) await walk(ctx, s);
 }
 
-function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree, listed: Map<string, FsDirStat[]> | null = null): Ctx {
-  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [], listed };
+function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
+  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [] };
 }
 
-/**
- * Scans the whole folder. `prev` is the Local tree of the last scan (its
- * hashes are reused); `listed`, directory listings read moments ago
- * (scan-check.ts), saves reading those again.
- */
-export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys, listed: Map<string, FsDirStat[]> | null = null): Promise<ScanResult> {
-  const ctx = context(fs, root, prev, isIgnored, new Map(), listed);
+/** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
+export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
+  const ctx = context(fs, root, prev, isIgnored, new Map());
   await walk(ctx, '');
   return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };
 }

@@ -85,8 +85,6 @@ export class StateDB {
   moveLocalSubtree(from: string, to: string, toNfc: string): void { this.#trees.moveLocalSubtree(from, to, toNfc); }
   localAround(paths: Iterable<string>): LocalTree { return this.#trees.localAround(paths); }
   localCount(): number { return this.#trees.localCount(); }
-  get localLoaded(): boolean { return this.#trees.localLoaded; }
-  localIdentities(): ReturnType<Trees['localIdentities']> { return this.#trees.localIdentities(); }
 
   // ---- outbox.ts
   opIdFor(intent: string, make: () => string): string { return this.#outbox.opIdFor(intent, make); }

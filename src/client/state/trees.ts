@@ -4,7 +4,7 @@
 // the three together and so is dropped by every write to any of them.
 
 import type { SyncedNode, SyncedTree } from '../../core/associate.js';
-import type { LocalEntry, LocalIdentity, LocalTree } from '../../core/local.js';
+import type { LocalEntry, LocalTree } from '../../core/local.js';
 import type { Seeds, TreeIndex } from '../../core/plan/select.js';
 import type { Tree, TreeNode } from '../../core/tree.js';
 import type { NodeKind } from '../../protocol/types.js';
@@ -365,28 +365,5 @@ export class Trees {
 
   localCount(): number {
     return (this.#s.stmt("SELECT count(*) AS n FROM local WHERE kind != 'dir'").get() as { n: number }).n;
-  }
-
-  /** Whether the whole Local tree is held in memory (loadLocal costs nothing then). */
-  get localLoaded(): boolean {
-    return this.#local !== null;
-  }
-
-  /**
-   * The identity columns of every Local row, by disk path, for the start-up
-   * check (client/disk/scan-check.ts): the rows stay as SQLite returns them
-   * and become a LocalIdentity only when looked up, so a check of an
-   * unchanged folder builds no tree.
-   */
-  localIdentities(): { size: number; get(diskPath: string): LocalIdentity | undefined } {
-    const rows = new Map<string, unknown[]>();
-    for (const r of this.#rawRows('SELECT disk_path, path, kind, size, mtime_ms, ino, hash IS NOT NULL, exec, target FROM local')) rows.set(r[0] as string, r);
-    return {
-      size: rows.size,
-      get(diskPath) {
-        const r = rows.get(diskPath);
-        return r && { path: r[1] as string, kind: r[2] as NodeKind, size: r[3] as number | null, mtimeMs: r[4] as number, ino: r[5] as number, hashed: r[6] === 1, exec: r[7] === 1, target: r[8] as string | null };
-      },
-    };
   }
 }

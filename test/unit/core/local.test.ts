@@ -2,7 +2,7 @@
 // every destructive step makes before acting.
 
 import { describe, expect, it } from 'vitest';
-import { expectOf, pathKey, stillExpected, unchangedEntry, type DiskState, type LocalEntry, type LocalExpect, type LocalIdentity, type SeenEntry } from '../../../src/core/local.js';
+import { expectOf, pathKey, stillExpected, type DiskState, type LocalEntry, type LocalExpect } from '../../../src/core/local.js';
 
 describe('expectOf', () => {
   it('keeps what a destructive step checks: kind, size, mtime, inode', () => {
@@ -41,29 +41,4 @@ describe('stillExpected', () => {
     { name: 'a directory replaced (inode)', disk: disk(dir, { ino: 1 }), expect: dir, want: false },
   ];
   for (const c of cases) it(c.name, () => expect(stillExpected(c.disk, c.expect)).toBe(c.want));
-});
-
-describe('unchangedEntry (the start-up check: would a full scan keep this Local row as it is?)', () => {
-  const file: LocalIdentity = { path: 'a.txt', kind: 'file', size: 3, mtimeMs: 7, ino: 9, hashed: true, exec: false, target: null };
-  const dir: LocalIdentity = { path: 'd', kind: 'dir', size: null, mtimeMs: 7, ino: 9, hashed: false, exec: false, target: null };
-  const link: LocalIdentity = { path: 'l', kind: 'symlink', size: null, mtimeMs: 7, ino: 9, hashed: false, exec: false, target: 'a.txt' };
-  const seenOf = (r: LocalIdentity, d: Partial<SeenEntry> = {}): SeenEntry => ({ kind: r.kind, size: r.size ?? 4096, mtimeMs: r.mtimeMs, ino: r.ino, exec: r.exec, target: r.target, ...d });
-  const cases: { name: string; row: LocalIdentity; seen: SeenEntry; disk?: string; want: boolean }[] = [
-    { name: 'a file as it was', row: file, seen: seenOf(file), want: true },
-    { name: 'a file of another size', row: file, seen: seenOf(file, { size: 4 }), want: false },
-    { name: 'a file with another mtime (same size)', row: file, seen: seenOf(file, { mtimeMs: 8 }), want: false },
-    { name: 'a file replaced by another inode (same size and mtime)', row: file, seen: seenOf(file, { ino: 10 }), want: false },
-    { name: 'a file whose execute bit changed', row: file, seen: seenOf(file, { exec: true }), want: false },
-    { name: 'a file never hashed', row: { ...file, hashed: false }, seen: seenOf(file), want: false },
-    { name: 'a file that is now a directory', row: file, seen: seenOf(file, { kind: 'dir' }), want: false },
-    { name: 'a file that is now a fifo or socket', row: file, seen: seenOf(file, { kind: 'other' }), want: false },
-    { name: 'a directory as it was (its size is not compared)', row: dir, seen: seenOf(dir), want: true },
-    { name: 'a directory whose entries changed (mtime)', row: dir, seen: seenOf(dir, { mtimeMs: 8 }), want: false },
-    { name: 'a directory replaced by another inode', row: dir, seen: seenOf(dir, { ino: 10 }), want: false },
-    { name: 'a symlink as it was', row: link, seen: seenOf(link), disk: 'l', want: true },
-    { name: 'a symlink pointing elsewhere', row: link, seen: seenOf(link, { target: 'b.txt' }), disk: 'l', want: false },
-    { name: 'a symlink whose row has another NFC path than its disk name gives', row: { ...link, path: 'm' }, seen: seenOf(link), disk: 'l', want: false },
-    { name: 'a symlink that is now a file', row: link, seen: seenOf(link, { kind: 'file', size: 1, target: null }), disk: 'l', want: false },
-  ];
-  for (const c of cases) it(c.name, () => expect(unchangedEntry(c.row, c.seen, c.disk ?? c.row.path)).toBe(c.want));
 });
