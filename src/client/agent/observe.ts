@@ -2,6 +2,7 @@
 // scan everything), write what changed into Local, and clear the stale temp
 // files and renamed-aside leftovers a crash or a user's move left behind.
 
+import { onlyDirMtimeMoved } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { removeLeftovers } from '../exec/detach.js';
 import type { Fsys } from '../disk/fsys.js';
@@ -37,7 +38,13 @@ export async function observe(l: Look): Promise<PlanProblem[]> {
   if (put.length || del.length) {
     db.tx(() => {
       for (const k of del) db.deleteLocalSubtree(k);
-      for (const e of put) db.putLocal(e);
+      // a directory whose entries changed since its row was written (a
+      // round's downloads land in it after its mkdir) changes no plan: the
+      // first restart after a mirror would otherwise plan all over again
+      for (const e of put) {
+        if (onlyDirMtimeMoved(prev.get(e.diskPath), e)) db.setLocalDirMtime(e.diskPath, e.mtimeMs);
+        else db.putLocal(e);
+      }
     });
   }
   // no transfer runs while the folder is observed, so every temp file met
