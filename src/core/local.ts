@@ -59,3 +59,16 @@ export function stillExpected(disk: DiskState | null, expect: LocalExpect | null
 export function pathKey(path: string): string {
   return nameKey(path);
 }
+
+/**
+ * Whether the only change from `prev` to `next` is a directory's mtime,
+ * which moves whenever an entry is created, renamed or removed in it (the
+ * downloads of a round, after its mkdir was recorded). No plan reads it: the
+ * planner knows a directory by inode and path, and a step re-checks one by
+ * identity alone (stillExpected). So writing it into Local needs neither
+ * void the plan memo nor seed the next selection.
+ */
+export function onlyDirMtimeMoved(prev: LocalEntry | undefined, next: LocalEntry): boolean {
+  return prev !== undefined && prev.kind === 'dir' && next.kind === 'dir' && prev.ino === next.ino && prev.path === next.path &&
+    prev.diskPath === next.diskPath && prev.exec === next.exec && prev.size === next.size && prev.hash === next.hash && prev.target === next.target;
+}

@@ -2,12 +2,15 @@
 // node's start and module loading are most of a no-op sync's bill, so the
 // modules only other paths need stay out of it. ESM imports are logged by
 // test/helpers/module-log.mjs, CommonJS requires (undici, better-sqlite3)
-// by NODE_DEBUG=module; the same detectors are shown to catch a load.
+// by NODE_DEBUG=module; a chunk of the CLI bundle (scripts/bundle.mjs) is
+// logged with the modules it holds; the same detectors are shown to catch a
+// load, bundled or not.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cli, startServerProc, type Proc } from '../helpers/procs.js';
 
@@ -39,6 +42,14 @@ const HEAVY: Array<[string, RegExp]> = [
 ];
 const heavy = (modules: string[]): string[] => HEAVY.filter(([, re]) => modules.some((m) => re.test(m))).map(([what]) => what);
 
+const BUNDLE = join(import.meta.dirname, '../../dist/bundle');
+/** chunk file name → the modules it holds, as the module log writes them */
+function bundleChunks(): Map<string, string[]> {
+  const manifest = JSON.parse(readFileSync(join(BUNDLE, 'modules.json'), 'utf8')) as Record<string, string[]>;
+  const root = resolve(BUNDLE, '../..');
+  return new Map(Object.entries(manifest).map(([chunk, mods]) => [chunk, mods.map((m) => pathToFileURL(resolve(root, m)).href)]));
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'syncd-noop-modules-'));
   env = { SYNCD_STATE_DIR: join(work, 'state') };
@@ -65,9 +76,27 @@ describe('a no-op `syncd sync`', () => {
     expect(heavy(modules)).toEqual([]);
   });
 
+  it('runs from the bundle: a few files to resolve, read and compile instead of ~170', () => {
+    const { stdout, modules } = loads([BIN, 'sync', dir]);
+    expect(stdout).toMatch(/in sync/);
+    const inChunks = new Set([...bundleChunks().values()].flat());
+    // what node itself had to find on disk: the bundle's chunks, better-sqlite3 and its helpers, node: built-ins
+    const files = [...new Set(modules.filter((m) => !inChunks.has(m) && !m.startsWith('node:')))];
+    expect(files.some((m) => m.endsWith('/dist/bundle/syncd.mjs'))).toBe(true);
+    expect(modules.some((m) => m.endsWith('/dist/client/agent/engine.js'))).toBe(true); // inside a chunk
+    expect(files.filter((m) => /\/dist\/(cli|client|core|protocol)\//.test(m) || /\/node_modules\/(undici|commander)\//.test(m))).toEqual([]);
+    expect(files.length).toBeLessThan(60);
+  });
+
   it('the detectors catch each heavy load (controls)', () => {
     const imports = ['undici', 'eventsource-parser', '@connectrpc/connect', 'prom-client'].map((m) => `import(${JSON.stringify(m)})`).join(';');
     const { modules } = loads(['--input-type=module', '-e', `${imports}; await import(${JSON.stringify(join(import.meta.dirname, '../../dist/server/gc.js'))})`]);
     expect(heavy(modules)).toEqual(HEAVY.map(([what]) => what));
+  });
+
+  it('the detectors see into the bundle: loading its server chunk is the server side (control)', () => {
+    const server = [...bundleChunks()].find(([, mods]) => mods.some((m) => m.endsWith('/dist/server/app.js')))![0];
+    const { modules } = loads(['--input-type=module', '-e', `await import(${JSON.stringify(join(BUNDLE, server))})`]);
+    expect(heavy(modules)).toContain('the server side');
   });
 });

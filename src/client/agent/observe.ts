@@ -2,6 +2,7 @@
 // scan everything), write what changed into Local, and clear the stale temp
 // files and renamed-aside leftovers a crash or a user's move left behind.
 
+import { onlyDirMtimeMoved } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { removeLeftovers } from '../exec/detach.js';
 import type { Fsys } from '../disk/fsys.js';
@@ -59,7 +60,13 @@ function write(db: StateDB, prev: LocalTree, tree: LocalTree): void {
   if (put.length || del.length) {
     db.tx(() => {
       for (const k of del) db.deleteLocalSubtree(k);
-      for (const e of put) db.putLocal(e);
+      // a directory whose entries changed since its row was written (a
+      // round's downloads land in it after its mkdir) changes no plan: the
+      // first restart after a mirror would otherwise plan all over again
+      for (const e of put) {
+        if (onlyDirMtimeMoved(prev.get(e.diskPath), e)) db.setLocalDirMtime(e.diskPath, e.mtimeMs);
+        else db.putLocal(e);
+      }
     });
   }
 }

@@ -4,14 +4,15 @@
 // request API; docs/performance.md, "Start-up"). The index does two things
 // we need, and only these are repeated here: it mixes the request API into
 // Dispatcher.prototype, and exports the Pool. undici has no "exports" map,
-// so its lib/ paths resolve; test/e2e/noop-sync-modules.test.ts checks the
-// no-op sync path never loads the index again.
+// so its lib/ paths resolve (their types: undici-lib.d.ts). They are static
+// imports so that the CLI bundle (scripts/bundle.mjs) inlines them too;
+// test/e2e/noop-sync-modules.test.ts checks the no-op sync path never loads
+// the index again.
 
-import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
+import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import request from 'undici/lib/api/api-request.js';
+import UndiciPool from 'undici/lib/dispatcher/pool.js';
 
-const require = createRequire(import.meta.url);
-const Dispatcher = require('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-Object.assign(Dispatcher.prototype, { request: require('undici/lib/api/api-request.js') as unknown });
+Object.assign(Dispatcher.prototype, { request });
 
-export const Pool = require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+export const Pool = UndiciPool;

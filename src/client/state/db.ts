@@ -81,6 +81,7 @@ export class StateDB {
   syncedCount(): number { return this.#trees.syncedCount(); }
   loadLocal(): LocalTree { return this.#trees.loadLocal(); }
   putLocal(e: LocalEntry): void { this.#trees.putLocal(e); }
+  setLocalDirMtime(diskPath: string, mtimeMs: number): void { this.#trees.setLocalDirMtime(diskPath, mtimeMs); }
   deleteLocalSubtree(diskPath: string): void { this.#trees.deleteLocalSubtree(diskPath); }
   moveLocalSubtree(from: string, to: string, toNfc: string): void { this.#trees.moveLocalSubtree(from, to, toNfc); }
   localAround(paths: Iterable<string>): LocalTree { return this.#trees.localAround(paths); }

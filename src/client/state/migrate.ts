@@ -37,10 +37,17 @@ export function orderMigrations(names: readonly string[]): { version: number; na
 const DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 let cached: Migration[] | null = null;
 
-/** The migrations shipped with this syncd, read once per process. */
+/**
+ * The migrations shipped with this syncd, listed once per process; a
+ * file's SQL is read only when a DB needs it (a start with a current schema
+ * reads none).
+ */
 export function shippedMigrations(dir = DIR): Migration[] {
   if (dir === DIR && cached) return cached;
-  const list = orderMigrations(readdirSync(dir)).map((m) => ({ ...m, sql: readFileSync(join(dir, m.name), 'utf8') }));
+  const list = orderMigrations(readdirSync(dir)).map((m): Migration => {
+    let sql: string | null = null;
+    return { ...m, get sql() { return (sql ??= readFileSync(join(dir, m.name), 'utf8')); } };
+  });
   if (dir === DIR) cached = list;
   return list;
 }

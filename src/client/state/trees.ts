@@ -323,6 +323,17 @@ export class Trees {
     this.#local?.set(e.diskPath, { ...e });
   }
 
+  /**
+   * A directory's new mtime, and nothing else about it (core/local.ts
+   * `onlyDirMtimeMoved` says when): no plan reads it, so unlike every other
+   * tree write this one leaves the plan memo and the plan base standing.
+   */
+  setLocalDirMtime(diskPath: string, mtimeMs: number): void {
+    this.#s.stmt("UPDATE local SET mtime_ms = ? WHERE disk_path = ? AND kind = 'dir'").run(mtimeMs, diskPath);
+    const e = this.#local?.get(diskPath);
+    if (e?.kind === 'dir') this.#local!.set(diskPath, { ...e, mtimeMs });
+  }
+
   /** Removes an entry and everything below it. */
   deleteLocalSubtree(diskPath: string): void {
     this.#treesChange(['path', diskPath]);

@@ -55,6 +55,12 @@ async function rowsOfCycles(): Promise<number> {
 }
 
 describe('a cycle in a folder of 10,000 files', () => {
+  it('a full rescan right after the mirror reads Local and plans nothing (the directories filled by the downloads are no change)', async () => {
+    agent.engine.rescan();
+    // the Local rows the scan compares with, and not one more: no plan round
+    expect(await rowsOfCycles()).toBe(DIRS * FILES + DIRS);
+  });
+
   it(`reads fewer than ${BUDGET} tree rows for one new file on the server`, async () => {
     await api.file('new.txt', 'news', dirIds[7]);
     agent.engine.requestPull();

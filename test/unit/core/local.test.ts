@@ -2,7 +2,7 @@
 // every destructive step makes before acting.
 
 import { describe, expect, it } from 'vitest';
-import { expectOf, pathKey, stillExpected, type DiskState, type LocalEntry, type LocalExpect } from '../../../src/core/local.js';
+import { expectOf, onlyDirMtimeMoved, pathKey, stillExpected, type DiskState, type LocalEntry, type LocalExpect } from '../../../src/core/local.js';
 
 describe('expectOf', () => {
   it('keeps what a destructive step checks: kind, size, mtime, inode', () => {
@@ -41,4 +41,19 @@ describe('stillExpected', () => {
     { name: 'a directory replaced (inode)', disk: disk(dir, { ino: 1 }), expect: dir, want: false },
   ];
   for (const c of cases) it(c.name, () => expect(stillExpected(c.disk, c.expect)).toBe(c.want));
+});
+
+describe('onlyDirMtimeMoved (a Local update no plan reads)', () => {
+  const d: LocalEntry = { path: 'd', diskPath: 'd', kind: 'dir', size: null, mtimeMs: 7, ino: 9, hash: null, exec: false, target: null };
+  const f: LocalEntry = { path: 'f', diskPath: 'f', kind: 'file', size: 3, mtimeMs: 7, ino: 9, hash: 'h', exec: false, target: null };
+  const cases: { name: string; prev: LocalEntry | undefined; next: LocalEntry; want: boolean }[] = [
+    { name: 'a directory whose mtime moved', prev: d, next: { ...d, mtimeMs: 8 }, want: true },
+    { name: 'a new directory', prev: undefined, next: d, want: false },
+    { name: 'a directory replaced by another inode', prev: d, next: { ...d, mtimeMs: 8, ino: 10 }, want: false },
+    { name: 'a directory whose NFC path changed', prev: d, next: { ...d, mtimeMs: 8, path: 'D' }, want: false },
+    { name: 'a file that became a directory', prev: f, next: { ...d, path: 'f', diskPath: 'f' }, want: false },
+    { name: 'a directory that became a file', prev: d, next: { ...f, path: 'd', diskPath: 'd' }, want: false },
+    { name: 'a file whose mtime moved', prev: f, next: { ...f, mtimeMs: 8 }, want: false },
+  ];
+  for (const c of cases) it(c.name, () => expect(onlyDirMtimeMoved(c.prev, c.next)).toBe(c.want));
 });

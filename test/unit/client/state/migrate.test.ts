@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +60,18 @@ describe('migrate', () => {
     migrate(db, shippedMigrations(dir));
     expect(db.pragma('user_version', { simple: true })).toBe(2);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'b'").get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('reads the SQL only of what the DB lacks (a start with a current schema reads none)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncd-migrations-'));
+    mkdirSync(join(dir, '001_a.sql')); // reading it would fail (EISDIR)
+    writeFileSync(join(dir, '002_b.sql'), 'CREATE TABLE b (x INTEGER) STRICT;');
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE a (x INTEGER) STRICT; PRAGMA user_version = 1;'); // 001 already applied
+    migrate(db, shippedMigrations(dir));
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(() => migrate(db, shippedMigrations(dir))).not.toThrow();
     db.close();
   });
 

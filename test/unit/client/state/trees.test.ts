@@ -208,6 +208,20 @@ describe('plan memo', () => {
     expect(new Trees(store).planMemo()).toBeNull();
   });
 
+  it('stands through a directory mtime update (setLocalDirMtime), which seeds nothing either', () => {
+    const { store, t } = open();
+    t.putLocal(local('d', { kind: 'dir', size: null, hash: null, mtimeMs: 5 }));
+    t.setPlanMemo('key');
+    t.setPlanBase('key', { ids: [], paths: [] });
+    t.setLocalDirMtime('d', 9);
+    expect(t.planMemo()).toBe('key');
+    const again = new Trees(store);
+    expect(again.planMemo()).toBe('key');
+    expect(again.planSeeds()).toEqual({ ids: [], paths: [] });
+    expect(again.loadLocal().get('d')?.mtimeMs).toBe(9);
+    expect(t.loadLocal().get('d')?.mtimeMs).toBe(9);
+  });
+
   it('is replaced by the next one', () => {
     const { t } = open();
     t.setPlanMemo('one');
