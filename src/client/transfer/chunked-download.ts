@@ -207,7 +207,7 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
       const recorded = opts.known?.identityOf(abs);
       if (recorded && sameIdentity(recorded, id)) continue; // its chunks are in the index already
       // not known as it is: one read of it finds its chunks
-      for (const c of (await chunkHandle(fh)).chunks) {
+      for (const c of (await chunkHandle(fh, st.size)).chunks) {
         if (!wanted.has(c.hash)) continue;
         const at = { abs, offset: c.offset, size: c.size, identity: id };
         const ps = places.get(c.hash);

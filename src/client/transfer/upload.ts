@@ -67,7 +67,7 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (!st.isFile()) throw changed(absPath, 'it is no longer a regular file');
     if (!sameIdentity(st, expect)) throw changed(absPath, 'it differs from what the scan saw');
     const chunkRemote = expect.size > SINGLE_CHUNK_MAX && remote.missingChunks && remote.putChunk && remote.assembleFile ? (remote as ChunkRemote) : null;
-    const { hash, size, chunks } = chunkRemote ? await chunkHandle(fh) : { ...(await hashHandle(fh)), chunks: null };
+    const { hash, size, chunks } = chunkRemote ? await chunkHandle(fh, expect.size) : { ...(await hashHandle(fh)), chunks: null };
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {

@@ -14,6 +14,7 @@ import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { nodeFsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
+import { OFF_THREAD_MIN } from '../../../../src/client/transfer/file-hasher.js';
 import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/transfer/transfer.js';
 import { requestSlots } from '../../../../src/client/transfer/throttle.js';
 import type { BlobRemote } from '../../../../src/client/transfer/temp-files.js';
@@ -80,13 +81,17 @@ describe('chunkHandle', () => {
     ['empty', 0],
     ['below min', 1000],
     ['several chunks, not a multiple of the read size', 9 * 1024 * 1024 + 333],
-  ])('%s: the file hash and the chunks of chunkLengths, with offsets', async (_d, n) => {
+    ['several chunks, hashed on the worker thread', 9 * 1024 * 1024 + 333, OFF_THREAD_MIN],
+    ['empty, on the worker thread', 0, OFF_THREAD_MIN],
+    ['just above the worker threshold', OFF_THREAD_MIN + 1],
+    ['just below the worker threshold', OFF_THREAD_MIN - 1],
+  ])('%s: the file hash and the chunks of chunkLengths, with offsets', async (_d, n, sizeHint = n) => {
     const data = bytes(seed + n, n);
     const p = join(dir, `ch-${n}`);
     await writeFile(p, data);
     const fh = await nodeFsys.openRead(p);
     try {
-      const got = await chunkHandle(fh);
+      const got = await chunkHandle(fh, sizeHint);
       expect(got.hash).toBe(sha256(data));
       expect(got.size).toBe(n);
       let off = 0;
