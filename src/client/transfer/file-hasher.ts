@@ -48,20 +48,25 @@ class InlineHasher implements FileHasher {
   readonly #whole = createHash('sha256');
   #part: Hash | null;
   readonly #hashes: string[] = [];
-  /** `update` hashes before it returns, so one buffer serves every read */
+  /** `update` hashes before it returns, so one buffer serves every read in turn */
   #buf: Buffer | null = null;
+  /** #buf was taken and not yet given back through `update` (a second taker gets a fresh buffer) */
+  #lent = false;
 
   constructor(chunkHashes: boolean) {
     this.#part = chunkHashes ? createHash('sha256') : null;
   }
 
   take(size: number): Buffer {
+    if (this.#lent) return Buffer.allocUnsafe(size);
     if (!this.#buf || this.#buf.length < size) this.#buf = Buffer.allocUnsafe(size);
+    this.#lent = true;
     return this.#buf.subarray(0, size);
   }
 
   async update(buf: Buffer, cuts: readonly number[] = []): Promise<void> {
     this.#part = hashInto(this.#whole, this.#part, this.#hashes, buf, cuts);
+    if (this.#buf && buf.buffer === this.#buf.buffer && buf.byteOffset === this.#buf.byteOffset) this.#lent = false;
   }
 
   async finish(tail: boolean): Promise<FileHashes> {

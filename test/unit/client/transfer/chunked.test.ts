@@ -5,7 +5,7 @@
 // Downloads copy the chunks the previous version holds and fetch the rest.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/unit/client/transfer/chunked-upload.test.ts
 
-import { mkdtemp, readdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,6 +203,39 @@ describe('downloadToTemp in chunks', () => {
       expect(stats.blob).toBe(0);
       expect(stats.fetched).toBeLessThanOrEqual(maxFetched);
       expect(stats.fetched).toBeGreaterThan(0);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+
+  it('a known local file changed in place (same size, mtime and inode): the whole-file hash catches it, the chunks are checked one by one and the bad one fetched', async () => {
+    const src = join(dir, 'inplace-src.bin');
+    await writeFile(src, v1);
+    const up = await put(counting().remote, src);
+    const local = join(dir, 'inplace-local.bin');
+    await writeFile(local, v1);
+    const list = await client.fileChunks(up.hash);
+    expect(list.chunks.length).toBeGreaterThan(3);
+    const bad = list.chunks[2]!;
+    // another byte inside chunk 2, then the old mtime back: the identity does not show it
+    await utimes(local, 1_700_000_000, 1_700_000_000);
+    const before = await stat(local);
+    const fh = await open(local, 'r+');
+    await fh.write(Buffer.from([v1[bad.offset + 10]! ^ 0xff]), 0, 1, bad.offset + 10);
+    await fh.close();
+    await utimes(local, 1_700_000_000, 1_700_000_000);
+    const after = await stat(local);
+    const id = { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino };
+    expect(id).toEqual({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
+    const known = {
+      places: (hashes: readonly string[]) => new Map(list.chunks.filter((c) => hashes.includes(c.hash)).map((c) => [c.hash, [{ abs: local, offset: c.offset, size: c.size, identity: id }]])),
+      identityOf: (abs: string) => (abs === local ? id : null),
+    };
+    const { remote, stats } = countingFetch();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [local] }, { known });
+    try {
+      expect((await readFile(tmp)).equals(v1)).toBe(true);
+      expect(stats.fetched).toBe(bad.size);
     } finally {
       await rm(tmp, { force: true });
     }

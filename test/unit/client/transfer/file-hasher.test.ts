@@ -96,6 +96,24 @@ describe('fileHasher', () => {
     expect(neighbour.toString()).toBe('neighbour');
   });
 
+  it.each([
+    ['inline', 1024],
+    ['on the worker', OFF_THREAD_MIN],
+  ])('%s: buffers taken before the first is given back never share memory', async (_d, sizeHint) => {
+    for (const size of [100, 300_000]) {
+      const h = fileHasher(sizeHint, false);
+      const a = h.take(size).fill(1);
+      const b = h.take(size).fill(2);
+      expect(a.every((x) => x === 1)).toBe(true);
+      await h.update(b);
+      const c = h.take(size).fill(3);
+      expect(a.every((x) => x === 1)).toBe(true);
+      await h.update(a);
+      await h.update(c);
+      expect((await h.finish(false)).hash).toBe(sha(Buffer.concat([Buffer.alloc(size, 2), Buffer.alloc(size, 1), Buffer.alloc(size, 3)])));
+    }
+  });
+
   it('an abandoned job leaves the worker usable for the next file', async () => {
     const a = fileHasher(OFF_THREAD_MIN, true);
     await a.update(a.take(1024).fill(1), [10]);
