@@ -140,7 +140,7 @@ interface JobHandlers {
   fail(e: Error): void;
 }
 
-/** The process's one hashing worker: started on first use, ended when idle, never keeping the process alive. */
+/** The process's one hashing worker: started on first use, ended when idle, keeping the process alive only while a file is in progress. */
 class HashWorker {
   static #shared: HashWorker | null = null;
   readonly #worker: Worker;
@@ -179,6 +179,8 @@ class HashWorker {
   open(handlers: JobHandlers): number {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = null;
+    // a file in progress keeps the process alive (a caller may be awaiting nothing but the worker's answer)
+    this.#worker.ref();
     const id = this.#nextId++;
     this.#jobs.set(id, handlers);
     return id;
@@ -197,6 +199,7 @@ class HashWorker {
   #end(id: number): void {
     this.#jobs.delete(id);
     if (this.#jobs.size === 0 && !this.#dead) {
+      this.#worker.unref();
       this.#idle = setTimeout(() => {
         this.#dead = true;
         void this.#worker.terminate();
