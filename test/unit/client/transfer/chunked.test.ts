@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkLengths } from '../../../../src/core/chunker.js';
 import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
-import { nodeFsys } from '../../../../src/client/disk/fsys.js';
+import { nodeFsys, type FsHandle, type Fsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
 import { OFF_THREAD_MIN } from '../../../../src/client/transfer/file-hasher.js';
 import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/transfer/transfer.js';
 import { requestSlots } from '../../../../src/client/transfer/throttle.js';
 import type { BlobRemote } from '../../../../src/client/transfer/temp-files.js';
-import { uploadFile } from '../../../../src/client/transfer/upload.js';
+import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 
@@ -99,6 +99,56 @@ describe('chunkHandle', () => {
     } finally {
       await fh.close();
     }
+  });
+});
+
+describe('a large file hashed by the scan, then uploaded', () => {
+  /** nodeFsys, counting the bytes read through it */
+  function countingFs() {
+    const n = { read: 0 };
+    const fs: Fsys = {
+      ...nodeFsys,
+      openRead: async (p) => {
+        const fh = await nodeFsys.openRead(p);
+        return Object.assign(Object.create(fh) as FsHandle, {
+          read: async (buf: Buffer, off: number, len: number, pos: number) => {
+            const r = await fh.read(buf, off, len, pos);
+            n.read += r.bytesRead;
+            return r;
+          },
+          stat: () => fh.stat(),
+          close: () => fh.close(),
+        });
+      },
+    };
+    return { fs, n };
+  }
+  const idOf = async (p: string) => {
+    const st = await stat(p);
+    return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  };
+
+  it('the upload takes the chunk list the scan made in its read (no second read), once; a changed identity reads again', async () => {
+    const data = bytes(seed + 40, 9 * 1024 * 1024 + 7);
+    const p = join(dir, 'scanned.bin');
+    await writeFile(p, data);
+    await put(counting().remote, p); // the server has every chunk: an upload reads only to hash
+    const { fs, n } = countingFs();
+    expect(await hashFile(p, fs)).toEqual({ hash: sha256(data), size: data.length });
+    expect(n.read).toBe(data.length);
+    n.read = 0;
+    const got = await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(got.hash).toBe(sha256(data));
+    expect(n.read).toBe(0);
+    // taken once: the next upload reads the file
+    await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(n.read).toBe(data.length);
+    // remembered, then the file's mtime moves: not used
+    await hashFile(p, fs);
+    await utimes(p, 1_600_000_000, 1_600_000_000);
+    n.read = 0;
+    await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(n.read).toBe(data.length);
   });
 });
 
