@@ -154,6 +154,35 @@ export class BlobStore {
     }
   }
 
+  /**
+   * A blob of at most `maxBytes` read whole with one positioned read (a
+   * chunk during assembly: one thread-pool round trip where a read stream
+   * takes one per 64 KiB), or null when it is not stored or not `size` bytes.
+   * The bytes land in `into` when it is large enough (no allocation).
+   */
+  async readWhole(hash: string, size: number, into?: Buffer): Promise<Buffer | null> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(hash), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      if ((await fh.stat()).size !== size) return null;
+      const buf = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
+      let off = 0;
+      while (off < size) {
+        const { bytesRead } = await fh.read(buf, off, size - off, off);
+        if (bytesRead === 0) return null;
+        off += bytesRead;
+      }
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** A read stream of [start, end] inclusive (whole blob when omitted). */
   read(hash: string, range?: { start: number; end: number }): ReadStream {
     return createReadStream(this.pathOf(hash), range ? { start: range.start, end: range.end } : {});

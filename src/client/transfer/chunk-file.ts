@@ -1,15 +1,18 @@
 // One read of an open file gives its whole-file SHA-256, its content-defined
 // chunk boundaries (core/chunker.ts) and each chunk's SHA-256. Reads are
-// 1 MiB at a time and awaited, so the event loop gets a turn between buffers:
-// the chunker and hashing of one buffer take about a millisecond.
+// 1 MiB (4 MiB for a file hashed on the worker) at a time and awaited, so the
+// event loop gets a turn between buffers: the chunker and hashing of one
+// buffer take a few milliseconds.
 
-import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CHUNK_PARAMS, Chunker, type ChunkParams } from '../../core/chunker.js';
 import type { FsHandle } from '../disk/fsys.js';
 import type { Throttle } from './throttle.js';
+import { fileHasher, OFF_THREAD_MIN } from './file-hasher.js';
 
 const READ_BYTES = 1024 * 1024;
+/** reads of a file hashed on the worker: fewer, larger messages */
+const BIG_READ_BYTES = 4 * 1024 * 1024;
 
 export interface FileChunk {
   hash: string;
@@ -34,32 +37,40 @@ export interface ChunkedFile {
   chunks: FileChunk[];
 }
 
-export async function chunkHandle(fh: FsHandle, params: ChunkParams = CHUNK_PARAMS): Promise<ChunkedFile> {
-  const whole = createHash('sha256');
+/**
+ * One read of the file: the chunker runs here, the whole-file and chunk
+ * hashes in `fileHasher` (on a worker for a large file, so both cores work).
+ * `size` is what the caller expects the file to be (it picks the hasher);
+ * the bytes actually read are what counts.
+ */
+export async function chunkHandle(fh: FsHandle, size: number, params: ChunkParams = CHUNK_PARAMS): Promise<ChunkedFile> {
+  const hasher = fileHasher(size, true);
   const chunker = new Chunker(params);
-  const chunks: FileChunk[] = [];
-  let part: Hash = createHash('sha256');
+  const spans: { offset: number; size: number }[] = [];
   let start = 0; // file offset of the current chunk
   let pos = 0;
-  const buf = Buffer.allocUnsafe(READ_BYTES);
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, READ_BYTES, pos);
-    if (bytesRead === 0) break;
-    const data = buf.subarray(0, bytesRead);
-    whole.update(data);
-    let prev = 0;
-    for (const end of chunker.push(data)) {
-      part.update(data.subarray(prev, end));
-      chunks.push({ hash: part.digest('hex'), offset: start, size: pos + end - start });
-      start = pos + end;
-      part = createHash('sha256');
-      prev = end;
+  const readBytes = size >= OFF_THREAD_MIN ? BIG_READ_BYTES : READ_BYTES;
+  try {
+    for (;;) {
+      const buf = hasher.take(readBytes);
+      const { bytesRead } = await fh.read(buf, 0, readBytes, pos);
+      if (bytesRead === 0) break;
+      const cuts = chunker.push(buf.subarray(0, bytesRead));
+      for (const end of cuts) {
+        spans.push({ offset: start, size: pos + end - start });
+        start = pos + end;
+      }
+      pos += bytesRead;
+      await hasher.update(buf.subarray(0, bytesRead), cuts);
     }
-    part.update(data.subarray(prev));
-    pos += bytesRead;
+    const tail = chunker.finish() > 0;
+    if (tail) spans.push({ offset: start, size: pos - start });
+    const { hash, chunkHashes } = await hasher.finish(tail);
+    return { hash, size: pos, chunks: spans.map((s, i) => ({ hash: chunkHashes[i]!, offset: s.offset, size: s.size })) };
+  } catch (e) {
+    hasher.abandon();
+    throw e;
   }
-  if (chunker.finish() > 0) chunks.push({ hash: part.digest('hex'), offset: start, size: pos - start });
-  return { hash: whole.digest('hex'), size: pos, chunks };
 }
 
 /** bytes [offset, offset + size) of an open file as a Readable that never closes the handle */

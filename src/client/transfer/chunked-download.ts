@@ -14,7 +14,8 @@ import { Backoff, sleep } from '../agent/backoff.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
-import { chunkHandle, sameIdentity, type FileIdentity } from './chunk-file.js';
+import { chunkHandle, sameIdentity, type FileChunk, type FileIdentity } from './chunk-file.js';
+import { fileHasher, type FileHasher } from './file-hasher.js';
 import { requestSlots, type Slots, type Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
@@ -116,19 +117,24 @@ function sha256(b: Buffer): string {
 
 /**
  * The whole-file SHA-256, fed in file order from chunks that complete in
- * any order. Chunk `i` may start only while it is less than `window` ahead
- * of the first chunk not yet hashed, which bounds the buffers held; a
- * failure wakes every waiting chunk with it.
+ * any order (to the hashing worker for a large file: the main thread goes
+ * on reading and writing meanwhile). Chunk `i` may start only while it is
+ * less than `window` ahead of the first chunk not yet hashed, which bounds
+ * the buffers held; a failure wakes every waiting chunk with it. A buffer
+ * given to `put` belongs to the hasher from then on.
  */
 class InOrderHash {
-  readonly #hash = createHash('sha256');
+  readonly #hasher: FileHasher;
   readonly #done = new Map<number, Buffer>();
   readonly #window: number;
   #next = 0;
+  /** the hasher's updates, one after the other in file order */
+  #fed: Promise<void> = Promise.resolve();
   #failed: { e: unknown } | null = null;
   #waiting: (() => void)[] = [];
 
-  constructor(window: number) {
+  constructor(size: number, window: number) {
+    this.#hasher = fileHasher(size, false);
     this.#window = window;
   }
 
@@ -137,12 +143,19 @@ class InOrderHash {
     if (this.#failed) throw this.#failed.e;
   }
 
+  /** a buffer to read a local chunk into (the hasher recycles them) */
+  take(size: number): Buffer {
+    return this.#hasher.take(size);
+  }
+
   put(i: number, buf: Buffer): void {
     this.#done.set(i, buf);
     for (let b = this.#done.get(this.#next); b !== undefined; b = this.#done.get(this.#next)) {
-      this.#hash.update(b);
+      const next = b;
+      this.#fed = this.#fed.then(() => this.#hasher.update(next));
       this.#done.delete(this.#next++);
     }
+    this.#fed.catch((e: unknown) => this.fail(e));
     this.#wake();
   }
 
@@ -151,8 +164,13 @@ class InOrderHash {
     this.#wake();
   }
 
-  digest(): string {
-    return this.#hash.digest('hex');
+  async digest(): Promise<string> {
+    await this.#fed;
+    return (await this.#hasher.finish(false)).hash;
+  }
+
+  abandon(): void {
+    this.#hasher.abandon();
   }
 
   #wake(): void {
@@ -166,8 +184,8 @@ function wrong(hash: string, detail: string): RemoteError {
   return new RemoteError('hash_mismatch', `blob ${hash} does not match: ${detail}; it was discarded`, { server: 'the server' });
 }
 
-async function readExactly(fh: FsHandle, size: number, pos: number): Promise<Buffer | null> {
-  const buf = Buffer.allocUnsafe(size);
+async function readExactly(fh: FsHandle, buf: Buffer, pos: number): Promise<Buffer | null> {
+  const size = buf.length;
   let off = 0;
   while (off < size) {
     const { bytesRead } = await fh.read(buf, off, size - off, pos + off);
@@ -208,7 +226,7 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
       const recorded = opts.known?.identityOf(abs);
       if (recorded && sameIdentity(recorded, id)) continue; // its chunks are in the index already
       // not known as it is: one read of it finds its chunks
-      for (const c of (await chunkHandle(fh)).chunks) {
+      for (const c of (await chunkHandle(fh, st.size)).chunks) {
         if (!wanted.has(c.hash)) continue;
         const at = { abs, offset: c.offset, size: c.size, identity: id };
         const ps = places.get(c.hash);
@@ -216,62 +234,94 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
         else places.set(c.hash, [at]);
       }
     }
-    const out = await fs.createNew(d.path);
-    let closed = false;
-    try {
-      // the whole-file hash is fed in file order as chunks land (no read-back):
-      // the identity the commit and every device agree on
-      const whole = new InOrderHash(HASH_WINDOW);
-      const jobs = list.chunks.map((c, i) => async () => {
-        try {
-          await whole.turn(i);
-          let buf = await fromLocal(sources, places.get(c.hash) ?? [], c);
-          if (buf) {
-            if (opts.stats) opts.stats.reused += c.size;
-          } else {
-            buf = await fetchChunk(remote, c.hash, c.size, { ...opts, slots });
-            if (opts.stats) opts.stats.fetched += c.size;
-          }
-          await writeAll(out, buf, c.offset);
-          whole.put(i, buf);
-        } catch (e) {
-          whole.fail(e);
-          throw e;
-        }
-      });
-      await runLimited(jobs, CHUNK_JOBS);
-      const digest = whole.digest();
-      if (digest !== d.hash) throw wrong(d.hash, `the assembled file hashes to ${digest}`);
-      if (d.mode !== undefined) await out.chmod(d.mode & ~process.umask());
-      if (d.mtimeMs !== undefined) await out.utimes(new Date(), new Date(d.mtimeMs));
-      const stat = await out.stat();
-      if (opts.fsync) await out.sync();
-      closed = true;
-      await out.close();
-      return { path: d.path, stat, chunks: list.chunks };
-    } catch (e) {
-      if (!closed) await out.close().catch(() => {});
-      await fs.unlink(d.path).catch(() => {});
-      throw e;
-    }
+    // Local chunks are first taken on the whole-file hash alone (the file
+    // they come from has the identity they were recorded with); only when
+    // the assembled file does not hash right is it built again with every
+    // local chunk checked against its own hash (a file changed in place
+    // without a new size, mtime or inode), so a bad one is fetched instead.
+    const first = await assemble(remote, d, list.chunks, sources, places, { ...opts, slots }, false);
+    if (first.ok) return first.result;
+    if (!first.recheck) throw first.error;
+    const again = await assemble(remote, d, list.chunks, sources, places, { ...opts, slots }, true);
+    if (again.ok) return again.result;
+    throw again.error;
   } finally {
     await sources.close();
   }
 }
 
+type Assembly = { ok: true; result: ChunkedResult } | { ok: false; error: unknown; recheck: boolean };
+
+/**
+ * The temp file from the chunk list: each chunk copied from a local place
+ * (hashed first only when `checkLocal`) or fetched (always hashed), the
+ * whole-file hash fed in file order. A failure removes the temp file;
+ * `recheck` says the file did not hash right and a local chunk was used
+ * without its own hash check (so checking them may yet give the file).
+ */
+async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: readonly FileChunk[], sources: Sources, places: ReadonlyMap<string, LocalChunkPlace[]>, opts: ChunkedDownloadOptions & { slots: Slots }, checkLocal: boolean): Promise<Assembly> {
+  const { fs } = opts;
+  let unchecked = false;
+  let mismatch = false;
+  const out = await fs.createNew(d.path);
+  let closed = false;
+  // the whole-file hash is fed in file order as chunks land (no read-back):
+  // the identity the commit and every device agree on
+  const whole = new InOrderHash(d.size, HASH_WINDOW);
+  try {
+    const jobs = chunks.map((c, i) => async () => {
+      try {
+        await whole.turn(i);
+        let buf = await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
+        if (buf) {
+          if (!checkLocal) unchecked = true;
+          if (opts.stats) opts.stats.reused += c.size;
+        } else {
+          buf = await fetchChunk(remote, c.hash, c.size, opts);
+          if (opts.stats) opts.stats.fetched += c.size;
+        }
+        await writeAll(out, buf, c.offset);
+        whole.put(i, buf);
+      } catch (e) {
+        whole.fail(e);
+        throw e;
+      }
+    });
+    await runLimited(jobs, CHUNK_JOBS);
+    const digest = await whole.digest();
+    if (digest !== d.hash) {
+      mismatch = true;
+      throw wrong(d.hash, `the assembled file hashes to ${digest}`);
+    }
+    if (d.mode !== undefined) await out.chmod(d.mode & ~process.umask());
+    if (d.mtimeMs !== undefined) await out.utimes(new Date(), new Date(d.mtimeMs));
+    const stat = await out.stat();
+    if (opts.fsync) await out.sync();
+    closed = true;
+    await out.close();
+    return { ok: true, result: { path: d.path, stat, chunks: [...chunks] } };
+  } catch (e) {
+    whole.abandon();
+    if (!closed) await out.close().catch(() => {});
+    await fs.unlink(d.path).catch(() => {});
+    return { ok: false, error: e, recheck: mismatch && unchecked };
+  }
+}
+
 /**
  * A chunk's bytes from the first local place that still holds them: the
- * file must have the identity the place was recorded with, and the bytes
- * must hash to the chunk (a file can change in place without its identity
- * changing); otherwise the next place, or null.
+ * file must have the identity the place was recorded with; with `check`
+ * null the bytes must also hash to the chunk (a file can change in place
+ * without its identity changing), otherwise they are read into a buffer of
+ * `into` and left to the whole-file hash. Else the next place, or null.
  */
-async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c: { hash: string; size: number }): Promise<Buffer | null> {
+async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c: { hash: string; size: number }, into: InOrderHash | null): Promise<Buffer | null> {
   for (const p of places) {
     if (p.size !== c.size) continue;
     const fh = await sources.get(p.abs, p.identity);
     if (!fh) continue;
-    const buf = await readExactly(fh, c.size, p.offset).catch(() => null);
-    if (buf !== null && sha256(buf) === c.hash) return buf;
+    const buf = await readExactly(fh, into ? into.take(c.size) : Buffer.allocUnsafe(c.size), p.offset).catch(() => null);
+    if (buf !== null && (into !== null || sha256(buf) === c.hash)) return buf;
   }
   return null;
 }

@@ -11,6 +11,7 @@ import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
 import { chunkHandle, readRange, sameIdentity, type ChunkedFile, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { RemoteError } from '../remote/errors.js';
 import { diskCode } from '../disk/errno.js';
+import { rememberChunks, takeChunks } from './chunk-memo.js';
 import type { BlobRemote, ChunkRemote } from './temp-files.js';
 
 const HASH_CHUNK = 1024 * 1024;
@@ -28,13 +29,21 @@ async function hashHandle(fh: FsHandle): Promise<{ hash: string; size: number }>
   return { hash: h.digest('hex'), size };
 }
 
-/** Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP). */
+/**
+ * Streaming SHA-256 of a regular file (a symlink is not followed: ELOOP).
+ * A file above the single-chunk size is chunked in the same read and its
+ * chunk list remembered (chunk-memo.ts) when the file did not change
+ * during the read, so its upload need not read it again.
+ */
 export async function hashFile(absPath: string, fs: Fsys = nodeFsys): Promise<{ hash: string; size: number }> {
   const fh = await fs.openRead(absPath);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new SyncdError('not_a_file', `${absPath} is not a regular file`, { path: absPath });
-    return await hashHandle(fh);
+    if (st.size <= SINGLE_CHUNK_MAX) return await hashHandle(fh);
+    const file = await chunkHandle(fh, st.size);
+    if (file.size === st.size) rememberChunks(fs, absPath, st, file);
+    return { hash: file.hash, size: file.size };
   } finally {
     await fh.close();
   }
@@ -67,7 +76,8 @@ export async function uploadFile(remote: BlobRemote, absPath: string, expect: Fi
     if (!st.isFile()) throw changed(absPath, 'it is no longer a regular file');
     if (!sameIdentity(st, expect)) throw changed(absPath, 'it differs from what the scan saw');
     const chunkRemote = expect.size > SINGLE_CHUNK_MAX && remote.missingChunks && remote.putChunk && remote.assembleFile ? (remote as ChunkRemote) : null;
-    const { hash, size, chunks } = chunkRemote ? await chunkHandle(fh) : { ...(await hashHandle(fh)), chunks: null };
+    // a large file the scan just hashed is not read again: its chunk list was remembered with this identity
+    const { hash, size, chunks } = chunkRemote ? (takeChunks(fs, absPath, expect) ?? (await chunkHandle(fh, expect.size))) : { ...(await hashHandle(fh)), chunks: null };
     if (size !== expect.size) throw changed(absPath, `read ${size} bytes, expected ${expect.size}`);
     let putError: unknown;
     try {

@@ -18,6 +18,7 @@ import { authenticate } from '../http/auth.js';
 import { readJson, sendJson } from '../http/io.js';
 import type { Router } from '../http/router.js';
 import type { ChunkRef } from '../store/content-types.js';
+import type { NamespaceRef } from '../store/types.js';
 import { hashParam, putContent } from './blobs.js';
 
 /** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
@@ -25,6 +26,8 @@ export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 export const MISSING_MAX_HASHES = 10_000;
 /** a 64 GiB file in chunks of the chunker's 256 KiB minimum */
 export const MAX_FILE_CHUNKS = 262_144;
+/** chunks read ahead of the one being hashed during an assembly (at most 4 × 8 MiB in memory) */
+const ASSEMBLY_READ_AHEAD = 4;
 
 function hashList(body: unknown, max: number): string[] {
   const hashes = (body as { hashes?: unknown } | null)?.hashes;
@@ -53,6 +56,17 @@ function chunkList(body: unknown): { size: number; chunks: ChunkRef[] } {
   });
   if (chunks.reduce((s, c) => s + c.size, 0) !== b.size) throw badRequest('the chunk sizes do not add up to "size"');
   return { size: b.size as number, chunks };
+}
+
+/** a chunk's stored bytes: its blob file, or (a file assembled from chunks named as a chunk) its content */
+async function readChunk(ctx: ServerContext, ns: NamespaceRef, c: ChunkRef, into: Buffer): Promise<Buffer | null> {
+  const whole = await ctx.blobs.readWhole(c.hash, c.size, into);
+  if (whole !== null) return whole;
+  const src = await openContent(ctx.store, ctx.blobs, ns, c.hash);
+  if (src === null || src.size !== c.size) return null;
+  const parts: Buffer[] = [];
+  for await (const part of src.read({ start: 0, end: c.size - 1 })) parts.push(part);
+  return Buffer.concat(parts);
 }
 
 export function chunkRoutes(router: Router, ctx: ServerContext): void {
@@ -86,14 +100,30 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
     if (missing.length > 0) {
       throw new HttpError('chunks_missing', `${missing.length} chunk(s) of this file are not uploaded`, { missing });
     }
-    // the whole-file hash is the server's own: it reads the chunks it stored
+    // the whole-file hash is the server's own: it reads the chunks it stored,
+    // each whole in one read, the next few read while this one is hashed
     const sha = createHash('sha256');
-    let n = 0;
-    for (const c of list.chunks) {
-      const src = await openContent(ctx.store, ctx.blobs, ns, c.hash);
-      if (src === null || src.size !== c.size) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
-      for await (const part of src.read({ start: 0, end: c.size - 1 })) sha.update(part);
-      if (++n % 16 === 0) await setImmediate(); // other requests get a turn during a long assembly
+    // one buffer per read in flight, reused: chunk i's is free again once it
+    // is hashed, which is before chunk i + ASSEMBLY_READ_AHEAD is queued
+    const largest = list.chunks.reduce((m, c) => Math.max(m, c.size), 0);
+    const buffers = Array.from({ length: Math.min(ASSEMBLY_READ_AHEAD, list.chunks.length) }, () => Buffer.allocUnsafe(largest));
+    const ahead: Promise<Buffer | null>[] = [];
+    let queued = 0;
+    const fill = (): void => {
+      while (queued < list.chunks.length && ahead.length < ASSEMBLY_READ_AHEAD) {
+        const p = readChunk(ctx, ns, list.chunks[queued]!, buffers[queued % ASSEMBLY_READ_AHEAD]!);
+        queued++;
+        p.catch(() => {}); // awaited at its turn; a rejection before then is not unhandled
+        ahead.push(p);
+      }
+    };
+    for (let i = 0; i < list.chunks.length; i++) {
+      fill();
+      const buf = await ahead.shift()!;
+      const c = list.chunks[i]!;
+      if (buf === null) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
+      sha.update(buf);
+      if (i % 16 === 15) await setImmediate(); // other requests get a turn during a long assembly
     }
     if (sha.digest('hex') !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
     const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());

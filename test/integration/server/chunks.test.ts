@@ -95,6 +95,18 @@ describe('chunk endpoints', () => {
     expect(existsSync(join(srv.dataDir, 'blobs', file.hash.slice(0, 2), file.hash.slice(2, 4), file.hash))).toBe(false);
   });
 
+  it('assembly reads ahead with reused buffers: chunks of different sizes, repeated, in any order, assemble to exactly their bytes', async () => {
+    // 11 chunks (more than the read-ahead), a small one between large ones, one repeated: a buffer
+    // reused too early or sized for the wrong chunk would change the hash
+    const parts = [file.chunks[0]!, file.chunks[1]!, file.chunks[0]!, file.chunks[2]!, file.chunks[1]!, file.chunks[0]!, file.chunks[2]!, file.chunks[0]!, file.chunks[1]!, file.chunks[2]!, file.chunks[0]!];
+    const data = Buffer.concat(parts.map((c) => c.data));
+    const f = { hash: sha256(data), size: data.length, chunks: parts.map((c) => ({ hash: c.hash, size: c.size })) };
+    for (const c of file.chunks.slice(0, 3)) await api.request('PUT', `/v1/chunks/${c.hash}`, { body: c.data });
+    expect((await assemble(api, f)).status).toBe(201);
+    const back = await fetch(`${srv.url}/v1/blobs/${f.hash}`, { headers: { authorization: `Bearer ${api.token}` } });
+    expect(Buffer.from(await back.arrayBuffer()).equals(data)).toBe(true);
+  });
+
   it('a file uploaded whole has a one-chunk list: itself', async () => {
     const b = await api.putBlob('small content');
     expect((await api.get(`/v1/files/${b.hash}`)).body).toEqual({ hash: b.hash, size: b.size, chunks: [{ hash: b.hash, size: b.size, offset: 0 }] });

@@ -30,6 +30,21 @@ describe('BlobStore', () => {
     expect(await b.tempCount()).toBe(0);
   });
 
+  it('readWhole: the whole blob in one read, into a given buffer when it fits; null when missing or not that size', async () => {
+    const b = await BlobStore.open(dir);
+    const h = sha('hello world');
+    await b.put(chunks('hello world'), h, 100);
+    expect((await b.readWhole(h, 11))?.toString()).toBe('hello world');
+    const into = Buffer.alloc(32);
+    const got = await b.readWhole(h, 11, into);
+    expect(got?.toString()).toBe('hello world');
+    expect(got?.buffer).toBe(into.buffer); // no new allocation
+    expect((await b.readWhole(h, 11, Buffer.alloc(4)))?.toString()).toBe('hello world'); // too small: a fresh buffer
+    expect(await b.readWhole(h, 10)).toBeNull();
+    expect(await b.readWhole(h, 12)).toBeNull();
+    expect(await b.readWhole(sha('absent'), 6)).toBeNull();
+  });
+
   it('a hash mismatch stores nothing and leaves no temp file', async () => {
     const b = await BlobStore.open(dir);
     const h = sha('expected');

@@ -5,19 +5,20 @@
 // Downloads copy the chunks the previous version holds and fetch the rest.
 // Replay: SYNCD_SEED=<seed> npx vitest run test/unit/client/transfer/chunked-upload.test.ts
 
-import { mkdtemp, readdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkLengths } from '../../../../src/core/chunker.js';
 import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
-import { nodeFsys } from '../../../../src/client/disk/fsys.js';
+import { nodeFsys, type FsHandle, type Fsys } from '../../../../src/client/disk/fsys.js';
 import { chunkHandle } from '../../../../src/client/transfer/chunk-file.js';
+import { OFF_THREAD_MIN } from '../../../../src/client/transfer/file-hasher.js';
 import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/transfer/transfer.js';
 import { requestSlots } from '../../../../src/client/transfer/throttle.js';
 import type { BlobRemote } from '../../../../src/client/transfer/temp-files.js';
-import { uploadFile } from '../../../../src/client/transfer/upload.js';
+import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 
@@ -80,13 +81,17 @@ describe('chunkHandle', () => {
     ['empty', 0],
     ['below min', 1000],
     ['several chunks, not a multiple of the read size', 9 * 1024 * 1024 + 333],
-  ])('%s: the file hash and the chunks of chunkLengths, with offsets', async (_d, n) => {
+    ['several chunks, hashed on the worker thread', 9 * 1024 * 1024 + 333, OFF_THREAD_MIN],
+    ['empty, on the worker thread', 0, OFF_THREAD_MIN],
+    ['just above the worker threshold', OFF_THREAD_MIN + 1],
+    ['just below the worker threshold', OFF_THREAD_MIN - 1],
+  ])('%s: the file hash and the chunks of chunkLengths, with offsets', async (_d, n, sizeHint = n) => {
     const data = bytes(seed + n, n);
     const p = join(dir, `ch-${n}`);
     await writeFile(p, data);
     const fh = await nodeFsys.openRead(p);
     try {
-      const got = await chunkHandle(fh);
+      const got = await chunkHandle(fh, sizeHint);
       expect(got.hash).toBe(sha256(data));
       expect(got.size).toBe(n);
       let off = 0;
@@ -94,6 +99,56 @@ describe('chunkHandle', () => {
     } finally {
       await fh.close();
     }
+  });
+});
+
+describe('a large file hashed by the scan, then uploaded', () => {
+  /** nodeFsys, counting the bytes read through it */
+  function countingFs() {
+    const n = { read: 0 };
+    const fs: Fsys = {
+      ...nodeFsys,
+      openRead: async (p) => {
+        const fh = await nodeFsys.openRead(p);
+        return Object.assign(Object.create(fh) as FsHandle, {
+          read: async (buf: Buffer, off: number, len: number, pos: number) => {
+            const r = await fh.read(buf, off, len, pos);
+            n.read += r.bytesRead;
+            return r;
+          },
+          stat: () => fh.stat(),
+          close: () => fh.close(),
+        });
+      },
+    };
+    return { fs, n };
+  }
+  const idOf = async (p: string) => {
+    const st = await stat(p);
+    return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+  };
+
+  it('the upload takes the chunk list the scan made in its read (no second read), once; a changed identity reads again', async () => {
+    const data = bytes(seed + 40, 9 * 1024 * 1024 + 7);
+    const p = join(dir, 'scanned.bin');
+    await writeFile(p, data);
+    await put(counting().remote, p); // the server has every chunk: an upload reads only to hash
+    const { fs, n } = countingFs();
+    expect(await hashFile(p, fs)).toEqual({ hash: sha256(data), size: data.length });
+    expect(n.read).toBe(data.length);
+    n.read = 0;
+    const got = await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(got.hash).toBe(sha256(data));
+    expect(n.read).toBe(0);
+    // taken once: the next upload reads the file
+    await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(n.read).toBe(data.length);
+    // remembered, then the file's mtime moves: not used
+    await hashFile(p, fs);
+    await utimes(p, 1_600_000_000, 1_600_000_000);
+    n.read = 0;
+    await uploadFile(counting().remote, p, await idOf(p), undefined, fs);
+    expect(n.read).toBe(data.length);
   });
 });
 
@@ -198,6 +253,39 @@ describe('downloadToTemp in chunks', () => {
       expect(stats.blob).toBe(0);
       expect(stats.fetched).toBeLessThanOrEqual(maxFetched);
       expect(stats.fetched).toBeGreaterThan(0);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+
+  it('a known local file changed in place (same size, mtime and inode): the whole-file hash catches it, the chunks are checked one by one and the bad one fetched', async () => {
+    const src = join(dir, 'inplace-src.bin');
+    await writeFile(src, v1);
+    const up = await put(counting().remote, src);
+    const local = join(dir, 'inplace-local.bin');
+    await writeFile(local, v1);
+    const list = await client.fileChunks(up.hash);
+    expect(list.chunks.length).toBeGreaterThan(3);
+    const bad = list.chunks[2]!;
+    // another byte inside chunk 2, then the old mtime back: the identity does not show it
+    await utimes(local, 1_700_000_000, 1_700_000_000);
+    const before = await stat(local);
+    const fh = await open(local, 'r+');
+    await fh.write(Buffer.from([v1[bad.offset + 10]! ^ 0xff]), 0, 1, bad.offset + 10);
+    await fh.close();
+    await utimes(local, 1_700_000_000, 1_700_000_000);
+    const after = await stat(local);
+    const id = { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino };
+    expect(id).toEqual({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
+    const known = {
+      places: (hashes: readonly string[]) => new Map(list.chunks.filter((c) => hashes.includes(c.hash)).map((c) => [c.hash, [{ abs: local, offset: c.offset, size: c.size, identity: id }]])),
+      identityOf: (abs: string) => (abs === local ? id : null),
+    };
+    const { remote, stats } = countingFetch();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [local] }, { known });
+    try {
+      expect((await readFile(tmp)).equals(v1)).toBe(true);
+      expect(stats.fetched).toBe(bad.size);
     } finally {
       await rm(tmp, { force: true });
     }
