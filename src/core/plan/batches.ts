@@ -26,7 +26,7 @@ export interface TopEntry {
   diskPath?: string;
 }
 
-export interface Batch {
+interface Batch {
   /** name keys of the top-level names it plans */
   keys: Set<string>;
   /** what select.ts selects around */
@@ -91,10 +91,10 @@ function opPath(op: PlanOp): string {
 }
 
 /** What a batch's plan (over `trees`, its selection) holds under the batch's own top-level names. */
-export function batchPart(p: Plan, keys: ReadonlySet<string>, trees: { remote: Tree; synced: Tree }): Plan {
+export function batchPart<P extends Plan>(p: P, keys: ReadonlySet<string>, trees: { remote: Tree; synced: Tree }): P {
   const mine = (path: string): boolean => {
     const k = topKey(path, trees);
     return k !== undefined && keys.has(k);
   };
-  return { ops: p.ops.filter((op) => mine(opPath(op))), problems: p.problems.filter((x) => mine(x.path)), deferred: p.deferred };
+  return { ...p, ops: p.ops.filter((op) => mine(opPath(op))), problems: p.problems.filter((x) => mine(x.path)) };
 }
