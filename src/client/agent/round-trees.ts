@@ -8,7 +8,9 @@
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
 import { batchesOf, batchPart } from '../../core/plan/batches.js';
+import { nameKey } from '../../protocol/names.js';
 import type { Narrowed } from '../../core/plan/scope.js';
+import { memoIndex } from '../../core/plan/index-memo.js';
 import { selectAround, type Selection } from '../../core/plan/select.js';
 import { plansFromSelection, plansInBatches } from '../../core/policy/cycle.js';
 import type { StateDB } from '../state/db.js';
@@ -24,11 +26,15 @@ export interface RoundPlan<P extends Plan> {
   syncedFiles: (() => number) | undefined;
 }
 
+type Batch = ReturnType<typeof batchesOf>[number];
+
 interface Pass {
-  batches: ReturnType<typeof batchesOf>;
+  batches: Batch[];
   at: number;
-  /** a batch of this pass had ops: another pass checks they left every batch settled */
-  acted: boolean;
+  /** name keys of every batch so far: a top-level name the rounds made (a conflict copy) is not among them */
+  covered: Set<string>;
+  /** batches whose ops achieved nothing in a round: tried again after the others */
+  retry: Batch[];
   problems: Plan['problems'];
   deferred: number;
   unsettled: Narrowed['unsettled'];
@@ -53,9 +59,10 @@ export class RoundPlanner {
     this.#pass = null;
   }
 
-  /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (a later pass comes back). */
+  /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
   fruitless(): void {
-    if (this.#pass) this.#pass.at++;
+    const pass = this.#pass;
+    if (pass && pass.at < pass.batches.length) pass.retry.push(pass.batches[pass.at++]!);
   }
 
   /** The round's plan, from `planTrees` over the trees this round reads. */
@@ -69,7 +76,8 @@ export class RoundPlanner {
     }
     if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes)) {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
-      if (batches.length > 0) this.#pass = { batches, at: 0, acted: false, problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
+      const covered = new Set(batches.flatMap((b) => [...b.keys]));
+      if (batches.length > 0) this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
     }
     const pass = this.#pass;
     if (!pass) {
@@ -85,26 +93,29 @@ export class RoundPlanner {
     for (;;) {
       for (; pass.at < pass.batches.length; pass.at++) {
         const b = pass.batches[pass.at]!;
-        const sel = selectAround(b.seeds, db.treeIndex);
+        const sel = selectAround(b.seeds, memoIndex(db.treeIndex));
         const out = planTrees(sel);
         const plan = batchPart(out.plan, b.keys, sel);
         // the same batch again next round, until it plans nothing
-        if (plan.ops.length > 0) {
-          pass.acted = true;
-          return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
-        }
+        if (plan.ops.length > 0) return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
         pass.problems.push(...plan.problems);
         pass.deferred += plan.deferred;
         pass.unsettled.ids.push(...out.narrowed.unsettled.ids);
         pass.unsettled.paths.push(...out.narrowed.unsettled.paths);
-        if (pass.at === pass.batches.length - 1 && !pass.acted) {
-          // every batch planned nothing in one pass: the trees agree
-          this.#pass = null;
-          const done = { ...plan, ops: [], problems: pass.problems, deferred: pass.deferred };
-          return { narrowed: { ...out.narrowed, unsettled: pass.unsettled }, plan: done, synced: sel.synced, ...counts };
-        }
       }
-      Object.assign(pass, { at: 0, acted: false, problems: [], deferred: 0, unsettled: { ids: [], paths: [] } });
+      // A batch's ops touch only paths under its own names (batchPart), so a
+      // batch that planned nothing still does, unless a round made a new
+      // top-level name (a conflict copy): those get batches of their own.
+      const fresh = batchesOf(db.treeRows.topEntries().filter((t) => !pass.covered.has(nameKey(t.name))), this.#batchNodes);
+      const next = [...pass.retry, ...fresh];
+      if (next.length === 0) {
+        // every batch planned nothing: the trees agree
+        this.#pass = null;
+        const none = planTrees({ remote: new Map(), synced: new Map(), local: new Map() });
+        return { narrowed: { ...none.narrowed, unsettled: pass.unsettled }, plan: { ...none.plan, problems: pass.problems, deferred: pass.deferred }, synced: new Map(), ...counts };
+      }
+      for (const b of fresh) for (const k of b.keys) pass.covered.add(k);
+      Object.assign(pass, { batches: next, at: 0, retry: [] });
     }
   }
 }

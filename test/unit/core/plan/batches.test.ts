@@ -2,11 +2,13 @@
 // empty) the batches' plans, each over select.ts's selection around its
 // top-level names and cut to them, together make the whole trees' plan, on
 // random Remote and Local trees (case twins, NFC/NFD names, files where the
-// other side has directories) cut into batches of every size.
+// other side has directories) cut into batches of every size, read
+// through memoIndex as the agent reads them.
 // Replay: SYNCD_SEED=<seed> SYNCD_BATCH_RUNS=1 npx vitest run test/unit/core/plan/batches.test.ts
 
 import { describe, expect, it } from 'vitest';
 import { batchesOf, batchPart, type TopEntry } from '../../../../src/core/plan/batches.js';
+import { memoIndex } from '../../../../src/core/plan/index-memo.js';
 import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround } from '../../../../src/core/plan/select.js';
@@ -92,7 +94,8 @@ describe('the first plan in batches', () => {
         const ops: string[] = [];
         const problems: string[] = [];
         for (const b of batches) {
-          const sel = selectAround(b.seeds, indexOf(m));
+          // as the agent reads a batch: through the memo over the index
+          const sel = selectAround(b.seeds, memoIndex(indexOf(m)));
           const part = batchPart(plan(narrowPlanInput({ ...input, ...sel })), b.keys, sel);
           ops.push(...part.ops.map(key));
           problems.push(...part.problems.map(key));
