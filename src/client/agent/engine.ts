@@ -8,7 +8,7 @@ import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { narrowPlanInput } from '../../core/plan/index.js';
 import { planInMode } from '../../core/policy/modes.js';
-import { afterFailure, afterRound, endOfCycle, FIRST_PLAN_BATCH_NODES, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
+import { afterFailure, afterRound, endOfCycle, FIRST_PLAN_BATCH_NODES, fruitlessAfter, planMemoKey, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
 import { resetLabel } from '../../core/policy/reset.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
@@ -141,7 +141,7 @@ export class Engine {
    * write): while it holds, the trees are known to plan to nothing.
    */
   #memoKey(device: string, mode: string, request: string | null): string {
-    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device, mode, request, exclusionsKey(this.db)]);
+    return planMemoKey({ version: VERSION, ignoreVersion: this.#ignore.version, extraIgnore: this.o.extraIgnore ?? [], device, mode, request, exclusions: exclusionsKey(this.db) });
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */

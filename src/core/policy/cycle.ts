@@ -137,3 +137,12 @@ export const FIRST_PLAN_BATCH_NODES = 20_000;
 export function plansInBatches(rows: { remote: number; synced: number }, exclusions: number, batchNodes: number): boolean {
   return rows.synced === 0 && exclusions === 0 && rows.remote > batchNodes;
 }
+
+/**
+ * The planner's inputs besides the trees, as one key: a plan that came out
+ * empty is remembered under it (the plan memo, the plan base), and a base
+ * is only used with the key it was taken with (the agent and `syncd status`).
+ */
+export function planMemoKey(k: { version: string; ignoreVersion: unknown; extraIgnore: readonly string[]; device: string; mode: string; request: string | null; exclusions: string }): string {
+  return JSON.stringify([k.version, k.ignoreVersion, k.extraIgnore, k.device, k.mode, k.request, k.exclusions]);
+}
