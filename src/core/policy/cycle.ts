@@ -126,7 +126,7 @@ export function plansFromSelection(base: { memo: string; seeds: number } | null,
 }
 
 /** Nodes a batch of the first plan holds at most (core/plan/batches.ts). */
-export const FIRST_PLAN_BATCH_NODES = 20_000;
+export const FIRST_PLAN_BATCH_NODES = 5_000;
 
 /**
  * Whether a round without a usable plan base plans in batches of top-level
