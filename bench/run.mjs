@@ -10,6 +10,8 @@
 //   --profile DIR  run the measured agent processes under `node --cpu-prof` into DIR
 //   --keep         keep the work folder (printed) instead of deleting it
 //   --out FILE     write the JSON here instead of bench/results.json
+//   --scale-files N  the scale_* cases with N files instead of 300,000 (quick: 20,000), e.g. 1000000
+//   --seed-cache DIR keep the scale_* cases' seeded server store in DIR and reuse it (same N) instead of seeding again
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +37,12 @@ const quick = flag('quick');
 const only = value('only') ? new Set(value('only').split(',')) : null;
 const outFile = value('out') ?? (only ? null : join(here, 'results.json'));
 const profDir = value('profile') ? resolve(value('profile')) : null;
+const scaleFiles = value('scale-files') !== undefined ? Number(value('scale-files')) : undefined;
+if (scaleFiles !== undefined && !(Number.isInteger(scaleFiles) && scaleFiles >= 1000)) {
+  console.error(`--scale-files: expected a whole number of at least 1000, got ${value('scale-files')}`);
+  process.exit(2);
+}
+const seedCache = value('seed-cache') ? resolve(value('seed-cache')) : undefined;
 
 export const CASES = [
   ['mirror_small', 's', 'mirror of 10,000 small files from the server to an empty folder'],
@@ -157,7 +165,7 @@ async function main() {
     Object.assign(cases, await historyCases(b, { quick, only }));
     Object.assign(cases, await contentCases(b, { quick, only }));
     Object.assign(cases, await hardeningCases(b, { quick, only }));
-    Object.assign(cases, await scaleFolderCases(b, { quick, only }));
+    Object.assign(cases, await scaleFolderCases(b, { quick, only, scaleFiles, seedCache }));
   } finally {
     done = true;
     await b.cleanup();

@@ -6,7 +6,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { seededRandom } from '../../dist/client/agent/backoff.js';
@@ -175,8 +175,9 @@ export class Bench {
     clearTimeout(t);
   }
 
+  /** `name`: a folder in the work folder, or an absolute path */
   async startServer(name = 'srv', extraArgs = []) {
-    const data = this.path(name);
+    const data = isAbsolute(name) ? name : this.path(name);
     const p = this.spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0', ...extraArgs]);
     await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(p.out()) || !p.alive, 30_000, 10);
     if (!p.alive) throw new Error(`syncd serve exited: ${p.out()}`);

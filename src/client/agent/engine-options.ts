@@ -47,6 +47,8 @@ export interface EngineOptions {
   trash?: TrashLimits;
   /** the folder's mode, asked at every cycle so a changed config takes effect (default: two-way) */
   mode?: () => FolderMode;
+  /** nodes per batch of a new device's first plan (default FIRST_PLAN_BATCH_NODES, core/policy/cycle.ts) */
+  firstPlanBatchNodes?: number;
 }
 
 export interface CycleResult {

@@ -8,7 +8,7 @@ import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { narrowPlanInput } from '../../core/plan/index.js';
 import { planInMode } from '../../core/policy/modes.js';
-import { afterFailure, afterRound, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
+import { afterFailure, afterRound, endOfCycle, FIRST_PLAN_BATCH_NODES, fruitlessAfter, planMemoKey, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
 import { resetLabel } from '../../core/policy/reset.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
@@ -31,7 +31,8 @@ import { tokenBucket, type Throttle } from '../transfer/throttle.js';
 import { isWatchLimit } from '../disk/errno.js';
 import { rootIdentity, writeMarker } from '../disk/marker.js';
 import type { CycleResult, EngineOptions } from './engine-options.js';
-import { roundTrees } from './round-trees.js';
+import { RoundPlanner } from './round-trees.js';
+import { Sleeper } from './sleeper.js';
 import type { Seeds } from '../../core/plan/select.js';
 import { silentLog } from './log.js';
 import { TrashKeeper } from './trash-keeper.js';
@@ -42,13 +43,13 @@ const HINT_COALESCE_MS = 10;
 const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
   #pullNeeded = true;
-  /** wakes the sleeping loop after `delayMs` (a burst of hints within it becomes one cycle) */
-  #wake: ((delayMs: number) => void) | null = null;
+  /** the loop's sleep, woken by hints, pull requests and exclusion edits */
+  readonly #sleeper = new Sleeper();
   #watcher: DirWatcher | null = null;
   #pollFallback = false;
   /** Local was last updated from watcher hints, not a full scan */
@@ -61,6 +62,7 @@ export class Engine {
   readonly #trash: TrashKeeper;
   /** commits whose reply was lost, re-sent before the next plan */
   readonly #unconfirmed: Unconfirmed[] = [];
+  readonly #rounds: RoundPlanner;
 
   constructor(opts: EngineOptions) {
     this.o = {
@@ -71,6 +73,7 @@ export class Engine {
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
     this.#trash = new TrashKeeper(opts.folder, this.o.fs, opts.db, opts.trash ?? { days: 30, maxBytes: 1024 * 1024 * 1024 }, this.o.now);
+    this.#rounds = new RoundPlanner(opts.db, opts.firstPlanBatchNodes ?? FIRST_PLAN_BATCH_NODES);
   }
 
   get db(): StateDB {
@@ -99,19 +102,19 @@ export class Engine {
   markDirty(diskPath: string): void {
     if (diskPath === SYNCIGNORE) this.#fullScanNeeded = true;
     this.#dirty.add(diskPath);
-    this.#wake?.(HINT_COALESCE_MS);
+    this.#sleeper.wake(HINT_COALESCE_MS);
   }
 
   /** The next cycle scans the whole folder (no watcher was running, or hints were lost). */
   rescan(): void {
     this.#fullScanNeeded = true;
-    this.#wake?.(0);
+    this.#sleeper.wake(0);
   }
 
   /** The server moved on (a longpoll answered): pull now, no coalescing needed. */
   requestPull(): void {
     this.#pullNeeded = true;
-    this.#wake?.(0);
+    this.#sleeper.wake(0);
   }
 
   async #observe(): Promise<void> {
@@ -123,6 +126,7 @@ export class Engine {
     this.#dirty.clear();
     const full = this.#fullScanNeeded || this.#pollFallback || dirty.includes('');
     if (!full && dirty.length === 0) return; // no hints: Local stands as it is
+    this.#rounds.abandon(); // the disk changed: batches of a first plan are not independent any more
     const problems = await observe({ db, folder: this.o.folder, fs: this.o.fs, log: this.o.log, ignore: this.#ignore, trash: this.#trash, full, dirty });
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
@@ -137,7 +141,7 @@ export class Engine {
    * write): while it holds, the trees are known to plan to nothing.
    */
   #memoKey(device: string, mode: string, request: string | null): string {
-    return JSON.stringify([VERSION, this.#ignore.version, this.o.extraIgnore ?? [], device, mode, request, exclusionsKey(this.db)]);
+    return planMemoKey({ version: VERSION, ignoreVersion: this.#ignore.version, extraIgnore: this.o.extraIgnore ?? [], device, mode, request, exclusions: exclusionsKey(this.db) });
   }
 
   /** A meta write (of what the agent is doing: not waited for on disk) only when the value changes. */
@@ -216,12 +220,12 @@ export class Engine {
         this.#idle(null, 0, request);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
-      // the nodes around what changed since the plan base (or the whole trees)
-      const { remote, synced, local, localFiles, syncedFiles } = roundTrees(db, memoKey);
-      // the settled bulk of the trees cannot change the plan: leave it out
-      const excluded = exclusionsToPlan(db, remote);
-      const narrowed = narrowPlanInput({ remote, synced, local, device, now: o.now(), isIgnored: this.#ignore, excluded });
-      const p = planInMode(narrowed, mode, request);
+      // over the nodes around what changed since the plan base (or a batch, or the whole trees);
+      // the settled bulk of the trees cannot change the plan: narrowed out
+      const { synced, localFiles, syncedFiles, narrowed, plan: p } = this.#rounds.plan(memoKey, (t) => {
+        const narrowed = narrowPlanInput({ ...t, device, now: o.now(), isIgnored: this.#ignore, excluded: exclusionsToPlan(db, t.remote) });
+        return { narrowed, plan: planInMode(narrowed, mode, request) };
+      });
       problems = p.problems;
       // held-back ops count: `wait` and status must not call a deferring plan agreement
       pending = pendingOf(p);
@@ -250,8 +254,7 @@ export class Engine {
       const { files, bytes } = transferTotals(p.ops);
       if (pullBeforeSending(p.ops, synced)) {
         // if anything arrived, plan again with it
-        const r = await pull(db, o.remote, { maxListEntries: o.maxListEntries });
-        if (r.applied > 0 || r.resets > 0) continue;
+        if (await this.#pull()) continue;
       }
       o.onPlan?.(files, bytes);
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
@@ -266,6 +269,7 @@ export class Engine {
       if (next.fullScan) this.#fullScanNeeded = true;
       if (next.pull) this.#pullNeeded = true;
       stuck = fruitlessAfter(stuck, res.done);
+      if (res.done === 0) this.#rounds.fruitless();
       if (stuck >= MAX_FRUITLESS_ROUNDS) {
         db.meta.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems: [...problems, ...res.problems], paused: null };
@@ -277,11 +281,14 @@ export class Engine {
     return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };
   }
 
-  async #pull(): Promise<void> {
+  /** Pulls the journal; true when anything arrived (batches of a first plan are then not independent any more). */
+  async #pull(): Promise<boolean> {
     this.#pullNeeded = false;
     const r = await pull(this.db, this.o.remote, { maxListEntries: this.o.maxListEntries });
     const reason = this.db.meta.get('last_reset_reason');
     if (r.resets && reason !== resetLabel({ kind: 'first_sync' })) this.o.log.info('rebuilt the remote tree from a full listing', { reason });
+    if (r.applied > 0 || r.resets > 0) this.#rounds.abandon();
+    return r.applied > 0 || r.resets > 0;
   }
 
   #pause(trip: GuardTrip): void {
@@ -319,7 +326,7 @@ export class Engine {
       await this.#startWatcher();
       let rootId = rootIdentity(o.folder, o.fs);
       longpoll = this.#followServer(signal);
-      stopExclusions = watchExclusions(db, () => this.#wake?.(0));
+      stopExclusions = watchExclusions(db, () => this.#sleeper.wake(0));
       const backoff = new Backoff();
       const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
       let lastSafety = o.now();
@@ -341,18 +348,18 @@ export class Engine {
           this.#setMeta('last_error', null);
           backoff.reset();
           const wait = nextWait(r, this.#dirty.size > 0 || this.#pullNeeded);
-          if (wait === 'paused') await this.#sleepUntilWoken(signal, PAUSED_RECHECK_MS);
+          if (wait === 'paused') await this.#sleeper.sleep(signal, PAUSED_RECHECK_MS);
           else if (wait === 'stuck') {
             // nothing moved (a path that stays stale, an entry we cannot
             // sync): wait longer each time instead of spinning; news wakes us
-            await this.#sleepUntilWoken(signal, stuckBackoff.next());
+            await this.#sleeper.sleep(signal, stuckBackoff.next());
           } else if (wait === 'idle') {
             stuckBackoff.reset();
             const safety = o.safetyPullIntervalS * 1000 - (o.now() - lastSafety);
             const releaseMs = o.releaseIdleMs ?? RELEASE_IDLE_MS;
             const release = releaseMs > 0 ? setTimeout(() => this.#releaseMemory(), releaseMs) : null;
             try {
-              await this.#sleepUntilWoken(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
+              await this.#sleeper.sleep(signal, this.#pollFallback ? Math.min(safety, 30_000) : Math.max(0, safety));
             } finally {
               if (release) clearTimeout(release);
             }
@@ -372,7 +379,7 @@ export class Engine {
           o.log.warn(e.message, { code: e.code });
           this.#pullNeeded = true;
           this.#fullScanNeeded = true;
-          if (failure.waitMs !== null) await this.#sleepUntilWoken(signal, failure.waitMs);
+          if (failure.waitMs !== null) await this.#sleeper.sleep(signal, failure.waitMs);
           else await sleep(backoff.nextFor(err), signal).catch(() => undefined);
         }
       }
@@ -411,30 +418,6 @@ export class Engine {
     } catch (err) {
       this.o.log.warn(`cannot record ${key}: ${(err as Error).message}`);
     }
-  }
-
-  #sleepUntilWoken(signal: AbortSignal, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      let finished = false;
-      let debounce: NodeJS.Timeout | null = null;
-      const wake = (delayMs: number) => {
-        if (delayMs <= 0) return done();
-        if (!debounce) debounce = setTimeout(done, delayMs);
-      };
-      const done = () => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        if (debounce) clearTimeout(debounce);
-        if (this.#wake === wake) this.#wake = null; // only our own hook: a newer sleep may own it
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.#wake = wake;
-      signal.addEventListener('abort', done, { once: true });
-    });
   }
 
   /** The stream (or the longpoll when the stream cannot be held) says when to pull. */

@@ -1,35 +1,125 @@
-// The trees a plan round works on: a selection around what changed since
-// the plan base (core/plan/select.ts, through the state DB's indexes), or
-// the whole trees when there is no usable base (first sync, a reset, new
-// ignore rules, too much changed). core/policy/cycle.ts decides which.
+// The trees a plan round works on, and its plan: a selection around what
+// changed since the plan base (core/plan/select.ts, through the state DB's
+// indexes); on a new device, batches of top-level names, one after another
+// (core/plan/batches.ts), so the first mirror holds one batch at a time; or
+// the whole trees when there is no usable base (a reset, new ignore rules,
+// too much changed). core/policy/cycle.ts decides which.
 
 import type { SyncedTree } from '../../core/associate.js';
-import type { LocalTree } from '../../core/local.js';
-import { selectAround } from '../../core/plan/select.js';
-import { plansFromSelection } from '../../core/policy/cycle.js';
-import type { Tree } from '../../core/tree.js';
+import type { Plan } from '../../core/ops.js';
+import { batchesOf, batchPart } from '../../core/plan/batches.js';
+import { nameKey } from '../../protocol/names.js';
+import type { Narrowed } from '../../core/plan/scope.js';
+import { memoIndex } from '../../core/plan/index-memo.js';
+import { selectAround, type Selection } from '../../core/plan/select.js';
+import { plansFromSelection, plansInBatches } from '../../core/policy/cycle.js';
 import type { StateDB } from '../state/db.js';
+import { collectGarbage } from './memory.js';
 
-export interface RoundTrees {
-  remote: Tree;
+export interface RoundPlan<P extends Plan> {
+  narrowed: Narrowed;
+  plan: P;
+  /** the Synced nodes the round planned over */
   synced: SyncedTree;
-  local: LocalTree;
   /** files in the whole Local tree (the guards ask only when one trips) */
   localFiles: () => number;
   /** files in the whole Synced tree, when `synced` is a selection */
   syncedFiles: (() => number) | undefined;
 }
 
-export function roundTrees(db: StateDB, memoKey: string): RoundTrees {
-  if (plansFromSelection(db.planBase(), memoKey)) {
-    const sel = selectAround(db.planSeeds(), db.treeIndex);
-    return { ...sel, localFiles: () => db.localCount(), syncedFiles: () => db.syncedCount() };
+type Batch = ReturnType<typeof batchesOf>[number];
+
+interface Pass {
+  batches: Batch[];
+  at: number;
+  /** name keys of every batch so far: a top-level name the rounds made (a conflict copy) is not among them */
+  covered: Set<string>;
+  /** batches whose ops achieved nothing in a round: tried again after the others */
+  retry: Batch[];
+  problems: Plan['problems'];
+  deferred: number;
+  unsettled: Narrowed['unsettled'];
+}
+
+export class RoundPlanner {
+  readonly #db: StateDB;
+  readonly #batchNodes: number;
+  #pass: Pass | null = null;
+
+  constructor(db: StateDB, batchNodes: number) {
+    this.#db = db;
+    this.#batchNodes = batchNodes;
   }
-  const local = db.loadLocal();
-  const localFiles = () => {
-    let n = 0;
-    for (const e of local.values()) if (e.kind !== 'dir') n++;
-    return n;
-  };
-  return { remote: db.loadRemote(), synced: db.loadSynced(), local, localFiles, syncedFiles: undefined };
+
+  /**
+   * The trees changed other than by this pass's own ops (a pull brought
+   * entries, the disk changed): batches are no longer independent, so the
+   * next round plans the whole trees (or around the seeds).
+   */
+  abandon(): void {
+    this.#pass = null;
+  }
+
+  /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
+  fruitless(): void {
+    const pass = this.#pass;
+    if (pass && pass.at < pass.batches.length) pass.retry.push(pass.batches[pass.at++]!);
+  }
+
+  /** The round's plan, from `planTrees` over the trees this round reads. */
+  plan<P extends Plan>(memoKey: string, planTrees: (t: Selection) => { narrowed: Narrowed; plan: P }): RoundPlan<P> {
+    const db = this.#db;
+    const counts = { localFiles: () => db.localCount(), syncedFiles: () => db.syncedCount() };
+    if (plansFromSelection(db.planBase(), memoKey)) {
+      this.#pass = null;
+      const sel = selectAround(db.planSeeds(), db.treeIndex);
+      return { ...planTrees(sel), synced: sel.synced, ...counts };
+    }
+    if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes)) {
+      const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
+      const covered = new Set(batches.flatMap((b) => [...b.keys]));
+      if (batches.length > 0) this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
+    }
+    const pass = this.#pass;
+    if (!pass) {
+      const local = db.loadLocal();
+      const whole = { remote: db.loadRemote(), synced: db.loadSynced(), local };
+      const localFiles = (): number => {
+        let n = 0;
+        for (const e of local.values()) if (e.kind !== 'dir') n++;
+        return n;
+      };
+      return { ...planTrees(whole), synced: whole.synced, localFiles, syncedFiles: undefined };
+    }
+    for (;;) {
+      for (; pass.at < pass.batches.length; pass.at++) {
+        const b = pass.batches[pass.at]!;
+        const sel = selectAround(b.seeds, memoIndex(db.treeIndex));
+        const out = planTrees(sel);
+        const plan = batchPart(out.plan, b.keys, sel);
+        // the same batch again next round, until it plans nothing
+        if (plan.ops.length > 0) return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
+        pass.problems.push(...plan.problems);
+        pass.deferred += plan.deferred;
+        pass.unsettled.ids.push(...out.narrowed.unsettled.ids);
+        pass.unsettled.paths.push(...out.narrowed.unsettled.paths);
+        // the batch's rows and ops are garbage now: handed back before the next
+        // batch, or V8 lets the heap grow towards its limit (at 300,000 files, batches of 20,000: 604 MiB)
+        collectGarbage();
+      }
+      // A batch's ops touch only paths under its own names (batchPart), so a
+      // batch that planned nothing still does, unless a round made a new
+      // top-level name (a conflict copy): those get batches of their own.
+      const fresh = batchesOf(db.treeRows.topEntries().filter((t) => !pass.covered.has(nameKey(t.name))), this.#batchNodes);
+      const next = [...pass.retry, ...fresh];
+      if (next.length === 0) {
+        // every batch planned nothing: the trees agree
+        this.#pass = null;
+        const none = planTrees({ remote: new Map(), synced: new Map(), local: new Map() });
+        return { narrowed: { ...none.narrowed, unsettled: pass.unsettled }, plan: { ...none.plan, problems: pass.problems, deferred: pass.deferred }, synced: new Map(), ...counts };
+      }
+      for (const b of fresh) for (const k of b.keys) pass.covered.add(k);
+      Object.assign(pass, { batches: next, at: 0, retry: [] });
+    }
+  }
 }

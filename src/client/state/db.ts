@@ -20,6 +20,7 @@ import { Problems, type ProblemScope } from './problems.js';
 import { StateStore } from './store.js';
 import { Trees } from './trees.js';
 import { TrashIndex, type TrashEntry } from './trash.js';
+import type { TreeRows } from './tree-index.js';
 
 export class StateDB {
   readonly #store: StateStore;
@@ -60,6 +61,8 @@ export class StateDB {
   planSeeds(): Seeds { return this.#trees.planSeeds(); }
   /** the trees row by row through their indexes */
   get treeIndex(): TreeIndex { return this.#trees.index; }
+  /** top-level names with their subtree sizes, and row counts (SQL only) */
+  get treeRows(): TreeRows { return this.#trees.rows; }
   /** tree rows read since this DB was opened (a test's counter) */
   get rowsRead(): number { return this.#trees.rowsRead; }
   loadRemote(): Tree { return this.#trees.loadRemote(); }

@@ -6,9 +6,10 @@
 
 import type { SyncedNode } from '../../core/associate.js';
 import type { LocalEntry } from '../../core/local.js';
+import type { TopEntry } from '../../core/plan/batches.js';
 import type { Placed, TreeIndex } from '../../core/plan/select.js';
 import type { TreeNode } from '../../core/tree.js';
-import type { NodeKind } from '../../protocol/types.js';
+import { ROOT_ID, type NodeKind } from '../../protocol/types.js';
 import type { StateStore } from './store.js';
 
 const NODE = 'rowid, id, parent, name, kind, rev, size, hash, mtime, exec, target';
@@ -78,5 +79,29 @@ export class TreeRows implements TreeIndex {
 
   localByIno(ino: number): Placed<LocalEntry>[] {
     return this.#rows(`SELECT ${ENTRY} FROM local WHERE ino = ?`, entry, ino);
+  }
+
+  /**
+   * The top level of Remote (each node with its subtree's size) and of
+   * Local (each entry with the entries below it): what the first plan is
+   * cut into (core/plan/batches.ts). Counted in SQL, one row per top-level name.
+   */
+  topEntries(): TopEntry[] {
+    const remote = this.#s.stmt(`WITH RECURSIVE t(id, top) AS (SELECT id, id FROM remote WHERE parent = ?
+        UNION ALL SELECT r.id, t.top FROM remote r JOIN t ON r.parent = t.id)
+      SELECT n.id, n.name, c.size FROM remote n JOIN (SELECT top, count(*) AS size FROM t GROUP BY top) c ON c.top = n.id`).raw(true).all(ROOT_ID) as [string, string, number][];
+    const local = this.#s.stmt("SELECT disk_path, path FROM local WHERE instr(disk_path, '/') = 0").raw(true).all() as [string, string][];
+    const below = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true);
+    this.#count(remote.length + local.length);
+    return [
+      ...remote.map(([id, name, size]) => ({ id, name, size })),
+      ...local.map(([diskPath, path]) => ({ diskPath, name: path, size: 1 + (below.get(diskPath + '/', diskPath + '0') as number) })),
+    ];
+  }
+
+  /** rows in Remote and in Synced */
+  rows(): { remote: number; synced: number } {
+    const n = (t: string): number => this.#s.stmt(`SELECT count(*) AS tree_rows FROM ${t}`).pluck(true).get() as number;
+    return { remote: n('remote'), synced: n('synced') };
   }
 }

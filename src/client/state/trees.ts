@@ -78,6 +78,11 @@ export class Trees {
     return this.#index;
   }
 
+  /** the rows behind `index`, with the first plan's counts (tree-index.ts) */
+  get rows(): TreeRows {
+    return this.#index;
+  }
+
   /**
    * What setPlanMemo stored, if no tree changed since. The engine stores a
    * key of the planner's other inputs (rules, version) when a plan over the

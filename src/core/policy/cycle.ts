@@ -124,3 +124,25 @@ export const MAX_SELECT_SEEDS = 20_000;
 export function plansFromSelection(base: { memo: string; seeds: number } | null, memoKey: string): boolean {
   return base !== null && base.memo === memoKey && base.seeds <= MAX_SELECT_SEEDS;
 }
+
+/** Nodes a batch of the first plan holds at most (core/plan/batches.ts). */
+export const FIRST_PLAN_BATCH_NODES = 5_000;
+
+/**
+ * Whether a round without a usable plan base plans in batches of top-level
+ * names instead of over the whole trees: only on a new device (Synced
+ * empty: nothing links two top-level subtrees), without a selective-sync
+ * exclusion, and when Remote is too big for one batch.
+ */
+export function plansInBatches(rows: { remote: number; synced: number }, exclusions: number, batchNodes: number): boolean {
+  return rows.synced === 0 && exclusions === 0 && rows.remote > batchNodes;
+}
+
+/**
+ * The planner's inputs besides the trees, as one key: a plan that came out
+ * empty is remembered under it (the plan memo, the plan base), and a base
+ * is only used with the key it was taken with (the agent and `syncd status`).
+ */
+export function planMemoKey(k: { version: string; ignoreVersion: unknown; extraIgnore: readonly string[]; device: string; mode: string; request: string | null; exclusions: string }): string {
+  return JSON.stringify([k.version, k.ignoreVersion, k.extraIgnore, k.device, k.mode, k.request, k.exclusions]);
+}

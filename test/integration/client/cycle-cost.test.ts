@@ -8,6 +8,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { folderModePlan } from '../../../src/cli/mode-plan.js';
+import { loadConfig } from '../../../src/client/state/config.js';
+import { folderStatePaths } from '../../../src/client/state/paths.js';
 import { LIMITS } from '../../../src/protocol/types.js';
 import { linkAgent, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
@@ -77,6 +80,24 @@ describe('a cycle in a folder of 10,000 files', () => {
     const f9 = list.nodes.find((n) => n.name === 'f9.txt' && n.parent === dirIds[3])!;
     expect(f9.size).toBe('edited here'.length);
     expect(rows).toBeLessThan(BUDGET);
+  });
+
+  it(`\`syncd status\`'s plan (pending, differences) reads fewer than ${BUDGET} tree rows after a change`, async () => {
+    await writeFile(join(dir, 'd5', 'f2.txt'), 'not synced yet');
+    agent.engine.markDirty('d5/f2.txt');
+    await rowsOfCycles();
+    // a file the agent has not looked at yet is not pending; one it has, is
+    await writeFile(join(dir, 'd6', 'f4.txt'), 'seen, not sent');
+    agent.db.tx(() => agent.db.putLocal({ path: 'd6/f4.txt', diskPath: 'd6/f4.txt', kind: 'file', size: 14, mtimeMs: Date.now(), ino: 1, hash: 'h', exec: false, target: null }));
+    agent.db.dropCaches();
+    const before = agent.db.rowsRead;
+    const p = folderModePlan(folderStatePaths(dir), agent.db, loadConfig(dir), null);
+    expect(agent.db.rowsRead - before).toBeLessThan(BUDGET);
+    expect(p.ops.map((op) => [op.type, 'path' in op ? op.path : ''])).toEqual([['update', 'd6/f4.txt']]);
+    // the agent catches up (the file goes up), so the next case starts in agreement
+    agent.engine.markDirty('d6/f4.txt');
+    await rowsOfCycles();
+    await rowsOfCycles();
   });
 
   it('an idle cycle with nothing new reads no tree rows', async () => {

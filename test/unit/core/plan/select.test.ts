@@ -10,42 +10,16 @@ import type { SyncedTree } from '../../../../src/core/associate.js';
 import type { LocalTree } from '../../../../src/core/local.js';
 import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
-import { selectAround, type Placed, type Seeds, type TreeIndex } from '../../../../src/core/plan/select.js';
+import { selectAround, type Seeds } from '../../../../src/core/plan/select.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
-import { baseName, parentPath, type Tree } from '../../../../src/core/tree.js';
+import { baseName, type Tree } from '../../../../src/core/tree.js';
+import { indexOf } from '../../../helpers/model-index.js';
 import { localEdit, remoteEdit, remotePathIndex, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
 import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
 import { baseSeed, pick, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_SELECT_RUNS ?? 1000);
 const NOW = Date.UTC(2026, 10, 21, 10, 0, 0);
-
-/** The model's trees behind a TreeIndex, counting the rows it hands out. */
-function indexOf(m: Model): TreeIndex & { rows: number } {
-  const placed = <T>(map: Map<string, T>, pred: (k: string, v: T) => boolean): Placed<T>[] => {
-    const out: Placed<T>[] = [];
-    let i = 0;
-    for (const [k, v] of map) {
-      if (pred(k, v)) out.push({ at: i, v });
-      i++;
-    }
-    ix.rows += out.length;
-    return out;
-  };
-  const ix = {
-    rows: 0,
-    remote: (id: string) => placed(m.remote, (k) => k === id)[0],
-    synced: (id: string) => placed(m.synced, (k) => k === id)[0],
-    remoteChildren: (p: string) => placed(m.remote, (_, n) => n.parent === p),
-    syncedChildren: (p: string) => placed(m.synced, (_, n) => n.parent === p),
-    local: (d: string) => placed(m.local, (k) => k === d)[0],
-    localChildren: (dir: string) => placed(m.local, (k) => k !== '' && parentPath(k) === dir),
-    localBelow: (dir: string) => placed(m.local, (k) => k.startsWith(dir + '/')),
-    syncedByIno: (ino: number) => placed(m.synced, (_, n) => n.ino === ino),
-    localByIno: (ino: number) => placed(m.local, (_, e) => e.ino === ino),
-  };
-  return ix;
-}
 
 interface Snapshot {
   remote: Tree;

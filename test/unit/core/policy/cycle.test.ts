@@ -5,7 +5,7 @@ import type { SyncedTree } from '../../../../src/core/associate.js';
 import type { LocalEntry } from '../../../../src/core/local.js';
 import type { Plan, PlanOp } from '../../../../src/core/ops.js';
 import {
-  afterFailure, afterRound, MAX_SELECT_SEEDS, plansFromSelection, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, nextWait, pendingOf, pullBeforeSending,
+  afterFailure, afterRound, MAX_SELECT_SEEDS, plansFromSelection, plansInBatches, endOfCycle, fruitlessAfter, MAX_FRUITLESS_ROUNDS, nextWait, pendingOf, pullBeforeSending,
   rescanBeforeDeleting, transferTotals, UNAUTHORIZED_WAIT_MS, usesDeleteAllowance, type NextWait,
 } from '../../../../src/core/policy/cycle.js';
 import type { TreeNode } from '../../../../src/core/tree.js';
@@ -127,4 +127,14 @@ describe('planning from a selection', () => {
     { name: `more than ${MAX_SELECT_SEEDS} seeds: the whole trees load faster`, base: { memo: 'k', seeds: MAX_SELECT_SEEDS + 1 }, want: false },
   ];
   for (const c of cases) it(c.name, () => expect(plansFromSelection(c.base, 'k')).toBe(c.want));
+});
+
+describe('the first plan in batches', () => {
+  const cases = [
+    { name: 'a new device (Synced empty) with more Remote than a batch: batches', rows: { remote: 5001, synced: 0 }, exclusions: 0, want: true },
+    { name: 'a new device with a small namespace: the whole trees (one batch anyway)', rows: { remote: 5000, synced: 0 }, exclusions: 0, want: false },
+    { name: 'Synced holds nodes (moves and inodes link subtrees): the whole trees', rows: { remote: 50_000, synced: 1 }, exclusions: 0, want: false },
+    { name: 'a selective-sync exclusion (it follows renames across the tree): the whole trees', rows: { remote: 50_000, synced: 0 }, exclusions: 1, want: false },
+  ];
+  for (const c of cases) it(c.name, () => expect(plansInBatches(c.rows, c.exclusions, 5000)).toBe(c.want));
 });

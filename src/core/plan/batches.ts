@@ -1,0 +1,100 @@
+// The first plan of a new device, in batches (issue #17: memory that does
+// not grow with the folder). After the first listing, Synced is empty and
+// there is no plan base to select around, so a round would load and plan
+// the three trees whole: 1,000 MiB at 300,000 files. Instead the top-level
+// names are cut into batches of at most `maxNodes` nodes; a batch's
+// selection is select.ts's selection around its top-level nodes (their
+// subtrees, every top-level name beside them, name-key twins whole), and
+// of that selection's plan only the ops and problems under the batch's
+// names count (the other top-level names come along shallow, without
+// their subtrees, and are planned in their own batch).
+// With Synced empty nothing links two top-level subtrees (no moves, no
+// inode associations): the batches' plans together are the whole trees'
+// plan (test/unit/core/plan/batches.test.ts). Pure.
+
+import { nameKey } from '../../protocol/names.js';
+import { ROOT_ID } from '../../protocol/types.js';
+import type { Plan, PlanOp } from '../ops.js';
+import type { Tree } from '../tree.js';
+import type { Seeds } from './select.js';
+
+/** A top-level node of Remote or Synced (by id) or a top-level Local entry (by disk path), and its subtree's size. */
+export interface TopEntry {
+  name: string;
+  size: number;
+  id?: string;
+  diskPath?: string;
+}
+
+interface Batch {
+  /** name keys of the top-level names it plans */
+  keys: Set<string>;
+  /** what select.ts selects around */
+  seeds: Seeds;
+  /** nodes and entries in it */
+  size: number;
+}
+
+/**
+ * Top-level names in name-key order, packed into batches of at most
+ * `maxNodes` (a bigger top-level subtree is a batch of its own). Entries
+ * sharing a name key (case twins, NFC/NFD spellings, a name in several
+ * trees) always share a batch.
+ */
+export function batchesOf(tops: readonly TopEntry[], maxNodes: number): Batch[] {
+  const groups = new Map<string, TopEntry[]>();
+  for (const t of tops) {
+    const k = nameKey(t.name);
+    const g = groups.get(k);
+    if (g) g.push(t);
+    else groups.set(k, [t]);
+  }
+  const out: Batch[] = [];
+  let cur: Batch | null = null;
+  for (const k of [...groups.keys()].sort()) {
+    const g = groups.get(k)!;
+    const size = g.reduce((n, t) => n + t.size, 0);
+    if (!cur || (cur.size > 0 && cur.size + size > maxNodes)) out.push((cur = { keys: new Set(), seeds: { ids: [], paths: [] }, size: 0 }));
+    cur.keys.add(k);
+    cur.size += size;
+    for (const t of g) {
+      if (t.id !== undefined) cur.seeds.ids.push(t.id);
+      if (t.diskPath !== undefined) cur.seeds.paths.push(t.diskPath);
+    }
+  }
+  return out;
+}
+
+/**
+ * The name key of a path's top-level name; a problem or state op about a
+ * node with no path ("remote:ID", "synced:ID") goes by its top-level
+ * ancestor's name in that tree.
+ */
+function topKey(path: string, trees: { remote: Tree; synced: Tree }): string | undefined {
+  const m = /^(remote|synced):(.*)$/s.exec(path);
+  if (m) {
+    const tree = m[1] === 'remote' ? trees.remote : trees.synced;
+    const seen = new Set<string>();
+    let n = tree.get(m[2]!);
+    while (n && n.parent !== ROOT_ID && !seen.has(n.id)) {
+      seen.add(n.id);
+      n = tree.get(n.parent);
+    }
+    return n?.parent === ROOT_ID ? nameKey(n.name) : undefined;
+  }
+  const cut = path.indexOf('/');
+  return nameKey(cut < 0 ? path : path.slice(0, cut));
+}
+
+function opPath(op: PlanOp): string {
+  return op.type === 'local_move' ? op.from : op.path;
+}
+
+/** What a batch's plan (over `trees`, its selection) holds under the batch's own top-level names. */
+export function batchPart<P extends Plan>(p: P, keys: ReadonlySet<string>, trees: { remote: Tree; synced: Tree }): P {
+  const mine = (path: string): boolean => {
+    const k = topKey(path, trees);
+    return k !== undefined && keys.has(k);
+  };
+  return { ...p, ops: p.ops.filter((op) => mine(opPath(op))), problems: p.problems.filter((x) => mine(x.path)) };
+}

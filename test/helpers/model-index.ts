@@ -1,0 +1,34 @@
+// The plan model's trees behind a TreeIndex (core/plan/select.ts), as the
+// state DB's indexes serve them in the agent, counting the rows handed out.
+
+import type { Placed, TreeIndex } from '../../src/core/plan/select.js';
+import { parentPath } from '../../src/core/tree.js';
+import type { Model } from './plan-model.js';
+
+/** The model's trees behind a TreeIndex, counting the rows it hands out. */
+export function indexOf(m: Model): TreeIndex & { rows: number } {
+  const placed = <T>(map: Map<string, T>, pred: (k: string, v: T) => boolean): Placed<T>[] => {
+    const out: Placed<T>[] = [];
+    let i = 0;
+    for (const [k, v] of map) {
+      if (pred(k, v)) out.push({ at: i, v });
+      i++;
+    }
+    ix.rows += out.length;
+    return out;
+  };
+  const ix = {
+    rows: 0,
+    remote: (id: string) => placed(m.remote, (k) => k === id)[0],
+    synced: (id: string) => placed(m.synced, (k) => k === id)[0],
+    remoteChildren: (p: string) => placed(m.remote, (_, n) => n.parent === p),
+    syncedChildren: (p: string) => placed(m.synced, (_, n) => n.parent === p),
+    local: (d: string) => placed(m.local, (k) => k === d)[0],
+    localChildren: (dir: string) => placed(m.local, (k) => k !== '' && parentPath(k) === dir),
+    localBelow: (dir: string) => placed(m.local, (k) => k.startsWith(dir + '/')),
+    syncedByIno: (ino: number) => placed(m.synced, (_, n) => n.ino === ino),
+    localByIno: (ino: number) => placed(m.local, (_, e) => e.ino === ino),
+  };
+  return ix;
+}
+

@@ -1,0 +1,68 @@
+// Issue #17: a new device's first plan comes in batches of top-level names
+// (core/plan/batches.ts, client/agent/round-trees.ts), so the first mirror
+// never holds the whole namespace's plan. Over a real server and folder:
+// no round plans more than a batch, and the folder ends up whole.
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../../src/client/agent/engine.js';
+import { LIMITS } from '../../../src/protocol/types.js';
+import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
+import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
+
+const DIRS = 12;
+const FILES = 100;
+/** nodes per batch: 2 or 3 of the 101-node directories */
+const BATCH = 250;
+
+let server: TestServer;
+let api: Api;
+let agent: TestAgent;
+let dir: string;
+
+beforeAll(async () => {
+  await useTempStateDir();
+  server = await startTestServer();
+  api = new Api(server.url, await server.addDevice('default', 'writer'));
+  const ops = [];
+  for (let d = 0; d < DIRS; d++) {
+    const parent = (await api.mkdir(`d${String(d).padStart(2, '0')}`)).id;
+    for (let f = 0; f < FILES; f++) {
+      const { hash, size } = await api.putBlob(`d${d} f${f}\n`);
+      ops.push({ op: 'create' as const, parent, name: `f${f}.txt`, kind: 'file' as const, hash, size });
+    }
+  }
+  for (let i = 0; i < ops.length; i += LIMITS.commitMaxOps) await api.commit(ops.slice(i, i + LIMITS.commitMaxOps));
+  await api.file('top.txt', 'a file at the top level');
+  dir = await mkdtemp(join(tmpdir(), 'syncd-folder-'));
+  agent = await linkAgent(server, dir, 'new-device');
+}, 240_000);
+
+afterAll(async () => {
+  await agent?.close();
+  await server?.close();
+});
+
+describe('the first sync of a new device', () => {
+  it(`plans at most a batch (${BATCH} nodes) a round and mirrors every file`, async () => {
+    const planned: number[] = [];
+    const engine = new Engine({ folder: dir, db: agent.db, remote: agent.remote, firstPlanBatchNodes: BATCH, onPlan: (files) => planned.push(files) });
+    let converged = false;
+    for (let i = 0; i < 5 && !converged; i++) converged = (await engine.cycle()).converged;
+    expect(converged).toBe(true);
+    const snap = await snapshot(dir);
+    expect(Object.keys(snap).filter((k) => snap[k] !== 'dir')).toHaveLength(DIRS * FILES + 1);
+    expect(snap['d03/f7.txt']).toBe('d3 f7\n');
+    expect(snap['top.txt']).toBe('a file at the top level');
+    // every file was planned once, a batch at a time
+    expect(planned.reduce((a, b) => a + b, 0)).toBe(DIRS * FILES + 1);
+    expect(Math.max(...planned)).toBeLessThanOrEqual(BATCH);
+    expect(planned.length).toBeGreaterThanOrEqual(Math.ceil((DIRS * (FILES + 1)) / BATCH));
+    // and the agreement is remembered: the next cycle plans nothing
+    const again = await engine.cycle();
+    expect(again.converged).toBe(true);
+    expect(planned.reduce((a, b) => a + b, 0)).toBe(DIRS * FILES + 1);
+  });
+});

@@ -1,0 +1,110 @@
+// The first plan in batches (core/plan/batches.ts): on a new device (Synced
+// empty) the batches' plans, each over select.ts's selection around its
+// top-level names and cut to them, together make the whole trees' plan, on
+// random Remote and Local trees (case twins, NFC/NFD names, files where the
+// other side has directories) cut into batches of every size, read
+// through memoIndex as the agent reads them.
+// Replay: SYNCD_SEED=<seed> SYNCD_BATCH_RUNS=1 npx vitest run test/unit/core/plan/batches.test.ts
+
+import { describe, expect, it } from 'vitest';
+import { batchesOf, batchPart, type TopEntry } from '../../../../src/core/plan/batches.js';
+import { memoIndex } from '../../../../src/core/plan/index-memo.js';
+import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
+import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
+import { selectAround } from '../../../../src/core/plan/select.js';
+import type { Plan } from '../../../../src/core/ops.js';
+import { ROOT_ID } from '../../../../src/protocol/types.js';
+import { indexOf } from '../../../helpers/model-index.js';
+import { emptyModel, syncedModel, type Model } from '../../../helpers/plan-model.js';
+import { randomBase, replayable } from '../../../helpers/plan-random.js';
+import { baseSeed, rng } from '../../../helpers/rng.js';
+
+const RUNS = Number(process.env.SYNCD_BATCH_RUNS ?? 1000);
+const NOW = Date.UTC(2026, 11, 5, 10, 0, 0);
+
+/** A new device: Remote from one random tree, Local from another (some paths in both), Synced empty. */
+function firstSync(r: () => number): Model {
+  const remote = syncedModel(randomBase(r));
+  const spec = randomBase(r);
+  // the folder often holds part of what the server has (a copy made by hand)
+  for (const [k, v] of Object.entries(remotePaths(remote))) if (r() < 0.3) spec[k] = r() < 0.5 ? v : `${v ?? ''}-edited`;
+  const local = syncedModel(spec);
+  const m = emptyModel();
+  m.remote = remote.remote;
+  for (const [k, e] of local.local) m.local.set(k, { ...e, ino: e.ino + 10_000 });
+  return m;
+}
+
+function remotePaths(m: Model): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const pathOf = (id: string): string => {
+    const n = m.remote.get(id)!;
+    return n.parent === ROOT_ID ? n.name : `${pathOf(n.parent)}/${n.name}`;
+  };
+  for (const n of m.remote.values()) out[n.kind === 'dir' ? `${pathOf(n.id)}/` : pathOf(n.id)] = n.kind === 'dir' ? null : n.hash;
+  return out;
+}
+
+/** The top-level entries as the state DB lists them (subtree sizes counted). */
+function topsOf(m: Model): TopEntry[] {
+  const size = (id: string): number => 1 + [...m.remote.values()].filter((n) => n.parent === id).reduce((s, n) => s + size(n.id), 0);
+  const tops: TopEntry[] = [];
+  for (const n of m.remote.values()) if (n.parent === ROOT_ID) tops.push({ name: n.name, id: n.id, size: size(n.id) });
+  for (const e of m.local.values()) {
+    if (e.diskPath.includes('/')) continue;
+    tops.push({ name: e.path, diskPath: e.diskPath, size: 1 + [...m.local.keys()].filter((k) => k.startsWith(e.diskPath + '/')).length });
+  }
+  return tops;
+}
+
+const key = (x: unknown): string => JSON.stringify(x);
+const sortedOps = (p: Plan): string[] => p.ops.map(key).sort();
+
+describe('batchesOf', () => {
+  it('packs name keys in order up to the limit, twins together, a big subtree alone', () => {
+    const tops: TopEntry[] = [
+      { name: 'b', id: 'n1', size: 3 },
+      { name: 'A', id: 'n2', size: 2 },
+      { name: 'a', diskPath: 'a', size: 2 },
+      { name: 'big', id: 'n3', size: 50 },
+      { name: 'c', diskPath: 'c', size: 1 },
+    ];
+    const b = batchesOf(tops, 7);
+    expect(b.map((x) => [...x.keys])).toEqual([['a', 'b'], ['big'], ['c']]);
+    expect(b[0]!.seeds).toEqual({ ids: ['n2', 'n1'], paths: ['a'] });
+    expect(b.map((x) => x.size)).toEqual([7, 50, 1]);
+  });
+
+  it('makes no batch of nothing', () => {
+    expect(batchesOf([], 10)).toEqual([]);
+  });
+});
+
+describe('the first plan in batches', () => {
+  const seed0 = baseSeed(17);
+  it(`together plans what the whole trees plan, on ${RUNS} random new devices (seed ${seed0})`, () => {
+    for (let run = 0; run < RUNS; run++) {
+      const seed = (seed0 + run) >>> 0;
+      const r = rng(seed);
+      const m = firstSync(r);
+      const input: PlanInput = { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW };
+      try {
+        const whole = plan(narrowPlanInput(input));
+        const batches = batchesOf(topsOf(m), 1 + Math.floor(r() * 12));
+        const ops: string[] = [];
+        const problems: string[] = [];
+        for (const b of batches) {
+          // as the agent reads a batch: through the memo over the index
+          const sel = selectAround(b.seeds, memoIndex(indexOf(m)));
+          const part = batchPart(plan(narrowPlanInput({ ...input, ...sel })), b.keys, sel);
+          ops.push(...part.ops.map(key));
+          problems.push(...part.problems.map(key));
+        }
+        expect(ops.sort()).toEqual(sortedOps(whole));
+        expect(problems.sort()).toEqual(whole.problems.map(key).sort());
+      } catch (err) {
+        throw replayable(err, seed, 'SYNCD_BATCH_RUNS', 'test/unit/core/plan/batches.test.ts');
+      }
+    }
+  });
+});
