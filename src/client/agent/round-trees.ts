@@ -7,7 +7,7 @@
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
-import { batchesOf, batchPart } from '../../core/plan/batches.js';
+import { batchesOf, batchPart, batchUnsettled } from '../../core/plan/batches.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Narrowed } from '../../core/plan/scope.js';
 import { memoIndex } from '../../core/plan/index-memo.js';
@@ -101,8 +101,9 @@ export class RoundPlanner {
         if (plan.ops.length > 0) return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
         pass.problems.push(...plan.problems);
         pass.deferred += plan.deferred;
-        pass.unsettled.ids.push(...out.narrowed.unsettled.ids);
-        pass.unsettled.paths.push(...out.narrowed.unsettled.paths);
+        const u = batchUnsettled(out.narrowed.unsettled, b.keys, sel);
+        pass.unsettled.ids.push(...u.ids);
+        pass.unsettled.paths.push(...u.paths);
         // the batch's rows and ops are garbage now: handed back before the next
         // batch, or V8 lets the heap grow towards its limit (at 300,000 files, batches of 20,000: 604 MiB)
         collectGarbage();

@@ -98,3 +98,17 @@ export function batchPart<P extends Plan>(p: P, keys: ReadonlySet<string>, trees
   };
   return { ...p, ops: p.ops.filter((op) => mine(opPath(op))), problems: p.problems.filter((x) => mine(x.path)) };
 }
+
+/**
+ * What a batch's narrowing found unsettled under the batch's own names (the
+ * seeds its part of the next plan base needs): the other top-level names
+ * came along shallow and may be unsettled only until their own batch ran.
+ */
+export function batchUnsettled(u: Seeds, keys: ReadonlySet<string>, trees: { remote: Tree; synced: Tree }): Seeds {
+  // a node that reaches no top-level name (an orphan) stays a seed: one too many costs a lookup, one too few a missed plan
+  const mine = (path: string): boolean => {
+    const k = topKey(path, trees);
+    return k === undefined || keys.has(k);
+  };
+  return { ids: u.ids.filter((id) => (trees.remote.has(id) ? mine(`remote:${id}`) : mine(`synced:${id}`))), paths: u.paths.filter(mine) };
+}
