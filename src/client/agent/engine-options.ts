@@ -49,6 +49,8 @@ export interface EngineOptions {
   mode?: () => FolderMode;
   /** nodes per batch of a new device's first plan (default FIRST_PLAN_BATCH_NODES, core/policy/cycle.ts) */
   firstPlanBatchNodes?: number;
+  /** Remote nodes up to which a new device's first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX, core/policy/cycle.ts) */
+  firstPlanWholeMax?: number;
 }
 
 export interface CycleResult {

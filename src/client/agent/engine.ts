@@ -43,7 +43,7 @@ const HINT_COALESCE_MS = 10;
 const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes' | 'firstPlanWholeMax'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -73,7 +73,7 @@ export class Engine {
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
     this.#trash = new TrashKeeper(opts.folder, this.o.fs, opts.db, opts.trash ?? { days: 30, maxBytes: 1024 * 1024 * 1024 }, this.o.now);
-    this.#rounds = new RoundPlanner(opts.db, opts.firstPlanBatchNodes ?? FIRST_PLAN_BATCH_NODES);
+    this.#rounds = new RoundPlanner(opts.db, opts.firstPlanBatchNodes ?? FIRST_PLAN_BATCH_NODES, opts.firstPlanWholeMax);
   }
 
   get db(): StateDB {

@@ -44,11 +44,14 @@ interface Pass {
 export class RoundPlanner {
   readonly #db: StateDB;
   readonly #batchNodes: number;
+  readonly #wholeMax: number | undefined;
   #pass: Pass | null = null;
 
-  constructor(db: StateDB, batchNodes: number) {
+  /** `wholeMax`: Remote nodes up to which the first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX) */
+  constructor(db: StateDB, batchNodes: number, wholeMax?: number) {
     this.#db = db;
     this.#batchNodes = batchNodes;
+    this.#wholeMax = wholeMax;
   }
 
   /**
@@ -75,7 +78,7 @@ export class RoundPlanner {
       const sel = selectAround(db.planSeeds(), db.treeIndex);
       return { ...planTrees(sel), synced: sel.synced, ...counts };
     }
-    if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes)) {
+    if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes, this.#wholeMax)) {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
       if (batches.length > 0) this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };

@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('the first sync of a new device', () => {
   it(`plans at most a batch (${BATCH} nodes) a round and mirrors every file`, async () => {
     const planned: number[] = [];
-    const engine = new Engine({ folder: dir, db: agent.db, remote: agent.remote, firstPlanBatchNodes: BATCH, onPlan: (files) => planned.push(files) });
+    const engine = new Engine({ folder: dir, db: agent.db, remote: agent.remote, firstPlanBatchNodes: BATCH, firstPlanWholeMax: BATCH, onPlan: (files) => planned.push(files) });
     let converged = false;
     for (let i = 0; i < 5 && !converged; i++) converged = (await engine.cycle()).converged;
     expect(converged).toBe(true);
