@@ -132,10 +132,11 @@ export const FIRST_PLAN_BATCH_NODES = 5_000;
  * Remote nodes up to which a new device's first plan still goes over the
  * whole trees: batches bound the memory of a big first mirror, but their
  * extra rounds cost time a small one does not need to spend (at 10,000
- * files, batches of 5,000 made `mirror_small` 2.2× slower; the whole
- * trees of 50,000 nodes peak around 150 MiB).
+ * files, batches of 5,000 made `mirror_small` 2.2× slower; a 20,000-file
+ * first mirror over the whole trees peaked at 194 MiB, session 4's
+ * quick `scale_mirror`).
  */
-export const FIRST_PLAN_WHOLE_MAX = 50_000;
+export const FIRST_PLAN_WHOLE_MAX = 20_000;
 
 /**
  * Whether a round without a usable plan base plans in batches of top-level

@@ -139,6 +139,6 @@ describe('the first plan in batches', () => {
   for (const c of cases) it(c.name, () => expect(plansInBatches(c.rows, c.exclusions, 5000, 0)).toBe(c.want));
   it('a new device up to FIRST_PLAN_WHOLE_MAX nodes (mirror_small): the whole trees, fewer rounds', () => {
     expect(plansInBatches({ remote: 10_250, synced: 0 }, 0, 5000)).toBe(false);
-    expect(plansInBatches({ remote: 50_001, synced: 0 }, 0, 5000)).toBe(true);
+    expect(plansInBatches({ remote: 20_001, synced: 0 }, 0, 5000)).toBe(true);
   });
 });
