@@ -20,6 +20,7 @@ import type { Router } from '../http/router.js';
 import type { ChunkRef } from '../store/content-types.js';
 import type { NamespaceRef } from '../store/types.js';
 import { hashParam, putContent } from './blobs.js';
+import { gate } from '../../core/gate.js';
 
 /** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -28,6 +29,11 @@ export const MISSING_MAX_HASHES = 10_000;
 export const MAX_FILE_CHUNKS = 262_144;
 /** chunks read ahead of the one being hashed during an assembly (at most 4 × 8 MiB in memory) */
 const ASSEMBLY_READ_AHEAD = 4;
+/**
+ * assemblies hashing at once, server-wide (the others wait their turn): what
+ * many tenants' (or one hostile tenant's) assemblies hold stays ≤ 4 × 32 MiB
+ */
+const ASSEMBLIES_AT_ONCE = 4;
 
 function hashList(body: unknown, max: number): string[] {
   const hashes = (body as { hashes?: unknown } | null)?.hashes;
@@ -70,6 +76,7 @@ async function readChunk(ctx: ServerContext, ns: NamespaceRef, c: ChunkRef, into
 }
 
 export function chunkRoutes(router: Router, ctx: ServerContext): void {
+  const assembling = gate(ASSEMBLIES_AT_ONCE);
   const limits = { maxBytes: 16 * 1024 * 1024, idleMs: ctx.opts.bodyIdleMs };
 
   router.on('POST', '/v1/chunks/missing', async ({ req, res }) => {
@@ -102,30 +109,8 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
     }
     // the whole-file hash is the server's own: it reads the chunks it stored,
     // each whole in one read, the next few read while this one is hashed
-    const sha = createHash('sha256');
-    // one buffer per read in flight, reused: chunk i's is free again once it
-    // is hashed, which is before chunk i + ASSEMBLY_READ_AHEAD is queued
-    const largest = list.chunks.reduce((m, c) => Math.max(m, c.size), 0);
-    const buffers = Array.from({ length: Math.min(ASSEMBLY_READ_AHEAD, list.chunks.length) }, () => Buffer.allocUnsafe(largest));
-    const ahead: Promise<Buffer | null>[] = [];
-    let queued = 0;
-    const fill = (): void => {
-      while (queued < list.chunks.length && ahead.length < ASSEMBLY_READ_AHEAD) {
-        const p = readChunk(ctx, ns, list.chunks[queued]!, buffers[queued % ASSEMBLY_READ_AHEAD]!);
-        queued++;
-        p.catch(() => {}); // awaited at its turn; a rejection before then is not unhandled
-        ahead.push(p);
-      }
-    };
-    for (let i = 0; i < list.chunks.length; i++) {
-      fill();
-      const buf = await ahead.shift()!;
-      const c = list.chunks[i]!;
-      if (buf === null) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
-      sha.update(buf);
-      if (i % 16 === 15) await setImmediate(); // other requests get a turn during a long assembly
-    }
-    if (sha.digest('hex') !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
+    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks));
+    if (sha !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
     const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());
     sendJson(res, added ? 201 : 200, { hash, size: list.size });
   });
@@ -149,4 +134,32 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
       }),
     });
   });
+}
+
+/** The SHA-256 of the chunks in order, as stored: the server's own whole-file hash. */
+async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[]): Promise<string> {
+  const sha = createHash('sha256');
+  // one buffer per read in flight, reused: chunk i's is free again once it
+  // is hashed, which is before chunk i + ASSEMBLY_READ_AHEAD is queued
+  const largest = chunks.reduce((m, c) => Math.max(m, c.size), 0);
+  const buffers = Array.from({ length: Math.min(ASSEMBLY_READ_AHEAD, chunks.length) }, () => Buffer.allocUnsafe(largest));
+  const ahead: Promise<Buffer | null>[] = [];
+  let queued = 0;
+  const fill = (): void => {
+    while (queued < chunks.length && ahead.length < ASSEMBLY_READ_AHEAD) {
+      const p = readChunk(ctx, ns, chunks[queued]!, buffers[queued % ASSEMBLY_READ_AHEAD]!);
+      queued++;
+      p.catch(() => {}); // awaited at its turn; a rejection before then is not unhandled
+      ahead.push(p);
+    }
+  };
+  for (let i = 0; i < chunks.length; i++) {
+    fill();
+    const buf = await ahead.shift()!;
+    const c = chunks[i]!;
+    if (buf === null) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
+    sha.update(buf);
+    if (i % 16 === 15) await setImmediate(); // other requests get a turn during a long assembly
+  }
+  return sha.digest('hex');
 }
