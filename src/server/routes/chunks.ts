@@ -20,7 +20,7 @@ import type { Router } from '../http/router.js';
 import type { ChunkRef } from '../store/content-types.js';
 import type { NamespaceRef } from '../store/types.js';
 import { hashParam, putContent } from './blobs.js';
-import { gate } from '../../core/gate.js';
+import { gate } from '../gate.js';
 
 /** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;

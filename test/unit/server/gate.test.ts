@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gate } from '../../../src/core/gate.js';
+import { gate } from '../../../src/server/gate.js';
 
 describe('gate', () => {
   it('runs at most n at once, the others in arrival order, and passes results and errors through', async () => {
