@@ -8,7 +8,7 @@ import { checkGuards, type GuardTrip } from '../../core/guards.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { narrowPlanInput } from '../../core/plan/index.js';
 import { planInMode } from '../../core/policy/modes.js';
-import { afterFailure, afterRound, endOfCycle, FIRST_PLAN_BATCH_NODES, fruitlessAfter, planMemoKey, MAX_FRUITLESS_ROUNDS, MAX_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
+import { afterFailure, afterRound, endOfCycle, FIRST_PLAN_BATCH_NODES, fruitlessAfter, planMemoKey, MAX_FRUITLESS_ROUNDS, nextWait, PAUSED_RECHECK_MS, pendingOf, pullBeforeSending, rescanBeforeDeleting, roundLimit, transferTotals, usesDeleteAllowance } from '../../core/policy/cycle.js';
 import { resetLabel } from '../../core/policy/reset.js';
 import { SyncdError } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/types.js';
@@ -205,7 +205,9 @@ export class Engine {
     let problems: PlanProblem[] = [];
     let pending = 0;
     let stuck = 0;
-    for (let round = 1; round <= MAX_ROUNDS; round++) {
+    const begun = this.#rounds.batchesBegun;
+    let round = 1;
+    for (; round <= roundLimit(this.#rounds.batchesBegun - begun); round++) {
       if (signal?.aborted) {
         db.meta.set('state', 'idle');
         return { converged: false, rounds: round, pending, problems, paused: null };
@@ -278,7 +280,7 @@ export class Engine {
       if (this.#dirty.size || this.#fullScanNeeded) await this.#observe();
     }
     db.meta.set('state', 'idle');
-    return { converged: false, rounds: MAX_ROUNDS, pending, problems, paused: null };
+    return { converged: false, rounds: round - 1, pending, problems, paused: null };
   }
 
   /** Pulls the journal; true when anything arrived (batches of a first plan are then not independent any more). */

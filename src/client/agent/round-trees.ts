@@ -46,6 +46,8 @@ export class RoundPlanner {
   readonly #batchNodes: number;
   readonly #wholeMax: number | undefined;
   #pass: Pass | null = null;
+  /** batches of first plans begun so far (each may take a round of its own: roundLimit) */
+  #begun = 0;
 
   /** `wholeMax`: Remote nodes up to which the first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX) */
   constructor(db: StateDB, batchNodes: number, wholeMax?: number) {
@@ -61,6 +63,10 @@ export class RoundPlanner {
    */
   abandon(): void {
     this.#pass = null;
+  }
+
+  get batchesBegun(): number {
+    return this.#begun;
   }
 
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
@@ -81,7 +87,10 @@ export class RoundPlanner {
     if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes, this.#wholeMax)) {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
-      if (batches.length > 0) this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
+      if (batches.length > 0) {
+        this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
+        this.#begun += batches.length;
+      }
     }
     const pass = this.#pass;
     if (!pass) {

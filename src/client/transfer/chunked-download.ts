@@ -27,6 +27,14 @@ export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
 const CHUNK_JOBS = 16;
 /** chunks that may be done ahead of the first one not yet hashed (their buffers wait in memory) */
 const HASH_WINDOW = 24;
+/**
+ * chunks no local file holds, fetched from the start of an assembly rather
+ * than at their turn (an edit's few new chunks arrive while the local ones
+ * are copied); at most this many buffers of up to 8 MiB wait
+ */
+const FETCH_AHEAD = 8;
+/** a temp file to be fsynced is flushed in the background each time this much more was written, so that the final fsync has little left */
+const WRITEBACK_EVERY = 64 * 1024 * 1024;
 
 /** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
 export interface LocalChunkPlace {
@@ -68,6 +76,8 @@ export interface ChunkedDownloadOptions {
   stats?: { reused: number; fetched: number };
   /** the chunk index: chunks any known local file holds are copied, not fetched */
   known?: KnownChunks;
+  /** with `fsync`: flush in the background each time this many more bytes were written (default 64 MiB) */
+  writebackEvery?: number;
 }
 
 /**
@@ -268,19 +278,31 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
   // the whole-file hash is fed in file order as chunks land (no read-back):
   // the identity the commit and every device agree on
   const whole = new InOrderHash(d.size, HASH_WINDOW);
+  const writeback = opts.fsync ? new Writeback(out, opts.writebackEvery ?? WRITEBACK_EVERY) : null;
+  // the first chunks that no local place claims start now, whatever their turn
+  const early = new Map<number, Promise<Buffer>>();
+  for (let i = 0; i < chunks.length && early.size < FETCH_AHEAD; i++) {
+    const c = chunks[i]!;
+    if ((places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
+    const p = fetchChunk(remote, c.hash, c.size, opts);
+    p.catch(() => {}); // awaited at its turn
+    early.set(i, p);
+  }
   try {
     const jobs = chunks.map((c, i) => async () => {
       try {
         await whole.turn(i);
-        let buf = await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
+        const fetched = early.get(i);
+        let buf = fetched ? null : await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
         if (buf) {
           if (!checkLocal) unchecked = true;
           if (opts.stats) opts.stats.reused += c.size;
         } else {
-          buf = await fetchChunk(remote, c.hash, c.size, opts);
+          buf = await (fetched ?? fetchChunk(remote, c.hash, c.size, opts));
           if (opts.stats) opts.stats.fetched += c.size;
         }
         await writeAll(out, buf, c.offset);
+        writeback?.wrote(buf.length);
         whole.put(i, buf);
       } catch (e) {
         whole.fail(e);
@@ -288,6 +310,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
       }
     });
     await runLimited(jobs, CHUNK_JOBS);
+    await writeback?.settle();
     const digest = await whole.digest();
     if (digest !== d.hash) {
       mismatch = true;
@@ -302,9 +325,41 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
     return { ok: true, result: { path: d.path, stat, chunks: [...chunks] } };
   } catch (e) {
     whole.abandon();
+    await Promise.allSettled([...early.values(), writeback?.settle()]);
     if (!closed) await out.close().catch(() => {});
     await fs.unlink(d.path).catch(() => {});
     return { ok: false, error: e, recheck: mismatch && unchecked };
+  }
+}
+
+/**
+ * Flushes a file being written while it is written: an fsync in the
+ * background each time `every` more bytes were written (one at a time),
+ * so the disk writes along with the copy instead of all at the end.
+ */
+class Writeback {
+  readonly #fh: FsHandle;
+  readonly #every: number;
+  #pending = 0;
+  #running: Promise<void> | null = null;
+
+  constructor(fh: FsHandle, every: number) {
+    this.#fh = fh;
+    this.#every = every;
+  }
+
+  wrote(n: number): void {
+    this.#pending += n;
+    if (this.#pending < this.#every || this.#running) return;
+    this.#pending = 0;
+    this.#running = this.#fh.sync().then(
+      () => void (this.#running = null),
+      () => void (this.#running = null), // the final fsync reports what matters
+    );
+  }
+
+  async settle(): Promise<void> {
+    await this.#running;
   }
 }
 

@@ -7,6 +7,15 @@ import { isRemoteOp, type Plan, type PlanOp } from '../ops.js';
 
 /** Rounds in one cycle before it stops (the loop runs another cycle). */
 export const MAX_ROUNDS = 200;
+
+/**
+ * The rounds a cycle may take: MAX_ROUNDS, and one more for each batch of a
+ * first plan begun in it (a batch takes a round of its own: 1,000,000
+ * files in batches of 5,000 are 200 batches, and `syncd sync` is one cycle).
+ */
+export function roundLimit(batchesBegun: number): number {
+  return MAX_ROUNDS + batchesBegun;
+}
 /** Rounds in a row that achieve nothing before the cycle gives up and the loop backs off. */
 export const MAX_FRUITLESS_ROUNDS = 3;
 /** How often a paused agent looks again (a resume, the folder back). */

@@ -21,6 +21,7 @@ import type { ChunkRef } from '../store/content-types.js';
 import type { NamespaceRef } from '../store/types.js';
 import { hashParam, putContent } from './blobs.js';
 import { gate } from '../gate.js';
+import { HashCheckpoints, type Checkpoint } from '../hash-resume.js';
 
 /** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -77,6 +78,7 @@ async function readChunk(ctx: ServerContext, ns: NamespaceRef, c: ChunkRef, into
 
 export function chunkRoutes(router: Router, ctx: ServerContext): void {
   const assembling = gate(ASSEMBLIES_AT_ONCE);
+  const checkpoints = new HashCheckpoints();
   const limits = { maxBytes: 16 * 1024 * 1024, idleMs: ctx.opts.bodyIdleMs };
 
   router.on('POST', '/v1/chunks/missing', async ({ req, res }) => {
@@ -108,9 +110,11 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
       throw new HttpError('chunks_missing', `${missing.length} chunk(s) of this file are not uploaded`, { missing });
     }
     // the whole-file hash is the server's own: it reads the chunks it stored,
-    // each whole in one read, the next few read while this one is hashed
-    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks));
-    if (sha !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
+    // each whole in one read, the next few read while this one is hashed,
+    // from the first chunk this namespace's recent assemblies did not start with
+    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks, checkpoints));
+    if (sha.digest !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
+    checkpoints.remember(ns.id, list.chunks.map((c) => c.hash), sha.states);
     const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());
     sendJson(res, added ? 201 : 200, { hash, size: list.size });
   });
@@ -136,15 +140,23 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
   });
 }
 
-/** The SHA-256 of the chunks in order, as stored: the server's own whole-file hash. */
-async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[]): Promise<string> {
-  const sha = createHash('sha256');
+/**
+ * The SHA-256 of the chunks in order, as stored: the server's own whole-file
+ * hash, gone on from the state of the longest start of `chunks` this
+ * namespace hashed before; with the states to keep should it hash right.
+ */
+async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[], checkpoints: HashCheckpoints): Promise<{ digest: string; states: Checkpoint[] }> {
+  const resume = checkpoints.resume(ns.id, chunks.map((c) => c.hash));
+  const sha = resume?.hash ?? createHash('sha256');
+  const states = resume?.kept ?? [];
+  const every = checkpoints.every(chunks.length);
+  const from = resume?.at ?? 0;
   // one buffer per read in flight, reused: chunk i's is free again once it
   // is hashed, which is before chunk i + ASSEMBLY_READ_AHEAD is queued
   const largest = chunks.reduce((m, c) => Math.max(m, c.size), 0);
   const buffers = Array.from({ length: Math.min(ASSEMBLY_READ_AHEAD, chunks.length) }, () => Buffer.allocUnsafe(largest));
   const ahead: Promise<Buffer | null>[] = [];
-  let queued = 0;
+  let queued = from;
   const fill = (): void => {
     while (queued < chunks.length && ahead.length < ASSEMBLY_READ_AHEAD) {
       const p = readChunk(ctx, ns, chunks[queued]!, buffers[queued % ASSEMBLY_READ_AHEAD]!);
@@ -153,13 +165,15 @@ async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly 
       ahead.push(p);
     }
   };
-  for (let i = 0; i < chunks.length; i++) {
+  for (let i = from; i < chunks.length; i++) {
     fill();
     const buf = await ahead.shift()!;
     const c = chunks[i]!;
     if (buf === null) throw badRequest(`chunk ${c.hash} is not ${c.size} bytes`);
     sha.update(buf);
+    // the last state too: an append to this file goes on from its end
+    if ((i + 1) % every === 0 || i + 1 === chunks.length) states.push({ at: i + 1, hash: sha.copy() });
     if (i % 16 === 15) await setImmediate(); // other requests get a turn during a long assembly
   }
-  return sha.digest('hex');
+  return { digest: sha.digest('hex'), states };
 }

@@ -107,6 +107,31 @@ describe('chunk endpoints', () => {
     expect(Buffer.from(await back.arrayBuffer()).equals(data)).toBe(true);
   });
 
+  it('edited versions assemble from the states of earlier ones (hash-resume.ts): a right hash is taken, a wrong one still refused', async () => {
+    await upload(api, file);
+    const extra = randomBytes(300_000);
+    const xHash = sha256(extra);
+    expect((await api.request('PUT', `/v1/chunks/${xHash}`, { body: extra })).status).toBe(201);
+    const x = { hash: xHash, size: extra.length, data: extra };
+    // the last chunk replaced, then one appended, then the middle one dropped: each shares a start with the one before
+    const versions = [
+      [...file.chunks.slice(0, -1), x],
+      [...file.chunks.slice(0, -1), x, file.chunks[0]!],
+      [file.chunks[0]!, ...file.chunks.slice(2, -1), x, file.chunks[0]!],
+    ];
+    for (const parts of versions) {
+      const data = Buffer.concat(parts.map((c) => c.data));
+      const f = { hash: sha256(data), size: data.length, chunks: parts };
+      // a lying client: the same chunks named with another content's hash
+      const lie = await assemble(api, { ...f, hash: sha256(Buffer.concat([data, Buffer.from('!')])) });
+      expect(lie.status).toBe(400);
+      expect(lie.body.error).toBe('hash_mismatch');
+      expect((await assemble(api, f)).status).toBe(201);
+      const back = await fetch(`${srv.url}/v1/blobs/${f.hash}`, { headers: { authorization: `Bearer ${api.token}` } });
+      expect(Buffer.from(await back.arrayBuffer()).equals(data)).toBe(true);
+    }
+  });
+
   it('a file uploaded whole has a one-chunk list: itself', async () => {
     const b = await api.putBlob('small content');
     expect((await api.get(`/v1/files/${b.hash}`)).body).toEqual({ hash: b.hash, size: b.size, chunks: [{ hash: b.hash, size: b.size, offset: 0 }] });

@@ -448,3 +448,65 @@ describe('the whole-file hash of a chunked download (fed in order as chunks land
     await rm(tmp, { force: true });
   });
 });
+
+describe('a download assembly from a previous version: new chunks first, the disk flushed along the way', () => {
+  it("the edited chunk is fetched before the local chunks around it are copied, and a temp to fsync is flushed as it is written", async () => {
+    const { downloadChunked } = await import('../../../../src/client/transfer/chunked-download.js');
+    const size = 24 * 1024 * 1024;
+    const v1 = bytes(seed + 40, size);
+    const v2 = Buffer.from(v1);
+    v2[size - 100] = v2[size - 100]! ^ 1; // near the end: its turn comes last
+    const src = join(dir, 'early-src.bin');
+    await writeFile(src, v2);
+    const up = await put(counting().remote, src);
+    const prev = join(dir, 'early-prev.bin');
+    await writeFile(prev, v1);
+    const events: string[] = [];
+    const remote = {
+      fileChunks: client.fileChunks.bind(client),
+      getChunk: async (h: string, max: number, signal?: AbortSignal) => {
+        events.push('fetch');
+        return client.getChunk(h, max, signal);
+      },
+    };
+    const fs: Fsys = {
+      ...nodeFsys,
+      createNew: async (p) => {
+        const fh = await nodeFsys.createNew(p);
+        const wrapped: FsHandle = {
+          stat: () => fh.stat(),
+          read: (...a) => fh.read(...a),
+          write: async (...a) => {
+            events.push('write');
+            return fh.write(...a);
+          },
+          truncate: (n) => fh.truncate(n),
+          sync: async () => {
+            events.push('sync');
+            return fh.sync();
+          },
+          chmod: (m) => fh.chmod(m),
+          utimes: (a, m) => fh.utimes(a, m),
+          close: () => fh.close(),
+        };
+        return wrapped;
+      },
+    };
+    const out = join(dir, 'early-out.bin');
+    const got = await downloadChunked(remote, { hash: up.hash, size: up.size, path: out, reuse: [prev] }, { fs, fsync: true, retries: 0, writebackEvery: 4 * 1024 * 1024 });
+    try {
+      expect((await readFile(out)).equals(v2)).toBe(true);
+      expect(got.chunks.length).toBeGreaterThan(8);
+      expect(events.filter((e) => e === 'fetch')).toHaveLength(1);
+      // the one fetch started before any chunk was written
+      expect(events.indexOf('fetch')).toBeLessThan(events.indexOf('write'));
+      // flushed while writing (a sync before the last write), and once more at the end
+      const syncs = events.flatMap((e, i) => (e === 'sync' ? [i] : []));
+      expect(syncs.length).toBeGreaterThanOrEqual(2);
+      expect(syncs[0]!).toBeLessThan(events.lastIndexOf('write'));
+      expect(events.at(-1)).toBe('sync');
+    } finally {
+      await rm(out, { force: true });
+    }
+  });
+});
