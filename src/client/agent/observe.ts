@@ -2,14 +2,13 @@
 // scan everything), write what changed into Local, and clear the stale temp
 // files and renamed-aside leftovers a crash or a user's move left behind.
 
-import { onlyDirMtimeMoved } from '../../core/local.js';
+import { onlyDirMtimeMoved, type LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { removeLeftovers } from '../exec/detach.js';
 import type { Fsys } from '../disk/fsys.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { IgnoreMatcher } from '../disk/syncignore.js';
 import type { StateDB } from '../state/db.js';
-import type { LocalTree } from '../../core/local.js';
 import type { Log } from './log.js';
 import type { TrashKeeper } from './trash-keeper.js';
 
