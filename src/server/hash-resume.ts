@@ -8,13 +8,20 @@
 // so the same sequence is the same bytes). States are looked up per
 // namespace only: one tenant's assembly never gets faster because another
 // tenant assembled the same chunks (no timing signal across namespaces).
-// In memory, bounded server-wide (MAX_STATES, ~1 KB each); a restart or
+// In memory, bounded server-wide (MAX_STATES, ~1 KB each, and MAX_LISTED
+// chunk hashes of the kept lists); a restart or
 // an eviction only means hashing from the start again.
 
 import type { Hash } from 'node:crypto';
 
 /** states kept server-wide (~1 KB of memory each) */
 export const MAX_STATES = 8192;
+/**
+ * chunk hashes of the kept files' lists, server-wide (~100 bytes each): a
+ * list may name up to 262,144 chunks of one byte, so the states alone would
+ * not bound the memory a hostile tenant's lists hold
+ */
+export const MAX_LISTED = 131_072;
 /** files kept per namespace */
 const FILES_PER_NAMESPACE = 4;
 
@@ -40,12 +47,15 @@ export interface Resume {
 
 export class HashCheckpoints {
   readonly #max: number;
+  readonly #maxListed: number;
   /** least recently used first */
   #entries: Entry[] = [];
   #states = 0;
+  #listed = 0;
 
-  constructor(maxStates = MAX_STATES) {
+  constructor(maxStates = MAX_STATES, maxListed = MAX_LISTED) {
     this.#max = maxStates;
+    this.#maxListed = maxListed;
   }
 
   /** how many chunks apart the states of a file of `n` chunks are taken */
@@ -83,18 +93,25 @@ export class HashCheckpoints {
       const step = Math.ceil(states.length / cap);
       states = states.filter((_, i) => i % step === step - 1);
     }
-    if (states.length === 0) return;
+    // a list longer than a namespace's share is not kept (hashed whole next time)
+    if (states.length === 0 || chunks.length > this.#maxListed / FILES_PER_NAMESPACE) return;
     for (const e of this.#entries.filter((x) => x.ns === ns && sameList(x.chunks, chunks))) this.#drop(e);
     const mine = this.#entries.filter((e) => e.ns === ns);
     if (mine.length >= FILES_PER_NAMESPACE) this.#drop(mine[0]!);
-    while (this.#states + states.length > this.#max && this.#entries.length > 0) this.#drop(this.#entries[0]!);
+    while ((this.#states + states.length > this.#max || this.#listed + chunks.length > this.#maxListed) && this.#entries.length > 0) this.#drop(this.#entries[0]!);
     this.#entries.push({ ns, chunks, states });
     this.#states += states.length;
+    this.#listed += chunks.length;
   }
 
   /** states kept now, server-wide (tests) */
   get size(): number {
     return this.#states;
+  }
+
+  /** chunk hashes of the kept lists, server-wide (tests) */
+  get listed(): number {
+    return this.#listed;
   }
 
   #touch(e: Entry): void {
@@ -105,6 +122,7 @@ export class HashCheckpoints {
   #drop(e: Entry): void {
     this.#entries = this.#entries.filter((x) => x !== e);
     this.#states -= e.states.length;
+    this.#listed -= e.chunks.length;
   }
 }
 

@@ -104,6 +104,24 @@ describe('hash checkpoints', () => {
     expect(finish(cp, 99, big).digest).toBe(big.digest);
   });
 
+  it("the kept chunk lists are bounded too: a hostile tenant's long lists of tiny chunks cannot grow memory", () => {
+    const cp = new HashCheckpoints(8192, 400);
+    // lists longer than a namespace's share (400 / 4) are not kept at all
+    const long = file(150, cp);
+    cp.remember(1, long.chunks, long.states);
+    expect(cp.listed).toBe(0);
+    expect(cp.resume(1, long.chunks)).toBeNull();
+    // many namespaces' lists: the least recently used go, the total stays within 400
+    const fs = Array.from({ length: 10 }, (_, ns) => {
+      const f = file(90, cp);
+      cp.remember(ns, f.chunks, f.states);
+      expect(cp.listed).toBeLessThanOrEqual(400);
+      return f;
+    });
+    expect(cp.resume(9, fs[9]!.chunks)?.at).toBe(90);
+    expect(cp.resume(0, fs[0]!.chunks)).toBeNull();
+  });
+
   it('a namespace keeps its few latest files; the same list again replaces its entry', () => {
     const cp = new HashCheckpoints();
     const fs = Array.from({ length: 6 }, () => file(5, cp));
