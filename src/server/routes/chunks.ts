@@ -103,7 +103,8 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
       sendJson(res, 200, { hash, size: known.size });
       return;
     }
-    const distinct = [...new Set(list.chunks.map((c) => c.hash))];
+    const hashes = list.chunks.map((c) => c.hash);
+    const distinct = [...new Set(hashes)];
     const have = await ctx.store.content.readable(ns, distinct);
     const missing = distinct.filter((h) => !have.has(h));
     if (missing.length > 0) {
@@ -112,9 +113,9 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
     // the whole-file hash is the server's own: it reads the chunks it stored,
     // each whole in one read, the next few read while this one is hashed,
     // from the first chunk this namespace's recent assemblies did not start with
-    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks, checkpoints));
+    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks, hashes, checkpoints));
     if (sha.digest !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
-    checkpoints.remember(ns.id, list.chunks.map((c) => c.hash), sha.states);
+    checkpoints.remember(ns.id, hashes, sha.states);
     const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());
     sendJson(res, added ? 201 : 200, { hash, size: list.size });
   });
@@ -145,8 +146,8 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
  * hash, gone on from the state of the longest start of `chunks` this
  * namespace hashed before; with the states to keep should it hash right.
  */
-async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[], checkpoints: HashCheckpoints): Promise<{ digest: string; states: Checkpoint[] }> {
-  const resume = checkpoints.resume(ns.id, chunks.map((c) => c.hash));
+async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[], hashes: readonly string[], checkpoints: HashCheckpoints): Promise<{ digest: string; states: Checkpoint[] }> {
+  const resume = checkpoints.resume(ns.id, hashes);
   const sha = resume?.hash ?? createHash('sha256');
   const states = resume?.kept ?? [];
   const every = checkpoints.every(chunks.length);
