@@ -45,6 +45,9 @@ export function formatEta(seconds: number | null): string {
 
 // ---- rate (pure, clock passed in) ----------------------------------------------------
 
+/** the closest two samples of a RateMeter may be, but for the newest */
+const SAMPLE_GAP_MS = 100;
+
 /**
  * Bytes per second over a sliding window, so a burst or a stall moves the
  * rate (and the ETA) within seconds instead of being averaged away.
@@ -57,9 +60,22 @@ export class RateMeter {
     this.#windowMs = windowMs;
   }
 
-  /** Records the running byte count at time `t` (ms). */
+  /** samples kept (at most about windowMs / SAMPLE_GAP_MS + 2) */
+  get size(): number {
+    return this.#samples.length;
+  }
+
+  /**
+   * Records the running byte count at time `t` (ms). A sample closer than
+   * SAMPLE_GAP_MS to the one before the last replaces the last: a mirror
+   * advances once per file (10,000 a second), and a window of every sample
+   * made each one an O(window) shift (4.7 % of a 100,000-file mirror's CPU).
+   */
   sample(t: number, bytes: number): void {
-    this.#samples.push({ t, bytes });
+    const s = this.#samples;
+    const n = s.length;
+    if (n >= 2 && t - s[n - 2]!.t < SAMPLE_GAP_MS) s[n - 1] = { t, bytes };
+    else s.push({ t, bytes });
     // keep one sample older than the window as the baseline
     while (this.#samples.length > 2 && this.#samples[1]!.t <= t - this.#windowMs) this.#samples.shift();
   }

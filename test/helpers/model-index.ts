@@ -1,12 +1,13 @@
 // The plan model's trees behind a TreeIndex (core/plan/select.ts), as the
-// state DB's indexes serve them in the agent, counting the rows handed out.
+// state DB's indexes serve them in the agent, counting the rows handed out
+// and the lookups made.
 
 import type { Placed, TreeIndex } from '../../src/core/plan/select.js';
 import { parentPath } from '../../src/core/tree.js';
 import type { Model } from './plan-model.js';
 
 /** The model's trees behind a TreeIndex, counting the rows it hands out. */
-export function indexOf(m: Model): TreeIndex & { rows: number } {
+export function indexOf(m: Model): TreeIndex & { rows: number; calls: number } {
   const placed = <T>(map: Map<string, T>, pred: (k: string, v: T) => boolean): Placed<T>[] => {
     const out: Placed<T>[] = [];
     let i = 0;
@@ -15,10 +16,12 @@ export function indexOf(m: Model): TreeIndex & { rows: number } {
       i++;
     }
     ix.rows += out.length;
+    ix.calls++;
     return out;
   };
   const ix = {
     rows: 0,
+    calls: 0,
     remote: (id: string) => placed(m.remote, (k) => k === id)[0],
     synced: (id: string) => placed(m.synced, (k) => k === id)[0],
     remoteChildren: (p: string) => placed(m.remote, (_, n) => n.parent === p),
@@ -28,6 +31,10 @@ export function indexOf(m: Model): TreeIndex & { rows: number } {
     localBelow: (dir: string) => placed(m.local, (k) => k.startsWith(dir + '/')),
     syncedByIno: (ino: number) => placed(m.synced, (_, n) => n.ino === ino),
     localByIno: (ino: number) => placed(m.local, (_, e) => e.ino === ino),
+    remoteChildrenOf: (ps: readonly string[]) => placed(m.remote, (_, n) => ps.includes(n.parent)),
+    syncedChildrenOf: (ps: readonly string[]) => placed(m.synced, (_, n) => ps.includes(n.parent)),
+    syncedByInos: (inos: readonly number[]) => placed(m.synced, (_, n) => n.ino !== null && inos.includes(n.ino)),
+    localByInos: (inos: readonly number[]) => placed(m.local, (_, e) => inos.includes(e.ino)),
   };
   return ix;
 }

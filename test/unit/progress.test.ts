@@ -77,6 +77,18 @@ describe('RateMeter and ETA', () => {
     expect(m.rate()).toBe(0);
   });
 
+  test('a sample per file keeps a bounded window with the same rate', () => {
+    const m = new RateMeter(10_000);
+    // 100,000 files in 20 s: a sample every 0.2 ms, 1 kB each
+    for (let i = 0; i <= 100_000; i++) m.sample(i * 0.2, i * 1000);
+    expect(m.size).toBeLessThanOrEqual(10_000 / 100 + 3);
+    expect(m.rate()).toBeCloseTo(5_000_000, -3);
+    // the newest sample is always the last: a stall shows at once
+    m.sample(20_000.1, 100_000_000);
+    m.sample(21_000, 100_000_000);
+    expect(m.rate()).toBeLessThan(5_000_000);
+  });
+
   test('eta from remaining bytes and rate', () => {
     expect(estimateEta(0, 1000, 100)).toBe(10);
     expect(estimateEta(1000, 1000, null)).toBe(0);

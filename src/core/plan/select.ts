@@ -43,6 +43,12 @@ export interface TreeIndex {
   localBelow(dir: string): Placed<LocalEntry>[];
   syncedByIno(ino: number): Placed<SyncedNode>[];
   localByIno(ino: number): Placed<LocalEntry>[];
+  /** the children of each of these parents, in one go (index-memo.ts reads ahead with them) */
+  remoteChildrenOf(parents: readonly string[]): Placed<TreeNode>[];
+  syncedChildrenOf(parents: readonly string[]): Placed<SyncedNode>[];
+  /** the holders of each of these inodes, in one go */
+  syncedByInos(inos: readonly number[]): Placed<SyncedNode>[];
+  localByInos(inos: readonly number[]): Placed<LocalEntry>[];
 }
 
 /** What a cycle must look at: node ids (Remote and Synced) and local disk paths. */
@@ -118,6 +124,17 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
     let k = kids.get(id);
     if (!k) kids.set(id, (k = { s: ix.syncedChildren(id), r: ix.remoteChildren(id) }));
     return k;
+  };
+
+  /** The first child of that name in a listing: a name index per listing, built once (seedPath asks for each file of a batch) */
+  const named = new Map<readonly Placed<TreeNode>[], Map<string, string>>();
+  const childNamed = (list: readonly Placed<TreeNode>[], name: string): string | undefined => {
+    let m = named.get(list);
+    if (!m) {
+      named.set(list, (m = new Map()));
+      for (const c of list) if (!m.has(c.v.name)) m.set(c.v.name, c.v.id);
+    }
+    return m.get(name);
   };
 
   const expand = (id: string, dir: string | undefined): void => {
@@ -245,8 +262,8 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
       if (r !== undefined && r !== s) expand(r, dir);
       localDir(dir);
       const name = segs[i]!.normalize('NFC');
-      s = s === undefined ? undefined : childrenOf(s).s.find((c) => c.v.name === name)?.v.id;
-      r = r === undefined ? undefined : childrenOf(r).r.find((c) => c.v.name === name)?.v.id;
+      s = s === undefined ? undefined : childNamed(childrenOf(s).s, name);
+      r = r === undefined ? undefined : childNamed(childrenOf(r).r, name);
       dir = joinPath(dir, segs[i]!);
     }
     if (s !== undefined) seedId(s);
