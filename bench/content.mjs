@@ -14,7 +14,9 @@
 //              against SHA-256 of the same bytes in the same run (ratio =
 //              chunker / SHA-256; above 1 means chunking costs less than the
 //              hashing every upload does anyway). Also reported: chunking and
-//              hashing every chunk together, which is what an upload does.
+//              hashing every chunk together, which is what an upload does,
+//              and the chunker with its JavaScript inner loop instead of the
+//              WebAssembly one (js_loop_mbps, wasm_vs_js), same run.
 
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -197,8 +199,8 @@ async function chunkingCase(b, { mib, runs }) {
   const pieces = [];
   for (let off = 0; off < data.length; off += 1 << 20) pieces.push(data.subarray(off, off + (1 << 20)));
   const mbps = (ms) => data.length / 1e6 / (ms / 1000);
-  const chunk = () => {
-    const c = new Chunker(CHUNK_PARAMS);
+  const chunk = (opts = {}) => {
+    const c = new Chunker(CHUNK_PARAMS, opts);
     let n = 0;
     for (const p of pieces) n += c.push(p).length;
     return n + (c.finish() > 0 ? 1 : 0);
@@ -231,23 +233,30 @@ async function chunkingCase(b, { mib, runs }) {
   const values = [];
   const base = [];
   const both = [];
+  const js = [];
   let chunks = 0;
+  chunk({ js: true });
   for (let r = 0; r < runs; r++) {
     let t = now();
     chunks = chunk();
     values.push(mbps(now() - t));
+    t = now();
+    if (chunk({ js: true }) !== chunks) throw new Error('the JavaScript loop cut elsewhere than the WebAssembly one');
+    js.push(mbps(now() - t));
     t = now();
     sha();
     base.push(mbps(now() - t));
     t = now();
     chunkAndHash();
     both.push(mbps(now() - t));
-    b.log(`  chunking run ${r + 1}/${runs}: chunker ${values[r].toFixed(0)} MB/s, SHA-256 ${base[r].toFixed(0)} MB/s, chunk + hash chunks + hash file ${both[r].toFixed(0)} MB/s`);
+    b.log(`  chunking run ${r + 1}/${runs}: chunker ${values[r].toFixed(0)} MB/s (its JavaScript loop ${js[r].toFixed(0)} MB/s), SHA-256 ${base[r].toFixed(0)} MB/s, chunk + hash chunks + hash file ${both[r].toFixed(0)} MB/s`);
   }
   return caseRecord({
     values, baseline: median(base), baselineName: 'SHA-256 of the same bytes (MB/s)', unit: 'MB/s',
     bytes: data.length, chunks, mean_chunk_bytes: Math.round(data.length / chunks), params: CHUNK_PARAMS,
     chunk_and_hash_mbps: Math.round(median(both)),
+    // the same chunker with its JavaScript inner loop instead of the WebAssembly one (core/gear-wasm.ts), same run
+    js_loop_mbps: Math.round(median(js)), wasm_vs_js: Math.round((median(values) / median(js)) * 100) / 100,
   });
 }
 

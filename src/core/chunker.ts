@@ -20,6 +20,8 @@
 // be shared with new uploads (never incorrect, just wasteful). Do not change
 // them without a reason worth a full re-upload of every large file.
 
+import { WasmGear } from './gear-wasm.js';
+
 export interface ChunkParams {
   /** no boundary before this many bytes (and these are not even hashed) */
   min: number;
@@ -59,6 +61,8 @@ function gearTable(seed: number): Int32Array {
 }
 
 const GEAR = gearTable(0x5eed_cdc1);
+/** the inner loop on WebAssembly (gear-wasm.ts: ~2× the JavaScript loop), where it runs */
+const WASM = WasmGear.create(GEAR);
 
 /** the top `bits` bits set: the bits of a gear hash that depend on the most bytes */
 function topMask(bits: number): number {
@@ -89,9 +93,12 @@ export class Chunker {
   readonly #maskL: number;
   #len = 0;
   #h = 0;
+  readonly #wasm: WasmGear | null;
 
-  constructor(params: ChunkParams = CHUNK_PARAMS) {
+  /** `opts.js`: the JavaScript loop even where WebAssembly runs (tests compare the two) */
+  constructor(params: ChunkParams = CHUNK_PARAMS, opts: { js?: boolean } = {}) {
     validateParams(params);
+    this.#wasm = opts.js ? null : WASM;
     this.#min = params.min;
     this.#avg = params.avg;
     this.#max = params.max;
@@ -122,8 +129,9 @@ export class Chunker {
       const strict = len < avg;
       const mask = strict ? this.#maskS : this.#maskL;
       const stop = Math.min(n, i + ((strict ? avg : max) - len));
-      let cut = scan(bytes, i, stop, mask, h);
-      h = scanHash;
+      const wasm = this.#wasm;
+      let cut = wasm ? wasm.scan(bytes, i, stop, mask, h) : scan(bytes, i, stop, mask, h);
+      h = wasm ? wasm.hash : scanHash;
       if (cut < 0) {
         len += stop - i;
         i = stop;

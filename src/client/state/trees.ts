@@ -236,12 +236,18 @@ export class Trees {
     for (const n of nodes) put.run(nodeParams(n));
   }
 
-  /** The staged listing becomes the Remote tree (inside the caller's transaction, with the listing's cursor). */
+  /**
+   * The staged listing becomes the Remote tree (inside the caller's
+   * transaction, with the listing's cursor). Its rows go in by parent: the
+   * server lists by id, which scatters a directory's children over the whole
+   * table, and a selection reads a directory's children together (one page
+   * read per child otherwise: ~10 µs a row instead of ~2 at 30,000 files).
+   */
   swapInListing(): void {
     this.#treesChange('whole');
     this.#s.stmt('DELETE FROM remote').run();
     this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
-      SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY rowid`).run();
+      SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY parent, rowid`).run();
     this.#s.stmt('DELETE FROM remote_listing').run();
     this.#remote = null;
   }

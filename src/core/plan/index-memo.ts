@@ -9,7 +9,7 @@
 // - the holders of its inodes (a synced listing's, and everything below a
 //   local directory: select.ts asks for each),
 // and the entries below a local directory answer every later ask below it
-// (its subdirectories, its files, an entry by path). Every answer is what
+// (its subdirectories, its files, its own listing, an entry by path). Every answer is what
 // the index itself would give for the same rows, in the same order per key
 // (its index order: by rowid for a parent or an inode); the selection does
 // not depend on the order of entries below a directory. Pure; the memo lives
@@ -33,6 +33,14 @@ function lowerBound(sorted: readonly Placed<LocalEntry>[], key: string): number 
     else hi = mid;
   }
   return lo;
+}
+
+/** the entries of `sorted` (by disk path) below `dir` */
+function slice(sorted: readonly Placed<LocalEntry>[], dir: string): Placed<LocalEntry>[] {
+  const out: Placed<LocalEntry>[] = [];
+  const head = `${dir}/`;
+  for (let i = lowerBound(sorted, head); i < sorted.length && sorted[i]!.v.diskPath.startsWith(head); i++) out.push(sorted[i]!);
+  return out;
 }
 
 /** rows grouped under each key (every key gets a list, empty when no row has it), each list in rowid order */
@@ -67,11 +75,16 @@ export function memoIndex(ix: TreeIndex): TreeIndex {
   const nodeId = (n: TreeNode): string => n.id;
   const diskPath = (e: LocalEntry): string => e.diskPath;
 
-  /** the children of a listing's non-directories, in one go */
-  const kidsAhead = <T extends TreeNode>(rows: readonly Placed<T>[], kids: Map<string, Placed<T>[]>, memo: Map<string, Placed<T> | undefined>, read: (ids: readonly string[]) => Placed<T>[]): void => {
+  /** the children of a listing's non-directories in one tree, in one go */
+  const kidsIn = <T extends TreeNode>(rows: readonly Placed<TreeNode>[], kids: Map<string, Placed<T>[]>, memo: Map<string, Placed<T> | undefined>, read: (ids: readonly string[]) => Placed<T>[]): void => {
     const ids = rows.filter((r) => r.v.kind !== 'dir' && !kids.has(r.v.id)).map((r) => r.v.id);
     if (ids.length === 0) return;
     for (const [id, list] of groupBy(ids, note(memo, nodeId, read(ids)), (n) => n.parent)) kids.set(id, list);
+  };
+  /** ... in both trees: a node listed in one is asked for in the other too (a first plan's remote files have no synced rows yet) */
+  const kidsAhead = (rows: readonly Placed<TreeNode>[]): void => {
+    kidsIn(rows, remoteKids, remote, (ids) => ix.remoteChildrenOf(ids));
+    kidsIn(rows, syncedKids, synced, (ids) => ix.syncedChildrenOf(ids));
   };
   /** the holders of these inodes in Synced and in Local, in one go */
   const inosAhead = (inos: readonly (number | null)[]): void => {
@@ -103,7 +116,7 @@ export function memoIndex(ix: TreeIndex): TreeIndex {
       let rows = remoteKids.get(parent);
       if (!rows) {
         remoteKids.set(parent, (rows = note(remote, nodeId, ix.remoteChildren(parent))));
-        kidsAhead(rows, remoteKids, remote, (ids) => ix.remoteChildrenOf(ids));
+        kidsAhead(rows);
       }
       return rows;
     },
@@ -111,22 +124,22 @@ export function memoIndex(ix: TreeIndex): TreeIndex {
       let rows = syncedKids.get(parent);
       if (!rows) {
         syncedKids.set(parent, (rows = note(synced, nodeId, ix.syncedChildren(parent))));
-        kidsAhead(rows, syncedKids, synced, (ids) => ix.syncedChildrenOf(ids));
+        kidsAhead(rows);
         inosAhead(rows.map((r) => r.v.ino));
       }
       return rows;
     },
-    localChildren: (dir) => note(local, diskPath, ix.localChildren(dir)),
+    localChildren: (dir) => {
+      const all = dir === '' ? undefined : (below.get(dir) ?? belowFromAbove(dir)?.all);
+      if (!all) return note(local, diskPath, ix.localChildren(dir));
+      // the index's order: by rowid within the directory
+      return slice(all, dir).filter((e) => !e.v.diskPath.includes('/', dir.length + 1)).sort(byAt);
+    },
     localBelow: (dir) => {
       const have = below.get(dir);
       if (have) return have;
       const above = belowFromAbove(dir);
-      if (above) {
-        const out: Placed<LocalEntry>[] = [];
-        const head = `${dir}/`;
-        for (let i = lowerBound(above.all, head); i < above.all.length && above.all[i]!.v.diskPath.startsWith(head); i++) out.push(above.all[i]!);
-        return out;
-      }
+      if (above) return slice(above.all, dir);
       const rows = note(local, diskPath, ix.localBelow(dir));
       below.set(dir, [...rows].sort(byPath));
       inosAhead(rows.map((r) => r.v.ino));

@@ -133,6 +133,43 @@ describe('chunker properties (seeded)', () => {
   });
 });
 
+describe('the WebAssembly loop (gear-wasm.ts)', () => {
+  /** every cut of `buf` fed in pieces of the given sizes */
+  const cuts = (c: Chunker, buf: Buffer, sizes: number[]): number[] => {
+    const out: number[] = [];
+    let k = 0;
+    for (let off = 0; off < buf.length; ) {
+      const piece = buf.subarray(off, Math.min(buf.length, off + sizes[k++ % sizes.length]!));
+      for (const end of c.push(piece)) out.push(off + end);
+      off += piece.length;
+    }
+    out.push(-c.finish());
+    return out;
+  };
+
+  it('cuts where the JavaScript loop cuts, for any parameters and pieces (ranges longer than its 256 KiB window too)', () => {
+    let withCuts = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom<ChunkParams>(SMALL, { min: 64, avg: 256, max: 300 }, { min: 1000, avg: 300_000, max: 900_000 }, CHUNK_PARAMS),
+        fc.array(fc.integer({ min: 1, max: 700_000 }), { minLength: 1, maxLength: 5 }),
+        (s, p, sizes) => {
+          const r = rng(s);
+          // random bytes, or long runs of one byte (a gear hash that never meets the mask: cuts at max only)
+          const buf = r() < 0.3 ? Buffer.alloc(1_500_000, Math.floor(r() * 256)) : bytes(r, 200_000 + Math.floor(r() * 1_800_000));
+          const wasm = cuts(new Chunker(p), buf, sizes);
+          expect(wasm).toEqual(cuts(new Chunker(p, { js: true }), buf, sizes));
+          if (wasm.length > 1) withCuts++;
+        },
+      ),
+      { seed, numRuns: Math.max(10, Math.floor(runs / 3)) },
+    );
+    // most inputs are cut somewhere (else the comparison would be of empty lists)
+    expect(withCuts).toBeGreaterThan(Math.max(10, Math.floor(runs / 3)) / 2);
+  });
+});
+
 describe('production parameters', () => {
   it('a 4 KiB insertion at the start of 24 MiB keeps all but the first chunks', () => {
     const r = rng(seed);
