@@ -80,7 +80,7 @@ export class Engine {
     return this.o.db;
   }
 
-  /** Start-up housekeeping: the server's protocol, leftover temp files, the root marker. */
+  /** Start-up housekeeping: the server's protocol, the chunk index's stale rows, leftover temp files, the root marker. */
   async prepare(): Promise<void> {
     try {
       const st = await this.o.remote.status();
@@ -91,6 +91,8 @@ export class Engine {
       if ((err as SyncdError).code === 'server_version' || (err as SyncdError).code === 'unauthorized') throw err;
       // unreachable now: the loop retries with backoff and status says so
     }
+    const pruned = this.db.pruneChunkOrphans();
+    if (pruned) this.o.log.debug('dropped the chunk lists of files no longer there', { count: pruned });
     const { fs } = this.o;
     if (!fs.statSync(this.o.folder)) return;
     // leftover temp files (a crash between download and rename) lie in synced

@@ -1,16 +1,18 @@
 // Large files through two real agents and a real server: the agent uploads
 // them as chunks, the other agent rebuilds each new version from the
 // previous one, and the server stores only the chunks an edit changed.
+// The chunk index forgets the files Local forgets.
 
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkAgent, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../helpers/server.js';
 
+const MiB = 1024 * 1024;
 let server: TestServer;
 let a: TestAgent;
 let b: TestAgent;
@@ -115,5 +117,33 @@ describe('chunks from any local file the state DB knows', () => {
     await b.sync(6);
     expect(sha256(await readFile(join(dirB, 'copy.bin')))).toBe(sha256(v1));
     expect(fetched.bytes).toBe(v1.length);
+  });
+});
+
+describe('the chunk index follows Local', () => {
+  it('a large file deleted or renamed here loses its rows, a rename from the server carries them along, and the start-up prune drops orphans', async () => {
+    for (const n of ['gone.bin', 'renamed.bin', 'remote.bin']) await writeFile(join(dirA, n), randomBytes(5 * MiB));
+    await a.sync();
+    await b.sync();
+    for (const n of ['gone.bin', 'renamed.bin', 'remote.bin']) expect(b.db.chunkedIdentity(n), n).not.toBeNull();
+    const remoteId = b.db.chunkedIdentity('remote.bin');
+
+    await rm(join(dirB, 'gone.bin'));
+    await rename(join(dirB, 'renamed.bin'), join(dirB, 'moved.bin'));
+    await b.sync();
+    expect(b.db.chunkedIdentity('gone.bin')).toBeNull();
+    expect(b.db.chunkedIdentity('renamed.bin')).toBeNull();
+
+    await a.sync();
+    await rename(join(dirA, 'remote.bin'), join(dirA, 'r.bin'));
+    await a.sync();
+    await b.sync();
+    expect(b.db.chunkedIdentity('remote.bin')).toBeNull();
+    expect(b.db.chunkedIdentity('r.bin')).toEqual(remoteId);
+
+    b.db.recordChunks('ghost.bin', 'f'.repeat(64), { size: 1, mtimeMs: 1, ino: 1 }, [{ hash: 'e'.repeat(64), offset: 0, size: 1 }]);
+    await b.engine.prepare();
+    expect(b.db.chunkedIdentity('ghost.bin')).toBeNull();
+    expect(b.db.chunkedIdentity('r.bin')).toEqual(remoteId);
   });
 });
