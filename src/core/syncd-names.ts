@@ -1,7 +1,8 @@
 // syncd's own names in a synced folder, in one place. Everything whose name
 // begins with `.syncd` belongs to syncd (DESIGN.md): it is never synced
 // (ignore-rules.ts), never reported by the watcher, and a scan collects the
-// leftovers a crash can leave. The one exception is the swap name, which
+// leftovers a crash can leave (a large download's temp file is kept as a
+// partial to resume from, any other goes). The one exception is the swap name, which
 // is visible on purpose: it parks a node for a round while two moves
 // untangle, and syncs like any other name. Pure.
 
@@ -13,6 +14,13 @@ export const ROOT_MARKER = '.syncd';
 
 /** Download and symlink temp files, in the target's directory. */
 export const TEMP_PREFIX = '.syncd-tmp-';
+
+/**
+ * What a large download had written when it was cut short (a crash, a
+ * stop, a failed fetch), kept beside its target for the next download in
+ * that directory to resume from (transfer/partials.ts): `.syncd-part-<tag>`.
+ */
+export const PART_PREFIX = '.syncd-part-';
 
 /** A file renamed aside just before its checked delete (`.syncd-trash-<ino>-<random>`). */
 export const TRASH_PREFIX = '.syncd-trash-';
@@ -39,6 +47,11 @@ export function swapName(name: string, tag: string): string {
 /** True when a path's last name is a swap name (a parked node, not a conflicted copy). */
 export function isSwapName(path: string): boolean {
   return path.includes(SWAP_INFIX);
+}
+
+/** The partial name `tag` (random) gives. */
+export function partName(tag: string): string {
+  return `${PART_PREFIX}${tag}`;
 }
 
 /** The trash name of a file with inode `ino`; `random` keeps two of them apart. */

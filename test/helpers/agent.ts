@@ -54,6 +54,18 @@ export async function linkAgent(server: TestServer, dir: string, label = 'agent'
   };
 }
 
+/** Counts the chunk bytes an agent fetches from the server from now on. */
+export function countFetches(agent: TestAgent): { bytes: number } {
+  const count = { bytes: 0 };
+  const real = agent.remote.getChunk.bind(agent.remote);
+  agent.remote.getChunk = async (h, max, signal) => {
+    const buf = await real(h, max, signal);
+    count.bytes += buf.length;
+    return buf;
+  };
+  return count;
+}
+
 export type Snapshot = Record<string, string>;
 
 /** The folder as path → content ("dir", "-> target", or the file's text), syncd's own names left out. */

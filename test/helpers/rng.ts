@@ -8,6 +8,14 @@ export function rng(seed: number): Rng {
   return seededRandom(seed);
 }
 
+/** `n` bytes drawn from the generator seeded with `seed`: the same bytes for the same seed */
+export function seededBytes(seed: number, n: number): Buffer {
+  const r = rng(seed);
+  const b = Buffer.allocUnsafe(n + 3);
+  for (let i = 0; i < n; i += 4) b.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
+  return b.subarray(0, n);
+}
+
 export function pick<T>(r: Rng, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
 }

@@ -17,6 +17,7 @@ import type { LocalEntry } from '../../src/core/local.js';
 import type { PlanOp } from '../../src/core/ops.js';
 import { observe } from '../../src/client/agent/observe.js';
 import { TrashKeeper } from '../../src/client/agent/trash-keeper.js';
+import { Partials } from '../../src/client/transfer/partials.js';
 import { silentLog } from '../../src/client/agent/log.js';
 import { loadIgnore } from '../../src/client/disk/syncignore.js';
 import { Scheduler, type Proc } from './scheduler.js';
@@ -109,7 +110,7 @@ describe('observe: an interrupted delete undone', () => {
     disk.user(() => disk.rename('/sync/z', `/sync/${TRASH_PREFIX}${z.ino}-cc`, false));
     const trash = new TrashKeeper('/sync', fs, db, { days: 30, maxBytes: 1 << 30 }, () => 0);
     let done = false;
-    void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, full: true, dirty: [] }).then(() => (done = true));
+    void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, partials: new Partials(fs, () => 0), full: true, dirty: [] }).then(() => (done = true));
     while (!done) {
       await sched.settle();
       if (!done && !sched.step()) await sched.settle();

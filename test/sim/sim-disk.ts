@@ -453,6 +453,11 @@ export class SimDisk {
         if (n.kind === 'symlink') throw fsErr('ELOOP', 'open', p);
         return handle(n, p, false);
       }),
+      openWrite: (p) => op(`open ${p}`, 'write', () => {
+        const n = disk.#must(p, 'open', false);
+        if (n.kind === 'symlink') throw fsErr('ELOOP', 'open', p);
+        return handle(n, p, true);
+      }),
       createNew: (p) => op(`create ${p}`, 'write', () => handle(disk.createFile(p, Buffer.alloc(0), 0o600, true), p, true)),
       writeNew: (p, data, o) => op(`writefile ${p}`, 'write', () => {
         const n = disk.createFile(p, data, (o.mode ?? 0o600) & 0o7777, true);

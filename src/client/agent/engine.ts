@@ -28,6 +28,7 @@ import type { MetaKey, MetaValue } from '../state/meta.js';
 import { exclusionsKey, exclusionsToPlan, watchExclusions } from '../state/exclusions.js';
 import { loadIgnore, SYNCIGNORE, type IgnoreMatcher } from '../disk/syncignore.js';
 import { tokenBucket, type Throttle } from '../transfer/throttle.js';
+import { Partials } from '../transfer/partials.js';
 import { isWatchLimit } from '../disk/errno.js';
 import { rootIdentity, writeMarker } from '../disk/marker.js';
 import type { CycleResult, EngineOptions } from './engine-options.js';
@@ -60,6 +61,8 @@ export class Engine {
   readonly #throttle: Throttle;
   /** the local trash: its bin and its prune */
   readonly #trash: TrashKeeper;
+  /** large downloads cut short (`.syncd-part-*`), resumed by the next download in their directory */
+  readonly #partials: Partials;
   /** commits whose reply was lost, re-sent before the next plan */
   readonly #unconfirmed: Unconfirmed[] = [];
   readonly #rounds: RoundPlanner;
@@ -73,6 +76,7 @@ export class Engine {
     this.#ignore = loadIgnore(opts.folder, opts.extraIgnore ?? [], this.o.fs);
     this.#throttle = tokenBucket(opts.bandwidthLimit ?? 0);
     this.#trash = new TrashKeeper(opts.folder, this.o.fs, opts.db, opts.trash ?? { days: 30, maxBytes: 1024 * 1024 * 1024 }, this.o.now);
+    this.#partials = new Partials(this.o.fs, this.o.now);
     this.#rounds = new RoundPlanner(opts.db, opts.firstPlanBatchNodes ?? FIRST_PLAN_BATCH_NODES, opts.firstPlanWholeMax);
   }
 
@@ -80,7 +84,7 @@ export class Engine {
     return this.o.db;
   }
 
-  /** Start-up housekeeping: the server's protocol, leftover temp files, the root marker. */
+  /** Start-up housekeeping: the server's protocol, the chunk index's stale rows, leftover temp files, the root marker. */
   async prepare(): Promise<void> {
     try {
       const st = await this.o.remote.status();
@@ -91,6 +95,8 @@ export class Engine {
       if ((err as SyncdError).code === 'server_version' || (err as SyncdError).code === 'unauthorized') throw err;
       // unreachable now: the loop retries with backoff and status says so
     }
+    const pruned = this.db.pruneChunkOrphans();
+    if (pruned) this.o.log.debug('dropped the chunk lists of files no longer there', { count: pruned });
     const { fs } = this.o;
     if (!fs.statSync(this.o.folder)) return;
     // leftover temp files (a crash between download and rename) lie in synced
@@ -127,7 +133,7 @@ export class Engine {
     const full = this.#fullScanNeeded || this.#pollFallback || dirty.includes('');
     if (!full && dirty.length === 0) return; // no hints: Local stands as it is
     this.#rounds.abandon(); // the disk changed: batches of a first plan are not independent any more
-    const problems = await observe({ db, folder: this.o.folder, fs: this.o.fs, log: this.o.log, ignore: this.#ignore, trash: this.#trash, full, dirty });
+    const problems = await observe({ db, folder: this.o.folder, fs: this.o.fs, log: this.o.log, ignore: this.#ignore, trash: this.#trash, partials: this.#partials, full, dirty });
     this.#fullScanNeeded = false;
     this.#partialView = full ? false : this.#partialView || dirty.length > 0;
     // a full scan replaces what scans reported; a partial one adds to it
@@ -160,8 +166,10 @@ export class Engine {
    * trees agree, and they become the plan base with what was unsettled in
    * them), `deferred` ops otherwise.
    */
-  #idle(memo: { key: string; unsettled: Seeds } | null, deferred = 0, request: string | null = null): void {
+  async #idle(memo: { key: string; unsettled: Seeds } | null, deferred = 0, request: string | null = null): Promise<void> {
     const { db } = this;
+    // nothing left to fetch: no partial will be resumed
+    if (deferred === 0 && (await this.#partials.dropAll()) > 0) this.o.log.debug('removed the partials of downloads cut short');
     this.onIdle?.();
     // a revert/override is done once its plan has nothing left to run
     if (request !== null) db.meta.set('mode_request', null);
@@ -219,7 +227,7 @@ export class Engine {
       if (db.planMemo() === memoKey) {
         // nothing changed since a plan over these trees came out empty: it still does
         o.log.debug('nothing changed since the last empty plan', { round });
-        this.#idle(null, 0, request);
+        await this.#idle(null, 0, request);
         return { converged: true, rounds: round, pending: 0, problems: db.problemsOf('plan'), paused: null };
       }
       // over the nodes around what changed since the plan base (or a batch, or the whole trees);
@@ -234,7 +242,7 @@ export class Engine {
       this.#setProblemsIfChanged(p.problems, 'plan');
       const end = endOfCycle(p);
       if (end) {
-        this.#idle(end.remember ? { key: memoKey, unsettled: narrowed.unsettled } : null, p.deferred, request);
+        await this.#idle(end.remember ? { key: memoKey, unsettled: narrowed.unsettled } : null, p.deferred, request);
         return { converged: end.converged, rounds: round, pending, problems, paused: null };
       }
       this.#setIfChanged('pending', pending);
@@ -262,7 +270,7 @@ export class Engine {
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       // the executor (and its queue) is loaded once there is work: a no-op run never needs it
       const { execute } = await import('../exec/executor.js');
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, partials: this.#partials, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // a path that changed again since the scan is left alone (and reported), not reverted or pushed next round

@@ -1,7 +1,9 @@
 // One look at the folder before a plan round: re-stat the dirty paths (or
 // scan everything), write what changed into Local, and clear the stale temp
-// files and renamed-aside leftovers a crash or a user's move left behind.
+// files and renamed-aside leftovers a crash or a user's move left behind
+// (a large download's temp file is kept as a partial to resume from).
 
+import { join } from 'node:path';
 import { onlyDirMtimeMoved, type LocalTree } from '../../core/local.js';
 import type { PlanProblem } from '../../core/ops.js';
 import { removeLeftovers } from '../exec/detach.js';
@@ -9,6 +11,7 @@ import type { Fsys } from '../disk/fsys.js';
 import { localDiff, scanAll, scanPaths } from '../disk/scan.js';
 import type { IgnoreMatcher } from '../disk/syncignore.js';
 import type { StateDB } from '../state/db.js';
+import type { Partials } from '../transfer/partials.js';
 import type { Log } from './log.js';
 import type { TrashKeeper } from './trash-keeper.js';
 
@@ -19,6 +22,8 @@ export interface Look {
   log: Log;
   ignore: IgnoreMatcher;
   trash: TrashKeeper;
+  /** the partials of downloads cut short: those the scan meets are offered to the next downloads */
+  partials: Partials;
   /** scan everything, or only `dirty` */
   full: boolean;
   dirty: readonly string[];
@@ -35,11 +40,12 @@ export async function observe(l: Look): Promise<PlanProblem[]> {
   // a partial scan, an interrupted delete's file is known by its inode, anywhere
   const before = res.temps.length ? (full ? new Map(prev) : db.loadLocal()) : prev;
   write(db, prev, res.tree);
+  await l.partials.met(res.partials.map((p) => ({ ...p, path: join(l.folder, p.path) })), full);
   // no transfer runs while the folder is observed, so every temp file met
   // is stale (a crash's, or one whose directory the user moved mid-download)
   if (res.temps.length) {
     const trash = l.trash.round();
-    const restored = await removeLeftovers(l.fs, l.folder, res.temps, before, l.log, (p) => trash.dispose(p, 'remote_delete'));
+    const restored = await removeLeftovers(l.fs, l.folder, res.temps, before, l.log, (p) => trash.dispose(p, 'remote_delete'), (abs) => l.partials.keep(abs));
     trash.record();
     if (restored.length) {
       // what an undone delete put back is new to Local: looked at now, or no

@@ -44,6 +44,8 @@ export interface FsStat {
   size: number;
   mtimeMs: number;
   mode: number;
+  /** links to the inode: node's Stats (an open file's stat) has it, the slim stats of a scan need not */
+  nlink?: number;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
@@ -103,6 +105,8 @@ export interface Fsys {
   utimes(p: string, atime: Date, mtime: Date): Promise<void>;
   /** an existing regular file, for reading, never through a symlink (ELOOP) */
   openRead(p: string): Promise<FsHandle>;
+  /** an existing regular file, for reading and writing, never through a symlink (ELOOP): a partial download taken over */
+  openWrite(p: string): Promise<FsHandle>;
   /** a new file (EEXIST when the name is taken), mode 0600, for writing */
   createNew(p: string): Promise<FsHandle>;
   /**
@@ -405,6 +409,7 @@ export const nodeFsys: Fsys = {
   chmod: (p, m) => now(() => chmodSync(p, m)),
   utimes: (p, a, m) => now(() => utimesSync(p, a, m)),
   openRead: (p) => open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW),
+  openWrite: (p) => open(p, fsc.O_RDWR | fsc.O_NOFOLLOW),
   createNew: (p) => open(p, 'wx', 0o600),
   writeNew: writeNewImpl,
   copyNew: (a, b) => copyFile(a, b, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE),

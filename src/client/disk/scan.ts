@@ -10,7 +10,8 @@ import type { PlanProblem } from '../../core/ops.js';
 import { baseName, isWithin, parentPath } from '../../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
 import { hashFile } from '../transfer/upload.js';
-import { TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
+import { PART_PREFIX, TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
+import type { PartialFile } from '../../core/policy/partials.js';
 import { isDiskError } from './errno.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
@@ -21,6 +22,8 @@ export interface ScanResult {
   problems: PlanProblem[];
   /** leftover download temp files (`.syncd-tmp-*`) the walk passed, as disk paths */
   temps: string[];
+  /** partials of downloads cut short (`.syncd-part-*`) the walk passed, by disk path */
+  partials: PartialFile[];
 }
 
 interface Ctx {
@@ -35,6 +38,7 @@ interface Ctx {
   hashed: number;
   /** leftover download temp files seen (disk paths) */
   temps: string[];
+  partials: PartialFile[];
 }
 
 /**
@@ -188,6 +192,7 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     const st = d.st;
     if (!st) continue; // vanished since readdir
     if ((name.startsWith(TEMP_PREFIX) || name.startsWith(TRASH_PREFIX)) && !st.isDirectory()) ctx.temps.push(rel);
+    else if (name.startsWith(PART_PREFIX) && st.isFile()) ctx.partials.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs });
     if (ignored(ctx, rel, st.isDirectory())) continue;
     const e = entryOf(ctx, rel, st);
     if (e instanceof Promise) {
@@ -200,14 +205,14 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
 }
 
 function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
-  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [] };
+  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [], partials: [] };
 }
 
 /** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
 export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
   const ctx = context(fs, root, prev, isIgnored, new Map());
   await walk(ctx, '');
-  return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };
+  return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps, partials: ctx.partials };
 }
 
 /**
@@ -254,7 +259,7 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
       walked.add(p);
     }
   }
-  return { tree: out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps };
+  return { tree: out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps, partials: ctx.partials };
 }
 
 /** Writes the difference between two Local trees into the state DB rows. */

@@ -7,6 +7,7 @@ import type { Fsys } from '../disk/fsys.js';
 import type { TrashBin } from '../disk/trash.js';
 import type { RemoteClient } from '../remote/remote.js';
 import type { StateDB } from '../state/db.js';
+import type { Partials } from '../transfer/partials.js';
 import type { Throttle } from '../transfer/throttle.js';
 
 export interface ExecContext {
@@ -27,6 +28,8 @@ export interface ExecContext {
   trash?: TrashBin;
   /** why this round takes files off the disk when it is not the server's doing: a `syncd revert` */
   trashCause?: 'revert';
+  /** large downloads cut short (`.syncd-part-*`): resumed from, left behind, dropped when the disk is full */
+  partials?: Partials;
   /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
   unconfirmed?: Unconfirmed[];
 }

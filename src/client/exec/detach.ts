@@ -105,19 +105,26 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
 
 /**
  * Clears what a crash left in the folder (the scan reports them as `temps`):
- * a download temp file is unlinked (a link of that name goes, never its
- * target); a delete interrupted after its rename aside is finished only if
- * the file is still what Local knew, and undone otherwise. Returns the disk
- * paths (under `root`) where undone deletes put files back: new to Local.
+ * a download temp file is kept as a partial when `keep` takes it (a large
+ * download's, to resume from: transfer/partials.ts), else unlinked (a link
+ * of that name goes, never its target); a delete interrupted after its
+ * rename aside is finished only if the file is still what Local knew, and
+ * undone otherwise. Returns the disk paths (under `root`) where undone
+ * deletes put files back: new to Local.
  */
-export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log, dispose?: (path: string) => Dispose | undefined): Promise<string[]> {
+export async function removeLeftovers(fs: Fsys, root: string, temps: readonly string[], local: ReadonlyMap<string, LocalEntry>, log: Log, dispose?: (path: string) => Dispose | undefined, keep?: (abs: string) => Promise<boolean>): Promise<string[]> {
   let removed = 0;
+  let kept = 0;
   const restored: string[] = [];
   for (const t of temps) {
     try {
       if (baseName(t).startsWith(TRASH_PREFIX)) {
         const r = await recoverTrash(fs, root, t, local, dispose, restored);
         if (r !== 'left') log.info(`an interrupted delete was ${r === 'deleted' ? 'finished' : 'undone (the file had changed)'}`, { path: t });
+        continue;
+      }
+      if (keep && (await keep(join(root, t)))) {
+        kept++;
         continue;
       }
       await fs.unlink(join(root, t));
@@ -128,5 +135,6 @@ export async function removeLeftovers(fs: Fsys, root: string, temps: readonly st
     }
   }
   if (removed) log.info('removed leftover temp files', { count: removed });
+  if (kept) log.info('kept the temp files of large downloads cut short, to resume from', { count: kept });
   return restored;
 }

@@ -78,7 +78,7 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
     })),
     {
       fsync: false, concurrency: run.ctx.concurrency, signal: run.ctx.signal, throttle: run.ctx.throttle, fs: run.fs, retries: run.ctx.downloadRetries,
-      known: knownChunks(run), slots: run.slots,
+      known: knownChunks(run), slots: run.slots, partials: run.ctx.partials,
     },
   );
   results.forEach((r, i) => {
@@ -90,6 +90,8 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
   const full = results.find((r) => !r.ok && isDiskError(r.error, 'disk_full'));
   if (full) {
     for (const r of ready) await run.fs.unlink(r.tmp).catch(() => undefined);
+    // partials are only a hint: the space they hold goes first
+    await run.ctx.partials?.dropAll();
     throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
   }
   // durability once per batch: the data first (a file must never be in
@@ -142,6 +144,7 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
       // one file's trouble (its directory vanished, …) must not strand the rest
       if (isDiskError(err, 'disk_full')) {
         for (const r of ready.slice(i + 1)) await run.fs.unlink(r.tmp).catch(() => undefined);
+        await run.ctx.partials?.dropAll();
         throw err;
       }
       run.stale(op.path);

@@ -25,6 +25,7 @@ import { nodeFsys, runLimited, type Fsys, type FsStat } from '../disk/fsys.js';
 import { isRetryable } from '../remote/errors.js';
 import { assertRealParents, lstatOrNull, matchesExpect, parentChain, safeJoin, type ParentChain } from '../disk/safe-fs.js';
 import { uploadFile } from '../transfer/upload.js';
+import { rmdirPastPartials } from '../transfer/partials.js';
 import { requestSlots, type Slots } from '../transfer/throttle.js';
 import { isDiskError } from '../disk/errno.js';
 
@@ -366,7 +367,8 @@ class Run {
       return this.stale(op.path);
     } else if (op.expect.kind === 'dir') {
       try {
-        await this.fs.rmdir(abs);
+        // partials left in it are for downloads into a directory that goes
+        await rmdirPastPartials(this.fs, abs);
       } catch (err) {
         if (!isDiskError(err, 'dir_not_empty', 'path_taken')) throw err;
         // something we do not sync (ignored) or something new lives there: keep the

@@ -13,6 +13,7 @@ import type { StateDB } from '../state/db.js';
 import { nodeFsys, type Fsys } from '../disk/fsys.js';
 import { assertRealParents, diskState, lstatOrNull, matchesExpect, safeJoin } from '../disk/safe-fs.js';
 import { detachAndDelete } from './detach.js';
+import { rmdirPastPartials } from '../transfer/partials.js';
 import type { RoundTrash } from './to-trash.js';
 
 export interface KeepReport {
@@ -54,7 +55,7 @@ async function act(root: string, p: KeepPlan, fs: Fsys, trash?: RoundTrash): Pro
         if (s.expect.kind === 'dir') {
           if (!matchesExpect(await lstatOrNull(abs, fs), s.expect)) return `"${s.path}" changed since syncd last saw it`;
           try {
-            await fs.rmdir(abs);
+            await rmdirPastPartials(fs, abs);
           } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
             if (code === 'ENOTEMPTY' || code === 'EEXIST') return `"${s.path}" holds something syncd has not seen; run \`syncd sync\` and try again`;

@@ -3,6 +3,9 @@
 // identity (size, mtime, inode) the file had then. Downloads ask it where a
 // chunk may already be on this disk; the answer is a hint, never trusted:
 // the reader checks the identity and hashes the bytes before using them.
+// Rows follow the Local tree (db.ts): a path whose Local entry goes loses
+// its rows, a move carries them along (a rename keeps the identity), and
+// the rows of paths Local no longer has are pruned at start-up.
 
 import type { StateStore } from './store.js';
 
@@ -51,6 +54,36 @@ export class ChunkIndex {
   forgetChunks(path: string): void {
     this.#s.stmt('DELETE FROM chunk_spans WHERE disk_path = ?').run(path);
     this.#s.stmt('DELETE FROM chunk_files WHERE disk_path = ?').run(path);
+  }
+
+  /** Drops the rows of `path` and of every path below it (through the primary keys). */
+  forgetSubtree(path: string): void {
+    for (const t of ['chunk_spans', 'chunk_files']) {
+      this.#s.stmt(`DELETE FROM ${t} WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)`).run(path, path + '/', path + '0');
+    }
+  }
+
+  /** The rows of `from` and below it now belong to `to` and below it (whose own rows go). */
+  moveSubtree(from: string, to: string): void {
+    this.forgetSubtree(to);
+    for (const t of ['chunk_spans', 'chunk_files']) {
+      this.#s.stmt(`UPDATE ${t} SET disk_path = ? || substr(disk_path, ?) WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)`).run(to, from.length + 1, from, from + '/', from + '0');
+    }
+  }
+
+  /**
+   * Drops the rows of every path that has no file in Local: one pass over
+   * chunk_files (a row per large file), each looked up in Local's primary
+   * key, their spans deleted through chunk_spans' primary key. Returns how
+   * many files' rows went.
+   */
+  pruneOrphans(): number {
+    const orphan = "NOT EXISTS (SELECT 1 FROM local l WHERE l.disk_path = f.disk_path AND l.kind = 'file')";
+    // a lost prune is harmless (the next start prunes again): not waited for on disk
+    return this.#s.lightTx(() => {
+      this.#s.stmt(`DELETE FROM chunk_spans WHERE disk_path IN (SELECT f.disk_path FROM chunk_files f WHERE ${orphan})`).run();
+      return this.#s.stmt(`DELETE FROM chunk_files AS f WHERE ${orphan}`).run().changes;
+    });
   }
 
   /** The identity the recorded chunk list of `path` belongs to, or null. */

@@ -85,8 +85,16 @@ export class StateDB {
   loadLocal(): LocalTree { return this.#trees.loadLocal(); }
   putLocal(e: LocalEntry): void { this.#trees.putLocal(e); }
   setLocalDirMtime(diskPath: string, mtimeMs: number): void { this.#trees.setLocalDirMtime(diskPath, mtimeMs); }
-  deleteLocalSubtree(diskPath: string): void { this.#trees.deleteLocalSubtree(diskPath); }
-  moveLocalSubtree(from: string, to: string, toNfc: string): void { this.#trees.moveLocalSubtree(from, to, toNfc); }
+  /** the chunk index's rows of those paths go with them */
+  deleteLocalSubtree(diskPath: string): void {
+    this.#trees.deleteLocalSubtree(diskPath);
+    this.#chunks.forgetSubtree(diskPath);
+  }
+  /** the chunk index's rows move along: a rename keeps the identity they were recorded with */
+  moveLocalSubtree(from: string, to: string, toNfc: string): void {
+    this.#trees.moveLocalSubtree(from, to, toNfc);
+    this.#chunks.moveSubtree(from, to);
+  }
   localAround(paths: Iterable<string>): LocalTree { return this.#trees.localAround(paths); }
   localCount(): number { return this.#trees.localCount(); }
 
@@ -117,4 +125,6 @@ export class StateDB {
   recordChunks(path: string, hash: string, identity: ChunkedIdentity, chunks: readonly ChunkSpan[]): void { this.#chunks.recordChunks(path, hash, identity, chunks); }
   chunkedIdentity(path: string): ChunkedIdentity | null { return this.#chunks.chunkedIdentity(path); }
   chunkPlaces(hashes: readonly string[]): Map<string, ChunkPlace[]> { return this.#chunks.chunkPlaces(hashes); }
+  /** drops the chunk lists of paths Local has no file at (start-up); returns how many */
+  pruneChunkOrphans(): number { return this.#chunks.pruneOrphans(); }
 }

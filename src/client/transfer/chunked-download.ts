@@ -8,14 +8,19 @@
 // hash as it lands in the temp file, and the finished temp file against
 // the whole-file hash, so a local file that changed under us, or a lying
 // server, never yields a wrong file; placing it stays the executor's job.
+// A download cut short in the same directory (a partial, partials.ts) that
+// holds the first chunk is taken over as the temp file: the chunks it
+// holds at their offsets (each hashed) stay, only the others are written.
 
 import { createHash } from 'node:crypto';
 import { Backoff, sleep } from '../agent/backoff.js';
+import { isDiskError } from '../disk/errno.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { chunkHandle, sameIdentity, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { fileHasher, type FileHasher } from './file-hasher.js';
+import { adoptPartial, type PartialSource } from './partials.js';
 import { requestSlots, type Slots, type Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
@@ -72,12 +77,14 @@ export interface ChunkedDownloadOptions {
   throttle?: Throttle;
   /** the request budget (config `concurrency`) each chunk fetch takes a slot of; default 4 slots for this file alone */
   slots?: Slots;
-  /** bytes copied from local files and fetched, for tests and progress */
-  stats?: { reused: number; fetched: number };
+  /** bytes copied from local files, fetched, and found in place in a partial taken over, for tests and progress */
+  stats?: { reused: number; fetched: number; resumed?: number };
   /** the chunk index: chunks any known local file holds are copied, not fetched */
   known?: KnownChunks;
   /** with `fsync`: flush in the background each time this many more bytes were written (default 64 MiB) */
   writebackEvery?: number;
+  /** downloads cut short: one in the temp file's directory may be taken over, and this one, cut short, is left there */
+  partials?: PartialSource;
 }
 
 /**
@@ -249,7 +256,9 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
     // the assembled file does not hash right is it built again with every
     // local chunk checked against its own hash (a file changed in place
     // without a new size, mtime or inode), so a bad one is fetched instead.
-    const first = await assemble(remote, d, list.chunks, sources, places, { ...opts, slots }, false);
+    // a download of this directory cut short may hold much of the file already: go on in it
+    const extent = opts.partials && list.chunks.length > 0 ? await adoptPartial(fs, opts.partials, d.path, list.chunks[0]!, d.size) : 0;
+    const first = await assemble(remote, d, list.chunks, sources, places, { ...opts, slots }, false, extent);
     if (first.ok) return first.result;
     if (!first.recheck) throw first.error;
     const again = await assemble(remote, d, list.chunks, sources, places, { ...opts, slots }, true);
@@ -265,15 +274,18 @@ type Assembly = { ok: true; result: ChunkedResult } | { ok: false; error: unknow
 /**
  * The temp file from the chunk list: each chunk copied from a local place
  * (hashed first only when `checkLocal`) or fetched (always hashed), the
- * whole-file hash fed in file order. A failure removes the temp file;
- * `recheck` says the file did not hash right and a local chunk was used
- * without its own hash check (so checking them may yet give the file).
+ * whole-file hash fed in file order. With `extent` > 0 the temp file is a
+ * partial taken over: a chunk within its first `extent` bytes that hashes
+ * right where it is stays. A failure removes the temp file, or leaves it
+ * as a partial when it may be resumed (not a wrong file, not a full
+ * disk); `recheck` says the file did not hash right and a local chunk was
+ * used without its own hash check (so checking them may yet give the file).
  */
-async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: readonly FileChunk[], sources: Sources, places: ReadonlyMap<string, LocalChunkPlace[]>, opts: ChunkedDownloadOptions & { slots: Slots }, checkLocal: boolean): Promise<Assembly> {
+async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: readonly FileChunk[], sources: Sources, places: ReadonlyMap<string, LocalChunkPlace[]>, opts: ChunkedDownloadOptions & { slots: Slots }, checkLocal: boolean, taken = 0): Promise<Assembly> {
   const { fs } = opts;
   let unchecked = false;
   let mismatch = false;
-  const out = await fs.createNew(d.path);
+  const { out, extent } = await openTemp(fs, d.path, taken);
   let closed = false;
   // the whole-file hash is fed in file order as chunks land (no read-back):
   // the identity the commit and every device agree on
@@ -283,7 +295,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
   const early = new Map<number, Promise<Buffer>>();
   for (let i = 0; i < chunks.length && early.size < FETCH_AHEAD; i++) {
     const c = chunks[i]!;
-    if ((places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
+    if (c.offset + c.size <= extent || (places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
     const p = fetchChunk(remote, c.hash, c.size, opts);
     p.catch(() => {}); // awaited at its turn
     early.set(i, p);
@@ -293,6 +305,14 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
       try {
         await whole.turn(i);
         const fetched = early.get(i);
+        if (!fetched && c.offset + c.size <= extent) {
+          const there = await readExactly(out, whole.take(c.size), c.offset).catch(() => null);
+          if (there !== null && sha256(there) === c.hash) {
+            if (opts.stats) opts.stats.resumed = (opts.stats.resumed ?? 0) + c.size;
+            whole.put(i, there);
+            return;
+          }
+        }
         let buf = fetched ? null : await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
         if (buf) {
           if (!checkLocal) unchecked = true;
@@ -311,6 +331,8 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
     });
     await runLimited(jobs, CHUNK_JOBS);
     await writeback?.settle();
+    // a partial taken over is no longer than the file (resumeCandidates), but the whole-file hash would not see bytes past the end
+    if (taken > 0) await out.truncate(d.size);
     const digest = await whole.digest();
     if (digest !== d.hash) {
       mismatch = true;
@@ -327,9 +349,28 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
     whole.abandon();
     await Promise.allSettled([...early.values(), writeback?.settle()]);
     if (!closed) await out.close().catch(() => {});
-    await fs.unlink(d.path).catch(() => {});
+    // what was written stays for the next attempt to resume from, unless it is wrong or the disk is full
+    const kept = opts.partials && !mismatch && !isDiskError(e, 'disk_full') ? await opts.partials.keep(d.path).catch(() => false) : false;
+    if (!kept) await fs.unlink(d.path).catch(() => {});
     return { ok: false, error: e, recheck: mismatch && unchecked };
   }
+}
+
+/**
+ * The temp file: a new one, or the partial taken over (renamed `path`)
+ * when `extent` > 0, as long as it is a regular file with one link: it is
+ * written in place, and through a second link the bytes would land in
+ * another file (one outside the folder, even). Returns the extent to check.
+ */
+async function openTemp(fs: Fsys, path: string, extent: number): Promise<{ out: FsHandle; extent: number }> {
+  if (extent > 0) {
+    const out = await fs.openWrite(path).catch(() => null);
+    const st = out ? await out.stat().catch(() => null) : null;
+    if (out && st?.isFile() && (st.nlink ?? 1) === 1) return { out, extent: Math.min(extent, st.size) };
+    await out?.close().catch(() => {});
+    await fs.unlink(path).catch(() => {});
+  }
+  return { out: await fs.createNew(path), extent: 0 };
 }
 
 /**

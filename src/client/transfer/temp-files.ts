@@ -12,6 +12,7 @@ import { RemoteError } from '../remote/errors.js';
 import type { Slots, Throttle } from './throttle.js';
 import type { ChunkFetchRemote, KnownChunks } from './chunked-download.js';
 import type { FileChunk } from './chunk-file.js';
+import type { PartialSource } from './partials.js';
 
 /** The SHA-256 of no bytes. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -50,6 +51,8 @@ export interface DownloadOptions {
   known?: KnownChunks;
   /** the request budget (config `concurrency`) shared with other transfers; default: `concurrency` slots for this call */
   slots?: Slots;
+  /** downloads cut short (`.syncd-part-*`): a large file resumes from one beside it, and leaves its own when cut short */
+  partials?: PartialSource;
 }
 
 /**

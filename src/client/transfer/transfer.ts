@@ -97,7 +97,7 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
     try {
       return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
-        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known, slots: opts.slots,
+        fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known, slots: opts.slots, partials: opts.partials,
       });
     } catch (e) {
       // a server without the content layer: the whole blob, below

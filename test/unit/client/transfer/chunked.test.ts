@@ -19,18 +19,13 @@ import { downloadManyToTemp, downloadToTemp } from '../../../../src/client/trans
 import { requestSlots } from '../../../../src/client/transfer/throttle.js';
 import type { BlobRemote } from '../../../../src/client/transfer/temp-files.js';
 import { hashFile, uploadFile } from '../../../../src/client/transfer/upload.js';
-import { baseSeed, rng } from '../../../helpers/rng.js';
+import { baseSeed, seededBytes } from '../../../helpers/rng.js';
 import { Api, sha256, startTestServer, type TestServer } from '../../../helpers/server.js';
 
 const seed = baseSeed(14);
 console.log(`chunked upload seed=${seed} (replay: SYNCD_SEED=${seed})`);
 
-function bytes(seedN: number, n: number): Buffer {
-  const r = rng(seedN);
-  const b = Buffer.allocUnsafe(n + 3);
-  for (let i = 0; i < n; i += 4) b.writeUInt32LE(Math.floor(r() * 2 ** 32), i);
-  return b.subarray(0, n);
-}
+const bytes = seededBytes;
 
 let srv: TestServer;
 let client: RemoteClient;
