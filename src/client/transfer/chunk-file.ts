@@ -4,6 +4,7 @@
 // event loop gets a turn between buffers: the chunker and hashing of one
 // buffer take a few milliseconds.
 
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CHUNK_PARAMS, Chunker, type ChunkParams } from '../../core/chunker.js';
 import type { FsHandle } from '../disk/fsys.js';
@@ -100,4 +101,25 @@ export function readRange(fh: FsHandle, offset: number, size: number, throttle?:
       );
     },
   });
+}
+
+/**
+ * A chunk's SHA-256 (at most 4 MiB: a few milliseconds of the event loop).
+ * Not on the thread pool: the engine simulation's scheduler cannot see work
+ * there, and a chunk is small enough not to need it.
+ */
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** `buf.length` bytes from `pos` into `buf`, or null when the file ends first. */
+export async function readExactly(fh: FsHandle, buf: Buffer, pos: number): Promise<Buffer | null> {
+  const size = buf.length;
+  let off = 0;
+  while (off < size) {
+    const { bytesRead } = await fh.read(buf, off, size - off, pos + off);
+    if (bytesRead === 0) return null;
+    off += bytesRead;
+  }
+  return buf;
 }

@@ -12,13 +12,12 @@
 // holds the first chunk is taken over as the temp file: the chunks it
 // holds at their offsets (each hashed) stay, only the others are written.
 
-import { createHash } from 'node:crypto';
 import { Backoff, sleep } from '../agent/backoff.js';
 import { isDiskError } from '../disk/errno.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
 import type { RemoteClient } from '../remote/remote.js';
-import { chunkHandle, sameIdentity, type FileChunk, type FileIdentity } from './chunk-file.js';
+import { chunkHandle, readExactly, sameIdentity, sha256, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { fileHasher, type FileHasher } from './file-hasher.js';
 import { adoptPartial, type PartialSource } from './partials.js';
 import { requestSlots, type Slots, type Throttle } from './throttle.js';
@@ -124,15 +123,6 @@ class Sources {
 }
 
 /**
- * A chunk's SHA-256 (at most 4 MiB: a few milliseconds of the event loop).
- * Not on the thread pool: the engine simulation's scheduler cannot see work
- * there, and a chunk is small enough not to need it.
- */
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/**
  * The whole-file SHA-256, fed in file order from chunks that complete in
  * any order (to the hashing worker for a large file: the main thread goes
  * on reading and writing meanwhile). Chunk `i` may start only while it is
@@ -199,17 +189,6 @@ class InOrderHash {
 
 function wrong(hash: string, detail: string): RemoteError {
   return new RemoteError('hash_mismatch', `blob ${hash} does not match: ${detail}; it was discarded`, { server: 'the server' });
-}
-
-async function readExactly(fh: FsHandle, buf: Buffer, pos: number): Promise<Buffer | null> {
-  const size = buf.length;
-  let off = 0;
-  while (off < size) {
-    const { bytesRead } = await fh.read(buf, off, size - off, pos + off);
-    if (bytesRead === 0) return null;
-    off += bytesRead;
-  }
-  return buf;
 }
 
 async function writeAll(fh: FsHandle, buf: Buffer, pos: number): Promise<void> {

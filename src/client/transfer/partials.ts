@@ -8,13 +8,14 @@
 // (chunked-download.ts). A partial is only a hint: the registry below may
 // drop any of them at any time; the bounds are core/policy/partials.ts.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { keepsAsPartial, partialsToKeep, resumeCandidates, type PartialFile } from '../../core/policy/partials.js';
 import { PART_PREFIX, partName } from '../../core/syncd-names.js';
 import { isDiskError } from '../disk/errno.js';
 import type { Fsys } from '../disk/fsys.js';
 import { lstatOrNull } from '../disk/safe-fs.js';
+import { readExactly, sha256 } from './chunk-file.js';
 
 /** What a chunked download needs of the partials: candidates, a claim, and where a cut-short temp file goes. */
 export interface PartialSource {
@@ -101,10 +102,6 @@ export class Partials implements PartialSource {
   }
 }
 
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
 /**
  * Takes over the first partial of `source` beside `to` that holds the new
  * file's first chunk (read and hashed here): it is renamed `to` and its
@@ -118,14 +115,8 @@ export async function adoptPartial(fs: Fsys, source: PartialSource, to: string, 
       const fh = await fs.openRead(abs);
       try {
         const st = await fh.stat();
-        const buf = Buffer.allocUnsafe(first.size);
-        let got = 0;
-        while (st.isFile() && got < first.size) {
-          const { bytesRead } = await fh.read(buf, got, first.size - got, got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got === first.size && sha256(buf) === first.hash) extent = st.size;
+        const head = st.isFile() ? await readExactly(fh, Buffer.allocUnsafe(first.size), 0) : null;
+        if (head !== null && sha256(head) === first.hash) extent = st.size;
       } finally {
         await fh.close().catch(() => undefined);
       }
