@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { caseRecord, hasRsync, median, now, ROOT } from './lib/harness.mjs';
 
+const syncDisk = () => execFileSync('sync');
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 
 /** a file of `mib` MiB of random bytes, written 16 MiB at a time */
@@ -109,11 +110,16 @@ async function editCase(b, { mib, runs, edit, name }) {
     if (rsync) execFileSync('rsync', ['-a', fileA, join(dirR, 'big.bin')]);
     const values = [];
     const base = [];
+    const baseSynced = [];
     const sent = [];
     const received = [];
     const rsyncBytes = [];
     for (let r = 0; r < runs; r++) {
       edit(fileA, r);
+      // each timed step starts with no dirty pages: the step before (rsync,
+      // which does not fsync; or the edit) leaves up to 512 MiB being written
+      // back, and our fsync before the rename would wait for it too
+      syncDisk();
       const up = counting(a);
       const down = counting(bb);
       const t = now();
@@ -123,15 +129,19 @@ async function editCase(b, { mib, runs, edit, name }) {
       sent.push(up.c.sent);
       received.push(down.c.received);
       if (rsync) {
+        syncDisk();
         const t2 = now();
         const out = execFileSync('rsync', ['-a', '--no-whole-file', '--stats', fileA, join(dirR, 'big.bin')], { encoding: 'utf8' });
         base.push((now() - t2) / 1000);
+        syncDisk();
+        baseSynced.push((now() - t2) / 1000);
         rsyncBytes.push(Number(/Total bytes sent: ([\d,.]+)/.exec(out)?.[1].replace(/[,.]/g, '') ?? NaN));
       }
-      b.log(`  ${name} run ${r + 1}/${runs}: ${values[r].toFixed(3)} s, sent ${sent[r]} B, received ${received[r]} B${rsync ? `; rsync ${base[r].toFixed(3)} s, ${rsyncBytes[r]} B` : ''}`);
+      b.log(`  ${name} run ${r + 1}/${runs}: ${values[r].toFixed(3)} s, sent ${sent[r]} B, received ${received[r]} B${rsync ? `; rsync ${base[r].toFixed(3)} s (+sync ${baseSynced[r].toFixed(3)} s), ${rsyncBytes[r]} B` : ''}`);
     }
     return caseRecord({
       values, baseline: rsync ? median(base) : null, baselineName: rsync ? 'rsync --no-whole-file of the same edit (s)' : null, unit: 's',
+      rsync_then_sync: rsync ? +median(baseSynced).toFixed(4) : null,
       file_bytes: mib * 1024 * 1024, bytes_sent: median(sent), bytes_received: median(received), rsync_bytes_sent: rsync ? median(rsyncBytes) : null,
       scope: 'content layer in-process (uploadFile at A, downloadManyToTemp at B with its chunk index and the previous version), chunk payload bytes',
     });

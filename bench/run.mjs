@@ -25,6 +25,7 @@ import { Bench, machineInfo, ROOT } from './lib/harness.mjs';
 import { hardeningCases } from './hardening.mjs';
 import { serverCases } from './server.mjs';
 import { scaleFolderCases } from './scale-folder.mjs';
+import { scaleServerCases } from './scale-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -69,6 +70,8 @@ export const CASES = [
   ['half_sent_fds', 'fds', 'server descriptors after 500 half-sent requests and the headers timeout'],
   ['scale_mirror', 's', 'new device: init + sync of 300,000 small files in 300 folders (quick: 20,000); peak RSS in the JSON'],
   ['scale_idle', 'MiB', 'idle agent watching that 300,000-file folder: RSS (CPU in the JSON)'],
+  ['scale_server', '×', 'server requests (list page, changes, status, commits in a big directory) in a 300,000-node namespace (--scale-files) ÷ a 2,000-node one, SQLite: the worst ratio'],
+  ['scale_server_pg', '×', 'the same on PostgreSQL'],
   ['scale_latency', 'ms', 'commit through the API → file in the watching agent\'s 300,000-file folder, p50 (folder → folder in the JSON)'],
 ];
 
@@ -99,6 +102,8 @@ export const TARGETS = {
   half_sent_fds: { overBaseline: 10, text: '≤ baseline + 10' },
   scale_mirror: { ratio: 3, also: { field: 'peak_rss_mib', max: 400 }, text: '≤ 3× cp -a + sync, peak RSS ≤ 400 MiB' },
   scale_idle: { max: 150, text: '≤ 150 MiB' },
+  scale_server: { max: 2, text: '≤ 2× the small namespace, each request' },
+  scale_server_pg: { max: 2, text: '≤ 2× the small namespace, each request' },
   scale_latency: { ratio: 2, also: { field: 'syncd', max: 100 }, text: '≤ 2× the empty namespace, ≤ 100 ms' },
 };
 
@@ -166,6 +171,7 @@ async function main() {
     Object.assign(cases, await contentCases(b, { quick, only }));
     Object.assign(cases, await hardeningCases(b, { quick, only }));
     Object.assign(cases, await scaleFolderCases(b, { quick, only, scaleFiles, seedCache }));
+    Object.assign(cases, await scaleServerCases(b, { quick, only, scaleFiles }));
   } finally {
     done = true;
     await b.cleanup();

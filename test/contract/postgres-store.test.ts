@@ -75,6 +75,27 @@ describePg('PostgreSQL store', () => {
     }
   });
 
+  it('a slice is one transaction: an op that fails the database takes the ops before it back, head included', async () => {
+    const store = await PostgresStore.open(db.url, { max: 2 });
+    const { namespace } = await store.createDevice('slice', 'x', `d_${randomUUID()}`, hashToken(randomUUID()), 1);
+    await pgQuery(
+      db.url,
+      "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.name = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+    );
+    await pgQuery(db.url, 'CREATE TRIGGER boom BEFORE INSERT ON nodes FOR EACH ROW EXECUTE FUNCTION boom()');
+    try {
+      const ok = await store.commitSlice(namespace, [op({ op: 'create', kind: 'dir', parent: 'root', name: 'kept' })], ctx(), 0);
+      expect(ok[0]!.result).toMatchObject({ status: 'ok', seq: 1 });
+      const failing = [...['lost-0', 'lost-1', 'lost-2', 'boom'].map((name) => op({ op: 'create', kind: 'dir', parent: 'root', name }))];
+      await expect(store.commitSlice(namespace, failing, ctx(), Number.POSITIVE_INFINITY)).rejects.toThrow();
+      expect((await store.namespaceState(namespace)).head).toBe(1);
+      expect((await store.allNodes(namespace)).map((n) => n.name)).toEqual(['kept']);
+    } finally {
+      await pgQuery(db.url, 'DROP TRIGGER boom ON nodes');
+      await store.close();
+    }
+  });
+
   it('keeps working after the server kills all its connections', async () => {
     const store = await PostgresStore.open(db.url, { max: 3 });
     const { namespace } = await store.createDevice('killed', 'x', `d_${randomUUID()}`, hashToken(randomUUID()), 1);

@@ -144,10 +144,10 @@ export interface JournalStore {
   commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome>;
   /**
    * Optional: commits `ops` in order as commitOp would, as many as fit in
-   * `budgetMs` (at least one), in ONE transaction; returns the outcomes of
-   * those it ran. A store with one fsync per transaction (SQLite) offers it
-   * so a 1000-op batch costs a few fsyncs, not 1000; without it the
-   * service commits op by op.
+   * `budgetMs` (at least one; a store may hold a floor of its own), in ONE
+   * transaction; returns the outcomes of those it ran. A store with one
+   * fsync per transaction (SQLite, PostgreSQL) offers it so a 1000-op batch
+   * costs a few fsyncs, not 1000; without it the service commits op by op.
    */
   commitSlice?(ns: NamespaceRef, ops: readonly Op[], ctx: CommitContext, budgetMs: number): Promise<OpOutcome[]>;
 

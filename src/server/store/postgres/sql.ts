@@ -30,6 +30,8 @@ export const SQL = {
   setEpoch: 'UPDATE namespaces SET epoch = $2 WHERE id = $1',
   /** the namespace's row lock and its next seq; every commit of the namespace, in any process, queues here */
   bumpHead: 'UPDATE namespaces SET head = head + 1 WHERE id = $1 RETURNING head',
+  /** a slice's head, written once under the lock it took (commit.ts) */
+  setHead: 'UPDATE namespaces SET head = $2 WHERE id = $1',
   nsLock: `SELECT ${NS_COLS} FROM namespaces WHERE id = $1 FOR UPDATE`,
   setFloor: 'UPDATE namespaces SET floor = $2 WHERE id = $1 AND floor < $2',
   /** $1 names[] */

@@ -1,5 +1,7 @@
 // The PostgreSQL journal store: the same JournalStore as SQLite, for many
-// `syncd serve` processes sharing one database. Each op is ONE transaction:
+// `syncd serve` processes sharing one database. Each op runs in a
+// transaction, alone (commitOp) or after the ops before it in a slice
+// (commitSlice: one WAL flush for many ops; commit.ts):
 //
 //   1. UPDATE namespaces SET head = head + 1 … RETURNING head — takes the
 //      namespace's row lock and the op's seq. Every commit of the namespace,
@@ -9,7 +11,7 @@
 //      sees every commit that held the lock before us. (A single statement
 //      would keep the snapshot it took before waiting for the lock.)
 //   3. decideOp; a rejection, or an op_id that already succeeded, rolls the
-//      transaction back, head bump included.
+//      transaction back, head bump included (in a slice: gives the bump back).
 //   4. node + subtree tombstones + journal entry + op result, one statement.
 //
 // Nothing is cached across calls: every process reads the same rows.
@@ -17,13 +19,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { SyncdError } from '../../../protocol/errors.js';
-import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
+import type { Op } from '../../../protocol/types.js';
 import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
-import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
+import { storedNodeFromRow, wireNode, EMPTY_SHA256, type StoredNode } from '../decide.js';
 import {
-  DEFAULT_TREE_LIMITS,
   STORE_UNAVAILABLE,
-  type TreeLimits,
   type ActivityRecord,
   type ChangesRead,
   type CommitContext,
@@ -42,27 +42,13 @@ import {
 import { migrate } from './migrations.js';
 import type { ContentStore } from '../content-types.js';
 import { postgresContent } from './content.js';
-import { clientConfig, createPool, query, Rollback, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
+import { clientConfig, createPool, query, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
 import { SQL } from './sql.js';
+import { commitInTx, commitSliceInTx, type NodeRow } from './commit.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** rows deleted per trim transaction, so a big trim never stalls commits for long */
   trimChunk?: number;
-}
-
-interface NodeRow {
-  id: string;
-  parent: string;
-  name: string;
-  kind: 'file' | 'dir' | 'symlink';
-  rev: number;
-  size: number | null;
-  hash: string | null;
-  target: string | null;
-  mtime: number;
-  exec: boolean;
-  seq: number;
-  deleted: number;
 }
 
 interface DeviceRow {
@@ -73,21 +59,6 @@ interface DeviceRow {
   cursor_seq: number | null;
   last_seen: number | null;
   revoked: boolean;
-}
-
-interface FactsRow {
-  prior: string | null;
-  node: NodeRow | null;
-  parent: NodeRow | null;
-  sibling: string | null;
-  blob_size: number | null;
-  chain: string[] | null;
-  chain_bytes: number | null;
-  reach_height: number | null;
-  reach_bytes: number | null;
-  subtree_seq: number | null;
-  /** the journal row that made the node's current state (its pre-image) */
-  prev_row: { at: number; entry: string } | null;
 }
 
 interface StateRow {
@@ -253,87 +224,13 @@ export class PostgresStore implements JournalStore {
   }
 
   commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome> {
-    return transaction(this.#pool, (c) => this.#commit(c, ns.id, op, ctx));
+    return transaction(this.#pool, (c) => commitInTx(c, ns.id, op, ctx));
   }
 
-  async #commit(c: Tx, ns: number, op: Op, ctx: CommitContext): Promise<OpOutcome | Rollback<OpOutcome>> {
-    const bumped = (await c.query<{ head: number }>(SQL.bumpHead, [ns])).rows[0];
-    if (!bumped) throw new SyncdError('not_found', `namespace ${ns} does not exist`);
-    const seq = bumped.head;
-    const limits = ctx.limits ?? DEFAULT_TREE_LIMITS;
-    const raw = await this.#facts(c, ns, op, limits);
-    let prev: string | null = null;
-    let prevAt: number | null = null;
-    if (op.op !== 'create' && raw.facts.node) {
-      prev = raw.prevRow?.entry ?? JSON.stringify({ seq: raw.facts.node.seq, op: null, node: wireNode(raw.facts.node), device: null });
-      prevAt = raw.prevRow === null ? null : Number(raw.prevRow.at);
-    }
-    if (raw.prior !== null) return new Rollback({ result: JSON.parse(raw.prior) as OpResult, replayed: true });
-    const decision = decideOp(op, raw.facts, ctx.newNodeId, limits);
-    if (decision.kind === 'reject') return new Rollback({ result: decision.result, replayed: false });
-    const node: WireNode = wireNode({ ...decision.node, seq });
-    const entry = JSON.stringify({ seq, op: decision.op, node, device: ctx.deviceId });
-    const result: OpResult = { status: 'ok', seq, node };
-    const params: unknown[] = [
-      ns,
-      node.id,
-      node.parent,
-      node.name,
-      decision.nameKey,
-      node.kind,
-      node.rev,
-      node.size ?? null,
-      node.hash ?? null,
-      node.target ?? null,
-      node.mtime,
-      node.exec,
-      seq,
-      decision.op === 'delete' ? seq : 0,
-      ctx.now,
-      entry,
-      op.op_id,
-      JSON.stringify(result),
-    ];
-    const written =
-      decision.op === 'create'
-        ? await c.query(SQL.writeCreate, params)
-        : await c.query(SQL.writeChange, [...params, decision.cascade, prev, prevAt]);
-    if (written.rowCount !== 1) throw new SyncdError('store_corrupt', `node ${node.id} changed under the namespace lock`);
-    return { result, replayed: false };
+  commitSlice(ns: NamespaceRef, ops: readonly Op[], ctx: CommitContext, budgetMs: number): Promise<OpOutcome[]> {
+    return transaction(this.#pool, (c) => commitSliceInTx(c, ns.id, ops, ctx, budgetMs));
   }
 
-  async #facts(c: Tx, ns: number, op: Op, limits: TreeLimits): Promise<{ prior: string | null; facts: OpFacts; prevRow: FactsRow['prev_row'] }> {
-    const n = opName(op);
-    const parentId = op.op === 'create' || op.op === 'move' ? op.parent : null;
-    const hash = opHash(op);
-    const { rows } = await c.query<FactsRow>(SQL.facts, [
-      ns,
-      op.op_id,
-      op.op === 'create' ? null : op.id,
-      parentId,
-      n?.key ?? null,
-      hash === undefined || hash === EMPTY_SHA256 ? null : hash,
-      op.op === 'move' || op.op === 'create',
-      op.op === 'delete' && op.subtree_seq !== undefined,
-      limits.maxDepth + 1,
-      op.op === 'move',
-    ]);
-    const r = rows[0]!;
-    const chain = r.chain ?? [];
-    const facts: OpFacts = {
-      node: r.node ? storedNodeFromRow(r.node) : null,
-      parent: parentId === ROOT_ID ? ROOT : r.parent ? storedNodeFromRow(r.parent) : null,
-      sibling: r.sibling !== null && n ? { id: r.sibling } : null,
-      parentChain: chain,
-      // the names of the chain's nodes, and a "/" between each two
-      parentPathBytes: Number(r.chain_bytes ?? 0) + Math.max(0, chain.length - 1),
-      subtreeHeight: Number(r.reach_height ?? 0),
-      subtreePathBytes: Number(r.reach_bytes ?? 0),
-      blob: hash === EMPTY_SHA256 ? { size: 0 } : r.blob_size === null ? null : { size: r.blob_size },
-      subtreeSeq: Number(r.subtree_seq ?? 0),
-    };
-    return { prior: r.prior, facts, prevRow: r.prev_row };
-  }
 
   async blobRef(ns: NamespaceRef, hash: string): Promise<{ size: number } | null> {
     if (hash === EMPTY_SHA256) return { size: 0 };
