@@ -15,9 +15,12 @@
 //   create_in_big    a 1-op commit creating a file in `big` (N/10 children)
 //   rename_in_big    a 1-op commit renaming a file inside `big`
 //   delete_in_big    a 1-op commit deleting a file in `big`
-//   move_folder      a 1-op commit moving a whole folder (3,000 files) into another and back
+//   move_folder      a 1-op commit moving a folder of 100 files into another and back
+//                    (the same folder in both namespaces: a move walks the moved
+//                    subtree for the depth and path limits, so it costs what it moves)
 //   trim_nothing     `syncd server trim` when nothing is to be dropped (a process; its start included on both sides)
 // and, not as ratios (they are proportional to what they do by nature):
+//   move_big_folder  moving one of the 300 folders (N/300 files) into another and back
 //   list_all         the whole paged listing (entries/s)
 //   trim_all         a trim that drops the whole big journal (entries/s)
 // PostgreSQL: SYNCD_BENCH_PG_URL (a role with CREATEDB), else the test role
@@ -50,7 +53,7 @@ export async function scaleServerCases(b, { quick, only, scaleFiles }) {
       b.log('scale_server_pg: PostgreSQL is not reachable (SYNCD_BENCH_PG_URL, or start the local cluster): skipped');
     } else {
       b.log(`scale_server_pg: PostgreSQL, ${n} nodes`);
-      out.scale_server_pg = await withDatabase(async (url) => {
+      out.scale_server_pg = await withDatabase(b, async (url) => {
         const blobs = b.path('scale-server-pg-blobs');
         mkdirSync(blobs, { recursive: true });
         return measureStore(b, n, ['--db', url, '--blobs', blobs], { store: 'postgresql', cli: ['--db', url] });
@@ -78,6 +81,9 @@ async function measureStore(b, n, serveArgs, { store, cli }) {
       req[name] = { big_p50_ms: +median(bigMs).toFixed(2), big_p99_ms: +pct(bigMs, 99).toFixed(2), small_p50_ms: +median(smallMs).toFixed(2), ratio: +(median(bigMs) / median(smallMs)).toFixed(2) };
       b.log(`  ${store} ${name}: ${req[name].big_p50_ms} ms at ${n} nodes, ${req[name].small_p50_ms} ms at ${SMALL} (${req[name].ratio}×)`);
     }
+    const moveBig = await samples(() => moveAndBack(server, bigTok, big, big.movingBig));
+    req.move_big_folder = { big_p50_ms: +median(moveBig).toFixed(2), big_p99_ms: +pct(moveBig, 99).toFixed(2), files: big.movingBig.files, note: 'a folder of N/300 files moved into another and back: proportional to the moved subtree (the depth and path-length walk), not ratioed' };
+    b.log(`  ${store} move_big_folder: ${req.move_big_folder.big_p50_ms} ms for a folder of ${big.movingBig.files} files`);
     const trimNothing = (args) => {
       const ts = [];
       for (let i = 0; i < 5; i++) {
@@ -101,7 +107,7 @@ async function measureStore(b, n, serveArgs, { store, cli }) {
     return caseRecord({
       values: [Math.max(...ratios)], unit: 'x', store, nodes: n, seed_s: +seedS.toFixed(1), seed_nodes_per_s: Math.round(n / seedS),
       requests: req, list_all: { entries: listAll.entries, s: +listAll.s.toFixed(2), per_s: Math.round(listAll.entries / listAll.s) },
-      trim_all: { s: +trimAllS.toFixed(2), note: 'drops the whole journal of the big namespace but 10 entries; the version history keeps what --keep-versions-days holds' },
+      trim_all: { s: +trimAllS.toFixed(2), note: '`syncd server trim --retention-entries 10`: the floor raised to all but 10 entries per namespace; the version history keeps what --keep-versions-days holds (docs/server.md)' },
       scope: `each request p50 over ${SAMPLES} at ${n} nodes ÷ the same at ${SMALL} nodes, same server, same run; the value is the worst ratio`,
     });
   } finally {
@@ -147,14 +153,17 @@ async function seed(server, token, n, progress) {
   await server.call(token, 'PUT', `/v1/blobs/${hash}`, data);
   const commit = (ops) => commitAll({ call: async (...a) => ({ status: 200, body: await server.call(...a) }) }, token, ops);
   const folders = Math.min(FOLDERS, Math.max(2, Math.floor(n / 100)));
-  const dirs = await commit([{ op_id: opId(), op: 'create', kind: 'dir', parent: 'root', name: 'big' }, ...Array.from({ length: folders }, (_, i) => ({ op_id: opId(), op: 'create', kind: 'dir', parent: 'root', name: `d${String(i).padStart(3, '0')}` }))]);
+  const dirs = await commit([{ op_id: opId(), op: 'create', kind: 'dir', parent: 'root', name: 'big' }, { op_id: opId(), op: 'create', kind: 'dir', parent: 'root', name: 'mv' }, ...Array.from({ length: folders }, (_, i) => ({ op_id: opId(), op: 'create', kind: 'dir', parent: 'root', name: `d${String(i).padStart(3, '0')}` }))]);
   const bigId = dirs[0].node.id;
-  const folderIds = dirs.slice(1).map((r) => r.node.id);
+  const mv = dirs[1].node;
+  const folderIds = dirs.slice(2).map((r) => r.node.id);
+  await commit(Array.from({ length: 100 }, (_, i) => ({ op_id: opId(), op: 'create', kind: 'file', parent: mv.id, name: `m${i}.txt`, hash, size: data.length })));
   const inBig = Math.floor(n / 10);
-  const perFolder = Math.ceil((n - inBig - folders - 1) / folders);
+  const rest = n - folders - 2 - 100;
+  const perFolder = Math.ceil((rest - inBig) / folders);
   const files = [];
   for (let i = 0; i < inBig; i++) files.push([bigId, `f${i}.txt`]);
-  for (let f = 0; f < folders; f++) for (let i = 0; i < perFolder && files.length < n - folders - 1; i++) files.push([folderIds[f], `f${i}.txt`]);
+  for (let f = 0; f < folders; f++) for (let i = 0; i < perFolder && files.length < rest; i++) files.push([folderIds[f], `f${i}.txt`]);
   const commits = [];
   for (let i = 0; i < files.length; i += 1000) commits.push(files.slice(i, i + 1000));
   let done = 0;
@@ -165,7 +174,7 @@ async function seed(server, token, n, progress) {
     done += c.length;
     if (done % 100_000 < 1000) progress(done);
   });
-  return { bigId, folderIds, hash, size: data.length, victims: [], renamed: firstInBig, moving: { id: folderIds[0], rev: dirs[1].node.rev, parent: 'root' } };
+  return { bigId, folderIds, hash, size: data.length, victims: [], renamed: firstInBig, moving: { id: mv.id, rev: mv.rev, parent: 'root', name: 'mv' }, movingBig: { id: folderIds[0], rev: dirs[2].node.rev, parent: 'root', name: 'd000', files: perFolder } };
 }
 
 /** [name, fn(ns, token)] of every request timed as a ratio */
@@ -190,12 +199,7 @@ function requestKinds(server, n) {
       const f = ns.victims.pop();
       await commitOne(server, tok, { op: 'delete', id: f.id, base_rev: f.rev });
     }],
-    ['move_folder', async (ns, tok) => {
-      const m = ns.moving;
-      const into = m.parent === ns.folderIds[1] ? 'root' : ns.folderIds[1];
-      const [r] = await commitOne(server, tok, { op: 'move', id: m.id, base_rev: m.rev, parent: into, name: 'd000' });
-      Object.assign(m, { rev: r.node.rev, parent: into });
-    }],
+    ['move_folder', (ns, tok) => moveAndBack(server, tok, ns, ns.moving)],
     ['changes_behind', async (ns, tok) => {
       ns.behind ??= await cursorBehind(server, tok, 10);
       return server.call(tok, 'GET', `/v1/changes?cursor=${encodeURIComponent(ns.behind)}`);
@@ -208,6 +212,13 @@ function requestKinds(server, n) {
     }]);
   }
   return kinds;
+}
+
+/** moves folder `m` into the second of the 300 folders, or back to the root */
+async function moveAndBack(server, tok, ns, m) {
+  const into = m.parent === ns.folderIds[1] ? 'root' : ns.folderIds[1];
+  const [r] = await commitOne(server, tok, { op: 'move', id: m.id, base_rev: m.rev, parent: into, name: m.name });
+  Object.assign(m, { rev: r.node.rev, parent: into });
 }
 
 async function commitOne(server, tok, op) {
@@ -267,21 +278,27 @@ function pgReachable() {
   return r.status === 0;
 }
 
-async function withDatabase(fn) {
+/** a database for the run, dropped after it (also when the bench is interrupted) */
+async function withDatabase(b, fn) {
   const admin = pgAdmin();
   const name = `syncd_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();
   await c.query(`CREATE DATABASE ${name}`);
   await c.end();
+  const drop = async () => {
+    const d = new pg.Client({ connectionString: admin });
+    await d.connect();
+    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await d.end();
+  };
+  const forget = b.atCleanup(drop);
   const u = new URL(admin);
   u.pathname = `/${name}`;
   try {
     return await fn(u.toString());
   } finally {
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
+    forget();
+    await drop();
   }
 }

@@ -207,12 +207,21 @@ export class Bench {
     return server;
   }
 
+  /** `fn` runs at cleanup (also on SIGINT/SIGTERM), after the children are killed: e.g. dropping a database the run made */
+  atCleanup(fn) {
+    this.#atCleanup.push(fn);
+    return () => this.#atCleanup.splice(this.#atCleanup.indexOf(fn) >>> 0, 1);
+  }
+
+  #atCleanup = [];
+
   async cleanup() {
     for (const p of [...this.children]) {
       try {
         process.kill(-p.pid, 'SIGKILL');
       } catch {}
     }
+    for (const fn of this.#atCleanup.splice(0)) await fn().catch((e) => this.log(`cleanup: ${e.message}`));
     if (!this.keep) rmSync(this.work, { recursive: true, force: true });
   }
 }

@@ -167,8 +167,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     name,
-    drop: () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`))),
+    drop: () => admin((c) => dropForce(c, name)),
   };
+}
+
+/**
+ * DROP DATABASE … WITH (FORCE), again while it fails for want of privilege:
+ * FORCE may not end an autovacuum worker that is busy in the database (the
+ * test role is no superuser), and such a worker finishes within moments.
+ */
+async function dropForce(c: pg.Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501' || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Runs one query on a database (for assertions on tables); BIGINTs come back as numbers. */
