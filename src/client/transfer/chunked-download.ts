@@ -126,15 +126,20 @@ class Sources {
  * The whole-file SHA-256, fed in file order from chunks that complete in
  * any order (to the hashing worker for a large file: the main thread goes
  * on reading and writing meanwhile). Chunk `i` may start only while it is
- * less than `window` ahead of the first chunk not yet hashed, which bounds
- * the buffers held; a failure wakes every waiting chunk with it. A buffer
+ * less than `window` ahead of the first chunk the hasher has not taken yet
+ * (not merely put in line for it: the copy may outrun the hash, and then
+ * what waits in line would grow to most of the file), which bounds the
+ * buffers held; a failure wakes every waiting chunk with it. A buffer
  * given to `put` belongs to the hasher from then on.
  */
 class InOrderHash {
   readonly #hasher: FileHasher;
   readonly #done = new Map<number, Buffer>();
   readonly #window: number;
+  /** the first chunk not yet put in line for the hasher */
   #next = 0;
+  /** the first chunk the hasher has not taken yet */
+  #taken = 0;
   /** the hasher's updates, one after the other in file order */
   #fed: Promise<void> = Promise.resolve();
   #failed: { e: unknown } | null = null;
@@ -146,7 +151,7 @@ class InOrderHash {
   }
 
   async turn(i: number): Promise<void> {
-    while (this.#failed === null && i >= this.#next + this.#window) await new Promise<void>((r) => this.#waiting.push(r));
+    while (this.#failed === null && i >= this.#taken + this.#window) await new Promise<void>((r) => this.#waiting.push(r));
     if (this.#failed) throw this.#failed.e;
   }
 
@@ -159,11 +164,14 @@ class InOrderHash {
     this.#done.set(i, buf);
     for (let b = this.#done.get(this.#next); b !== undefined; b = this.#done.get(this.#next)) {
       const next = b;
-      this.#fed = this.#fed.then(() => this.#hasher.update(next));
+      this.#fed = this.#fed.then(async () => {
+        await this.#hasher.update(next);
+        this.#taken++;
+        this.#wake();
+      });
       this.#done.delete(this.#next++);
     }
     this.#fed.catch((e: unknown) => this.fail(e));
-    this.#wake();
   }
 
   fail(e: unknown): void {

@@ -1,23 +1,24 @@
 // The SHA-256 passes over a large file: the whole-file hash and, when asked,
-// the hash of each content-defined chunk. Above OFF_THREAD_MIN bytes they run
-// on a worker thread, so the main thread reads (and chunks) the next buffer
-// while the worker hashes this one: two cores share a big file's pass. Below
-// it, and in the engine simulation (whose scheduler cannot see a worker),
-// they run in the calling thread; both give exactly the same hashes.
+// the hash of each content-defined chunk. From OFF_THREAD_MIN bytes on they
+// run on worker threads, one pass each (hash-worker.ts), while the calling
+// thread reads and chunks the next buffer: two cores share a big file's
+// passes. Below it, and in the engine simulation (whose scheduler cannot
+// see a worker), they run in the calling thread; both give exactly the
+// same hashes.
 //
 // A buffer given to `update` belongs to the hasher from then on (it is
-// moved to the worker, not copied); `take` hands out buffers the hasher
+// moved to the workers, not copied); `take` hands out buffers the hasher
 // recycles, so a file's pass allocates only a few.
 
 import { createHash, type Hash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { HashWorkers, type WorkerJob } from './hash-worker.js';
 
-/** files from this size on are hashed on the worker thread (below, a thread's start-up and messages cost more than they save) */
+/** files from this size on are hashed on the worker threads (below, a thread's start-up and messages cost more than they save) */
 export const OFF_THREAD_MIN = 16 * 1024 * 1024;
-/** buffers handed to the worker and not yet hashed; `update` waits beyond this */
+/** buffers handed to the workers and not yet given back; `update` waits beyond this */
 const IN_FLIGHT = 4;
-/** the worker ends after this long without a file to hash (a new file starts it again) */
-const IDLE_MS = 30_000;
+/** the smallest buffer `take` allocates on the worker path */
+const MIN_BUFFER = 64 * 1024;
 
 export interface FileHashes {
   hash: string;
@@ -39,7 +40,7 @@ export interface FileHasher {
   abandon(): void;
 }
 
-/** A hasher for a file of `size` bytes: on the worker thread from OFF_THREAD_MIN on. */
+/** A hasher for a file of `size` bytes: on the worker threads from OFF_THREAD_MIN on. */
 export function fileHasher(size: number, chunkHashes: boolean): FileHasher {
   return size >= OFF_THREAD_MIN ? new ThreadHasher(chunkHashes) : new InlineHasher(chunkHashes);
 }
@@ -65,7 +66,8 @@ class InlineHasher implements FileHasher {
   }
 
   async update(buf: Buffer, cuts: readonly number[] = []): Promise<void> {
-    this.#part = hashInto(this.#whole, this.#part, this.#hashes, buf, cuts);
+    this.#whole.update(buf);
+    if (this.#part) this.#part = hashChunks(this.#part, this.#hashes, buf, cuts);
     if (this.#buf && buf.buffer === this.#buf.buffer && buf.byteOffset === this.#buf.byteOffset) this.#lent = false;
   }
 
@@ -77,10 +79,13 @@ class InlineHasher implements FileHasher {
   abandon(): void {}
 }
 
-/** the one step both hashers take (the worker's source below repeats it in plain JS) */
-function hashInto(whole: Hash, part: Hash | null, out: string[], buf: Uint8Array, cuts: readonly number[]): Hash | null {
-  whole.update(buf);
-  if (!part) return null;
+/**
+ * The chunk hashes' step of the inline hasher (hash-worker.ts repeats it in
+ * plain JS): `part` is the chunk begun in an earlier buffer; each chunk that
+ * ends in `buf` is pushed to `out`; returns the chunk that goes on into the
+ * next buffer.
+ */
+function hashChunks(part: Hash, out: string[], buf: Uint8Array, cuts: readonly number[]): Hash {
   let prev = 0;
   let p = part;
   for (const end of cuts) {
@@ -93,128 +98,11 @@ function hashInto(whole: Hash, part: Hash | null, out: string[], buf: Uint8Array
   return p;
 }
 
-// The worker's source, evaluated (no separate file: the same code runs from
-// dist/ and from the TypeScript sources under test). Messages: 'u' hashes a
-// buffer of a job and sends it back for reuse, 'f' finishes a job, 'x' drops one.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const jobs = new Map();
-function job(id, chunked) {
-  let j = jobs.get(id);
-  if (!j) jobs.set(id, (j = { whole: createHash('sha256'), part: chunked ? createHash('sha256') : null, hashes: [] }));
-  return j;
-}
-parentPort.on('message', (m) => {
-  if (m.t === 'u') {
-    const j = job(m.id, m.chunked);
-    const b = new Uint8Array(m.buf, 0, m.n);
-    j.whole.update(b);
-    if (j.part) {
-      let prev = 0;
-      for (const end of m.cuts) {
-        j.part.update(b.subarray(prev, end));
-        j.hashes.push(j.part.digest('hex'));
-        j.part = createHash('sha256');
-        prev = end;
-      }
-      j.part.update(b.subarray(prev));
-    }
-    parentPort.postMessage({ t: 'a', id: m.id, buf: m.buf }, [m.buf]);
-  } else if (m.t === 'f') {
-    const j = job(m.id, m.chunked);
-    jobs.delete(m.id);
-    if (j.part && m.tail) j.hashes.push(j.part.digest('hex'));
-    parentPort.postMessage({ t: 'd', id: m.id, hash: j.whole.digest('hex'), hashes: j.hashes });
-  } else if (m.t === 'x') {
-    jobs.delete(m.id);
-  }
-});
-`;
-
-type Reply = { t: 'a'; id: number; buf: ArrayBuffer } | { t: 'd'; id: number; hash: string; hashes: string[] };
-
-interface JobHandlers {
-  ack(buf: ArrayBuffer): void;
-  done(r: FileHashes): void;
-  fail(e: Error): void;
-}
-
-/** The process's one hashing worker: started on first use, ended when idle, keeping the process alive only while a file is in progress. */
-class HashWorker {
-  static #shared: HashWorker | null = null;
-  readonly #worker: Worker;
-  readonly #jobs = new Map<number, JobHandlers>();
-  #nextId = 1;
-  #idle: NodeJS.Timeout | null = null;
-  #dead = false;
-
-  static get(): HashWorker {
-    if (!HashWorker.#shared || HashWorker.#shared.#dead) HashWorker.#shared = new HashWorker();
-    return HashWorker.#shared;
-  }
-
-  private constructor() {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.#worker.unref();
-    this.#worker.on('message', (m: Reply) => {
-      const j = this.#jobs.get(m.id);
-      if (!j) return;
-      if (m.t === 'a') j.ack(m.buf);
-      else {
-        this.#end(m.id);
-        j.done({ hash: m.hash, chunkHashes: m.hashes });
-      }
-    });
-    const die = (e: Error): void => {
-      this.#dead = true;
-      const jobs = [...this.#jobs.values()];
-      this.#jobs.clear();
-      for (const j of jobs) j.fail(e);
-    };
-    this.#worker.on('error', die);
-    this.#worker.on('exit', (code) => die(new Error(`the hashing worker exited (code ${code})`)));
-  }
-
-  open(handlers: JobHandlers): number {
-    if (this.#idle) clearTimeout(this.#idle);
-    this.#idle = null;
-    // a file in progress keeps the process alive (a caller may be awaiting nothing but the worker's answer)
-    this.#worker.ref();
-    const id = this.#nextId++;
-    this.#jobs.set(id, handlers);
-    return id;
-  }
-
-  post(msg: object, transfer: ArrayBuffer[] = []): void {
-    this.#worker.postMessage(msg, transfer);
-  }
-
-  drop(id: number): void {
-    if (!this.#jobs.has(id)) return;
-    this.post({ t: 'x', id });
-    this.#end(id);
-  }
-
-  #end(id: number): void {
-    this.#jobs.delete(id);
-    if (this.#jobs.size === 0 && !this.#dead) {
-      this.#worker.unref();
-      this.#idle = setTimeout(() => {
-        this.#dead = true;
-        void this.#worker.terminate();
-      }, IDLE_MS);
-      this.#idle.unref();
-    }
-  }
-}
-
+/** A large file's passes on the hashing workers (hash-worker.ts); the calling thread only reads and chunks. */
 class ThreadHasher implements FileHasher {
-  readonly #chunked: boolean;
-  readonly #worker = HashWorker.get();
-  readonly #id: number;
+  readonly #job: WorkerJob;
   readonly #free: ArrayBuffer[] = [];
-  /** the ArrayBuffers `take` handed out: these move to the worker whatever their length */
+  /** the ArrayBuffers `take` handed out: these move to the workers whatever their length */
   readonly #ours = new WeakSet<ArrayBuffer>();
   #inFlight = 0;
   #waiter: (() => void) | null = null;
@@ -222,14 +110,13 @@ class ThreadHasher implements FileHasher {
   #error: Error | null = null;
 
   constructor(chunked: boolean) {
-    this.#chunked = chunked;
-    this.#id = this.#worker.open({
+    this.#job = HashWorkers.open(chunked, {
       ack: (buf) => {
         this.#inFlight--;
         this.#free.push(buf);
         this.#wake();
       },
-      done: (r) => this.#result?.resolve(r),
+      done: (hash, chunkHashes) => this.#result?.resolve({ hash, chunkHashes }),
       fail: (e) => {
         this.#error = e;
         this.#result?.reject(e);
@@ -239,8 +126,13 @@ class ThreadHasher implements FileHasher {
   }
 
   take(size: number): Buffer {
-    const i = this.#free.findIndex((b) => b.byteLength >= size);
-    const ab = i >= 0 ? this.#free.splice(i, 1)[0]! : new ArrayBuffer(size);
+    // the smallest free one that fits; a new one has a power-of-two size, so
+    // that chunks of many sizes (a download's) soon find one to reuse
+    let i = -1;
+    this.#free.forEach((b, j) => {
+      if (b.byteLength >= size && (i < 0 || b.byteLength < this.#free[i]!.byteLength)) i = j;
+    });
+    const ab = i >= 0 ? this.#free.splice(i, 1)[0]! : new ArrayBuffer(size <= MIN_BUFFER ? MIN_BUFFER : 2 ** Math.ceil(Math.log2(size)));
     this.#ours.add(ab);
     return Buffer.from(ab, 0, size);
   }
@@ -254,19 +146,19 @@ class ThreadHasher implements FileHasher {
     const movable = ab instanceof ArrayBuffer && buf.byteOffset === 0 && (this.#ours.has(ab) || ab.byteLength === buf.length);
     const own = movable ? (ab as ArrayBuffer) : new Uint8Array(buf).buffer; // a copy in an ArrayBuffer of its own
     this.#inFlight++;
-    this.#worker.post({ t: 'u', id: this.#id, chunked: this.#chunked, buf: own, n: buf.length, cuts }, [own]);
+    this.#job.update(own, buf.length, cuts);
   }
 
   finish(tail: boolean): Promise<FileHashes> {
     if (this.#error) return Promise.reject(this.#error);
     return new Promise<FileHashes>((resolve, reject) => {
       this.#result = { resolve, reject };
-      this.#worker.post({ t: 'f', id: this.#id, chunked: this.#chunked, tail });
+      this.#job.finish(tail);
     });
   }
 
   abandon(): void {
-    this.#worker.drop(this.#id);
+    this.#job.drop();
   }
 
   #wake(): void {

@@ -1,4 +1,4 @@
-// The hashers of a large file's pass: on the worker thread and inline they
+// The hashers of a large file's pass: on the worker threads and inline they
 // give exactly the hashes of createHash over the same bytes and cut points,
 // whatever the buffers (taken from the hasher, slices of Node's pool, views
 // into a larger buffer), and a buffer handed over never corrupts another.
@@ -86,6 +86,22 @@ describe('fileHasher', () => {
     });
   });
 
+  it('files with and without chunk hashes at the same time (the second worker sees only the first kind) do not mix', async () => {
+    const files = [randomBytes(3 * 1024 * 1024 + 11), randomBytes(2 * 1024 * 1024), randomBytes(5 * 1024 * 1024 + 3), randomBytes(99)];
+    const results = await Promise.all(
+      files.map(async (data, i) => {
+        const chunked = i % 2 === 0;
+        const h = fileHasher(OFF_THREAD_MIN, chunked);
+        const { got, want } = await feed(h, data, rng(seed + 200 + i), 'taken');
+        return { got, want: chunked ? want : [] };
+      }),
+    );
+    results.forEach(({ got, want }, i) => {
+      expect(got.hash).toBe(sha(files[i]!));
+      expect(got.chunkHashes).toEqual(want);
+    });
+  });
+
   it('a pool slice handed to the worker is copied: the rest of the pool stays usable', async () => {
     const neighbour = Buffer.from('neighbour');
     const small = Buffer.from('a small piece');
@@ -112,6 +128,23 @@ describe('fileHasher', () => {
       await h.update(c);
       expect((await h.finish(false)).hash).toBe(sha(Buffer.concat([Buffer.alloc(size, 2), Buffer.alloc(size, 1), Buffer.alloc(size, 3)])));
     }
+  });
+
+  it('an abandoned job with chunk hashes leaves both workers usable, and one without beside it unharmed', async () => {
+    const data = randomBytes(300_000);
+    const plain = fileHasher(OFF_THREAD_MIN, false);
+    const p = plain.take(data.length);
+    data.copy(p);
+    const a = fileHasher(OFF_THREAD_MIN, true);
+    await a.update(a.take(4096).fill(7), [100]);
+    await plain.update(p);
+    a.abandon();
+    const b = fileHasher(OFF_THREAD_MIN, true);
+    const buf = b.take(data.length);
+    data.copy(buf);
+    await b.update(buf, [1, 200_000]);
+    expect(await plain.finish(false)).toEqual({ hash: sha(data), chunkHashes: [] });
+    expect(await b.finish(true)).toEqual({ hash: sha(data), chunkHashes: [sha(data.subarray(0, 1)), sha(data.subarray(1, 200_000)), sha(data.subarray(200_000))] });
   });
 
   it('an abandoned job leaves the worker usable for the next file', async () => {
