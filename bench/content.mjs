@@ -7,6 +7,9 @@
 //               time and chunk payload bytes each way, against `rsync
 //               --no-whole-file` of the same edit (its time and --stats bytes).
 //               This measures the content layer in-process, not the agents.
+//               `sync` runs before each timed step (rsync leaves its file being
+//               written back); rsync's time with its own writeback is
+//               `rsync_then_sync`.
 //   big_insert  the same with 4 KiB inserted at the start
 //   resume      an upload killed at 50 % of the file, then run again: total
 //               payload bytes sent / file size

@@ -71,7 +71,6 @@ export interface NodeRow {
   deleted: number;
 }
 
-
 interface FactsRow {
   prior: string | null;
   node: NodeRow | null;
@@ -86,7 +85,6 @@ interface FactsRow {
   /** the journal row that made the node's current state (its pre-image) */
   prev_row: { at: number; entry: string } | null;
 }
-
 
 /**
  * One op. `lockedSeq`: the caller holds the namespace lock and this op's

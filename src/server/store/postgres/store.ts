@@ -11,7 +11,8 @@
 //      sees every commit that held the lock before us. (A single statement
 //      would keep the snapshot it took before waiting for the lock.)
 //   3. decideOp; a rejection, or an op_id that already succeeded, rolls the
-//      transaction back, head bump included (in a slice: gives the bump back).
+//      transaction back, head bump included. (A slice locks the namespace
+//      row first and counts seqs itself, writing the head once: commit.ts.)
 //   4. node + subtree tombstones + journal entry + op result, one statement.
 //
 // Nothing is cached across calls: every process reads the same rows.
