@@ -45,7 +45,7 @@ import type { ContentStore } from '../content-types.js';
 import { postgresContent } from './content.js';
 import { clientConfig, createPool, query, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
 import { SQL } from './sql.js';
-import { commitInTx, commitSliceInTx, type NodeRow } from './commit.js';
+import { COMMIT_BEGIN, commitInTx, commitSliceInTx, type NodeRow } from './commit.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** rows deleted per trim transaction, so a big trim never stalls commits for long */
@@ -225,11 +225,11 @@ export class PostgresStore implements JournalStore {
   }
 
   commitOp(ns: NamespaceRef, op: Op, ctx: CommitContext): Promise<OpOutcome> {
-    return transaction(this.#pool, (c) => commitInTx(c, ns.id, op, ctx));
+    return transaction(this.#pool, (c) => commitInTx(c, ns.id, op, ctx), COMMIT_BEGIN);
   }
 
   commitSlice(ns: NamespaceRef, ops: readonly Op[], ctx: CommitContext, budgetMs: number): Promise<OpOutcome[]> {
-    return transaction(this.#pool, (c) => commitSliceInTx(c, ns.id, ops, ctx, budgetMs));
+    return transaction(this.#pool, (c) => commitSliceInTx(c, ns.id, ops, ctx, budgetMs), COMMIT_BEGIN);
   }
 
 
