@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --only a,b] [-- --profile DIR] [-- --keep] [-- --out FILE]
 //
-// Runs the cases of the benchmark issue, of the hardening issue, `rewind` (issue 15), the content layer's (issue 14) and the large namespace's (issue 17, bench/scale-folder.mjs) with real processes on 127.0.0.1,
+// Runs the cases of the benchmark issue, of the hardening issue, `rewind` (issue 15), the content layer's (issue 14) and the large namespace's (issue 17, bench/scale-folder.mjs and, server side on SQLite and PostgreSQL, bench/scale-server.mjs) with real processes on 127.0.0.1,
 // each several times, next to baselines measured in the same run (cp -a,
 // rsync -a, a bare loopback HTTP round trip), prints a table and writes
 // bench/results.json (see docs/performance.md).
