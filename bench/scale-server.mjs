@@ -23,16 +23,15 @@
 //   move_big_folder  moving one of the 300 folders (N/300 files) into another and back
 //   list_all         the whole paged listing (entries/s)
 //   trim_all         a trim that drops the whole big journal (entries/s)
-// PostgreSQL: SYNCD_BENCH_PG_URL (a role with CREATEDB), else the test role
-// of test/helpers/pg.ts on 127.0.0.1:5432 (.ci/run creates it).
+// PostgreSQL: a database made for the run (bench/lib/pg-db.mjs).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { Pool } from 'undici';
 import { BIN, caseRecord, commitAll, median, now, opId, parallel, pct, request, until } from './lib/harness.mjs';
+import { pgReachable, withDatabase } from './lib/pg-db.mjs';
 
 const SAMPLES = 30;
 const FOLDERS = 300;
@@ -49,15 +48,15 @@ export async function scaleServerCases(b, { quick, only, scaleFiles }) {
     out.scale_server = await measureStore(b, n, ['--data', data], { store: 'sqlite', cli: ['--data', data] });
   }
   if (want('scale_server_pg')) {
-    if (!pgReachable()) {
+    if (!(await pgReachable())) {
       b.log('scale_server_pg: PostgreSQL is not reachable (SYNCD_BENCH_PG_URL, or start the local cluster): skipped');
     } else {
       b.log(`scale_server_pg: PostgreSQL, ${n} nodes`);
-      out.scale_server_pg = await withDatabase(b, async (url) => {
+      out.scale_server_pg = await withDatabase(async (url) => {
         const blobs = b.path('scale-server-pg-blobs');
         mkdirSync(blobs, { recursive: true });
         return measureStore(b, n, ['--db', url, '--blobs', blobs], { store: 'postgresql', cli: ['--db', url] });
-      });
+      }, (drop) => b.atCleanup(drop));
     }
   }
   return out;
@@ -267,38 +266,4 @@ async function samples(fn) {
     ms.push(now() - t);
   }
   return ms;
-}
-
-function pgAdmin() {
-  return process.env.SYNCD_BENCH_PG_URL ?? 'postgres://syncd_test:syncd_test@127.0.0.1:5432/postgres';
-}
-
-function pgReachable() {
-  const r = spawnSync(process.execPath, ['-e', `const pg=require('pg');const c=new pg.Client({connectionString:process.argv[1],connectionTimeoutMillis:3000});c.connect().then(()=>c.end()).then(()=>process.exit(0),()=>process.exit(1))`, pgAdmin()], { cwd: new URL('..', import.meta.url).pathname });
-  return r.status === 0;
-}
-
-/** a database for the run, dropped after it (also when the bench is interrupted) */
-async function withDatabase(b, fn) {
-  const admin = pgAdmin();
-  const name = `syncd_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const drop = async () => {
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
-  };
-  const forget = b.atCleanup(drop);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  try {
-    return await fn(u.toString());
-  } finally {
-    forget();
-    await drop();
-  }
 }

@@ -17,12 +17,12 @@
 // is created for the run and dropped at the end.
 
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { withDatabase } from './lib/pg-db.mjs';
 import { Pool } from 'undici';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -158,25 +158,6 @@ async function wakeLatency(A, B, token, tag) {
     commit_p50_ms: +median(commit).toFixed(2),
     samples: WAKES,
   };
-}
-
-async function withDatabase(fn) {
-  const admin = process.env.SYNCD_BENCH_PG_URL ?? 'postgres://syncd_test:syncd_test@127.0.0.1:5432/postgres';
-  const name = `syncd_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  try {
-    return await fn(u.toString());
-  } finally {
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
-  }
 }
 
 function natsBinary() {
