@@ -7,6 +7,10 @@
 //                  agent's peak RSS (VmHWM of the sync process, polled)
 //   scale_idle     that device's `syncd watch` on the folder once quiet:
 //                  RSS and CPU over 30 s
+//   scale_restart  `syncd sync` again on device A's unchanged mirror (a
+//                  restart: the full scan against Local, a pull, no plan
+//                  work): seconds and peak RSS, against `rsync -a`'s no-op
+//                  on the `cp -a` copy
 //   scale_latency  p50/p99 of server → folder (a commit through the API
 //                  until the file is in the watching agent's folder) and of
 //                  folder → folder (a second device, also mirrored), in the
@@ -18,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
-import { BIN, caseRecord, commitAll, cpuSeconds, median, now, opId, parallel, pct, request, rssMiB, sleep, until, writeTree } from './lib/harness.mjs';
+import { BIN, caseRecord, commitAll, cpuSeconds, hasRsync, median, now, opId, parallel, pct, request, rssMiB, sleep, until, writeTree } from './lib/harness.mjs';
 
 const syncDisk = () => execFileSync('sync');
 
@@ -236,7 +240,7 @@ async function idleFigures(b, agent, seconds) {
 
 export async function scaleFolderCases(b, { quick, only, scaleFiles, seedCache }) {
   const want = (...names) => !only || names.some((n) => only.has(n));
-  if (!want('scale_mirror', 'scale_latency', 'scale_idle')) return {};
+  if (!want('scale_mirror', 'scale_latency', 'scale_idle', 'scale_restart')) return {};
   const files = scaleFiles ?? (quick ? 20_000 : 300_000);
   const trials = quick ? 15 : 40;
   const idleS = quick ? 10 : 30;
@@ -266,12 +270,32 @@ export async function scaleFolderCases(b, { quick, only, scaleFiles, seedCache }
       devices.push(dev);
       b.log(`  scale_mirror ${label}: cp -a + sync ${cp.at(-1).toFixed(2)} s, syncd init + sync ${dev.s.toFixed(2)} s, peak RSS ${dev.peakMiB.toFixed(0)} MiB`);
     }
-    const [A, B] = devices;
     cases.scale_mirror = caseRecord({
       values: devices.map((d) => d.s), baseline: Math.min(...cp), baselineName: 'cp -a + sync (fastest run)', unit: 's',
       files, bytes, folders: 300, seed_through_api_s: +seed.s.toFixed(2), seed_files_per_s: +seed.filesPerS.toFixed(1), seed_from_cache: seed.cached, cp_a_sync_runs: cp.map((x) => +x.toFixed(3)),
       peak_rss_mib: +Math.max(...devices.map((d) => d.peakMiB)).toFixed(1), peak_rss_runs: devices.map((d) => +d.peakMiB.toFixed(1)),
     });
+
+    // a restart on the unchanged mirror: a full scan against Local, nothing to do
+    const [A, B] = devices;
+    if (want('scale_restart')) {
+      const runs = [];
+      const rs = [];
+      for (let r = 0; r < 2; r++) {
+        if (hasRsync()) {
+          const t0 = now();
+          execFileSync('rsync', ['-a', `${src}/`, `${b.path('scale-cp-A')}/`]);
+          rs.push((now() - t0) / 1000);
+        }
+        runs.push(await runMeasured(b, A.env, ['sync', A.dir]));
+        b.log(`  scale_restart run ${r + 1}: rsync -a (no-op) ${rs.at(-1)?.toFixed(2) ?? '-'} s, syncd sync ${runs.at(-1).s.toFixed(2)} s, peak RSS ${runs.at(-1).peakMiB.toFixed(0)} MiB`);
+      }
+      cases.scale_restart = caseRecord({
+        values: runs.map((x) => x.s), baseline: rs.length ? median(rs) : null, baselineName: 'rsync -a (no-op, same tree)', unit: 's', files,
+        peak_rss_mib: +Math.max(...runs.map((x) => x.peakMiB)).toFixed(1), peak_rss_runs: runs.map((x) => +x.peakMiB.toFixed(1)),
+      });
+    }
+    if (!want('scale_idle', 'scale_latency')) return cases;
 
     // the idle agent: A watching the big folder
     const bare = b.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)']);

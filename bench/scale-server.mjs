@@ -22,10 +22,11 @@
 // and, not as ratios (they are proportional to what they do by nature):
 //   move_big_folder  moving one of the 300 folders (N/300 files) into another and back
 //   list_all         the whole paged listing (entries/s)
-//   trim_all         a trim that drops the whole big journal (entries/s)
+//   trim_all         a trim that deletes the whole big journal but 10 entries (rows/s), and
+//                    what 1-op commits take meanwhile against just before
 // PostgreSQL: a database made for the run (bench/lib/pg-db.mjs).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,15 +99,13 @@ async function measureStore(b, n, serveArgs, { store, cli }) {
     b.log(`  ${store} trim_nothing: ${trimMs.toFixed(0)} ms`);
     const listAll = await listWhole(server, bigTok);
     b.log(`  ${store} list_all: ${listAll.entries} entries in ${listAll.s.toFixed(1)} s (${Math.round(listAll.entries / listAll.s)}/s)`);
-    const t2 = now();
-    execFileSync(process.execPath, [BIN, 'server', 'trim', ...cli, '--retention-entries', '10'], { encoding: 'utf8' });
-    const trimAllS = (now() - t2) / 1000;
-    b.log(`  ${store} trim_all: the journal cut to 10 entries per namespace in ${trimAllS.toFixed(1)} s`);
+    const trimAll = await trimWhileCommitting(server, cli, small, smallTok);
+    b.log(`  ${store} trim_all: ${trimAll.rows_deleted} journal rows deleted in ${trimAll.s} s (${trimAll.rows_per_s}/s); a 1-op commit meanwhile p50 ${trimAll.commit_during.p50_ms} ms, max ${trimAll.commit_during.max_ms} ms (before: p50 ${trimAll.commit_before.p50_ms}, max ${trimAll.commit_before.max_ms})`);
     const ratios = Object.values(req).map((r) => r.ratio).filter((r) => r !== undefined);
     return caseRecord({
       values: [Math.max(...ratios)], unit: 'x', store, nodes: n, seed_s: +seedS.toFixed(1), seed_nodes_per_s: Math.round(n / seedS),
       requests: req, list_all: { entries: listAll.entries, s: +listAll.s.toFixed(2), per_s: Math.round(listAll.entries / listAll.s) },
-      trim_all: { s: +trimAllS.toFixed(2), note: '`syncd server trim --retention-entries 10`: the floor raised to all but 10 entries per namespace; the version history keeps what --keep-versions-days holds (docs/server.md)' },
+      trim_all: trimAll,
       scope: `each request p50 over ${SAMPLES} at ${n} nodes ÷ the same at ${SMALL} nodes, same server, same run; the value is the worst ratio`,
     });
   } finally {
@@ -255,6 +254,40 @@ async function listWhole(server, tok) {
     token = p.page_token;
   }
   return { entries, s: (now() - t) / 1000 };
+}
+
+/**
+ * `syncd server trim --retention-entries 10 --keep-versions-days 0` (every
+ * journal row but the last 10 per namespace deleted: no version period
+ * keeps them), while 1-op commits go on in the small namespace: what a
+ * big trim costs the server's writers (SQLite: one transaction per chunk
+ * of rows, docs/server.md), against the same commits just before.
+ */
+async function trimWhileCommitting(server, cli, ns, tok) {
+  const commitMs = async () => {
+    const t = now();
+    await commitOne(server, tok, { op: 'create', kind: 'dir', parent: 'root', name: `during-${randomBytes(6).toString('hex')}` });
+    return now() - t;
+  };
+  const before = [];
+  for (let i = 0; i < 50; i++) before.push(await commitMs());
+  const t = now();
+  const trim = new Promise((resolve, reject) => execFile(process.execPath, [BIN, 'server', 'trim', ...cli, '--retention-entries', '10', '--keep-versions-days', '0', '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 }, (err, out) => (err ? reject(err) : resolve(out))));
+  let done = false;
+  const finished = trim.finally(() => { done = true; });
+  const during = [];
+  while (!done) {
+    during.push(await commitMs());
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const report = JSON.parse(await finished);
+  const s = (now() - t) / 1000;
+  const rows = report.namespaces.reduce((a, x) => a + (x.newFloor - x.oldFloor), 0);
+  const stat = (xs) => ({ n: xs.length, p50_ms: +median(xs).toFixed(2), p99_ms: +pct(xs, 99).toFixed(2), max_ms: +Math.max(...xs).toFixed(2) });
+  return {
+    s: +s.toFixed(2), rows_deleted: rows, rows_per_s: Math.round(rows / s), commit_before: stat(before), commit_during: during.length ? stat(during) : null,
+    note: '`syncd server trim --retention-entries 10 --keep-versions-days 0` (a process, its start included): every journal row but the last 10 per namespace deleted; rows = the floors raised (no version period keeps any); commit_* = 1-op commits in the small namespace before and while it ran',
+  };
 }
 
 async function samples(fn) {

@@ -2,6 +2,11 @@
 // when watches are unavailable), a targeted re-stat of dirty paths while
 // watching. Hashes only what changed by (inode, size, mtime); a file moved
 // within the folder keeps its hash. Symlinks are lstat'ed, never followed.
+//
+// The full scan compares the disk with Local a directory at a time
+// (`LocalSource`: the state DB's rows of one directory, or a tree in
+// memory) and reports only what differs (`ScanSink`): it holds one
+// directory's entries, never the whole tree.
 
 import { join } from 'node:path';
 import { isBuiltinIgnoredName } from '../../core/ignore-rules.js';
@@ -10,35 +15,52 @@ import type { PlanProblem } from '../../core/ops.js';
 import { baseName, isWithin, parentPath } from '../../core/tree.js';
 import { nodeFsys, type Fsys, type FsDirStat, type FsStat } from './fsys.js';
 import { hashFile } from '../transfer/upload.js';
-import { PART_PREFIX, TEMP_PREFIX, TRASH_PREFIX } from '../../core/syncd-names.js';
+import { PART_PREFIX, TEMP_PREFIX, TRASH_PREFIX, trashIno } from '../../core/syncd-names.js';
 import type { PartialFile } from '../../core/policy/partials.js';
 import { isDiskError } from './errno.js';
 
 export type IgnoreFn = (path: string, isDir: boolean) => boolean;
 
-export interface ScanResult {
-  tree: LocalTree;
+/** Local as a scan reads it: a directory's entries, and files by inode. */
+export interface LocalSource {
+  /** the entries directly in `dir` (a disk path; '' for the root) */
+  children(dir: string): LocalEntry[];
+  /** the entries with this inode */
+  byIno(ino: number): LocalEntry[];
+}
+
+/** Where a full scan reports what differs from Local. */
+export interface ScanSink {
+  /** a new or changed entry; `before` is what Local held at its disk path (a directory's subtree goes when it is no longer one) */
+  put(e: LocalEntry, before: LocalEntry | undefined): void;
+  /** the entry at this disk path and everything below it are gone */
+  del(diskPath: string): void;
+  /** a directory's listing is settled (a writer may flush here) */
+  dirDone?(): void;
+}
+
+/** What a scan found besides the entries. */
+export interface ScanFindings {
   hashed: number;
   problems: PlanProblem[];
   /** leftover download temp files (`.syncd-tmp-*`) the walk passed, as disk paths */
   temps: string[];
   /** partials of downloads cut short (`.syncd-part-*`) the walk passed, by disk path */
   partials: PartialFile[];
+  /** the Local entries (as they were before this scan) of the inodes that renamed-aside leftovers (`.syncd-trash-*`) name */
+  known: LocalTree;
 }
 
-interface Ctx {
+export interface ScanResult extends ScanFindings {
+  tree: LocalTree;
+}
+
+interface Ctx extends ScanFindings {
   fs: Fsys;
   root: string;
-  prev: LocalTree;
-  /** previous file entries by inode (moves keep their hash); built on first use */
-  prevByIno: Map<number, LocalEntry> | null;
+  src: LocalSource;
+  sink: ScanSink;
   isIgnored: IgnoreFn;
-  out: LocalTree;
-  problems: PlanProblem[];
-  hashed: number;
-  /** leftover download temp files seen (disk paths) */
-  temps: string[];
-  partials: PartialFile[];
 }
 
 /**
@@ -48,11 +70,7 @@ interface Ctx {
  */
 const UNREADABLE = Symbol('unreadable');
 
-/** Keeps the previous Local entries of a path and everything below it. */
-function carry(ctx: Ctx, path: string): void {
-  const below = path === '' ? '' : path + '/';
-  for (const [k, e] of ctx.prev) if (k === path || k.startsWith(below)) ctx.out.set(k, e);
-}
+type Found = LocalEntry | null | typeof UNREADABLE;
 
 function unreadable(ctx: Ctx, path: string, err: unknown): typeof UNREADABLE {
   ctx.problems.push({ path, code: 'unreadable', message: `cannot read "${path}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); what was synced of it is left as it is` });
@@ -69,14 +87,14 @@ function sameIdentity(a: LocalEntry, ino: number, size: number, mtimeMs: number)
   return a.kind === 'file' && a.hash !== null && a.ino === ino && a.size === size && a.mtimeMs === mtimeMs;
 }
 
-function byIno(ctx: Ctx): Map<number, LocalEntry> {
-  if (ctx.prevByIno) return ctx.prevByIno;
-  const m = new Map<number, LocalEntry>();
-  for (const e of ctx.prev.values()) if (e.kind === 'file') m.set(e.ino, e);
-  return (ctx.prevByIno = m);
+/** Does `e` say anything about its path that `before` does not? */
+function differs(before: LocalEntry | undefined, e: LocalEntry): boolean {
+  if (before === e) return false; // the scan kept the entry as it was
+  return !before || before.kind !== e.kind || before.ino !== e.ino || before.size !== e.size || before.mtimeMs !== e.mtimeMs || before.hash !== e.hash ||
+    before.exec !== e.exec || before.target !== e.target || before.path !== e.path;
 }
 
-async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null | typeof UNREADABLE> {
+async function statEntry(ctx: Ctx, diskPath: string, before: LocalEntry | undefined): Promise<Found> {
   let st;
   try {
     st = await ctx.fs.lstat(join(ctx.root, diskPath));
@@ -84,7 +102,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
     if (isGone(err)) return null;
     return unreadable(ctx, diskPath, err);
   }
-  return entryOf(ctx, diskPath, st);
+  return entryOf(ctx, diskPath, st, before);
 }
 
 /**
@@ -92,8 +110,7 @@ async function statEntry(ctx: Ctx, diskPath: string): Promise<LocalEntry | null 
  * itself when nothing changed (most of a scan), else a new one, hashing a
  * file only when its identity (inode, size, mtime) is new.
  */
-function entryOf(ctx: Ctx, diskPath: string, st: FsStat): LocalEntry | null | typeof UNREADABLE | Promise<LocalEntry | null | typeof UNREADABLE> {
-  const before = ctx.prev.get(diskPath);
+function entryOf(ctx: Ctx, diskPath: string, st: FsStat, before: LocalEntry | undefined): Found | Promise<Found> {
   if (st.isFile()) {
     const exec = (st.mode & 0o100) !== 0;
     if (before && sameIdentity(before, st.ino, st.size, st.mtimeMs)) {
@@ -111,12 +128,12 @@ function entryOf(ctx: Ctx, diskPath: string, st: FsStat): LocalEntry | null | ty
     return null;
   }
   const e: LocalEntry = { ...base, kind: 'file', size: st.size, exec: (st.mode & 0o100) !== 0 };
-  const moved = byIno(ctx).get(st.ino);
-  if (moved && sameIdentity(moved, st.ino, st.size, st.mtimeMs)) return { ...e, hash: moved.hash };
+  const moved = ctx.src.byIno(st.ino).find((m) => sameIdentity(m, st.ino, st.size, st.mtimeMs));
+  if (moved) return { ...e, hash: moved.hash };
   return hashEntry(ctx, diskPath, e, st);
 }
 
-async function readSymlink(ctx: Ctx, diskPath: string, base: Omit<LocalEntry, 'kind'>): Promise<LocalEntry | null | typeof UNREADABLE> {
+async function readSymlink(ctx: Ctx, diskPath: string, base: Omit<LocalEntry, 'kind'>): Promise<Found> {
   try {
     return { ...base, kind: 'symlink', target: await ctx.fs.readlink(join(ctx.root, diskPath)) };
   } catch (err) {
@@ -125,7 +142,7 @@ async function readSymlink(ctx: Ctx, diskPath: string, base: Omit<LocalEntry, 'k
   }
 }
 
-async function hashEntry(ctx: Ctx, diskPath: string, e: LocalEntry, st: FsStat): Promise<LocalEntry | null | typeof UNREADABLE> {
+async function hashEntry(ctx: Ctx, diskPath: string, e: LocalEntry, st: FsStat): Promise<Found> {
   const abs = join(ctx.root, diskPath);
   try {
     const h = await hashFile(abs, ctx.fs);
@@ -140,10 +157,20 @@ async function hashEntry(ctx: Ctx, diskPath: string, e: LocalEntry, st: FsStat):
   }
 }
 
-function ignored(ctx: Ctx, diskPath: string, isDir: boolean): boolean {
+function ignored(ctx: Ctx, diskPath: string, isDir: boolean, before: LocalEntry | undefined): boolean {
   const name = baseName(diskPath);
   // the previous entry at this spelling already holds its NFC path
-  return isBuiltinIgnoredName(name) || ctx.isIgnored(ctx.prev.get(diskPath)?.path ?? diskPath.normalize('NFC'), isDir);
+  return isBuiltinIgnoredName(name) || ctx.isIgnored(before?.path ?? diskPath.normalize('NFC'), isDir);
+}
+
+/** A leftover a crash left in the folder: a temp file, a file renamed aside by a delete, or a partial download. */
+function leftover(ctx: Ctx, name: string, rel: string, st: FsStat): void {
+  if ((name.startsWith(TEMP_PREFIX) || name.startsWith(TRASH_PREFIX)) && !st.isDirectory()) {
+    ctx.temps.push(rel);
+    // what Local knew of the inode, read before this scan writes anything of its directory
+    const ino = trashIno(name);
+    if (ino !== null) for (const e of ctx.src.byIno(ino)) ctx.known.set(e.diskPath, e);
+  } else if (name.startsWith(PART_PREFIX) && st.isFile()) ctx.partials.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** Entries being read (symlinks) or hashed at once. */
@@ -154,18 +181,25 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
   try {
     list = await ctx.fs.lstatDir(dir === '' ? ctx.root : join(ctx.root, dir));
   } catch (err) {
-    if (!isGone(err)) {
-      unreadable(ctx, dir, err);
-      for (const [k, e] of ctx.prev) if (dir === '' || k.startsWith(dir + '/')) ctx.out.set(k, e);
-    }
+    // unreadable: what Local knew below stays; gone: so is everything Local had in it
+    if (!isGone(err)) unreadable(ctx, dir, err);
+    else for (const e of ctx.src.children(dir)) ctx.sink.del(e.diskPath);
     return;
   }
+  const prev = new Map<string, LocalEntry>();
+  for (const e of ctx.src.children(dir)) prev.set(e.diskPath, e);
+  const seen = new Set<string>();
   const subdirs: string[] = [];
-  const slow: { rel: string; p: Promise<LocalEntry | null | typeof UNREADABLE> }[] = [];
-  const settle = (rel: string, e: LocalEntry | null | typeof UNREADABLE): void => {
-    if (e === UNREADABLE) return carry(ctx, rel);
+  const slow: { rel: string; p: Promise<Found> }[] = [];
+  const settle = (rel: string, e: Found): void => {
+    if (e === UNREADABLE) {
+      seen.add(rel); // kept as Local knew it, with all below
+      return;
+    }
     if (!e) return;
-    ctx.out.set(rel, e);
+    seen.add(rel);
+    const before = prev.get(rel);
+    if (differs(before, e)) ctx.sink.put(e, before);
     if (e.kind === 'dir') subdirs.push(rel);
   };
   const drain = async (): Promise<void> => {
@@ -181,47 +215,103 @@ async function walk(ctx: Ctx, dir: string): Promise<void> {
     }
     const name = d.name;
     const rel = dir === '' ? name : `${dir}/${name}`;
+    const before = prev.get(rel);
     if (d.err) {
       // its kind is unknown: skipped only if ignored either way, else kept as Local knew it
-      if (!(ignored(ctx, rel, false) && ignored(ctx, rel, true))) {
+      if (!(ignored(ctx, rel, false, before) && ignored(ctx, rel, true, before))) {
         unreadable(ctx, rel, d.err);
-        carry(ctx, rel);
+        seen.add(rel);
       }
       continue;
     }
     const st = d.st;
     if (!st) continue; // vanished since readdir
-    if ((name.startsWith(TEMP_PREFIX) || name.startsWith(TRASH_PREFIX)) && !st.isDirectory()) ctx.temps.push(rel);
-    else if (name.startsWith(PART_PREFIX) && st.isFile()) ctx.partials.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs });
-    if (ignored(ctx, rel, st.isDirectory())) continue;
-    const e = entryOf(ctx, rel, st);
+    leftover(ctx, name, rel, st);
+    if (ignored(ctx, rel, st.isDirectory(), before)) continue;
+    const e = entryOf(ctx, rel, st, before);
     if (e instanceof Promise) {
       slow.push({ rel, p: e });
       if (slow.length >= IN_FLIGHT) await drain();
     } else settle(rel, e);
   }
   await drain();
+  // gone from the disk (or ignored now): the entry and all below it
+  for (const k of prev.keys()) if (!seen.has(k)) ctx.sink.del(k);
+  ctx.sink.dirDone?.();
+  prev.clear();
   for (const s of subdirs) await walk(ctx, s);
 }
 
-function context(fs: Fsys, root: string, prev: LocalTree, isIgnored: IgnoreFn, out: LocalTree): Ctx {
-  return { fs, root, prev, prevByIno: null, isIgnored, out, problems: [], hashed: 0, temps: [], partials: [] };
+function context(fs: Fsys, root: string, src: LocalSource, sink: ScanSink, isIgnored: IgnoreFn): Ctx {
+  return { fs, root, src, sink, isIgnored, problems: [], hashed: 0, temps: [], partials: [], known: new Map() };
+}
+
+function findings(ctx: Ctx): ScanFindings {
+  return { hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps, partials: ctx.partials, known: ctx.known };
+}
+
+/**
+ * Walks the whole folder, comparing each directory with what `src` says
+ * Local holds in it, and tells `sink` what differs.
+ */
+export async function scanFolder(root: string, src: LocalSource, sink: ScanSink, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanFindings> {
+  const ctx = context(fs, root, src, sink, isIgnored);
+  await walk(ctx, '');
+  return findings(ctx);
+}
+
+/** Local in memory as a scan reads it (indexes built on first use); `byIno` may look elsewhere (the state DB). */
+function treeSource(tree: LocalTree, byIno?: (ino: number) => LocalEntry[]): LocalSource {
+  let dirs: Map<string, LocalEntry[]> | null = null;
+  let inos: Map<number, LocalEntry[]> | null = null;
+  const index = <K>(key: (e: LocalEntry) => K): Map<K, LocalEntry[]> => {
+    const m = new Map<K, LocalEntry[]>();
+    for (const [k, e] of tree) {
+      const at = key({ ...e, diskPath: k });
+      const list = m.get(at);
+      if (list) list.push(e);
+      else m.set(at, [e]);
+    }
+    return m;
+  };
+  return {
+    children: (dir) => (dirs ??= index((e) => parentPath(e.diskPath))).get(dir) ?? [],
+    byIno: byIno ?? ((ino) => (inos ??= index((e) => e.ino)).get(ino) ?? []),
+  };
+}
+
+/** A sink that applies what a scan reports to a tree in memory. */
+function treeSink(out: LocalTree, src: LocalSource): ScanSink {
+  const drop = (k: string): void => {
+    if (!out.delete(k)) return;
+    for (const c of src.children(k)) drop(c.diskPath);
+  };
+  return {
+    put(e, before) {
+      if (before?.kind === 'dir' && e.kind !== 'dir') drop(e.diskPath);
+      out.set(e.diskPath, e);
+    },
+    del: drop,
+  };
 }
 
 /** Scans the whole folder. `prev` is the Local tree of the last scan (its hashes are reused). */
 export async function scanAll(root: string, prev: LocalTree, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
-  const ctx = context(fs, root, prev, isIgnored, new Map());
-  await walk(ctx, '');
-  return { tree: ctx.out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps, partials: ctx.partials };
+  const out = new Map(prev);
+  const src = treeSource(prev);
+  const found = await scanFolder(root, src, treeSink(out, src), isIgnored, fs);
+  return { tree: out, ...found };
 }
 
 /**
  * Re-stats the given disk paths (watcher hints) and returns the updated tree:
  * a path that vanished takes its subtree with it, a new directory is walked.
+ * `byIno` finds a moved file's previous entry beyond `prev` (the state DB).
  */
-export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<string>, isIgnored: IgnoreFn, fs: Fsys = nodeFsys): Promise<ScanResult> {
+export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<string>, isIgnored: IgnoreFn, fs: Fsys = nodeFsys, byIno?: (ino: number) => LocalEntry[]): Promise<ScanResult> {
   const out = new Map(prev);
-  const ctx = context(fs, root, prev, isIgnored, out);
+  const src = treeSource(prev, byIno);
+  const ctx = context(fs, root, src, treeSink(out, src), isIgnored);
   const paths = [...new Set(dirty)].sort();
   // directories walked whole in this pass: what is below them is already
   // up to date (a watcher names every entry of a new directory too, and
@@ -232,19 +322,17 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
     return false;
   };
   for (const p of paths) {
-    if (p === '' ) {
-      return scanAll(root, prev, isIgnored, fs);
-    }
+    if (p === '') return scanAll(root, prev, isIgnored, fs);
     if (walked.size && underWalked(p)) continue;
     // a parent that is not (or no longer) a directory: rescan from the nearest known ancestor
     const parent = parentPath(p);
     if (parent !== '' && out.get(parent)?.kind !== 'dir') {
-      const pe = await statEntry(ctx, parent);
+      const pe = await statEntry(ctx, parent, prev.get(parent));
       if (!pe || pe === UNREADABLE || pe.kind !== 'dir') continue;
     }
-    const isDirHint = prev.get(p)?.kind === 'dir';
-    if (ignored(ctx, p, isDirHint)) continue;
-    const e = await statEntry(ctx, p);
+    const before = prev.get(p);
+    if (ignored(ctx, p, before?.kind === 'dir', before)) continue;
+    const e = await statEntry(ctx, p, before);
     if (e === UNREADABLE) continue; // out still holds what Local knew
     const had = out.get(p);
     if (!e) {
@@ -254,23 +342,18 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
     if (had && had.kind === 'dir' && e.kind !== 'dir') for (const k of [...out.keys()]) if (k !== p && isWithin(k, p)) out.delete(k);
     out.set(p, e);
     if (e.kind === 'dir' && (!had || had.kind !== 'dir' || had.ino !== e.ino)) {
-      for (const k of [...out.keys()]) if (k !== p && isWithin(k, p)) out.delete(k);
       await walk(ctx, p);
       walked.add(p);
     }
   }
-  return { tree: out, hashed: ctx.hashed, problems: ctx.problems, temps: ctx.temps, partials: ctx.partials };
+  return { tree: out, ...findings(ctx) };
 }
 
 /** Writes the difference between two Local trees into the state DB rows. */
 export function localDiff(prev: LocalTree, next: LocalTree): { put: LocalEntry[]; del: string[] } {
   const put: LocalEntry[] = [];
   const del: string[] = [];
-  for (const [k, e] of next) {
-    const p = prev.get(k);
-    if (p === e) continue; // the scan kept the entry as it was
-    if (!p || p.kind !== e.kind || p.ino !== e.ino || p.size !== e.size || p.mtimeMs !== e.mtimeMs || p.hash !== e.hash || p.exec !== e.exec || p.target !== e.target || p.path !== e.path) put.push(e);
-  }
+  for (const [k, e] of next) if (differs(prev.get(k), e)) put.push(e);
   for (const k of prev.keys()) if (!next.has(k)) del.push(k);
   return { put, del };
 }

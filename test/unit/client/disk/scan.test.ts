@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import type { LocalEntry } from '../../../../src/core/local.js';
 
 // paths containing this marker fail with EIO, as on a flaky disk or a stale network mount
 const FAIL = { marker: '\u0000never' };
@@ -42,7 +43,7 @@ vi.mock('node:fs', async (orig) => {
   };
 });
 
-const { scanAll, scanPaths } = await import('../../../../src/client/disk/scan.js');
+const { scanAll, scanFolder, scanPaths } = await import('../../../../src/client/disk/scan.js');
 const none = () => false;
 
 describe('scanner', () => {
@@ -131,5 +132,39 @@ describe('scanner', () => {
     expect([...r.tree.keys()].sort()).toEqual(['new', 'new-sibling.txt', 'new/a.txt', 'new/sub', 'new/sub/b.txt', 'old.txt']);
     expect(r.hashed).toBe(3);
     expect(r.tree.get('new/sub/b.txt')!.hash).not.toBeNull();
+  });
+
+  it('scanFolder reads Local one directory at a time and reports only what differs', async () => {
+    const { rename, rm, symlink } = await import('node:fs/promises');
+    const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
+    for (const d of ['a', 'b', 'gone', 'gone/deep', 'turns']) await mkdir(join(root, d));
+    for (const [p, c] of <[string, string][]>[['a/same.txt', 's'], ['a/edit.txt', 'e'], ['a/moves.txt', 'm'], ['b/x.txt', 'x'], ['gone/g.txt', 'g'], ['gone/deep/h.txt', 'h'], ['turns/t.txt', 't']]) await writeFile(join(root, p), c);
+    const local = (await scanAll(root, new Map(), none)).tree;
+    await writeFile(join(root, 'a', 'edit.txt'), 'edited, longer');
+    await rename(join(root, 'a', 'moves.txt'), join(root, 'b', 'moved.txt'));
+    await rm(join(root, 'gone'), { recursive: true });
+    await rm(join(root, 'turns'), { recursive: true });
+    await symlink('a/same.txt', join(root, 'turns'));
+    const listed: string[] = [];
+    const byDir = new Map<string, LocalEntry[]>();
+    for (const [k, e] of local) {
+      const dir = k.includes('/') ? k.slice(0, k.lastIndexOf('/')) : '';
+      byDir.set(dir, [...(byDir.get(dir) ?? []), e]);
+    }
+    const src = {
+      children: (dir: string) => (listed.push(dir), byDir.get(dir) ?? []),
+      byIno: (ino: number) => [...local.values()].filter((e) => e.ino === ino),
+    };
+    const puts: string[] = [];
+    const dels: string[] = [];
+    const r = await scanFolder(root, src, { put: (e, before) => puts.push(`${e.diskPath}:${e.kind}${before ? '' : ' new'}`), del: (p) => dels.push(p) }, none);
+    // every directory on disk listed once; the deleted ones never
+    expect(listed.sort()).toEqual(['', 'a', 'b']);
+    // the directories whose entries changed, the edit, the move's new name, the directory now a symlink
+    expect(puts.sort()).toEqual(['a/edit.txt:file', 'a:dir', 'b/moved.txt:file new', 'b:dir', 'turns:symlink']);
+    // a deleted directory once (its subtree goes with it), the moved file's old name
+    expect(dels.sort()).toEqual(['a/moves.txt', 'gone']);
+    // only the edit was read: the moved file kept its hash by inode
+    expect(r.hashed).toBe(1);
   });
 });
