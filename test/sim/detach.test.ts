@@ -100,6 +100,17 @@ describe('local delete (rename aside, check, unlink)', () => {
   });
 });
 
+/** One full look at /sync (observe), the scheduler stepped until it is done. */
+async function fullLook(sched: Scheduler, db: StateDB, fs: ReturnType<SimDisk['view']>): Promise<void> {
+  const trash = new TrashKeeper('/sync', fs, db, { days: 30, maxBytes: 1 << 30 }, () => 0);
+  let done = false;
+  void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, partials: new Partials(fs, () => 0), full: true, dirty: [] }).then(() => (done = true));
+  while (!done) {
+    await sched.settle();
+    if (!done && !sched.step()) await sched.settle();
+  }
+}
+
 describe('observe: an interrupted delete undone', () => {
   it('the file put back ("recovered by syncd …") is in Local after the same look, not only after the next full scan', async () => {
     const { sched, disk, proc, db } = world(41);
@@ -108,13 +119,7 @@ describe('observe: an interrupted delete undone', () => {
     disk.userWrite('/sync/z', 'unknown to Local');
     const z = disk.lstat('/sync/z')!;
     disk.user(() => disk.rename('/sync/z', `/sync/${TRASH_PREFIX}${z.ino}-cc`, false));
-    const trash = new TrashKeeper('/sync', fs, db, { days: 30, maxBytes: 1 << 30 }, () => 0);
-    let done = false;
-    void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, partials: new Partials(fs, () => 0), full: true, dirty: [] }).then(() => (done = true));
-    while (!done) {
-      await sched.settle();
-      if (!done && !sched.step()) await sched.settle();
-    }
+    await fullLook(sched, db, fs);
     const back = `recovered by syncd ${z.ino}-cc`;
     expect(disk.readFile(`/sync/${back}`).toString()).toBe('unknown to Local');
     expect([...db.loadLocal().keys()].sort()).toEqual([back, 'x']);
@@ -126,13 +131,7 @@ describe('observe: an interrupted delete undone', () => {
     const fs = disk.view(proc);
     db.tx(() => db.putLocal({ path: 'x', diskPath: 'x', kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash: 'h', exec: false, target: null }));
     disk.user(() => disk.rename('/sync/x', `/sync/${TRASH_PREFIX}${st.ino}-dd`, false));
-    const trash = new TrashKeeper('/sync', fs, db, { days: 30, maxBytes: 1 << 30 }, () => 0);
-    let done = false;
-    void observe({ db, folder: '/sync', fs, log: silentLog, ignore: loadIgnore('/sync', [], fs), trash, partials: new Partials(fs, () => 0), full: true, dirty: [] }).then(() => (done = true));
-    while (!done) {
-      await sched.settle();
-      if (!done && !sched.step()) await sched.settle();
-    }
+    await fullLook(sched, db, fs);
     // finished: the leftover is gone (into the local trash), nothing was put back, and Local no longer has x
     expect(disk.lstat(`/sync/${TRASH_PREFIX}${st.ino}-dd`)).toBeNull();
     expect(disk.lstat('/sync/recovered by syncd ' + `${st.ino}-dd`)).toBeNull();
