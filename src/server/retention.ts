@@ -76,3 +76,16 @@ export function checkKeep(seconds: number): number {
   if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`the version period must be a non-negative number of seconds, got ${seconds}`);
   return seconds;
 }
+
+/** How long one chunk of a trim's deletions should hold the store (SQLite: its one writer), ms. */
+export const TRIM_SLICE_MS = 10;
+
+/**
+ * Rows for a trim's next chunk of deletions, from how long the last one
+ * (`rows` rows) took: sized to about TRIM_SLICE_MS, at most doubling each
+ * time, at least 64 rows (or `max`), at most `max`.
+ */
+export function nextTrimChunk(rows: number, tookMs: number, max: number): number {
+  const fit = tookMs > 0 ? Math.floor((rows * TRIM_SLICE_MS) / tookMs) : rows * 2;
+  return Math.max(Math.min(64, max), Math.min(max, rows * 2, fit));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planTrim, parsePolicyFigure, type TrimInput } from '../../../src/server/retention.js';
+import { nextTrimChunk, planTrim, parsePolicyFigure, TRIM_SLICE_MS, type TrimInput } from '../../../src/server/retention.js';
 
 const NOW = 1_000_000_000;
 const DAY = 86_400;
@@ -63,5 +63,23 @@ describe('parsePolicyFigure', () => {
   });
   it.each(['-1', '1.5', 'ten'])('rejects %j', (raw) => {
     expect(() => parsePolicyFigure(raw, 'x')).toThrow(RangeError);
+  });
+});
+
+describe('nextTrimChunk', () => {
+  it('sizes the next chunk to take about TRIM_SLICE_MS, growing at most twofold', () => {
+    // 500 rows in 50 ms: 10 rows/ms, so a slice holds 100
+    expect(nextTrimChunk(500, 50, 20_000)).toBe(10 * TRIM_SLICE_MS);
+    // 500 rows in 1 ms would fit 5,000 in a slice, but a chunk only doubles
+    expect(nextTrimChunk(500, 1, 20_000)).toBe(1000);
+    expect(nextTrimChunk(500, 0, 20_000)).toBe(1000);
+  });
+
+  it('keeps within 64 rows and the store’s most', () => {
+    expect(nextTrimChunk(100, 5_000, 20_000)).toBe(64);
+    expect(nextTrimChunk(16_000, 1, 20_000)).toBe(20_000);
+    // a store set to tiny chunks (the tests' 7) stays there
+    expect(nextTrimChunk(7, 0.01, 7)).toBe(7);
+    expect(nextTrimChunk(7, 500, 7)).toBe(7);
   });
 });

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
 import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
+import { purgeBelow } from './purge.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   DEFAULT_TREE_LIMITS,
@@ -39,7 +40,7 @@ import { prepare, type NodeRow, type Statements } from './statements.js';
 export interface SqliteStoreOptions {
   /** how long a writer waits for another process's lock, ms (default 10 s) */
   busyTimeoutMs?: number;
-  /** rows deleted per trim transaction, so a big trim never stalls commits for long */
+  /** most rows deleted per trim transaction (chunks are sized by time below it: `nextTrimChunk`) */
   trimChunk?: number;
 }
 
@@ -50,7 +51,7 @@ export class SqliteStore implements JournalStore {
   readonly content: ContentStore;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
-    this.#trimChunk = opts.trimChunk ?? 2_000;
+    this.#trimChunk = opts.trimChunk ?? 20_000;
     try {
       this.#db = new Database(file);
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
@@ -423,11 +424,7 @@ export class SqliteStore implements JournalStore {
     const all = await this.#run(() => this.#s.nsAll.all() as NamespaceState[]);
     for (const { id, name } of all) {
       const raised = await this.#run(() => this.#raiseFloor(id, policy, keepS, now));
-      let dropped = 0;
-      for (const chunk of this.#purgeChunks(id, raised.limit)) {
-        dropped += await this.#run(chunk);
-        await yieldTurn();
-      }
+      const dropped = await purgeBelow(this.#db, this.#s, (fn) => this.#run(fn), id, raised.limit, this.#trimChunk);
       report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
       await yieldTurn();
     }
@@ -456,29 +453,6 @@ export class SqliteStore implements JournalStore {
         return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
       })
       .immediate();
-  }
-
-  /** The deletions of journal entries, op results and tombstones below `floor` (the purge limit), one transaction per chunk. */
-  *#purgeChunks(ns: number, floor: number): Generator<() => number> {
-    const lowest = (this.#s.minSeq.get(ns) as { lo: number | null }).lo;
-    let lo = Math.min(lowest ?? floor, floor);
-    // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
-    let from = 0;
-    while (lo < floor) {
-      const hi = Math.min(lo + this.#trimChunk, floor);
-      const start = from;
-      yield () =>
-        this.#db
-          .transaction(() => {
-            const n = this.#s.journalPurge.run(ns, start, hi).changes;
-            this.#s.opResultsPurge.run(ns, start, hi);
-            this.#s.tombstonePurge.run(ns, start, hi);
-            return n;
-          })
-          .immediate();
-      from = hi;
-      lo = hi;
-    }
   }
 
   healthCheck(now: number): Promise<void> {
