@@ -46,9 +46,10 @@ import { postgresContent } from './content.js';
 import { clientConfig, createPool, query, transaction, translate, type PgPoolOptions, type Tx } from './pool.js';
 import { SQL } from './sql.js';
 import { COMMIT_BEGIN, commitInTx, commitSliceInTx, type NodeRow } from './commit.js';
+import { purgeInSlices } from '../purge-slices.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
-  /** rows deleted per trim transaction, so a big trim never stalls commits for long */
+  /** most seqs purged per trim transaction (chunks are sized by time below it: retention.ts `nextTrimChunk`) */
   trimChunk?: number;
 }
 
@@ -96,7 +97,7 @@ export class PostgresStore implements JournalStore {
   private constructor(url: string, opts: PostgresStoreOptions) {
     this.#url = url;
     this.#opts = opts;
-    this.#trimChunk = opts.trimChunk ?? 10_000;
+    this.#trimChunk = opts.trimChunk ?? 20_000;
     this.#pool = createPool(url, opts);
     this.content = postgresContent(this.#pool);
   }
@@ -356,26 +357,19 @@ export class PostgresStore implements JournalStore {
 
   /**
    * Deletes journal entries, op results and tombstones below `floor` (the
-   * purge limit: below the journal floor and the version period), chunk by chunk.
+   * purge limit: below the journal floor and the version period), in chunks
+   * sized by time with pauses between (purge-slices.ts).
    */
   async #purgeBelow(ns: number, floor: number): Promise<number> {
     const lowest = (await query<{ lo: number | null }>(this.#pool, SQL.minSeq, [ns])).rows[0]?.lo ?? null;
-    let lo = Math.min(lowest ?? floor, floor);
-    let dropped = 0;
-    // the first chunk starts at 0 so op results and tombstones left below the journal are swept too
-    let from = 0;
-    while (lo < floor) {
-      const hi = Math.min(lo + this.#trimChunk, floor);
-      dropped += await transaction(this.#pool, async (c) => {
+    return purgeInSlices(lowest, floor, this.#trimChunk, (from, hi) =>
+      transaction(this.#pool, async (c) => {
         const n = (await c.query(SQL.journalPurge, [ns, from, hi])).rowCount ?? 0;
         await c.query(SQL.opResultsPurge, [ns, from, hi]);
         await c.query(SQL.tombstonePurge, [ns, from, hi]);
         return n;
-      });
-      from = hi;
-      lo = hi;
-    }
-    return dropped;
+      }),
+    );
   }
 
   async healthCheck(now: number): Promise<void> {

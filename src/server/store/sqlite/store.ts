@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
 import { checkKeep, DEFAULT_KEEP_VERSIONS_S, DEFAULT_RETENTION, parsePolicyFigure, planTrim, purgeLimit } from '../../retention.js';
-import { purgeBelow } from './purge.js';
+import { purgeInSlices } from '../purge-slices.js';
 import { decideOp, opHash, opName, ROOT, storedNodeFromRow, wireNode, wireNodeFromRow, EMPTY_SHA256, type OpFacts, type StoredNode } from '../decide.js';
 import {
   DEFAULT_TREE_LIMITS,
@@ -424,7 +424,19 @@ export class SqliteStore implements JournalStore {
     const all = await this.#run(() => this.#s.nsAll.all() as NamespaceState[]);
     for (const { id, name } of all) {
       const raised = await this.#run(() => this.#raiseFloor(id, policy, keepS, now));
-      const dropped = await purgeBelow(this.#db, this.#s, (fn) => this.#run(fn), id, raised.limit, this.#trimChunk);
+      const lowest = (this.#s.minSeq.get(id) as { lo: number | null }).lo;
+      const dropped = await purgeInSlices(lowest, raised.limit, this.#trimChunk, (from, hi) =>
+        this.#run(() =>
+          this.#db
+            .transaction(() => {
+              const n = this.#s.journalPurge.run(id, from, hi).changes;
+              this.#s.opResultsPurge.run(id, from, hi);
+              this.#s.tombstonePurge.run(id, from, hi);
+              return n;
+            })
+            .immediate(),
+        ),
+      );
       report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
       await yieldTurn();
     }
