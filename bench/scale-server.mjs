@@ -286,7 +286,7 @@ async function trimWhileCommitting(server, cli, ns, tok) {
   const stat = (xs) => ({ n: xs.length, p50_ms: +median(xs).toFixed(2), p99_ms: +pct(xs, 99).toFixed(2), max_ms: +Math.max(...xs).toFixed(2) });
   return {
     s: +s.toFixed(2), rows_deleted: rows, rows_per_s: Math.round(rows / s), commit_before: stat(before), commit_during: during.length ? stat(during) : null,
-    note: '`syncd server trim --retention-entries 10 --keep-versions-days 0` (a process, its start included): every journal row but the last 10 per namespace deleted (rows: the report's `dropped`); commit_* = 1-op commits in the small namespace before and while it ran',
+    note: '`syncd server trim --retention-entries 10 --keep-versions-days 0` (a process, its start included): every journal row but the last 10 per namespace deleted (rows: `dropped` in its report); commit_* = 1-op commits in the small namespace before and while it ran',
   };
 }
 
