@@ -330,24 +330,29 @@ export class PostgresStore implements JournalStore {
     const policy = await this.retention();
     const keepS = await this.keepVersions();
     for (const { id, name } of await this.namespaces()) {
-      // 1. raise the floor under the namespace lock (short); 2. delete below it in chunks.
+      // 1. search the journal without a lock (a commit meanwhile only adds entries after \`head\`, all
+      // recent, so "none found" means "none up to head"); 2. raise the floor under the namespace lock
+      // (short); 3. delete below it in chunks.
+      const seen = (await query<NamespaceState>(this.#pool, SQL.nsById, [id])).rows[0];
+      if (!seen) continue;
+      const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
+      const recent = (await query<{ seq: number }>(this.#pool, SQL.firstRecent, [id, seen.floor, cutoff])).rows[0]?.seq ?? seen.head + 1;
+      // versions inside the version period are kept even below the floor
+      const kept = (await query<{ seq: number | null }>(this.#pool, SQL.firstSince, [id, now - keepS * 1000])).rows[0]?.seq ?? seen.head + 1;
       const raised = await transaction(this.#pool, async (c) => {
         const st = (await c.query<NamespaceState>(SQL.nsLock, [id])).rows[0]!;
-        const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
-        const recent = (await c.query<{ seq: number }>(SQL.firstRecent, [id, st.floor, cutoff])).rows[0];
         const devs = (await c.query<DeviceRow>(SQL.devicesOf, [id])).rows;
         const plan = planTrim({
           head: st.head,
           floor: st.floor,
           policy,
           now,
-          firstRecentSeq: recent?.seq ?? null,
+          firstRecentSeq: recent,
           devices: devs.filter((d) => !d.revoked).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
         });
         if (plan.floor > st.floor) await c.query(SQL.setFloor, [id, plan.floor]);
         const floor = Math.max(plan.floor, st.floor);
-        const kept = (await c.query<{ seq: number }>(SQL.firstRecent, [id, 0, now - keepS * 1000])).rows[0];
-        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
+        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept) };
       });
       const dropped = await this.#purgeBelow(id, raised.limit);
       report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });

@@ -425,44 +425,57 @@ export class SqliteStore implements JournalStore {
     for (const { id, name } of all) {
       const raised = await this.#run(() => this.#raiseFloor(id, policy, keepS, now));
       const lowest = (this.#s.minSeq.get(id) as { lo: number | null }).lo;
-      const dropped = await purgeInSlices(lowest, raised.limit, this.#trimChunk, (from, hi) =>
-        this.#run(() =>
-          this.#db
-            .transaction(() => {
-              const n = this.#s.journalPurge.run(id, from, hi).changes;
-              this.#s.opResultsPurge.run(id, from, hi);
-              this.#s.tombstonePurge.run(id, from, hi);
-              return n;
-            })
-            .immediate(),
-        ),
-      );
+      const dropped = await purgeInSlices(lowest, raised.limit, this.#trimChunk, (from, hi) => this.#run(() => this.#purge(id, from, hi)));
       report.namespaces.push({ name, oldFloor: raised.old, newFloor: raised.floor, head: raised.head, dropped, misses: raised.misses });
       await yieldTurn();
     }
+    // one fsynced write makes every chunk before it durable (the WAL is written in order)
+    await this.#run(() => this.#db.transaction(() => this.#s.metaSet.run('last_trim', String(now))).immediate());
     return report;
   }
 
+  /**
+   * One chunk of a trim's deletions, without an fsync of its own (`synchronous = NORMAL` for it only): the
+   * trim's last, fsynced write takes it along. Lost to a crash before that, it is rows the next trim deletes.
+   */
+  #purge(ns: number, from: number, hi: number): number {
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#db
+        .transaction(() => {
+          const n = this.#s.journalPurge.run(ns, from, hi).changes;
+          this.#s.opResultsPurge.run(ns, from, hi);
+          this.#s.tombstonePurge.run(ns, from, hi);
+          return n;
+        })
+        .immediate();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
   #raiseFloor(id: number, policy: RetentionPolicy, keepS: number, now: number): { old: number; floor: number; head: number; misses: number; limit: number } {
+    // the journal is searched before the write lock is taken (a WAL reader never blocks a commit): a commit
+    // meanwhile only adds entries after \`head\`, all of them recent, so "none found" means "none up to head"
+    const seen = this.#state(id);
+    const recent = (this.#s.firstRecent.get(id, seen.floor, policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000) as { seq: number } | undefined)?.seq ?? seen.head + 1;
+    // versions inside the version period are kept even below the floor
+    const kept = (this.#s.firstSince.get(id, now - keepS * 1000) as { seq: number | null }).seq ?? seen.head + 1;
     return this.#db
       .transaction(() => {
         const st = this.#state(id);
-        const cutoff = policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000;
-        const recent = this.#s.firstRecent.get(id, st.floor, cutoff) as { seq: number } | undefined;
         const devs = this.#s.devicesOf.all(id) as Array<{ cursor_seq: number | null; last_seen: number | null; revoked: number }>;
         const plan = planTrim({
           head: st.head,
           floor: st.floor,
           policy,
           now,
-          firstRecentSeq: recent?.seq ?? null,
+          firstRecentSeq: recent,
           devices: devs.filter((d) => d.revoked === 0).map((d) => ({ cursorSeq: d.cursor_seq, lastSeen: d.last_seen })),
         });
         if (plan.floor > st.floor) this.#s.setFloor.run({ floor: plan.floor, id });
         const floor = Math.max(plan.floor, st.floor);
-        // versions inside the version period are kept even below the floor
-        const kept = this.#s.firstRecent.get(id, 0, now - keepS * 1000) as { seq: number } | undefined;
-        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept?.seq ?? null) };
+        return { old: st.floor, floor, head: st.head, misses: plan.misses, limit: purgeLimit(floor, st.head, kept) };
       })
       .immediate();
   }
