@@ -145,7 +145,7 @@ export const SQL = {
   blobGet: 'SELECT size FROM blob_refs WHERE ns = $1 AND hash = $2',
   blobInsert: 'INSERT INTO blob_refs (ns, hash, size, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
 
-  // in seq order from the floor (the primary key), \`at\` only filtered: as on SQLite (statements.ts)
+  // in seq order from the floor (the primary key), `at` only filtered: as on SQLite (statements.ts)
   firstRecent: 'SELECT seq FROM journal WHERE ns = $1 AND seq >= $2 AND at + 0 >= $3 ORDER BY seq LIMIT 1',
   // the first entry of the version period, through journal_at: as on SQLite (statements.ts `firstSince`)
   firstSince: 'SELECT min(seq) AS seq FROM journal WHERE ns = $1 AND at >= $2',

@@ -330,7 +330,7 @@ export class PostgresStore implements JournalStore {
     const policy = await this.retention();
     const keepS = await this.keepVersions();
     for (const { id, name } of await this.namespaces()) {
-      // 1. search the journal without a lock (a commit meanwhile only adds entries after \`head\`, all
+      // 1. search the journal without a lock (a commit meanwhile only adds entries after `head`, all
       // recent, so "none found" means "none up to head"); 2. raise the floor under the namespace lock
       // (short); 3. delete below it in chunks.
       const seen = (await query<NamespaceState>(this.#pool, SQL.nsById, [id])).rows[0];

@@ -114,8 +114,8 @@ export function prepare(db: Database.Database) {
     ),
     blobGet: db.prepare('SELECT size FROM blob_refs WHERE ns = ? AND hash = ?'),
     blobInsert: db.prepare('INSERT INTO blob_refs (ns, hash, size, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
-    // the first entry from `floor` at or after a time: in seq order on the primary key, \`at\` only filtered
-    // (\`at + 0\` keeps journal_at out). A trim keeps the floor near the age cutoff, so the first rows it reads
+    // the first entry from `floor` at or after a time: in seq order on the primary key, `at` only filtered
+    // (`at + 0` keeps journal_at out). A trim keeps the floor near the age cutoff, so the first rows it reads
     // match; through journal_at it fetched and sorted every later entry (~0.5 s at 1,000,000 entries).
     firstRecent: db.prepare('SELECT seq FROM journal WHERE ns = ? AND seq >= ? AND at + 0 >= ? ORDER BY seq LIMIT 1'),
     // the first entry of the version period: through journal_at, the entries since the cutoff only (the rows

@@ -456,7 +456,7 @@ export class SqliteStore implements JournalStore {
 
   #raiseFloor(id: number, policy: RetentionPolicy, keepS: number, now: number): { old: number; floor: number; head: number; misses: number; limit: number } {
     // the journal is searched before the write lock is taken (a WAL reader never blocks a commit): a commit
-    // meanwhile only adds entries after \`head\`, all of them recent, so "none found" means "none up to head"
+    // meanwhile only adds entries after `head`, all of them recent, so "none found" means "none up to head"
     const seen = this.#state(id);
     const recent = (this.#s.firstRecent.get(id, seen.floor, policy.maxAgeS === null ? 0 : now - policy.maxAgeS * 1000) as { seq: number } | undefined)?.seq ?? seen.head + 1;
     // versions inside the version period are kept even below the floor
