@@ -264,10 +264,11 @@ export async function scanFolder(root: string, src: LocalSource, sink: ScanSink,
 function treeSource(tree: LocalTree, byIno?: (ino: number) => LocalEntry[]): LocalSource {
   let dirs: Map<string, LocalEntry[]> | null = null;
   let inos: Map<number, LocalEntry[]> | null = null;
-  const index = <K>(key: (e: LocalEntry) => K): Map<K, LocalEntry[]> => {
+  // the tree's keys are disk paths
+  const index = <K>(key: (diskPath: string, e: LocalEntry) => K): Map<K, LocalEntry[]> => {
     const m = new Map<K, LocalEntry[]>();
     for (const [k, e] of tree) {
-      const at = key({ ...e, diskPath: k });
+      const at = key(k, e);
       const list = m.get(at);
       if (list) list.push(e);
       else m.set(at, [e]);
@@ -275,8 +276,8 @@ function treeSource(tree: LocalTree, byIno?: (ino: number) => LocalEntry[]): Loc
     return m;
   };
   return {
-    children: (dir) => (dirs ??= index((e) => parentPath(e.diskPath))).get(dir) ?? [],
-    byIno: byIno ?? ((ino) => (inos ??= index((e) => e.ino)).get(ino) ?? []),
+    children: (dir) => (dirs ??= index((k) => parentPath(k))).get(dir) ?? [],
+    byIno: byIno ?? ((ino) => (inos ??= index((_, e) => e.ino)).get(ino) ?? []),
   };
 }
 

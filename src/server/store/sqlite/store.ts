@@ -430,7 +430,7 @@ export class SqliteStore implements JournalStore {
       await yieldTurn();
     }
     // one fsynced write makes every chunk before it durable (the WAL is written in order)
-    await this.#run(() => this.#db.transaction(() => this.#s.metaSet.run('last_trim', String(now))).immediate());
+    if (report.namespaces.some((n) => n.dropped > 0)) await this.#run(() => this.#db.transaction(() => this.#s.metaSet.run('last_trim', String(now))).immediate());
     return report;
   }
 
