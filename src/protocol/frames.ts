@@ -99,18 +99,14 @@ export class FrameDecoder {
     return out;
   }
 
-  /** All that is left of the current frame's body, as one Buffer: a slice when one chunk holds it, else one copy. */
-  async whole(): Promise<Buffer> {
-    const size = this.#left;
-    if (this.#buf.length - this.#pos >= size) {
-      const out = this.#buf.subarray(this.#pos, this.#pos + size);
-      this.#pos += size;
-      this.#left = 0;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(size);
-    let got = 0;
-    for (let c = await this.piece(); c !== null; c = await this.piece()) got += c.copy(out, got);
+  /**
+   * All that is left of the current frame's body, as slices of the chunks it
+   * arrived in (no copy): a multi-MiB body is not copied into fresh memory,
+   * whose page faults cost more than the copy.
+   */
+  async pieces(): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let c = await this.piece(); c !== null; c = await this.piece()) out.push(c);
     return out;
   }
 

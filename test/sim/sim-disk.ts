@@ -460,7 +460,7 @@ export class SimDisk {
       }),
       createNew: (p) => op(`create ${p}`, 'write', () => handle(disk.createFile(p, Buffer.alloc(0), 0o600, true), p, true)),
       writeNew: (p, data, o) => op(`writefile ${p}`, 'write', () => {
-        const n = disk.createFile(p, data, (o.mode ?? 0o600) & 0o7777, true);
+        const n = disk.createFile(p, Buffer.isBuffer(data) ? data : Buffer.concat(data), (o.mode ?? 0o600) & 0o7777, true);
         if (o.mtimeMs !== undefined) n.mtimeMs = o.mtimeMs;
         if (o.fsync) {
           n.durable = n.data;

@@ -141,7 +141,7 @@ export class SimRemote {
   async fetchBlobBuffers(hashes: string[], maxBytes: number, onBlob: OnBlobBuffer): Promise<void> {
     const frames = await this.#call('fetchBlobs', async () => {
       const out: { hash: string; size: number; data: Buffer | null }[] = [];
-      await this.real.fetchBlobBuffers(hashes, maxBytes, async (hash, size, body) => void out.push({ hash, size, data: body === null ? null : Buffer.from(body) }));
+      await this.real.fetchBlobBuffers(hashes, maxBytes, async (hash, size, body) => void out.push({ hash, size, data: body === null ? null : Buffer.concat(body) }));
       return out;
     });
     // a reply cut short: some frames arrive, then the connection drops
@@ -151,7 +151,7 @@ export class SimRemote {
         this.counters.lostReplies++;
         throw new RemoteError('network', 'simulated connection reset in the middle of a batch download', { server: this.server });
       }
-      await onBlob(f.hash, f.size, f.data);
+      await onBlob(f.hash, f.size, f.data === null ? null : [f.data]);
     }
   }
 

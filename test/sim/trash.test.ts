@@ -39,8 +39,8 @@ const blobs = {
   async fetchBlobs(hashes: string[], onBlob: (h: string, size: number, body: Readable) => Promise<void>) {
     for (const h of hashes) await onBlob(h, NEW.length, Readable.from([Buffer.from(NEW)]));
   },
-  async fetchBlobBuffers(hashes: string[], _max: number, onBlob: (h: string, size: number, data: Buffer | null) => Promise<void> | void) {
-    for (const h of hashes) await onBlob(h, NEW.length, Buffer.from(NEW));
+  async fetchBlobBuffers(hashes: string[], _max: number, onBlob: (h: string, size: number, data: readonly Buffer[] | null) => Promise<void> | void) {
+    for (const h of hashes) await onBlob(h, NEW.length, [Buffer.from(NEW)]);
   },
 } as unknown as RemoteClient;
 

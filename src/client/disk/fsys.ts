@@ -28,8 +28,8 @@ import {
   symlinkSync,
   unlinkSync,
   utimesSync,
-  write as fsWrite,
-  writeSync,
+  writev as fsWritev,
+  writevSync,
   type Dirent,
   type Stats,
 } from 'node:fs';
@@ -110,12 +110,12 @@ export interface Fsys {
   /** a new file (EEXIST when the name is taken), mode 0600, for writing */
   createNew(p: string): Promise<FsHandle>;
   /**
-   * A new file (EEXIST when taken) holding `data`, with the mode and mtime
+   * A new file (EEXIST when taken) holding `data` (its pieces in order), with the mode and mtime
    * asked for, fsynced when asked. Returns its stat, taken on the open file:
    * the identity the file keeps when it is later renamed or linked. On
    * failure nothing is left at `p`.
    */
-  writeNew(p: string, data: Buffer, opts: WriteNewOptions): Promise<FsStat>;
+  writeNew(p: string, data: Buffer | readonly Buffer[], opts: WriteNewOptions): Promise<FsStat>;
   /** a copy of `src` under a new name (EEXIST when taken); a reflink where the disk can */
   copyNew(src: string, dst: string): Promise<void>;
   /** fsync of a directory: the entries created, renamed or removed in it are durable */
@@ -137,8 +137,8 @@ const fdClose = promisify(fsClose);
 const fdSync = promisify(fsFsync);
 const fdStat = promisify(fsFstat) as (fd: number) => Promise<Stats>;
 const fdUtimes = promisify(fsFutimes);
-const fdWrite = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
-  new Promise((resolve, reject) => fsWrite(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+const fdWritev = (fd: number, bufs: readonly Buffer[], pos: number): Promise<number> =>
+  new Promise((resolve, reject) => fsWritev(fd, bufs as Buffer[], pos, (err, n) => (err ? reject(err) : resolve(n))));
 
 /**
  * Below this size a new file is written with blocking calls: open, write,
@@ -163,9 +163,38 @@ function now<T>(fn: () => T): Promise<T> {
   }
 }
 
-function writeFd(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
+/** The pieces of `data` after its first `n` bytes (no copy). */
+function after(data: readonly Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = n;
+  for (const p of data) {
+    if (skip >= p.length) skip -= p.length;
+    else {
+      out.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
+    }
+  }
+  return out;
+}
+
+function pieces(data: Buffer | readonly Buffer[]): Buffer[] {
+  return (Buffer.isBuffer(data) ? [data] : data).filter((p) => p.length > 0);
+}
+
+function total(data: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of data) n += p.length;
+  return n;
+}
+
+/** Writes the pieces in order from offset 0 (a short write goes on from where it stopped). */
+function writeFd(fd: number, data: readonly Buffer[]): void {
+  let pos = 0;
+  for (let todo = data; todo.length > 0; ) {
+    const n = writevSync(fd, todo as Buffer[], pos);
+    pos += n;
+    todo = after(todo, n);
+  }
 }
 
 function removeQuietly(path: string): void {
@@ -179,7 +208,7 @@ function removeQuietly(path: string): void {
 function writeNewSyncImpl(path: string, buf: Buffer, mode = 0o600): void {
   const fd = openSync(path, 'wx', mode);
   try {
-    writeFd(fd, buf);
+    writeFd(fd, pieces(buf));
   } catch (e) {
     try {
       closeSync(fd);
@@ -223,12 +252,13 @@ const slim = (st: Stats): FsStat => new FileStat(st.dev, st.ino, st.size, st.mti
 /** seconds, as futimes wants them */
 const secs = (ms: number): number => ms / 1000;
 
-async function writeNewImpl(path: string, buf: Buffer, opts: WriteNewOptions): Promise<FsStat> {
+async function writeNewImpl(path: string, content: Buffer | readonly Buffer[], opts: WriteNewOptions): Promise<FsStat> {
   const mode = opts.mode ?? 0o600;
-  if (buf.length <= SYNC_WRITE_MAX) {
+  const data = pieces(content);
+  if (total(data) <= SYNC_WRITE_MAX) {
     const fd = openSync(path, 'wx', mode);
     try {
-      writeFd(fd, buf);
+      writeFd(fd, data);
       if (opts.mtimeMs !== undefined) futimesSync(fd, secs(Date.now()), secs(opts.mtimeMs));
       const st = slim(fstatSync(fd));
       if (opts.fsync) await fdSync(fd);
@@ -248,8 +278,12 @@ async function writeNewImpl(path: string, buf: Buffer, opts: WriteNewOptions): P
   // objects cost more main-thread time than the writes
   const fd = await fdOpen(path, 'wx', mode);
   try {
-    let off = 0;
-    while (off < buf.length) off += await fdWrite(fd, buf, off, buf.length - off, off);
+    let pos = 0;
+    for (let todo = data; todo.length > 0; ) {
+      const n = await fdWritev(fd, todo, pos);
+      pos += n;
+      todo = after(todo, n);
+    }
     if (opts.mtimeMs !== undefined) await fdUtimes(fd, secs(Date.now()), secs(opts.mtimeMs));
     const st = slim(await fdStat(fd));
     if (opts.fsync) await fdSync(fd);

@@ -246,11 +246,15 @@ export class RemoteClient {
     });
   }
 
-  /** `GET /v1/chunks/{hash}`: one chunk, whole, in memory (chunks are at most a few MiB). */
-  async getChunk(hash: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  /**
+   * `GET /v1/chunks/{hash}`: one chunk, whole, in memory (chunks are at most
+   * a few MiB); read into `into` when given (at most its length, instead of
+   * `maxBytes`), as a slice of it.
+   */
+  async getChunk(hash: string, maxBytes: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer> {
     if (!isSha256Hex(hash)) throw new TypeError(`getChunk: not a SHA-256 hex hash: ${hash}`);
     const reply = await this.#http.send({ method: 'GET', path: `/v1/chunks/${hash}`, signal, what: 'download' });
-    return this.#http.readAll(reply, maxBytes, 'download');
+    return into ? this.#http.readInto(reply, into, 'download') : this.#http.readAll(reply, maxBytes, 'download');
   }
 
   async commit(ops: Op[]): Promise<OpResult[]> {
@@ -359,8 +363,8 @@ export class RemoteClient {
   }
 
   /**
-   * fetchBlobs for small blobs: each frame is handed over whole, as one
-   * Buffer, without a stream per blob (for thousands of small files the
+   * fetchBlobs for small blobs: each frame is handed over whole, as the
+   * pieces it arrived in, without a stream per blob (for thousands of small files the
    * streams cost more than the bytes). A frame larger than `maxBytes` is
    * skipped unread and reported with `data` null, so a server announcing a
    * huge size cannot make the client buffer it.
@@ -389,7 +393,7 @@ export class RemoteClient {
           chunks.push(c);
         }
         if (n !== got.total) throw this.#http.malformed('download', `blob ${hash} ended after ${n} of ${got.total} bytes`);
-        await onBlob(hash, got.total, Buffer.concat(chunks, n));
+        await onBlob(hash, got.total, chunks);
       } finally {
         discard(got.body);
       }

@@ -208,6 +208,28 @@ export class Sender {
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
   }
+
+  /**
+   * The whole body of `reply` copied into `into` (at most its length; more
+   * is a `protocol` error): the bytes that came, as a slice of it. A buffer
+   * used before is already backed by memory, where a new one would take a
+   * page fault every 4 KiB.
+   */
+  async readInto(reply: Reply, into: Buffer, what: string): Promise<Buffer> {
+    let n = 0;
+    try {
+      for await (const c of chunksOf(reply.body)) {
+        if (n + c.length > into.length) {
+          discard(reply.body);
+          throw this.malformed(what, `the reply exceeds ${into.length} bytes`);
+        }
+        n += c.copy(into, n);
+      }
+    } catch (e) {
+      throw translateNetworkError(e, this.server);
+    }
+    return into.subarray(0, n);
+  }
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {

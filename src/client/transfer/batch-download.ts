@@ -3,7 +3,7 @@
 // the reply keeps streaming; what a dropped reply did not deliver is asked
 // for again.
 
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { nodeFsys } from '../disk/fsys.js';
 import { Backoff, sleep } from '../agent/backoff.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
@@ -18,7 +18,7 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
   // files cost file-system round trips, not bandwidth
   const writes = new InFlight();
   const received = new Set<Group>();
-  const write = (i: number, buf: Buffer): Promise<void> =>
+  const write = (i: number, buf: readonly Buffer[]): Promise<void> =>
     writeTemp(fs, items[i] as DownloadItem, buf, fsync).then(
       (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
       (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
@@ -39,22 +39,12 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
             if (g === undefined || g.hash !== hash) {
               throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
             }
-            if (data !== null) await opts.throttle?.(data.length, opts.signal);
+            if (data !== null) await opts.throttle?.(byteLength(data), opts.signal);
             received.add(g);
             progress = true;
-            // verified and written while the next frames are parsed (a big
-            // blob is hashed on the thread pool meanwhile)
-            if (data !== null && data.length >= POOL_HASH_MIN) {
-              writes.add(verifyOnPool(remote, g, size, data).then(
-                async (buf) => {
-                  if (buf !== undefined) for (const i of g.idx) await write(i, buf);
-                },
-                (e: unknown) => void (g.error = asError(e)),
-              ));
-            } else {
-              const buf = verify(remote, g, size, data);
-              if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
-            }
+            // verified here, then written while the next frames are parsed
+            const buf = verify(remote, g, size, data);
+            if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
             await writes.below(PARALLEL_WRITES);
           },
           opts.signal,
@@ -118,11 +108,14 @@ class InFlight {
 }
 
 /**
- * Checks one frame of a batch and returns its bytes, or records on the
- * group why not. Verification happens in memory, before anything is
- * written, so bad content never touches the disk.
+ * Checks one frame of a batch and returns its bytes (the pieces they
+ * arrived in), or records on the group why not. Verification happens in
+ * memory, before anything is written, so bad content never touches the
+ * disk. The hash is taken piece by piece on this thread: handing a blob to
+ * the thread pool (WebCrypto) would first copy it whole into fresh memory,
+ * which costs more than the hash.
  */
-function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null, digest?: string): Buffer | undefined {
+function verify(remote: BlobRemote, g: Group, size: number, data: readonly Buffer[] | null): readonly Buffer[] | undefined {
   if (size === -1) {
     g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
       server: serverOf(remote),
@@ -130,11 +123,13 @@ function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null,
     });
     return undefined;
   }
-  if (size !== g.size || data === null) {
+  if (size !== g.size || data === null || byteLength(data) !== size) {
     g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
     return undefined;
   }
-  const got = digest ?? createHash('sha256').update(data).digest('hex');
+  const h = createHash('sha256');
+  for (const p of data) h.update(p);
+  const got = h.digest('hex');
   if (got !== g.hash) {
     g.error = mismatch(remote, g.hash, `its content hashes to ${got}`);
     return undefined;
@@ -142,11 +137,8 @@ function verify(remote: BlobRemote, g: Group, size: number, data: Buffer | null,
   return data;
 }
 
-/** From this size on, a blob is hashed on the thread pool (WebCrypto), off the main thread. */
-const POOL_HASH_MIN = 256 * 1024;
-
-/** verify, with the SHA-256 computed on the thread pool. */
-async function verifyOnPool(remote: BlobRemote, g: Group, size: number, data: Buffer): Promise<Buffer | undefined> {
-  if (size !== g.size) return verify(remote, g, size, data);
-  return verify(remote, g, size, data, Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'));
+function byteLength(data: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of data) n += p.length;
+  return n;
 }

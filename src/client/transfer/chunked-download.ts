@@ -283,7 +283,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
   for (let i = 0; i < chunks.length && early.size < FETCH_AHEAD; i++) {
     const c = chunks[i]!;
     if (c.offset + c.size <= extent || (places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
-    const p = fetchChunk(remote, c.hash, c.size, opts);
+    const p = fetchChunk(remote, c.hash, c.size, opts, whole.take(c.size));
     p.catch(() => {}); // awaited at its turn
     early.set(i, p);
   }
@@ -305,7 +305,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
           if (!checkLocal) unchecked = true;
           if (opts.stats) opts.stats.reused += c.size;
         } else {
-          buf = await (fetched ?? fetchChunk(remote, c.hash, c.size, opts));
+          buf = await (fetched ?? fetchChunk(remote, c.hash, c.size, opts, whole.take(c.size)));
           if (opts.stats) opts.stats.fetched += c.size;
         }
         await writeAll(out, buf, c.offset);
@@ -409,11 +409,12 @@ async function fromLocal(sources: Sources, places: readonly LocalChunkPlace[], c
   return null;
 }
 
-async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions & { slots: Slots }): Promise<Buffer> {
+/** A chunk from the server, verified; read into `into` (a buffer the hasher recycles: no fresh memory per chunk). */
+async function fetchChunk(remote: ChunkFetchRemote, hash: string, size: number, opts: ChunkedDownloadOptions & { slots: Slots }, into: Buffer): Promise<Buffer> {
   const backoff = new Backoff({ baseMs: 250, capMs: 5000 });
   for (let failures = 0; ; failures++) {
     try {
-      const buf = await opts.slots(() => remote.getChunk(hash, size, opts.signal));
+      const buf = await opts.slots(() => remote.getChunk(hash, size, opts.signal, into));
       await opts.throttle?.(buf.length, opts.signal);
       if (buf.length !== size || sha256(buf) !== hash) throw wrong(hash, `${buf.length} bytes arrived that do not hash to it`);
       return buf;

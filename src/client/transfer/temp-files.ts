@@ -99,10 +99,12 @@ export function syncWhenWritten(fsync: boolean, size: number): boolean {
   return fsync || size >= EARLY_SYNC_MIN;
 }
 
-/** Creates a temp file for `item` holding exactly `buf`. Nothing is left on failure. */
-export async function writeTemp(fs: Fsys, item: DownloadItem, buf: Buffer, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
+/** Creates a temp file for `item` holding exactly the bytes of `data`, in order. Nothing is left on failure. */
+export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean): Promise<{ path: string; stat: FsStat }> {
   const path = join(item.dirAbs, tempName());
-  const stat = await fs.writeNew(path, buf, { fsync: syncWhenWritten(fsync, buf.length), mode: item.mode, mtimeMs: item.mtimeMs });
+  let size = 0;
+  for (const p of data) size += p.length;
+  const stat = await fs.writeNew(path, data, { fsync: syncWhenWritten(fsync, size), mode: item.mode, mtimeMs: item.mtimeMs });
   return { path, stat };
 }
 

@@ -91,7 +91,7 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   const fs = opts.fs ?? nodeFsys;
   if (size === 0) {
     if (hash !== EMPTY_SHA256) throw mismatch(remote, hash, 'a size of 0 cannot have that hash');
-    return writeTemp(fs, item, Buffer.alloc(0), fsync);
+    return writeTemp(fs, item, [], fsync);
   }
   const retries = opts.retries ?? 5;
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {

@@ -29,7 +29,7 @@ async function decode(source: AsyncIterable<Buffer>, hashes: string[], read: Rea
       continue;
     }
     if (read === 'whole') {
-      seen.push([h.hash, h.size, Buffer.from(await d.whole())]);
+      seen.push([h.hash, h.size, Buffer.concat(await d.pieces())]);
       continue;
     }
     const parts: Buffer[] = [];
@@ -89,8 +89,26 @@ describe('FrameDecoder round trip', () => {
   test('a body inside one chunk is a slice of it, not a copy', async () => {
     const d = new FrameDecoder(pieces(WIRE, []), HASHES, malformed);
     await d.next();
-    const body = await d.whole();
-    expect(body.buffer).toBe(WIRE.buffer);
+    const body = await d.pieces();
+    expect(body).toHaveLength(1);
+    expect(body[0]!.buffer).toBe(WIRE.buffer);
+  });
+
+  test('a body cut across chunks comes as slices of each chunk, never copied', async () => {
+    const wire = pieces(WIRE, [70, 71, 90]);
+    const chunks: Buffer[] = [];
+    async function* keep(): AsyncGenerator<Buffer> {
+      for await (const c of wire) {
+        chunks.push(c);
+        yield c;
+      }
+    }
+    const d = new FrameDecoder(keep(), HASHES, malformed);
+    const h = await d.next();
+    const body = await d.pieces();
+    expect(Buffer.concat(body).length).toBe(h!.size);
+    expect(body.length).toBeGreaterThan(1);
+    for (const b of body) expect(chunks.some((c) => c.buffer === b.buffer && b.byteOffset >= c.byteOffset && b.byteOffset + b.length <= c.byteOffset + c.length)).toBe(true);
   });
 });
 
@@ -129,7 +147,7 @@ describe('FrameDecoder refuses a malformed reply', () => {
       const seen: Array<[string, number, Buffer | null]> = [];
       const d = new FrameDecoder(pieces(WIRE.subarray(0, end), [Math.floor(end / 2)]), HASHES, malformed);
       const run = async (): Promise<void> => {
-        for (let h = await d.next(); h !== null; h = await d.next()) seen.push([h.hash, h.size, h.size < 0 ? null : Buffer.from(await d.whole())]);
+        for (let h = await d.next(); h !== null; h = await d.next()) seen.push([h.hash, h.size, h.size < 0 ? null : Buffer.concat(await d.pieces())]);
       };
       await expect(run(), `end ${end}`).rejects.toThrow(/ended/);
       expect(seen, `end ${end}`).toEqual(EXPECTED.slice(0, seen.length));

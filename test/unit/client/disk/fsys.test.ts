@@ -36,6 +36,24 @@ describe('nodeFsys.writeNew', () => {
     }
   });
 
+  test.each([
+    { name: 'small (blocking calls)', sizes: [1, 0, 4096, 17, 0, 3000] },
+    { name: 'large (thread pool)', sizes: [65536, 0, 300 * 1024, 1, 65535, 200 * 1024] },
+  ])('pieces, $name: the file holds them in order, empty ones included', async ({ sizes }) => {
+    const parts = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    // slices of one buffer too, as the batch download hands them on
+    const backing = Buffer.concat(parts);
+    const slices: Buffer[] = [];
+    let at = 0;
+    for (const n of sizes) slices.push(backing.subarray(at, (at += n)));
+    for (const [k, data] of [parts, slices].entries()) {
+      const p = join(dir, `p${k}`);
+      const st = await nodeFsys.writeNew(p, data, { fsync: k === 1 });
+      expect(readFileSync(p).equals(backing)).toBe(true);
+      expect(st.size).toBe(backing.length);
+    }
+  });
+
   test('without mode and mtime: private, written now', async () => {
     const p = join(dir, 'g');
     const before = Date.now();

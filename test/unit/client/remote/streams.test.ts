@@ -202,7 +202,7 @@ describe('readBlobFrameBuffers (whole frames)', () => {
   async function collectWhole(source: AsyncIterable<Buffer>, hs: string[], maxBytes = 1 << 20): Promise<Array<[string, number, Buffer | null]>> {
     const seen: Array<[string, number, Buffer | null]> = [];
     await readBlobFrameBuffers(source, hs, maxBytes, (hash, size, data) => {
-      seen.push([hash, size, data === null ? null : Buffer.from(data)]);
+      seen.push([hash, size, data === null ? null : Buffer.concat(data)]);
     }, SERVER);
     return seen;
   }
@@ -246,7 +246,7 @@ describe('readBlobFrameBuffers (whole frames)', () => {
       let err: unknown;
       try {
         await readBlobFrameBuffers(pieces(wire.subarray(0, end), [Math.floor(end / 2)]), hashes, 1 << 20, (hash, _size, data) => {
-          delivered.push([hash, data === null ? null : Buffer.from(data)]);
+          delivered.push([hash, data === null ? null : Buffer.concat(data)]);
         }, SERVER);
       } catch (e) {
         err = e;
@@ -291,7 +291,7 @@ describe('readBlobFrameBuffers (whole frames)', () => {
   });
 });
 
-describe('RemoteClient.fetchBlobBuffers', () => {
+describe('RemoteClient downloads over a fake server (fetchBlobBuffers, getChunk)', () => {
   let fake: FakeServer;
   let client: RemoteClient;
   beforeEach(async () => {
@@ -306,7 +306,7 @@ describe('RemoteClient.fetchBlobBuffers', () => {
   const gather = async (hs: string[], maxBytes = 1 << 20): Promise<Array<[string, number, string | null]>> => {
     const seen: Array<[string, number, string | null]> = [];
     await client.fetchBlobBuffers(hs, maxBytes, (hash, size, data) => {
-      seen.push([hash, size, data === null ? null : data.toString('latin1')]);
+      seen.push([hash, size, data === null ? null : Buffer.concat(data).toString('latin1')]);
     });
     return seen;
   };
@@ -345,6 +345,28 @@ describe('RemoteClient.fetchBlobBuffers', () => {
 
   test('more than 1000 hashes is a caller bug', async () => {
     await expect(client.fetchBlobBuffers(Array(1001).fill(A.hash), 100, () => {})).rejects.toThrow(TypeError);
+  });
+
+  describe('getChunk into a buffer', () => {
+    const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    const path = `/v1/chunks/${BIG.hash}`;
+
+    test('the reply lands in the buffer given, however it is cut: a slice of it comes back', async () => {
+      fake.on('GET', path, { chunks: [body.subarray(0, 1), body.subarray(1, 4000), body.subarray(4000)] });
+      const into = Buffer.alloc(8192);
+      const got = await client.getChunk(BIG.hash, 1, undefined, into);
+      expect(got.equals(body)).toBe(true);
+      expect(got.buffer).toBe(into.buffer);
+      expect(got.byteOffset).toBe(into.byteOffset);
+    });
+
+    test('a reply longer than the buffer is a protocol error, not an overrun', async () => {
+      fake.on('GET', path, { chunks: [body] });
+      const backing = Buffer.alloc(6000, 0xee);
+      const into = backing.subarray(0, 4999);
+      await expect(client.getChunk(BIG.hash, 1 << 20, undefined, into)).rejects.toMatchObject({ code: 'protocol', message: expect.stringMatching(/exceeds 4999 bytes/) });
+      expect(backing.subarray(4999).every((b) => b === 0xee)).toBe(true);
+    });
   });
 });
 

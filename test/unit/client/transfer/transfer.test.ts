@@ -350,7 +350,7 @@ describe('downloadManyToTemp', () => {
     const SMALL = bytes(1024 * 1024 - 1, 16);
     serveBlobs(new Map([[sha(BIG), BIG], [sha(SMALL), SMALL], [sha(A), A]]));
     const flushed = new Map<number, boolean>();
-    const fs: Fsys = { ...nodeFsys, writeNew: (p, data, o) => (flushed.set(data.length, o.fsync), nodeFsys.writeNew(p, data, o)) };
+    const fs: Fsys = { ...nodeFsys, writeNew: (p, data, o) => (flushed.set(Buffer.concat(Buffer.isBuffer(data) ? [data] : data).length, o.fsync), nodeFsys.writeNew(p, data, o)) };
     const items = [BIG, SMALL, A].map((b) => ({ hash: sha(b), size: b.length, dirAbs: dir }));
     const res = await downloadManyToTemp(client, items, { ...FAST, fsync: false, fs });
     expect(res.every((r) => r.ok)).toBe(true);
