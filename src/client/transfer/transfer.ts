@@ -96,9 +96,11 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   const retries = opts.retries ?? 5;
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
     try {
-      return await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
+      const built = await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
         fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known, slots: opts.slots, partials: opts.partials,
       });
+      // null: stored whole on the server, streamed whole below
+      if (built !== null) return built;
     } catch (e) {
       // a server without the content layer: the whole blob, below
       if (!(e instanceof RemoteError && e.code === 'not_found')) throw e;
