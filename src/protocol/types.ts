@@ -177,4 +177,6 @@ export const LIMITS = {
   commitMaxOps: 1000,
   /** max JSON body of a commit request, bytes */
   commitMaxBytes: 4 * 1024 * 1024,
+  /** max bytes of one chunk (twice the chunker's max of 4 MiB, so other chunk parameters stay possible); a file stored whole is its own one chunk of any size */
+  chunkMaxBytes: 8 * 1024 * 1024,
 } as const;

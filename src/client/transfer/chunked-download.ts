@@ -13,7 +13,7 @@
 // holds at their offsets (each hashed) stay, only the others are written.
 
 import { Backoff, sleep } from '../agent/backoff.js';
-import { SINGLE_CHUNK_MAX } from '../../core/chunker.js';
+import { LIMITS } from '../../protocol/types.js';
 import { isDiskError } from '../disk/errno.js';
 import { runLimited, type Fsys, type FsHandle, type FsStat } from '../disk/fsys.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
@@ -214,7 +214,7 @@ export interface ChunkedResult {
 
 /**
  * The file built from its chunks; null when the server stores it whole (a
- * chunk larger than the chunker ever cuts: a file uploaded in one piece is
+ * chunk larger than any the API accepts: a file uploaded in one piece is
  * its own one chunk), which the caller then streams: no chunk of a file's
  * size is ever held in memory, whatever size the server announces.
  */
@@ -223,7 +223,7 @@ export async function downloadChunked(remote: ChunkFetchRemote, d: ChunkedDownlo
   // the chunk list is a request of the budget too: files starting at once never exceed it
   const list = await slots(() => remote.fileChunks(d.hash));
   if (list.size !== d.size) throw wrong(d.hash, `the server lists ${list.size} bytes, ${d.size} were expected`);
-  if (list.chunks.some((c) => c.size > SINGLE_CHUNK_MAX)) return null;
+  if (list.chunks.some((c) => c.size > LIMITS.chunkMaxBytes)) return null;
   const { fs } = opts;
   const sources = new Sources(fs);
   const places = new Map<string, LocalChunkPlace[]>();

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import { HttpError, badRequest } from '../../protocol/errors.js';
 import { isSha256Hex } from '../../protocol/names.js';
+import { LIMITS } from '../../protocol/types.js';
 import { openContent } from '../content.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
@@ -23,8 +24,7 @@ import { hashParam, putContent } from './blobs.js';
 import { gate } from '../gate.js';
 import { HashCheckpoints, type Checkpoint } from '../hash-resume.js';
 
-/** twice the chunker's max (4 MiB), so other chunk parameters stay possible */
-export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
+export const MAX_CHUNK_BYTES = LIMITS.chunkMaxBytes;
 export const MISSING_MAX_HASHES = 10_000;
 /** a 64 GiB file in chunks of the chunker's 256 KiB minimum */
 export const MAX_FILE_CHUNKS = 262_144;

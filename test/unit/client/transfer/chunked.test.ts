@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkLengths } from '../../../../src/core/chunker.js';
+import { LIMITS } from '../../../../src/protocol/types.js';
 import { RemoteClient } from '../../../../src/client/remote/remote.js';
 import { RemoteError } from '../../../../src/client/remote/errors.js';
 import { nodeFsys, type FsHandle, type Fsys } from '../../../../src/client/disk/fsys.js';
@@ -421,8 +422,8 @@ describe('the whole-file hash of a chunked download (fed in order as chunks land
     expect(await readdir(sub)).toEqual([]);
   });
 
-  it('a file stored whole (its own one chunk, larger than any chunk the chunker cuts) is streamed, never held in memory', async () => {
-    const data = bytes(seed + 47, 6 * 1024 * 1024 + 5);
+  it('a file stored whole (its own one chunk, larger than any chunk the API takes) is streamed, never held in memory', async () => {
+    const data = bytes(seed + 47, LIMITS.chunkMaxBytes + 5);
     const h = sha256(data);
     await client.putBlob(h, data.length, () => Readable.from([data]));
     const asked: string[] = [];
