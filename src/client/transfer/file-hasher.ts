@@ -40,6 +40,59 @@ export interface FileHasher {
   abandon(): void;
 }
 
+/**
+ * ArrayBuffers finished hashers gave back, for the next file's reads: a new
+ * buffer costs a page fault per 4 KiB the first time it is written (on the
+ * 2-core VMs here ~3.4 ms per MiB, twice the SHA-256 of it), a used one
+ * nothing. A mirror of many large files would otherwise put most of their
+ * bytes through fresh memory. At most SPARE_MAX bytes are kept, and none
+ * once SPARE_IDLE_MS passed without a hasher taking or giving one.
+ */
+const SPARE_MAX = 64 * 1024 * 1024;
+const SPARE_IDLE_MS = 10_000;
+const spare: ArrayBuffer[] = [];
+let spareBytes = 0;
+let spareTimer: NodeJS.Timeout | null = null;
+
+function spareUsed(): void {
+  if (spareTimer) spareTimer.refresh();
+  else {
+    spareTimer = setTimeout(() => {
+      spare.length = 0;
+      spareBytes = 0;
+      spareTimer = null;
+    }, SPARE_IDLE_MS);
+    spareTimer.unref();
+  }
+}
+
+/** A buffer of at least `size` bytes: the smallest spare one that fits, else a new one of a power-of-two size (so that spares fit later reads). */
+function takeBuffer(size: number): ArrayBuffer {
+  let i = -1;
+  for (let j = 0; j < spare.length; j++) {
+    const b = spare[j]!;
+    if (b.byteLength >= size && (i < 0 || b.byteLength < spare[i]!.byteLength)) i = j;
+  }
+  if (i < 0) return new ArrayBuffer(size <= MIN_BUFFER ? MIN_BUFFER : 2 ** Math.ceil(Math.log2(size)));
+  const ab = spare.splice(i, 1)[0]!;
+  spareBytes -= ab.byteLength;
+  spareUsed();
+  return ab;
+}
+
+/** Keeps a buffer nothing uses any more for a later take (a detached one, moved to a worker, is empty and dropped). */
+function giveBuffer(ab: ArrayBuffer): void {
+  if (ab.byteLength === 0 || spareBytes + ab.byteLength > SPARE_MAX) return;
+  spare.push(ab);
+  spareBytes += ab.byteLength;
+  spareUsed();
+}
+
+/** Spare buffers held now, in bytes (tests). */
+export function spareBufferBytes(): number {
+  return spareBytes;
+}
+
 /** A hasher for a file of `size` bytes: on the worker threads from OFF_THREAD_MIN on. */
 export function fileHasher(size: number, chunkHashes: boolean): FileHasher {
   return size >= OFF_THREAD_MIN ? new ThreadHasher(chunkHashes) : new InlineHasher(chunkHashes);
@@ -51,16 +104,25 @@ class InlineHasher implements FileHasher {
   readonly #hashes: string[] = [];
   /** `update` hashes before it returns, so one buffer serves every read in turn */
   #buf: Buffer | null = null;
-  /** #buf was taken and not yet given back through `update` (a second taker gets a fresh buffer) */
+  /** #buf was taken and not yet given back through `update` (a second taker gets another buffer) */
   #lent = false;
+  /** the other buffers `take` handed out: spares again once hashed */
+  readonly #extra = new WeakSet<ArrayBuffer>();
 
   constructor(chunkHashes: boolean) {
     this.#part = chunkHashes ? createHash('sha256') : null;
   }
 
   take(size: number): Buffer {
-    if (this.#lent) return Buffer.allocUnsafe(size);
-    if (!this.#buf || this.#buf.length < size) this.#buf = Buffer.allocUnsafe(size);
+    if (this.#lent) {
+      const ab = takeBuffer(size);
+      this.#extra.add(ab);
+      return Buffer.from(ab, 0, size);
+    }
+    if (!this.#buf || this.#buf.length < size) {
+      if (this.#buf) giveBuffer(this.#buf.buffer as ArrayBuffer);
+      this.#buf = Buffer.from(takeBuffer(size));
+    }
     this.#lent = true;
     return this.#buf.subarray(0, size);
   }
@@ -69,14 +131,27 @@ class InlineHasher implements FileHasher {
     this.#whole.update(buf);
     if (this.#part) this.#part = hashChunks(this.#part, this.#hashes, buf, cuts);
     if (this.#buf && buf.buffer === this.#buf.buffer && buf.byteOffset === this.#buf.byteOffset) this.#lent = false;
+    else if (this.#extra.has(buf.buffer as ArrayBuffer)) {
+      this.#extra.delete(buf.buffer as ArrayBuffer);
+      giveBuffer(buf.buffer as ArrayBuffer);
+    }
   }
 
   async finish(tail: boolean): Promise<FileHashes> {
     if (this.#part && tail) this.#hashes.push(this.#part.digest('hex'));
+    this.#release();
     return { hash: this.#whole.digest('hex'), chunkHashes: this.#hashes };
   }
 
-  abandon(): void {}
+  abandon(): void {
+    this.#release();
+  }
+
+  /** #buf to the spares, unless it is still lent (its taker may yet read into it) */
+  #release(): void {
+    if (this.#buf && !this.#lent) giveBuffer(this.#buf.buffer as ArrayBuffer);
+    this.#buf = null;
+  }
 }
 
 /**
@@ -116,7 +191,10 @@ class ThreadHasher implements FileHasher {
         this.#free.push(buf);
         this.#wake();
       },
-      done: (hash, chunkHashes) => this.#result?.resolve({ hash, chunkHashes }),
+      done: (hash, chunkHashes) => {
+        this.#release();
+        this.#result?.resolve({ hash, chunkHashes });
+      },
       fail: (e) => {
         this.#error = e;
         this.#result?.reject(e);
@@ -126,13 +204,12 @@ class ThreadHasher implements FileHasher {
   }
 
   take(size: number): Buffer {
-    // the smallest free one that fits; a new one has a power-of-two size, so
-    // that chunks of many sizes (a download's) soon find one to reuse
+    // the smallest free one that fits, else a spare or a new one (takeBuffer)
     let i = -1;
     this.#free.forEach((b, j) => {
       if (b.byteLength >= size && (i < 0 || b.byteLength < this.#free[i]!.byteLength)) i = j;
     });
-    const ab = i >= 0 ? this.#free.splice(i, 1)[0]! : new ArrayBuffer(size <= MIN_BUFFER ? MIN_BUFFER : 2 ** Math.ceil(Math.log2(size)));
+    const ab = i >= 0 ? this.#free.splice(i, 1)[0]! : takeBuffer(size);
     this.#ours.add(ab);
     return Buffer.from(ab, 0, size);
   }
@@ -159,6 +236,12 @@ class ThreadHasher implements FileHasher {
 
   abandon(): void {
     this.#job.drop();
+    this.#release();
+  }
+
+  /** the buffers back from the workers, to the spares for the next file */
+  #release(): void {
+    for (const b of this.#free.splice(0)) giveBuffer(b);
   }
 
   #wake(): void {

@@ -5,7 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fileHasher, OFF_THREAD_MIN, type FileHasher } from '../../../../src/client/transfer/file-hasher.js';
+import { fileHasher, OFF_THREAD_MIN, spareBufferBytes, type FileHasher } from '../../../../src/client/transfer/file-hasher.js';
 import { baseSeed, rng, type Rng } from '../../../helpers/rng.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -128,6 +128,40 @@ describe('fileHasher', () => {
       await h.update(c);
       expect((await h.finish(false)).hash).toBe(sha(Buffer.concat([Buffer.alloc(size, 2), Buffer.alloc(size, 1), Buffer.alloc(size, 3)])));
     }
+  });
+
+  it.each([
+    ['inline', 1024],
+    ['on the worker', OFF_THREAD_MIN],
+  ])('%s: a finished file leaves its buffers for the next one, and two files taking spares at once never share memory', async (_d, sizeHint) => {
+    const size = 3 * 1024 * 1024;
+    const first = fileHasher(sizeHint, false);
+    const a = first.take(size).fill(1);
+    const b = first.take(size).fill(2);
+    await first.update(a);
+    await first.update(b);
+    expect((await first.finish(false)).hash).toBe(sha(Buffer.concat([Buffer.alloc(size, 1), Buffer.alloc(size, 2)])));
+    const kept = spareBufferBytes();
+    expect(kept).toBeGreaterThanOrEqual(2 * 4 * 1024 * 1024); // both buffers (4 MiB: sizes are powers of two) came back
+    const x = fileHasher(sizeHint, false);
+    const y = fileHasher(sizeHint, false);
+    const bx = x.take(size).fill(3);
+    const by = y.take(size).fill(4);
+    expect(spareBufferBytes()).toBeLessThan(kept); // taken from the spares, not new
+    expect(bx.every((v) => v === 3) && by.every((v) => v === 4)).toBe(true);
+    await x.update(bx);
+    await y.update(by);
+    expect((await x.finish(false)).hash).toBe(sha(Buffer.alloc(size, 3)));
+    expect((await y.finish(false)).hash).toBe(sha(Buffer.alloc(size, 4)));
+  });
+
+  it('spares are bounded (64 MiB) however many files finish', async () => {
+    const hashers = Array.from({ length: 24 }, () => fileHasher(OFF_THREAD_MIN, false));
+    const taken = hashers.map((h) => h.take(4 * 1024 * 1024).fill(5));
+    await Promise.all(hashers.map((h, i) => h.update(taken[i]!)));
+    await Promise.all(hashers.map((h) => h.finish(false)));
+    expect(spareBufferBytes()).toBeGreaterThan(0);
+    expect(spareBufferBytes()).toBeLessThanOrEqual(64 * 1024 * 1024);
   });
 
   it('an abandoned job with chunk hashes leaves both workers usable, and one without beside it unharmed', async () => {
