@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // TMPDIR for the whole run, removed at its end (test/global-tmp.ts)
+    globalSetup: ['test/global-tmp.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
