@@ -6,7 +6,7 @@
 // send.ts; bodies and batch frames are read by streams.ts.
 
 import { Readable } from 'node:stream';
-import { FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
+import { FETCH_MAX_HASHES, FRAME_MISSING, PieceList } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import { checkChanges, checkCommit, checkList, checkLongpoll, checkStatus } from '../../protocol/replies.js';
 import type { ChangesReply, ListReply, LongpollReply, Op, OpResult, StatusReply } from '../../protocol/types.js';
@@ -385,15 +385,13 @@ export class RemoteClient {
           await onBlob(hash, got.total, null);
           continue;
         }
-        const chunks: Buffer[] = [];
-        let n = 0;
+        const chunks = new PieceList();
         for await (const c of got.body as AsyncIterable<Buffer>) {
-          n += c.length;
-          if (n > got.total) throw this.#http.malformed('download', `blob ${hash} is longer than its Content-Length`);
+          if (chunks.bytes + c.length > got.total) throw this.#http.malformed('download', `blob ${hash} is longer than its Content-Length`);
           chunks.push(c);
         }
-        if (n !== got.total) throw this.#http.malformed('download', `blob ${hash} ended after ${n} of ${got.total} bytes`);
-        await onBlob(hash, got.total, chunks);
+        if (chunks.bytes !== got.total) throw this.#http.malformed('download', `blob ${hash} ended after ${chunks.bytes} of ${got.total} bytes`);
+        await onBlob(hash, got.total, chunks.parts);
       } finally {
         discard(got.body);
       }

@@ -11,6 +11,7 @@ import type { RemoteError } from './errors.js';
 import { translateNetworkError } from './errors.js';
 import { errorForStatus, malformedReply } from './reply-errors.js';
 import { chunksOf, discard } from './streams.js';
+import { PieceList } from '../../protocol/frames.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -190,14 +191,13 @@ export class Sender {
 
   /** The whole body of `reply`, at most `max` bytes (more is a `protocol` error). */
   async readAll(reply: Reply, max: number, what: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let n = 0;
+    // a reply trickled in tiny reads is joined as it comes (PieceList)
+    const chunks = new PieceList();
     try {
       // chunk by chunk as received: async iteration of the body would join
       // what is buffered into new Buffers, one more copy of every byte
       for await (const c of chunksOf(reply.body)) {
-        n += c.length;
-        if (n > max) {
+        if (chunks.bytes + c.length > max) {
           discard(reply.body);
           throw this.malformed(what, `the reply exceeds ${max} bytes`);
         }
@@ -206,7 +206,8 @@ export class Sender {
     } catch (e) {
       throw translateNetworkError(e, this.server);
     }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+    const { parts, bytes } = chunks;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
   }
 
   /**

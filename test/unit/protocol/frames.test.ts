@@ -2,8 +2,9 @@
 // reads back, however the reply is cut; and every malformed reply is
 // refused through the caller's `malformed`, never read past or guessed at.
 
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { encodeFrameHeader, FRAME_MISSING, FrameDecoder, MAX_FRAME_HEADER } from '../../../src/protocol/frames.js';
+import { encodeFrameHeader, FRAME_MISSING, FrameDecoder, MAX_FRAME_HEADER, MAX_PIECES, PieceList } from '../../../src/protocol/frames.js';
 import { A, BIG, frames, MISSING, pieces, SET, type Blob } from '../../helpers/blob-frames.js';
 
 class Malformed extends Error {}
@@ -109,6 +110,36 @@ describe('FrameDecoder round trip', () => {
     expect(Buffer.concat(body).length).toBe(h!.size);
     expect(body.length).toBeGreaterThan(1);
     for (const b of body) expect(chunks.some((c) => c.buffer === b.buffer && b.byteOffset >= c.byteOffset && b.byteOffset + b.length <= c.byteOffset + c.length)).toBe(true);
+  });
+});
+
+describe('PieceList: pieces kept as they came, tiny ones joined', () => {
+  test('up to MAX_PIECES pieces are kept as they are (no copy)', () => {
+    const src = Buffer.alloc(MAX_PIECES * 3, 7);
+    const l = new PieceList();
+    for (let i = 0; i < MAX_PIECES - 1; i++) l.push(src.subarray(i * 3, i * 3 + 3));
+    expect(l.parts).toHaveLength(MAX_PIECES - 1);
+    expect(l.parts.every((p) => p.buffer === src.buffer)).toBe(true);
+  });
+
+  test('a body trickled a byte at a time costs one object per MAX_PIECES bytes, and keeps its bytes in order', () => {
+    const body = Buffer.from(Array.from({ length: 5 * MAX_PIECES + 17 }, (_, i) => (i * 31) % 256));
+    const l = new PieceList();
+    for (let i = 0; i < body.length; i++) l.push(body.subarray(i, i + 1));
+    expect(l.parts.length).toBeLessThanOrEqual(5 + MAX_PIECES);
+    expect(l.bytes).toBe(body.length);
+    expect(Buffer.concat(l.parts).equals(body)).toBe(true);
+  });
+
+  test('a frame sent a byte per chunk comes out whole and in few pieces', async () => {
+    const big = Buffer.from(Array.from({ length: 3 * MAX_PIECES }, (_, i) => i % 256));
+    const hash = createHash('sha256').update(big).digest('hex');
+    const wire = Buffer.concat([encodeFrameHeader(hash, big.length), big]);
+    const d = new FrameDecoder(pieces(wire, Array.from({ length: wire.length - 1 }, (_, i) => i + 1)), [hash], malformed);
+    await d.next();
+    const got = await d.pieces();
+    expect(got.length).toBeLessThanOrEqual(3 + MAX_PIECES);
+    expect(Buffer.concat(got).equals(big)).toBe(true);
   });
 });
 
