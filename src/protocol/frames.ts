@@ -31,6 +31,13 @@ export interface FrameHead {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The bytes in `pieces`, a body kept as the pieces it arrived in. */
+export function piecesBytes(pieces: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
+
 /** Received pieces a body is kept in before the latest ones are joined into one. */
 export const MAX_PIECES = 1024;
 

@@ -35,6 +35,7 @@ import {
 } from 'node:fs';
 import { copyFile, lstat, open, readdir, readlink, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { piecesBytes } from '../../protocol/frames.js';
 import { promisify } from 'node:util';
 
 /** The fields of an lstat the agent reads. node's Stats has them all. */
@@ -181,12 +182,6 @@ function pieces(data: Buffer | readonly Buffer[]): Buffer[] {
   return (Buffer.isBuffer(data) ? [data] : data).filter((p) => p.length > 0);
 }
 
-function total(data: readonly Buffer[]): number {
-  let n = 0;
-  for (const p of data) n += p.length;
-  return n;
-}
-
 /** Writes the pieces in order from offset 0 (a short write goes on from where it stopped). */
 function writeFd(fd: number, data: readonly Buffer[]): void {
   let pos = 0;
@@ -255,7 +250,7 @@ const secs = (ms: number): number => ms / 1000;
 async function writeNewImpl(path: string, content: Buffer | readonly Buffer[], opts: WriteNewOptions): Promise<FsStat> {
   const mode = opts.mode ?? 0o600;
   const data = pieces(content);
-  if (total(data) <= SYNC_WRITE_MAX) {
+  if (piecesBytes(data) <= SYNC_WRITE_MAX) {
     const fd = openSync(path, 'wx', mode);
     try {
       writeFd(fd, data);

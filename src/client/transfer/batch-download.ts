@@ -4,6 +4,7 @@
 // for again.
 
 import { createHash } from 'node:crypto';
+import { piecesBytes } from '../../protocol/frames.js';
 import { nodeFsys } from '../disk/fsys.js';
 import { Backoff, sleep } from '../agent/backoff.js';
 import { isRetryable, RemoteError } from '../remote/errors.js';
@@ -39,11 +40,12 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
             if (g === undefined || g.hash !== hash) {
               throw new RemoteError('protocol', `batch download delivered ${hash} out of order`, { server: serverOf(remote) });
             }
-            if (data !== null) await opts.throttle?.(byteLength(data), opts.signal);
+            const got = data === null ? 0 : piecesBytes(data);
+            if (data !== null) await opts.throttle?.(got, opts.signal);
             received.add(g);
             progress = true;
             // verified here, then written while the next frames are parsed
-            const buf = verify(remote, g, size, data);
+            const buf = verify(remote, g, size, data, got);
             if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
             await writes.below(PARALLEL_WRITES);
           },
@@ -115,7 +117,7 @@ class InFlight {
  * the thread pool (WebCrypto) would first copy it whole into fresh memory,
  * which costs more than the hash.
  */
-function verify(remote: BlobRemote, g: Group, size: number, data: readonly Buffer[] | null): readonly Buffer[] | undefined {
+function verify(remote: BlobRemote, g: Group, size: number, data: readonly Buffer[] | null, bytes: number): readonly Buffer[] | undefined {
   if (size === -1) {
     g.error = new RemoteError('not_found', `the server at ${serverOf(remote)} cannot serve blob ${g.hash} (missing, or not readable by this namespace)`, {
       server: serverOf(remote),
@@ -123,7 +125,7 @@ function verify(remote: BlobRemote, g: Group, size: number, data: readonly Buffe
     });
     return undefined;
   }
-  if (size !== g.size || data === null || byteLength(data) !== size) {
+  if (size !== g.size || data === null || bytes !== size) {
     g.error = mismatch(remote, g.hash, `the server has ${size} bytes, ${g.size} were expected`);
     return undefined;
   }
@@ -135,10 +137,4 @@ function verify(remote: BlobRemote, g: Group, size: number, data: readonly Buffe
     return undefined;
   }
   return data;
-}
-
-function byteLength(data: readonly Buffer[]): number {
-  let n = 0;
-  for (const p of data) n += p.length;
-  return n;
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TEMP_PREFIX } from '../../core/syncd-names.js';
+import { piecesBytes } from '../../protocol/frames.js';
 import type { Fsys, FsStat } from '../disk/fsys.js';
 import type { BackoffOptions } from '../agent/backoff.js';
 import type { RemoteClient } from '../remote/remote.js';
@@ -102,9 +103,7 @@ export function syncWhenWritten(fsync: boolean, size: number): boolean {
 /** Creates a temp file for `item` holding exactly the bytes of `data`, in order. Nothing is left on failure. */
 export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean): Promise<{ path: string; stat: FsStat }> {
   const path = join(item.dirAbs, tempName());
-  let size = 0;
-  for (const p of data) size += p.length;
-  const stat = await fs.writeNew(path, data, { fsync: syncWhenWritten(fsync, size), mode: item.mode, mtimeMs: item.mtimeMs });
+  const stat = await fs.writeNew(path, data, { fsync: syncWhenWritten(fsync, piecesBytes(data)), mode: item.mode, mtimeMs: item.mtimeMs });
   return { path, stat };
 }
 
