@@ -95,12 +95,18 @@ export function localStep(r: Rng, m: Model): void {
     const p = free();
     if (p && !m.local.has(p)) m.local.set(p, { ...gone, path: p, diskPath: p, hash: fresh('L') });
   } else if (k < 0.9 && entries.length) {
-    // the same entry spelled NFD on disk (another tool wrote it)
+    // the same entry's name spelled NFD on disk (another tool wrote it): its
+    // own name only, its parent keeps its spelling, and what is below it
+    // (a directory's entries) is below the new spelling, as a scan finds it
     const e = pick(r, entries.filter((x) => x.path.includes('é')).concat(entries.slice(0, 1)));
-    const nfd = e.diskPath.normalize('NFD');
+    const cut = e.diskPath.lastIndexOf('/') + 1;
+    const nfd = e.diskPath.slice(0, cut) + e.diskPath.slice(cut).normalize('NFD');
     if (nfd !== e.diskPath && !m.local.has(nfd)) {
-      m.local.delete(e.diskPath);
-      m.local.set(nfd, { ...e, diskPath: nfd });
+      for (const [k, x] of [...m.local]) {
+        if (k !== e.diskPath && !k.startsWith(`${e.diskPath}/`)) continue;
+        m.local.delete(k);
+        m.local.set(nfd + k.slice(e.diskPath.length), { ...x, diskPath: nfd + k.slice(e.diskPath.length) });
+      }
     }
   } else if (entries.length) {
     const e = pick(r, entries);

@@ -2,8 +2,9 @@
 // changed since the plan base (core/plan/select.ts, through the state DB's
 // indexes); on a new device, batches of top-level names, one after another
 // (core/plan/batches.ts), so the first mirror holds one batch at a time; or
-// the whole trees when there is no usable base (a reset, new ignore rules,
-// too much changed). core/policy/cycle.ts decides which.
+// the whole trees when there is no usable base (a reset that dropped
+// Synced, new ignore rules, too much changed). core/policy/cycle.ts decides
+// which.
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';

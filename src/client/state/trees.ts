@@ -138,19 +138,34 @@ export class Trees {
    * never one too few). A write no seed can describe drops the base.
    */
   #treesChange(seed: ['id' | 'path', string] | 'whole'): void {
-    if (this.#memo !== 'absent') {
-      this.#s.stmt('DELETE FROM plan_memo').run();
-      this.#memo = 'absent';
-    }
-    if (this.#base === 'absent') return;
+    if (!this.#memoGone()) return;
     if (seed === 'whole') {
       this.#s.stmt('DELETE FROM plan_base').run();
       this.#s.stmt('DELETE FROM plan_seeds').run();
       this.#base = 'absent';
       return;
     }
+    this.#seed(seed[0], seed[1]);
+  }
+
+  /**
+   * A write of many rows at once that seeds still describe: `select` names
+   * the ids it changes (`SELECT 'id', …`), and they become seeds inside
+   * SQLite, never through JS (a reset of a 1,000,000-node folder seeds what
+   * differs, not the folder).
+   */
+  #treesChangeBySql(select: string): void {
+    if (this.#memoGone()) this.#s.stmt(`INSERT OR IGNORE INTO plan_seeds (tree, key) ${select}`).run();
+  }
+
+  /** The memo goes (it no longer describes the trees); true when there is a plan base to seed. */
+  #memoGone(): boolean {
+    if (this.#memo !== 'absent') {
+      this.#s.stmt('DELETE FROM plan_memo').run();
+      this.#memo = 'absent';
+    }
     if (this.#base === 'unknown') this.#base = this.#s.stmt('SELECT 1 FROM plan_base').get() ? 'present' : 'absent';
-    if (this.#base === 'present') this.#seed(seed[0], seed[1]);
+    return this.#base === 'present';
   }
 
   // ---- Remote ------------------------------------------------------------
@@ -206,10 +221,10 @@ export class Trees {
    * after a listing has caught up with the head.
    */
   pruneRemoteOrphans(): number {
-    this.#treesChange('whole');
-    const pruned = this.#s.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
-        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
-      DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
+    const live = `WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)`;
+    this.#treesChangeBySql(`${live} SELECT 'id', id FROM remote WHERE id NOT IN (SELECT id FROM live)`);
+    const pruned = this.#s.stmt(`${live} DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
     this.#remote = null;
     return pruned;
   }
@@ -242,9 +257,15 @@ export class Trees {
    * server lists by id, which scatters a directory's children over the whole
    * table, and a selection reads a directory's children together (one page
    * read per child otherwise: ~10 µs a row instead of ~2 at 30,000 files).
+   * A plan base survives it: every id whose row the listing adds, drops or
+   * changes (in any column the planner reads) is a seed, so the plan after
+   * a reset follows what changed, not the folder (issue #17).
    */
   swapInListing(): void {
-    this.#treesChange('whole');
+    this.#treesChangeBySql(`SELECT 'id', l.id FROM remote_listing l LEFT JOIN remote r ON r.id = l.id
+      WHERE r.id IS NULL OR r.parent IS NOT l.parent OR r.name IS NOT l.name OR r.kind IS NOT l.kind OR r.rev IS NOT l.rev
+        OR r.size IS NOT l.size OR r.hash IS NOT l.hash OR r.mtime IS NOT l.mtime OR r.exec IS NOT l.exec OR r.target IS NOT l.target
+      UNION ALL SELECT 'id', r.id FROM remote r WHERE NOT EXISTS (SELECT 1 FROM remote_listing l WHERE l.id = r.id)`);
     this.#s.stmt('DELETE FROM remote').run();
     this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
       SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY parent, rowid`).run();

@@ -12,6 +12,7 @@ import { folderModePlan } from '../../../src/cli/mode-plan.js';
 import { loadConfig } from '../../../src/client/state/config.js';
 import { folderStatePaths } from '../../../src/client/state/paths.js';
 import { LIMITS } from '../../../src/protocol/types.js';
+import { setRetention, trim } from '../../../src/server/admin.js';
 import { linkAgent, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -103,5 +104,19 @@ describe('a cycle in a folder of 10,000 files', () => {
   it('an idle cycle with nothing new reads no tree rows', async () => {
     agent.engine.requestPull();
     expect(await rowsOfCycles()).toBe(0);
+  });
+
+  // the budget of one change, with d8's ten new files read in its three trees in both rounds
+  const RESET_BUDGET = BUDGET + 2 * 3 * 10;
+  it(`a reset (the server trimmed its journal past the cursor) with ten new files reads fewer than ${RESET_BUDGET} tree rows`, async () => {
+    await setRetention(server.dataDir, { maxEntries: 5 });
+    for (let i = 0; i < 10; i++) await api.file(`reset-${i}.txt`, `r${i}`, dirIds[8]);
+    await trim(server.dataDir);
+    agent.engine.requestPull();
+    const rows = await rowsOfCycles();
+    // the listing replaced Remote; the plan base stood, seeded with what the listing changed
+    expect(agent.db.meta.get('last_reset_reason')).toMatch(/expired/);
+    for (let i = 0; i < 10; i++) expect(await readFile(join(dir, 'd8', `reset-${i}.txt`), 'utf8')).toBe(`r${i}`);
+    expect(rows).toBeLessThan(RESET_BUDGET);
   });
 });

@@ -120,10 +120,10 @@ describe('plan base and seeds', () => {
     { desc: 'putLocal seeds its disk path', write: (t) => t.putLocal(local('z')), want: { ids: ['u'], paths: ['p', 'z'] } },
     { desc: 'deleteLocalSubtree seeds the top path', write: (t) => t.deleteLocalSubtree('a'), want: { ids: ['u'], paths: ['a', 'p'] } },
     { desc: 'moveLocalSubtree seeds both paths', write: (t) => t.moveLocalSubtree('a', 'b', 'b'), want: { ids: ['u'], paths: ['a', 'b', 'p'] } },
-    { desc: 'pruneRemoteOrphans drops the base', write: (t) => t.pruneRemoteOrphans(), want: null },
+    { desc: 'pruneRemoteOrphans keeps the base and seeds what it drops', write: (t) => { t.upsertRemote(node('o', 'gone'), 1); t.pruneRemoteOrphans(); }, want: { ids: ['o', 'u'], paths: ['p'] } },
     { desc: 'replaceRemote drops the base', write: (t) => t.replaceRemote([]), want: null },
     { desc: 'clearSynced drops the base', write: (t) => t.clearSynced(), want: null },
-    { desc: 'a listing swapped in drops the base', write: (t) => { t.startListing(); t.stageListing([node('z', 'root')]); t.swapInListing(); }, want: null },
+    { desc: 'a listing swapped in keeps the base and seeds what it adds', write: (t) => { t.startListing(); t.stageListing([node('z', 'root')]); t.swapInListing(); }, want: { ids: ['u', 'z'], paths: ['p'] } },
   ];
 
   it.each(writes)('$desc (in the DB too)', ({ write, want }) => {
@@ -141,6 +141,44 @@ describe('plan base and seeds', () => {
       const seeds = tr.planSeeds();
       expect({ ids: seeds.ids.sort(), paths: seeds.paths.sort() }).toEqual(want);
     }
+  });
+
+  it('a listing swapped in seeds exactly the ids whose rows it adds, drops or changes (a reset keeps the base)', () => {
+    const { t } = open();
+    const before = [dir('a', 'root'), node('b', 'a'), node('c', 'root'), node('d', 'root'), node('e', 'root'), node('g', 'root', 1, { exec: true }), node('h', 'a', 1, { kind: 'symlink', size: null, hash: null, target: 'x' })];
+    for (const n of before) t.upsertRemote(n, 5);
+    t.setPlanBase('key', { ids: [], paths: [] });
+    t.startListing();
+    t.stageListing([
+      dir('a', 'root'), node('b', 'a'), // the same (the seq a listing does not carry is no change)
+      node('c', 'root', 2), // a new rev
+      node('d', 'root', 1, { mtime: 2000 }), // one column the planner reads
+      // e is gone
+      node('f', 'root'), // new
+      node('g', 'root', 1, { exec: false }),
+      node('h', 'a', 1, { kind: 'symlink', size: null, hash: null, target: 'y' }),
+    ]);
+    t.swapInListing();
+    expect(t.planBase()).toEqual({ memo: 'key', seeds: 6 });
+    expect(t.planSeeds().ids.sort()).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
+    expect(t.planMemo()).toBeNull();
+    // an identical listing seeds nothing
+    t.setPlanBase('key', { ids: [], paths: [] });
+    t.startListing();
+    t.stageListing([...t.loadRemote().values()]);
+    t.swapInListing();
+    expect(t.planBase()).toEqual({ memo: 'key', seeds: 0 });
+  });
+
+  it('without a base a swapped listing and a prune seed nothing', () => {
+    const { t } = open();
+    t.upsertRemote(node('o', 'gone'), 1);
+    t.startListing();
+    t.stageListing([node('z', 'root'), node('o', 'gone')]);
+    t.swapInListing();
+    expect(t.pruneRemoteOrphans()).toBe(1);
+    expect(t.planBase()).toBeNull();
+    expect(t.planSeeds()).toEqual({ ids: [], paths: [] });
   });
 
   it('no base, no seeds: writes record nothing until a base is set', () => {
