@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { BIN, caseRecord, commitAll, cpuSeconds, hasRsync, median, now, opId, parallel, pct, request, rssMiB, sleep, until, writeTree } from './lib/harness.mjs';
 
@@ -183,6 +184,55 @@ async function mirrorDevice(b, server, ns, label) {
   return { dir, env, s: initS + sync.s, peakMiB: sync.peakMiB };
 }
 
+/**
+ * A reset in the big folder (issue 17): device A was away while the server
+ * took RESET_CHANGES new files and trimmed its journal past A's cursor, so
+ * A's next `syncd sync` rebuilds Remote from a full listing. Time and peak
+ * RSS against A's no-op restart just before (same run). The agent must see
+ * an expired cursor (`last_reset_reason`) and land every new file.
+ */
+const RESET_CHANGES = 10;
+async function resetCase(b, server, A, files) {
+  const noop = await runMeasured(b, A.env, ['sync', A.dir]);
+  const token = server.token('scale', 'resetter');
+  const hashes = [];
+  for (let i = 0; i < RESET_CHANGES; i++) {
+    const body = Buffer.from(`reset probe ${i}\n`);
+    const hash = createHash('sha256').update(body).digest('hex');
+    const put = await request(server.pool, { method: 'PUT', path: `/v1/blobs/${hash}`, headers: { authorization: `Bearer ${token}` }, body });
+    await put.body.text();
+    if (put.statusCode >= 300) throw new Error(`scale_reset: PUT blob: HTTP ${put.statusCode}`);
+    hashes.push({ hash, size: body.length });
+  }
+  const top = await server.call(token, 'GET', '/v1/list?limit=1000');
+  const dir = top.body.entries.find((e) => e.kind === 'dir' && e.parent === 'root');
+  await commitAll(server, token, hashes.map((h, i) => ({ op_id: opId(), op: 'create', kind: 'file', parent: dir.id, name: `reset-probe-${i}.txt`, hash: h.hash, size: h.size })));
+  execFileSync(process.execPath, [BIN, 'server', 'trim', '--data', server.data, '--retention-entries', '5'], { stdio: 'ignore' });
+  const reset = await runMeasured(b, A.env, ['sync', A.dir]);
+  const reason = lastResetReason(A.env.SYNCD_STATE_DIR);
+  if (!/expired/.test(reason ?? '')) throw new Error(`scale_reset: the agent did not reset from an expired cursor (last reset: ${reason})`);
+  for (let i = 0; i < RESET_CHANGES; i++) {
+    if (!existsSync(join(A.dir, dir.name, `reset-probe-${i}.txt`))) throw new Error(`scale_reset: reset-probe-${i}.txt did not arrive`);
+  }
+  b.log(`  scale_reset: ${RESET_CHANGES} new files after an expired cursor: syncd sync ${reset.s.toFixed(2)} s, peak RSS ${reset.peakMiB.toFixed(0)} MiB (no-op restart before: ${noop.s.toFixed(2)} s, ${noop.peakMiB.toFixed(0)} MiB)`);
+  return caseRecord({
+    values: [reset.s], baseline: noop.s, baselineName: 'syncd sync no-op restart, same device, just before', unit: 's', files, changes: RESET_CHANGES,
+    reset_reason: reason, peak_rss_mib: +reset.peakMiB.toFixed(1), noop_peak_rss_mib: +noop.peakMiB.toFixed(1),
+  });
+}
+
+/** the state DB's last_reset_reason of the one folder under a state dir */
+function lastResetReason(stateDir) {
+  const folders = join(stateDir, 'folders');
+  const [folder] = readdirSync(folders);
+  const db = new Database(join(folders, folder, 'state.db'), { readonly: true });
+  try {
+    return db.prepare("SELECT value FROM meta WHERE key = 'last_reset_reason'").pluck().get() ?? null;
+  } finally {
+    db.close();
+  }
+}
+
 /** server → folder and folder → folder latency between two watching devices of one namespace */
 async function latencies(b, server, { ns, token, A, B, trials }) {
   const toA = [];
@@ -240,7 +290,7 @@ async function idleFigures(b, agent, seconds) {
 
 export async function scaleFolderCases(b, { quick, only, scaleFiles, seedCache }) {
   const want = (...names) => !only || names.some((n) => only.has(n));
-  if (!want('scale_mirror', 'scale_latency', 'scale_idle', 'scale_restart')) return {};
+  if (!want('scale_mirror', 'scale_latency', 'scale_idle', 'scale_restart', 'scale_reset')) return {};
   const files = scaleFiles ?? (quick ? 20_000 : 300_000);
   const trials = quick ? 15 : 40;
   const idleS = quick ? 10 : 30;
@@ -295,7 +345,10 @@ export async function scaleFolderCases(b, { quick, only, scaleFiles, seedCache }
         peak_rss_mib: +Math.max(...runs.map((x) => x.peakMiB)).toFixed(1), peak_rss_runs: runs.map((x) => +x.peakMiB.toFixed(1)),
       });
     }
-    if (!want('scale_idle', 'scale_latency')) return cases;
+    if (!want('scale_idle', 'scale_latency')) {
+      if (want('scale_reset')) cases.scale_reset = await resetCase(b, server, A, files);
+      return cases;
+    }
 
     // the idle agent: A watching the big folder
     const bare = b.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)']);
@@ -333,6 +386,8 @@ export async function scaleFolderCases(b, { quick, only, scaleFiles, seedCache }
       runs: trials, files, p99: big.server_to_folder.p99, empty_p99: empty.server_to_folder.p99,
       folder_to_folder: { p50: big.folder_to_folder.p50, p99: big.folder_to_folder.p99, empty_p50: empty.folder_to_folder.p50, empty_p99: empty.folder_to_folder.p99 },
     });
+    // last: it trims the server's journals, which the cases above must not see
+    if (want('scale_reset')) cases.scale_reset = await resetCase(b, server, A, files);
   } finally {
     await Promise.all(agents.map((a) => b.stop(a)));
     await server.close();
