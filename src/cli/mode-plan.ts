@@ -25,7 +25,7 @@ export function folderModePlan(paths: FolderStatePaths, db: StateDB, config: Con
   const isIgnored = loadIgnore(paths.folder, config.ignore);
   const exclusions = exclusionsKey(db);
   const key = planMemoKey({ version: VERSION, ignoreVersion: isIgnored.version, extraIgnore: config.ignore, device, mode: config.mode, request, exclusions });
-  const trees = plansFromSelection(db.planBase(), key) && JSON.stringify(excluded) === exclusions
+  const trees = plansFromSelection(db.planBase(), key, () => db.treeRows.rows().remote) && JSON.stringify(excluded) === exclusions
     ? selectAround(db.planSeeds(), db.treeIndex)
     : { remote: db.loadRemote(), synced: db.loadSynced(), local: db.loadLocal() };
   const input = narrowPlanInput({ ...trees, device, now: Date.now(), isIgnored, excluded: [...excluded] });

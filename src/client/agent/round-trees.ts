@@ -80,7 +80,7 @@ export class RoundPlanner {
   plan<P extends Plan>(memoKey: string, planTrees: (t: Selection) => { narrowed: Narrowed; plan: P }): RoundPlan<P> {
     const db = this.#db;
     const counts = { localFiles: () => db.localCount(), syncedFiles: () => db.syncedCount() };
-    if (plansFromSelection(db.planBase(), memoKey)) {
+    if (plansFromSelection(db.planBase(), memoKey, () => db.treeRows.rows().remote)) {
       this.#pass = null;
       const sel = selectAround(db.planSeeds(), db.treeIndex);
       return { ...planTrees(sel), synced: sel.synced, ...counts };

@@ -124,9 +124,19 @@ describe('planning from a selection', () => {
     { name: 'no base (first sync, a reset, a failed transaction): the whole trees', base: null, want: false },
     { name: 'a base taken with these rules and this version: a selection', base: { memo: 'k', seeds: 3 }, want: true },
     { name: 'a base taken with other rules (the .syncignore changed): the whole trees', base: { memo: 'other', seeds: 3 }, want: false },
-    { name: `more than ${MAX_SELECT_SEEDS} seeds: the whole trees load faster`, base: { memo: 'k', seeds: MAX_SELECT_SEEDS + 1 }, want: false },
+    { name: `more than ${MAX_SELECT_SEEDS} seeds in a folder of 80,000 nodes: the whole trees load faster`, base: { memo: 'k', seeds: MAX_SELECT_SEEDS + 1 }, remote: 80_000, want: false },
+    { name: `more than ${MAX_SELECT_SEEDS} seeds, but a quarter of the Remote nodes at most: a selection (memory follows the change)`, base: { memo: 'k', seeds: MAX_SELECT_SEEDS + 1 }, remote: 4 * (MAX_SELECT_SEEDS + 1), want: true },
+    { name: 'a quarter of the Remote nodes and one more: the whole trees', base: { memo: 'k', seeds: 250_001 }, remote: 1_000_000, want: false },
   ];
-  for (const c of cases) it(c.name, () => expect(plansFromSelection(c.base, 'k')).toBe(c.want));
+  for (const c of cases) {
+    it(c.name, () => {
+      let asked = 0;
+      const remote = () => (asked++, c.remote ?? 10);
+      expect(plansFromSelection(c.base, 'k', remote)).toBe(c.want);
+      // the count is only asked for past MAX_SELECT_SEEDS
+      if (c.base === null || c.base.seeds <= MAX_SELECT_SEEDS) expect(asked).toBe(0);
+    });
+  }
 });
 
 describe('the first plan in batches', () => {
