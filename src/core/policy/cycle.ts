@@ -126,10 +126,10 @@ export const MAX_SELECT_SEEDS = 20_000;
 
 /**
  * Seeds up to this share of the Remote nodes still plan from a selection:
- * in a big folder the whole trees cost memory in proportion to the folder
- * (a reset after 25,000 new server files in a 100,000-file folder: 381 MiB
- * over the whole trees, 275 MiB and 1.19× the time around the seeds; at
- * 1,000,000 files the whole trees are ~10× that memory, the selection the same).
+ * the whole trees cost memory in proportion to the folder, a selection in
+ * proportion to the seeds (a reset after 25,000 new server files in a
+ * 100,000-file folder: 381 MiB over the whole trees, 275–331 MiB around the
+ * seeds, in 0.97–1.19× the time; docs/performance.md, session 11).
  */
 export const SELECT_SEEDS_SHARE = 0.25;
 
