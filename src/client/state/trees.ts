@@ -221,12 +221,19 @@ export class Trees {
    * after a listing has caught up with the head.
    */
   pruneRemoteOrphans(): number {
-    const live = `WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
-        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)`;
-    this.#treesChangeBySql(`${live} SELECT 'id', id FROM remote WHERE id NOT IN (SELECT id FROM live)`);
-    const pruned = this.#s.stmt(`${live} DELETE FROM remote WHERE id NOT IN (SELECT id FROM live)`).run().changes;
-    this.#remote = null;
-    return pruned;
+    // found once (a walk of the whole tree), then seeded and deleted by id
+    this.#s.db.exec('CREATE TEMP TABLE IF NOT EXISTS remote_orphans (id TEXT PRIMARY KEY)');
+    this.#s.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+        UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
+      INSERT INTO temp.remote_orphans SELECT id FROM remote WHERE id NOT IN (SELECT id FROM live)`).run();
+    try {
+      this.#treesChangeBySql("SELECT 'id', id FROM temp.remote_orphans");
+      const pruned = this.#s.stmt('DELETE FROM remote WHERE id IN (SELECT id FROM temp.remote_orphans)').run().changes;
+      if (pruned > 0) this.#remote = null;
+      return pruned;
+    } finally {
+      this.#s.stmt('DELETE FROM temp.remote_orphans').run();
+    }
   }
 
   replaceRemote(nodes: Iterable<TreeNode>): void {
