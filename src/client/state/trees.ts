@@ -34,6 +34,11 @@ function normalized(n: TreeNode): TreeNode {
   return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec, target: n.target };
 }
 
+/** The planner's columns of a Remote row: SQL true when any differs between rows `a` and `b`. */
+function differs(a: string, b: string): string {
+  return ['parent', 'name', 'kind', 'rev', 'size', 'hash', 'mtime', 'exec', 'target'].map((c) => `${a}.${c} IS NOT ${b}.${c}`).join(' OR ');
+}
+
 function nodeParams(n: TreeNode): Record<string, unknown> {
   return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec ? 1 : 0, target: n.target };
 }
@@ -260,22 +265,37 @@ export class Trees {
 
   /**
    * The staged listing becomes the Remote tree (inside the caller's
-   * transaction, with the listing's cursor). Its rows go in by parent: the
-   * server lists by id, which scatters a directory's children over the whole
-   * table, and a selection reads a directory's children together (one page
-   * read per child otherwise: ~10 µs a row instead of ~2 at 30,000 files).
-   * A plan base survives it: every id whose row the listing adds, drops or
-   * changes (in any column the planner reads) is a seed, so the plan after
-   * a reset follows what changed, not the folder (issue #17).
+   * transaction, with the listing's cursor), in place: rows it drops are
+   * deleted, rows it changes or adds (re)inserted, and the rest (after a
+   * reset, nearly all of them) are not written at all. New rows go
+   * in by parent: the server lists by id, which scatters a directory's
+   * children over the whole table, and a selection reads a directory's
+   * children together (one page read per child otherwise: ~10 µs a row
+   * instead of ~2 at 30,000 files). A plan base survives it: every id whose
+   * row the listing adds, drops or changes (in any column the planner reads)
+   * is a seed, so the plan after a reset follows what changed, not the
+   * folder (issue #17).
    */
   swapInListing(): void {
-    this.#treesChangeBySql(`SELECT 'id', l.id FROM remote_listing l LEFT JOIN remote r ON r.id = l.id
-      WHERE r.id IS NULL OR r.parent IS NOT l.parent OR r.name IS NOT l.name OR r.kind IS NOT l.kind OR r.rev IS NOT l.rev
-        OR r.size IS NOT l.size OR r.hash IS NOT l.hash OR r.mtime IS NOT l.mtime OR r.exec IS NOT l.exec OR r.target IS NOT l.target
-      UNION ALL SELECT 'id', r.id FROM remote r WHERE NOT EXISTS (SELECT 1 FROM remote_listing l WHERE l.id = r.id)`);
-    this.#s.stmt('DELETE FROM remote').run();
-    this.#s.stmt(`INSERT INTO remote (id, parent, name, kind, rev, size, hash, mtime, exec, target, seq)
-      SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, 0 FROM remote_listing ORDER BY parent, rowid`).run();
+    const cols = 'id, parent, name, kind, rev, size, hash, mtime, exec, target';
+    if (this.#s.stmt('SELECT 1 FROM remote LIMIT 1').get() === undefined) {
+      // nothing to compare with: every listed id is new (a first sync has no base to seed)
+      this.#treesChangeBySql("SELECT 'id', id FROM remote_listing");
+      this.#s.stmt(`INSERT INTO remote (${cols}, seq) SELECT ${cols}, 0 FROM remote_listing ORDER BY parent, rowid`).run();
+    } else {
+      // what differs, found once: ids the listing adds or changes (gone = 0) or drops (gone = 1)
+      this.#s.db.exec('CREATE TEMP TABLE IF NOT EXISTS listing_diff (id TEXT PRIMARY KEY, gone INTEGER NOT NULL)');
+      this.#s.stmt(`INSERT INTO temp.listing_diff SELECT l.id, 0 FROM remote_listing l LEFT JOIN remote r ON r.id = l.id WHERE r.id IS NULL OR ${differs('r', 'l')}
+        UNION ALL SELECT r.id, 1 FROM remote r WHERE NOT EXISTS (SELECT 1 FROM remote_listing l WHERE l.id = r.id)`).run();
+      try {
+        this.#treesChangeBySql("SELECT 'id', id FROM temp.listing_diff");
+        this.#s.stmt('DELETE FROM remote WHERE id IN (SELECT id FROM temp.listing_diff)').run();
+        this.#s.stmt(`INSERT INTO remote (${cols}, seq) SELECT ${cols}, 0 FROM remote_listing
+          WHERE id IN (SELECT id FROM temp.listing_diff WHERE gone = 0) ORDER BY parent, rowid`).run();
+      } finally {
+        this.#s.stmt('DELETE FROM temp.listing_diff').run();
+      }
+    }
     this.#s.stmt('DELETE FROM remote_listing').run();
     this.#remote = null;
   }

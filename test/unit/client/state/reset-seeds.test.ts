@@ -3,8 +3,9 @@
 // drop or change, in SQL. Over the real state DB, on randomized runs: a
 // synced base, changes on the server (some with a directory the paged
 // listing missed, so its children are orphans), local edits, then the
-// reset; the selection around the stored seeds must plan exactly what the
-// three trees loaded whole plan.
+// reset; Remote must then be the listing row for row, and the selection
+// around the stored seeds must plan exactly what the three trees loaded
+// whole plan.
 // Replay: SYNCD_SEED=<seed> SYNCD_RESET_RUNS=1 npx vitest run test/unit/client/state/reset-seeds.test.ts
 
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,10 @@ describe('a reset over the state DB', () => {
           t.startListing();
           t.stageListing(listed);
           store.db.transaction(() => t.swapInListing())();
+          // the swap writes in place what differs: Remote is then the listing, row for row
+          t.dropCaches();
+          const byId = (nodes: Iterable<{ id: string }>) => [...nodes].map((n) => JSON.stringify(n)).sort();
+          expect(byId(t.loadRemote().values())).toEqual(byId(listed));
           t.pruneRemoteOrphans();
           t.dropCaches();
           const base = t.planBase();

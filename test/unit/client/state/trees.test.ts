@@ -144,7 +144,7 @@ describe('plan base and seeds', () => {
   });
 
   it('a listing swapped in seeds exactly the ids whose rows it adds, drops or changes (a reset keeps the base)', () => {
-    const { t } = open();
+    const { store, t } = open();
     const before = [dir('a', 'root'), node('b', 'a'), node('c', 'root'), node('d', 'root'), node('e', 'root'), node('g', 'root', 1, { exec: true }), node('h', 'a', 1, { kind: 'symlink', size: null, hash: null, target: 'x' })];
     for (const n of before) t.upsertRemote(n, 5);
     t.setPlanBase('key', { ids: [], paths: [] });
@@ -159,6 +159,10 @@ describe('plan base and seeds', () => {
       node('h', 'a', 1, { kind: 'symlink', size: null, hash: null, target: 'y' }),
     ]);
     t.swapInListing();
+    // written in place: Remote is the listing, down to a column only the listing changed
+    expect(Object.fromEntries([...new Trees(store).loadRemote()].map(([id, n]) => [id, [n.rev, n.mtime, n.exec, n.target]]))).toEqual({
+      a: [1, 1000, false, null], b: [1, 1000, false, null], c: [2, 1000, false, null], d: [1, 2000, false, null], f: [1, 1000, false, null], g: [1, 1000, false, null], h: [1, 1000, false, 'y'],
+    });
     expect(t.planBase()).toEqual({ memo: 'key', seeds: 6 });
     expect(t.planSeeds().ids.sort()).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
     expect(t.planMemo()).toBeNull();
