@@ -61,7 +61,8 @@ export class ListingError extends SyncdError {
 /**
  * Full listing into a fresh Remote tree, swapped in with the list's cursor.
  * Each page is staged in the state DB as it arrives (never the whole
- * listing in memory: a page at a time); the swap is one transaction. A
+ * listing in memory: a page at a time, and the next one on its way while
+ * it is staged: at most two); the swap is one transaction. A
  * listing whose page token does not advance, or that passes `maxEntries`
  * nodes, is a protocol error: a server that says `has_more` forever must
  * not grow the client without bound.
@@ -73,9 +74,10 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
   let seq = 0;
   let listed = 0;
   db.lightTx(() => db.startListing());
-  for (;;) {
-    const page = await remote.list({ pageToken, limit: pageSize });
-    if (pageToken === undefined) {
+  let next = remote.list({ pageToken, limit: pageSize });
+  for (let first = true; ; first = false) {
+    const page = await next;
+    if (first) {
       cursor = page.cursor;
       seq = page.seq;
     }
@@ -83,12 +85,19 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
     if (listed > maxEntries) {
       throw new ListingError(`the server's listing passed ${maxEntries} nodes (maxListEntries); stopped reading it`);
     }
+    const more = page.has_more && !!page.page_token;
+    if (more) {
+      if (seen.has(page.page_token!)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
+      seen.add(page.page_token!);
+      pageToken = page.page_token!;
+      // the server lists the next page while this one is staged (a failure
+      // shows when it is awaited; if staging fails first, nobody needs it)
+      next = remote.list({ pageToken, limit: pageSize });
+      next.catch(() => undefined);
+    }
     // staged without waiting for the disk: until the swap it is nothing the agent relies on
     db.lightTx(() => db.stageListing(page.entries.map(fromWire)));
-    if (!page.has_more || !page.page_token) break;
-    if (seen.has(page.page_token)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
-    seen.add(page.page_token);
-    pageToken = page.page_token;
+    if (!more) break;
   }
   db.tx(() => {
     db.swapInListing();
