@@ -85,11 +85,11 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
     if (listed > maxEntries) {
       throw new ListingError(`the server's listing passed ${maxEntries} nodes (maxListEntries); stopped reading it`);
     }
-    const more = page.has_more && !!page.page_token;
-    if (more) {
-      if (seen.has(page.page_token!)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
-      seen.add(page.page_token!);
-      pageToken = page.page_token!;
+    const token = page.has_more ? page.page_token : undefined;
+    if (token) {
+      if (seen.has(token)) throw new ListingError('the server sent a listing page token it had already sent: the listing does not advance');
+      seen.add(token);
+      pageToken = token;
       // the server lists the next page while this one is staged (a failure
       // shows when it is awaited; if staging fails first, nobody needs it)
       next = remote.list({ pageToken, limit: pageSize });
@@ -97,7 +97,7 @@ export async function resetFromList(db: StateDB, remote: RemoteClient, reason: s
     }
     // staged without waiting for the disk: until the swap it is nothing the agent relies on
     db.lightTx(() => db.stageListing(page.entries.map(fromWire)));
-    if (!more) break;
+    if (!token) break;
   }
   db.tx(() => {
     db.swapInListing();

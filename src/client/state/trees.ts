@@ -34,9 +34,12 @@ function normalized(n: TreeNode): TreeNode {
   return { id: n.id, parent: n.parent, name: n.name, kind: n.kind, rev: n.rev, size: n.size, hash: n.hash, mtime: Math.trunc(n.mtime), exec: n.exec, target: n.target };
 }
 
-/** The planner's columns of a Remote row: SQL true when any differs between rows `a` and `b`. */
+/** A Remote row's columns besides its id: what the planner reads. */
+const NODE_COLUMNS = ['parent', 'name', 'kind', 'rev', 'size', 'hash', 'mtime', 'exec', 'target'];
+
+/** SQL true when any planner column differs between rows `a` and `b`. */
 function differs(a: string, b: string): string {
-  return ['parent', 'name', 'kind', 'rev', 'size', 'hash', 'mtime', 'exec', 'target'].map((c) => `${a}.${c} IS NOT ${b}.${c}`).join(' OR ');
+  return NODE_COLUMNS.map((c) => `${a}.${c} IS NOT ${b}.${c}`).join(' OR ');
 }
 
 function nodeParams(n: TreeNode): Record<string, unknown> {
@@ -163,6 +166,17 @@ export class Trees {
     if (this.#memoGone()) this.#s.stmt(`INSERT OR IGNORE INTO plan_seeds (tree, key) ${select}`).run();
   }
 
+  /** Rows `fill` (an INSERT into temp.`table`) finds, for `use`; the table is empty again after. */
+  #scratch<T>(table: string, columns: string, fill: string, use: () => T): T {
+    this.#s.db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${table} (${columns})`);
+    this.#s.stmt(fill).run();
+    try {
+      return use();
+    } finally {
+      this.#s.stmt(`DELETE FROM temp.${table}`).run();
+    }
+  }
+
   /** The memo goes (it no longer describes the trees); true when there is a plan base to seed. */
   #memoGone(): boolean {
     if (this.#memo !== 'absent') {
@@ -227,18 +241,15 @@ export class Trees {
    */
   pruneRemoteOrphans(): number {
     // found once (a walk of the whole tree), then seeded and deleted by id
-    this.#s.db.exec('CREATE TEMP TABLE IF NOT EXISTS remote_orphans (id TEXT PRIMARY KEY)');
-    this.#s.stmt(`WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
+    const fill = `WITH RECURSIVE live(id) AS (SELECT id FROM remote WHERE parent = 'root'
         UNION SELECT r.id FROM remote r JOIN live ON r.parent = live.id)
-      INSERT INTO temp.remote_orphans SELECT id FROM remote WHERE id NOT IN (SELECT id FROM live)`).run();
-    try {
+      INSERT INTO temp.remote_orphans SELECT id FROM remote WHERE id NOT IN (SELECT id FROM live)`;
+    return this.#scratch('remote_orphans', 'id TEXT PRIMARY KEY', fill, () => {
       this.#treesChangeBySql("SELECT 'id', id FROM temp.remote_orphans");
       const pruned = this.#s.stmt('DELETE FROM remote WHERE id IN (SELECT id FROM temp.remote_orphans)').run().changes;
       if (pruned > 0) this.#remote = null;
       return pruned;
-    } finally {
-      this.#s.stmt('DELETE FROM temp.remote_orphans').run();
-    }
+    });
   }
 
   replaceRemote(nodes: Iterable<TreeNode>): void {
@@ -277,24 +288,21 @@ export class Trees {
    * folder (issue #17).
    */
   swapInListing(): void {
-    const cols = 'id, parent, name, kind, rev, size, hash, mtime, exec, target';
+    const cols = ['id', ...NODE_COLUMNS].join(', ');
     if (this.#s.stmt('SELECT 1 FROM remote LIMIT 1').get() === undefined) {
-      // nothing to compare with: every listed id is new (a first sync has no base to seed)
+      // a first listing (the big one): nothing to compare with, every listed id is new
       this.#treesChangeBySql("SELECT 'id', id FROM remote_listing");
       this.#s.stmt(`INSERT INTO remote (${cols}, seq) SELECT ${cols}, 0 FROM remote_listing ORDER BY parent, rowid`).run();
     } else {
       // what differs, found once: ids the listing adds or changes (gone = 0) or drops (gone = 1)
-      this.#s.db.exec('CREATE TEMP TABLE IF NOT EXISTS listing_diff (id TEXT PRIMARY KEY, gone INTEGER NOT NULL)');
-      this.#s.stmt(`INSERT INTO temp.listing_diff SELECT l.id, 0 FROM remote_listing l LEFT JOIN remote r ON r.id = l.id WHERE r.id IS NULL OR ${differs('r', 'l')}
-        UNION ALL SELECT r.id, 1 FROM remote r WHERE NOT EXISTS (SELECT 1 FROM remote_listing l WHERE l.id = r.id)`).run();
-      try {
+      const fill = `INSERT INTO temp.listing_diff SELECT l.id, 0 FROM remote_listing l LEFT JOIN remote r ON r.id = l.id WHERE r.id IS NULL OR ${differs('r', 'l')}
+        UNION ALL SELECT r.id, 1 FROM remote r WHERE NOT EXISTS (SELECT 1 FROM remote_listing l WHERE l.id = r.id)`;
+      this.#scratch('listing_diff', 'id TEXT PRIMARY KEY, gone INTEGER NOT NULL', fill, () => {
         this.#treesChangeBySql("SELECT 'id', id FROM temp.listing_diff");
         this.#s.stmt('DELETE FROM remote WHERE id IN (SELECT id FROM temp.listing_diff)').run();
         this.#s.stmt(`INSERT INTO remote (${cols}, seq) SELECT ${cols}, 0 FROM remote_listing
           WHERE id IN (SELECT id FROM temp.listing_diff WHERE gone = 0) ORDER BY parent, rowid`).run();
-      } finally {
-        this.#s.stmt('DELETE FROM temp.listing_diff').run();
-      }
+      });
     }
     this.#s.stmt('DELETE FROM remote_listing').run();
     this.#remote = null;
