@@ -8,7 +8,7 @@
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
-import { batchesOf, batchPart, batchUnsettled } from '../../core/plan/batches.js';
+import { batchesOf, batchPart, batchSettled, batchUnsettled } from '../../core/plan/batches.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Narrowed } from '../../core/plan/scope.js';
 import { memoIndex } from '../../core/plan/index-memo.js';
@@ -37,6 +37,8 @@ interface Pass {
   covered: Set<string>;
   /** batches whose ops achieved nothing in a round: tried again after the others */
   retry: Batch[];
+  /** batches planned at least once in this pass */
+  planned: Set<Batch>;
   problems: Plan['problems'];
   deferred: number;
   unsettled: Narrowed['unsettled'];
@@ -49,6 +51,7 @@ export class RoundPlanner {
   #pass: Pass | null = null;
   /** batches of first plans begun so far (each may take a round of its own: roundLimit) */
   #begun = 0;
+  #confirmsLeftOut = 0;
 
   /** `wholeMax`: Remote nodes up to which the first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX) */
   constructor(db: StateDB, batchNodes: number, wholeMax?: number) {
@@ -70,6 +73,11 @@ export class RoundPlanner {
     return this.#begun;
   }
 
+  /** batches found settled in SQL after their ops, so not planned again to confirm it */
+  get confirmsLeftOut(): number {
+    return this.#confirmsLeftOut;
+  }
+
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
   fruitless(): void {
     const pass = this.#pass;
@@ -89,7 +97,7 @@ export class RoundPlanner {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
       if (batches.length > 0) {
-        this.#pass = { batches, at: 0, covered, retry: [], problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
+        this.#pass = { batches, at: 0, covered, retry: [], planned: new Set(), problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
         this.#begun += batches.length;
       }
     }
@@ -107,6 +115,14 @@ export class RoundPlanner {
     for (;;) {
       for (; pass.at < pass.batches.length; pass.at++) {
         const b = pass.batches[pass.at]!;
+        // after its ops, a batch whose rows say it is settled would plan nothing: its
+        // confirming plan (the selection is a batch's most expensive part) is left out
+        if (pass.planned.has(b) && batchSettled(b, db.treeRows.batchRows(b.seeds.ids))) {
+          this.#confirmsLeftOut++;
+          collectGarbage();
+          continue;
+        }
+        pass.planned.add(b);
         const sel = selectAround(b.seeds, memoIndex(db.treeIndex));
         const out = planTrees(sel);
         const plan = batchPart(out.plan, b.keys, sel);

@@ -6,10 +6,10 @@
 
 import type { SyncedNode } from '../../core/associate.js';
 import type { LocalEntry } from '../../core/local.js';
-import type { TopEntry } from '../../core/plan/batches.js';
+import type { BatchRows, TopEntry } from '../../core/plan/batches.js';
 import type { Placed, TreeIndex } from '../../core/plan/select.js';
 import type { TreeNode } from '../../core/tree.js';
-import { ROOT_ID, type NodeKind } from '../../protocol/types.js';
+import { LIMITS, ROOT_ID, type NodeKind } from '../../protocol/types.js';
 import type { StateStore } from './store.js';
 
 const NODE = 'rowid, id, parent, name, kind, rev, size, hash, mtime, exec, target';
@@ -133,6 +133,60 @@ export class TreeRows implements TreeIndex {
       ...remote.map(([id, name, size]) => ({ id, name, size })),
       ...local.map(([diskPath, path]) => ({ diskPath, name: path, size: 1 + (below.get(diskPath + '/', diskPath + '0') as number) })),
     ];
+  }
+
+  /**
+   * What decides whether a batch of a first plan is settled (core/plan/batches.ts
+   * batchSettled), counted in SQL without a row through JS: the top level of
+   * the three trees, and over the Synced subtrees of the batch's top-level ids
+   * how many nodes there are, how many of them fail scope.ts's test of a settled
+   * node (Remote row the same, a plain valid name, the Local entry at its path
+   * with its kind, content and inode, each inode held once in Synced and once
+   * in Local, the parent a directory), how many Remote nodes are below those
+   * ids and how many Local entries are at or below their names.
+   */
+  batchRows(topIds: readonly string[]): BatchRows {
+    const ids = JSON.stringify(topIds);
+    const tops = {
+      remote: this.#s.stmt('SELECT id, name FROM remote WHERE parent = ?').all(ROOT_ID) as { id: string; name: string }[],
+      synced: this.#s.stmt('SELECT id, name FROM synced WHERE parent = ?').all(ROOT_ID) as { id: string; name: string }[],
+      local: (this.#s.stmt("SELECT disk_path, path FROM local WHERE instr(disk_path, '/') = 0").raw(true).all() as [string, string][]).map(([diskPath, path]) => ({ diskPath, path })),
+    };
+    const sub = this.#s
+      .stmt(
+        `WITH RECURSIVE sub(id, parent, name, kind, rev, size, hash, mtime, exec, target, ino, path, pkind) AS (
+          SELECT id, parent, name, kind, rev, size, hash, mtime, exec, target, ino, name, 'dir' FROM synced
+            WHERE parent = @root AND id IN (SELECT value FROM json_each(@ids))
+          UNION ALL SELECT s.id, s.parent, s.name, s.kind, s.rev, s.size, s.hash, s.mtime, s.exec, s.target, s.ino, sub.path || '/' || s.name, sub.kind
+            FROM synced s JOIN sub ON s.parent = sub.id)
+        SELECT count(*) AS nodes, coalesce(sum(CASE WHEN
+            r.id IS NOT NULL AND s.ino IS NOT NULL AND s.ino > 0 AND s.pkind = 'dir'
+            AND r.parent = s.parent AND r.name = s.name AND r.kind = s.kind AND r.rev = s.rev AND r.mtime = s.mtime
+            AND r.size IS s.size AND r.hash IS s.hash AND r.exec = s.exec AND r.target IS s.target
+            AND s.name != '' AND s.name NOT IN ('.', '..') AND length(s.name) <= @nameMax AND s.name NOT GLOB '*[^ -.0-~]*'
+            AND l.path = s.path AND l.kind = s.kind AND l.ino = s.ino
+            AND (s.kind != 'file' OR (l.hash IS NOT NULL AND l.hash = s.hash AND l.exec = s.exec))
+            AND (s.kind != 'symlink' OR l.target IS s.target)
+            AND (SELECT count(*) FROM synced x WHERE x.ino = s.ino) = 1
+            AND (SELECT count(*) FROM local y WHERE y.ino = s.ino) = 1
+          THEN 0 ELSE 1 END), 0) AS bad
+        FROM sub s LEFT JOIN remote r ON r.id = s.id LEFT JOIN local l ON l.disk_path = s.path`,
+      )
+      .get({ root: ROOT_ID, ids, nameMax: LIMITS.nameMaxBytes }) as { nodes: number; bad: number };
+    const remoteBelow = this.#s
+      .stmt(
+        `WITH RECURSIVE t(id) AS (SELECT id FROM remote WHERE parent = ? AND id IN (SELECT value FROM json_each(?))
+          UNION ALL SELECT r.id FROM remote r JOIN t ON r.parent = t.id) SELECT count(*) FROM t`,
+      )
+      .pluck(true)
+      .get(ROOT_ID, ids) as number;
+    const at = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path = ?').pluck(true);
+    const below = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true);
+    let localBelow = 0;
+    const names = new Set(tops.synced.filter((t) => topIds.includes(t.id)).map((t) => t.name));
+    for (const n of names) localBelow += (at.get(n) as number) + (below.get(n + '/', n + '0') as number);
+    this.#count(tops.remote.length + tops.synced.length + tops.local.length);
+    return { tops, nodes: sub.nodes, bad: sub.bad, remoteBelow, localBelow };
   }
 
   /** rows in Remote and in Synced */

@@ -112,3 +112,41 @@ export function batchUnsettled(u: Seeds, keys: ReadonlySet<string>, trees: { rem
   };
   return { ids: u.ids.filter((id) => (trees.remote.has(id) ? mine(`remote:${id}`) : mine(`synced:${id}`))), paths: u.paths.filter(mine) };
 }
+
+/** What the state DB counts for batchSettled (client/state/tree-index.ts batchRows). */
+export interface BatchRows {
+  /** the top level of each tree */
+  tops: { remote: { id: string; name: string }[]; synced: { id: string; name: string }[]; local: { diskPath: string; path: string }[] };
+  /** Synced nodes in the subtrees of the batch's top-level ids */
+  nodes: number;
+  /** of those, the ones that are not settled (scope.ts), with names checked as plain printable ASCII */
+  bad: number;
+  /** Remote nodes in the subtrees of the batch's top-level ids */
+  remoteBelow: number;
+  /** Local entries at or below the names of the batch's top-level Synced nodes */
+  localBelow: number;
+}
+
+/**
+ * True when everything under the batch's names is settled, so a plan of its
+ * selection holds nothing under its names (no op, no problem, nothing
+ * unsettled) and the round that would confirm it can be left out: every
+ * Synced node below its top-level ids is settled, the Remote subtrees are
+ * the same nodes (as many, each with its Synced row), every Local entry
+ * under their names is the one a node owns (as many), and no other node or
+ * entry at the top level shares a name key with the batch. False sends the
+ * batch through its plan (test/unit/client/state/batch-settled.test.ts
+ * checks that a true never hides an op).
+ */
+export function batchSettled(b: Pick<Batch, 'keys' | 'seeds'>, rows: BatchRows): boolean {
+  if (rows.bad !== 0 || rows.remoteBelow !== rows.nodes || rows.localBelow !== rows.nodes) return false;
+  const ids = new Set(b.seeds.ids);
+  const names = new Set<string>();
+  for (const t of rows.tops.synced) {
+    if (ids.has(t.id)) names.add(t.name);
+    else if (b.keys.has(nameKey(t.name))) return false;
+  }
+  for (const t of rows.tops.remote) if (!ids.has(t.id) && b.keys.has(nameKey(t.name))) return false;
+  for (const e of rows.tops.local) if (b.keys.has(nameKey(e.path)) && !(e.diskPath === e.path && names.has(e.path))) return false;
+  return true;
+}

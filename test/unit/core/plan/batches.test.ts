@@ -7,12 +7,13 @@
 // Replay: SYNCD_SEED=<seed> SYNCD_BATCH_RUNS=1 npx vitest run test/unit/core/plan/batches.test.ts
 
 import { describe, expect, it } from 'vitest';
-import { batchesOf, batchPart, type TopEntry } from '../../../../src/core/plan/batches.js';
+import { batchesOf, batchPart, batchSettled, type BatchRows, type TopEntry } from '../../../../src/core/plan/batches.js';
 import { memoIndex } from '../../../../src/core/plan/index-memo.js';
 import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround } from '../../../../src/core/plan/select.js';
 import type { Plan } from '../../../../src/core/ops.js';
+import { nameKey } from '../../../../src/protocol/names.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { indexOf } from '../../../helpers/model-index.js';
 import { emptyModel, syncedModel, type Model } from '../../../helpers/plan-model.js';
@@ -106,5 +107,38 @@ describe('the first plan in batches', () => {
         throw replayable(err, seed, 'SYNCD_BATCH_RUNS', 'test/unit/core/plan/batches.test.ts');
       }
     }
+  });
+});
+
+describe('batchSettled (the counts of client/state/tree-index.ts batchRows)', () => {
+  // a batch of one top-level directory "Docs" (id d) with 3 nodes in all
+  const batch = { keys: new Set([nameKey('Docs')]), seeds: { ids: ['d'], paths: ['Docs'] } };
+  const rows = (patch: Partial<BatchRows> = {}, tops: Partial<BatchRows['tops']> = {}): BatchRows => ({
+    tops: { remote: [{ id: 'd', name: 'Docs' }, { id: 'o', name: 'other' }], synced: [{ id: 'd', name: 'Docs' }], local: [{ diskPath: 'Docs', path: 'Docs' }], ...tops },
+    nodes: 3, bad: 0, remoteBelow: 3, localBelow: 3, ...patch,
+  });
+
+  it('holds when every node below is settled and nothing else at the top shares its name key', () => {
+    expect(batchSettled(batch, rows())).toBe(true);
+  });
+
+  it('fails on any unsettled node, a Remote node without its Synced row, or a Local entry no node owns', () => {
+    expect(batchSettled(batch, rows({ bad: 1 }))).toBe(false);
+    expect(batchSettled(batch, rows({ remoteBelow: 4 }))).toBe(false);
+    expect(batchSettled(batch, rows({ localBelow: 4 }))).toBe(false);
+  });
+
+  it('fails when another top-level node or entry shares a name key with the batch (a case twin, an NFD spelling)', () => {
+    expect(batchSettled(batch, rows({}, { synced: [{ id: 'd', name: 'Docs' }, { id: 'x', name: 'docs' }] }))).toBe(false);
+    expect(batchSettled(batch, rows({}, { remote: [{ id: 'd', name: 'Docs' }, { id: 'x', name: 'DOCS' }] }))).toBe(false);
+    expect(batchSettled(batch, rows({}, { local: [{ diskPath: 'Docs', path: 'Docs' }, { diskPath: 'docs', path: 'docs' }] }))).toBe(false);
+    // the top-level entry spelled on disk other than its name
+    expect(batchSettled(batch, rows({}, { local: [{ diskPath: 'Docs\u0301', path: 'Docs' }] }))).toBe(false);
+    // a top-level id of the batch gone from Synced: its Local entry is nobody's
+    expect(batchSettled(batch, rows({ nodes: 0, remoteBelow: 0, localBelow: 0 }, { synced: [] }))).toBe(false);
+  });
+
+  it('holds for names of other batches beside it', () => {
+    expect(batchSettled(batch, rows({}, { local: [{ diskPath: 'Docs', path: 'Docs' }, { diskPath: 'other', path: 'other' }] }))).toBe(true);
   });
 });
