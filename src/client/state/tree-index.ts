@@ -126,7 +126,7 @@ export class TreeRows implements TreeIndex {
     const remote = this.#s.stmt(`WITH RECURSIVE t(id, top) AS (SELECT id, id FROM remote WHERE parent = ?
         UNION ALL SELECT r.id, t.top FROM remote r JOIN t ON r.parent = t.id)
       SELECT n.id, n.name, c.size FROM remote n JOIN (SELECT top, count(*) AS size FROM t GROUP BY top) c ON c.top = n.id`).raw(true).all(ROOT_ID) as [string, string, number][];
-    const local = this.#s.stmt("SELECT disk_path, path FROM local WHERE instr(disk_path, '/') = 0").raw(true).all() as [string, string][];
+    const local = this.#s.stmt(`SELECT disk_path, path FROM local WHERE ${LOCAL_DIR} = ''`).raw(true).all() as [string, string][];
     const below = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true);
     this.#count(remote.length + local.length);
     return [
@@ -150,7 +150,7 @@ export class TreeRows implements TreeIndex {
     const tops = {
       remote: this.#s.stmt('SELECT id, name FROM remote WHERE parent = ?').all(ROOT_ID) as { id: string; name: string }[],
       synced: this.#s.stmt('SELECT id, name FROM synced WHERE parent = ?').all(ROOT_ID) as { id: string; name: string }[],
-      local: (this.#s.stmt("SELECT disk_path, path FROM local WHERE instr(disk_path, '/') = 0").raw(true).all() as [string, string][]).map(([diskPath, path]) => ({ diskPath, path })),
+      local: (this.#s.stmt(`SELECT disk_path, path FROM local WHERE ${LOCAL_DIR} = ''`).raw(true).all() as [string, string][]).map(([diskPath, path]) => ({ diskPath, path })),
     };
     const sub = this.#s
       .stmt(
