@@ -1,7 +1,8 @@
 // The trees a plan round works on, and its plan: a selection around what
 // changed since the plan base (core/plan/select.ts, through the state DB's
 // indexes); on a new device, batches of top-level names, one after another
-// (core/plan/batches.ts), so the first mirror holds one batch at a time; or
+// (core/plan/batches.ts), so the first mirror holds one batch at a time,
+// each planned again after its ops unless SQL finds it settled; or
 // the whole trees when there is no usable base (a reset that dropped
 // Synced, new ignore rules, too much changed). core/policy/cycle.ts decides
 // which.
@@ -51,7 +52,6 @@ export class RoundPlanner {
   #pass: Pass | null = null;
   /** batches of first plans begun so far (each may take a round of its own: roundLimit) */
   #begun = 0;
-  #confirmsLeftOut = 0;
 
   /** `wholeMax`: Remote nodes up to which the first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX) */
   constructor(db: StateDB, batchNodes: number, wholeMax?: number) {
@@ -71,11 +71,6 @@ export class RoundPlanner {
 
   get batchesBegun(): number {
     return this.#begun;
-  }
-
-  /** batches found settled in SQL after their ops, so not planned again to confirm it */
-  get confirmsLeftOut(): number {
-    return this.#confirmsLeftOut;
   }
 
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
@@ -118,7 +113,6 @@ export class RoundPlanner {
         // after its ops, a batch whose rows say it is settled would plan nothing: its
         // confirming plan (the selection is a batch's most expensive part) is left out
         if (pass.planned.has(b) && batchSettled(b, db.treeRows.batchRows(b.seeds.ids))) {
-          this.#confirmsLeftOut++;
           collectGarbage();
           continue;
         }

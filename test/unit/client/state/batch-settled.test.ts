@@ -19,14 +19,13 @@ import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround } from '../../../../src/core/plan/select.js';
 import type { SyncedNode } from '../../../../src/core/associate.js';
 import type { LocalEntry } from '../../../../src/core/local.js';
-import { StateStore } from '../../../../src/client/state/store.js';
 import { TreeRows } from '../../../../src/client/state/tree-index.js';
 import { Trees } from '../../../../src/client/state/trees.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { syncedModel, type Model } from '../../../helpers/plan-model.js';
-import { localStep, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
-import { baseSeed, pick, rng, type Rng } from '../../../helpers/rng.js';
-import { tempDbFile } from './helpers.js';
+import { localStep, randomBase, remoteStep } from '../../../helpers/plan-random.js';
+import { baseSeed, pick, type Rng } from '../../../helpers/rng.js';
+import { randomRunsOverStateDb } from './helpers.js';
 
 const RUNS = Number(process.env.SYNCD_SETTLED_RUNS ?? 1500);
 const NOW = Date.UTC(2026, 11, 6, 10, 0, 0);
@@ -145,54 +144,41 @@ function undone(r: Rng, m: Model): void {
 describe('a batch found settled in SQL', () => {
   const seed0 = baseSeed(23);
   it(`plans nothing under its names (${RUNS} randomized runs, seed ${seed0})`, () => {
-    const store = new StateStore(tempDbFile());
-    store.db.pragma('synchronous = OFF'); // durability is not what this tests
     let settled = 0;
     let batches = 0;
-    try {
-      for (let run = 0; run < RUNS; run++) {
-        const seed = (seed0 + run) >>> 0;
-        const r = rng(seed);
-        try {
-          store.db.exec('DELETE FROM remote; DELETE FROM synced; DELETE FROM local; DELETE FROM plan_base; DELETE FROM plan_seeds; DELETE FROM plan_memo;');
-          const t = new Trees(store);
-          const rows = new TreeRows(store, () => {});
-          const m = syncedModel(randomBase(r));
-          const mess = r();
-          if (mess < 0.6) {
-            for (let i = 0; i < Math.floor(r() * 3); i++) remoteStep(r, m);
-            for (let i = 0; i < Math.floor(r() * 3); i++) localStep(r, m);
-          }
-          if (mess < 0.8) undone(r, m);
-          if (mess < 0.5) for (let i = 0; i < 1 + Math.floor(r() * 2); i++) tamper(r, m);
-          store.db.transaction(() => {
-            for (const n of m.remote.values()) t.upsertRemote(n, 1);
-            for (const n of m.synced.values()) t.putSynced(n);
-            for (const e of m.local.values()) t.putLocal(e);
-          })();
-          for (const size of [1, 4, 1000]) {
-            for (const b of batchesOf(rows.topEntries(), size)) {
-              batches++;
-              if (!batchSettled(b, rows.batchRows(b.seeds.ids))) continue;
-              settled++;
-              const sel = selectAround(b.seeds, memoIndex(t.index));
-              const narrowed = narrowPlanInput({ ...sel, device: 'dev', now: NOW });
-              const part = batchPart(plan(narrowed), b.keys, sel);
-              expect(part.ops).toEqual([]);
-              expect(part.problems).toEqual([]);
-              // unsettled under its names: none (batchUnsettled also keeps what reaches no
-              // top-level name in this selection, an orphan here: its own batch plans it)
-              const u = batchUnsettled(narrowed.unsettled, b.keys, sel);
-              expect({ ids: u.ids.filter((id) => reaches(sel.remote, id) || reaches(sel.synced, id)), paths: u.paths }).toEqual({ ids: [], paths: [] });
-            }
-          }
-        } catch (err) {
-          throw replayable(err, seed, 'SYNCD_SETTLED_RUNS', 'test/unit/client/state/batch-settled.test.ts');
+    randomRunsOverStateDb(RUNS, seed0, { runsVar: 'SYNCD_SETTLED_RUNS', file: 'test/unit/client/state/batch-settled.test.ts' }, (r, store) => {
+      const t = new Trees(store);
+      const rows = new TreeRows(store, () => {});
+      const m = syncedModel(randomBase(r));
+      const mess = r();
+      if (mess < 0.6) {
+        for (let i = 0; i < Math.floor(r() * 3); i++) remoteStep(r, m);
+        for (let i = 0; i < Math.floor(r() * 3); i++) localStep(r, m);
+      }
+      if (mess < 0.8) undone(r, m);
+      if (mess < 0.5) for (let i = 0; i < 1 + Math.floor(r() * 2); i++) tamper(r, m);
+      store.db.transaction(() => {
+        for (const n of m.remote.values()) t.upsertRemote(n, 1);
+        for (const n of m.synced.values()) t.putSynced(n);
+        for (const e of m.local.values()) t.putLocal(e);
+      })();
+      for (const size of [1, 4, 1000]) {
+        for (const b of batchesOf(rows.topEntries(), size)) {
+          batches++;
+          if (!batchSettled(b, rows.batchRows(b.seeds.ids))) continue;
+          settled++;
+          const sel = selectAround(b.seeds, memoIndex(t.index));
+          const narrowed = narrowPlanInput({ ...sel, device: 'dev', now: NOW });
+          const part = batchPart(plan(narrowed), b.keys, sel);
+          expect(part.ops).toEqual([]);
+          expect(part.problems).toEqual([]);
+          // unsettled under its names: none (batchUnsettled also keeps what reaches no
+          // top-level name in this selection, an orphan here: its own batch plans it)
+          const u = batchUnsettled(narrowed.unsettled, b.keys, sel);
+          expect({ ids: u.ids.filter((id) => reaches(sel.remote, id) || reaches(sel.synced, id)), paths: u.paths }).toEqual({ ids: [], paths: [] });
         }
       }
-    } finally {
-      store.close();
-    }
+    });
     // the check is worth its query: most batches of a tidy mirror pass it
     expect(settled).toBeGreaterThan(batches / 5);
   });

@@ -13,12 +13,11 @@ import type { LocalTree } from '../../../../src/core/local.js';
 import { plan } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround } from '../../../../src/core/plan/select.js';
-import { StateStore } from '../../../../src/client/state/store.js';
 import { Trees } from '../../../../src/client/state/trees.js';
 import { syncedModel } from '../../../helpers/plan-model.js';
-import { localStep, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
-import { baseSeed, pick, rng, shuffle } from '../../../helpers/rng.js';
-import { tempDbFile } from './helpers.js';
+import { localStep, randomBase, remoteStep } from '../../../helpers/plan-random.js';
+import { baseSeed, pick, shuffle } from '../../../helpers/rng.js';
+import { randomRunsOverStateDb } from './helpers.js';
 
 const RUNS = Number(process.env.SYNCD_RESET_RUNS ?? 300);
 const NOW = Date.UTC(2026, 11, 6, 10, 0, 0);
@@ -32,57 +31,44 @@ function writeLocal(t: Trees, before: LocalTree, after: LocalTree): void {
 describe('a reset over the state DB', () => {
   const seed0 = baseSeed(17);
   it(`keeps the plan base, and the selection around its seeds plans what the whole trees plan (${RUNS} randomized runs, seed ${seed0})`, () => {
-    const store = new StateStore(tempDbFile());
-    store.db.pragma('synchronous = OFF'); // durability is not what this tests
-    try {
-      for (let run = 0; run < RUNS; run++) {
-        const seed = (seed0 + run) >>> 0;
-        const r = rng(seed);
-        try {
-          store.db.exec('DELETE FROM remote; DELETE FROM synced; DELETE FROM local; DELETE FROM plan_base; DELETE FROM plan_seeds; DELETE FROM plan_memo;');
-          const t = new Trees(store);
-          const m = syncedModel(randomBase(r));
-          for (let i = 0; i < Math.floor(r() * 3); i++) (r() < 0.5 ? remoteStep : localStep)(r, m);
-          store.db.transaction(() => {
-            for (const n of shuffle(r, [...m.remote.values()])) t.upsertRemote(n, 1);
-            for (const n of m.synced.values()) t.putSynced(n);
-            for (const e of m.local.values()) t.putLocal(e);
-          })();
-          const whole = () => narrowPlanInput({ remote: t.loadRemote(), synced: t.loadSynced(), local: t.loadLocal(), device: 'dev', now: NOW });
-          t.setPlanBase('key', whole().unsettled);
-          // while the agent was away: the server moves on, the user edits
-          const localBefore = new Map(m.local);
-          for (let i = 0; i < 1 + Math.floor(r() * 5); i++) remoteStep(r, m);
-          for (let i = 0; i < Math.floor(r() * 3); i++) localStep(r, m);
-          store.db.transaction(() => writeLocal(t, localBefore, m.local))();
-          // the reset: a listing in the server's order, sometimes missing a directory (its children are orphans)
-          let listed = shuffle(r, [...m.remote.values()]);
-          const dirs = listed.filter((n) => n.kind === 'dir');
-          if (dirs.length > 0 && r() < 0.3) {
-            const gone = pick(r, dirs).id;
-            listed = listed.filter((n) => n.id !== gone);
-          }
-          t.startListing();
-          t.stageListing(listed);
-          store.db.transaction(() => t.swapInListing())();
-          // the swap writes in place what differs: Remote is then the listing, row for row
-          t.dropCaches();
-          const byId = (nodes: Iterable<{ id: string }>) => [...nodes].map((n) => JSON.stringify(n)).sort();
-          expect(byId(t.loadRemote().values())).toEqual(byId(listed));
-          t.pruneRemoteOrphans();
-          t.dropCaches();
-          const base = t.planBase();
-          expect(base?.memo).toBe('key');
-          const w = whole();
-          const sel = selectAround(t.planSeeds(), t.index);
-          const part = narrowPlanInput({ ...w, ...sel, device: 'dev', now: NOW });
-          expect(plan(part)).toEqual(plan(w));
-        } catch (err) {
-          throw replayable(err, seed, 'SYNCD_RESET_RUNS', 'test/unit/client/state/reset-seeds.test.ts');
-        }
+    randomRunsOverStateDb(RUNS, seed0, { runsVar: 'SYNCD_RESET_RUNS', file: 'test/unit/client/state/reset-seeds.test.ts' }, (r, store) => {
+      const t = new Trees(store);
+      const m = syncedModel(randomBase(r));
+      for (let i = 0; i < Math.floor(r() * 3); i++) (r() < 0.5 ? remoteStep : localStep)(r, m);
+      store.db.transaction(() => {
+        for (const n of shuffle(r, [...m.remote.values()])) t.upsertRemote(n, 1);
+        for (const n of m.synced.values()) t.putSynced(n);
+        for (const e of m.local.values()) t.putLocal(e);
+      })();
+      const whole = () => narrowPlanInput({ remote: t.loadRemote(), synced: t.loadSynced(), local: t.loadLocal(), device: 'dev', now: NOW });
+      t.setPlanBase('key', whole().unsettled);
+      // while the agent was away: the server moves on, the user edits
+      const localBefore = new Map(m.local);
+      for (let i = 0; i < 1 + Math.floor(r() * 5); i++) remoteStep(r, m);
+      for (let i = 0; i < Math.floor(r() * 3); i++) localStep(r, m);
+      store.db.transaction(() => writeLocal(t, localBefore, m.local))();
+      // the reset: a listing in the server's order, sometimes missing a directory (its children are orphans)
+      let listed = shuffle(r, [...m.remote.values()]);
+      const dirs = listed.filter((n) => n.kind === 'dir');
+      if (dirs.length > 0 && r() < 0.3) {
+        const gone = pick(r, dirs).id;
+        listed = listed.filter((n) => n.id !== gone);
       }
-    } finally {
-      store.close();
-    }
+      t.startListing();
+      t.stageListing(listed);
+      store.db.transaction(() => t.swapInListing())();
+      // the swap writes in place what differs: Remote is then the listing, row for row
+      t.dropCaches();
+      const byId = (nodes: Iterable<{ id: string }>) => [...nodes].map((n) => JSON.stringify(n)).sort();
+      expect(byId(t.loadRemote().values())).toEqual(byId(listed));
+      t.pruneRemoteOrphans();
+      t.dropCaches();
+      const base = t.planBase();
+      expect(base?.memo).toBe('key');
+      const w = whole();
+      const sel = selectAround(t.planSeeds(), t.index);
+      const part = narrowPlanInput({ ...w, ...sel, device: 'dev', now: NOW });
+      expect(plan(part)).toEqual(plan(w));
+    });
   });
 });
