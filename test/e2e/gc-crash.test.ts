@@ -41,6 +41,23 @@ function trashEntries(): number {
  * says so (polled every millisecond); resolves with whether it was killed
  * before it finished on its own.
  */
+/**
+ * A device's upload racing a pass that collects with no grace: the server
+ * answers `503 unavailable` (Retry-After: 1) when the collector took the
+ * content while it was being stored, or the commit finds it gone
+ * (`blob_missing`); a device uploads it again, and so does this one.
+ */
+async function uploadAgainIfCollected<T>(upload: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upload();
+    } catch (err) {
+      if (attempt >= 5 || !/PUT blob: 503 .*"unavailable"|"blob_missing"/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 async function gcKilledWhen(killWhen: () => boolean, during: () => Promise<void>): Promise<{ killed: boolean; trashAtKill: number; out: string }> {
   const child = spawn(process.execPath, [BIN, 'server', 'gc', '--data', data, '--upload-grace', '0', '--orphan-grace', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -120,7 +137,7 @@ describe('content collector crash safety (real processes)', () => {
         while (goneLeft() + revive.filter((f) => existsSync(blobPath(f.node.hash!))).length >= before && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 1));
         for (const f of revive) {
           const content = files.find((x) => x.node.id === f.node.id)!.content;
-          live.push({ node: await api.file(`revived-${f.node.name}`, content, dir.id), content });
+          live.push({ node: await uploadAgainIfCollected(() => api.file(`revived-${f.node.name}`, content, dir.id)), content });
         }
       };
       const r = await gcKilledWhen(round % 2 === 0 ? () => trashEntries() > 0 : () => goneLeft() <= target, during);
