@@ -127,12 +127,18 @@ export class TreeRows implements TreeIndex {
         UNION ALL SELECT r.id, t.top FROM remote r JOIN t ON r.parent = t.id)
       SELECT n.id, n.name, c.size FROM remote n JOIN (SELECT top, count(*) AS size FROM t GROUP BY top) c ON c.top = n.id`).raw(true).all(ROOT_ID) as [string, string, number][];
     const local = this.#s.stmt(`SELECT disk_path, path FROM local WHERE ${LOCAL_DIR} = ''`).raw(true).all() as [string, string][];
-    const below = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true);
     this.#count(remote.length + local.length);
     return [
       ...remote.map(([id, name, size]) => ({ id, name, size })),
-      ...local.map(([diskPath, path]) => ({ diskPath, name: path, size: 1 + (below.get(diskPath + '/', diskPath + '0') as number) })),
+      ...local.map(([diskPath, path]) => ({ diskPath, name: path, size: this.#localUnder(diskPath) })),
     ];
+  }
+
+  /** Local entries at `diskPath` and below it */
+  #localUnder(diskPath: string): number {
+    const at = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path = ?').pluck(true).get(diskPath) as number;
+    // "0" is the character after "/": the range is every path under diskPath/
+    return at + (this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true).get(diskPath + '/', diskPath + '0') as number);
   }
 
   /**
@@ -180,11 +186,9 @@ export class TreeRows implements TreeIndex {
       )
       .pluck(true)
       .get(ROOT_ID, ids) as number;
-    const at = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path = ?').pluck(true);
-    const below = this.#s.stmt('SELECT count(*) FROM local WHERE disk_path > ? AND disk_path < ?').pluck(true);
     let localBelow = 0;
     const names = new Set(tops.synced.filter((t) => topIds.includes(t.id)).map((t) => t.name));
-    for (const n of names) localBelow += (at.get(n) as number) + (below.get(n + '/', n + '0') as number);
+    for (const n of names) localBelow += this.#localUnder(n);
     this.#count(tops.remote.length + tops.synced.length + tops.local.length);
     return { tops, nodes: sub.nodes, bad: sub.bad, remoteBelow, localBelow };
   }

@@ -4,9 +4,10 @@
 // the confirming plan would hold nothing under the batch's names. Over the
 // real state DB, on randomized runs: a mirrored folder (twins, NFD names,
 // symlinks) after random steps on both sides, some nodes not yet done (rows
-// missing, as while a batch runs), and rows tampered with one column at a
-// time; cut into batches of several sizes; whenever batchSettled says yes,
-// the batch's plan over its selection (as the round planner reads it) has
+// missing, as while a batch runs), and rows tampered with one thing at a
+// time (a column, two inodes swapped, a node moved below a file); cut
+// into batches of several sizes; whenever batchSettled says yes, the
+// batch's plan over its selection (as the round planner reads it) has
 // no op, no problem and nothing unsettled under its names. And the check
 // must say yes often enough to matter.
 // Replay: SYNCD_SEED=<seed> SYNCD_SETTLED_RUNS=1 npx vitest run test/unit/client/state/batch-settled.test.ts
