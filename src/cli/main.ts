@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { SyncdError, UsageError } from '../protocol/errors.js';
 import { commands } from './commands.js';
 import { VERSION } from '../version.js';
+import { setWasmTiering } from './wasm-tiering.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  setWasmTiering();
   // `syncd … | head`: a closed pipe ends output quietly instead of a stack trace
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
