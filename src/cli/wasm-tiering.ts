@@ -9,7 +9,7 @@
 // exit before it ends. A no-op `syncd sync` (three requests) finished its
 // work in ~0.35 s and then waited ~0.2 s for a compile it would never use.
 //
-// A budget 50× larger keeps the parser on Liftoff for the requests of a
+// A budget ~55× larger keeps the parser on Liftoff for the requests of a
 // short command (parsing headers is a tiny share of a sync) and changes
 // nothing for the content chunker's gear loop, which spends even this
 // budget within its first few MB and runs at its full speed after
