@@ -9,18 +9,6 @@ import { dirname } from 'node:path';
 import { SyncdError } from '../../protocol/errors.js';
 import { migrate } from './migrate.js';
 
-/**
- * WAL pages between automatic checkpoints (SQLite's default: 1,000, 4 MiB).
- * A first mirror commits a batch's Synced rows at a time, and their keys
- * (the server's random node ids) land all over the id index: at 300,000
- * nodes one batch dirties ~8 MiB of pages, so with the default every commit
- * also copied them into the DB file and fsynced it. 32 MiB lets a page that
- * several batches touch be copied once: the Synced and Local rows of
- * 300,000 or 1,000,000 nodes in batches of 5,000 took 0.87× / 0.88× the
- * time (a throw-away script, same minutes). Durability does not change.
- */
-const WAL_CHECKPOINT_PAGES = 8192;
-
 export class StateStore {
   readonly db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
@@ -36,7 +24,6 @@ export class StateStore {
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
-      this.db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       migrate(this.db);
     }
   }

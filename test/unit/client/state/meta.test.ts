@@ -88,10 +88,4 @@ describe('meta writes in transactions', () => {
     expect(meta.get('state')).toBe('idle');
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
   });
-
-  it('the state DB is in WAL mode, checkpointed every 8,192 pages rather than SQLite\'s 1,000 (store.ts)', () => {
-    const { store } = open();
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(8192);
-  });
 });
