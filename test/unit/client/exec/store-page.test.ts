@@ -23,7 +23,7 @@ const entry = (seq: number, name: string): JournalEntry => ({
   seq,
   op: 'create',
   device: 'd',
-  node: { id: `n_${name}`, parent: 'root', name, kind: 'dir', rev: 1, mtime: 1, exec: false },
+  node: { id: `n_${name}`, parent: 'root', name, kind: 'dir', rev: 1, mtime: 1, exec: false, seq },
 });
 
 it('an empty page moves the cursor in a light transaction', () => {
