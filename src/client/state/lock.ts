@@ -1,8 +1,9 @@
 // One agent per folder. The lock is held by the kernel, not by a PID file:
 // an SQLite database in the folder's state dir, opened in exclusive locking
-// mode with one exclusive transaction, keeps its exclusive (fcntl) lock until the process
-// exits, however it exits. A reused PID after a reboot or a racing takeover
-// cannot fool it. The PID is written beside it, for display only.
+// mode with one exclusive transaction (nothing written), keeps its exclusive
+// (fcntl) lock until the process exits, however it exits. A reused PID
+// after a reboot or a racing takeover cannot fool it. The PID is written
+// beside it, for display only.
 
 import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
