@@ -24,15 +24,9 @@ export class GapError extends SyncdError {
   }
 }
 
-/**
- * Stores one page: checks contiguity, applies newer revs, moves the cursor.
- * One transaction; an empty page (nothing new: every no-op cycle) only moves
- * the cursor and the head timestamps, which a power cut may lose (the same
- * empty page is asked for again), so it does not wait for the disk.
- */
+/** Stores one page: checks contiguity, applies newer revs, moves the cursor. One transaction. */
 export function storePage(db: StateDB, fromSeq: number, entries: JournalEntry[], cursor: string, head: number): number {
-  const tx = entries.length === 0 ? db.lightTx.bind(db) : db.tx.bind(db);
-  return tx(() => {
+  return db.tx(() => {
     let expect = fromSeq + 1;
     let applied = 0;
     for (const e of entries) {
