@@ -26,6 +26,7 @@ export type TreeEdit =
   | { tree: 'synced'; edit: 'delete_subtree'; id: string }
   /** the children of `from` now hang under `to` (a node replaced by a new one) */
   | { tree: 'synced'; edit: 'reparent'; from: string; to: string }
+  /** Local takes the entry; a file or symlink replaces whatever Local held below its path */
   | { tree: 'local'; edit: 'put'; entry: LocalEntry }
   /** an entry and everything below it moved from disk path `from` to `to` (NFC: `toNfc`) */
   | { tree: 'local'; edit: 'move_subtree'; from: string; to: string; toNfc: string }

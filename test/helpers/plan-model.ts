@@ -165,7 +165,11 @@ function applyEdits(m: Model, edits: readonly TreeEdit[]): void {
       }
       case 'put':
         if (e.tree === 'synced') m.synced.set(e.node.id, e.node);
-        else m.local.set(e.entry.diskPath, e.entry);
+        else {
+          // a file or symlink replaces what Local held below its path (StateDB.putLocal)
+          if (e.entry.kind !== 'dir') for (const k of [...m.local.keys()]) if (k.startsWith(`${e.entry.diskPath}/`)) m.local.delete(k);
+          m.local.set(e.entry.diskPath, e.entry);
+        }
         break;
       case 'relocate': {
         const n = relocated(e, m.synced.get(e.id));

@@ -10,7 +10,12 @@ import { runSim, type SimResult } from './world.js';
 
 const RUNS = Number(process.env.SYNCD_SIM_RUNS ?? 24);
 const base = process.env.SYNCD_SIM_BASE ? Number(process.env.SYNCD_SIM_BASE) : baseSeed(1000);
-const seeds = process.env.SYNCD_SEED ? [base] : Array.from({ length: RUNS }, (_, i) => base + i);
+/**
+ * Seeds that once found a bug, run besides the range (each names what it found):
+ * 1122: a symlink placed where Local still held a directory the disk had lost kept that directory's entries under it
+ */
+const REGRESSIONS = [1122];
+const seeds = process.env.SYNCD_SEED ? [base] : [...new Set([...Array.from({ length: RUNS }, (_, i) => base + i), ...REGRESSIONS])];
 
 function replay(seed: number): string {
   return `SYNCD_SEED=${seed} npx vitest run test/sim/engine-sim.test.ts`;

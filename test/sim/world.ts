@@ -497,6 +497,10 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       const out = d.disk.snapshot(OUTSIDE);
       if (JSON.stringify(out) !== JSON.stringify({ canary: CANARY })) fail(`${d.name} changed ${OUTSIDE}: ${JSON.stringify(out)}`);
       if (Number(d.db.meta.get('cursor_seq') ?? -1) !== Number(d.db.meta.get('head_seq') ?? -2)) fail(`${d.name} is behind: cursor ${d.db.meta.get('cursor_seq')} head ${d.db.meta.get('head_seq')}`);
+      // Local is a tree: every entry's parent is a directory Local holds
+      const local = d.db.loadLocal();
+      const orphans = [...local.keys()].filter((k) => k.includes('/') && local.get(k.slice(0, k.lastIndexOf('/')))?.kind !== 'dir');
+      if (orphans.length) fail(`${d.name}'s Local holds entries with no directory above them: ${orphans.slice(0, 8).join(', ')}`);
     });
     const present = new Set<string>();
     for (const [p, c] of Object.entries(serverTree)) {

@@ -113,12 +113,9 @@ function localWriter(db: StateDB): ScanSink & { end(): void } {
  * no plan: the first restart after a mirror would otherwise plan all over again.
  */
 function putOne(db: StateDB, e: LocalEntry, before: LocalEntry | undefined): void {
+  // (a directory that is no longer one takes its subtree with it: putLocal)
   if (onlyDirMtimeMoved(before, e)) db.setLocalDirMtime(e.diskPath, e.mtimeMs);
-  else {
-    // a directory that is no longer one takes its subtree with it
-    if (before?.kind === 'dir' && e.kind !== 'dir') db.deleteLocalSubtree(e.diskPath);
-    db.putLocal(e);
-  }
+  else db.putLocal(e);
 }
 
 /** Writes the difference between what Local held and what the scan found. */

@@ -58,8 +58,14 @@ export class ChunkIndex {
 
   /** Drops the rows of `path` and of every path below it (through the primary keys). */
   forgetSubtree(path: string): void {
+    this.forgetChunks(path);
+    this.forgetBelow(path);
+  }
+
+  /** Drops the rows of every path below `path`. */
+  forgetBelow(path: string): void {
     for (const t of ['chunk_spans', 'chunk_files']) {
-      this.#s.stmt(`DELETE FROM ${t} WHERE disk_path = ? OR (disk_path >= ? AND disk_path < ?)`).run(path, path + '/', path + '0');
+      this.#s.stmt(`DELETE FROM ${t} WHERE disk_path >= ? AND disk_path < ?`).run(path + '/', path + '0');
     }
   }
 

@@ -83,7 +83,10 @@ export class StateDB {
   reparentSynced(from: string, to: string): void { this.#trees.reparentSynced(from, to); }
   syncedCount(): number { return this.#trees.syncedCount(); }
   loadLocal(): LocalTree { return this.#trees.loadLocal(); }
-  putLocal(e: LocalEntry): void { this.#trees.putLocal(e); }
+  /** a file or symlink replaces what Local held below its path, and the chunk index's rows there */
+  putLocal(e: LocalEntry): void {
+    if (this.#trees.putLocal(e)) this.#chunks.forgetBelow(e.diskPath);
+  }
   setLocalDirMtime(diskPath: string, mtimeMs: number): void { this.#trees.setLocalDirMtime(diskPath, mtimeMs); }
   /** the chunk index's rows of those paths go with them */
   deleteLocalSubtree(diskPath: string): void {

@@ -380,7 +380,12 @@ export class Trees {
     return (this.#local = t);
   }
 
-  putLocal(e: LocalEntry): void {
+  /**
+   * Writes an entry. Local stays a tree: a file or symlink takes the place of
+   * whatever Local still held below its path (a directory the disk lost
+   * before a scan saw it). Returns whether anything below went.
+   */
+  putLocal(e: LocalEntry): boolean {
     this.#treesChange(['path', e.diskPath]);
     this.#s.stmt(`INSERT INTO local (disk_path, path, kind, size, mtime_ms, ino, hash, exec, target)
       VALUES (@diskPath, @path, @kind, @size, @mtimeMs, @ino, @hash, @exec, @target)
@@ -388,6 +393,11 @@ export class Trees {
         mtime_ms = excluded.mtime_ms, ino = excluded.ino, hash = excluded.hash, exec = excluded.exec, target = excluded.target`)
       .run({ diskPath: e.diskPath, path: e.path, kind: e.kind, size: e.size, mtimeMs: e.mtimeMs, ino: e.ino, hash: e.hash, exec: e.exec ? 1 : 0, target: e.target });
     this.#local?.set(e.diskPath, { ...e });
+    if (e.kind === 'dir') return false;
+    const below = e.diskPath + '/';
+    if (this.#s.stmt('DELETE FROM local WHERE disk_path >= ? AND disk_path < ?').run(below, e.diskPath + '0').changes === 0) return false;
+    if (this.#local) for (const k of this.#local.keys()) if (k.startsWith(below)) this.#local.delete(k);
+    return true;
   }
 
   /**

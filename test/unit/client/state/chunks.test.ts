@@ -61,6 +61,17 @@ describe('chunk index rows follow Local', () => {
     expect(db.chunkPlaces([H('1')]).get(H('1'))?.map((p) => p.path).sort()).toEqual(['d0.bin', 'dx/z.bin']);
   });
 
+  it('a file put where Local held a directory takes the rows of every path below it, and keeps its own', () => {
+    for (const p of ['d', 'd/x.bin', 'd/e/y.bin', 'd0.bin']) record(p);
+    db.tx(() => {
+      for (const p of ['d', 'd/x.bin', 'd/e', 'd/e/y.bin', 'd0.bin']) db.putLocal(p.endsWith('.bin') ? file(p) : dir(p));
+    });
+    db.tx(() => db.putLocal(file('d')));
+    expect(paths()).toEqual(['d', 'd0.bin']);
+    expect(files()).toEqual(['d', 'd0.bin']);
+    expect(db.loadLocal().has('d/x.bin')).toBe(false);
+  });
+
   it('a Local entry moved carries its rows along (a rename keeps the identity they were recorded with); rows at the target go', () => {
     for (const p of ['d/x.bin', 'd/e/y.bin', 'n/old.bin', 'dz.bin']) record(p);
     db.tx(() => db.moveLocalSubtree('d', 'n', 'n'));

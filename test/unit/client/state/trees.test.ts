@@ -97,6 +97,16 @@ describe('Local', () => {
     { desc: 'put stores by disk path', steps: (t: Trees) => t.putLocal(local('a')), want: { a: 'a' } },
     { desc: 'delete a subtree, not its name-prefixed siblings', steps: (t: Trees) => { for (const p of ['d', 'd/x', 'd/y/z', 'd0', 'd-b', 'e']) t.putLocal(local(p)); t.deleteLocalSubtree('d'); }, want: { 'd0': 'd0', 'd-b': 'd-b', e: 'e' } },
     { desc: 'move a subtree over what was at the target', steps: (t: Trees) => { for (const p of ['d', 'd/x', 'n', 'n/old']) t.putLocal(local(p)); t.moveLocalSubtree('d', 'n', 'n'); }, want: { n: 'n', 'n/x': 'n/x' } },
+    {
+      desc: 'a file or symlink put where Local still holds a directory replaces its subtree (Local stays a tree), not its name-prefixed siblings',
+      steps: (t: Trees) => {
+        for (const p of ['d', 'd/x', 'd/y', 'd/y/z', 'd0', 'd-b']) t.putLocal(local(p, { kind: p.includes('.') ? 'file' : 'dir' }));
+        t.putLocal(local('d', { kind: 'symlink', target: 'elsewhere' }));
+        t.putLocal(local('d0', { kind: 'dir' }));
+      },
+      want: { d: 'd', d0: 'd0', 'd-b': 'd-b' },
+    },
+    { desc: 'a directory put keeps what is below it', steps: (t: Trees) => { for (const p of ['d', 'd/x']) t.putLocal(local(p, { kind: 'dir' })); t.putLocal(local('d', { kind: 'dir', mtimeMs: 5 })); }, want: { d: 'd', 'd/x': 'd/x' } },
     { desc: 'move to a decomposed name keeps NFC paths', steps: (t: Trees) => { t.putLocal(local('d')); t.putLocal(local('d/x')); t.moveLocalSubtree('d', 'e\u0301', '\u00e9'); }, want: { 'e\u0301': '\u00e9', 'e\u0301/x': '\u00e9/x' } },
   ])('$desc', ({ steps, want }) => {
     const { t, fresh } = open();
