@@ -488,7 +488,15 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       // an excluded subtree (where the server has it now) is not in that folder
       const excluded = (d.db.meta.get('exclusions') ?? []).map((x) => x.path);
       const outside = (p: string): boolean => !excluded.some((x) => p === x || p === `${x}/` || p.startsWith(`${x}/`));
-      for (const p of Object.keys(f)) if (!outside(p)) fail(`${d.name} holds "${p}", inside its exclusion`);
+      // except directories with no file below them that the device reports it keeps
+      // (docs/folder-modes.md: an empty folder at an excluded path is left alone)
+      const kept = d.db.problems().filter((x) => x.code === 'excluded_kept').map((x) => `${x.path}/`);
+      const keptDir = (p: string): boolean => kept.some((k) => p.startsWith(k)) && Object.keys(f).every((q) => !q.startsWith(p) || f[q] === 'dir');
+      for (const p of Object.keys(f)) {
+        if (outside(p)) continue;
+        if (keptDir(p)) delete f[p];
+        else fail(`${d.name} holds "${p}", inside its exclusion`);
+      }
       if (excluded.length) stats.excludedServerPaths += Object.keys(serverTree).filter((p) => !outside(p)).length;
       const diff = diffTrees(Object.fromEntries(Object.entries(serverTree).filter(([p]) => outside(p))), f);
       if (diff.length) fail(`${d.name} differs from the server: ${diff.slice(0, 8).join('; ')}`);

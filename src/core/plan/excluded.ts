@@ -135,7 +135,7 @@ export function excludedLocalCreated(st: PlanState, e: LocalEntry, root: string)
     // nothing in it syncd syncs: what is left of an excluded folder whose
     // removal met ignored files (the scan leaves them out), or a new empty
     // folder; left alone, nothing in it can be lost
-    st.problems.push({ path: e.path, code: 'excluded_kept', message: `"${e.path}" is excluded; the folder stays on disk as it holds only what syncd does not sync` });
+    st.problems.push({ path: e.path, code: 'excluded_kept', message: `"${e.path}" is excluded; the folder stays on disk as nothing in it is synced (it is empty, or holds only ignored files)` });
     return;
   }
   if (e.path === root || serverHas) {
