@@ -65,11 +65,16 @@ export function computeLeavable(st: PlanState): void {
   }
 }
 
-/** Something the server moved into directory `id` is still elsewhere on disk: it lands here first. */
+/**
+ * Something the server moved into directory `id` is still elsewhere on disk:
+ * it lands here first. Not a directory that holds this one on disk (the
+ * server swapped the two): it cannot move into its own subtree, and waiting
+ * for it would keep both on disk for ever; it follows its own rules.
+ */
 function movingIn(st: PlanState, id: string, path: string): boolean {
   for (const child of st.remoteChildren.get(id)?.values() ?? []) {
     const v = st.assoc.localOf.get(child);
-    if (v && parentPath(v.entry.path) !== path) return true;
+    if (v && parentPath(v.entry.path) !== path && !path.startsWith(`${v.entry.path}/`)) return true;
   }
   return false;
 }

@@ -115,6 +115,13 @@ const cases: Case[] = [
     ops: noServerDelete,
   },
   {
+    name: 'the server swaps a folder and its subfolder into an excluded folder: both leave the disk (neither waits for the other)',
+    base: { 'a/': null, 'a/b/': null, 'a/b/f.txt': 'F', 'x/': null, 'k.txt': 'K' }, excluded: ['x'],
+    remote: (m) => { remoteEdit.move(m, 'a/b', 'x/b'); remoteEdit.move(m, 'a', 'x/b/a'); },
+    wantLocal: { 'k.txt': 'K' }, wantRemote: { 'x/': null, 'x/b/': null, 'x/b/f.txt': 'F', 'x/b/a/': null, 'k.txt': 'K' },
+    ops: noServerDelete,
+  },
+  {
     name: 'a server rename of a node out of an excluded folder brings it back',
     base: BASE, excluded: ['docs'],
     remote: (m) => remoteEdit.move(m, 'docs/a.txt', 'a.txt'),
