@@ -7,6 +7,7 @@ import { checkName, nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
 import type { LocalView } from '../associate.js';
 import { expectOf, type LocalEntry } from '../local.js';
+import { swapName } from '../syncd-names.js';
 import { isWithin, joinPath, type TreeNode } from '../tree.js';
 import type { PlanState } from './state.js';
 
@@ -75,6 +76,14 @@ export function serverKeeps(st: PlanState, other: string): boolean {
   return view.parentId === s.parent && view.name === s.name;
 }
 
+/** Is `other` a directory the folder deleted whose server delete waits for `id`, below it on the server, to move out? */
+function waitsForItToLeave(st: PlanState, other: string, id: string): boolean {
+  if (st.remoteFate.get(other) !== 'wait' || st.assoc.localOf.has(other)) return false;
+  const dir = st.rp.pathOf.get(other);
+  const at = st.rp.pathOf.get(id);
+  return dir !== undefined && at !== undefined && isWithin(at, dir) && at !== dir;
+}
+
 /**
  * Plans moving a local entry to the node's remote location.
  * Invariants: the target directory exists locally (else wait); the target
@@ -122,6 +131,14 @@ export function pushMove(st: PlanState, id: string, r: TreeNode, view: LocalView
   }
   const other = st.remoteChildren.get(pid)?.get(nameKey(nameOk.name));
   if (other !== undefined && other !== id) {
+    if (waitsForItToLeave(st, other, id)) {
+      // the name's holder is a directory the folder deleted that waits for
+      // this very node to leave it (`mv a/f f; rmdir a; mv f a`): the node
+      // leaves under a temporary visible name, the directory goes, and a
+      // later round gives the node its name
+      st.remoteOps.push({ type: 'move', id, baseRev: r.rev, parentId: pid, name: swapName(nameOk.name, id.slice(-6)), path: view.entry.diskPath, local: view.entry });
+      return;
+    }
     if (serverKeeps(st, other)) {
       st.renameAside(view.entry, 'the server keeps another item at this name');
     } else {

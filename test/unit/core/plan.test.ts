@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../../src/core/plan/index.js';
 import type { PlanOp } from '../../../src/core/ops.js';
+import { planInMode } from '../../../src/core/policy/modes.js';
 import { converge, localEdit, localSpec, remoteEdit, remoteSpec, syncedModel, type Model, type TreeSpec } from '../../helpers/plan-model.js';
 
 const CC = (stem: string, ext = '') => `${stem} (conflicted copy dev 2026-11-21 100000)${ext}`;
@@ -334,6 +335,28 @@ describe('planner (hostile remote trees)', () => {
     expect(remoteSpec(m)).toEqual({ 'l/': null, 'l/l': '-> x' });
     expect(localSpec(m)).toEqual(remoteSpec(m));
     expect(res.ops.some((o) => o.type === 'move' && (o as { name: string }).name.startsWith('l.syncd-swap-'))).toBe(true);
+  });
+
+  it('a file moved out of its folder, the folder deleted and the file given its name (`mv a/f f; rmdir a; mv f a`) lands under that name, no conflicted copy', () => {
+    const m = syncedModel({ 'a/': null, 'a/f': 'F', k: 'K' });
+    localEdit.move(m, 'a/f', 'f');
+    localEdit.delete(m, 'a');
+    localEdit.move(m, 'f', 'a');
+    const res = converge(m);
+    expect(remoteSpec(m)).toEqual({ a: 'F', k: 'K' });
+    expect(localSpec(m)).toEqual(remoteSpec(m));
+    expect(res.ops.map((o) => o.type)).toEqual(['move', 'delete', 'move']);
+  });
+
+  it('send-only override: a file the server moved into a new directory made at the name the folder gave it ends under that name (planner property, seed 402116837)', () => {
+    const m = syncedModel({ z1: 'B', k: 'K' });
+    remoteEdit.create(m, '\u00e9', null);
+    remoteEdit.move(m, 'z1', '\u00e9/b');
+    localEdit.move(m, 'z1', '\u00e9');
+    const res = converge(m, { planner: (input) => planInMode(input, 'send-only', 'override') });
+    expect(remoteSpec(m)).toEqual({ k: 'K', '\u00e9': 'B' });
+    expect(localSpec(m)).toEqual(remoteSpec(m));
+    expect(res.ops.filter((o) => o.type === 'conflict_rename')).toEqual([]);
   });
 
   it('a synced directory moved locally onto an NFD twin of a synced NFC name goes aside, not the one at home (engine simulation, seed 1352734719)', () => {
