@@ -64,14 +64,18 @@ export function remoteDescends(st: PlanState, candidate: string | null, id: stri
 /**
  * Does the server keep node `other` at its current name? Remote changes win
  * names, so only a node the folder moved away (and the server did not) or
- * deleted (with nothing below it to keep) will free its name.
+ * deleted (with nothing below it to keep, or only what the folder moved
+ * out of it: its delete waits for those moves) will free its name.
  */
 export function serverKeeps(st: PlanState, other: string): boolean {
   const s = st.input.synced.get(other);
   const r = st.remoteNode(other);
   if (!s || !r) return true;
   const view = st.assoc.localOf.get(other);
-  if (!view) return st.remoteFate.get(other) !== 'delete';
+  if (!view) {
+    const fate = st.remoteFate.get(other);
+    return fate !== 'delete' && fate !== 'wait';
+  }
   if (r.parent !== s.parent || r.name !== s.name) return true;
   return view.parentId === s.parent && view.name === s.name;
 }

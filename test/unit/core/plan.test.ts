@@ -359,6 +359,29 @@ describe('planner (hostile remote trees)', () => {
     expect(res.ops.filter((o) => o.type === 'conflict_rename')).toEqual([]);
   });
 
+  it('a folder emptied by moves and deleted frees its name for a new file (its delete waits for the moves), no conflicted copy', () => {
+    const m = syncedModel({ 'd/': null, 'd/f': 'F', 'e/': null, k: 'K' });
+    localEdit.move(m, 'd/f', 'e/f');
+    localEdit.delete(m, 'd');
+    localEdit.create(m, 'd', 'NEW');
+    const res = converge(m);
+    expect(remoteSpec(m)).toEqual({ d: 'NEW', 'e/': null, 'e/f': 'F', k: 'K' });
+    expect(localSpec(m)).toEqual(remoteSpec(m));
+    expect(res.ops.filter((o) => o.type === 'conflict_rename')).toEqual([]);
+  });
+
+  it('send-only override: the folder renamed a synced folder to the name of a new server folder, with a file of the same name in each (planner property, seed 1070062946)', () => {
+    const m = syncedModel({ 'w0/': null, 'w0/w2': 'B1', k: 'K' });
+    remoteEdit.create(m, 'a', null);
+    remoteEdit.create(m, 'a/b', 'R6');
+    localEdit.move(m, 'w0', 'a');
+    localEdit.create(m, 'a/b', 'L9');
+    const before = localSpec(m);
+    converge(m, { planner: (input) => planInMode(input, 'send-only', 'override') });
+    expect(remoteSpec(m)).toEqual(before);
+    expect(localSpec(m)).toEqual(before);
+  });
+
   it('a synced directory moved locally onto an NFD twin of a synced NFC name goes aside, not the one at home (engine simulation, seed 1352734719)', () => {
     const m = syncedModel({ '\u00e9.md/': '', 'b/': '' });
     const moved = m.local.get('b')!;
