@@ -1,7 +1,8 @@
 // Engine simulation (issue: reliability harness). Each run is one seeded
 // world (test/sim/world.ts); a failure prints its seed and the command that
 // replays it. SYNCD_SIM_RUNS sets how many seeds run (from SYNCD_SIM_BASE, or
-// a random base with SYNCD_RANDOM=1); SYNCD_SEED replays one.
+// a random base with SYNCD_RANDOM=1); SYNCD_SEED replays one; SYNCD_SIM_STEPS
+// lengthens the stormy phase of the converging runs (default 1500 steps).
 
 import { appendFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -26,7 +27,7 @@ const ran: SimResult['stats'][] = [];
 
 describe('engine simulation', () => {
   test.each(seeds)('seed %i: converges, loses nothing, tears nothing', async (seed) => {
-    const r = await runSim({ seed });
+    const r = await runSim({ seed, steps: process.env.SYNCD_SIM_STEPS ? Number(process.env.SYNCD_SIM_STEPS) : undefined });
     ran.push(r.stats);
     if (process.env.SYNCD_SIM_VERBOSE) console.log(JSON.stringify({ seed, ...r.stats }));
     // the soak sums these: faults injected per run
