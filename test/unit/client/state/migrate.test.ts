@@ -32,7 +32,7 @@ describe('migrate', () => {
     const ms = shippedMigrations();
     expect(ms.map((m) => m.version)).toEqual(ms.map((_, i) => i + 1));
     expect(ms[0]!.name).toBe('001_trees_meta_outbox_problems.sql');
-    expect(ms.every((m) => m.sql.includes('CREATE TABLE'))).toBe(true);
+    expect(ms.every((m) => /\b(CREATE|DELETE)\b/.test(m.sql))).toBe(true);
   });
 
   it('the build copies them into dist/ beside the compiled module', () => {
@@ -81,6 +81,31 @@ describe('migrate', () => {
     expect(() => migrate(db, ms)).toThrow();
     expect(db.pragma('user_version', { simple: true })).toBe(1);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'b'").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('schema 6 drops the Local rows below a file or symlink (an older syncd could leave them, and no scan reaches them), and with them the plan memo and base', () => {
+    const file = tempDbFile();
+    const db = raw(file);
+    migrate(db, shippedMigrations().slice(0, 5));
+    const put = db.prepare('INSERT INTO local (disk_path, path, kind, size, mtime_ms, ino, hash, exec, target) VALUES (?, ?, ?, NULL, 1, ?, NULL, 0, NULL)');
+    const rows: [string, string][] = [['a', 'symlink'], ['a/x', 'file'], ['a/d', 'dir'], ['a/d/y', 'file'], ['b', 'dir'], ['b/c', 'file'], ['b/e', 'dir'], ['b/e/g', 'file'], ['f', 'file'], ['f/z', 'file'], ['b0', 'file']];
+    rows.forEach(([p, kind], i) => put.run(p, p, kind, i + 1));
+    db.exec(`INSERT INTO plan_memo VALUES (1, 'm'); INSERT INTO plan_base VALUES (1, 'm'); INSERT INTO plan_seeds VALUES ('path', 'b/c')`);
+    migrate(db);
+    expect(db.prepare('SELECT disk_path FROM local ORDER BY disk_path').all().map((r) => (r as { disk_path: string }).disk_path)).toEqual(['a', 'b', 'b/c', 'b/e', 'b/e/g', 'b0', 'f']);
+    expect(db.prepare('SELECT (SELECT count(*) FROM plan_memo) + (SELECT count(*) FROM plan_base) + (SELECT count(*) FROM plan_seeds) AS n').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('schema 6 keeps the plan memo of a Local that was a tree already', () => {
+    const file = tempDbFile();
+    const db = raw(file);
+    migrate(db, shippedMigrations().slice(0, 5));
+    db.exec(`INSERT INTO local VALUES ('d', 'd', 'dir', NULL, 1, 1, NULL, 0, NULL), ('d/f', 'd/f', 'file', 1, 1, 2, 'h', 0, NULL); INSERT INTO plan_memo VALUES (1, 'm')`);
+    migrate(db);
+    expect(db.prepare('SELECT count(*) AS n FROM local').get()).toEqual({ n: 2 });
+    expect(db.prepare('SELECT memo FROM plan_memo').get()).toEqual({ memo: 'm' });
     db.close();
   });
 
