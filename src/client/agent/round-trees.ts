@@ -88,7 +88,7 @@ export class RoundPlanner {
       const sel = selectAround(db.planSeeds(), db.treeIndex);
       return { ...planTrees(sel), synced: sel.synced, ...counts };
     }
-    if (!this.#pass && plansInBatches(db.treeRows.rows(), (db.meta.get('exclusions') ?? []).length, this.#batchNodes, this.#wholeMax)) {
+    if (!this.#pass && plansInBatches(db.treeRows.rows(), this.#batchNodes, this.#wholeMax)) {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
       if (batches.length > 0) {

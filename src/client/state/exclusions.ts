@@ -20,7 +20,10 @@ export function exclusionsKey(db: StateDB): string {
  */
 export function exclusionsToPlan(db: StateDB, remote: Tree): string[] {
   const stored = db.meta.get('exclusions') ?? [];
-  const now = followServer(stored, remote);
+  // the round's Remote may be a selection (a first plan's batch, the nodes
+  // around a change): a node outside it is read from the state DB, so every
+  // round excludes the paths a plan over the whole trees would
+  const now = followServer(stored, { get: (id) => remote.get(id) ?? db.treeRows.remote(id)?.v });
   const paths = now.map((x) => x.path);
   const key = JSON.stringify(paths);
   if (now !== stored || db.meta.differs('exclusions_seen', key)) {

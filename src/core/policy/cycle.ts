@@ -162,11 +162,13 @@ export const FIRST_PLAN_WHOLE_MAX = 20_000;
 /**
  * Whether a round without a usable plan base plans in batches of top-level
  * names instead of over the whole trees: only on a new device (Synced
- * empty: nothing links two top-level subtrees), without a selective-sync
- * exclusion, and when Remote is bigger than `wholeMax` (and than one batch).
+ * empty: nothing links two top-level subtrees), and when Remote is bigger
+ * than `wholeMax` (and than one batch). Selective-sync exclusions do not
+ * matter: each batch is planned with the paths they have on the whole
+ * Remote (client/state/exclusions.ts `exclusionsToPlan`).
  */
-export function plansInBatches(rows: { remote: number; synced: number }, exclusions: number, batchNodes: number, wholeMax = FIRST_PLAN_WHOLE_MAX): boolean {
-  return rows.synced === 0 && exclusions === 0 && rows.remote > Math.max(batchNodes, wholeMax);
+export function plansInBatches(rows: { remote: number; synced: number }, batchNodes: number, wholeMax = FIRST_PLAN_WHOLE_MAX): boolean {
+  return rows.synced === 0 && rows.remote > Math.max(batchNodes, wholeMax);
 }
 
 /**

@@ -64,7 +64,7 @@ export function removeExclusions(list: readonly Exclusion[], remove: readonly st
 }
 
 /** The path of node `id` in `remote` by its parent links; undefined when it is gone or cannot be placed. */
-export function remotePathOf(remote: Tree, id: string): string | undefined {
+export function remotePathOf(remote: Pick<Tree, 'get'>, id: string): string | undefined {
   const names: string[] = [];
   const seen = new Set<string>();
   for (let cur = id; cur !== ROOT_ID; ) {
@@ -83,7 +83,7 @@ export function remotePathOf(remote: Tree, id: string): string | undefined {
  * its path (something new there is excluded too). Returns the same array
  * when nothing changed (the caller writes only then).
  */
-export function followServer(list: readonly Exclusion[], remote: Tree): readonly Exclusion[] {
+export function followServer(list: readonly Exclusion[], remote: Pick<Tree, 'get'>): readonly Exclusion[] {
   let changed = false;
   const out = list.map((x) => {
     if (x.id === null) return x;

@@ -72,4 +72,40 @@ describe('the first sync of a new device', () => {
     expect(again.converged).toBe(true);
     expect(planned.reduce((a, b) => a + b, 0)).toBe(DIRS * FILES + 1);
   });
+
+  it('with selective-sync exclusions set before it (one of them following a server rename into a later batch): batches still, and nothing excluded lands', async () => {
+    const { nodes } = await api.listAll();
+    const idOf = (path: string): string => {
+      const [top, name] = path.split('/');
+      const t = nodes.find((n) => n.parent === 'root' && n.name === top)!;
+      return name === undefined ? t.id : nodes.find((n) => n.parent === t.id && n.name === name)!.id;
+    };
+    const d05 = nodes.find((n) => n.parent === 'root' && n.name === 'd05')!;
+    const folder = await mkdtemp(join(tmpdir(), 'syncd-folder-'));
+    const dev = await linkAgent(server, folder, 'selective-device');
+    try {
+      dev.db.tx(() => dev.db.meta.set('exclusions', [{ path: 'd02', id: idOf('d02') }, { path: 'd09/f3.txt', id: idOf('d09/f3.txt') }, { path: 'd05', id: d05.id }]));
+      // the server renames an excluded folder after the exclusion was made: it lands in the last batch
+      await api.one({ op: 'move', id: d05.id, base_rev: d05.rev, parent: 'root', name: 'zz05' });
+      // and makes a new folder at its old name, which is not excluded
+      await api.file('new.txt', 'fresh', (await api.mkdir('d05')).id);
+      const planned: number[] = [];
+      const engine = new Engine({ folder, db: dev.db, remote: dev.remote, firstPlanBatchNodes: BATCH, firstPlanWholeMax: BATCH, onPlan: (files) => planned.push(files) });
+      let converged = false;
+      for (let i = 0; i < 5 && !converged; i++) converged = (await engine.cycle()).converged;
+      expect(converged).toBe(true);
+      const snap = await snapshot(folder);
+      const files = Object.keys(snap).filter((k) => snap[k] !== 'dir');
+      expect(files.filter((k) => k.startsWith('d02/') || k.startsWith('zz05/') || k === 'd09/f3.txt')).toEqual([]);
+      expect(snap['d05/new.txt']).toBe('fresh');
+      expect(files).toHaveLength((DIRS - 2) * FILES - 1 + 2);
+      expect(snap['d09/f4.txt']).toBe('d9 f4\n');
+      expect(dev.db.meta.get('exclusions')?.map((x) => x.path)).toEqual(['d02', 'd09/f3.txt', 'zz05']);
+      // planned a batch at a time, not over the whole trees
+      expect(Math.max(...planned)).toBeLessThanOrEqual(BATCH);
+      expect(planned.length).toBeGreaterThan(1);
+    } finally {
+      await dev.close();
+    }
+  });
 });

@@ -35,4 +35,16 @@ describe('state DB exclusions', () => {
     expect(db.meta.get('exclusions_seen')).toBe(exclusionsKey(db));
     db.close();
   });
+
+  it('follows a node the round\'s Remote selection lacks through the state DB (a first plan\'s batch plans with the whole Remote\'s paths)', () => {
+    const db = new StateDB(tempDbFile());
+    editExclusions(db, { add: [{ path: 'old', id: 'n2' }] });
+    db.tx(() => {
+      db.upsertRemote(dir('n1', 'root', 'later'), 1);
+      db.upsertRemote(dir('n2', 'n1', 'moved'), 2);
+    });
+    const batch: Tree = new Map([['n9', dir('n9', 'root', 'old')]]); // a batch without n2, holding a new "old"
+    expect(exclusionsToPlan(db, batch)).toEqual(['later/moved']);
+    db.close();
+  });
 });

@@ -88,7 +88,11 @@ describe('the first plan in batches', () => {
       const seed = (seed0 + run) >>> 0;
       const r = rng(seed);
       const m = firstSync(r);
-      const input: PlanInput = { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW };
+      // half the devices exclude a path or two (selective sync before the first mirror): one the
+      // server has, one the folder has, or one nobody has yet
+      const candidates = [...Object.keys(remotePaths(m)).map((p) => p.replace(/\/$/, '')), ...m.local.keys(), 'nowhere', 'a/new'];
+      const excluded = r() < 0.5 ? [] : Array.from({ length: 1 + Math.floor(r() * 2) }, () => candidates[Math.floor(r() * candidates.length)]!);
+      const input: PlanInput = { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW, excluded };
       try {
         const whole = plan(narrowPlanInput(input));
         const batches = batchesOf(topsOf(m), 1 + Math.floor(r() * 12));
