@@ -73,6 +73,11 @@ export function movedEdits(op: MoveOp, ino: number): TreeEdit[] {
   return edits;
 }
 
+/** A symlink made again at its new name by a move (client/exec/no-replace.ts): Local's entry there takes the new link's identity. */
+export function relinkedEdits(entry: LocalEntry | undefined, st: DiskIdentity): TreeEdit[] {
+  return entry ? [{ tree: 'local', edit: 'put', entry: { ...entry, ino: st.ino, mtimeMs: st.mtimeMs } }] : [];
+}
+
 /** The node now sits at the op's path with identity `st`: Local and Synced take it. */
 export function placedEdits(op: PlaceOp, st: DiskIdentity): TreeEdit[] {
   return [

@@ -15,8 +15,9 @@ const base = process.env.SYNCD_SIM_BASE ? Number(process.env.SYNCD_SIM_BASE) : b
  * Seeds that once found a bug, run besides the range (each names what it found):
  * 1122: a symlink placed where Local still held a directory the disk had lost kept that directory's entries under it
  * 1159: an empty folder at an excluded path stays (reported): the check had called it a leak
+ * 1569: a conflict rename replaced a file the user wrote at its target after the executor looked (content lost)
  */
-const REGRESSIONS = [1122, 1159];
+const REGRESSIONS = [1122, 1159, 1569];
 const seeds = process.env.SYNCD_SEED ? [base] : [...new Set([...Array.from({ length: RUNS }, (_, i) => base + i), ...REGRESSIONS])];
 
 function replay(seed: number): string {

@@ -322,15 +322,14 @@ export async function scanPaths(root: string, prev: LocalTree, dirty: Iterable<s
     for (let a = parentPath(p); a !== ''; a = parentPath(a)) if (walked.has(a)) return true;
     return false;
   };
-  for (const p of paths) {
-    if (p === '') return scanAll(root, prev, isIgnored, fs);
-    if (walked.size && underWalked(p)) continue;
-    // a parent that is not (or no longer) a directory: rescan from the nearest known ancestor
-    const parent = parentPath(p);
-    if (parent !== '' && out.get(parent)?.kind !== 'dir') {
-      const pe = await statEntry(ctx, parent, prev.get(parent));
-      if (!pe || pe === UNREADABLE || pe.kind !== 'dir') continue;
-    }
+  for (const hint of paths) {
+    if (hint === '') return scanAll(root, prev, isIgnored, fs);
+    // a path whose parent Local does not hold as a directory (a directory new
+    // to Local, or one that was a file) is looked at from the highest such
+    // ancestor, walked whole: Local never holds an entry without its parent
+    let p = hint;
+    for (let a = parentPath(hint); a !== '' && out.get(a)?.kind !== 'dir'; a = parentPath(a)) p = a;
+    if (walked.has(p) || (walked.size && underWalked(p))) continue;
     const before = prev.get(p);
     if (ignored(ctx, p, before?.kind === 'dir', before)) continue;
     const e = await statEntry(ctx, p, before);

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
-import { committedEdits, localDeleteEdits, movedEdits, placedEdits, stateEdits } from '../../core/apply.js';
+import { committedEdits, localDeleteEdits, movedEdits, placedEdits, relinkedEdits, stateEdits } from '../../core/apply.js';
 import { isStateOp, type LocalOp, type PlanOp, type RemoteOp } from '../../core/ops.js';
 import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { fromWire, parentPath } from '../../core/tree.js';
@@ -16,6 +16,7 @@ import { nameKey } from '../../protocol/names.js';
 import { SyncdError } from '../../protocol/errors.js';
 import type { Op, OpResult } from '../../protocol/types.js';
 import { detachAndDelete } from './detach.js';
+import { moveNoReplace } from './no-replace.js';
 import { recordEdits } from './record.js';
 import { RoundTrash } from './to-trash.js';
 import type { ExecContext, ExecResult, Unconfirmed } from './context.js';
@@ -115,12 +116,21 @@ class Run {
     if (!matchesExpect(st, op.expect)) return this.stale(from);
     const target = await lstatOrNull(this.abs(op.to), this.fs);
     if (target && !(target.ino === st!.ino && nameKey(from) === nameKey(op.to))) return this.stale(op.to);
-    await this.fs.rename(this.abs(from), this.abs(op.to));
+    // a case-only rename (the target is the entry itself) renames in place; otherwise
+    // nothing that appears at the target after that check is ever replaced
+    let moved: FsStat | null = st!;
+    if (target) await this.fs.rename(this.abs(from), this.abs(op.to));
+    else moved = await moveNoReplace(this.fs, this.abs(from), this.abs(op.to), op.expect, st!);
+    if (moved === null) return this.stale(op.to);
     this.parents.clear();
     await this.fs.syncDir(dirname(this.abs(from)));
     if (dirname(from) !== dirname(op.to)) await this.fs.syncDir(dirname(this.abs(op.to)));
     const { db } = this.ctx;
-    db.tx(() => recordEdits(db, movedEdits(op, st!.ino)));
+    db.tx(() => {
+      recordEdits(db, movedEdits(op, moved.ino));
+      // a symlink is made again at its new name: Local takes its new identity
+      if (moved !== st) recordEdits(db, relinkedEdits(db.localAround([op.to]).get(op.to), moved));
+    });
     this.res.done++;
   }
 

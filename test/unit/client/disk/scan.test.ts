@@ -134,6 +134,18 @@ describe('scanner', () => {
     expect(r.tree.get('new/sub/b.txt')!.hash).not.toBeNull();
   });
 
+  it('a path named without its new parent directories (an executor\'s hint) brings them along: Local never holds an entry without its parent (engine simulation, seed 1021)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
+    await mkdir(join(root, 'a'));
+    const before = await scanAll(root, new Map(), none);
+    await mkdir(join(root, 'a', 'new', 'deep'), { recursive: true });
+    await writeFile(join(root, 'a', 'new', 'deep', 'f.txt'), 'f');
+    await writeFile(join(root, 'a', 'new', 'g.txt'), 'g');
+    const r = await scanPaths(root, before.tree, ['a/new/deep/f.txt'], none);
+    expect([...r.tree.keys()].sort()).toEqual(['a', 'a/new', 'a/new/deep', 'a/new/deep/f.txt', 'a/new/g.txt']);
+    expect(r.hashed).toBe(2);
+  });
+
   it('scanFolder reads Local one directory at a time and reports only what differs', async () => {
     const { rename, rm, symlink } = await import('node:fs/promises');
     const root = await mkdtemp(join(tmpdir(), 'syncd-scan-'));
