@@ -22,7 +22,7 @@ import { detachAndDelete } from './detach.js';
 /**
  * Moves what is at `from` (checked to be `expect`, lstat `st`) to `to`.
  * Returns the identity of what now sits at `to`, or null when `to` was
- * taken (nothing moved). Disk errors other than a taken name are thrown.
+ * taken or the entry changed (nothing moved). Other disk errors are thrown.
  */
 export async function moveNoReplace(fs: Fsys, from: string, to: string, expect: LocalExpect, st: FsStat): Promise<FsStat | null> {
   if (st.isDirectory()) {
@@ -34,8 +34,13 @@ export async function moveNoReplace(fs: Fsys, from: string, to: string, expect: 
     }
     return st;
   }
+  let target: string | null = null;
+  if (st.isSymbolicLink()) {
+    target = await fs.readlink(from).catch(() => null);
+    if (target === null) return null; // not a symlink any more: the entry changed, nothing moved
+  }
   try {
-    if (st.isSymbolicLink()) await fs.symlink(await fs.readlink(from), to);
+    if (target !== null) await fs.symlink(target, to);
     else await fs.link(from, to);
   } catch (err) {
     if (isDiskError(err, 'path_taken')) return null;
