@@ -226,8 +226,14 @@ export function createRemote(st: PlanState, e: LocalEntry, replaces: string | nu
   const other = st.remoteChildren.get(pid)?.get(nameKey(name));
   if (other !== undefined && other !== replaces) {
     // a new local entry next to a node the server created is settled from
-    // that node's side (adopt or conflicted copy)
-    if (replaces === null && !st.input.synced.has(other)) return;
+    // that node's side (adopt or conflicted copy), unless that node is
+    // excluded here (selective sync): its side does nothing, so the entry
+    // goes aside as a selective sync conflict and is uploaded under that name
+    if (replaces === null && !st.input.synced.has(other)) {
+      const at = st.rp.pathOf.get(other);
+      if (at !== undefined && st.excludedRoot(at) !== undefined) st.renameAside(e, `"${at}" is excluded from sync on this device (selective sync)`, true);
+      return;
+    }
     if (serverKeeps(st, other)) {
       st.renameAside(e, 'the server keeps another item at this name');
       // the node this entry survived is gone from the server: kept in Synced

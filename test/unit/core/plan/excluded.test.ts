@@ -108,6 +108,15 @@ const cases: Case[] = [
     wantRemote: { 'x.txt': 'X', [SSC('notes', '.txt')]: 'N' },
   },
   {
+    name: 'a new local file whose name is a case twin of an excluded server folder goes aside as a selective sync conflict, and is uploaded (planner property, seed 1230632418)',
+    base: { 'd/': null }, excluded: ['d/A'],
+    remote: (m) => remoteEdit.create(m, 'd/A', null),
+    local: (m) => localEdit.create(m, 'd/a', 'MINE'),
+    wantLocal: { 'd/': null, [`d/${SSC('a')}`]: 'MINE' },
+    wantRemote: { 'd/': null, 'd/A/': null, [`d/${SSC('a')}`]: 'MINE' },
+    ops: noServerDelete,
+  },
+  {
     name: 'a server rename of a node into an excluded folder takes the local copy away, not to the server',
     base: { 'docs/': null, 'docs/a.txt': 'A', 'out.txt': 'O' }, excluded: ['docs'],
     remote: (m) => remoteEdit.move(m, 'out.txt', 'docs/out.txt'),
