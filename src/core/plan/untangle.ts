@@ -28,6 +28,23 @@ function leavingBreaker(st: PlanState): RemoteOp | null {
 }
 
 /**
+ * A folder move waits for a server node to leave its name, and that node's
+ * own move waits in turn for something else (its new parent is still below
+ * it on the server: the folder swapped a directory and its subdirectory and
+ * renamed them). Moving the holder to a temporary visible name on the server
+ * frees the name; the next rounds finish both moves.
+ */
+function holderBreaker(st: PlanState): RemoteOp | null {
+  for (const b of st.blockedRemoteMoves) {
+    const r = st.input.remote.get(b.blocker);
+    const view = st.assoc.localOf.get(b.blocker);
+    if (!r || !view || !st.input.synced.has(b.blocker)) continue;
+    return { type: 'move', id: r.id, baseRev: r.rev, parentId: r.parent, name: swapName(r.name, r.id.slice(-6)), path: view.entry.diskPath, local: view.entry };
+  }
+  return null;
+}
+
+/**
  * The single op that breaks a stalled round, or null when nothing is
  * blocked in a circle. Called only when the scheduled round is empty and
  * something was deferred.
@@ -48,6 +65,8 @@ export function untangle(st: PlanState): PlanOp | null {
   }
   const leave = leavingBreaker(st);
   if (leave) return leave;
+  const holder = holderBreaker(st);
+  if (holder) return holder;
   if (st.blockers[0]) {
     // something waits for a path whose occupant waits in turn: move the
     // occupant aside (locally only); the next round puts it where it belongs

@@ -382,6 +382,17 @@ describe('planner (hostile remote trees)', () => {
     expect(localSpec(m)).toEqual(before);
   });
 
+  it('send-only override: the folder nested a directory inside its own subdirectory, renamed to a case twin of the name the server gave the directory (planner property, seed 581418198)', () => {
+    const m = syncedModel({ 'z0/': null, 'z0/z2/': null, k: 'K' });
+    localEdit.move(m, 'z0/z2', 'c.txt');
+    localEdit.move(m, 'z0', 'c.txt/\u00e9');
+    remoteEdit.move(m, 'z0', 'C.TXT');
+    const before = localSpec(m);
+    converge(m, { planner: (input) => planInMode(input, 'send-only', 'override') });
+    expect(remoteSpec(m)).toEqual(before);
+    expect(localSpec(m)).toEqual(before);
+  });
+
   it('a synced directory moved locally onto an NFD twin of a synced NFC name goes aside, not the one at home (engine simulation, seed 1352734719)', () => {
     const m = syncedModel({ '\u00e9.md/': '', 'b/': '' });
     const moved = m.local.get('b')!;
