@@ -26,6 +26,7 @@ import type { LocalView, SyncedNode } from '../associate.js';
 import { expectOf, type LocalEntry } from '../local.js';
 import { nameKey } from '../../protocol/names.js';
 import { baseName, parentPath, type TreeNode } from '../tree.js';
+import { localMoveOverridden } from './moves.js';
 import { sortByDepth } from './order.js';
 import { bothAlive, goneBoth, localCreated, remoteGone } from './rules.js';
 import { localContentEquals, type PlanState } from './state.js';
@@ -35,6 +36,18 @@ function unchanged(s: SyncedNode, view: LocalView): boolean {
   const e = view.entry;
   if (e.kind === 'file' && e.hash === null) return false;
   return view.parentId === s.parent && view.name === s.name && localContentEquals(s, e);
+}
+
+/**
+ * The local copy holds what Synced recorded, and the folder's move of it
+ * loses to the server's moves (it would close a cycle, moves.ts): it goes
+ * back where the server has it, inside the exclusion, so it may leave as if
+ * never moved; waiting to move it back into a folder that is not on disk
+ * would keep it (and what holds it) for ever.
+ */
+function movedBackIn(st: PlanState, id: string, s: SyncedNode, view: LocalView): boolean {
+  const e = view.entry;
+  return !(e.kind === 'file' && e.hash === null) && localContentEquals(s, e) && localMoveOverridden(st, id);
 }
 
 /** Bottom-up: which local entries under an exclusion may leave the disk this round (st.leavable). */
@@ -57,7 +70,8 @@ export function computeLeavable(st: PlanState): void {
       continue;
     }
     const view = id === undefined ? undefined : st.assoc.localOf.get(id);
-    const ok = view !== undefined && !blocked.has(e.path) && unchanged(st.input.synced.get(id!)!, view) &&
+    const s = view === undefined ? undefined : st.input.synced.get(id!)!;
+    const ok = view !== undefined && !blocked.has(e.path) && (unchanged(s!, view) || movedBackIn(st, id!, s!, view)) &&
       (rpath === undefined || st.excludedRoot(rpath) !== undefined) && // moved out by the server: it follows that move
       !movingIn(st, id!, e.path);
     if (ok) st.leavable.add(e.path);

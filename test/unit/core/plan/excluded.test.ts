@@ -117,6 +117,14 @@ const cases: Case[] = [
     ops: noServerDelete,
   },
   {
+    name: 'the server moved a folder into an excluded one that the folder moved into that very folder (a cycle: the folder\'s move loses): both leave the disk (planner property, seed 1578947125)',
+    base: { 'y1/': null, 'z2/': null, 'z2/z3/': null, k: 'K' }, excluded: ['z2'],
+    remote: (m) => remoteEdit.move(m, 'y1', 'z2/z3/a'),
+    local: (m) => { localEdit.move(m, 'z2/z3', 'y1/c.txt'); localEdit.delete(m, 'z2'); }, // the excluded folder itself had left already
+    wantLocal: { k: 'K' }, wantRemote: { 'z2/': null, 'z2/z3/': null, 'z2/z3/a/': null, k: 'K' },
+    ops: noServerDelete,
+  },
+  {
     name: 'a server rename of a node into an excluded folder takes the local copy away, not to the server',
     base: { 'docs/': null, 'docs/a.txt': 'A', 'out.txt': 'O' }, excluded: ['docs'],
     remote: (m) => remoteEdit.move(m, 'out.txt', 'docs/out.txt'),
