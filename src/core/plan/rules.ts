@@ -14,7 +14,7 @@ import { checkName, nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
 import type { LocalView, SyncedNode } from '../associate.js';
 import { expectOf, pathKey, type LocalEntry } from '../local.js';
-import { baseName, joinPath, parentPath, sameContent, type TreeNode } from '../tree.js';
+import { baseName, isWithin, joinPath, parentPath, sameContent, type TreeNode } from '../tree.js';
 import { localMoveOverridden, moveLocally, pushMove, remoteDescends, serverKeeps } from './moves.js';
 import { localContentEquals, type PlanState } from './state.js';
 
@@ -202,6 +202,19 @@ export function remoteGone(st: PlanState, id: string, view: LocalView): void {
   createRemote(st, e, id);
 }
 
+/** Does something below server node `id` sit, on disk, at or below `path`? */
+function movesInto(st: PlanState, id: string, path: string): boolean {
+  const stack = [id];
+  for (let cur = stack.pop(); cur !== undefined; cur = stack.pop()) {
+    for (const child of st.remoteChildren.get(cur)?.values() ?? []) {
+      const v = st.assoc.localOf.get(child);
+      if (v && isWithin(v.entry.path, path)) return true;
+      stack.push(child);
+    }
+  }
+  return false;
+}
+
 /**
  * Uploads a local entry as a new node (new file, or a survivor of a remote delete).
  * Invariants: the parent is known to the server (else wait); the name is
@@ -234,7 +247,9 @@ export function createRemote(st: PlanState, e: LocalEntry, replaces: string | nu
       if (at !== undefined && st.excludedRoot(at) !== undefined) st.renameAside(e, `"${at}" is excluded from sync on this device (selective sync)`, true);
       return;
     }
-    if (serverKeeps(st, other)) {
+    // (a deleted directory waiting for its contents to move out frees its
+    // name, unless they move into this new entry, which cannot exist before)
+    if (serverKeeps(st, other) || movesInto(st, other, e.path)) {
       st.renameAside(e, 'the server keeps another item at this name');
       // the node this entry survived is gone from the server: kept in Synced
       // at this path, it would claim the server's node once that lands here

@@ -370,6 +370,17 @@ describe('planner (hostile remote trees)', () => {
     expect(res.ops.filter((o) => o.type === 'conflict_rename')).toEqual([]);
   });
 
+  it('a folder renamed by hand to its case twin (mkdir A; mv a/f A/; rmdir a) converges: the new folder cannot wait for the old one, which waits for what moves into it', () => {
+    const m = syncedModel({ 'a/': null, 'a/f': 'F', k: 'K' });
+    localEdit.create(m, 'A', null);
+    localEdit.move(m, 'a/f', 'A/f');
+    localEdit.delete(m, 'a');
+    converge(m);
+    expect(localSpec(m)).toEqual(remoteSpec(m));
+    expect(Object.values(remoteSpec(m))).toContain('F');
+    expect(Object.keys(remoteSpec(m)).some((p) => p.startsWith('a/'))).toBe(false);
+  });
+
   it('send-only override: the folder renamed a synced folder to the name of a new server folder, with a file of the same name in each (planner property, seed 1070062946)', () => {
     const m = syncedModel({ 'w0/': null, 'w0/w2': 'B1', k: 'K' });
     remoteEdit.create(m, 'a', null);
