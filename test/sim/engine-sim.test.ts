@@ -16,8 +16,9 @@ const base = process.env.SYNCD_SIM_BASE ? Number(process.env.SYNCD_SIM_BASE) : b
  * 1122: a symlink placed where Local still held a directory the disk had lost kept that directory's entries under it
  * 1159: an empty folder at an excluded path stays (reported): the check had called it a leak
  * 1569: a conflict rename replaced a file the user wrote at its target after the executor looked (content lost)
+ * 1833: a receive-only revert read a Synced path collision unlike the planner, and deleted and re-placed a folder (into the trash) for ever
  */
-const REGRESSIONS = [1122, 1159, 1569];
+const REGRESSIONS = [1122, 1159, 1569, 1833];
 const seeds = process.env.SYNCD_SEED ? [base] : [...new Set([...Array.from({ length: RUNS }, (_, i) => base + i), ...REGRESSIONS])];
 
 function replay(seed: number): string {

@@ -25,7 +25,7 @@ import { resolvePaths } from '../tree.js';
 import { baseName, parentPath } from '../tree.js';
 import type { Plan } from '../ops.js';
 import { plan } from './index.js';
-import type { PlanInput } from './state.js';
+import { resolveSyncedPaths, type PlanInput } from './state.js';
 
 /** Id prefix of a stand-in node for a local-only entry (never sent: revert runs only where uploads are held; never stored). */
 const STAND_IN_PREFIX = 'local-only:';
@@ -44,7 +44,7 @@ export function overridePlan(input: PlanInput): Plan {
 
 /** The planner input whose plan puts the server's version over every local difference. */
 function preferRemote(input: PlanInput): PlanInput {
-  const sp = resolvePaths(input.synced);
+  const sp = resolveSyncedPaths(input);
   const assoc = associate(input.synced, sp, input.local);
   const idAt = (path: string): string => (path === '' ? ROOT_ID : (assoc.claimedAt.get(path) ?? `${STAND_IN_PREFIX}${path}`));
   const synced: SyncedTree = new Map();

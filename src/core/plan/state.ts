@@ -53,6 +53,23 @@ export function localContentEquals(node: TreeNode, e: LocalEntry): boolean {
   return sameContent(node, { kind: e.kind, hash: e.hash, exec: e.exec, target: e.target });
 }
 
+/**
+ * Synced's paths. A Synced collision (a node adopted at a path whose previous
+ * node had not been retired yet) keeps the node the server still has there,
+ * then one it has elsewhere: the other one is forgotten and decided afresh
+ * (nothing is lost), never re-adopted in a loop. Every reading of Synced
+ * (the planner, and the rewritten bases of `revert` and `override`) ranks
+ * them the same way.
+ */
+export function resolveSyncedPaths(input: Pick<PlanInput, 'remote' | 'synced'>): ResolvedPaths {
+  return resolvePaths(input.synced, (id) => {
+    const r = input.remote.get(id);
+    const s = input.synced.get(id)!;
+    if (!r) return 2;
+    return r.parent === s.parent && r.name === s.name ? 0 : 1;
+  });
+}
+
 export class PlanState {
   readonly problems: PlanProblem[] = [];
   readonly state: StateOp[] = [];
@@ -99,16 +116,7 @@ export class PlanState {
 
   constructor(readonly input: PlanInput) {
     this.rp = resolvePaths(input.remote);
-    // a Synced collision (a node adopted at a path whose previous node had
-    // not been retired yet) keeps the node the server still has there, then
-    // one it has elsewhere: the other one is forgotten and decided afresh
-    // (nothing is lost), never re-adopted in a loop
-    this.sp = resolvePaths(input.synced, (id) => {
-      const r = input.remote.get(id);
-      const s = input.synced.get(id)!;
-      if (!r) return 2;
-      return r.parent === s.parent && r.name === s.name ? 0 : 1;
-    });
+    this.sp = resolveSyncedPaths(input);
     this.assoc = associate(input.synced, this.sp, input.local);
     for (const p of this.rp.problems) {
       this.problems.push({ path: `remote:${p.id}`, code: `remote_${p.code}`, message: p.message });

@@ -160,4 +160,16 @@ describe('a round in each mode', () => {
     const op = planFor(m, 'receive-only', 'revert').ops[0]!;
     expect(op).toMatchObject({ type: 'download', expect: { ino: m.local.get('doc.txt')!.ino, mtimeMs: m.local.get('doc.txt')!.mtimeMs } });
   });
+
+  it('a revert reads a Synced path collision as the planner does: the node the server has at that path keeps its local copy (engine simulation, seed 1833: the copy was deleted and placed again, round after round)', () => {
+    // Synced still holds the old file at "C.txt" (moved aside locally) and the directory placed there since
+    const m = syncedModel({ 'C.txt/': null, 'k.txt': 'K' });
+    const dir = m.synced.get([...m.synced.values()].find((n) => n.name === 'C.txt')!.id)!;
+    // (an id that sorts first: without the server's ranking the lower id keeps the path)
+    m.synced.set('a_old', { ...node('a_old'), name: 'C.txt', ino: 900 });
+    m.remote.set('a_old', { ...node('a_old'), parent: dir.id, name: 'notes', rev: 2 });
+    m.local.set('C.txt.syncd-swap-900', { ...entry('C.txt.syncd-swap-900'), ino: 900 });
+    const p = planFor(m, 'receive-only', 'revert');
+    expect(p.ops.filter((o) => o.type === 'local_delete').map((o) => (o as { path: string }).path)).not.toContain('C.txt');
+  });
 });
