@@ -10,36 +10,22 @@ import { baseName, joinPath, parentPath } from '../tree.js';
 import type { PlanState } from './state.js';
 
 /**
- * A new local entry waits for a server node to leave its name while that
- * node's own move waits in turn (e.g. a link moved into a new directory
- * made at the link's old name: the directory cannot be created before the
- * link leaves, the link cannot move before the directory exists). Moving
- * the node to a temporary visible name on the server frees the name; the
- * next rounds create the entry and finish the move.
+ * A server node some op waits on to leave its name, while that node's own
+ * move waits in turn, moved to a temporary visible name on the server: the
+ * name is free, and the next rounds finish both. Two waits lead here:
+ * - a new local entry waits for the node (e.g. a link moved into a new
+ *   directory made at the link's old name: the directory cannot be created
+ *   before the link leaves, the link cannot move before the directory exists);
+ * - a folder move waits for it, and its own move waits for its new parent,
+ *   still below it on the server (the folder swapped a directory and its
+ *   subdirectory and renamed them).
  */
-function leavingBreaker(st: PlanState): RemoteOp | null {
-  for (const id of st.leaving) {
+function stepAside(st: PlanState, holders: Iterable<string>): RemoteOp | null {
+  for (const id of holders) {
     const r = st.input.remote.get(id);
     const view = st.assoc.localOf.get(id);
     if (!r || !view || !st.input.synced.has(id)) continue;
     return { type: 'move', id, baseRev: r.rev, parentId: r.parent, name: swapName(r.name, id.slice(-6)), path: view.entry.diskPath, local: view.entry };
-  }
-  return null;
-}
-
-/**
- * A folder move waits for a server node to leave its name, and that node's
- * own move waits in turn for something else (its new parent is still below
- * it on the server: the folder swapped a directory and its subdirectory and
- * renamed them). Moving the holder to a temporary visible name on the server
- * frees the name; the next rounds finish both moves.
- */
-function holderBreaker(st: PlanState): RemoteOp | null {
-  for (const b of st.blockedRemoteMoves) {
-    const r = st.input.remote.get(b.blocker);
-    const view = st.assoc.localOf.get(b.blocker);
-    if (!r || !view || !st.input.synced.has(b.blocker)) continue;
-    return { type: 'move', id: r.id, baseRev: r.rev, parentId: r.parent, name: swapName(r.name, r.id.slice(-6)), path: view.entry.diskPath, local: view.entry };
   }
   return null;
 }
@@ -63,10 +49,8 @@ export function untangle(st: PlanState): PlanOp | null {
   if (rm) {
     return { type: 'move', id: rm.id, baseRev: rm.baseRev, parentId: rm.parentId, name: swapName(rm.name, rm.id.slice(-6)), path: rm.entry.diskPath, local: rm.entry };
   }
-  const leave = leavingBreaker(st);
-  if (leave) return leave;
-  const holder = holderBreaker(st);
-  if (holder) return holder;
+  const aside = stepAside(st, st.leaving) ?? stepAside(st, st.blockedRemoteMoves.map((b) => b.blocker));
+  if (aside) return aside;
   if (st.blockers[0]) {
     // something waits for a path whose occupant waits in turn: move the
     // occupant aside (locally only); the next round puts it where it belongs
