@@ -248,8 +248,9 @@ export function createRemote(st: PlanState, e: LocalEntry, replaces: string | nu
       return;
     }
     // (a deleted directory waiting for its contents to move out frees its
-    // name, unless they move into this new entry, which cannot exist before)
-    if (serverKeeps(st, other) || movesInto(st, other, e.path)) {
+    // name, unless they move into this new entry, which cannot exist before;
+    // a node that itself moves away frees it whatever it holds)
+    if (serverKeeps(st, other) || (!st.assoc.localOf.has(other) && movesInto(st, other, e.path))) {
       st.renameAside(e, 'the server keeps another item at this name');
       // the node this entry survived is gone from the server: kept in Synced
       // at this path, it would claim the server's node once that lands here

@@ -381,6 +381,17 @@ describe('planner (hostile remote trees)', () => {
     expect(Object.keys(remoteSpec(m)).some((p) => p.startsWith('a/'))).toBe(false);
   });
 
+  it('send-only override: a new folder made at the name of a server folder that itself moves into the new one (planner property, seed 894440251)', () => {
+    const m = syncedModel({ 'w2/': null, 'w2/x3/': null, 'w2/x3/x5': 'X', 'y6/': null, k: 'K' });
+    remoteEdit.move(m, 'w2/x3', 'y6/\u00e9');
+    localEdit.create(m, 'y6/\u00e9', null);
+    localEdit.move(m, 'w2', 'y6/\u00e9/a');
+    const before = localSpec(m);
+    converge(m, { planner: (input) => planInMode(input, 'send-only', 'override') });
+    expect(remoteSpec(m)).toEqual(before);
+    expect(localSpec(m)).toEqual(before);
+  });
+
   it('send-only override: the folder renamed a synced folder to the name of a new server folder, with a file of the same name in each (planner property, seed 1070062946)', () => {
     const m = syncedModel({ 'w0/': null, 'w0/w2': 'B1', k: 'K' });
     remoteEdit.create(m, 'a', null);
