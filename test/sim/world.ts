@@ -62,6 +62,13 @@ export interface SimOptions {
    * subtree; default: seeds ≡ 4 (mod 5)
    */
   exclude?: boolean;
+  /**
+   * every round without a usable plan base plans in batches of top-level
+   * names this small (a first plan, new rules, a mode change, a revert), not
+   * over the whole trees: client/agent/round-trees.ts; default
+   * SYNCD_SIM_BATCHES, else the agent's own sizes (batches from 20,000 nodes)
+   */
+  batchNodes?: number;
 }
 
 /** the path the first device excludes when `exclude` is on */
@@ -113,6 +120,8 @@ export interface SimResult {
     chunkCalls: number;
     lostReplies: number;
     calmRounds: number;
+    /** plans in batches begun on a device with Synced (the top-level links looked up: TreeRows.topLinks) */
+    linkedBatchPasses: number;
     /** files in the devices' local trash at the end, and how many of them a crash left unindexed (the next prune adopts them) */
     trashed: number;
     trashUnindexed: number;
@@ -169,7 +178,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const violations: string[] = [];
   const stats: SimResult['stats'] = {
     points: 0, userOps: 0, cycles: 0, cycleErrors: 0, crashes: 0, powerLosses: 0, dbRollbacks: 0, metadataUndone: 0, dataLost: 0, dataTorn: 0,
-    diskFaults: 0, refused: 0, bigWrites: 0, roWrites: 0, roTrashed: 0, excludedServerPaths: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
+    diskFaults: 0, refused: 0, bigWrites: 0, roWrites: 0, roTrashed: 0, excludedServerPaths: 0, chunkCalls: 0, lostReplies: 0, calmRounds: 0, linkedBatchPasses: 0, trashed: 0, trashUnindexed: 0, streamDevices: 0, ...newNotifyCounters(),
   };
   const notifyMode = o.notify ?? (sched.int(3) < 2 ? 'stream' : 'longpoll');
   const work = await mkdtemp(join(tmpdir(), 'syncd-sim-'));
@@ -189,6 +198,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   let onNews: (d: Device) => void = () => undefined;
   let tag = 0;
   const bigFiles = o.bigFiles ?? o.seed % 6 === 0;
+  const batchNodes = o.batchNodes ?? (process.env.SYNCD_SIM_BATCHES ? Number(process.env.SYNCD_SIM_BATCHES) : undefined);
+  const batches = batchNodes === undefined ? {} : { firstPlanBatchNodes: batchNodes, firstPlanWholeMax: 0 };
   const big = bigFiles ? bigText(o.seed, 6 * 1024 * 1024) : '';
 
   const fail = (msg: string) => violations.push(`seed ${o.seed}: ${msg}`);
@@ -196,11 +207,17 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const incarnate = (d: Omit<Device, 'proc' | 'db' | 'remote' | 'engine' | 'follower'> & Partial<Device>): Device => {
     const proc: Proc = { name: `${d.name}#${d.incarnation}`, dead: false };
     const db = new SimStateDB(d.dbPath);
+    const rows = db.treeRows;
+    const topLinks = rows.topLinks.bind(rows);
+    rows.topLinks = () => {
+      stats.linkedBatchPasses++;
+      return topLinks();
+    };
     const remote = new SimRemote(d.real, sched, proc);
     const dev = d as Device;
     const engine = new Engine({
       folder: FOLDER, db, remote: remote as unknown as RemoteClient, fs: d.disk.view(proc), log: silentLog, now: () => d.disk.clock,
-      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000, mode: () => dev.mode,
+      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000, mode: () => dev.mode, ...batches,
     });
     // a restarted agent starts its notify loop afresh (the stream first, unless its path has none)
     const follower = new SimFollower(d.path, sched, stats, () => Number(db.meta.get('cursor_seq') ?? 0), () => onNews(dev));

@@ -1,11 +1,12 @@
 // The trees a plan round works on, and its plan: a selection around what
 // changed since the plan base (core/plan/select.ts, through the state DB's
-// indexes); on a new device, batches of top-level names, one after another
-// (core/plan/batches.ts), so the first mirror holds one batch at a time,
-// each planned again after its ops unless SQL finds it settled; or
-// the whole trees when there is no usable base (a reset that dropped
-// Synced, new ignore rules, too much changed). core/policy/cycle.ts decides
-// which.
+// indexes); without a usable base (a new device, new ignore rules, too much
+// changed) in a big folder, batches of top-level names, one after another
+// (core/plan/batches.ts; the names a node or an inode spans in one batch,
+// TreeRows.topLinks), so a round holds one batch at a time, each planned
+// again after its ops unless SQL finds it settled; or the whole trees (a
+// small folder, or a node that reaches no top-level name).
+// core/policy/cycle.ts decides which.
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
@@ -73,6 +74,11 @@ export class RoundPlanner {
     return this.#begun;
   }
 
+  /** What must share a batch (TreeRows.topLinks); none on a new device; null: the trees cannot be cut. */
+  #links(): string[][] | null {
+    return this.#db.treeRows.rows().synced === 0 ? [] : this.#db.treeRows.topLinks();
+  }
+
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
   fruitless(): void {
     const pass = this.#pass;
@@ -88,8 +94,9 @@ export class RoundPlanner {
       const sel = selectAround(db.planSeeds(), db.treeIndex);
       return { ...planTrees(sel), synced: sel.synced, ...counts };
     }
-    if (!this.#pass && plansInBatches(db.treeRows.rows(), this.#batchNodes, this.#wholeMax)) {
-      const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes);
+    const links = !this.#pass && plansInBatches(db.treeRows.rows(), this.#batchNodes, this.#wholeMax) ? this.#links() : null;
+    if (links) {
+      const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes, links);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
       if (batches.length > 0) {
         this.#pass = { batches, at: 0, covered, retry: [], planned: new Set(), problems: [], deferred: 0, unsettled: { ids: [], paths: [] } };
@@ -134,7 +141,16 @@ export class RoundPlanner {
       // A batch's ops touch only paths under its own names (batchPart), so a
       // batch that planned nothing still does, unless a round made a new
       // top-level name (a conflict copy): those get batches of their own.
-      const fresh = batchesOf(db.treeRows.topEntries().filter((t) => !pass.covered.has(nameKey(t.name))), this.#batchNodes);
+      let fresh: Batch[] = [];
+      if (db.treeRows.topNames().some((n) => !pass.covered.has(nameKey(n)))) {
+        // with the names the rounds' ops link to them now (a copy put aside holds an inode of Synced)
+        const links = this.#links();
+        if (links === null) {
+          this.#pass = null;
+          return this.plan(memoKey, planTrees);
+        }
+        fresh = batchesOf(db.treeRows.topEntries(), this.#batchNodes, links).filter((b) => [...b.keys].some((k) => !pass.covered.has(k)));
+      }
       const next = [...pass.retry, ...fresh];
       if (next.length === 0) {
         // every batch planned nothing: the trees agree

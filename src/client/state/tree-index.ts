@@ -118,20 +118,86 @@ export class TreeRows implements TreeIndex {
   }
 
   /**
-   * The top level of Remote (each node with its subtree's size) and of
-   * Local (each entry with the entries below it): what the first plan is
-   * cut into (core/plan/batches.ts). Counted in SQL, one row per top-level name.
+   * The top level of Remote and Synced (each node with its subtree's size,
+   * each id once) and of Local (each entry with the entries below it): what
+   * a plan in batches is cut into (core/plan/batches.ts). Counted in SQL,
+   * one row per top-level name.
    */
   topEntries(): TopEntry[] {
-    const remote = this.#s.stmt(`WITH RECURSIVE t(id, top) AS (SELECT id, id FROM remote WHERE parent = ?
-        UNION ALL SELECT r.id, t.top FROM remote r JOIN t ON r.parent = t.id)
-      SELECT n.id, n.name, c.size FROM remote n JOIN (SELECT top, count(*) AS size FROM t GROUP BY top) c ON c.top = n.id`).raw(true).all(ROOT_ID) as [string, string, number][];
+    const sizes = (t: 'remote' | 'synced'): [string, string, number][] =>
+      this.#s.stmt(`WITH RECURSIVE t(id, top) AS (SELECT id, id FROM ${t} WHERE parent = ?
+        UNION ALL SELECT r.id, t.top FROM ${t} r JOIN t ON r.parent = t.id)
+      SELECT n.id, n.name, c.size FROM ${t} n JOIN (SELECT top, count(*) AS size FROM t GROUP BY top) c ON c.top = n.id`).raw(true).all(ROOT_ID) as [string, string, number][];
+    const remote = sizes('remote');
+    const ids = new Set(remote.map(([id]) => id));
+    // a Synced top-level node the server no longer has there (deleted, moved, renamed)
+    const synced = this.#s.stmt('SELECT count(*) FROM synced').pluck(true).get() === 0 ? [] : sizes('synced').filter(([id]) => !ids.has(id));
     const local = this.#s.stmt(`SELECT disk_path, path FROM local WHERE ${LOCAL_DIR} = ''`).raw(true).all() as [string, string][];
-    this.#count(remote.length + local.length);
+    this.#count(remote.length + synced.length + local.length);
     return [
-      ...remote.map(([id, name, size]) => ({ id, name, size })),
+      ...[...remote, ...synced].map(([id, name, size]) => ({ id, name, size })),
       ...local.map(([diskPath, path]) => ({ diskPath, name: path, size: this.#localUnder(diskPath) })),
     ];
+  }
+
+  /** The names at the top level of the three trees (a name may come more than once). */
+  topNames(): string[] {
+    const names = this.#s.stmt(`SELECT name FROM remote WHERE parent = @root UNION ALL SELECT name FROM synced WHERE parent = @root
+      UNION ALL SELECT path FROM local WHERE ${LOCAL_DIR} = ''`).pluck(true).all({ root: ROOT_ID }) as string[];
+    this.#count(names.length);
+    return names;
+  }
+
+  /**
+   * The top-level names that one node or inode spans (core/plan/batches.ts
+   * batchesOf keeps each list in one batch): a node in Remote and Synced
+   * under two top-level names (one that moved, or under a moved or renamed
+   * ancestor, goes by the nearest such ancestor: only the nodes whose
+   * parent, or top-level name, differs between the two trees are walked up),
+   * and the Synced nodes and Local entries holding one inode under two. Null
+   * when a Remote or Synced node reaches no top-level name (a parent it lacks,
+   * a cycle): no batch would hold it, so the caller plans the whole trees.
+   */
+  topLinks(): string[][] | null {
+    for (const t of ['remote', 'synced']) {
+      const orphans = this.#s.stmt(`SELECT count(*) FROM ${t} n WHERE n.parent != @root AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.id = n.parent)`).pluck(true).get({ root: ROOT_ID }) as number;
+      if (orphans > 0) return null;
+    }
+    const links: string[][] = [];
+    const moved = this.#s
+      .stmt('SELECT r.id FROM remote r JOIN synced s ON s.id = r.id WHERE r.parent != s.parent OR (r.parent = @root AND r.name != s.name)')
+      .pluck(true)
+      .all({ root: ROOT_ID }) as string[];
+    const topOf = (get: (id: string) => Placed<TreeNode> | undefined, id: string): string | null => {
+      const seen = new Set<string>();
+      for (let n = get(id)?.v; n; n = get(n.parent)?.v) {
+        if (n.parent === ROOT_ID) return n.name;
+        if (seen.has(n.id)) return null;
+        seen.add(n.id);
+      }
+      return null;
+    };
+    for (const id of moved) {
+      const r = topOf((x) => this.remote(x), id);
+      const s = topOf((x) => this.synced(x), id);
+      if (r === null || s === null) return null;
+      if (r !== s) links.push([r, s]);
+    }
+    // every holder of an inode, with its top-level name: Synced by a walk down from the top, Local by its path
+    const byIno = this.#s
+      .stmt(
+        `WITH RECURSIVE t(id, top) AS (SELECT id, name FROM synced WHERE parent = @root
+            UNION ALL SELECT s.id, t.top FROM synced s JOIN t ON s.parent = t.id),
+          h(ino, top) AS (SELECT s.ino, t.top FROM synced s JOIN t ON t.id = s.id WHERE s.ino IS NOT NULL
+            UNION ALL SELECT ino, CASE WHEN instr(path, '/') = 0 THEN path ELSE substr(path, 1, instr(path, '/') - 1) END FROM local)
+        SELECT group_concat(top, '/') FROM (SELECT DISTINCT ino, top FROM h) GROUP BY ino HAVING count(*) > 1`,
+      )
+      .pluck(true)
+      .all({ root: ROOT_ID }) as string[];
+    // names hold no "/": the list comes back apart
+    for (const names of byIno) links.push(names.split('/'));
+    this.#count(moved.length + byIno.length);
+    return links;
   }
 
   /** Local entries at `diskPath` and below it */

@@ -1,7 +1,9 @@
-// The first plan of a new device, in batches (issue #17: memory that does
-// not grow with the folder). After the first listing, Synced is empty and
-// there is no plan base to select around, so a round would load and plan
-// the three trees whole: 1,000 MiB at 300,000 files. Instead the top-level
+// A plan without a plan base, in batches (issue #17: memory that does not
+// grow with the folder). After a new device's first listing Synced is
+// empty, and after new ignore rules (or another version, mode or exclusion
+// list) the base no longer holds: there is nothing to select around, so a
+// round would load and plan the three trees whole (1,000 MiB at 300,000
+// files). Instead the top-level
 // names are cut into batches of at most `maxNodes` nodes; a batch's
 // selection is select.ts's selection around its top-level nodes (their
 // subtrees, every top-level name beside them, name-key twins whole), and
@@ -9,8 +11,11 @@
 // names count (the other top-level names come along shallow, without
 // their subtrees, and are planned in their own batch).
 // With Synced empty nothing links two top-level subtrees (no moves, no
-// inode associations): the batches' plans together are the whole trees'
-// plan (test/unit/core/plan/batches.test.ts). Pure.
+// inode associations); with Synced, the names a node or an inode spans
+// (`links`: a node under one name in Remote and another in Synced, an
+// inode held under two names) share a batch. Either way the batches' plans
+// together are the whole trees' plan (test/unit/core/plan/batches.test.ts).
+// Pure.
 
 import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
@@ -18,7 +23,7 @@ import type { Plan, PlanOp } from '../ops.js';
 import type { Tree } from '../tree.js';
 import type { Seeds } from './select.js';
 
-/** A top-level node of Remote or Synced (by id) or a top-level Local entry (by disk path), and its subtree's size. */
+/** A top-level node of Remote or Synced (by id; each id once) or a top-level Local entry (by disk path), and its subtree's size. */
 export interface TopEntry {
   name: string;
   size: number;
@@ -37,14 +42,37 @@ interface Batch {
 
 /**
  * Top-level names in name-key order, packed into batches of at most
- * `maxNodes` (a bigger top-level subtree is a batch of its own). Entries
- * sharing a name key (case twins, NFC/NFD spellings, a name in several
- * trees) always share a batch.
+ * `maxNodes` (a bigger group is a batch of its own). Entries sharing a name
+ * key (case twins, NFC/NFD spellings, a name in several trees) always share
+ * a batch, and so do the names of each of `links` (top-level names that one
+ * node or inode spans: a node the server moved from one to another, a file
+ * moved by hand across them; see `linksOf`).
  */
-export function batchesOf(tops: readonly TopEntry[], maxNodes: number): Batch[] {
+export function batchesOf(tops: readonly TopEntry[], maxNodes: number, links: readonly (readonly string[])[] = []): Batch[] {
+  // union-find over name keys: a group's root is its smallest key
+  const up = new Map<string, string>();
+  const find = (k: string): string => {
+    let r = k;
+    for (let u = up.get(r); u !== undefined && u !== r; u = up.get(r)) r = u;
+    for (let c = k; c !== r; ) {
+      const u = up.get(c)!;
+      up.set(c, r);
+      c = u;
+    }
+    return r;
+  };
+  for (const t of tops) up.set(nameKey(t.name), nameKey(t.name));
+  for (const names of links) {
+    const keys = names.map(nameKey).filter((k) => up.has(k));
+    for (const k of keys.slice(1)) {
+      const a = find(keys[0]!);
+      const b = find(k);
+      if (a !== b) up.set(a < b ? b : a, a < b ? a : b);
+    }
+  }
   const groups = new Map<string, TopEntry[]>();
   for (const t of tops) {
-    const k = nameKey(t.name);
+    const k = find(nameKey(t.name));
     const g = groups.get(k);
     if (g) g.push(t);
     else groups.set(k, [t]);
@@ -55,9 +83,9 @@ export function batchesOf(tops: readonly TopEntry[], maxNodes: number): Batch[] 
     const g = groups.get(k)!;
     const size = g.reduce((n, t) => n + t.size, 0);
     if (!cur || (cur.size > 0 && cur.size + size > maxNodes)) out.push((cur = { keys: new Set(), seeds: { ids: [], paths: [] }, size: 0 }));
-    cur.keys.add(k);
     cur.size += size;
     for (const t of g) {
+      cur.keys.add(nameKey(t.name));
       if (t.id !== undefined) cur.seeds.ids.push(t.id);
       if (t.diskPath !== undefined) cur.seeds.paths.push(t.diskPath);
     }

@@ -125,9 +125,10 @@ export function afterFailure(code: string | undefined, network: boolean): { stat
 export const MAX_SELECT_SEEDS = 20_000;
 
 /**
- * Seeds up to this share of the Remote nodes still plan from a selection:
- * the whole trees cost memory in proportion to the folder, a selection in
- * proportion to the seeds (a reset after 25,000 new server files in a
+ * Seeds up to this share of the Remote nodes still plan from a selection
+ * (beyond it, as without a base: in batches in a big folder). Measured
+ * against the whole trees, which cost memory in proportion to the folder, a
+ * selection in proportion to the seeds (a reset after 25,000 new server files in a
  * 100,000-file folder: 381 MiB over the whole trees, 275–331 MiB around the
  * seeds, in 0.97–1.19× the time; docs/performance.md, session 11).
  */
@@ -161,14 +162,18 @@ export const FIRST_PLAN_WHOLE_MAX = 20_000;
 
 /**
  * Whether a round without a usable plan base plans in batches of top-level
- * names instead of over the whole trees: only on a new device (Synced
- * empty: nothing links two top-level subtrees), and when Remote is bigger
- * than `wholeMax` (and than one batch). Selective-sync exclusions do not
- * matter: each batch is planned with the paths they have on the whole
- * Remote (client/state/exclusions.ts `exclusionsToPlan`).
+ * names instead of over the whole trees: when Remote or Synced is bigger
+ * than `wholeMax` (and than one batch). That is a new device's first plan,
+ * and a folder whose plan base no longer holds (new ignore rules, another
+ * syncd version, a changed exclusion list, a reset that changed too much):
+ * there the names a node or an inode spans share a batch
+ * (client/state/tree-index.ts `topLinks`), and a tree the batches cannot
+ * cut (a node that reaches no top-level name) is planned whole. Selective-sync
+ * exclusions do not matter: each batch is planned with the paths they have
+ * on the whole Remote (client/state/exclusions.ts `exclusionsToPlan`).
  */
 export function plansInBatches(rows: { remote: number; synced: number }, batchNodes: number, wholeMax = FIRST_PLAN_WHOLE_MAX): boolean {
-  return rows.synced === 0 && rows.remote > Math.max(batchNodes, wholeMax);
+  return Math.max(rows.remote, rows.synced) > Math.max(batchNodes, wholeMax);
 }
 
 /**

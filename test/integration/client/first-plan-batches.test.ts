@@ -3,12 +3,13 @@
 // never holds the whole namespace's plan. Over a real server and folder:
 // no round plans more than a batch, a batch's rows come to JS once (its
 // confirming plan is left out when SQL finds it settled), and the folder
-// ends up whole.
+// ends up whole. The same for a mirrored folder whose plan base no longer
+// holds (new ignore rules): batches, with the names a move spans in one.
 
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../../../src/client/agent/engine.js';
 import { LIMITS } from '../../../src/protocol/types.js';
 import { linkAgent, snapshot, useTempStateDir, type TestAgent } from '../../helpers/agent.js';
@@ -107,5 +108,44 @@ describe('the first sync of a new device', () => {
     } finally {
       await dev.close();
     }
+  });
+
+  it('a mirrored folder whose ignore rules changed plans in batches, never the whole trees; moves across top-level names stay moves', async () => {
+    // the folder of the first case, mirrored; the server moves a file from d01 into d10, the
+    // user moves one from d03 into d08 by hand, deletes one, and makes a new ignore rule
+    const { nodes } = await api.listAll();
+    const at = (top: string, name: string) => nodes.find((n) => n.parent === nodes.find((t) => t.parent === 'root' && t.name === top)!.id && n.name === name)!;
+    const serverMoved = at('d01', 'f1.txt');
+    const handMoved = at('d03', 'f2.txt');
+    await api.one({ op: 'move', id: serverMoved.id, base_rev: serverMoved.rev, parent: nodes.find((t) => t.parent === 'root' && t.name === 'd10')!.id, name: 'f1-from-d01.txt' });
+    await rename(join(dir, 'd03/f2.txt'), join(dir, 'd08/f2-from-d03.txt'));
+    await rm(join(dir, 'd04/f5.txt'));
+    await writeFile(join(dir, 'd06/notes.bak'), 'ignored');
+    await writeFile(join(dir, '.syncignore'), '*.bak\n');
+    const db = agent.db;
+    const loads = [vi.spyOn(db, 'loadRemote'), vi.spyOn(db, 'loadSynced'), vi.spyOn(db, 'loadLocal')];
+    try {
+      const engine = new Engine({ folder: dir, db, remote: agent.remote, firstPlanBatchNodes: BATCH, firstPlanWholeMax: BATCH });
+      let converged = false;
+      for (let i = 0; i < 5 && !converged; i++) converged = (await engine.cycle()).converged;
+      expect(converged).toBe(true);
+      expect(loads.map((l) => l.mock.calls.length), 'whole trees loaded (Remote, Synced, Local)').toEqual([0, 0, 0]);
+    } finally {
+      for (const l of loads) l.mockRestore();
+    }
+    const after = (await api.listAll()).nodes;
+    const pathOf = (id: string): string => {
+      const n = after.find((x) => x.id === id)!;
+      return n.parent === 'root' ? n.name : `${pathOf(n.parent)}/${n.name}`;
+    };
+    // the hand move went up as a move of the same node, the server's came down as one
+    expect(pathOf(handMoved.id)).toBe('d08/f2-from-d03.txt');
+    const snap = await snapshot(dir);
+    expect(snap['d10/f1-from-d01.txt']).toBe('d1 f1\n');
+    expect(snap['d01/f1.txt']).toBeUndefined();
+    expect(after.some((n) => n.name === 'f5.txt' && pathOf(n.id) === 'd04/f5.txt')).toBe(false);
+    expect(after.some((n) => n.name === 'notes.bak')).toBe(false);
+    expect(Object.keys(snap).filter((k) => k.includes('conflicted'))).toEqual([]);
+    expect(snap['d06/notes.bak']).toBe('ignored');
   });
 });

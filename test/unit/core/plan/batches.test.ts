@@ -16,8 +16,11 @@ import type { Plan } from '../../../../src/core/ops.js';
 import { nameKey } from '../../../../src/protocol/names.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { indexOf } from '../../../helpers/model-index.js';
-import { emptyModel, syncedModel, type Model } from '../../../helpers/plan-model.js';
-import { randomBase, replayable } from '../../../helpers/plan-random.js';
+import { emptyModel, remotePathIndex, syncedModel, type Model } from '../../../helpers/plan-model.js';
+import { baseName } from '../../../../src/core/tree.js';
+import { topsAndLinks } from '../../../helpers/top-links.js';
+import { pick } from '../../../helpers/rng.js';
+import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_BATCH_RUNS ?? 1000);
@@ -111,6 +114,53 @@ describe('the first plan in batches', () => {
         throw replayable(err, seed, 'SYNCD_BATCH_RUNS', 'test/unit/core/plan/batches.test.ts');
       }
     }
+  });
+});
+
+describe('a whole plan in batches, with Synced (new ignore rules, a big reset)', () => {
+  const seed0 = baseSeed(23);
+  it(`batches linked by moves and inodes together plan what the whole trees plan, on every round of ${RUNS} random runs (seed ${seed0})`, () => {
+    let linked = 0;
+    let rounds = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const seed = (seed0 + run) >>> 0;
+      const r = rng(seed);
+      const m = syncedModel(randomBase(r));
+      const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+      const excluded = r() < 0.15 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
+      for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
+      try {
+        for (let round = 0; round < 30; round++) {
+          const input: PlanInput = { remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: NOW, isIgnored: ignore, excluded };
+          const whole = plan(narrowPlanInput(input));
+          const tl = topsAndLinks(m);
+          if (tl) {
+            rounds++;
+            if (tl.links.length > 0) linked++;
+            const batches = batchesOf(tl.tops, 1 + Math.floor(r() * 12), process.env.NOLINKS ? [] : tl.links);
+            const ops: string[] = [];
+            const problems: string[] = [];
+            let deferred = 0;
+            for (const b of batches) {
+              const sel = selectAround(b.seeds, memoIndex(indexOf(m)));
+              const part = batchPart(plan(narrowPlanInput({ ...input, ...sel })), b.keys, sel);
+              ops.push(...part.ops.map(key));
+              problems.push(...part.problems.map(key));
+              deferred += part.deferred;
+            }
+            expect(ops.sort()).toEqual(sortedOps(whole));
+            expect(problems.sort()).toEqual(whole.problems.map(key).sort());
+            expect(deferred > 0, "some op deferred").toBe(whole.deferred > 0);
+          }
+          if (!nextRound(r, m, whole.ops, round)) break;
+        }
+      } catch (err) {
+        throw replayable(err, seed, 'SYNCD_BATCH_RUNS', 'test/unit/core/plan/batches.test.ts');
+      }
+    }
+    // the runs must reach states that link top-level names, or the links are not tested
+    expect(linked).toBeGreaterThan(rounds / 20);
   });
 });
 

@@ -139,11 +139,13 @@ describe('planning from a selection', () => {
   }
 });
 
-describe('the first plan in batches', () => {
+describe('a plan in batches', () => {
   const cases = [
     { name: 'a new device (Synced empty) with more Remote than a batch: batches', rows: { remote: 5001, synced: 0 }, want: true },
     { name: 'a new device with a small namespace: the whole trees (one batch anyway)', rows: { remote: 5000, synced: 0 }, want: false },
-    { name: 'Synced holds nodes (moves and inodes link subtrees): the whole trees', rows: { remote: 50_000, synced: 1 }, want: false },
+    { name: 'a folder with Synced bigger than a batch (new ignore rules, a big reset): batches, linked where nodes span names', rows: { remote: 50_000, synced: 50_000 }, want: true },
+    { name: 'the server deleted most of a big folder (Synced is the big tree): batches', rows: { remote: 10, synced: 50_000 }, want: true },
+    { name: 'a small folder with Synced: the whole trees', rows: { remote: 4000, synced: 4000 }, want: false },
   ];
   for (const c of cases) it(c.name, () => expect(plansInBatches(c.rows, 5000, 0)).toBe(c.want));
   it('a new device up to FIRST_PLAN_WHOLE_MAX nodes (mirror_small): the whole trees, fewer rounds', () => {
