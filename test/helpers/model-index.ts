@@ -2,12 +2,23 @@
 // state DB's indexes serve them in the agent, counting the rows handed out
 // and the lookups made.
 
+import type { BatchIndex } from '../../src/core/plan/batches.js';
 import type { Placed, TreeIndex } from '../../src/core/plan/select.js';
 import { parentPath } from '../../src/core/tree.js';
 import type { Model } from './plan-model.js';
 
+/** True when `id` or one of its ancestors in `tree` is among `ids`. */
+function below(tree: Map<string, { parent: string }>, id: string, ids: readonly string[]): boolean {
+  const seen = new Set<string>();
+  for (let k: string | undefined = id; k !== undefined && !seen.has(k); k = tree.get(k)?.parent) {
+    if (ids.includes(k)) return true;
+    seen.add(k);
+  }
+  return false;
+}
+
 /** The model's trees behind a TreeIndex, counting the rows it hands out. */
-export function indexOf(m: Model): TreeIndex & { rows: number; calls: number } {
+export function indexOf(m: Model): TreeIndex & BatchIndex & { rows: number; calls: number } {
   const placed = <T>(map: Map<string, T>, pred: (k: string, v: T) => boolean): Placed<T>[] => {
     const out: Placed<T>[] = [];
     let i = 0;
@@ -35,6 +46,9 @@ export function indexOf(m: Model): TreeIndex & { rows: number; calls: number } {
     syncedChildrenOf: (ps: readonly string[]) => placed(m.synced, (_, n) => ps.includes(n.parent)),
     syncedByInos: (inos: readonly number[]) => placed(m.synced, (_, n) => n.ino !== null && inos.includes(n.ino)),
     localByInos: (inos: readonly number[]) => placed(m.local, (_, e) => inos.includes(e.ino)),
+    remoteSubtrees: (ids: readonly string[]) => placed(m.remote, (k) => below(m.remote, k, ids)),
+    syncedSubtrees: (ids: readonly string[]) => placed(m.synced, (k) => below(m.synced, k, ids)),
+    localSubtrees: (paths: readonly string[]) => placed(m.local, (k) => paths.some((p) => k === p || k.startsWith(p + '/'))),
   };
   return ix;
 }

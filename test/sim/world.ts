@@ -432,7 +432,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       for (let n = 0; n < 200_000; n++) {
         if (++calmSteps > 40_000) {
           fail(`the calm phase took over 40,000 steps (a device keeps working without converging): ${devices.map((d) => `${d.name} running=${d.running} problems ${JSON.stringify(d.db.problems().map((x) => `${x.path}: ${x.code}`))}`).join('; ')}`);
-          if (sched.log) writeFileSync(join(tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');
+          if (sched.log) writeFileSync(join(process.env.SYNCD_SIM_LOGDIR ?? tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');
           if (process.env.SYNCD_SIM_DUMP) {
             for (const d of devices) {
               console.log(d.name, 'DISK', JSON.stringify(Object.keys(d.disk.snapshot(FOLDER)).filter((k) => !k.includes('conflicted'))));
@@ -562,7 +562,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
       stats.chunkCalls += d.remote.counters.chunks;
     }
     stats.points = sched.resumed;
-    if (sched.log) writeFileSync(join(tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');
+    if (sched.log) writeFileSync(join(process.env.SYNCD_SIM_LOGDIR ?? tmpdir(), `syncd-sim-${o.seed}.log`), sched.log.join('\n') + '\n');
     const fingerprint = JSON.stringify({ server: serverTree, folders });
     return { seed: o.seed, fingerprint, violations, stats };
   } finally {

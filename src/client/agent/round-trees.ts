@@ -10,10 +10,9 @@
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
-import { batchesOf, batchPart, batchSettled, batchUnsettled } from '../../core/plan/batches.js';
+import { batchesOf, batchPart, batchSettled, batchUnsettled, selectBatch } from '../../core/plan/batches.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Narrowed } from '../../core/plan/scope.js';
-import { memoIndex } from '../../core/plan/index-memo.js';
 import { selectAround, type Selection } from '../../core/plan/select.js';
 import { plansFromSelection, plansInBatches } from '../../core/policy/cycle.js';
 import type { StateDB } from '../state/db.js';
@@ -74,9 +73,9 @@ export class RoundPlanner {
     return this.#begun;
   }
 
-  /** What must share a batch (TreeRows.topLinks); none on a new device; null: the trees cannot be cut. */
+  /** What must share a batch (TreeRows.topLinks: on a new device, only files hard-linked across names); null: the trees cannot be cut. */
   #links(): string[][] | null {
-    return this.#db.treeRows.rows().synced === 0 ? [] : this.#db.treeRows.topLinks();
+    return this.#db.treeRows.topLinks();
   }
 
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
@@ -124,7 +123,7 @@ export class RoundPlanner {
           continue;
         }
         pass.planned.add(b);
-        const sel = selectAround(b.seeds, memoIndex(db.treeIndex));
+        const sel = selectBatch(b, db.treeRows);
         const out = planTrees(sel);
         const plan = batchPart(out.plan, b.keys, sel);
         // the same batch again next round, until it plans nothing

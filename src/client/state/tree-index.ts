@@ -6,7 +6,7 @@
 
 import type { SyncedNode } from '../../core/associate.js';
 import type { LocalEntry } from '../../core/local.js';
-import type { BatchRows, TopEntry } from '../../core/plan/batches.js';
+import type { BatchIndex, BatchRows, TopEntry } from '../../core/plan/batches.js';
 import type { Placed, TreeIndex } from '../../core/plan/select.js';
 import type { TreeNode } from '../../core/tree.js';
 import { LIMITS, ROOT_ID, type NodeKind } from '../../protocol/types.js';
@@ -31,7 +31,7 @@ function entry(r: unknown[]): Placed<LocalEntry> {
   return { at: r[0] as number, v: { diskPath: r[1] as string, path: r[2] as string, kind: r[3] as NodeKind, size: r[4] as number | null, mtimeMs: r[5] as number, ino: r[6] as number, hash: r[7] as string | null, exec: r[8] === 1, target: r[9] as string | null } };
 }
 
-export class TreeRows implements TreeIndex {
+export class TreeRows implements TreeIndex, BatchIndex {
   readonly #s: StateStore;
   readonly #count: (n: number) => void;
 
@@ -97,6 +97,21 @@ export class TreeRows implements TreeIndex {
 
   localByInos(inos: readonly number[]): Placed<LocalEntry>[] {
     return this.#inList(`SELECT ${ENTRY} FROM local WHERE ino IN`, entry, inos);
+  }
+
+  remoteSubtrees(ids: readonly string[]): Placed<TreeNode>[] {
+    return this.#rows(`WITH RECURSIVE t(id) AS (SELECT value FROM json_each(?) UNION SELECT c.id FROM remote c JOIN t ON c.parent = t.id)
+      SELECT ${NODE.replace(/(\w+)/g, 'n.$1')} FROM t JOIN remote n ON n.id = t.id`, node, JSON.stringify(ids));
+  }
+
+  syncedSubtrees(ids: readonly string[]): Placed<SyncedNode>[] {
+    return this.#rows(`WITH RECURSIVE t(id) AS (SELECT value FROM json_each(?) UNION SELECT c.id FROM synced c JOIN t ON c.parent = t.id)
+      SELECT ${NODE.replace(/(\w+)/g, 'n.$1')}, n.ino FROM t JOIN synced n ON n.id = t.id`, syncedNode, JSON.stringify(ids));
+  }
+
+  localSubtrees(paths: readonly string[]): Placed<LocalEntry>[] {
+    // "0" is the character after "/": the range is every path under p/
+    return paths.flatMap((p) => this.#rows(`SELECT ${ENTRY} FROM local WHERE disk_path = ? OR (disk_path > ? AND disk_path < ?)`, entry, p, p + '/', p + '0'));
   }
 
   /**

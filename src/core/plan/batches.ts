@@ -19,9 +19,11 @@
 
 import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
+import type { SyncedNode } from '../associate.js';
+import type { LocalEntry } from '../local.js';
 import type { Plan, PlanOp } from '../ops.js';
-import type { Tree } from '../tree.js';
-import type { Seeds } from './select.js';
+import type { Tree, TreeNode } from '../tree.js';
+import type { Placed, Seeds, Selection, TreeIndex } from './select.js';
 
 /** A top-level node of Remote or Synced (by id; each id once) or a top-level Local entry (by disk path), and its subtree's size. */
 export interface TopEntry {
@@ -91,6 +93,48 @@ export function batchesOf(tops: readonly TopEntry[], maxNodes: number, links: re
     }
   }
   return out;
+}
+
+/** What a batch's selection reads: whole subtrees in one go (client/state/tree-index.ts, in SQL), and the top level. */
+export interface BatchIndex extends Pick<TreeIndex, 'remoteChildren' | 'syncedChildren' | 'localChildren'> {
+  /** the Remote nodes at and below these ids */
+  remoteSubtrees(ids: readonly string[]): Placed<TreeNode>[];
+  /** the Synced nodes at and below these ids */
+  syncedSubtrees(ids: readonly string[]): Placed<SyncedNode>[];
+  /** the Local entries at and below these disk paths */
+  localSubtrees(paths: readonly string[]): Placed<LocalEntry>[];
+}
+
+/**
+ * A batch's trees: the subtrees of its names in the three trees, and the
+ * rest of the top level shallow (names beside it decide collisions). The
+ * names are looked up now, not when the batch was cut: a round's own ops
+ * give a name new nodes (a folder uploaded, a file downloaded into an empty
+ * folder), and a node cut with the batch that has left the top level since
+ * keeps its subtree in (its seed id). That is select.ts's selection around
+ * the batch's names once the batch holds every name its nodes and inodes
+ * span (batchesOf's `links`): each node's other rows and each inode's
+ * holders are then in these subtrees already. Read subtree by subtree, not
+ * node by node.
+ */
+export function selectBatch(b: Pick<Batch, 'keys' | 'seeds'>, ix: BatchIndex): Selection {
+  const place = <T>(key: (v: T) => string, ...lists: Placed<T>[][]): Map<string, T> => {
+    const all = new Map<string, Placed<T>>();
+    for (const list of lists) for (const p of list) all.set(key(p.v), p);
+    return new Map([...all.values()].sort((x, y) => x.at - y.at).map((p) => [key(p.v), p.v]));
+  };
+  const topR = ix.remoteChildren(ROOT_ID);
+  const topS = ix.syncedChildren(ROOT_ID);
+  const topL = ix.localChildren('');
+  const ids = new Set(b.seeds.ids);
+  for (const n of [...topR, ...topS]) if (b.keys.has(nameKey(n.v.name))) ids.add(n.v.id);
+  const paths = new Set(b.seeds.paths);
+  for (const e of topL) if (b.keys.has(nameKey(e.v.path))) paths.add(e.v.diskPath);
+  return {
+    remote: place((n) => n.id, topR, ix.remoteSubtrees([...ids])),
+    synced: place((n) => n.id, topS, ix.syncedSubtrees([...ids])),
+    local: place((e) => e.diskPath, topL, ix.localSubtrees([...paths])),
+  };
 }
 
 /**

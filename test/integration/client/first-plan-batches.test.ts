@@ -91,6 +91,7 @@ describe('the first sync of a new device', () => {
       // and makes a new folder at its old name, which is not excluded
       await api.file('new.txt', 'fresh', (await api.mkdir('d05')).id);
       const planned: number[] = [];
+      const before = (await api.listAll()).nodes;
       const engine = new Engine({ folder, db: dev.db, remote: dev.remote, firstPlanBatchNodes: BATCH, firstPlanWholeMax: BATCH, onPlan: (files) => planned.push(files) });
       let converged = false;
       for (let i = 0; i < 5 && !converged; i++) converged = (await engine.cycle()).converged;
@@ -105,6 +106,10 @@ describe('the first sync of a new device', () => {
       // planned a batch at a time, not over the whole trees
       expect(Math.max(...planned)).toBeLessThanOrEqual(BATCH);
       expect(planned.length).toBeGreaterThan(1);
+      // a new device changes nothing on the server: every node is still there, as it was
+      const after = new Map((await api.listAll()).nodes.map((n) => [n.id, n]));
+      expect(before.filter((n) => JSON.stringify(after.get(n.id)) !== JSON.stringify(n)).map((n) => n.name)).toEqual([]);
+      expect(after.size).toBe(before.length);
     } finally {
       await dev.close();
     }

@@ -13,11 +13,9 @@
 // Replay: SYNCD_SEED=<seed> SYNCD_SETTLED_RUNS=1 npx vitest run test/unit/client/state/batch-settled.test.ts
 
 import { describe, expect, it } from 'vitest';
-import { batchesOf, batchPart, batchSettled, batchUnsettled } from '../../../../src/core/plan/batches.js';
-import { memoIndex } from '../../../../src/core/plan/index-memo.js';
+import { batchesOf, batchPart, batchSettled, batchUnsettled, selectBatch } from '../../../../src/core/plan/batches.js';
 import { plan } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
-import { selectAround } from '../../../../src/core/plan/select.js';
 import type { SyncedNode } from '../../../../src/core/associate.js';
 import type { LocalEntry } from '../../../../src/core/local.js';
 import { TreeRows } from '../../../../src/client/state/tree-index.js';
@@ -163,12 +161,15 @@ describe('a batch found settled in SQL', () => {
         for (const n of m.synced.values()) t.putSynced(n);
         for (const e of m.local.values()) t.putLocal(e);
       })();
+      // as the agent cuts and reads them: the names a node or an inode spans in one batch, its subtrees whole
+      const links = rows.topLinks();
+      if (links === null) return;
       for (const size of [1, 4, 1000]) {
-        for (const b of batchesOf(rows.topEntries(), size)) {
+        for (const b of batchesOf(rows.topEntries(), size, links)) {
           batches++;
           if (!batchSettled(b, rows.batchRows(b.seeds.ids))) continue;
           settled++;
-          const sel = selectAround(b.seeds, memoIndex(t.index));
+          const sel = selectBatch(b, rows);
           const narrowed = narrowPlanInput({ ...sel, device: 'dev', now: NOW });
           const part = batchPart(plan(narrowed), b.keys, sel);
           expect(part.ops).toEqual([]);

@@ -7,12 +7,15 @@
 // random steps on both sides (moves across top-level names, hard links,
 // inode reuse, twins) must give the same top level and the same groups of
 // linked names as the plain computation over the model, which walks every
-// node up (test/helpers/top-links.ts); a node that reaches no top-level
-// name gives null on both.
+// node up (test/helpers/top-links.ts), and each batch's subtrees
+// (remoteSubtrees, syncedSubtrees, localSubtrees) the model's rows in the
+// model's order; a node that reaches no top-level name gives null on both.
 // Replay: SYNCD_SEED=<seed> SYNCD_LINKS_RUNS=1 npx vitest run test/unit/client/state/top-links.test.ts
 
 import { describe, expect, it } from 'vitest';
 import { TreeRows } from '../../../../src/client/state/tree-index.js';
+import { batchesOf, selectBatch } from '../../../../src/core/plan/batches.js';
+import { indexOf } from '../../../helpers/model-index.js';
 import { Trees } from '../../../../src/client/state/trees.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { syncedModel } from '../../../helpers/plan-model.js';
@@ -56,7 +59,14 @@ describe('the top level and its links, in SQL', () => {
       expect(linkedGroups(links!)).toEqual(linkedGroups(want.links));
       if (want.links.length) seen.linked++;
       const top = (x: { id?: string; diskPath?: string; name: string }) => `${x.id ?? ''}|${x.diskPath ?? ''}|${x.name}`;
-      expect(rows.topEntries().map(top).sort()).toEqual(want.tops.map(top).sort());
+      const tops = rows.topEntries();
+      expect(tops.map(top).sort()).toEqual(want.tops.map(top).sort());
+      // and a batch's subtrees, read in SQL, are the model's, in the same order
+      for (const b of batchesOf(tops, 1 + Math.floor(r() * 8), links!)) {
+        const sql = selectBatch(b, rows);
+        const model = selectBatch(b, indexOf(m));
+        for (const k of ['remote', 'synced', 'local'] as const) expect([...sql[k]], k).toEqual([...model[k]]);
+      }
     });
     // the runs must reach both kinds of state, or a half of the SQL goes untested
     expect(seen.linked).toBeGreaterThan(RUNS / 10);
