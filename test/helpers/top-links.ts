@@ -41,6 +41,8 @@ export function topsAndLinks(m: Model): { tops: TopEntry[]; links: string[][] } 
     }
   }
   for (const t of tops.values()) t.size = 1;
+  // a Local entry whose directory Local lacks (a scan never leaves one): the agent plans the whole trees
+  for (const k of m.local.keys()) if (k.includes('/') && !m.local.has(k.slice(0, k.lastIndexOf('/')))) return null;
   const entries: TopEntry[] = [...tops.values()];
   for (const e of m.local.values()) {
     if (e.diskPath.includes('/')) continue;

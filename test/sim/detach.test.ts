@@ -68,6 +68,43 @@ describe('local delete (rename aside, check, unlink)', () => {
     expect(disk.list('/sync').map((e) => e.name)).toEqual(['x']);
   });
 
+  it('a symlink that changed goes back beside a file the user wrote at its name meanwhile (seed 1240 with batches: an lstat and a rename replaced that file)', async () => {
+    const { sched, disk, proc, db } = world(5);
+    disk.user(() => disk.symlink('/outside', '/sync/l', false));
+    const st = disk.lstat('/sync/l')!;
+    const op: PlanOp = { type: 'local_delete', id: 'n_l', path: 'l', expect: { kind: 'symlink', size: null, mtimeMs: st.mtimeMs, ino: st.ino } };
+    const fs = disk.view(proc);
+    // the user saves a file at l just before the executor puts the symlink back there
+    let wrote = false;
+    const before = (path: string): void => {
+      if (path !== '/sync/l' || wrote) return;
+      disk.userWrite('/sync/l', 'the user saved this just now');
+      wrote = true;
+    };
+    const { rename, symlink } = fs;
+    fs.rename = (from, to) => (before(to), rename(from, to));
+    fs.symlink = (target, path) => (before(path), symlink(target, path));
+    let done = false;
+    void execute({ root: '/sync', db, remote: {} as RemoteClient, concurrency: 1, fs }, [op]).then(() => (done = true));
+    await sched.settle();
+    sched.step(); // the executor's check of l
+    await sched.settle();
+    // the symlink changes right after the check: the delete must give it back
+    disk.user(() => {
+      disk.unlink('/sync/l', false);
+      disk.symlink('/elsewhere', '/sync/l', false);
+    });
+    while (!done) {
+      await sched.settle();
+      if (!done && !sched.step()) await sched.settle();
+    }
+    db.close();
+    expect(wrote).toBe(true);
+    expect(disk.readFile('/sync/l').toString()).toBe('the user saved this just now');
+    expect(disk.list('/sync').map((e) => e.name).filter((n) => n !== 'x' && n !== 'l')).toEqual(['l (kept by syncd)']);
+    expect(disk.readlink('/sync/l (kept by syncd)')).toBe('/elsewhere');
+  });
+
   it('an unchanged file is deleted, and nothing is left beside it', async () => {
     const disk = await runDelete(2, () => undefined);
     expect(disk.list('/sync')).toEqual([]);

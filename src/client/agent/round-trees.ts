@@ -16,7 +16,7 @@ import type { Narrowed } from '../../core/plan/scope.js';
 import { selectAround, type Selection } from '../../core/plan/select.js';
 import { plansFromSelection, plansInBatches } from '../../core/policy/cycle.js';
 import type { StateDB } from '../state/db.js';
-import { collectGarbage } from './memory.js';
+import { collectGarbageIfGrown } from './memory.js';
 
 export interface RoundPlan<P extends Plan> {
   narrowed: Narrowed;
@@ -119,7 +119,7 @@ export class RoundPlanner {
         // after its ops, a batch whose rows say it is settled would plan nothing: its
         // confirming plan (the selection is a batch's most expensive part) is left out
         if (pass.planned.has(b) && batchSettled(b, db.treeRows.batchRows(b.seeds.ids))) {
-          collectGarbage();
+          collectGarbageIfGrown();
           continue;
         }
         pass.planned.add(b);
@@ -135,7 +135,7 @@ export class RoundPlanner {
         pass.unsettled.paths.push(...u.paths);
         // the batch's rows and ops are garbage now: handed back before the next
         // batch, or V8 lets the heap grow towards its limit (at 300,000 files, batches of 20,000: 604 MiB)
-        collectGarbage();
+        collectGarbageIfGrown();
       }
       // A batch's ops touch only paths under its own names (batchPart), so a
       // batch that planned nothing still does, unless a round made a new

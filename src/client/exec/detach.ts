@@ -14,13 +14,17 @@ import { basename, dirname, join, relative } from 'node:path';
 import type { LocalEntry, LocalExpect } from '../../core/local.js';
 import { baseName } from '../../core/tree.js';
 import { TRASH_PREFIX, trashIno, trashName } from '../../core/syncd-names.js';
-import type { Fsys } from '../disk/fsys.js';
+import type { Fsys, FsStat } from '../disk/fsys.js';
 import { lstatOrNull, matchesExpect } from '../disk/safe-fs.js';
 import { isDiskError } from '../disk/errno.js';
 import type { Log } from '../agent/log.js';
 import type { Dispose } from './to-trash.js';
 
 export type DetachResult = 'deleted' | 'gone' | 'changed';
+
+function kindOf(st: FsStat): 'file' | 'symlink' | 'dir' {
+  return st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'dir';
+}
 
 function newTrashName(ino: number): string {
   return trashName(ino, randomBytes(6).toString('hex'));
@@ -29,10 +33,15 @@ function newTrashName(ino: number): string {
 /**
  * Puts `aside` back at `abs` without replacing anything; when `abs` is taken,
  * under the first free "(kept by syncd N)" name beside it. Never loses it.
- * A file goes back by link() (which refuses to replace), a symlink by a
- * checked rename (link() follows symlinks on some systems).
+ * A file goes back by link() and a symlink is made again by symlink() (both
+ * refuse a name that exists; link() follows symlinks on some systems), a
+ * directory by rename() (which refuses a file or a non-empty directory).
+ * An lstat of the name and then rename() would replace a file the user
+ * wrote there in between (engine simulation, seed 1240 with batches of 3).
  */
-async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): Promise<string> {
+async function putBack(fs: Fsys, aside: string, abs: string, kind: 'file' | 'symlink' | 'dir'): Promise<string> {
+  const linkTarget = kind === 'symlink' ? await fs.readlink(aside).catch(() => null) : null;
+  if (kind === 'symlink' && linkTarget === null) return aside; // not a symlink any more: left where it is
   const dir = dirname(abs);
   const name = basename(abs);
   const dot = name.lastIndexOf('.');
@@ -40,16 +49,13 @@ async function putBack(fs: Fsys, aside: string, abs: string, isFile: boolean): P
   for (let n = 0; n < 1000; n++) {
     const target = n === 0 ? abs : join(dir, `${stem} (kept by syncd${n === 1 ? '' : ` ${n}`})${ext}`);
     try {
-      if (isFile) {
-        await fs.link(aside, target);
-        await fs.unlink(aside);
-      } else {
-        if ((await lstatOrNull(target, fs)) !== null) continue;
-        await fs.rename(aside, target);
-      }
+      if (kind === 'file') await fs.link(aside, target);
+      else if (linkTarget !== null) await fs.symlink(linkTarget, target);
+      else await fs.rename(aside, target);
+      if (kind !== 'dir') await fs.unlink(aside);
       return target;
     } catch (err) {
-      if (!isDiskError(err, 'path_taken')) throw err;
+      if (!isDiskError(err, 'path_taken', 'dir_not_empty', 'path_not_dir')) throw err;
     }
   }
   return aside; // left where it is: the next scan tries again
@@ -74,7 +80,7 @@ export async function detachAndDelete(fs: Fsys, abs: string, expect: LocalExpect
     await (dispose ? dispose(aside, st) : fs.unlink(aside));
     return 'deleted';
   }
-  if (st !== null) await putBack(fs, aside, abs, st.isFile());
+  if (st !== null) await putBack(fs, aside, abs, kindOf(st));
   return 'changed';
 }
 
@@ -97,7 +103,7 @@ export async function recoverTrash(fs: Fsys, root: string, rel: string, local: R
   }
   // not provably what a delete meant to take: give it back
   const home = known ? join(root, known.diskPath) : join(dirname(abs), `recovered by syncd ${basename(rel).slice(TRASH_PREFIX.length)}`);
-  const at = await putBack(fs, abs, home, st.isFile());
+  const at = await putBack(fs, abs, home, kindOf(st));
   if (at === abs) return 'left';
   restoredTo?.push(relative(root, at));
   return 'restored';

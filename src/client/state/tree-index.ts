@@ -171,13 +171,18 @@ export class TreeRows implements TreeIndex, BatchIndex {
    * parent, or top-level name, differs between the two trees are walked up),
    * and the Synced nodes and Local entries holding one inode under two. Null
    * when a Remote or Synced node reaches no top-level name (a parent it lacks,
-   * a cycle): no batch would hold it, so the caller plans the whole trees.
+   * a cycle), or a Local entry's directory is not in Local: no batch would
+   * hold it, so the caller plans the whole trees.
    */
   topLinks(): string[][] | null {
     for (const t of ['remote', 'synced']) {
       const orphans = this.#s.stmt(`SELECT count(*) FROM ${t} n WHERE n.parent != @root AND NOT EXISTS (SELECT 1 FROM ${t} p WHERE p.id = n.parent)`).pluck(true).get({ root: ROOT_ID }) as number;
       if (orphans > 0) return null;
     }
+    // a Local entry whose directory Local lacks (the scan never leaves one): no top-level entry would take it in
+    const lost = this.#s.stmt(`SELECT count(*) FROM local l WHERE ${LOCAL_DIR} != ''
+      AND NOT EXISTS (SELECT 1 FROM local p WHERE p.disk_path = substr(${LOCAL_DIR.replace(/disk_path/g, 'l.disk_path')}, 1, length(${LOCAL_DIR.replace(/disk_path/g, 'l.disk_path')}) - 1))`).pluck(true).get() as number;
+    if (lost > 0) return null;
     const links: string[][] = [];
     const moved = this.#s
       .stmt('SELECT r.id FROM remote r JOIN synced s ON s.id = r.id WHERE r.parent != s.parent OR (r.parent = @root AND r.name != s.name)')

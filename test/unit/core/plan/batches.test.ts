@@ -45,6 +45,9 @@ function firstSync(r: () => number): Model {
   const m = emptyModel();
   m.remote = remote.remote;
   for (const [k, e] of local.local) m.local.set(k, { ...e, ino: e.ino + 10_000 });
+  // ids and inodes the model hands out later (rounds applied) must not repeat these
+  m.nextId = remote.nextId;
+  m.nextIno = local.nextIno + 20_000;
   return m;
 }
 
