@@ -10,7 +10,7 @@
 
 import type { SyncedTree } from '../../core/associate.js';
 import type { Plan } from '../../core/ops.js';
-import { batchesOf, batchPart, batchSettled, batchUnsettled, selectBatch } from '../../core/plan/batches.js';
+import { batchesOf, batchPart, batchSettled, batchUnsettled, namesMoved, selectBatch } from '../../core/plan/batches.js';
 import { nameKey } from '../../protocol/names.js';
 import type { Narrowed } from '../../core/plan/scope.js';
 import { selectAround, type Selection } from '../../core/plan/select.js';
@@ -126,8 +126,14 @@ export class RoundPlanner {
         const sel = selectBatch(b, db.treeRows);
         const out = planTrees(sel);
         const plan = batchPart(out.plan, b.keys, sel);
-        // the same batch again next round, until it plans nothing
-        if (plan.ops.length > 0) return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
+        // the same batch again next round, until it plans nothing, with the names its ops move entries to
+        if (plan.ops.length > 0) {
+          for (const k of namesMoved(plan.ops)) {
+            b.keys.add(k);
+            pass.covered.add(k);
+          }
+          return { narrowed: out.narrowed, plan, synced: sel.synced, ...counts };
+        }
         pass.problems.push(...plan.problems);
         pass.deferred += plan.deferred;
         const u = batchUnsettled(out.narrowed.unsettled, b.keys, sel);

@@ -64,30 +64,35 @@ export function batchesOf(tops: readonly TopEntry[], maxNodes: number, links: re
     return r;
   };
   for (const t of tops) up.set(nameKey(t.name), nameKey(t.name));
+  // a linked name may have no entry of its own (a Synced top-level node the server renamed: its id
+  // is listed once, under its Remote name), and is still one of the batch's names
+  for (const names of links) for (const k of names.map(nameKey)) if (!up.has(k)) up.set(k, k);
   for (const names of links) {
-    const keys = names.map(nameKey).filter((k) => up.has(k));
+    const keys = names.map(nameKey);
     for (const k of keys.slice(1)) {
       const a = find(keys[0]!);
       const b = find(k);
       if (a !== b) up.set(a < b ? b : a, a < b ? a : b);
     }
   }
-  const groups = new Map<string, TopEntry[]>();
-  for (const t of tops) {
-    const k = find(nameKey(t.name));
-    const g = groups.get(k);
-    if (g) g.push(t);
-    else groups.set(k, [t]);
+  const groups = new Map<string, { tops: TopEntry[]; keys: string[] }>();
+  for (const k of up.keys()) {
+    const root = find(k);
+    const g = groups.get(root) ?? { tops: [], keys: [] };
+    g.keys.push(k);
+    groups.set(root, g);
   }
+  for (const t of tops) groups.get(find(nameKey(t.name)))!.tops.push(t);
   const out: Batch[] = [];
   let cur: Batch | null = null;
   for (const k of [...groups.keys()].sort()) {
     const g = groups.get(k)!;
-    const size = g.reduce((n, t) => n + t.size, 0);
+    if (g.tops.length === 0) continue; // names only links know of, with nothing at the top level
+    const size = g.tops.reduce((n, t) => n + t.size, 0);
     if (!cur || (cur.size > 0 && cur.size + size > maxNodes)) out.push((cur = { keys: new Set(), seeds: { ids: [], paths: [] }, size: 0 }));
     cur.size += size;
-    for (const t of g) {
-      cur.keys.add(nameKey(t.name));
+    for (const key of g.keys) cur.keys.add(key);
+    for (const t of g.tops) {
       if (t.id !== undefined) cur.seeds.ids.push(t.id);
       if (t.diskPath !== undefined) cur.seeds.paths.push(t.diskPath);
     }
@@ -160,6 +165,22 @@ function topKey(path: string, trees: { remote: Tree; synced: Tree }): string | u
 
 function opPath(op: PlanOp): string {
   return op.type === 'local_move' ? op.from : op.path;
+}
+
+/**
+ * The top-level names a batch's ops move local entries to (a conflicted
+ * copy beside a top-level entry, a local move): the batch takes them on
+ * (the caller adds them to its keys), so its next round still sees the
+ * entries it moved, with the inodes they hold.
+ */
+export function namesMoved(ops: readonly PlanOp[]): string[] {
+  const out: string[] = [];
+  for (const op of ops) {
+    if (op.type !== 'conflict_rename' && op.type !== 'local_move') continue;
+    const cut = op.to.indexOf('/');
+    out.push(nameKey(cut < 0 ? op.to : op.to.slice(0, cut)));
+  }
+  return out;
 }
 
 /** What a batch's plan (over `trees`, its selection) holds under the batch's own top-level names. */

@@ -9,7 +9,7 @@
 // Replay: SYNCD_SEED=<seed> SYNCD_BATCH_RUNS=1 npx vitest run test/unit/core/plan/batches.test.ts
 
 import { describe, expect, it } from 'vitest';
-import { batchesOf, batchPart, batchSettled, selectBatch, type BatchRows, type TopEntry } from '../../../../src/core/plan/batches.js';
+import { batchesOf, batchPart, batchSettled, namesMoved, selectBatch, type BatchRows, type TopEntry } from '../../../../src/core/plan/batches.js';
 import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import type { Plan } from '../../../../src/core/ops.js';
@@ -168,23 +168,43 @@ describe('a whole plan in batches, with Synced (new ignore rules, a big reset)',
 /**
  * A planner that goes batch by batch as the agent does (client/agent/round-trees.ts):
  * the batches cut once, each planned over its selection from the trees as they are
- * now, its ops applied, and planned again until it plans nothing; then the next.
+ * now, its ops applied, and planned again until it plans nothing; then the next;
+ * then batches for top-level names the rounds made (a conflicted copy), with
+ * the names they link to now; once every batch plans nothing, the whole trees
+ * (which must plan nothing either, or the batches missed something).
  */
 function batchByBatch(m: Model, size: number): (input: PlanInput) => Plan {
   let batches: ReturnType<typeof batchesOf> | null = null;
+  const covered = new Set<string>();
   let at = 0;
   return (input) => {
-    if (batches === null) {
-      const tl = topsAndLinks(m)!;
-      batches = batchesOf(tl.tops, size, tl.links);
+    for (;;) {
+      if (batches === null) {
+        const tl = topsAndLinks(m);
+        if (tl === null) return plan(narrowPlanInput(input));
+        batches = batchesOf(tl.tops, size, tl.links);
+        for (const b of batches) for (const k of b.keys) covered.add(k);
+      }
+      for (; at < batches.length; at++) {
+        const b = batches[at]!;
+        const sel = selectBatch(b, indexOf(m));
+        const part = batchPart(plan(narrowPlanInput({ ...input, ...sel })), b.keys, sel);
+        if (part.ops.length > 0) {
+          for (const k of namesMoved(part.ops)) {
+            b.keys.add(k);
+            covered.add(k);
+          }
+          return part;
+        }
+      }
+      const tl = topsAndLinks(m);
+      if (tl === null) return plan(narrowPlanInput(input));
+      const fresh = batchesOf(tl.tops, size, tl.links).filter((b) => [...b.keys].some((k) => !covered.has(k)));
+      if (fresh.length === 0) return plan(narrowPlanInput(input));
+      for (const b of fresh) for (const k of b.keys) covered.add(k);
+      batches = fresh;
+      at = 0;
     }
-    for (; at < batches.length; at++) {
-      const b = batches[at]!;
-      const sel = selectBatch(b, indexOf(m));
-      const part = batchPart(plan(narrowPlanInput({ ...input, ...sel })), b.keys, sel);
-      if (part.ops.length > 0) return part;
-    }
-    return plan(narrowPlanInput(input));
   };
 }
 
