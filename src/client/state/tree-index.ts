@@ -14,8 +14,6 @@ import type { StateStore } from './store.js';
 
 const NODE = 'rowid, id, parent, name, kind, rev, size, hash, mtime, exec, target';
 const ENTRY = 'rowid, disk_path, path, kind, size, mtime_ms, ino, hash, exec, target';
-/** keys per `IN (…)` lookup: far under SQLite's variable limit, and few distinct statements to prepare */
-const IN_BATCH = 256;
 /** a local row's directory as the local_dir index spells it: up to and with the last "/" */
 const LOCAL_DIR = "rtrim(disk_path, replace(disk_path, '/', ''))";
 
@@ -83,22 +81,6 @@ export class TreeRows implements TreeIndex, BatchIndex {
     return this.#rows(`SELECT ${ENTRY} FROM local WHERE ino = ?`, entry, ino);
   }
 
-  remoteChildrenOf(parents: readonly string[]): Placed<TreeNode>[] {
-    return this.#inList(`SELECT ${NODE} FROM remote WHERE parent IN`, node, parents);
-  }
-
-  syncedChildrenOf(parents: readonly string[]): Placed<SyncedNode>[] {
-    return this.#inList(`SELECT ${NODE}, ino FROM synced WHERE parent IN`, syncedNode, parents);
-  }
-
-  syncedByInos(inos: readonly number[]): Placed<SyncedNode>[] {
-    return this.#inList(`SELECT ${NODE}, ino FROM synced WHERE ino IN`, syncedNode, inos);
-  }
-
-  localByInos(inos: readonly number[]): Placed<LocalEntry>[] {
-    return this.#inList(`SELECT ${ENTRY} FROM local WHERE ino IN`, entry, inos);
-  }
-
   remoteSubtrees(ids: readonly string[]): Placed<TreeNode>[] {
     return this.#rows(`WITH RECURSIVE t(id) AS (SELECT value FROM json_each(?) UNION SELECT c.id FROM remote c JOIN t ON c.parent = t.id)
       SELECT ${NODE.replace(/(\w+)/g, 'n.$1')} FROM t JOIN remote n ON n.id = t.id`, node, JSON.stringify(ids));
@@ -112,24 +94,6 @@ export class TreeRows implements TreeIndex, BatchIndex {
   localSubtrees(paths: readonly string[]): Placed<LocalEntry>[] {
     // "0" is the character after "/": the range is every path under p/
     return paths.flatMap((p) => this.#rows(`SELECT ${ENTRY} FROM local WHERE disk_path = ? OR (disk_path > ? AND disk_path < ?)`, entry, p, p + '/', p + '0'));
-  }
-
-  /**
-   * `head (?, ?, …)` over the keys (each once), IN_BATCH at a time. A list is padded
-   * with its first key up to a power of two (IN is a set: a key twice
-   * matches once), so each head prepares at most 9 statements.
-   */
-  #inList<T>(head: string, make: (r: unknown[]) => T, keys: readonly unknown[]): T[] {
-    const out: T[] = [];
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += IN_BATCH) {
-      const part = unique.slice(i, i + IN_BATCH);
-      let n = 1;
-      while (n < part.length) n *= 2;
-      while (part.length < n) part.push(part[0]);
-      for (const r of this.#rows(`${head} (${part.map(() => '?').join(',')})`, make, ...part)) out.push(r);
-    }
-    return out;
   }
 
   /**

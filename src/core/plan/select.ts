@@ -43,12 +43,6 @@ export interface TreeIndex {
   localBelow(dir: string): Placed<LocalEntry>[];
   syncedByIno(ino: number): Placed<SyncedNode>[];
   localByIno(ino: number): Placed<LocalEntry>[];
-  /** the children of each of these parents, in one go (index-memo.ts reads ahead with them) */
-  remoteChildrenOf(parents: readonly string[]): Placed<TreeNode>[];
-  syncedChildrenOf(parents: readonly string[]): Placed<SyncedNode>[];
-  /** the holders of each of these inodes, in one go */
-  syncedByInos(inos: readonly number[]): Placed<SyncedNode>[];
-  localByInos(inos: readonly number[]): Placed<LocalEntry>[];
 }
 
 /** What a cycle must look at: node ids (Remote and Synced) and local disk paths. */

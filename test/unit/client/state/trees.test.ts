@@ -234,21 +234,20 @@ describe('rows read through the indexes', () => {
     expect([...t.localAround(['d/e']).keys()].sort()).toEqual(['d', 'd/e', 'd/e/deep']);
   });
 
-  it('many keys at once (IN lists of up to 256, padded, keys repeated): each matching row once', () => {
+  it('whole subtrees at once (a batch of a plan): each row once, a seed that is gone adds nothing', () => {
     const { t } = open();
     for (let p = 0; p < 300; p++) {
       t.upsertRemote(dir(`p${p}`, 'root'), p + 1);
       t.upsertRemote(node(`c${p}`, `p${p}`), 1000 + p);
       t.putSynced(synced(node(`c${p}`, `p${p}`), 10_000 + p));
+      t.putLocal(local(`p${p}`, { kind: 'dir', ino: 20_000 + p }));
       t.putLocal(local(`p${p}/c${p}`, { ino: 10_000 + p }));
     }
-    const parents = [...Array.from({ length: 300 }, (_, p) => `p${p}`), 'p7', 'nope'];
-    expect(t.index.remoteChildrenOf(parents).map((r) => r.v.id).sort()).toEqual(Array.from({ length: 300 }, (_, p) => `c${p}`).sort());
-    expect(t.index.syncedChildrenOf(['p3', 'p3', 'p299']).map((r) => r.v.id).sort()).toEqual(['c299', 'c3']);
-    expect(t.index.syncedByInos([10_005, 10_299, 1]).map((r) => r.v.id).sort()).toEqual(['c299', 'c5']);
-    const inos = Array.from({ length: 257 }, (_, i) => 10_000 + i);
-    expect(t.index.localByInos(inos)).toHaveLength(257);
-    expect(t.index.localByInos([])).toEqual([]);
+    // p3/c3 and p30/c30: "p3" must not take "p30" in
+    expect(t.rows.remoteSubtrees(['p3', 'p3', 'p299', 'nope']).map((r) => r.v.id).sort()).toEqual(['c299', 'c3', 'p299', 'p3']);
+    expect(t.rows.syncedSubtrees(['p3', 'c7']).map((r) => r.v.id).sort()).toEqual(['c3', 'c7']);
+    expect(t.rows.localSubtrees(['p3', 'p299']).map((r) => r.v.diskPath).sort()).toEqual(['p299', 'p299/c299', 'p3', 'p3/c3']);
+    expect(t.rows.localSubtrees([])).toEqual([]);
   });
 });
 

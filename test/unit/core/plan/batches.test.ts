@@ -152,7 +152,9 @@ describe('a whole plan in batches, with Synced (new ignore rules, a big reset)',
             }
             expect(ops.sort()).toEqual(sortedOps(whole));
             expect(problems.sort()).toEqual(whole.problems.map(key).sort());
-            expect(deferred > 0, "some op deferred").toBe(whole.deferred > 0);
+            // a batch's deferred count is its whole selection's (the names beside it come along
+            // shallow and may defer): more than the whole trees' is allowed, never none when they defer
+            if (whole.deferred > 0) expect(deferred, 'some op deferred').toBeGreaterThan(0);
           }
           if (!nextRound(r, m, whole.ops, round)) break;
         }
@@ -231,8 +233,10 @@ describe('a plan in batches, round after round', () => {
           continue; // a state the model cannot carry through (a local file below a file): nothing to compare with
         }
         converge(m, { planner: batchByBatch(m, 1 + Math.floor(r() * 12)) });
-        expect(remoteSpec(m)).toEqual(remoteSpec(whole));
-        expect(localSpec(m)).toEqual(localSpec(whole));
+        // a swap name carries a counter that the order of the rounds moves
+        const same = (s: Record<string, string | null>) => JSON.stringify(s).replace(/\.syncd-swap-\d+/g, '.syncd-swap-N');
+        expect(same(remoteSpec(m))).toEqual(same(remoteSpec(whole)));
+        expect(same(localSpec(m))).toEqual(same(localSpec(whole)));
       } catch (err) {
         throw replayable(err, seed, 'SYNCD_BATCH_RUNS', 'test/unit/core/plan/batches.test.ts');
       }
