@@ -4,7 +4,7 @@
 // spellings).
 
 import type { PlanOp } from '../../src/core/ops.js';
-import { isWithin, joinPath } from '../../src/core/tree.js';
+import { baseName, isWithin, joinPath } from '../../src/core/tree.js';
 import { applyOp, localEdit, remoteEdit, remotePathIndex, ServerRefusal, type Model, type TreeSpec } from './plan-model.js';
 import { pick, shuffle, type Rng } from './rng.js';
 
@@ -146,4 +146,15 @@ export function nextRound(r: Rng, m: Model, ops: readonly PlanOp[], round: numbe
 export function replayable(err: unknown, seed: number, runsVar: string, file: string): Error {
   if (process.env.SYNCD_PLAN_DEBUG) console.log((err as Error).stack);
   return new Error(`seed ${seed} failed (replay: SYNCD_SEED=${seed} ${runsVar}=1 npx vitest run ${file}): ${(err as Error).message}`);
+}
+
+/**
+ * Planner options some runs use: an ignore rule (names "b", a fifth of the runs) and a
+ * selective-sync exclusion of a path of the base (about a sixth; a changed list drops the
+ * plan base in the agent).
+ */
+export function randomRules(r: Rng, m: Model): { ignore: ((p: string) => boolean) | undefined; excluded: string[] | undefined } {
+  const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
+  const excluded = r() < 0.15 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
+  return { ignore, excluded };
 }

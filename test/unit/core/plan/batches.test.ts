@@ -16,11 +16,9 @@ import type { Plan } from '../../../../src/core/ops.js';
 import { nameKey } from '../../../../src/protocol/names.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { indexOf } from '../../../helpers/model-index.js';
-import { converge, emptyModel, localSpec, remotePathIndex, remoteSpec, syncedModel, type Model } from '../../../helpers/plan-model.js';
-import { baseName } from '../../../../src/core/tree.js';
+import { converge, emptyModel, localSpec, remoteSpec, syncedModel, type Model } from '../../../helpers/plan-model.js';
 import { topsAndLinks } from '../../../helpers/top-links.js';
-import { pick } from '../../../helpers/rng.js';
-import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
+import { localStep, nextRound, randomBase, randomRules, remoteStep, replayable } from '../../../helpers/plan-random.js';
 import { baseSeed, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_BATCH_RUNS ?? 1000);
@@ -127,8 +125,7 @@ describe('a whole plan in batches, with Synced (new ignore rules, a big reset)',
       const seed = (seed0 + run) >>> 0;
       const r = rng(seed);
       const m = syncedModel(randomBase(r));
-      const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
-      const excluded = r() < 0.15 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
+      const { ignore, excluded } = randomRules(r, m);
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) remoteStep(r, m);
       for (let i = 0; i < 1 + Math.floor(r() * 4); i++) localStep(r, m);
       try {

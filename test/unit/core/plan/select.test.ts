@@ -12,11 +12,11 @@ import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import { selectAround, type Seeds } from '../../../../src/core/plan/select.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
-import { baseName, type Tree } from '../../../../src/core/tree.js';
+import type { Tree } from '../../../../src/core/tree.js';
 import { indexOf } from '../../../helpers/model-index.js';
-import { localEdit, remoteEdit, remotePathIndex, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
-import { localStep, nextRound, randomBase, remoteStep, replayable } from '../../../helpers/plan-random.js';
-import { baseSeed, pick, rng } from '../../../helpers/rng.js';
+import { localEdit, remoteEdit, syncedModel, type Model, type TreeSpec } from '../../../helpers/plan-model.js';
+import { localStep, nextRound, randomBase, randomRules, remoteStep, replayable } from '../../../helpers/plan-random.js';
+import { baseSeed, rng } from '../../../helpers/rng.js';
 
 const RUNS = Number(process.env.SYNCD_SELECT_RUNS ?? 1000);
 const NOW = Date.UTC(2026, 10, 21, 10, 0, 0);
@@ -66,9 +66,7 @@ describe('selectAround', () => {
       const seed = (seed0 + run) >>> 0;
       const r = rng(seed);
       const m = syncedModel(randomBase(r));
-      const ignore = r() < 0.2 ? (p: string) => baseName(p) === 'b' : undefined;
-      // selective sync: an excluded path of the base, in some runs (a changed list drops the base in the agent)
-      const excluded = r() < 0.15 ? [pick(r, [...remotePathIndex(m).keys()])] : undefined;
+      const { ignore, excluded } = randomRules(r, m);
       // some changes before the base: unsettled there, so seeds of the base
       for (let i = 0; i < Math.floor(r() * 3); i++) (r() < 0.5 ? remoteStep : localStep)(r, m);
       let since = snapshot(m);
