@@ -5,11 +5,11 @@
 // round would load and plan the three trees whole (1,000 MiB at 300,000
 // files). Instead the top-level
 // names are cut into batches of at most `maxNodes` nodes; a batch's
-// selection is select.ts's selection around its top-level nodes (their
-// subtrees, every top-level name beside them, name-key twins whole), and
-// of that selection's plan only the ops and problems under the batch's
-// names count (the other top-level names come along shallow, without
-// their subtrees, and are planned in their own batch).
+// selection is the subtrees of its names in the three trees and the rest
+// of the top level shallow (`selectBatch`), and of that selection's plan
+// only the ops and problems under the batch's names count (the other
+// top-level names come along without their subtrees, and are planned in
+// their own batch).
 // With Synced empty nothing links two top-level subtrees (no moves, no
 // inode associations); with Synced, the names a node or an inode spans
 // (`links`: a node under one name in Remote and another in Synced, an
@@ -48,7 +48,7 @@ interface Batch {
  * key (case twins, NFC/NFD spellings, a name in several trees) always share
  * a batch, and so do the names of each of `links` (top-level names that one
  * node or inode spans: a node the server moved from one to another, a file
- * moved by hand across them; see `linksOf`).
+ * moved by hand across them; client/state/tree-index.ts `topLinks`).
  */
 export function batchesOf(tops: readonly TopEntry[], maxNodes: number, links: readonly (readonly string[])[] = []): Batch[] {
   // union-find over name keys: a group's root is its smallest key
