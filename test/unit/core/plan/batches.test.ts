@@ -14,6 +14,7 @@ import { plan, type PlanInput } from '../../../../src/core/plan/index.js';
 import { narrowPlanInput } from '../../../../src/core/plan/scope.js';
 import type { Plan } from '../../../../src/core/ops.js';
 import { nameKey } from '../../../../src/protocol/names.js';
+import { isSwapName } from '../../../../src/core/syncd-names.js';
 import { ROOT_ID } from '../../../../src/protocol/types.js';
 import { indexOf } from '../../../helpers/model-index.js';
 import { converge, emptyModel, localSpec, remoteSpec, syncedModel, type Model } from '../../../helpers/plan-model.js';
@@ -147,7 +148,12 @@ describe('a whole plan in batches, with Synced (new ignore rules, a big reset)',
               problems.push(...part.problems.map(key));
               deferred += part.deferred;
             }
-            expect(ops.sort()).toEqual(sortedOps(whole));
+            // A stall is judged per plan: a batch whose own changes wait on each other while the
+            // whole trees still have other work steps aside (a swap name) a round before the whole
+            // trees would. Only that may differ; the rounds still end in the same place (the
+            // property below). Everything else, swaps the whole trees make included, must be equal.
+            const early = (o: string): boolean => isSwapName(o) && !sortedOps(whole).includes(o);
+            expect(ops.filter((o) => !early(o)).sort()).toEqual(sortedOps(whole));
             expect(problems.sort()).toEqual(whole.problems.map(key).sort());
             // a batch's deferred count is its whole selection's (the names beside it come along
             // shallow and may defer): more than the whole trees' is allowed, never none when they defer
