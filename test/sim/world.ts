@@ -210,7 +210,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const rows = db.treeRows;
     const topLinks = rows.topLinks.bind(rows);
     rows.topLinks = () => {
-      stats.linkedBatchPasses++;
+      // a new device's first plan looks its links up too; only passes over a Synced tree count
+      if (rows.rows().synced > 0) stats.linkedBatchPasses++;
       return topLinks();
     };
     const remote = new SimRemote(d.real, sched, proc);

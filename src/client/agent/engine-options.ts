@@ -47,9 +47,9 @@ export interface EngineOptions {
   trash?: TrashLimits;
   /** the folder's mode, asked at every cycle so a changed config takes effect (default: two-way) */
   mode?: () => FolderMode;
-  /** nodes per batch of a new device's first plan (default FIRST_PLAN_BATCH_NODES, core/policy/cycle.ts) */
+  /** nodes per batch of a plan without a plan base: a new device's first plan, one after new rules (default FIRST_PLAN_BATCH_NODES, core/policy/cycle.ts) */
   firstPlanBatchNodes?: number;
-  /** Remote nodes up to which a new device's first plan goes over the whole trees (default FIRST_PLAN_WHOLE_MAX, core/policy/cycle.ts) */
+  /** Remote or Synced nodes up to which a plan without a plan base goes over the whole trees (default FIRST_PLAN_WHOLE_MAX, core/policy/cycle.ts) */
   firstPlanWholeMax?: number;
 }
 

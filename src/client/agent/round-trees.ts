@@ -73,11 +73,6 @@ export class RoundPlanner {
     return this.#begun;
   }
 
-  /** What must share a batch (TreeRows.topLinks: on a new device, only files hard-linked across names); null: the trees cannot be cut. */
-  #links(): string[][] | null {
-    return this.#db.treeRows.topLinks();
-  }
-
   /** A round of this batch's ops achieved nothing: the next round goes on with the next batch (it is tried again after the others). */
   fruitless(): void {
     const pass = this.#pass;
@@ -93,7 +88,7 @@ export class RoundPlanner {
       const sel = selectAround(db.planSeeds(), db.treeIndex);
       return { ...planTrees(sel), synced: sel.synced, ...counts };
     }
-    const links = !this.#pass && plansInBatches(db.treeRows.rows(), this.#batchNodes, this.#wholeMax) ? this.#links() : null;
+    const links = !this.#pass && plansInBatches(db.treeRows.rows(), this.#batchNodes, this.#wholeMax) ? db.treeRows.topLinks() : null;
     if (links) {
       const batches = batchesOf(db.treeRows.topEntries(), this.#batchNodes, links);
       const covered = new Set(batches.flatMap((b) => [...b.keys]));
@@ -149,7 +144,7 @@ export class RoundPlanner {
       let fresh: Batch[] = [];
       if (db.treeRows.topNames().some((n) => !pass.covered.has(nameKey(n)))) {
         // with the names the rounds' ops link to them now (a copy put aside holds an inode of Synced)
-        const links = this.#links();
+        const links = db.treeRows.topLinks();
         if (links === null) {
           this.#pass = null;
           return this.plan(memoKey, planTrees);
