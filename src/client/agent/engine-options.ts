@@ -35,6 +35,8 @@ export interface EngineOptions {
   releaseIdleMs?: number;
   log?: Log;
   now?: () => number;
+  /** the jitter of retry delays after failures, uniform [0, 1) (default Math.random; tests pass a fixed one) */
+  random?: () => number;
   /** transfers done so far in this cycle */
   onTransfer?: (files: number, bytes: number) => void;
   /** planned transfer totals of a round */

@@ -44,7 +44,7 @@ const HINT_COALESCE_MS = 10;
 const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes' | 'firstPlanWholeMax'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes' | 'firstPlanWholeMax' | 'random'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'random'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -65,6 +65,9 @@ export class Engine {
   readonly #partials: Partials;
   /** commits whose reply was lost, re-sent before the next plan */
   readonly #unconfirmed: Unconfirmed[] = [];
+  /** ops done and files moved since the agent started, also by rounds that failed part-way (the failure backoff asks) */
+  #progress = 0;
+  readonly #countDone = (ops: number): number => (this.#progress += ops);
   readonly #rounds: RoundPlanner;
 
   constructor(opts: EngineOptions) {
@@ -204,7 +207,7 @@ export class Engine {
     // commits whose reply was lost go again first, verbatim (same op_ids)
     if (this.#unconfirmed.length) {
       const { confirm } = await import('../exec/executor.js');
-      await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, fs: o.fs, unconfirmed: this.#unconfirmed });
+      await confirm({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, signal, fs: o.fs, unconfirmed: this.#unconfirmed, countDone: this.#countDone });
     }
     // one changes request (a cycle never plans on a stale Remote) while the
     // disk is looked at: the two touch different trees
@@ -270,7 +273,7 @@ export class Engine {
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       // the executor (and its queue) is loaded once there is work: a no-op run never needs it
       const { execute } = await import('../exec/executor.js');
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: o.onTransfer, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, partials: this.#partials, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: (f, b) => { this.#countDone(f); o.onTransfer?.(f, b); }, countDone: this.#countDone, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, partials: this.#partials, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // a path that changed again since the scan is left alone (and reported), not reverted or pushed next round
@@ -337,8 +340,9 @@ export class Engine {
       let rootId = rootIdentity(o.folder, o.fs);
       longpoll = this.#followServer(signal);
       stopExclusions = watchExclusions(db, () => this.#sleeper.wake(0));
-      const backoff = new Backoff();
+      const backoff = new Backoff({ random: o.random });
       const stuckBackoff = new Backoff({ baseMs: 1000, capMs: 60_000 });
+      let progressBefore = this.#progress;
       let lastSafety = o.now();
       while (!signal.aborted) {
         try {
@@ -352,6 +356,7 @@ export class Engine {
             this.#fullScanNeeded = true;
           }
           const asked = db.meta.get('mode_request');
+          progressBefore = this.#progress;
           const r = await this.cycle(signal);
           // a revert/override gets the one cycle that saw it (a pause keeps it)
           if (asked !== null && !r.paused && !signal.aborted) this.#setMeta('mode_request', null);
@@ -386,11 +391,15 @@ export class Engine {
           this.#setMeta('last_error', { code: e.code ?? 'error', message: e.message, at: o.now() });
           const failure = afterFailure(e.code, e instanceof RemoteError && e.code === 'network');
           this.#setMeta('state', failure.state);
-          o.log.warn(e.message, { code: e.code });
+          // a cycle that got something done before it failed (a flaky link, a proxy cutting now and
+          // then) retries after the first delay; only failures that get nowhere wait longer each time
+          if (this.#progress > progressBefore) backoff.reset();
+          const waitMs = failure.waitMs ?? backoff.nextFor(err);
+          o.log.warn(e.message, { code: e.code, retry_in_ms: waitMs });
           this.#pullNeeded = true;
           this.#fullScanNeeded = true;
-          if (failure.waitMs !== null) await this.#sleeper.sleep(signal, failure.waitMs);
-          else await sleep(backoff.nextFor(err), signal).catch(() => undefined);
+          if (failure.waitMs !== null) await this.#sleeper.sleep(signal, waitMs);
+          else await sleep(waitMs, signal).catch(() => undefined);
         }
       }
     } finally {
@@ -443,6 +452,7 @@ export class Engine {
         },
         longpollTimeoutS: this.o.longpollTimeoutS,
         streamIdleMs: this.o.streamIdleMs,
+        random: this.o.random,
         useStream: this.o.notifyChannel !== 'longpoll',
         now: this.o.now,
         debug: (msg, fields) => this.o.log.debug(msg, fields),

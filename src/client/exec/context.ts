@@ -32,6 +32,8 @@ export interface ExecContext {
   partials?: Partials;
   /** commits whose outcome is unknown (the reply was lost) are parked here for `confirm` */
   unconfirmed?: Unconfirmed[];
+  /** told how many ops were done when the round ends, also when it fails part-way (the engine's backoff asks whether a failed cycle got anywhere) */
+  countDone?: (ops: number) => void;
 }
 
 /** One op sent in a commit whose reply never came: the server may have applied it. */

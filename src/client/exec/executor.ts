@@ -272,7 +272,11 @@ class Run {
       } catch (err) {
         const code = (err as SyncdError).code;
         if (code === 'changed_during_upload' || isDiskError(err, 'path_missing')) return this.stale(op.path);
-        if (FATAL.has(code)) throw err;
+        if (FATAL.has(code)) {
+          // the round ends here: the uploads not yet started stay unstarted (they went on unseen before)
+          queue.clear();
+          throw err;
+        }
         // this file cannot go up (too large, unreadable, …): say so and let the others go
         this.problem(op.path, code ?? 'upload_failed', `upload of "${op.path}" failed: ${(err as Error).message}`);
       }
@@ -451,7 +455,12 @@ class Run {
 }
 
 export async function execute(ctx: ExecContext, ops: PlanOp[]): Promise<ExecResult> {
-  return new Run(ctx).run(ops);
+  const run = new Run(ctx);
+  try {
+    return await run.run(ops);
+  } finally {
+    ctx.countDone?.(run.res.done);
+  }
 }
 
 /**
@@ -464,12 +473,16 @@ export async function execute(ctx: ExecContext, ops: PlanOp[]): Promise<ExecResu
 export async function confirm(ctx: ExecContext & { unconfirmed: Unconfirmed[] }): Promise<void> {
   const run = new Run(ctx);
   const items = ctx.unconfirmed.splice(0);
-  for (let i = 0; i < items.length; i += COMMIT_CHUNK) {
-    try {
-      await run.commit(items.slice(i, i + COMMIT_CHUNK));
-    } catch (err) {
-      if (isRetryable(err)) ctx.unconfirmed.push(...items.slice(i + COMMIT_CHUNK));
-      throw err;
+  try {
+    for (let i = 0; i < items.length; i += COMMIT_CHUNK) {
+      try {
+        await run.commit(items.slice(i, i + COMMIT_CHUNK));
+      } catch (err) {
+        if (isRetryable(err)) ctx.unconfirmed.push(...items.slice(i + COMMIT_CHUNK));
+        throw err;
+      }
     }
+  } finally {
+    ctx.countDone?.(run.res.done);
   }
 }

@@ -11,8 +11,17 @@ type Script = (call: number, onHead: (head: number, heartbeat: boolean) => void,
 
 const hang = (signal: AbortSignal): Promise<void> => new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
-async function run(script: Script | null, until: (s: { news: number; channels: Channel[]; streams: number; longpolls: number }) => boolean) {
-  const s = { news: 0, channels: [] as Channel[], streams: 0, longpolls: 0 };
+interface Seen {
+  news: number;
+  channels: Channel[];
+  streams: number;
+  longpolls: number;
+  /** the waits before each next stream, ms, as the loop logged them */
+  waits: number[];
+}
+
+async function run(script: Script | null, until: (s: Seen) => boolean, random?: () => number): Promise<Seen> {
+  const s: Seen = { news: 0, channels: [], streams: 0, longpolls: 0, waits: [] };
   const ac = new AbortController();
   const remote: NotifyRemote = {
     async longpoll(_c, _t, signal) {
@@ -46,7 +55,10 @@ async function run(script: Script | null, until: (s: { news: number; channels: C
       useStream: true,
       policy: { failuresBeforeFallback: 3, retryStreamAfterMs: 60_000 },
       now: () => 0,
-      debug: () => undefined,
+      random,
+      debug: (_msg, fields) => {
+        if (typeof fields?.waitMs === 'number') s.waits.push(fields.waitMs);
+      },
     },
     ac.signal,
   );
@@ -122,5 +134,31 @@ describe('followServer', () => {
   ])('$description', async ({ script, until, want }) => {
     const s = await run(script, until as never);
     expect(s).toMatchObject(want);
+  });
+
+  it('streams cut again and again after delivering: each reconnect comes after the first delay, not a growing one', async () => {
+    // the largest draw: a wait that grew would show within a few cuts (250, 500, 1000 ms …, a minute by the ninth)
+    const s = await run(
+      async (n, onHead) => {
+        onHead(10 + n, false);
+        throw new RemoteError('network', 'connection reset', { server: 'x' });
+      },
+      (x) => x.streams >= 12,
+      () => 0.999,
+    );
+    expect(s.streams).toBeGreaterThanOrEqual(12);
+    expect(s.channels).toEqual(['stream']);
+    expect(Math.max(...s.waits)).toBeLessThan(250);
+  });
+
+  it('streams dropped before their first message still back off more each time', async () => {
+    const s = await run(
+      async () => {
+        throw new RemoteError('network', 'connection reset', { server: 'x' });
+      },
+      (x) => x.longpolls >= 1,
+      () => 0.999,
+    );
+    expect(s.waits.slice(0, 2)).toEqual([249, 499]);
   });
 });
