@@ -48,6 +48,8 @@ const FATAL = new Set(['network', 'unauthorized', 'unavailable', 'rate_limited',
 class Run {
   readonly res: ExecResult = { done: 0, failed: 0, needPull: false, dirty: new Set(), problems: [] };
   readonly parents = new Set<string>();
+  /** directories this round was to make but did not record (failed, or the disk moved on): nothing below them is placed */
+  readonly unmade = new Set<string>();
   readonly fs: Fsys;
   readonly trash: RoundTrash;
   /** the round's `concurrency` budget: every transfer request of the round (files, batches, chunks) takes a slot */
@@ -74,6 +76,12 @@ class Run {
   }
 
   async guard(rel: string): Promise<boolean> {
+    // Local and Synced hold a directory's entries only below the directory itself
+    for (let p = parentPath(rel); p !== '' && this.unmade.size > 0; p = parentPath(p)) {
+      if (!this.unmade.has(p)) continue;
+      this.stale(rel);
+      return false;
+    }
     try {
       await assertRealParents(this.ctx.root, rel, this.parents, this.fs);
       return true;
@@ -166,6 +174,8 @@ class Run {
       for (const { op, st } of recorded) recordEdits(db, placedEdits(op, st));
     });
     this.res.done += recorded.length;
+    const done = new Set(recorded.map((m) => m.op.path));
+    for (const op of ops) if (!done.has(op.path)) this.unmade.add(op.path);
     for (const m of made) {
       const err = synced.get(dirname(this.abs(m.op.path)));
       if (err !== undefined) await this.step(m.op.path, () => Promise.reject(err));
