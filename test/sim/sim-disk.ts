@@ -17,7 +17,7 @@
 //   scheduler point first, and may fail with ENOSPC or EIO when faults are on.
 
 import { posix } from 'node:path';
-import type { Fsys, FsDirent, FsDirStat, FsHandle, FsStat } from '../../src/client/disk/fsys.js';
+import type { Fsys, FsDir, FsDirent, FsDirStat, FsHandle, FsStat } from '../../src/client/disk/fsys.js';
 import type { Proc, Scheduler } from './scheduler.js';
 
 type Kind = 'file' | 'dir' | 'symlink';
@@ -71,6 +71,9 @@ export class SimDisk {
   #undo: (() => void)[] = [];
   /** files whose data differs from what survives a crash */
   #dirtyData = new Set<Node>();
+  /** directories held open (Fsys.openDir): /proc/self/fd/N/… resolves inside them, as on Linux */
+  readonly #fds = new Map<number, Node>();
+  #nextFd = 3;
   faults: DiskFaults = { p: 0 };
   /** faults injected so far, by code */
   readonly injected: Record<string, number> = {};
@@ -97,7 +100,15 @@ export class SimDisk {
     if (parts.length === 0) throw fsErr('EBUSY', syscall, path); // the root itself has no parent entry
     let cur = this.root;
     let curPath = '/';
-    for (let i = 0; i < parts.length - 1; i++) {
+    let i = 0;
+    if (parts[0] === 'proc' && parts[1] === 'self' && parts[2] === 'fd' && parts.length > 4) {
+      const held = this.#fds.get(Number(parts[3]));
+      if (!held) throw fsErr('ENOENT', syscall, path);
+      cur = held;
+      curPath = `/proc/self/fd/${parts[3]}`;
+      i = 4;
+    }
+    for (; i < parts.length - 1; i++) {
       const child = cur.entries.get(parts[i]!);
       if (!child) throw fsErr('ENOENT', syscall, path);
       if (child.kind === 'symlink') {
@@ -459,6 +470,13 @@ export class SimDisk {
         return handle(n, p, true);
       }),
       createNew: (p) => op(`create ${p}`, 'write', () => handle(disk.createFile(p, Buffer.alloc(0), 0o600, true), p, true)),
+      openDir: (p) => op(`opendir ${p}`, 'read', (): FsDir => {
+        const n = disk.#must(p, 'open', false);
+        if (n.kind !== 'dir') throw fsErr(n.kind === 'symlink' ? 'ELOOP' : 'ENOTDIR', 'open', p);
+        const fd = disk.#nextFd++;
+        disk.#fds.set(fd, n);
+        return { at: `/proc/self/fd/${fd}`, dev: 1, ino: n.ino, close: async () => void disk.#fds.delete(fd) };
+      }),
       writeNew: (p, data, o) => op(`writefile ${p}`, 'write', () => {
         const n = disk.createFile(p, Buffer.isBuffer(data) ? data : Buffer.concat(data), (o.mode ?? 0o600) & 0o7777, true);
         if (o.mtimeMs !== undefined) n.mtimeMs = o.mtimeMs;

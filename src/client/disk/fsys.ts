@@ -80,6 +80,19 @@ export interface FsHandle {
   close(): Promise<void>;
 }
 
+/**
+ * A directory held open. A name under `at` is resolved inside that very
+ * directory, wherever it was moved and whatever took its name since: on
+ * Linux `at` is /proc/self/fd/N (node has no openat); elsewhere it is the
+ * directory's path, without that guarantee.
+ */
+export interface FsDir {
+  readonly at: string;
+  readonly dev: number;
+  readonly ino: number;
+  close(): Promise<void>;
+}
+
 export interface WriteNewOptions {
   /** fsync the file before closing it */
   fsync: boolean;
@@ -110,6 +123,8 @@ export interface Fsys {
   openWrite(p: string): Promise<FsHandle>;
   /** a new file (EEXIST when the name is taken), mode 0600, for writing */
   createNew(p: string): Promise<FsHandle>;
+  /** the directory `p`, held open; never through a symlink at `p` (ENOTDIR or ELOOP) */
+  openDir(p: string): Promise<FsDir>;
   /**
    * A new file (EEXIST when taken) holding `data` (its pieces in order), with the mode and mtime
    * asked for, fsynced when asked. Returns its stat, taken on the open file:
@@ -421,6 +436,31 @@ async function syncFilesImpl(paths: readonly string[]): Promise<void> {
   );
 }
 
+/** /proc/self/fd where the kernel has it: a path through a directory's descriptor */
+const PROC_FD = process.platform === 'linux' && statSync('/proc/self/fd', { throwIfNoEntry: false })?.isDirectory() ? '/proc/self/fd' : null;
+
+function openDirImpl(p: string): Promise<FsDir> {
+  return now(() => {
+    const fd = openSync(p, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+    let held = true;
+    try {
+      const st = fstatSync(fd);
+      return {
+        at: PROC_FD ? `${PROC_FD}/${fd}` : p,
+        dev: st.dev,
+        ino: st.ino,
+        close: () => now(() => {
+          if (held) closeSync(fd);
+          held = false;
+        }),
+      };
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  });
+}
+
 /** The real disk. */
 export const nodeFsys: Fsys = {
   // observation stays on the thread pool: a scan of a big folder must not
@@ -440,6 +480,7 @@ export const nodeFsys: Fsys = {
   openRead: (p) => open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW),
   openWrite: (p) => open(p, fsc.O_RDWR | fsc.O_NOFOLLOW),
   createNew: (p) => open(p, 'wx', 0o600),
+  openDir: openDirImpl,
   writeNew: writeNewImpl,
   copyNew: (a, b) => copyFile(a, b, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE),
   syncDir: syncDirImpl,

@@ -70,8 +70,9 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
   // their stat then: placing them is a link (or rename) and nothing else
   const results = await downloadManyToTemp(
     run.ctx.remote,
-    items.map(({ op, abs, dirAbs }) => ({
-      hash: op.node.hash!, size: op.node.size ?? 0, dirAbs,
+    items.map(({ op, abs, dirAbs, chain }) => ({
+      // the temp file is created in the parent the chain checked, never through a symlink put there since
+      hash: op.node.hash!, size: op.node.size ?? 0, dirAbs, dirId: chain.at(-1),
       // the file there now is most likely the previous version: a large file reuses its chunks
       reuse: [abs],
       mode: fileMode(op.node.exec, umask), mtimeMs: op.node.mtime > 0 ? op.node.mtime : undefined,

@@ -20,7 +20,7 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
   const writes = new InFlight();
   const received = new Set<Group>();
   const write = (i: number, buf: readonly Buffer[]): Promise<void> =>
-    writeTemp(fs, items[i] as DownloadItem, buf, fsync).then(
+    writeTemp(fs, items[i] as DownloadItem, buf, fsync, opts.dirs).then(
       (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
       (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
     );

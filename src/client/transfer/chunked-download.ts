@@ -63,6 +63,8 @@ export interface ChunkedDownload {
   size: number;
   /** the temp file to create (it must not exist) */
   path: string;
+  /** creates it (default: Fsys.createNew of `path`); the executor's creates it through its directory held open */
+  create?: () => Promise<FsHandle>;
   /** local files that may share chunks with the new version (missing or unreadable ones are skipped) */
   reuse: readonly string[];
   mode?: number;
@@ -280,7 +282,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
   const { fs } = opts;
   let unchecked = false;
   let mismatch = false;
-  const { out, extent } = await openTemp(fs, d.path, taken);
+  const { out, extent } = await openTemp(fs, d.path, taken, d.create);
   let closed = false;
   // the whole-file hash is fed in file order as chunks land (no read-back):
   // the identity the commit and every device agree on
@@ -357,7 +359,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
  * written in place, and through a second link the bytes would land in
  * another file (one outside the folder, even). Returns the extent to check.
  */
-async function openTemp(fs: Fsys, path: string, extent: number): Promise<{ out: FsHandle; extent: number }> {
+async function openTemp(fs: Fsys, path: string, extent: number, create = (): Promise<FsHandle> => fs.createNew(path)): Promise<{ out: FsHandle; extent: number }> {
   if (extent > 0) {
     const out = await fs.openWrite(path).catch(() => null);
     const st = out ? await out.stat().catch(() => null) : null;
@@ -365,7 +367,7 @@ async function openTemp(fs: Fsys, path: string, extent: number): Promise<{ out: 
     await out?.close().catch(() => {});
     await fs.unlink(path).catch(() => {});
   }
-  return { out: await fs.createNew(path), extent: 0 };
+  return { out: await create(), extent: 0 };
 }
 
 /**

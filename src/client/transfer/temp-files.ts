@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TEMP_PREFIX } from '../../core/syncd-names.js';
 import { piecesBytes } from '../../protocol/frames.js';
-import type { Fsys, FsStat } from '../disk/fsys.js';
+import type { FsDir, Fsys, FsStat } from '../disk/fsys.js';
+import { UnsafePathError } from '../disk/safe-fs.js';
+import { isDiskError } from '../disk/errno.js';
 import type { BackoffOptions } from '../agent/backoff.js';
 import type { RemoteClient } from '../remote/remote.js';
 import { RemoteError } from '../remote/errors.js';
@@ -28,6 +30,11 @@ export interface DownloadItem {
   size: number;
   /** the directory the file will be renamed into; the temp file is created here */
   dirAbs: string;
+  /**
+   * that directory's identity as the executor checked it (inside the folder, no symlink on the way):
+   * the temp file is created through the directory held open, and only if it is still that one
+   */
+  dirId?: { dev: number; ino: number };
   /** permission bits the temp file gets (default 0600; the umask applies) */
   mode?: number;
   /** mtime the temp file gets, ms since the epoch (default: when it was written) */
@@ -54,6 +61,8 @@ export interface DownloadOptions {
   slots?: Slots;
   /** downloads cut short (`.syncd-part-*`): a large file resumes from one beside it, and leaves its own when cut short */
   partials?: PartialSource;
+  /** the directories held open for creating temp files (downloadManyToTemp makes one for its items) */
+  dirs?: TempDirs;
 }
 
 /**
@@ -101,10 +110,88 @@ export function syncWhenWritten(fsync: boolean, size: number): boolean {
 }
 
 /** Creates a temp file for `item` holding exactly the bytes of `data`, in order. Nothing is left on failure. */
-export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean): Promise<{ path: string; stat: FsStat }> {
-  const path = join(item.dirAbs, tempName());
-  const stat = await fs.writeNew(path, data, { fsync: syncWhenWritten(fsync, piecesBytes(data)), mode: item.mode, mtimeMs: item.mtimeMs });
-  return { path, stat };
+export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean, dirs?: TempDirs): Promise<{ path: string; stat: FsStat }> {
+  const name = tempName();
+  const stat = await createIn(fs, dirs, item, name, (at) => fs.writeNew(at, data, { fsync: syncWhenWritten(fsync, piecesBytes(data)), mode: item.mode, mtimeMs: item.mtimeMs }));
+  return { path: join(item.dirAbs, name), stat };
+}
+
+/**
+ * Runs `create` with the path a new name in `item`'s directory is made at:
+ * through the directory held open when its identity is known (TempDirs),
+ * else its plain path. The file is known by its plain path afterwards.
+ */
+export function createIn<T>(fs: Fsys, dirs: TempDirs | undefined, item: DownloadItem, name: string, create: (at: string) => Promise<T>): Promise<T> {
+  if (item.dirId === undefined) return create(join(item.dirAbs, name));
+  return (dirs ?? new TempDirs(fs, 0)).use(item.dirAbs, item.dirId, (at) => create(join(at, name)));
+}
+
+/**
+ * The directories a download's temp files are created in, each opened once
+ * (Fsys.openDir) and used only while it is the directory the executor
+ * checked (same dev and ino). A user who swaps a parent for a symlink to
+ * somewhere else after that check cannot carry the write out of the folder:
+ * the name is created in the directory itself, wherever it went. A handle
+ * is closed only when no creation uses it; at most `keep` idle ones stay open.
+ */
+export class TempDirs {
+  readonly #fs: Fsys;
+  readonly #keep: number;
+  readonly #held = new Map<string, { dir: FsDir; users: number }>();
+
+  constructor(fs: Fsys, keep = 64) {
+    this.#fs = fs;
+    this.#keep = keep;
+  }
+
+  async use<T>(dirAbs: string, id: { dev: number; ino: number }, fn: (at: string) => Promise<T>): Promise<T> {
+    let h = this.#held.get(dirAbs);
+    if (h === undefined) {
+      let dir: FsDir;
+      try {
+        dir = await this.#fs.openDir(dirAbs);
+      } catch (e) {
+        // a symlink (ELOOP, or ENOTDIR with O_DIRECTORY) or a file where the directory was
+        if (isDiskError(e, 'path_not_dir') || (e as NodeJS.ErrnoException).code === 'ELOOP') throw swapped(dirAbs, 'is no longer a directory');
+        throw e;
+      }
+      if (dir.dev !== id.dev || dir.ino !== id.ino) {
+        await dir.close();
+        throw swapped(dirAbs, 'was replaced');
+      }
+      // another creation may have opened it meanwhile: one handle per directory
+      h = this.#held.get(dirAbs);
+      if (h === undefined) this.#held.set(dirAbs, (h = { dir, users: 0 }));
+      else await dir.close();
+    }
+    h.users++;
+    try {
+      return await fn(h.dir.at);
+    } finally {
+      h.users--;
+      await this.#trim();
+    }
+  }
+
+  /** Closes every idle handle past `keep`, oldest first. */
+  async #trim(): Promise<void> {
+    for (const [path, h] of this.#held) {
+      if (this.#held.size <= this.#keep) return;
+      if (h.users > 0) continue;
+      this.#held.delete(path);
+      await h.dir.close();
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const held = [...this.#held.values()];
+    this.#held.clear();
+    for (const h of held) await h.dir.close().catch(() => undefined);
+  }
+}
+
+function swapped(dirAbs: string, how: string): UnsafePathError {
+  return new UnsafePathError(dirAbs, `this directory ${how} after it was checked, before a downloaded file was written in it`);
 }
 
 export interface Group {

@@ -16,7 +16,7 @@ import { isRetryable, RemoteError } from '../remote/errors.js';
 import { fetchBatch } from './batch-download.js';
 import { requestSlots, type Slots } from './throttle.js';
 import {
-  asError, EMPTY_SHA256, mismatch, serverOf, syncWhenWritten, tempName, writeTemp,
+  asError, createIn, EMPTY_SHA256, mismatch, serverOf, syncWhenWritten, tempName, TempDirs, writeTemp,
   type BlobRemote, type DownloadItem, type DownloadOptions, type DownloadResult, type Group, type Written,
 } from './temp-files.js';
 
@@ -91,12 +91,14 @@ async function downloadOne(remote: BlobRemote, item: DownloadItem, opts: Downloa
   const fs = opts.fs ?? nodeFsys;
   if (size === 0) {
     if (hash !== EMPTY_SHA256) throw mismatch(remote, hash, 'a size of 0 cannot have that hash');
-    return writeTemp(fs, item, [], fsync);
+    return writeTemp(fs, item, [], fsync, opts.dirs);
   }
   const retries = opts.retries ?? 5;
   if (size > SINGLE_CHUNK_MAX && remote.fileChunks && remote.getChunk) {
     try {
-      const built = await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, tempName()), reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
+      const name = tempName();
+      const create = (): Promise<FsHandle> => createIn(fs, opts.dirs, item, name, (at) => fs.createNew(at));
+      const built = await downloadChunked(remote as ChunkFetchRemote, { hash, size, path: join(dirAbs, name), create, reuse: item.reuse ?? [], mode: item.mode, mtimeMs: item.mtimeMs }, {
         fsync, fs, retries, signal: opts.signal, throttle: opts.throttle, known: opts.known, slots: opts.slots, partials: opts.partials,
       });
       // null: stored whole on the server, streamed whole below
@@ -117,8 +119,9 @@ async function downloadWhole(remote: BlobRemote, item: DownloadItem, opts: Downl
   const fs = opts.fs ?? nodeFsys;
   const retries = opts.retries ?? 5;
   const backoff = new Backoff({ baseMs: 250, capMs: 5000, ...opts.backoff });
-  const path = join(dirAbs, tempName());
-  const fh = await fs.createNew(path);
+  const name = tempName();
+  const path = join(dirAbs, name);
+  const fh = await createIn(fs, opts.dirs, item, name, (at) => fs.createNew(at));
   const writes = new PositionalWriter(fh);
   let closed = false;
   try {
@@ -200,6 +203,10 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   // one request budget for the batches, the whole blobs and every chunk of every large file
   const slots: Slots = opts.slots ?? requestSlots(concurrency);
 
+  // the temp files' directories, each held open while its files are created
+  const ownDirs = opts.dirs === undefined;
+  const dirs = opts.dirs ?? new TempDirs(fs);
+  opts = { ...opts, dirs };
   const byKey = new Map<string, Group>();
   items.forEach((it, i) => {
     const key = `${it.hash}:${it.size}`;
@@ -231,7 +238,11 @@ export async function downloadManyToTemp(remote: BlobRemote, items: readonly Dow
   }
   flush();
 
-  await runLimited(jobs, concurrency);
+  try {
+    await runLimited(jobs, concurrency);
+  } finally {
+    if (ownDirs) await dirs.closeAll();
+  }
   if (opts.signal?.aborted) {
     // an abort rejects, so nobody will place or clean up what did arrive
     await Promise.all(out.map((r) => (r?.ok ? fs.unlink(r.path).catch(() => {}) : undefined)));
@@ -259,18 +270,19 @@ async function fetchLarge(remote: BlobRemote, g: Group, items: readonly Download
   out[lead] = { ok: true, ...first };
   for (const i of rest) {
     try {
-      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, syncWhenWritten(fsync, g.size))), chunks: first.chunks };
+      out[i] = { ok: true, ...(await copyTemp(fs, first.path, items[i] as DownloadItem, syncWhenWritten(fsync, g.size), opts.dirs)), chunks: first.chunks };
     } catch (e) {
       out[i] = { ok: false, error: asError(e) };
     }
   }
 }
 
-async function copyTemp(fs: Fsys, src: string, item: DownloadItem, fsync: boolean): Promise<{ path: string; stat: FsStat }> {
-  const dst = join(item.dirAbs, tempName());
+async function copyTemp(fs: Fsys, src: string, item: DownloadItem, fsync: boolean, dirs?: TempDirs): Promise<{ path: string; stat: FsStat }> {
+  const name = tempName();
+  const dst = join(item.dirAbs, name);
   try {
     // a copy, never a hard link: the targets must be independent files
-    await fs.copyNew(src, dst);
+    await createIn(fs, dirs, item, name, (at) => fs.copyNew(src, at));
     await fs.chmod(dst, (item.mode ?? 0o600) & ~process.umask());
     if (item.mtimeMs !== undefined) await fs.utimes(dst, new Date(), new Date(item.mtimeMs));
     const stat = await fs.lstat(dst);
