@@ -169,7 +169,7 @@ export class TempDirs {
       return await fn(h.dir.at);
     } finally {
       h.users--;
-      await this.#trim();
+      if (this.#held.size > this.#keep) await this.#trim();
     }
   }
 
