@@ -19,8 +19,10 @@
 // The executor records what the ops achieved against the real Synced tree,
 // so the rewritten base is never stored.
 
+import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID } from '../../protocol/types.js';
 import { associate, type SyncedNode, type SyncedTree } from '../associate.js';
+import type { LocalEntry } from '../local.js';
 import { resolvePaths } from '../tree.js';
 import { baseName, parentPath } from '../tree.js';
 import type { Plan } from '../ops.js';
@@ -78,5 +80,34 @@ function preferLocal(input: PlanInput): PlanInput {
   }
   // a node only Synced still has (the server deleted it) is left out: the
   // folder's entry there is new to the server again
+  pairCaseTwins(input, synced, rp.pathOf);
   return { ...input, synced };
+}
+
+/**
+ * A server node the folder holds under its case twin (`a/x` on the server,
+ * `A/x` here, the same kind), unknown here by inode: the folder's entry is
+ * taken for that node renamed, so override renames it on the server. Left
+ * apart, the folder's entry would wait for a name the server keeps (the
+ * planner sends such an entry aside, which a send-only folder never does).
+ * Only entries no node claims by inode, and only one candidate per key.
+ */
+function pairCaseTwins(input: PlanInput, synced: SyncedTree, pathOf: ReadonlyMap<string, string>): void {
+  const key = (path: string): string => path.split('/').map(nameKey).join('/');
+  const claimed = new Set<number>();
+  for (const n of synced.values()) if (n.ino !== null) claimed.add(n.ino);
+  const byKey = new Map<string, LocalEntry | null>();
+  for (const e of input.local.values()) {
+    if (claimed.has(e.ino)) continue;
+    const k = key(e.path);
+    byKey.set(k, byKey.has(k) ? null : e); // two candidates: neither
+  }
+  for (const [id, n] of synced) {
+    const path = pathOf.get(id);
+    if (n.ino !== null || path === undefined) continue;
+    const e = byKey.get(key(path));
+    if (!e || e.path === path || e.kind !== n.kind || claimed.has(e.ino)) continue;
+    synced.set(id, { ...n, ino: e.ino });
+    claimed.add(e.ino);
+  }
 }

@@ -7,7 +7,7 @@ import type { Plan, PlanOp } from '../../../../src/core/ops.js';
 import type { FolderMode } from '../../../../src/core/policy/mode-names.js';
 import { allowedIn, differences, holdBack, planInMode, requestRefusal, type Difference, type ModeRequest } from '../../../../src/core/policy/modes.js';
 import type { TreeNode } from '../../../../src/core/tree.js';
-import { localEdit, remoteEdit, syncedModel, type Model } from '../../../helpers/plan-model.js';
+import { converge, localEdit, localSpec, remoteEdit, remoteSpec, syncedModel, type Model } from '../../../helpers/plan-model.js';
 
 const node = (id: string, kind: TreeNode['kind'] = 'file'): TreeNode => ({ id, parent: 'root', name: id, kind, rev: 1, size: 1, hash: 'h', mtime: 0, exec: false, target: null });
 const entry = (path: string): LocalEntry => ({ path, diskPath: path, kind: 'file', size: 1, mtimeMs: 1, ino: 1, hash: 'h', exec: false, target: null });
@@ -171,5 +171,36 @@ describe('a round in each mode', () => {
     m.local.set('C.txt.syncd-swap-900', { ...entry('C.txt.syncd-swap-900'), ino: 900 });
     const p = planFor(m, 'receive-only', 'revert');
     expect(p.ops.filter((o) => o.type === 'local_delete').map((o) => (o as { path: string }).path)).not.toContain('C.txt');
+  });
+
+  it.each([
+    {
+      // planner property seed 899911746: the override parked the folder's `A` aside (held in send-only) and stopped
+      name: 'the server made `a` and moved a file into it; the folder made `A` and moved the same file into it',
+      edit: (m: Model) => {
+        remoteEdit.create(m, 'a', null);
+        remoteEdit.move(m, 'doc.txt', 'a/é.txt');
+        localEdit.create(m, 'A', null);
+        localEdit.move(m, 'doc.txt', 'A/C.TXT');
+        localEdit.create(m, 'A/new.txt', 'n');
+      },
+    },
+    {
+      name: 'the server holds `a/x.txt` new, the folder `A/x.txt` new, with other content',
+      edit: (m: Model) => {
+        remoteEdit.create(m, 'a', null);
+        remoteEdit.create(m, 'a/x.txt', 'theirs');
+        localEdit.create(m, 'A', null);
+        localEdit.create(m, 'A/x.txt', 'mine');
+      },
+    },
+  ])('override over a case twin: $name; the server ends as the folder, the folder untouched', ({ edit }) => {
+    const m = syncedModel(BASE);
+    edit(m);
+    const local = localSpec(m);
+    const r = converge(m, { maxRounds: 20, planner: (input) => planInMode(input, 'send-only', 'override') });
+    expect(r.ops.filter((o) => !['create', 'update', 'move', 'delete', 'adopt', 'forget'].includes(o.type))).toEqual([]);
+    expect(remoteSpec(m)).toEqual(local);
+    expect(localSpec(m)).toEqual(local);
   });
 });
