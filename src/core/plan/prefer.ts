@@ -86,7 +86,8 @@ function preferLocal(input: PlanInput): PlanInput {
 
 /**
  * A server node the folder holds under its case twin (`a/x` on the server,
- * `A/x` here, the same kind), unknown here by inode: the folder's entry is
+ * `A/x` here, the same kind), whose inode the folder does not hold (a
+ * server-only node, or a directory made anew under the other case): the folder's entry is
  * taken for that node renamed, so override renames it on the server. Left
  * apart, the folder's entry would wait for a name the server keeps (the
  * planner sends such an entry aside, which a send-only folder never does).
@@ -94,8 +95,10 @@ function preferLocal(input: PlanInput): PlanInput {
  */
 function pairCaseTwins(input: PlanInput, synced: SyncedTree, pathOf: ReadonlyMap<string, string>): void {
   const key = (path: string): string => path.split('/').map(nameKey).join('/');
+  const here = new Set<number>();
+  for (const e of input.local.values()) here.add(e.ino);
   const claimed = new Set<number>();
-  for (const n of synced.values()) if (n.ino !== null) claimed.add(n.ino);
+  for (const n of synced.values()) if (n.ino !== null && here.has(n.ino)) claimed.add(n.ino);
   const byKey = new Map<string, LocalEntry | null>();
   for (const e of input.local.values()) {
     if (claimed.has(e.ino)) continue;
@@ -104,7 +107,8 @@ function pairCaseTwins(input: PlanInput, synced: SyncedTree, pathOf: ReadonlyMap
   }
   for (const [id, n] of synced) {
     const path = pathOf.get(id);
-    if (n.ino !== null || path === undefined) continue;
+    // (a node the folder still holds by inode is where that inode is)
+    if ((n.ino !== null && here.has(n.ino)) || path === undefined) continue;
     const e = byKey.get(key(path));
     if (!e || e.path === path || e.kind !== n.kind || claimed.has(e.ino)) continue;
     synced.set(id, { ...n, ino: e.ino });

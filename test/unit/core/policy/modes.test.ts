@@ -186,6 +186,15 @@ describe('a round in each mode', () => {
       },
     },
     {
+      // the two-way planner sends `DIR` aside here (a conflicted copy); override must not
+      name: 'the folder made `DIR`, moved the synced directory\'s file into it and removed `dir`',
+      edit: (m: Model) => {
+        localEdit.create(m, 'DIR', null);
+        localEdit.move(m, 'dir/a.txt', 'DIR/a.txt');
+        localEdit.delete(m, 'dir');
+      },
+    },
+    {
       name: 'the server holds `a/x.txt` new, the folder `A/x.txt` new, with other content',
       edit: (m: Model) => {
         remoteEdit.create(m, 'a', null);
