@@ -67,7 +67,9 @@ export class Engine {
   readonly #unconfirmed: Unconfirmed[] = [];
   /** ops done and files moved since the agent started, also by rounds that failed part-way (the failure backoff asks) */
   #progress = 0;
-  readonly #countDone = (ops: number): number => (this.#progress += ops);
+  readonly #countDone = (ops: number): void => {
+    this.#progress += ops;
+  };
   readonly #rounds: RoundPlanner;
 
   constructor(opts: EngineOptions) {

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 /** Runs a watching agent whose `putBlob` fails on the calls `failing` names; returns the retry delays it logged. */
-async function watchWithFailingUploads(files: number, failing: (call: number) => boolean): Promise<{ retries: number[]; calls: number }> {
+async function watchWithFailingUploads(files: number, failing: (call: number) => boolean): Promise<{ retries: number[] }> {
   server = await startTestServer();
   const api = new Api(server.url, await server.addDevice('default', 'observer'));
   const dir = await mkdtemp(join(tmpdir(), 'syncd-backoff-'));
@@ -57,7 +57,7 @@ async function watchWithFailingUploads(files: number, failing: (call: number) =>
     ac.abort();
     await running;
   }
-  return { retries, calls };
+  return { retries };
 }
 
 describe('the wait after a failed cycle', () => {
