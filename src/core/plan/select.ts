@@ -211,11 +211,13 @@ export function selectAround(seeds: Seeds, ix: TreeIndex): Selection {
       addS(ix.synced(q));
       addR(ix.remote(q));
     }
+    // the top level always: the whole trees' narrowing keeps the root's children
+    // whenever anything is unsettled (scope.ts), an orphan included
+    expand(ROOT_ID, '');
     if (tree.get(up[up.length - 1] ?? id)?.v.parent !== ROOT_ID) {
       for (const a of up) expand(a, undefined); // an orphan: its siblings, no paths
       return;
     }
-    expand(ROOT_ID, '');
     for (const a of up.reverse()) expand(a, pathIn(tree, a));
   };
 

@@ -122,6 +122,19 @@ describe('selectAround', () => {
     expect(full.ops.map((o) => o.type).sort()).toEqual(['delete', 'update']);
   });
 
+  it('a Remote orphan named like a settled top-level file selects the top level, as the whole trees keep it (seed 1940973932)', () => {
+    const m = syncedModel({ 'b': 'B', 'é': 'E' });
+    const since = snapshot(m);
+    // a node whose parent the Remote lacks, named like the settled "é"
+    m.remote.set('orphan', { ...m.remote.get([...m.remote.keys()].find((id) => m.remote.get(id)!.name === 'é')!)!, id: 'orphan', parent: 'gone-parent', rev: 1 });
+    const { full, selected, whole, part } = compare(m, { ids: ['orphan'], paths: [] }, since);
+    expect(selected).toEqual(full);
+    expect([...part.synced.keys()]).toEqual([...whole.synced.keys()]);
+    expect([...part.remote.keys()]).toEqual([...whole.remote.keys()]);
+    expect([...part.local.keys()]).toEqual([...whole.local.keys()]);
+    expect(part.synced.size).toBe(2);
+  });
+
   it('a seed whose node is gone everywhere selects only the top level', () => {
     const m = syncedModel({ 'a': 'A' });
     const ix = indexOf(m);
