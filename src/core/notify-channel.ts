@@ -17,9 +17,31 @@ export interface ChannelPolicy {
   failuresBeforeFallback: number;
   /** after falling back, try the stream again this much later, ms */
   retryStreamAfterMs: number;
+  /** a stream that delivered and lasted this long, ms, ended as streams do: the next one comes at once (default 10 s) */
+  steadyStreamMs?: number;
+  /** the longest wait, ms, between streams that deliver and end sooner than steadyStreamMs (default 5 s) */
+  flapCapMs?: number;
 }
 
 export const DEFAULT_CHANNEL_POLICY: ChannelPolicy = { failuresBeforeFallback: 3, retryStreamAfterMs: 10 * 60_000 };
+
+/** ChannelPolicy steadyStreamMs when the policy leaves it out */
+export const STEADY_STREAM_MS = 10_000;
+/** ChannelPolicy flapCapMs when the policy leaves it out */
+export const FLAP_CAP_MS = 5_000;
+
+/**
+ * What a stream's end says about the path: `steady` (it delivered and
+ * lasted: a restart, a proxy's periodic cut; reconnect at once), `flapping`
+ * (it delivered but ended within the steady time: a server or proxy that
+ * ends every stream right after its first message must not get a
+ * reconnect loop; the waits grow to a few seconds, never to a minute, as
+ * the device is deaf while it waits), or `failed` (no message, or stalled).
+ */
+export function streamOutcome(end: StreamEnd, delivered: boolean, livedMs: number, p: ChannelPolicy): 'steady' | 'flapping' | 'failed' {
+  if (!delivered || end === 'stalled') return 'failed';
+  return livedMs >= (p.steadyStreamMs ?? STEADY_STREAM_MS) ? 'steady' : 'flapping';
+}
 
 export interface ChannelState {
   channel: Channel;

@@ -4,11 +4,11 @@
 // authoritative, so a lost, late or duplicated message costs nothing but a
 // pull. The channel in use is recorded in the state DB for `syncd status`.
 
-import { afterStream, DEFAULT_CHANNEL_POLICY, INITIAL_CHANNEL, isNews, nextChannel, type Channel, type ChannelPolicy, type ChannelState, type StreamEnd } from '../../core/notify-channel.js';
+import { afterStream, DEFAULT_CHANNEL_POLICY, FLAP_CAP_MS, INITIAL_CHANNEL, isNews, nextChannel, streamOutcome, type Channel, type ChannelPolicy, type ChannelState, type StreamEnd } from '../../core/notify-channel.js';
 import type { SyncdError } from '../../protocol/errors.js';
 import type { LongpollReply } from '../../protocol/types.js';
 import { RemoteError } from '../remote/errors.js';
-import { Backoff, sleep, type RandomFn } from './backoff.js';
+import { Backoff, retryAfterMs, sleep, type RandomFn } from './backoff.js';
 
 export interface NotifyRemote {
   longpoll(cursor: string, timeoutS: number, signal?: AbortSignal): Promise<LongpollReply>;
@@ -39,6 +39,7 @@ export interface NotifyOptions {
 export async function followServer(o: NotifyOptions, signal: AbortSignal): Promise<void> {
   const backoff = new Backoff({ random: o.random });
   const policy = o.policy ?? DEFAULT_CHANNEL_POLICY;
+  const flap = new Backoff({ random: o.random, capMs: policy.flapCapMs ?? FLAP_CAP_MS });
   let state: ChannelState = o.useStream && o.remote.subscribe ? INITIAL_CHANNEL : { channel: 'longpoll', failures: 0, streamAgainAt: Infinity };
   let announced: Channel | null = null;
   while (!signal.aborted) {
@@ -53,16 +54,23 @@ export async function followServer(o: NotifyOptions, signal: AbortSignal): Promi
       o.onChannel(state.channel);
     }
     if (state.channel === 'stream') {
+      const started = o.now();
       const { end, delivered, error } = await holdStream(o, cursor, signal);
       if (signal.aborted) return;
       state = afterStream(state, end, delivered, o.now(), policy);
       if (error instanceof RemoteError && error.code === 'reset') o.onNews();
-      // a stream that carried messages and then ended or broke worked: the next one starts from the
-      // first delay again. Counted as failures, a proxy cutting streams now and then (each one working)
-      // grew the wait to a minute, deaf all along (the fault proxy's seed 11 in CI)
-      if (delivered && end !== 'stalled') backoff.reset();
-      const waitMs = end === 'closed' && delivered ? 0 : state.channel === 'stream' ? (error ? backoff.nextFor(error) : backoff.next()) : 0;
-      o.debug(`stream ended (${end})`, { delivered, code: (error as SyncdError | undefined)?.code, next: state.channel, waitMs });
+      const outcome = streamOutcome(end, delivered, o.now() - started, policy);
+      // a stream that carried messages worked: failures start from the first delay again. Counted as
+      // failures, a proxy cutting streams now and then (each one working) grew the wait to a minute,
+      // deaf all along (the fault proxy's seed 11 in CI). One that ended soon after its messages is a
+      // flapping path (or a server ending every stream at once): its own waits grow to flapCapMs
+      if (outcome !== 'failed') backoff.reset();
+      if (outcome === 'steady') flap.reset();
+      const waitMs =
+        outcome === 'steady' ? (end === 'closed' ? 0 : backoff.nextFor(error))
+        : outcome === 'flapping' ? Math.max(retryAfterMs(error) ?? 0, flap.next())
+        : state.channel === 'stream' ? (error ? backoff.nextFor(error) : backoff.next()) : 0;
+      o.debug(`stream ended (${end})`, { delivered, outcome, code: (error as SyncdError | undefined)?.code, next: state.channel, waitMs });
       if (waitMs > 0) await sleep(waitMs, signal).catch(() => undefined);
       continue;
     }

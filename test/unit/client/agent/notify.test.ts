@@ -20,7 +20,8 @@ interface Seen {
   waits: number[];
 }
 
-async function run(script: Script | null, until: (s: Seen) => boolean, random?: () => number): Promise<Seen> {
+/** `clock`: the loop's clock, ms (a script moves it to make a stream last) */
+async function run(script: Script | null, until: (s: Seen) => boolean, random?: () => number, clock = { ms: 0 }): Promise<Seen> {
   const s: Seen = { news: 0, channels: [], streams: 0, longpolls: 0, waits: [] };
   const ac = new AbortController();
   const remote: NotifyRemote = {
@@ -54,7 +55,7 @@ async function run(script: Script | null, until: (s: Seen) => boolean, random?: 
       streamIdleMs: 30,
       useStream: true,
       policy: { failuresBeforeFallback: 3, retryStreamAfterMs: 60_000 },
-      now: () => 0,
+      now: () => clock.ms,
       random,
       debug: (_msg, fields) => {
         if (typeof fields?.waitMs === 'number') s.waits.push(fields.waitMs);
@@ -136,19 +137,56 @@ describe('followServer', () => {
     expect(s).toMatchObject(want);
   });
 
-  it('streams cut again and again after delivering: each reconnect comes after the first delay, not a growing one', async () => {
+  it('streams cut again and again after delivering for a while: each reconnect comes after the first delay, not a growing one', async () => {
     // the largest draw: a wait that grew would show within a few cuts (250, 500, 1000 ms …, a minute by the ninth)
+    const clock = { ms: 0 };
     const s = await run(
       async (n, onHead) => {
         onHead(10 + n, false);
+        clock.ms += 10_000; // each stream lasted the steady time
         throw new RemoteError('network', 'connection reset', { server: 'x' });
       },
       (x) => x.streams >= 12,
       () => 0.999,
+      clock,
     );
     expect(s.streams).toBeGreaterThanOrEqual(12);
     expect(s.channels).toEqual(['stream']);
     expect(Math.max(...s.waits)).toBeLessThan(250);
+  });
+
+  it.each([
+    { how: 'ends every stream cleanly right after its first message', end: async () => undefined },
+    { how: 'breaks every stream right after its first message', end: async () => Promise.reject(new RemoteError('network', 'connection reset', { server: 'x' })) },
+  ])('a server that $how gets no reconnect loop: the waits grow to 5 s and stay there, the stream stays', async ({ end }) => {
+    // a draw of 1 %: the ceilings 250, 500, 1000 … 5000 ms show as 2, 5, 10 … 50 ms of real waiting
+    const s = await run(
+      async (n, onHead) => {
+        onHead(10 + n, false);
+        await new Promise((r) => setTimeout(r, 1)); // a real stream's end comes from I/O
+        return end();
+      },
+      (x) => x.waits.length >= 8,
+      () => 0.01,
+    );
+    expect(s.waits.slice(0, 8)).toEqual([2, 5, 10, 20, 40, 50, 50, 50]);
+    expect(s.channels).toEqual(['stream']);
+    expect(s.longpolls).toBe(0);
+  });
+
+  it('a stream that lasts again after flapping reconnects at once when it ends cleanly, and flapping starts over from the first delay', async () => {
+    const clock = { ms: 0 };
+    const s = await run(
+      async (n, onHead) => {
+        onHead(10 + n, false);
+        await new Promise((r) => setTimeout(r, 1));
+        if (n === 4) clock.ms += 10_000; // the fourth stream lasted
+      },
+      (x) => x.waits.length >= 6,
+      () => 0.01,
+      clock,
+    );
+    expect(s.waits.slice(0, 6)).toEqual([2, 5, 10, 0, 2, 5]);
   });
 
   it('streams dropped before their first message still back off more each time', async () => {
