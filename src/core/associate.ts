@@ -3,6 +3,7 @@
 // keep their parent); a path match finds files an editor replaced by
 // rename (new inode, same path). Pure.
 
+import { nameKey } from '../protocol/names.js';
 import { ROOT_ID } from '../protocol/types.js';
 import type { LocalEntry, LocalTree } from './local.js';
 import { baseName, parentPath, type ResolvedPaths, type TreeNode } from './tree.js';
@@ -117,6 +118,8 @@ export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local:
     entryOf.set(id, e);
   }
 
+  caseTwinRenames(synced, syncedPaths, byPath, ids, claimedAt, entryOf);
+
   const localOf = new Map<string, LocalView>();
   for (const [id, entry] of entryOf) {
     const pp = parentPath(entry.path);
@@ -124,4 +127,56 @@ export function associate(synced: SyncedTree, syncedPaths: ResolvedPaths, local:
     localOf.set(id, { entry, parentId, name: baseName(entry.path) });
   }
   return { localOf, claimedAt, byPath, twins };
+}
+
+/**
+ * Pass 3: a directory renamed by hand to its case (or NFC) twin, which on
+ * a case-sensitive disk is a new directory (`mkdir A; mv a/* A/; rmdir a`):
+ * a synced directory gone from the disk, in whose parent an unclaimed
+ * directory has the same name key (the server's names are unique by it),
+ * is that directory renamed, when what it held was moved into the twin (or
+ * it held nothing). Without this the twin could not be created beside the
+ * old name, and the old one could not go before what moved out of it: the
+ * twin became a conflicted copy.
+ */
+function caseTwinRenames(
+  synced: SyncedTree,
+  syncedPaths: ResolvedPaths,
+  byPath: Map<string, LocalEntry>,
+  ids: readonly string[],
+  claimedAt: Map<string, string>,
+  entryOf: Map<string, LocalEntry>,
+): void {
+  const gone = ids.filter((id) => !entryOf.has(id) && synced.get(id)!.kind === 'dir' && !byPath.has(syncedPaths.pathOf.get(id)!));
+  if (gone.length === 0) return;
+  // unclaimed directories by their parent's path and name key (null: more than one)
+  const twins = new Map<string, LocalEntry | null>();
+  for (const e of byPath.values()) {
+    if (e.kind !== 'dir' || claimedAt.has(e.path)) continue;
+    const k = `${parentPath(e.path)}\u0000${nameKey(baseName(e.path))}`;
+    twins.set(k, twins.has(k) ? null : e);
+  }
+  if (twins.size === 0) return;
+  const parents = new Set<string>();
+  for (const n of synced.values()) parents.add(n.parent);
+  // where each synced directory's children are now (the parents of their entries)
+  const childDirs = new Map<string, Set<string>>();
+  for (const [id, e] of entryOf) {
+    const p = synced.get(id)!.parent;
+    let dirs = childDirs.get(p);
+    if (!dirs) childDirs.set(p, (dirs = new Set()));
+    dirs.add(parentPath(e.path));
+  }
+  // outer directories first: a nested twin's parent is then found where it went
+  const depth = (id: string): number => syncedPaths.pathOf.get(id)!.split('/').length;
+  for (const id of [...gone].sort((a, b) => depth(a) - depth(b))) {
+    const s = synced.get(id)!;
+    const dir = s.parent === ROOT_ID ? '' : entryOf.get(s.parent)?.path;
+    if (dir === undefined) continue;
+    const e = twins.get(`${dir}\u0000${nameKey(s.name)}`);
+    if (!e || claimedAt.has(e.path)) continue;
+    if (parents.has(id) && !childDirs.get(id)?.has(e.path)) continue; // nothing of it moved there
+    claimedAt.set(e.path, id);
+    entryOf.set(id, e);
+  }
 }

@@ -316,3 +316,30 @@ describe('a directory delete racing with a new file inside it (found by the engi
     expect(await snapshot(b.dir)).toEqual({ 'd/': 'dir', 'd/new.txt': 'written on B' });
   });
 });
+
+// A folder renamed by hand to its case twin on a case-sensitive disk: a new
+// directory, its files moved in, the old one removed. Before, the twin could
+// not be created beside the old name and the old one could not go before its
+// files left: the folder ended up as a conflicted copy on every device.
+describe('a folder renamed by hand to its case twin (mkdir Docs; mv docs/* Docs/; rmdir docs)', () => {
+  it('is one rename on the server, no conflicted copy, and the other device gets the new name', async () => {
+    await mkdir(join(a.dir, 'docs', 'sub'), { recursive: true });
+    await writeFile(join(a.dir, 'docs', 'a.txt'), 'A');
+    await writeFile(join(a.dir, 'docs', 'sub', 'b.txt'), 'B');
+    await settle();
+    const before = (await api.listAll()).nodes;
+    const docsId = before.find((n) => n.name === 'docs')!.id;
+    await mkdir(join(a.dir, 'Docs'));
+    for (const n of ['a.txt', 'sub']) await rename(join(a.dir, 'docs', n), join(a.dir, 'Docs', n));
+    await rm(join(a.dir, 'docs'), { recursive: true });
+    a.engine.rescan();
+    await settle();
+    const after = (await api.listAll()).nodes;
+    // the same node, renamed: its history and id carry over
+    expect(after.find((n) => n.id === docsId)?.name).toBe('Docs');
+    expect(after.filter((n) => n.name.includes('conflicted copy'))).toEqual([]);
+    const want = { 'Docs/': 'dir', 'Docs/a.txt': 'A', 'Docs/sub/': 'dir', 'Docs/sub/b.txt': 'B' };
+    expect(await snapshot(a.dir)).toEqual(want);
+    expect(await snapshot(b.dir)).toEqual(want);
+  });
+});
