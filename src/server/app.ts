@@ -26,7 +26,7 @@ import { RateLimiter } from './ratelimit.js';
 import { resolveOptions, type ServerOptions } from './options.js';
 import { blobRoutes } from './routes/blobs.js';
 import { chunkRoutes } from './routes/chunks.js';
-import { collectGarbage, gcTrashDir, type GcReport } from './gc.js';
+import { collectGarbage, gcTrashDir, recoverGcTrash, type GcReport } from './gc.js';
 import { commitRoutes } from './routes/commit.js';
 import { historyRoutes } from './routes/history.js';
 import { notifyRoutes } from './routes/notify.js';
@@ -180,28 +180,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const trimTimer = opts.trimIntervalMs > 0 ? setInterval(trimQuietly, opts.trimIntervalMs) : null;
     trimTimer?.unref();
 
+    // at start only what a crashed pass left in gc-trash is settled (nothing to do when it is empty);
+    // the first full pass comes gcFirstDelayMs later: a restarted server meets its reconnecting
+    // devices (and a new device its first mirror) without a walk of every stored blob beside them
+    const recovering = recoverGcTrash(store, blobs, gcTrashDir(opts.blobsDir)).catch((err) => {
+      opts.log(`syncd: content collection (gc-trash) failed: ${String(err)}`);
+    });
     let collecting: Promise<GcReport> | null = null;
     const gc = (): Promise<GcReport> => {
-      collecting ??= collectGarbage(store, blobs, gcTrashDir(opts.blobsDir), Date.now(), {
-        uploadGraceMs: opts.gcUploadGraceMs,
-        orphanGraceMs: opts.gcOrphanGraceMs,
-      }).finally(() => {
-        collecting = null;
-      });
+      collecting ??= recovering
+        .then(() => collectGarbage(store, blobs, gcTrashDir(opts.blobsDir), Date.now(), {
+          uploadGraceMs: opts.gcUploadGraceMs,
+          orphanGraceMs: opts.gcOrphanGraceMs,
+        }))
+        .finally(() => {
+          collecting = null;
+        });
       return collecting;
     };
     const gcQuietly = (): void => {
       gc().catch((err) => opts.log(`syncd: content collection failed: ${String(err)}`));
     };
-    // the pass at start also settles what a crashed pass left in gc-trash
-    gcQuietly();
-    const gcTimer = opts.gcIntervalMs > 0 ? setInterval(gcQuietly, opts.gcIntervalMs) : null;
-    gcTimer?.unref();
+    let gcTimer: NodeJS.Timeout | null = null;
+    const gcFirst = opts.gcIntervalMs > 0
+      ? setTimeout(() => {
+        gcQuietly();
+        gcTimer = setInterval(gcQuietly, opts.gcIntervalMs);
+        gcTimer.unref();
+      }, Math.min(opts.gcFirstDelayMs, opts.gcIntervalMs))
+      : null;
+    gcFirst?.unref();
 
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => {
       closing ??= (async () => {
         if (trimTimer) clearInterval(trimTimer);
+        if (gcFirst) clearTimeout(gcFirst);
         if (gcTimer) clearInterval(gcTimer);
         clearInterval(recheck);
         if (metricsServer) {
@@ -219,6 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         clearInterval(sweep);
         clearTimeout(cut);
         await trimming?.catch(() => undefined);
+        await recovering;
         await collecting?.catch(() => undefined);
         await activity.close().catch((err) => opts.log(`syncd: saving device activity failed: ${String(err)}`));
         await bus!.close();

@@ -46,9 +46,18 @@ export function gcTrashDir(dataDir: string): string {
   return join(dataDir, 'gc-trash');
 }
 
+/**
+ * What a crashed pass left in `trash` judged again (put back if needed,
+ * else deleted): the first step of every pass, and all a server does at
+ * start (its first full pass comes later).
+ */
+export async function recoverGcTrash(store: JournalStore, blobs: BlobStore, trash: string): Promise<void> {
+  await blobs.recoverTrash(trash, async (hash) => !(await store.content.needed(hash)));
+}
+
 export async function collectGarbage(store: JournalStore, blobs: BlobStore, trash: string, now: number, opts: GcOptions = DEFAULT_GC): Promise<GcReport> {
   const unneeded = async (hash: string): Promise<boolean> => !(await store.content.needed(hash));
-  await blobs.recoverTrash(trash, unneeded);
+  await recoverGcTrash(store, blobs, trash);
   const sweep = await store.content.sweepRefs(now - opts.uploadGraceMs);
   const report: GcReport = { ...sweep, scanned: 0, orphans: 0, deleted: 0, deletedBytes: 0 };
   for await (const hash of blobs.hashes()) {

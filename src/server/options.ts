@@ -34,8 +34,10 @@ export interface ServerOptions {
   maxLongpollWaiters?: number;
   /** period of the retention trim, ms; 0 = only at start (default 10 min) */
   trimIntervalMs?: number;
-  /** period of the content collector, ms; 0 = only at start (default 1 h; src/server/gc.ts) */
+  /** period of the content collector, ms; 0 = never by itself (default 1 h; src/server/gc.ts) */
   gcIntervalMs?: number;
+  /** the collector's first pass comes this long after start, ms (default 10 min, at most gcIntervalMs); at start only gc-trash is settled */
+  gcFirstDelayMs?: number;
   /** uploads not yet committed are kept this long, ms (default a day) */
   gcUploadGraceMs?: number;
   /** unneeded content is deleted after it has been unneeded this long, ms (default a day) */
@@ -148,6 +150,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxLongpollWaiters: nonNegInt(o.maxLongpollWaiters, 'maxLongpollWaiters', 50_000),
     trimIntervalMs: nonNegInt(o.trimIntervalMs, 'trimIntervalMs', 600_000),
     gcIntervalMs: nonNegInt(o.gcIntervalMs, 'gcIntervalMs', 3_600_000),
+    gcFirstDelayMs: nonNegInt(o.gcFirstDelayMs, 'gcFirstDelayMs', 600_000),
     gcUploadGraceMs: nonNegInt(o.gcUploadGraceMs, 'gcUploadGraceMs', 86_400_000),
     gcOrphanGraceMs: nonNegInt(o.gcOrphanGraceMs, 'gcOrphanGraceMs', 86_400_000),
     maxBlobBytes: nonNegInt(o.maxBlobBytes, 'maxBlobBytes', 64 * 1024 ** 3),

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chunkLengths } from '../../../src/core/chunker.js';
@@ -254,5 +255,32 @@ describe('content collector', () => {
     expect(existsSync(join(trash, kept.hash!))).toBe(false);
     expect(existsSync(join(trash, sha256(unneeded)))).toBe(false);
     expect((await api.get(`/v1/blobs/${kept.hash}`)).text).toBe('needed content');
+  });
+
+  it('a server settles gc-trash at start and runs its first full pass only gcFirstDelayMs later', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const dataDir = await mkdtemp(join(tmpdir(), 'syncd-server-'));
+    srv = await startTestServer({ dataDir, gcIntervalMs: 0, gcUploadGraceMs: 0, gcOrphanGraceMs: 0 });
+    api = new Api(srv.url, await srv.addDevice('ns'));
+    const kept = await api.file('kept', 'needed content');
+    const stray = await api.putBlob('uploaded, never committed');
+    await srv.close();
+    // a crashed pass left the needed blob in gc-trash
+    const trash = gcTrashDir(dataDir);
+    await mkdir(trash, { recursive: true });
+    await copyFile(blobPath(dataDir, kept.hash!), join(trash, kept.hash!));
+    const { unlink } = await import('node:fs/promises');
+    await unlink(blobPath(dataDir, kept.hash!));
+    // started and stopped before its first pass (close waits for what runs): gc-trash settled, nothing collected
+    const early = await startTestServer({ dataDir, gcIntervalMs: 3_600_000, gcFirstDelayMs: 3_600_000, gcUploadGraceMs: 0, gcOrphanGraceMs: 0 });
+    await early.close();
+    expect(existsSync(blobPath(dataDir, kept.hash!))).toBe(true);
+    expect(existsSync(join(trash, kept.hash!))).toBe(false);
+    expect(existsSync(blobPath(dataDir, stray.hash))).toBe(true);
+    // the first pass comes by itself once its delay is over
+    srv = await startTestServer({ dataDir, gcIntervalMs: 3_600_000, gcFirstDelayMs: 50, gcUploadGraceMs: 0, gcOrphanGraceMs: 0 });
+    for (let i = 0; i < 200 && existsSync(blobPath(dataDir, stray.hash)); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(blobPath(dataDir, stray.hash))).toBe(false);
+    expect(existsSync(blobPath(dataDir, kept.hash!))).toBe(true);
   });
 });
