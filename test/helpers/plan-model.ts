@@ -287,7 +287,11 @@ export function converge(m: Model, opts: Partial<PlanInput> & { maxRounds?: numb
     const p = planner({ remote: m.remote, synced: m.synced, local: m.local, device: 'dev', now: Date.UTC(2026, 10, 21, 10, 0, 0), ...given });
     for (const pr of p.problems) problems.add(`${pr.code}:${pr.path}`);
     if (process.env.SYNCD_PLAN_DEBUG) console.log(`round ${round}: remote=${JSON.stringify(remoteSpec(m))} local=${JSON.stringify(localSpec(m))}\n ops=${JSON.stringify(p.ops.map((o) => ({ ...o, node: undefined, local: undefined })))} deferred=${p.deferred} problems=${JSON.stringify(p.problems)}${process.env.SYNCD_PLAN_DEBUG === '2' ? `\n synced=${JSON.stringify([...m.synced.values()])}\n remoteT=${JSON.stringify([...m.remote.values()])}\n localT=${JSON.stringify([...m.local.values()])}` : ''}`);
-    if (p.ops.length === 0) return { rounds: round, ops: all, problems: [...problems] };
+    if (p.ops.length === 0) {
+      // ops held back with nothing left to run are never run: a stall, not convergence
+      if (p.deferred > 0) throw new Error(`stalled: no op to run, ${p.deferred} deferred (round ${round})`);
+      return { rounds: round, ops: all, problems: [...problems] };
+    }
     for (const op of opts.shuffle ? opts.shuffle(p.ops) : p.ops) {
       try {
         applyOp(m, op);

@@ -370,6 +370,12 @@ describe('planner (hostile remote trees)', () => {
     expect(res.ops.filter((o) => o.type === 'conflict_rename')).toEqual([]);
   });
 
+  it('the test model calls a plan with ops held back and none to run a stall, not convergence', () => {
+    const m = syncedModel({ k: 'K' });
+    expect(() => converge(m, { planner: (input) => ({ ...plan(input), ops: [], deferred: 2 }) })).toThrow(/stalled: no op to run, 2 deferred/);
+    expect(converge(m).rounds).toBe(1);
+  });
+
   it('a folder renamed by hand to its case twin (mkdir A; mv a/f A/; rmdir a) is that folder renamed: one move, no conflicted copy', () => {
     const m = syncedModel({ 'a/': null, 'a/f': 'F', k: 'K' });
     localEdit.create(m, 'A', null);
