@@ -52,11 +52,16 @@ export function gcTrashDir(dataDir: string): string {
  * start (its first full pass comes later).
  */
 export async function recoverGcTrash(store: JournalStore, blobs: BlobStore, trash: string): Promise<void> {
-  await blobs.recoverTrash(trash, async (hash) => !(await store.content.needed(hash)));
+  await blobs.recoverTrash(trash, unneededIn(store));
+}
+
+/** Whether no namespace needs `hash` (asked again at the moment of deletion). */
+function unneededIn(store: JournalStore): (hash: string) => Promise<boolean> {
+  return async (hash) => !(await store.content.needed(hash));
 }
 
 export async function collectGarbage(store: JournalStore, blobs: BlobStore, trash: string, now: number, opts: GcOptions = DEFAULT_GC): Promise<GcReport> {
-  const unneeded = async (hash: string): Promise<boolean> => !(await store.content.needed(hash));
+  const unneeded = unneededIn(store);
   await recoverGcTrash(store, blobs, trash);
   const sweep = await store.content.sweepRefs(now - opts.uploadGraceMs);
   const report: GcReport = { ...sweep, scanned: 0, orphans: 0, deleted: 0, deletedBytes: 0 };
