@@ -21,6 +21,7 @@ import type { RemoteClient } from '../remote/remote.js';
 import { chunkHandle, readExactly, sameIdentity, sha256, type FileChunk, type FileIdentity } from './chunk-file.js';
 import { fileHasher, type FileHasher } from './file-hasher.js';
 import { adoptPartial, type PartialSource } from './partials.js';
+import { isZero, RecurringChunks } from './recurring-chunks.js';
 import { requestSlots, type Slots, type Throttle } from './throttle.js';
 
 export type ChunkFetchRemote = Pick<RemoteClient, 'fileChunks' | 'getChunk'>;
@@ -40,6 +41,8 @@ const HASH_WINDOW = 24;
 const FETCH_AHEAD = 8;
 /** a temp file to be fsynced is flushed in the background each time this much more was written, so that the final fsync has little left */
 const WRITEBACK_EVERY = 64 * 1024 * 1024;
+/** bytes of chunks that recur in a file kept for their later occurrences at a time (runs of zeros need none) */
+const RECURRING_COPY_BYTES = 32 * 1024 * 1024;
 
 /** A place on this disk where a chunk was when it was recorded: a hint, checked before use. */
 export interface LocalChunkPlace {
@@ -290,38 +293,70 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
   const writeback = opts.fsync ? new Writeback(out, opts.writebackEvery ?? WRITEBACK_EVERY) : null;
   // the first chunks that no local place claims start now, whatever their turn
   const early = new Map<number, Promise<Buffer>>();
+  // a chunk the file holds more than once is got once: the later ones take its bytes (zeros: a hole)
+  const recurring = new RecurringChunks(chunks, RECURRING_COPY_BYTES);
+  let holes = false;
   for (let i = 0; i < chunks.length && early.size < FETCH_AHEAD; i++) {
     const c = chunks[i]!;
-    if (c.offset + c.size <= extent || (places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
+    if (c.offset + c.size <= extent || recurring.isLater(i) || (places.get(c.hash) ?? []).some((p) => p.size === c.size)) continue;
     const p = fetchChunk(remote, c.hash, c.size, opts, whole.take(c.size));
     p.catch(() => {}); // awaited at its turn
     early.set(i, p);
   }
   try {
+    // the bytes of chunk `i` as the usual way gets them: from the partial taken over, a local file, or the server
+    const get = async (c: FileChunk, i: number): Promise<{ buf: Buffer; inPlace: boolean }> => {
+      const fetched = early.get(i);
+      if (!fetched && c.offset + c.size <= extent) {
+        const there = await readExactly(out, whole.take(c.size), c.offset).catch(() => null);
+        if (there !== null && sha256(there) === c.hash) {
+          if (opts.stats) opts.stats.resumed = (opts.stats.resumed ?? 0) + c.size;
+          return { buf: there, inPlace: true };
+        }
+      }
+      let buf = fetched ? null : await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
+      if (buf) {
+        if (!checkLocal) unchecked = true;
+        if (opts.stats) opts.stats.reused += c.size;
+      } else {
+        buf = await (fetched ?? fetchChunk(remote, c.hash, c.size, opts, whole.take(c.size)));
+        if (opts.stats) opts.stats.fetched += c.size;
+      }
+      return { buf, inPlace: false };
+    };
+    // a later occurrence of a chunk: the first one's bytes, or null (then got the usual way)
+    const repeat = async (c: FileChunk, i: number): Promise<Buffer | null> => {
+      const r = await recurring.later(i);
+      try {
+        if (r === null) return null;
+        if (opts.stats) opts.stats.reused += c.size;
+        const buf = whole.take(c.size);
+        if (r === 'zero') buf.fill(0, 0, c.size);
+        else r.copy(buf, 0, 0, c.size);
+        return buf.subarray(0, c.size);
+      } finally {
+        await recurring.served(i);
+      }
+    };
     const jobs = chunks.map((c, i) => async () => {
+      let got: Buffer | null = null;
       try {
         await whole.turn(i);
-        const fetched = early.get(i);
-        if (!fetched && c.offset + c.size <= extent) {
-          const there = await readExactly(out, whole.take(c.size), c.offset).catch(() => null);
-          if (there !== null && sha256(there) === c.hash) {
-            if (opts.stats) opts.stats.resumed = (opts.stats.resumed ?? 0) + c.size;
-            whole.put(i, there);
-            return;
+        const again = recurring.isLater(i) ? await repeat(c, i) : null;
+        const { buf, inPlace } = again ? { buf: again, inPlace: false } : await get(c, i);
+        got = buf;
+        if (!recurring.isLater(i)) recurring.first(i, buf);
+        if (!inPlace) {
+          // zeros past what a partial holds are left unwritten: the file gets a hole there, as its source had
+          if (c.offset >= extent && isZero(buf)) holes = true;
+          else {
+            await writeAll(out, buf, c.offset);
+            writeback?.wrote(buf.length);
           }
         }
-        let buf = fetched ? null : await fromLocal(sources, places.get(c.hash) ?? [], c, checkLocal ? null : whole);
-        if (buf) {
-          if (!checkLocal) unchecked = true;
-          if (opts.stats) opts.stats.reused += c.size;
-        } else {
-          buf = await (fetched ?? fetchChunk(remote, c.hash, c.size, opts, whole.take(c.size)));
-          if (opts.stats) opts.stats.fetched += c.size;
-        }
-        await writeAll(out, buf, c.offset);
-        writeback?.wrote(buf.length);
         whole.put(i, buf);
       } catch (e) {
+        if (got === null && !recurring.isLater(i)) recurring.first(i, null);
         whole.fail(e);
         throw e;
       }
@@ -329,7 +364,8 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
     await runLimited(jobs, CHUNK_JOBS);
     await writeback?.settle();
     // a partial taken over is no longer than the file (resumeCandidates), but the whole-file hash would not see bytes past the end
-    if (taken > 0) await out.truncate(d.size);
+    // (and a hole at the end gives the file its length)
+    if (taken > 0 || holes) await out.truncate(d.size);
     const digest = await whole.digest();
     if (digest !== d.hash) {
       mismatch = true;
@@ -344,6 +380,7 @@ async function assemble(remote: ChunkFetchRemote, d: ChunkedDownload, chunks: re
     return { ok: true, result: { path: d.path, stat, chunks: [...chunks] } };
   } catch (e) {
     whole.abandon();
+    recurring.abandon();
     await Promise.allSettled([...early.values(), writeback?.settle()]);
     if (!closed) await out.close().catch(() => {});
     // what was written stays for the next attempt to resume from, unless it is wrong or the disk is full

@@ -302,6 +302,89 @@ describe('downloadToTemp in chunks', () => {
   });
 });
 
+describe('chunks that recur in a file', () => {
+  // a run of zeros (a disk image, a preallocated database) or a block repeated
+  // (an archive) makes chunks the file holds more than once: each is fetched once
+  function countingChunks() {
+    const stats = { fetched: 0, requests: 0 };
+    const remote: BlobRemote = {
+      getBlob: client.getBlob.bind(client),
+      fetchBlobBuffers: client.fetchBlobBuffers.bind(client),
+      putBlob: client.putBlob.bind(client),
+      fileChunks: client.fileChunks.bind(client),
+      getChunk: async (h, max, signal, into) => {
+        const b = await client.getChunk(h, max, signal, into);
+        stats.fetched += b.length;
+        stats.requests++;
+        return b;
+      },
+    };
+    return { remote, stats };
+  }
+  const distinctBytes = (chunks: readonly { hash: string; size: number }[]): number => {
+    const seen = new Map(chunks.map((c) => [c.hash, c.size]));
+    return [...seen.values()].reduce((a, b) => a + b, 0);
+  };
+
+  it('a run of zeros: its chunk is fetched once, the file is right and has a hole where the zeros are', async () => {
+    const v = Buffer.concat([bytes(seed + 40, 2 * 1024 * 1024), Buffer.alloc(32 * 1024 * 1024), bytes(seed + 41, 2 * 1024 * 1024)]);
+    const src = join(dir, 'zeros-src.bin');
+    await writeFile(src, v);
+    const up = await put(counting().remote, src);
+    const list = await client.fileChunks(up.hash);
+    const distinct = distinctBytes(list.chunks);
+    expect(list.chunks.length - new Set(list.chunks.map((c) => c.hash)).size).toBeGreaterThan(2);
+    const { remote, stats } = countingChunks();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [] });
+    try {
+      expect((await readFile(tmp)).equals(v)).toBe(true);
+      expect(stats.fetched).toBe(distinct);
+      expect(stats.fetched).toBeLessThan(16 * 1024 * 1024);
+      // the zeros take no blocks (ext4, tmpfs, xfs, btrfs all make holes)
+      const st = await stat(tmp);
+      expect(st.size).toBe(v.length);
+      expect(st.blocks * 512).toBeLessThan(v.length - 24 * 1024 * 1024);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+
+  it('zeros at the end: the file still gets its whole length', async () => {
+    const v = Buffer.concat([bytes(seed + 42, 3 * 1024 * 1024), Buffer.alloc(20 * 1024 * 1024)]);
+    const src = join(dir, 'zeros-tail-src.bin');
+    await writeFile(src, v);
+    const up = await put(counting().remote, src);
+    const { remote } = countingChunks();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [] });
+    try {
+      expect((await stat(tmp)).size).toBe(v.length);
+      expect((await readFile(tmp)).equals(v)).toBe(true);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+
+  it('a block repeated five times: each of its chunks is fetched once and the file is right', async () => {
+    const block = bytes(seed + 43, 6 * 1024 * 1024);
+    const v = Buffer.concat([block, block, block, block, block]);
+    const src = join(dir, 'repeat-src.bin');
+    await writeFile(src, v);
+    const up = await put(counting().remote, src);
+    const list = await client.fileChunks(up.hash);
+    const distinct = distinctBytes(list.chunks);
+    expect(distinct).toBeLessThan(v.length / 2);
+    const { remote, stats } = countingChunks();
+    const tmp = await downloadToTemp(remote, { hash: up.hash, size: up.size, dirAbs: dir, reuse: [] });
+    try {
+      expect((await readFile(tmp)).equals(v)).toBe(true);
+      expect(stats.fetched).toBe(distinct);
+      expect(stats.requests).toBe(new Set(list.chunks.map((c) => c.hash)).size);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  });
+});
+
 describe('a download assembly that fails', () => {
   // (a kill -9 mid-assembly leaves a .syncd-tmp- file that the next scan clears (exec/detach.ts removeLeftovers); the target is never written before placement)
   it('a chunk fetch that fails for good: no temp file is left and the previous version is untouched', async () => {
