@@ -29,13 +29,15 @@ export class RecurringChunks {
   readonly #budget: number;
   #held = 0;
 
-  constructor(chunks: readonly { hash: string }[], budget: number) {
+  constructor(chunks: readonly { hash: string; size: number }[], budget: number) {
     this.#budget = budget;
     const first = new Map<string, number>();
     chunks.forEach((c, i) => {
-      const f = first.get(c.hash);
+      // by hash and size: a list that gave one hash two sizes (a lying server) hands nothing on between them
+      const key = `${c.hash}:${c.size}`;
+      const f = first.get(key);
       if (f === undefined) {
-        first.set(c.hash, i);
+        first.set(key, i);
         return;
       }
       this.#firstOf.set(i, f);

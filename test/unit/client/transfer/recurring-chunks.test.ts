@@ -19,7 +19,7 @@ describe('isZero', () => {
 });
 
 describe('RecurringChunks', () => {
-  const chunks = ['a', 'b', 'a', 'c', 'b', 'a'].map((hash) => ({ hash }));
+  const chunks = ['a', 'b', 'a', 'c', 'b', 'a'].map((hash) => ({ hash, size: 4 }));
 
   it('later places get the first one’s bytes as a copy (not the buffer the first goes on with), zeros as "zero"', async () => {
     const r = new RecurringChunks(chunks, 1024);
@@ -39,7 +39,7 @@ describe('RecurringChunks', () => {
   });
 
   it('past the budget a later place gets null (it is got the usual way), and a served copy frees its room', async () => {
-    const r = new RecurringChunks([{ hash: 'x' }, { hash: 'y' }, { hash: 'x' }, { hash: 'y' }, { hash: 'z' }, { hash: 'z' }], 10);
+    const r = new RecurringChunks(['x', 'y', 'x', 'y', 'z', 'z'].map((hash) => ({ hash, size: 8 })), 10);
     r.first(0, Buffer.alloc(8, 1));
     r.first(1, Buffer.alloc(8, 2)); // 8 + 8 > 10
     expect(await r.later(2)).toEqual(Buffer.alloc(8, 1));
@@ -48,6 +48,11 @@ describe('RecurringChunks', () => {
     await r.served(3);
     r.first(4, Buffer.alloc(8, 3)); // fits again
     expect(await r.later(5)).toEqual(Buffer.alloc(8, 3));
+  });
+
+  it('one hash listed with two sizes (a lying server): nothing is handed on between them', () => {
+    const r = new RecurringChunks([{ hash: 'h', size: 10 }, { hash: 'h', size: 20 }, { hash: 'h', size: 10 }], 1024);
+    expect([0, 1, 2].map((i) => r.isLater(i))).toEqual([false, false, true]);
   });
 
   it('a first place that failed, or an abandoned assembly, never leaves a later place waiting', async () => {
