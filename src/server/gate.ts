@@ -1,24 +1,50 @@
-// A concurrency gate: at most `n` calls run at once, the others wait their
-// turn in arrival order. Pure (promises only): the server bounds the
-// memory of its chunk assemblies with it.
+// A concurrency gate shared fairly by keys (namespaces). Pure (promises
+// only): the server bounds the memory and the time its chunk assemblies
+// hold with it, whatever one tenant asks for.
 
-/** Runs `fn` once fewer than `n` calls passed to the gate are running. */
-export type Gate = <T>(fn: () => Promise<T>) => Promise<T>;
+/** Runs `fn` for `key` once a slot is free for it; see `fairGate`. */
+export type FairGate = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 
-export function gate(n: number): Gate {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`a gate needs at least 1 slot, got ${n}`);
+/**
+ * A gate shared by keys (namespaces): at most `total` calls run at once and
+ * at most `perKey` of one key; a freed slot goes to the first waiter whose
+ * key is below `perKey`, so one key's long calls and long queue never hold
+ * another key up. A key that already has `maxWaiting` calls waiting gets
+ * `full(key)` thrown instead of a place in the queue.
+ */
+export function fairGate(opts: { total: number; perKey: number; maxWaiting: number; full: (key: string) => Error }): FairGate {
+  const { total, perKey, maxWaiting } = opts;
+  if (!Number.isInteger(total) || total < 1 || !Number.isInteger(perKey) || perKey < 1) throw new RangeError(`a gate needs at least 1 slot, got ${total} (${perKey} per key)`);
   let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    // a released slot is handed straight to the first waiter (active stays)
-    if (active < n) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
+  const running = new Map<string, number>();
+  const waiting: { key: string; go: () => void }[] = [];
+  const waitingOf = (key: string): number => waiting.reduce((n, w) => n + (w.key === key ? 1 : 0), 0);
+  const free = (key: string): boolean => active < total && (running.get(key) ?? 0) < perKey;
+  const enter = (key: string): void => {
+    active++;
+    running.set(key, (running.get(key) ?? 0) + 1);
+  };
+  const leave = (key: string): void => {
+    active--;
+    const n = (running.get(key) ?? 1) - 1;
+    if (n > 0) running.set(key, n);
+    else running.delete(key);
+    const i = waiting.findIndex((w) => free(w.key));
+    if (i < 0) return;
+    const [next] = waiting.splice(i, 1);
+    enter(next!.key);
+    next!.go();
+  };
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    if (free(key)) enter(key);
+    else {
+      if (waitingOf(key) >= maxWaiting) throw opts.full(key);
+      await new Promise<void>((go) => waiting.push({ key, go }));
+    }
     try {
       return await fn();
     } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
+      leave(key);
     }
   };
 }

@@ -21,7 +21,7 @@ import type { Router } from '../http/router.js';
 import type { ChunkRef } from '../store/content-types.js';
 import type { NamespaceRef } from '../store/types.js';
 import { hashParam, putContent } from './blobs.js';
-import { gate } from '../gate.js';
+import { fairGate } from '../gate.js';
 import { HashCheckpoints, type Checkpoint } from '../hash-resume.js';
 
 export const MAX_CHUNK_BYTES = LIMITS.chunkMaxBytes;
@@ -35,6 +35,15 @@ const ASSEMBLY_READ_AHEAD = 4;
  * many tenants' (or one hostile tenant's) assemblies hold stays ≤ 4 × 32 MiB
  */
 const ASSEMBLIES_AT_ONCE = 4;
+/**
+ * of those, one namespace's at once: a tenant whose assemblies take long (a
+ * list naming one 8 MiB chunk 190,000 times is 1.5 TiB to hash, for one
+ * request) never holds more than half the slots, and a freed slot goes to
+ * the first waiter of a namespace below this, not to that tenant's queue
+ */
+const ASSEMBLIES_PER_NAMESPACE = 2;
+/** a namespace's assemblies waiting at most (each holds its parsed chunk list); past that `429 rate_limited` */
+const ASSEMBLIES_WAITING_PER_NAMESPACE = 8;
 
 function hashList(body: unknown, max: number): string[] {
   const hashes = (body as { hashes?: unknown } | null)?.hashes;
@@ -77,7 +86,12 @@ async function readChunk(ctx: ServerContext, ns: NamespaceRef, c: ChunkRef, into
 }
 
 export function chunkRoutes(router: Router, ctx: ServerContext): void {
-  const assembling = gate(ASSEMBLIES_AT_ONCE);
+  const assembling = fairGate({
+    total: ASSEMBLIES_AT_ONCE,
+    perKey: ASSEMBLIES_PER_NAMESPACE,
+    maxWaiting: ASSEMBLIES_WAITING_PER_NAMESPACE,
+    full: () => new HttpError('rate_limited', `this namespace has ${ASSEMBLIES_WAITING_PER_NAMESPACE} file assemblies waiting already; retry later`, {}, 5),
+  });
   const checkpoints = new HashCheckpoints();
   const limits = { maxBytes: 16 * 1024 * 1024, idleMs: ctx.opts.bodyIdleMs };
 
@@ -113,7 +127,16 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
     // the whole-file hash is the server's own: it reads the chunks it stored,
     // each whole in one read, the next few read while this one is hashed,
     // from the first chunk this namespace's recent assemblies did not start with
-    const sha = await assembling(() => wholeHash(ctx, ns, list.chunks, hashes, checkpoints));
+    // a client gone (disconnected, or its request cancelled) stops its assembly: nobody waits for the answer
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    res.on('close', onClose);
+    let sha;
+    try {
+      sha = await assembling(String(ns.id), () => wholeHash(ctx, ns, list.chunks, hashes, checkpoints, gone.signal));
+    } finally {
+      res.off('close', onClose);
+    }
     if (sha.digest !== hash) throw new HttpError('hash_mismatch', `the chunks do not assemble to ${hash}; nothing was stored`);
     checkpoints.remember(ns.id, hashes, sha.states);
     const added = await ctx.store.content.addFile(ns, { hash, size: list.size, chunks: list.chunks }, ctx.now());
@@ -146,7 +169,9 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
  * hash, gone on from the state of the longest start of `chunks` this
  * namespace hashed before; with the states to keep should it hash right.
  */
-async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[], hashes: readonly string[], checkpoints: HashCheckpoints): Promise<{ digest: string; states: Checkpoint[] }> {
+async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly ChunkRef[], hashes: readonly string[], checkpoints: HashCheckpoints, signal: AbortSignal): Promise<{ digest: string; states: Checkpoint[] }> {
+  const stopped = (): HttpError => new HttpError('bad_request', 'the client went away; the assembly stopped');
+  if (signal.aborted) throw stopped();
   const resume = checkpoints.resume(ns.id, hashes);
   const sha = resume?.hash ?? createHash('sha256');
   const states = resume?.kept ?? [];
@@ -174,7 +199,10 @@ async function wholeHash(ctx: ServerContext, ns: NamespaceRef, chunks: readonly 
     sha.update(buf);
     // the last state too: an append to this file goes on from its end
     if ((i + 1) % every === 0 || i + 1 === chunks.length) states.push({ at: i + 1, hash: sha.copy() });
-    if (i % 16 === 15) await setImmediate(); // other requests get a turn during a long assembly
+    if (i % 16 === 15) {
+      await setImmediate(); // other requests get a turn during a long assembly
+      if (signal.aborted) throw stopped();
+    }
   }
   return { digest: sha.digest('hex'), states };
 }

@@ -174,6 +174,40 @@ describe('chunk endpoints', () => {
     expect((await api.request('POST', '/v1/chunks/missing', { body, headers: json })).status).toBe(400);
   });
 
+  it("a tenant whose assemblies take minutes holds at most two of the four slots, queues at most eight more, and a client gone stops its own", async () => {
+    // eve uploads one 8 MiB chunk and asks for files naming it 20,000 times:
+    // 160 GiB to hash each (minutes), for a 1.7 MB request
+    const eight = randomBytes(MAX_CHUNK_BYTES);
+    const h = sha256(eight);
+    expect((await eve.request('PUT', `/v1/chunks/${h}`, { body: eight })).status).toBe(201);
+    const body = JSON.stringify({ size: MAX_CHUNK_BYTES * 20_000, chunks: Array.from({ length: 20_000 }, () => ({ hash: h, size: MAX_CHUNK_BYTES })) });
+    const cancel = new AbortController();
+    const statuses: Array<number | 'gone'> = [];
+    const hostile = Array.from({ length: 11 }, (_, i) =>
+      fetch(`${srv.url}/v1/files/${sha256(Buffer.from(`not this file ${i}`))}`, { method: 'POST', headers: { authorization: `Bearer ${eve.token}`, ...json }, body, signal: cancel.signal }).then(
+        async (r) => {
+          statuses.push(r.status);
+          return r;
+        },
+        () => void statuses.push('gone'),
+      ),
+    );
+    // two run, eight wait: the eleventh is refused, before any of them ends
+    const first = await Promise.race(hostile);
+    expect(first?.status).toBe(429);
+    expect(((await first!.json()) as { error: string }).error).toBe('rate_limited');
+    expect(first!.headers.get('retry-after')).not.toBeNull();
+    // another tenant's assembly runs beside eve's: a slot of its own at once
+    await upload(api, file);
+    expect(statuses).toEqual([429]);
+    // eve's clients go away: their assemblies stop, the waiting ones never start,
+    // and eve's next assembly gets a slot (without the stop it would wait minutes)
+    cancel.abort();
+    await Promise.all(hostile);
+    const small = chunked(randomBytes(5 * 1024 * 1024));
+    await upload(eve, small);
+  });
+
   it('a chunk above the chunk limit is 413', async () => {
     const big = Buffer.alloc(MAX_CHUNK_BYTES + 1);
     expect((await api.request('PUT', `/v1/chunks/${sha256(big)}`, { body: big })).status).toBe(413);
