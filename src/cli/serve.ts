@@ -58,6 +58,8 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   maxConnections?: string;
+  bodyBudget?: string;
+  bodyBudgetNamespace?: string;
   headersTimeout?: string;
   bodyDeadline?: string;
   minBodyRate?: string;
@@ -88,10 +90,18 @@ function seconds(raw: string | undefined, name: string): number | undefined {
   return s === undefined ? undefined : s * 1000;
 }
 
+/** MiB as bytes, or undefined */
+function mib(v: string | undefined, flag: string): number | undefined {
+  const n = parseIntOption(v, flag, 1_048_576);
+  return n === undefined ? undefined : n * 1024 * 1024;
+}
+
 /** The hardening limits (docs/server.md "Limits and tuning"), each one optional. */
 function limitOptions(o: ServeFlags): Record<string, number | string | undefined> {
   return {
     maxConnections: parseIntOption(o.maxConnections, '--max-connections'),
+    bodyBudgetBytes: mib(o.bodyBudget, '--body-budget'),
+    bodyBudgetPerNamespaceBytes: mib(o.bodyBudgetNamespace, '--body-budget-namespace'),
     headersTimeoutMs: seconds(o.headersTimeout, '--headers-timeout'),
     bodyDeadlineMs: seconds(o.bodyDeadline, '--body-deadline'),
     minBodyBytesPerS: parseIntOption(o.minBodyRate, '--min-body-rate'),
@@ -127,6 +137,8 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--max-connections <n>', 'open TCP connections (default 10000)')
+    .option('--body-budget <MiB>', 'request bodies read whole (JSON) held at once, server-wide; past it 503 (default 256)')
+    .option('--body-budget-namespace <MiB>', 'the same per namespace; past it 429 (default 64)')
     .option('--headers-timeout <seconds>', 'a request must send its headers within this; then 408 and the socket is destroyed (default 60)')
     .option('--body-deadline <seconds>', 'a commit or batch-fetch body must arrive whole within this (default 60)')
     .option('--min-body-rate <bytes/s>', 'an upload slower than this on average after 10 s is cut (default 1024; 0 = off)')

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { BodyBudget } from './http/body-budget.js';
 import { SyncService } from '../gen/syncd/v1/sync_service_pb.js';
 import { CursorCodec } from '../protocol/cursor.js';
 import { HttpError } from '../protocol/errors.js';
@@ -99,7 +100,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
     const metrics = new ServerMetrics(store, { longpollWaiters: () => hub.size, sseStreams: () => events.size });
     const activity = new ActivityRecorder(store, opts.activityFlushMs, (err) => opts.log(`syncd: recording device activity failed: ${String(err)}`));
-    const ctx: ServerContext = { store, blobs, bus, hub, events, metrics, codec, activity, opts, limits, now: () => Date.now() };
+    const bodies = new BodyBudget(opts.bodyBudgetBytes, opts.bodyBudgetPerNamespaceBytes);
+    const ctx: ServerContext = { store, blobs, bus, hub, events, metrics, codec, activity, opts, limits, bodies, now: () => Date.now() };
 
     const router = new Router();
     treeRoutes(router, ctx);

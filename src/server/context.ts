@@ -10,6 +10,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { JournalStore } from './store/types.js';
+import type { BodyBudget } from './http/body-budget.js';
 
 export interface ServerContext {
   store: JournalStore;
@@ -23,5 +24,7 @@ export interface ServerContext {
   opts: ResolvedOptions;
   /** token buckets keyed by device id and by namespace name */
   limits: { device: RateLimiter; namespace: RateLimiter };
+  /** memory for request bodies read whole, server-wide and per namespace */
+  bodies: BodyBudget;
   now(): number;
 }

@@ -62,6 +62,9 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   /** open TCP connections; more are refused at accept (default 10,000) */
   maxConnections?: number;
+  /** request bodies read whole (the JSON routes) held at once, bytes, server-wide / per namespace (default 256 MiB / 64 MiB) */
+  bodyBudgetBytes?: number;
+  bodyBudgetPerNamespaceBytes?: number;
   /** open longpolls per device / per namespace before `backoff` (default 16 / 5,000) */
   maxLongpollsPerDevice?: number;
   maxLongpollsPerNamespace?: number;
@@ -163,6 +166,8 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     bodyRateGraceMs: nonNegInt(o.bodyRateGraceMs, 'bodyRateGraceMs', 10_000),
     headersTimeoutMs: Math.max(100, nonNegInt(o.headersTimeoutMs, 'headersTimeoutMs', 60_000)),
     maxConnections: Math.max(1, nonNegInt(o.maxConnections, 'maxConnections', 10_000)),
+    bodyBudgetBytes: Math.max(1, nonNegInt(o.bodyBudgetBytes, 'bodyBudgetBytes', 256 * 1024 * 1024)),
+    bodyBudgetPerNamespaceBytes: Math.max(1, nonNegInt(o.bodyBudgetPerNamespaceBytes, 'bodyBudgetPerNamespaceBytes', 64 * 1024 * 1024)),
     maxLongpollsPerDevice: Math.max(1, nonNegInt(o.maxLongpollsPerDevice, 'maxLongpollsPerDevice', 16)),
     maxLongpollsPerNamespace: Math.max(1, nonNegInt(o.maxLongpollsPerNamespace, 'maxLongpollsPerNamespace', 5_000)),
     maxStreamsPerDevice: Math.max(1, nonNegInt(o.maxStreamsPerDevice, 'maxStreamsPerDevice', 4)),

@@ -40,6 +40,8 @@ export interface BodyPace {
 
 export interface BodyLimits extends BodyPace {
   maxBytes: number;
+  /** takes the body's bytes from the server's budget before it is read (BodyBudget), giving back the release */
+  reserve?: (bytes: number) => () => void;
 }
 
 /** Reads a whole body up to maxBytes (413 beyond). */
@@ -59,7 +61,17 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
 }
 
 export async function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
-  const body = await readBody(req, limits);
+  // the declared length (a body of unknown length: the route's limit) is held until the body is parsed
+  const declared = Number(req.headers['content-length']);
+  const release = limits.reserve?.(Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.maxBytes) : limits.maxBytes);
+  try {
+    return parseJson(await readBody(req, limits));
+  } finally {
+    release?.();
+  }
+}
+
+function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw badRequest('body is empty; expected JSON');
   let text: string;
   try {

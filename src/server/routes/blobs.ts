@@ -11,6 +11,7 @@ import { openContent } from '../content.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, pacedBody } from '../http/io.js';
+import { reserveFor } from '../http/body-budget.js';
 import { parseRange } from '../http/range.js';
 import type { RequestInfo, Router } from '../http/router.js';
 
@@ -66,7 +67,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
 
   const fetch = async ({ req, res }: RequestInfo): Promise<void> => {
     const device = await authenticate(ctx, req);
-    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs });
+    const body = await readJson(req, { maxBytes: 256 * 1024, idleMs: ctx.opts.bodyIdleMs, deadlineMs: ctx.opts.bodyDeadlineMs, reserve: reserveFor(ctx.bodies, device.namespace.name) });
     const hashes = (body as { hashes?: unknown } | null)?.hashes;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(hashes)) {
       throw badRequest('body must be {"hashes": ["<sha256>", ...]}');

@@ -17,6 +17,7 @@ import { openContent } from '../content.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendJson } from '../http/io.js';
+import { reserveFor } from '../http/body-budget.js';
 import type { Router } from '../http/router.js';
 import type { ChunkRef } from '../store/content-types.js';
 import type { NamespaceRef } from '../store/types.js';
@@ -97,7 +98,7 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('POST', '/v1/chunks/missing', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const hashes = hashList(await readJson(req, limits), MISSING_MAX_HASHES);
+    const hashes = hashList(await readJson(req, { ...limits, reserve: reserveFor(ctx.bodies, device.namespace.name) }), MISSING_MAX_HASHES);
     const have = await ctx.store.content.readable(device.namespace, hashes);
     sendJson(res, 200, { missing: hashes.filter((h) => !have.has(h)) });
   });
@@ -109,7 +110,7 @@ export function chunkRoutes(router: Router, ctx: ServerContext): void {
   router.on('POST', '/v1/files/*', async ({ req, res, param }) => {
     const device = await authenticate(ctx, req);
     const hash = hashParam(param);
-    const list = chunkList(await readJson(req, limits));
+    const list = chunkList(await readJson(req, { ...limits, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const ns = device.namespace;
     const known = await ctx.store.blobRef(ns, hash);
     if (known !== null) {

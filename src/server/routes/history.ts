@@ -9,6 +9,7 @@ import { parseLimit } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendJson, type Query } from '../http/io.js';
+import { reserveFor } from '../http/body-budget.js';
 import type { Router } from '../http/router.js';
 import { activity, deletedBelow, nodeHistory, restore, rewind, snapshot, type Moment, type Target } from '../history/service.js';
 import type { NamespaceRef } from '../store/types.js';
@@ -114,7 +115,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('POST', '/v1/restore', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs }));
+    const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const baseRev = intParam(b.base_rev, 'base_rev', 1);
     const r: ChangeReply = await restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev });
     sendJson(res, 200, r);
@@ -122,7 +123,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('POST', '/v1/rewind', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
-    const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs }));
+    const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const at = intParam(b.at, 'at', 0);
     if (at === undefined) throw badRequest('at (ms since the epoch) is required');
     const r: ChangeReply = await rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun });

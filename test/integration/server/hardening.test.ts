@@ -186,6 +186,45 @@ describe('connection hygiene', () => {
   }
 });
 
+describe('request bodies held at once', () => {
+  /** A commit that declares `bytes` of body and sends only its first byte: it holds its reservation. */
+  async function heldCommit(url: string, token: string, bytes: number): Promise<Socket> {
+    const s = await raw(url);
+    s.on('error', () => undefined);
+    s.write(`POST /v1/commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n{`);
+    return s;
+  }
+  /** The status of a commit of `bytes` (one mkdir, padded with spaces; again, it is a replay). */
+  async function commitOf(url: string, token: string, bytes: number): Promise<{ status: number; text: string }> {
+    const body = '{"ops":[{"op_id":"12345678","op":"create","kind":"dir","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
+    const s = await raw(url);
+    const text = await exchange(s, `POST /v1/commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0), text };
+  }
+
+  it("a namespace past its share of the body budget gets 429, the server past its whole budget 503, and the others go on", async () => {
+    const KiB = 1024;
+    const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 200 * KiB, bodyIdleMs: 30_000 });
+    const evil = await srv.addDevice('evil');
+    const good = await srv.addDevice('good');
+    const third = await srv.addDevice('third');
+    // evil holds two bodies of 100 KiB, sending nothing more: its whole share
+    const held = [await heldCommit(srv.url, evil, 100 * KiB), await heldCommit(srv.url, evil, 100 * KiB)];
+    expect(await until(async () => (await commitOf(srv.url, evil, 50 * KiB)).status === 429)).toBe(true);
+    const refused = await commitOf(srv.url, evil, 50 * KiB);
+    expect(refused.text).toMatch(/retry-after: 2/i);
+    expect(refused.text).toContain('"error":"rate_limited"');
+    // another tenant's commit goes through beside them
+    expect((await commitOf(srv.url, good, 50 * KiB)).status).toBe(200);
+    // a third tenant holding the rest of the server's budget: now every new body is 503
+    held.push(await heldCommit(srv.url, third, 100 * KiB));
+    expect(await until(async () => (await commitOf(srv.url, good, 50 * KiB)).status === 503)).toBe(true);
+    // the held bodies go away: their bytes come back
+    for (const h of held) h.destroy();
+    expect(await until(async () => (await commitOf(srv.url, evil, 150 * KiB)).status === 200)).toBe(true);
+  });
+});
+
 describe('rate limits', () => {
   it('answers 429 rate_limited with Retry-After past a device’s bucket, and spares other devices', async () => {
     const srv = await server({ rateDevice: 1, burstDevice: 5 });
