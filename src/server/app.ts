@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { BodyBudget } from './http/body-budget.js';
+import { admitRpcBody, BodyBudget } from './http/body-budget.js';
 import { SyncService } from '../gen/syncd/v1/sync_service_pb.js';
 import { CursorCodec } from '../protocol/cursor.js';
 import { HttpError } from '../protocol/errors.js';
@@ -125,7 +125,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const server = createListener(
       { tls: opts.tls, headersTimeoutMs: opts.headersTimeoutMs, keepAliveTimeoutMs: 5_000, onClientError, maxConnections: opts.maxConnections },
       (req: AnyRequest, res: AnyResponse) => {
-        if (req.url?.startsWith(RPC_PREFIX)) rpc(req, res);
+        if (req.url?.startsWith(RPC_PREFIX)) {
+          if (admitRpcBody(bodies, req, res, LIMITS.commitMaxBytes)) rpc(req, res);
+        }
         else void handle(ctx, router, req as IncomingMessage, res as ServerResponse);
       },
     );

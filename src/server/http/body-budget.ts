@@ -7,7 +7,9 @@
 // its declared length (or the route's limit, for a body of unknown length)
 // before its body is read, and gives it back once the body is parsed.
 
+import { createHash } from 'node:crypto';
 import { HttpError } from '../../protocol/errors.js';
+import type { AnyRequest, AnyResponse } from './listener.js';
 
 /** Seconds a refused client is asked to wait: a budget frees up as bodies are parsed. */
 const RETRY_AFTER_S = 2;
@@ -59,4 +61,40 @@ export class BodyBudget {
 /** The `reserve` of a route's BodyLimits: the body's bytes from `bodies`, on the namespace's share. */
 export function reserveFor(bodies: BodyBudget, namespace: string): (bytes: number) => () => void {
   return (bytes) => bodies.take(namespace, bytes);
+}
+
+/**
+ * The same budget in front of the RPC adapter (Connect, gRPC, gRPC-Web),
+ * which reads a request's message whole (up to `maxBytes`) before any
+ * handler authenticates it: a request with a body takes its declared length
+ * (unknown, as over HTTP/2: `maxBytes`) until the body has been read. Its
+ * share is the caller's credentials (a hash of the Authorization header):
+ * tokens made up by an anonymous client each get a share, but all of them
+ * together never more than the server-wide budget, so memory stays bounded
+ * whoever sends. Refused: a plain HTTP 429 or 503 with Retry-After (both
+ * are `unavailable` to Connect and gRPC clients), the body unread. Returns
+ * false when it answered the request itself.
+ */
+export function admitRpcBody(bodies: BodyBudget, req: AnyRequest, res: AnyResponse, maxBytes: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
+  const declared = Number(req.headers['content-length']);
+  const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
+  const auth = req.headers.authorization;
+  const key = `rpc:${createHash('sha256').update(typeof auth === 'string' ? auth : '').digest('base64url').slice(0, 22)}`;
+  let release: () => void;
+  try {
+    release = bodies.take(key, bytes);
+  } catch (e) {
+    const err = e as HttpError;
+    const h: Record<string, string> = { 'retry-after': String(err.retryAfter ?? RETRY_AFTER_S), 'content-type': 'application/json' };
+    if (req.httpVersionMajor < 2) h.connection = 'close';
+    res.writeHead(err.status, h);
+    res.end(JSON.stringify(err.toBody()));
+    return false;
+  }
+  // read whole (or gone): the adapter holds the message, not the budget, from here
+  req.once('end', release);
+  req.once('close', release);
+  res.once('close', release);
+  return true;
 }

@@ -223,6 +223,32 @@ describe('request bodies held at once', () => {
     for (const h of held) h.destroy();
     expect(await until(async () => (await commitOf(srv.url, evil, 150 * KiB)).status === 200)).toBe(true);
   });
+
+  it('the RPC routes (Connect, gRPC) take their bodies from the same budget before reading them, keyed by credentials', async () => {
+    const KiB = 1024;
+    const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 200 * KiB, bodyIdleMs: 30_000 });
+    const evil = await srv.addDevice('evil');
+    const good = await srv.addDevice('good');
+    const path = '/syncd.v1.SyncService/Commit';
+    const head = (token: string, bytes: number): string =>
+      `POST ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
+    const status = async (token: string, bytes: number): Promise<number> => {
+      const body = '{"ops":[{"opId":"12345678","op":"create","kind":"KIND_DIR","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
+      const text = await exchange(await raw(srv.url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
+      return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const held: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await raw(srv.url);
+      s.on('error', () => undefined);
+      s.write(head(evil, 100 * KiB) + '{');
+      held.push(s);
+    }
+    expect(await until(async () => (await status(evil, 50 * KiB)) === 429)).toBe(true);
+    expect([429, 503]).not.toContain(await status(good, 50 * KiB));
+    for (const h of held) h.destroy();
+    expect(await until(async () => ![429, 503].includes(await status(evil, 50 * KiB)))).toBe(true);
+  });
 });
 
 describe('rate limits', () => {
