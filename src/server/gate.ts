@@ -2,6 +2,14 @@
 // only): the server bounds the memory and the time its chunk assemblies
 // hold with it, whatever one tenant asks for.
 
+/** Runs `fn` once fewer than `n` calls passed to the gate are running; the others wait in arrival order. */
+export type Gate = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export function gate(n: number): Gate {
+  const g = fairGate({ total: n, perKey: n, maxWaiting: Infinity, full: () => new Error('unreachable') });
+  return (fn) => g('', fn);
+}
+
 /** Runs `fn` for `key` once a slot is free for it; see `fairGate`. */
 export type FairGate = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 

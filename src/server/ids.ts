@@ -12,6 +12,11 @@ export function newDeviceId(): string {
   return `d_${randomBytes(12).toString('base64url')}`;
 }
 
+/** Namespace epochs: "e_" + 72 random bits; a new one tells every client its history was replaced. */
+export function newEpoch(): string {
+  return `e_${randomBytes(9).toString('base64url')}`;
+}
+
 /** Device tokens: 256 random bits. Only their SHA-256 is stored. */
 export function newToken(): string {
   return `syncd_${randomBytes(32).toString('base64url')}`;

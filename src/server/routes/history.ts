@@ -2,7 +2,8 @@
 // a node, the nodes deleted below a folder, the latest activity, a past
 // subtree, and restore/rewind, which commit ordinary ops.
 
-import { badRequest } from '../../protocol/errors.js';
+import { badRequest, HttpError } from '../../protocol/errors.js';
+import { fairGate } from '../gate.js';
 import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
 import { LIMITS } from '../../protocol/types.js';
 import { parseLimit } from '../../protocol/validate.js';
@@ -74,10 +75,23 @@ function parseBody(body: unknown): BodyFields & { opId: string; dryRun: boolean 
   return { ...b, opId: b.op_id, dryRun: b.dry_run === true };
 }
 
+/** requests that read a namespace's whole tree, in the server at once (one per namespace); a namespace's waiting ones at most */
+const WHOLE_TREE_AT_ONCE = 2;
+const WHOLE_TREE_WAITING = 4;
+
 export function historyRoutes(router: Router, ctx: ServerContext): void {
+  // each reads the namespace's whole node table and tree (300,000 nodes: ~500 MB
+  // while it runs): a tenant asking many at once waits its turn, then gets 429
+  const gated = fairGate({
+    total: WHOLE_TREE_AT_ONCE,
+    perKey: 1,
+    maxWaiting: WHOLE_TREE_WAITING,
+    full: () => new HttpError('rate_limited', `this namespace has ${WHOLE_TREE_WAITING} history requests waiting already; retry later`, {}, 2),
+  });
+  const whole = <T>(ns: NamespaceRef, fn: () => Promise<T>): Promise<T> => gated(String(ns.id), fn);
   router.on('GET', '/v1/history', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
-    const h = await nodeHistory(ctx, device.namespace, queryTarget(query));
+    const h = await whole(device.namespace, () => nodeHistory(ctx, device.namespace, queryTarget(query)));
     const label = await labels(ctx, device.namespace);
     const reply: HistoryReply = {
       node: h.node,
@@ -88,7 +102,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('GET', '/v1/deleted', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
-    const items = await deletedBelow(ctx, device.namespace, queryTarget(query, true));
+    const items = await whole(device.namespace, () => deletedBelow(ctx, device.namespace, queryTarget(query, true)));
     const label = await labels(ctx, device.namespace);
     const entries: DeletedItem[] = items.map((d) => ({
       id: d.id, path: d.path, kind: d.kind, rev: d.rev, seq: d.seq, time: d.at, device: d.device, device_label: label(d.device), ...(d.size !== undefined ? { size: d.size } : {}),
@@ -99,7 +113,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
   router.on('GET', '/v1/activity', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const limit = parseLimit(query.get('limit'), LIMITS.pageMax, 50);
-    const items = await activity(ctx, device.namespace, queryTarget(query, true), limit);
+    const items = await whole(device.namespace, () => activity(ctx, device.namespace, queryTarget(query, true), limit));
     const label = await labels(ctx, device.namespace);
     const entries: ActivityItem[] = items.map((a) => ({ seq: a.seq, time: a.at, op: a.op, kind: a.kind, path: a.path, rev: a.rev, device: a.device, device_label: label(a.device) }));
     sendJson(res, 200, { entries });
@@ -108,7 +122,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
   router.on('GET', '/v1/snapshot', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const m = momentOf(query.get('rev') ?? undefined, query.get('at') ?? undefined);
-    const snap = await snapshot(ctx, device.namespace, queryTarget(query, true), m !== null && 'at' in m ? m.at : null, m !== null && 'rev' in m ? m.rev : null);
+    const snap = await whole(device.namespace, () => snapshot(ctx, device.namespace, queryTarget(query, true), m !== null && 'at' in m ? m.at : null, m !== null && 'rev' in m ? m.rev : null));
     const reply: SnapshotReply = snap;
     sendJson(res, 200, reply);
   });
@@ -117,7 +131,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const device = await authenticate(ctx, req);
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const baseRev = intParam(b.base_rev, 'base_rev', 1);
-    const r: ChangeReply = await restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev });
+    const r: ChangeReply = await whole(device.namespace, () => restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev }));
     sendJson(res, 200, r);
   });
 
@@ -126,7 +140,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const at = intParam(b.at, 'at', 0);
     if (at === undefined) throw badRequest('at (ms since the epoch) is required');
-    const r: ChangeReply = await rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun });
+    const r: ChangeReply = await whole(device.namespace, () => rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun }));
     sendJson(res, 200, r);
   });
 }

@@ -3,6 +3,8 @@
 // without its fix (caps, revocation, hygiene, rate limits, fairness).
 
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDevice, revokeDevice } from '../../../src/server/admin.js';
 import { Api, startTestServer, type TestServer } from '../../helpers/server.js';
@@ -248,6 +250,31 @@ describe('request bodies held at once', () => {
     expect([429, 503]).not.toContain(await status(good, 50 * KiB));
     for (const h of held) h.destroy();
     expect(await until(async () => ![429, 503].includes(await status(evil, 50 * KiB)))).toBe(true);
+  });
+});
+
+describe('requests that read a whole namespace (version history)', () => {
+  it("one of a namespace's runs at a time, four wait, the rest get 429; another namespace is served meanwhile", async () => {
+    const srv = await server();
+    const big = await srv.addDevice('big');
+    const small = await srv.addDevice('small');
+    // 50,000 nodes straight into the table: each history request reads them all
+    const db = new Database(join(srv.dataDir, 'syncd.db'));
+    const ns = (db.prepare("SELECT id FROM namespaces WHERE name = 'big'").get() as { id: number }).id;
+    const ins = db.prepare("INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted) VALUES (?, ?, 'root', ?, ?, 'dir', 1, NULL, NULL, NULL, 1, 0, 1, 0)");
+    db.transaction(() => {
+      for (let i = 0; i < 50_000; i++) ins.run(ns, `n_${String(i).padStart(8, '0')}`, `d${i}`, `d${i}`);
+    })();
+    db.close();
+    const ask = (token: string): Promise<Response> => fetch(`${srv.url}/v1/deleted`, { headers: { authorization: `Bearer ${token}` } });
+    const replies = await Promise.all([...Array.from({ length: 9 }, () => ask(big)), ask(small)]);
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((x) => x === 200).length).toBe(6); // big: one running + four waiting; small: its own
+    expect(statuses.filter((x) => x === 429).length).toBe(4);
+    expect(statuses.at(-1)).toBe(200);
+    const refused = replies.find((r) => r.status === 429)!;
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(((await refused.json()) as { error: string }).error).toBe('rate_limited');
   });
 });
 

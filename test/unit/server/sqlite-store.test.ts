@@ -224,3 +224,40 @@ describe('SqliteStore', () => {
     await impatient.close();
   });
 });
+
+describe('allNodes for the version history (a snapshot in pages, store/sqlite/snapshot-read.ts)', () => {
+  /** `n` file nodes straight into the table (a commit per 12,000 nodes would take the test's time) */
+  function seedNodes(n: number, from = 0): void {
+    const db = new Database(file);
+    const ins = db.prepare("INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted) VALUES (?, ?, 'root', ?, ?, 'file', 1, 0, NULL, NULL, 1, 0, 1, 0)");
+    db.transaction(() => {
+      for (let i = from; i < from + n; i++) ins.run(ns.id, `n_${String(i).padStart(8, '0')}`, `f${i}`, `f${i}`);
+    })();
+    db.close();
+  }
+
+  it('reads every node of one moment, whatever commits land between its pages, and gives the event loop back between them', async () => {
+    seedNodes(12_000);
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    let turnsWhenRead = -1;
+    const read = store.allNodes(ns).then((r) => ((turnsWhenRead = turns), r));
+    // while it pages: a new node, and one of the first page's nodes deleted, through another connection
+    await new Promise((r) => setImmediate(r));
+    const other = new Database(file);
+    other.prepare("DELETE FROM nodes WHERE ns = ? AND id = 'n_00000001'").run(ns.id);
+    other.close();
+    seedNodes(1, 50_000);
+    const rows = await read;
+    clearInterval(ticking);
+    const ids = new Set(rows.map((r) => r.id));
+    expect(rows.length).toBe(12_000); // the 12,000, as they were when it began
+    expect(ids.has('n_00000001')).toBe(true);
+    expect(ids.has('n_00050000')).toBe(false);
+    expect(turnsWhenRead).toBeGreaterThan(0); // timers ran while it read
+    // the next read sees the changes
+    const again = new Set((await store.allNodes(ns)).map((r) => r.id));
+    expect(again.has('n_00000001')).toBe(false);
+    expect(again.has('n_00050000')).toBe(true);
+  });
+});

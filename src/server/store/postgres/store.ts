@@ -17,7 +17,8 @@
 //
 // Nothing is cached across calls: every process reads the same rows.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { newEpoch } from '../../ids.js';
+import { timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { SyncdError } from '../../../protocol/errors.js';
 import type { Op } from '../../../protocol/types.js';
@@ -387,8 +388,4 @@ export class PostgresStore implements JournalStore {
     this.#closed = true;
     await this.#pool.end();
   }
-}
-
-function newEpoch(): string {
-  return `e_${randomBytes(9).toString('base64url')}`;
 }

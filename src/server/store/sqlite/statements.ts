@@ -100,7 +100,6 @@ export function prepare(db: Database.Database) {
     nodeHistory: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND node = ? ORDER BY seq DESC'),
     historyAfter: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
     historyBefore: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    allNodes: db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ?`),
     seqAt: db.prepare('SELECT max(seq) AS seq FROM journal WHERE ns = ? AND at <= ?'),
     retainedHashes: db.prepare(
       `SELECT hash FROM nodes WHERE hash IS NOT NULL

@@ -3,7 +3,8 @@
 // admin CLI and a running server can share the file. Each op is one
 // IMMEDIATE transaction: facts → decideOp → head + 1 → node, journal, result.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { newEpoch } from '../../ids.js';
+import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { SyncdError } from '../../../protocol/errors.js';
 import { ROOT_ID, type Op, type OpResult, type WireNode } from '../../../protocol/types.js';
@@ -36,6 +37,7 @@ import { translate } from './errors.js';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { prepare, type NodeRow, type Statements } from './statements.js';
+import { SnapshotReader } from './snapshot-read.js';
 
 export interface SqliteStoreOptions {
   /** how long a writer waits for another process's lock, ms (default 10 s) */
@@ -46,6 +48,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements JournalStore {
   readonly #db: Database.Database;
+  readonly #history: SnapshotReader;
   readonly #trimChunk: number;
   readonly #s: Statements;
   readonly content: ContentStore;
@@ -54,6 +57,7 @@ export class SqliteStore implements JournalStore {
     this.#trimChunk = opts.trimChunk ?? 20_000;
     try {
       this.#db = new Database(file);
+      this.#history = new SnapshotReader(file);
       this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
@@ -391,7 +395,7 @@ export class SqliteStore implements JournalStore {
   }
 
   allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
-    return this.#run(() => (this.#s.allNodes.all(ns.id) as NodeRow[]).map(storedNodeFromRow));
+    return this.#history.allNodes<NodeRow>(ns.id).then((rows) => rows.map(storedNodeFromRow), translate);
   }
 
   seqAt(ns: NamespaceRef, time: number): Promise<number> {
@@ -489,10 +493,7 @@ export class SqliteStore implements JournalStore {
   }
 
   async close(): Promise<void> {
+    this.#history.close();
     if (this.#db.open) this.#db.close();
   }
-}
-
-function newEpoch(): string {
-  return `e_${randomBytes(9).toString('base64url')}`;
 }

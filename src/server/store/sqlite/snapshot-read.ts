@@ -1,0 +1,51 @@
+// A namespace's whole node table for the version history (allNodes), read
+// in pages on a second, read-only connection inside one read transaction:
+// one consistent snapshot (WAL keeps it while commits go on), and the event
+// loop is given back between pages, so a history request over a million
+// nodes no longer stops every other tenant's requests for the seconds the
+// read takes (300,000 nodes: 4.7 s in one `all()`). One read at a time on
+// that connection; the callers queue.
+
+import { setImmediate } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { gate } from '../../gate.js';
+import { NODE_COLS } from './statements.js';
+
+/** rows per page: ~10–20 ms of the event loop */
+const PAGE = 5_000;
+
+export class SnapshotReader {
+  readonly #file: string;
+  #db: Database.Database | null = null;
+  readonly #one = gate(1);
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /** Every node row of namespace `ns`, as of one moment. */
+  allNodes<R extends { id: string }>(ns: number): Promise<R[]> {
+    return this.#one(async () => {
+      const db = (this.#db ??= new Database(this.#file, { readonly: true, fileMustExist: true }));
+      const page = db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id > ? ORDER BY id LIMIT ?`);
+      const out: R[] = [];
+      db.exec('BEGIN');
+      try {
+        for (let after = ''; ; ) {
+          const rows = page.all(ns, after, PAGE) as R[];
+          for (const r of rows) out.push(r);
+          if (rows.length < PAGE) return out;
+          after = rows[rows.length - 1]!.id;
+          await setImmediate();
+        }
+      } finally {
+        db.exec('COMMIT');
+      }
+    });
+  }
+
+  close(): void {
+    this.#db?.close();
+    this.#db = null;
+  }
+}
