@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Transform } from 'node:stream';
 import { SyncdError } from '../../protocol/errors.js';
 import type { ActivityItem, ChangeReply, DeletedItem, HistoryReply, SnapshotReply } from '../../protocol/history.js';
@@ -16,6 +17,10 @@ import { checkActivity, checkChange, checkDeleted, checkHistory, checkSnapshot }
 import type { ReplyCheck } from '../../protocol/replies.js';
 import { RemoteError, translateNetworkError } from '../remote/errors.js';
 import { openSender, type ConnectOptions, type Req, type Sender } from '../remote/send.js';
+
+/** a busy server (429/503) is asked again this many times, after its Retry-After (at most BUSY_WAIT_MAX_S each) */
+const BUSY_RETRIES = 5;
+const BUSY_WAIT_MAX_S = 30;
 
 /** Cap on one history reply: a snapshot of a big folder is the largest (64 MiB ≈ 200,000 entries). */
 const MAX_HISTORY_JSON = 64 * 1024 * 1024;
@@ -30,14 +35,22 @@ export class HistoryApi {
   }
 
   async #call<T>(req: Req, check: (v: unknown, c: ReplyCheck) => T): Promise<T> {
-    try {
-      return await this.#http.json(req, check);
-    } catch (e) {
-      // a server from before version history answers its generic 404
-      if (e instanceof RemoteError && e.code === 'not_found' && /no such endpoint/.test(e.message)) {
-        throw new SyncdError('server_too_old', `the server at ${this.#http.server} has no version history (upgrade it)`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#http.json(req, check);
+      } catch (e) {
+        // a server from before version history answers its generic 404
+        if (e instanceof RemoteError && e.code === 'not_found' && /no such endpoint/.test(e.message)) {
+          throw new SyncdError('server_too_old', `the server at ${this.#http.server} has no version history (upgrade it)`);
+        }
+        // busy (this namespace's history requests queued, the server's body budget full):
+        // the command waits as told, a few times, before it says so (restore and rewind carry op ids: a retry applies once)
+        if (e instanceof RemoteError && (e.code === 'rate_limited' || e.code === 'unavailable') && attempt < BUSY_RETRIES) {
+          await sleep(Math.min(BUSY_WAIT_MAX_S, e.retryAfterS ?? 2) * 1000);
+          continue;
+        }
+        throw e;
       }
-      throw e;
     }
   }
 

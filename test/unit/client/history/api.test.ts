@@ -32,6 +32,30 @@ describe('HistoryApi', () => {
     expect(fake.requests[0]!.headers.authorization).toBe('Bearer t');
   });
 
+  it('a busy server (429, 503) is asked again after its Retry-After; one still busy after five more tries is said so', async () => {
+    let calls = 0;
+    fake.on('GET', '/v1/history', (_req, res) => {
+      calls++;
+      if (calls <= 2) {
+        res.writeHead(calls === 1 ? 429 : 503, { 'content-type': 'application/json', 'retry-after': '0' });
+        res.end(JSON.stringify({ error: calls === 1 ? 'rate_limited' : 'unavailable', message: 'busy' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ node: { id: 'n1', path: 'a.txt', kind: 'file', deleted: false }, versions: [{ rev: 1, seq: 4, op: 'create', time: 5, device: 'd', device_label: 'laptop', node }] }));
+    });
+    expect((await api.history('a.txt')).versions).toHaveLength(1);
+    expect(calls).toBe(3);
+    let busy = 0;
+    fake.on('GET', '/v1/deleted', (_req, res) => {
+      busy++;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+      res.end(JSON.stringify({ error: 'rate_limited', message: 'busy' }));
+    });
+    await expect(api.deleted('')).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(busy).toBe(6);
+  });
+
   it('an endless reply stops at the size cap with a protocol error', async () => {
     fake.on('GET', '/v1/activity', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
