@@ -1,6 +1,7 @@
 // A concurrency gate shared fairly by keys (namespaces). Pure (promises
-// only): the server bounds the memory and the time its chunk assemblies
-// hold with it, whatever one tenant asks for.
+// only): the server bounds with it the memory and the time that chunk
+// assemblies and history requests hold, whatever one tenant asks for, and
+// the SQLite store queues its snapshot reads (`gate`, one key).
 
 /** Runs `fn` once fewer than `n` calls passed to the gate are running; the others wait in arrival order. */
 export type Gate = <T>(fn: () => Promise<T>) => Promise<T>;

@@ -26,7 +26,7 @@ export class SnapshotReader {
   /** Every node row of namespace `ns`, as of one moment. */
   allNodes<R extends { id: string }>(ns: number): Promise<R[]> {
     return this.#one(async () => {
-      const db = (this.#db ??= new Database(this.#file, { readonly: true, fileMustExist: true }));
+      const db = (this.#db ??= opened(this.#file));
       const page = db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id > ? ORDER BY id LIMIT ?`);
       const out: R[] = [];
       db.exec('BEGIN');
@@ -48,4 +48,11 @@ export class SnapshotReader {
     this.#db?.close();
     this.#db = null;
   }
+}
+
+function opened(file: string): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  // a reader in WAL mode waits only while the WAL is being reset: not long
+  db.pragma('busy_timeout = 10000');
+  return db;
 }
