@@ -13,14 +13,17 @@ export class NodeIndex {
   readonly byId = new Map<string, NodeRowState>();
   readonly #children = new Map<string, NodeRowState[]>();
 
-  constructor(rows: Iterable<NodeRowState>) {
-    for (const r of rows) {
-      this.byId.set(r.id, r);
-      const k = `${r.parent}\u0000${nameKey(r.name)}`;
-      const list = this.#children.get(k);
-      if (list) list.push(r);
-      else this.#children.set(k, [r]);
-    }
+  constructor(rows: Iterable<NodeRowState> = []) {
+    for (const r of rows) this.add(r);
+  }
+
+  /** One more row (the server adds a big namespace's rows a slice at a time, giving other requests turns). */
+  add(r: NodeRowState): void {
+    this.byId.set(r.id, r);
+    const k = `${r.parent}\u0000${nameKey(r.name)}`;
+    const list = this.#children.get(k);
+    if (list) list.push(r);
+    else this.#children.set(k, [r]);
   }
 
   /** the live child of `parent` named `name`, else the one deleted last */

@@ -3,6 +3,7 @@
 // store, lets a pure function of src/core/history decide, and (restore,
 // rewind) commits the result as ordinary ops (./apply.ts).
 
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { NodeIndex, splitPath, type Resolved } from '../../core/history/resolve.js';
 import { nameKey } from '../../protocol/names.js';
 import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
@@ -32,16 +33,25 @@ function notFound(message: string): HttpError {
   return new HttpError('not_found', message);
 }
 
+/** rows indexed between two turns of the event loop (~20 ms) */
+const INDEX_SLICE = 10_000;
+
 async function load(ctx: ServerContext, ns: NamespaceRef): Promise<Loaded> {
   const state = await ctx.store.namespaceState(ns);
   const rows = await ctx.store.allNodes(ns);
   const present = new Map<string, WireNode>();
-  for (const r of rows) {
-    if (r.deleted !== 0) continue;
-    const { deleted: _d, ...n } = r;
-    present.set(r.id, n);
+  const index = new NodeIndex();
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    index.add(r);
+    if (r.deleted === 0) {
+      const { deleted: _d, ...n } = r;
+      present.set(r.id, n);
+    }
+    // a big namespace is indexed a slice at a time: other requests (any tenant's) get turns
+    if (i % INDEX_SLICE === INDEX_SLICE - 1) await yieldTurn();
   }
-  return { index: new NodeIndex(rows), present, head: state.head };
+  return { index, present, head: state.head };
 }
 
 function resolve(l: Loaded, t: Target): Resolved {

@@ -23,17 +23,17 @@ export class SnapshotReader {
     this.#file = file;
   }
 
-  /** Every node row of namespace `ns`, as of one moment. */
-  allNodes<R extends { id: string }>(ns: number): Promise<R[]> {
+  /** Every node row of namespace `ns`, as of one moment, each through `map` as its page arrives. */
+  allNodes<R extends { id: string }, T>(ns: number, map: (row: R) => T): Promise<T[]> {
     return this.#one(async () => {
       const db = (this.#db ??= opened(this.#file));
       const page = db.prepare(`SELECT ${NODE_COLS} FROM nodes WHERE ns = ? AND id > ? ORDER BY id LIMIT ?`);
-      const out: R[] = [];
+      const out: T[] = [];
       db.exec('BEGIN');
       try {
         for (let after = ''; ; ) {
           const rows = page.all(ns, after, PAGE) as R[];
-          for (const r of rows) out.push(r);
+          for (const r of rows) out.push(map(r));
           if (rows.length < PAGE) return out;
           after = rows[rows.length - 1]!.id;
           await setImmediate();

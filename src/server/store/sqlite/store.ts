@@ -395,7 +395,7 @@ export class SqliteStore implements JournalStore {
   }
 
   allNodes(ns: NamespaceRef): Promise<StoredNode[]> {
-    return this.#history.allNodes<NodeRow>(ns.id).then((rows) => rows.map(storedNodeFromRow), translate);
+    return this.#history.allNodes(ns.id, (r: NodeRow) => storedNodeFromRow(r)).catch(translate);
   }
 
   seqAt(ns: NamespaceRef, time: number): Promise<number> {
