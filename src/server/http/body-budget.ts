@@ -58,6 +58,12 @@ export class BodyBudget {
   }
 }
 
+/** The bytes a body is given before it is read: its declared length, or `maxBytes` when it declares none (at most `maxBytes`). */
+export function bodyBytes(req: AnyRequest, maxBytes: number): number {
+  const declared = Number(req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
+}
+
 /** The `reserve` of a route's BodyLimits: the body's bytes from `bodies`, on the namespace's share. */
 export function reserveFor(bodies: BodyBudget, namespace: string): (bytes: number) => () => void {
   return (bytes) => bodies.take(namespace, bytes);
@@ -77,8 +83,7 @@ export function reserveFor(bodies: BodyBudget, namespace: string): (bytes: numbe
  */
 export function admitRpcBody(bodies: BodyBudget, req: AnyRequest, res: AnyResponse, maxBytes: number): boolean {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
-  const declared = Number(req.headers['content-length']);
-  const bytes = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
+  const bytes = bodyBytes(req, maxBytes);
   const auth = req.headers.authorization;
   const key = `rpc:${createHash('sha256').update(typeof auth === 'string' ? auth : '').digest('base64url').slice(0, 22)}`;
   let release: () => void;

@@ -1,6 +1,7 @@
 // Small node:http helpers: JSON replies, protocol errors, bounded bodies,
 // strict query parsing. Every failure becomes an HttpError with a 4xx code.
 
+import { bodyBytes } from './body-budget.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, badRequest } from '../../protocol/errors.js';
 import type { ErrorBody } from '../../protocol/types.js';
@@ -62,8 +63,7 @@ export async function readBody(req: IncomingMessage, limits: BodyLimits): Promis
 
 export async function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
   // the declared length (a body of unknown length: the route's limit) is held until the body is parsed
-  const declared = Number(req.headers['content-length']);
-  const release = limits.reserve?.(Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limits.maxBytes) : limits.maxBytes);
+  const release = limits.reserve?.(bodyBytes(req, limits.maxBytes));
   try {
     return parseJson(await readBody(req, limits));
   } finally {
