@@ -18,6 +18,7 @@
 import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID, type WireNode } from '../../protocol/types.js';
 import { TreePaths } from './tree-at.js';
+import { eachStep, runSteps, sortSteps } from '../steps.js';
 
 /** A parent: a present node id, or the past id of a node this plan creates first. */
 export type ParentRef = { id: string } | { ref: string };
@@ -57,7 +58,13 @@ function sameContent(a: WireNode, b: WireNode): boolean {
   return true;
 }
 
+/** The plan in one go (see planRewindSteps). */
 export function planRewind(input: RewindInput): RewindPlan {
+  return runSteps(planRewindSteps(input));
+}
+
+/** The plan, a step every few thousand nodes (the server gives other requests turns between them). */
+export function* planRewindSteps(input: RewindInput): Generator<void, RewindPlan> {
   const { past, present, scope } = input;
   const pastPaths = new TreePaths(past);
   const nowPaths = new TreePaths(present);
@@ -66,22 +73,25 @@ export function planRewind(input: RewindInput): RewindPlan {
   const byPath = new Map<string, string>();
   const wantAlias = (kind: WireNode['kind']): boolean => input.alias === 'all' || kind === 'dir';
   const candidates = new Set<string>();
-  for (const id of scope) {
+  yield* eachStep(scope, (id) => {
     const n = past.get(id);
     if (n && !present.has(id) && wantAlias(n.kind)) candidates.add(id);
-  }
+  });
   if (candidates.size > 0) {
-    for (const [id, n] of present) {
-      if (scope.has(id)) continue; // a node of the scope is itself, never someone's alias
+    yield* eachStep(present, ([id, n]) => {
+      if (scope.has(id)) return; // a node of the scope is itself, never someone's alias
       const p = nowPaths.path(id);
       if (p !== null && wantAlias(n.kind)) byPath.set(`${n.kind}:${keyPath(p)}`, id);
-    }
+    });
   }
 
   // scope nodes by past depth (parents before children), then by path: the same plan every time
-  const ordered = [...scope]
-    .filter((id) => past.has(id) && pastPaths.path(id) !== null)
-    .sort((a, b) => pastPaths.depth(a) - pastPaths.depth(b) || (pastPaths.path(a)! < pastPaths.path(b)! ? -1 : 1));
+  const placed: { id: string; path: string; depth: number }[] = [];
+  yield* eachStep(scope, (id) => {
+    const path = past.has(id) ? pastPaths.path(id) : null;
+    if (path !== null) placed.push({ id, path, depth: pastPaths.depth(id) });
+  });
+  const ordered = yield* sortSteps(placed, (a, b) => a.depth - b.depth || (a.path < b.path ? -1 : 1));
 
   const target = new Map<string, ParentRef>(); // past id → where it lives once the plan ran
   const aliasOf = new Map<string, string>();
@@ -91,9 +101,8 @@ export function planRewind(input: RewindInput): RewindPlan {
     if (pastParent === ROOT_ID) return { id: ROOT_ID };
     return target.get(pastParent) ?? { id: pastParent };
   };
-  for (const id of ordered) {
+  yield* eachStep(ordered, ({ id, path }) => {
     const was = past.get(id)!;
-    const path = pastPaths.path(id)!;
     let nowId: string | null = present.has(id) ? id : null;
     if (nowId === null && candidates.has(id)) {
       const hit = byPath.get(`${was.kind}:${keyPath(path)}`);
@@ -106,7 +115,7 @@ export function planRewind(input: RewindInput): RewindPlan {
     if (nowId === null) {
       placing.push({ action: 'create', ref: id, parent, node: was, path });
       target.set(id, { ref: id });
-      continue;
+      return;
     }
     target.set(id, { id: nowId });
     const cur = present.get(nowId)!;
@@ -115,20 +124,20 @@ export function planRewind(input: RewindInput): RewindPlan {
       placing.push({ action: 'move', id: nowId, parent, name: was.name, path, from: nowPaths.path(nowId) ?? cur.name });
     }
     if (!sameContent(was, cur)) updates.push({ action: 'update', id: nowId, node: was, path });
-  }
+  });
 
   // present nodes created since: deleted (topmost only); moved in from elsewhere: left
-  const early: RewindStep[] = [];
-  const late: RewindStep[] = [];
-  const left: string[] = [];
+  let early: RewindStep[] = [];
+  let late: RewindStep[] = [];
+  let left: string[] = [];
   if (input.removeBelow !== null) {
     const dir = input.removeBelow;
-    const kept = new Set<string>([...target.values()].flatMap((r) => ('id' in r ? [r.id] : [])));
-    const below = [...present.keys()].filter((id) => nowPaths.isBelow(id, dir));
+    const kept = new Set<string>();
+    for (const r of target.values()) if ('id' in r) kept.add(r.id);
     const doomed = new Set<string>();
     const blocked = new Set<string>(); // folders holding something that stays: never deleted whole
-    for (const id of below) {
-      if (kept.has(id)) continue;
+    yield* eachStep(present.keys(), (id) => {
+      if (!nowPaths.isBelow(id, dir) || kept.has(id)) return;
       if (past.has(id)) {
         left.push(nowPaths.path(id)!);
         // everything above a node that is left must stay too
@@ -137,30 +146,30 @@ export function planRewind(input: RewindInput): RewindPlan {
           blocked.add(p);
           p = present.get(p)!.parent;
         }
-        continue;
+        return;
       }
       doomed.add(id);
-    }
+    });
     // folders whose kept nodes move out first are deleted after the moves
     const holdsKept = new Set<string>();
-    for (const id of kept) {
+    yield* eachStep(kept, (id) => {
       let p = present.get(id)?.parent;
       while (p !== undefined && p !== dir && p !== ROOT_ID && present.has(p)) {
         holdsKept.add(p);
         p = present.get(p)!.parent;
       }
-    }
-    for (const id of doomed) {
-      if (blocked.has(id)) continue;
+    });
+    yield* eachStep(doomed, (id) => {
+      if (blocked.has(id)) return;
       const parent = present.get(id)!.parent;
-      if (doomed.has(parent) && !blocked.has(parent)) continue; // goes with its folder
+      if (doomed.has(parent) && !blocked.has(parent)) return; // goes with its folder
       const step: RewindStep = { action: 'delete', id, kind: present.get(id)!.kind, path: nowPaths.path(id)! };
       (holdsKept.has(id) ? late : early).push(step);
-    }
+    });
     const byPathOrder = (a: RewindStep, b: RewindStep): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-    early.sort(byPathOrder);
-    late.sort(byPathOrder);
-    left.sort();
+    early = yield* sortSteps(early, byPathOrder);
+    late = yield* sortSteps(late, byPathOrder);
+    left = yield* sortSteps(left, (a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
   return { steps: [...early, ...placing, ...updates, ...late], left };
 }

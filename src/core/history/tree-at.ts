@@ -20,33 +20,47 @@ export interface ChangeRow {
 }
 
 /**
- * The nodes alive at `seq`, with their state then. `after` must hold every
- * retained row with a seq greater than `seq`, in any order: a node's state
- * at `seq` is the pre-image of its first row after it, or its row when it
- * has not changed since (a directory delete tombstones its subtree without
- * rows of their own, so `deleted` decides for those).
+ * The nodes alive at `seq`, with their state then, built a row at a time (the
+ * server gives other requests turns between slices of a big namespace).
+ * Every retained journal row with a seq greater than `seq` goes to `change`
+ * first, in any order; then every node row to `row`. A node's state at `seq`
+ * is the pre-image of its first row after it, or its row when it has not
+ * changed since (a directory delete tombstones its subtree without rows of
+ * their own, so `deleted` decides for those).
  */
-export function treeAt(rows: Iterable<NodeRowState>, after: Iterable<ChangeRow>, seq: number): Map<string, WireNode> {
-  const first = new Map<string, ChangeRow>();
-  for (const r of after) {
-    if (r.seq <= seq) continue;
-    const seen = first.get(r.id);
-    if (!seen || r.seq < seen.seq) first.set(r.id, r);
+export class PastTree {
+  readonly #first = new Map<string, ChangeRow>();
+  /** the tree so far: complete once every row went through `row` */
+  readonly nodes = new Map<string, WireNode>();
+
+  constructor(readonly seq: number) {}
+
+  change(r: ChangeRow): void {
+    if (r.seq <= this.seq) return;
+    const seen = this.#first.get(r.id);
+    if (!seen || r.seq < seen.seq) this.#first.set(r.id, r);
   }
-  const out = new Map<string, WireNode>();
-  for (const row of rows) {
-    const change = first.get(row.id);
+
+  row(row: NodeRowState): void {
+    const change = this.#first.get(row.id);
     if (change) {
-      if (change.prev) out.set(row.id, change.prev);
-      continue;
+      if (change.prev) this.nodes.set(row.id, change.prev);
+      return;
     }
-    if (row.seq > seq) continue; // its rows were trimmed: not knowable, never guessed
-    if (row.deleted === 0 || row.deleted > seq) {
+    if (row.seq > this.seq) return; // its rows were trimmed: not knowable, never guessed
+    if (row.deleted === 0 || row.deleted > this.seq) {
       const { deleted: _d, ...node } = row;
-      out.set(row.id, node);
+      this.nodes.set(row.id, node);
     }
   }
-  return out;
+}
+
+/** The nodes alive at `seq` in one go (see PastTree); `after` must hold every retained row with a seq greater than `seq`. */
+export function treeAt(rows: Iterable<NodeRowState>, after: Iterable<ChangeRow>, seq: number): Map<string, WireNode> {
+  const t = new PastTree(seq);
+  for (const r of after) t.change(r);
+  for (const row of rows) t.row(row);
+  return t.nodes;
 }
 
 /** Paths (`a/b/c`) of the nodes of one tree, memoised; null when the chain does not reach the root. */

@@ -3,7 +3,9 @@
 
 import type { JournalEntry, OpKind, WireNode } from '../../protocol/types.js';
 import type { ChangeRow, NodeRowState } from '../../core/history/tree-at.js';
-import { treeAt } from '../../core/history/tree-at.js';
+import { PastTree } from '../../core/history/tree-at.js';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { eachSliced } from '../slices.js';
 import type { ParsedRow } from '../../core/history/versions.js';
 import type { HistoryRow, JournalStore, NamespaceRef } from '../store/types.js';
 
@@ -29,7 +31,7 @@ export function parseRow(r: HistoryRow): ParsedRow {
   };
 }
 
-/** Every retained row after `seq`, oldest first, as the tree rebuild needs them. */
+/** Every retained row after `seq`, oldest first, as the tree rebuild needs them; the event loop gets a turn between pages. */
 export async function changesAfter(store: JournalStore, ns: NamespaceRef, seq: number): Promise<ChangeRow[]> {
   const out: ChangeRow[] = [];
   for (let after = seq; ; ) {
@@ -41,10 +43,14 @@ export async function changesAfter(store: JournalStore, ns: NamespaceRef, seq: n
     }
     if (page.length < PAGE) return out;
     after = Number(page[page.length - 1]!.seq);
+    await yieldTurn();
   }
 }
 
 /** The namespace tree at journal position `seq`: every node alive then, with its state then. */
-export async function pastTree(store: JournalStore, ns: NamespaceRef, rows: NodeRowState[], seq: number): Promise<Map<string, WireNode>> {
-  return treeAt(rows, await changesAfter(store, ns, seq), seq);
+export async function pastTree(store: JournalStore, ns: NamespaceRef, rows: Iterable<NodeRowState>, seq: number): Promise<Map<string, WireNode>> {
+  const t = new PastTree(seq);
+  await eachSliced(await changesAfter(store, ns, seq), (r) => t.change(r));
+  await eachSliced(rows, (r) => t.row(r));
+  return t.nodes;
 }

@@ -6,7 +6,7 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { NodeIndex, splitPath, type Resolved } from '../../core/history/resolve.js';
 import { nameKey } from '../../protocol/names.js';
-import { planRewind, type RewindPlan } from '../../core/history/rewind.js';
+import { planRewindSteps, type RewindPlan } from '../../core/history/rewind.js';
 import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
 import { versionsOf, type Version } from '../../core/history/versions.js';
 import { HttpError } from '../../protocol/errors.js';
@@ -16,6 +16,7 @@ import type { ServerContext } from '../context.js';
 import type { DeviceIdentity, NamespaceRef } from '../store/types.js';
 import { applyPlan, type ApplyReport } from './apply.js';
 import { parseRow, pastTree } from './read.js';
+import { drive, eachSliced, SLICE, sortSliced } from '../slices.js';
 
 /** Where a request points: a path relative to the namespace root, or a node id. */
 export type Target = { path: string } | { id: string };
@@ -33,9 +34,6 @@ function notFound(message: string): HttpError {
   return new HttpError('not_found', message);
 }
 
-/** rows indexed between two turns of the event loop (~20 ms) */
-const INDEX_SLICE = 10_000;
-
 async function load(ctx: ServerContext, ns: NamespaceRef): Promise<Loaded> {
   const state = await ctx.store.namespaceState(ns);
   const rows = await ctx.store.allNodes(ns);
@@ -49,7 +47,7 @@ async function load(ctx: ServerContext, ns: NamespaceRef): Promise<Loaded> {
       present.set(r.id, n);
     }
     // a big namespace is indexed a slice at a time: other requests (any tenant's) get turns
-    if (i % INDEX_SLICE === INDEX_SLICE - 1) await yieldTurn();
+    if (i % SLICE === SLICE - 1) await yieldTurn();
   }
   return { index, present, head: state.head };
 }
@@ -143,22 +141,24 @@ export async function deletedBelow(ctx: ServerContext, ns: NamespaceRef, t: Targ
   if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
   const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
   const out: DeletedItem[] = [];
-  for (const n of l.index.byId.values()) {
-    if (n.deleted === 0 || n.seq !== n.deleted) continue;
-    if (dir !== ROOT_ID && !l.index.isBelow(n.id, dir)) continue;
+  await eachSliced(l.index.byId.values(), (n) => {
+    if (n.deleted === 0 || n.seq !== n.deleted) return;
+    if (dir !== ROOT_ID && !l.index.isBelow(n.id, dir)) return;
     out.push({ id: n.id, path: l.index.path(n.id), kind: n.kind, rev: n.rev, seq: n.deleted, at: null, device: null, ...(n.kind === 'file' ? { size: n.size } : {}) });
-  }
-  out.sort((a, b) => b.seq - a.seq);
-  // times and devices from the delete rows themselves
-  for (const item of out) {
+  });
+  const sorted = await sortSliced(out, (a, b) => b.seq - a.seq);
+  // times and devices from the delete rows themselves (one query each: a turn for others every slice)
+  for (let i = 0; i < sorted.length; i++) {
+    const item = sorted[i]!;
     const row = (await ctx.store.nodeHistory(ns, item.id))[0];
     if (row) {
       const p = parseRow(row);
       item.at = p.at;
       item.device = p.device;
     }
+    if (i % 1000 === 999) await yieldTurn();
   }
-  return out;
+  return sorted;
 }
 
 export interface ActivityItem {
@@ -210,20 +210,19 @@ export async function snapshot(ctx: ServerContext, ns: NamespaceRef, t: Target, 
     seq = (await versionByRev(ctx, ns, r.node.id, rev)).seq;
   } else if (at !== null) seq = await seqOf(ctx, ns, at);
   else seq = r.kind === 'node' && r.node.deleted !== 0 ? r.node.deleted - 1 : l.head;
-  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const past = await pastTree(ctx.store, ns, l.index.byId.values(), seq);
   const top = r.kind === 'root' ? ROOT_ID : r.node.id;
   if (top !== ROOT_ID && !past.has(top)) throw notFound(`${describe(t)} did not exist at that moment`);
   const paths = new TreePaths(past);
   const base = top === ROOT_ID ? '' : paths.path(top);
   const entries: SnapshotItem[] = [];
-  for (const [id, n] of past) {
-    if (id !== top && !paths.isBelow(id, top)) continue;
+  await eachSliced(past, ([id, n]) => {
+    if (id !== top && !paths.isBelow(id, top)) return;
     const p = paths.path(id);
-    if (p === null || base === null) continue;
+    if (p === null || base === null) return;
     entries.push({ path: base === '' ? p : p === base ? '' : p.slice(base.length + 1), node: n });
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { seq, entries };
+  });
+  return { seq, entries: await sortSliced(entries, (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
 async function versionByRev(ctx: ServerContext, ns: NamespaceRef, id: string, rev: number): Promise<Version> {
@@ -285,7 +284,7 @@ export async function restore(
   else seq = await seqOf(ctx, ns, moment.at);
   if (node.deleted !== 0 && seq >= node.deleted) throw notFound(`${describe(t)} was already deleted at that moment`);
 
-  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const past = await pastTree(ctx.store, ns, l.index.byId.values(), seq);
   const was = past.get(node.id);
   if (!was) throw notFound(`${describe(t)} did not exist at that moment`);
   const scope = new Set<string>([node.id]);
@@ -294,7 +293,9 @@ export async function restore(
   if (now) past.set(node.id, { ...was, parent: now.parent, name: now.name });
   if (node.deleted !== 0) {
     const paths = new TreePaths(past);
-    for (const id of past.keys()) if (paths.isBelow(id, node.id)) scope.add(id);
+    await eachSliced(past.keys(), (id) => {
+      if (paths.isBelow(id, node.id)) scope.add(id);
+    });
     // the deleted folders above it, up to one that is still there (or the root)
     for (let p = was.parent; p !== ROOT_ID && !l.present.has(p); ) {
       const up = past.get(p);
@@ -303,7 +304,7 @@ export async function restore(
       p = up.parent;
     }
   }
-  const plan = planRewind({ past, present: l.present, scope, alias: 'dirs', removeBelow: null });
+  const plan = await drive(planRewindSteps({ past, present: l.present, scope, alias: 'dirs', removeBelow: null }));
   if (opts.dryRun) return reply(plan, null, { id: node.deleted === 0 ? node.id : null, path: l.index.path(node.id), seq }, true);
   const applied = await applyPlan(ctx, device, plan, l.present, { opId: opts.opId, head: l.head });
   const id = node.deleted === 0 ? node.id : (applied.created.get(node.id) ?? null);
@@ -322,11 +323,13 @@ export async function rewind(ctx: ServerContext, device: DeviceIdentity, t: Targ
   if (r.kind === 'node' && r.node.kind !== 'dir') throw new HttpError('bad_request', `${describe(t)} is a ${r.node.kind}, not a folder; use restore`);
   const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
   const seq = await seqOf(ctx, ns, at);
-  const past = await pastTree(ctx.store, ns, [...l.index.byId.values()], seq);
+  const past = await pastTree(ctx.store, ns, l.index.byId.values(), seq);
   const paths = new TreePaths(past);
   const scope = new Set<string>();
-  for (const id of past.keys()) if (paths.isBelow(id, dir)) scope.add(id);
-  const plan = planRewind({ past, present: l.present, scope, alias: 'all', removeBelow: dir });
+  await eachSliced(past.keys(), (id) => {
+    if (paths.isBelow(id, dir)) scope.add(id);
+  });
+  const plan = await drive(planRewindSteps({ past, present: l.present, scope, alias: 'all', removeBelow: dir }));
   const restored = { id: dir, path: dir === ROOT_ID ? '' : l.index.path(dir), seq };
   if (opts.dryRun) return reply(plan, null, restored, true);
   return reply(plan, await applyPlan(ctx, device, plan, l.present, { opId: opts.opId, head: l.head }), restored, false);

@@ -10,8 +10,10 @@ import { parseLimit } from '../../protocol/validate.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendJson, type Query } from '../http/io.js';
+import { sendJsonList } from '../http/stream-json.js';
 import { reserveFor } from '../http/body-budget.js';
 import type { Router } from '../http/router.js';
+import type { ServerResponse } from 'node:http';
 import { activity, deletedBelow, nodeHistory, restore, rewind, snapshot, type Moment, type Target } from '../history/service.js';
 import type { NamespaceRef } from '../store/types.js';
 
@@ -78,6 +80,9 @@ function parseBody(body: unknown): BodyFields & { opId: string; dryRun: boolean 
 /** requests that read a namespace's whole tree, in the server at once (one per namespace); a namespace's waiting ones at most */
 const WHOLE_TREE_AT_ONCE = 2;
 const WHOLE_TREE_WAITING = 4;
+/** replies whose lists grow with the namespace (snapshot, deleted, restore, rewind) worked out or being sent at once, in the server / per namespace */
+const BIG_REPLIES = 8;
+const BIG_REPLIES_PER_NAMESPACE = 2;
 
 export function historyRoutes(router: Router, ctx: ServerContext): void {
   // each reads the namespace's whole node table and tree (300,000 nodes: ~500 MB
@@ -89,6 +94,21 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     full: () => new HttpError('rate_limited', `this namespace has ${WHOLE_TREE_WAITING} history requests waiting already; retry later`, {}, 2),
   });
   const whole = <T>(ns: NamespaceRef, fn: () => Promise<T>): Promise<T> => gated(String(ns.id), fn);
+  // a reply that lists a whole folder (80 MB at 300,000 nodes) is held until the
+  // client has read it: how many a tenant can have open is bounded, not queued
+  const replies = fairGate({
+    total: BIG_REPLIES,
+    perKey: BIG_REPLIES_PER_NAMESPACE,
+    maxWaiting: 0,
+    full: () => new HttpError('rate_limited', `too many snapshot, deleted, restore or rewind replies are in the works (${BIG_REPLIES_PER_NAMESPACE} per namespace); retry later`, {}, 2),
+  });
+  const big = (ns: NamespaceRef, fn: () => Promise<void>): Promise<void> => replies(String(ns.id), fn);
+  const stream = { stallMs: ctx.opts.eventsStallMs };
+  // a rewind of a big folder lists a step per node: its steps go out a slice at a time
+  const sendSteps = (res: ServerResponse, r: ChangeReply): Promise<void> => {
+    const { steps, ...head } = r;
+    return sendJsonList(res, 200, head, 'steps', steps, stream);
+  };
   router.on('GET', '/v1/history', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const h = await whole(device.namespace, () => nodeHistory(ctx, device.namespace, queryTarget(query)));
@@ -102,12 +122,14 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
 
   router.on('GET', '/v1/deleted', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
-    const items = await whole(device.namespace, () => deletedBelow(ctx, device.namespace, queryTarget(query, true)));
-    const label = await labels(ctx, device.namespace);
-    const entries: DeletedItem[] = items.map((d) => ({
-      id: d.id, path: d.path, kind: d.kind, rev: d.rev, seq: d.seq, time: d.at, device: d.device, device_label: label(d.device), ...(d.size !== undefined ? { size: d.size } : {}),
-    }));
-    sendJson(res, 200, { entries });
+    await big(device.namespace, async () => {
+      const items = await whole(device.namespace, () => deletedBelow(ctx, device.namespace, queryTarget(query, true)));
+      const label = await labels(ctx, device.namespace);
+      const entries: DeletedItem[] = items.map((d) => ({
+        id: d.id, path: d.path, kind: d.kind, rev: d.rev, seq: d.seq, time: d.at, device: d.device, device_label: label(d.device), ...(d.size !== undefined ? { size: d.size } : {}),
+      }));
+      await sendJsonList(res, 200, {}, 'entries', entries, stream);
+    });
   });
 
   router.on('GET', '/v1/activity', async ({ req, res, query }) => {
@@ -122,17 +144,20 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
   router.on('GET', '/v1/snapshot', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
     const m = momentOf(query.get('rev') ?? undefined, query.get('at') ?? undefined);
-    const snap = await whole(device.namespace, () => snapshot(ctx, device.namespace, queryTarget(query, true), m !== null && 'at' in m ? m.at : null, m !== null && 'rev' in m ? m.rev : null));
-    const reply: SnapshotReply = snap;
-    sendJson(res, 200, reply);
+    await big(device.namespace, async () => {
+      const snap: SnapshotReply = await whole(device.namespace, () => snapshot(ctx, device.namespace, queryTarget(query, true), m !== null && 'at' in m ? m.at : null, m !== null && 'rev' in m ? m.rev : null));
+      await sendJsonList(res, 200, { seq: snap.seq }, 'entries', snap.entries, stream);
+    });
   });
 
   router.on('POST', '/v1/restore', async ({ req, res }) => {
     const device = await authenticate(ctx, req);
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const baseRev = intParam(b.base_rev, 'base_rev', 1);
-    const r: ChangeReply = await whole(device.namespace, () => restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev }));
-    sendJson(res, 200, r);
+    await big(device.namespace, async () => {
+      const r: ChangeReply = await whole(device.namespace, () => restore(ctx, device, targetOf(b.path, b.id), momentOf(b.rev, b.at), { opId: b.opId, dryRun: b.dryRun, baseRev }));
+      await sendSteps(res, r);
+    });
   });
 
   router.on('POST', '/v1/rewind', async ({ req, res }) => {
@@ -140,7 +165,9 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     const b = parseBody(await readJson(req, { maxBytes: 64 * 1024, idleMs: ctx.opts.bodyIdleMs, reserve: reserveFor(ctx.bodies, device.namespace.name) }));
     const at = intParam(b.at, 'at', 0);
     if (at === undefined) throw badRequest('at (ms since the epoch) is required');
-    const r: ChangeReply = await whole(device.namespace, () => rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun }));
-    sendJson(res, 200, r);
+    await big(device.namespace, async () => {
+      const r: ChangeReply = await whole(device.namespace, () => rewind(ctx, device, targetOf(b.path, b.id, true), at, { opId: b.opId, dryRun: b.dryRun }));
+      await sendSteps(res, r);
+    });
   });
 }

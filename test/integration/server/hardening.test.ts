@@ -253,20 +253,26 @@ describe('request bodies held at once', () => {
   });
 });
 
+/** a server whose namespace `big` holds `n` folders, written straight into the table: each history request reads them all */
+async function bigNamespace(n: number, opts: Parameters<typeof startTestServer>[0] = {}): Promise<{ srv: TestServer; big: string; small: string }> {
+  const srv = await server(opts);
+  const big = await srv.addDevice('big');
+  const small = await srv.addDevice('small');
+  const db = new Database(join(srv.dataDir, 'syncd.db'));
+  const ns = (db.prepare("SELECT id FROM namespaces WHERE name = 'big'").get() as { id: number }).id;
+  const ins = db.prepare("INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted) VALUES (?, ?, 'root', ?, ?, 'dir', 1, NULL, NULL, NULL, 1, 0, 1, 0)");
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) ins.run(ns, `n_${String(i).padStart(8, '0')}`, `d${i}`, `d${i}`);
+    db.prepare('UPDATE namespaces SET head = 1 WHERE id = ?').run(ns);
+  })();
+  db.close();
+  return { srv, big, small };
+}
+
 describe('requests that read a whole namespace (version history)', () => {
   it("one of a namespace's runs at a time, four wait, the rest get 429; another namespace is served meanwhile", async () => {
-    const srv = await server();
-    const big = await srv.addDevice('big');
-    const small = await srv.addDevice('small');
-    // 50,000 nodes straight into the table: each history request reads them all
-    const db = new Database(join(srv.dataDir, 'syncd.db'));
-    const ns = (db.prepare("SELECT id FROM namespaces WHERE name = 'big'").get() as { id: number }).id;
-    const ins = db.prepare("INSERT INTO nodes (ns, id, parent, name, name_key, kind, rev, size, hash, target, mtime, exec, seq, deleted) VALUES (?, ?, 'root', ?, ?, 'dir', 1, NULL, NULL, NULL, 1, 0, 1, 0)");
-    db.transaction(() => {
-      for (let i = 0; i < 50_000; i++) ins.run(ns, `n_${String(i).padStart(8, '0')}`, `d${i}`, `d${i}`);
-    })();
-    db.close();
-    const ask = (token: string): Promise<Response> => fetch(`${srv.url}/v1/deleted`, { headers: { authorization: `Bearer ${token}` } });
+    const { srv, big, small } = await bigNamespace(50_000);
+    const ask = (token: string): Promise<Response> => fetch(`${srv.url}/v1/activity`, { headers: { authorization: `Bearer ${token}` } });
     const replies = await Promise.all([...Array.from({ length: 9 }, () => ask(big)), ask(small)]);
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((x) => x === 200).length).toBe(6); // big: one running + four waiting; small: its own
@@ -276,6 +282,52 @@ describe('requests that read a whole namespace (version history)', () => {
     expect(refused.headers.get('retry-after')).toBe('2');
     expect(((await refused.json()) as { error: string }).error).toBe('rate_limited');
   });
+
+  it('a namespace has at most two snapshot, deleted, restore or rewind replies in the works: the next gets 429 at once', async () => {
+    const { srv, big, small } = await bigNamespace(50_000);
+    const ask = (token: string, path: string): Promise<Response> => fetch(`${srv.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const replies = await Promise.all([ask(big, '/v1/snapshot'), ask(big, '/v1/deleted'), ask(big, '/v1/snapshot'), ask(small, '/v1/snapshot')]);
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.slice(0, 3).sort()).toEqual([200, 200, 429]);
+    expect(statuses[3]).toBe(200);
+    const refused = replies.find((r) => r.status === 429)!;
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(((await refused.json()) as { error: string }).error).toBe('rate_limited');
+    for (const r of replies.slice(0, 3)) {
+      if (r.status !== 200) continue;
+      const body = (await r.json()) as { entries: unknown[] };
+      expect(body.entries.length).toBe(r.url.endsWith('/v1/snapshot') ? 50_000 : 0);
+    }
+  });
+
+  it('a snapshot reader that stops reading is cut, and its place is freed', async () => {
+    const { srv, big } = await bigNamespace(100_000, { eventsStallMs: 300 });
+    const { host } = new URL(srv.url);
+    // two readers that never read hold the namespace's two places
+    const stuck: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await raw(srv.url);
+      s.write(`GET /v1/snapshot HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${big}\r\n\r\n`);
+      s.pause();
+      stuck.push(s);
+    }
+    const ask = (): Promise<Response> => fetch(`${srv.url}/v1/snapshot?path=d7`, { headers: { authorization: `Bearer ${big}` } });
+    expect((await ask()).status).toBe(429);
+    // once the server gave up on them (0.3 s without progress), the namespace is served again
+    let r: Response | undefined;
+    expect(await until(async () => (r = await ask()).status === 200, 30_000)).toBe(true);
+    expect(((await r!.json()) as { entries: unknown[] }).entries.length).toBe(1);
+    // the stuck replies were cut, not finished: what they got ends without the chunked body's last chunk
+    for (const s of stuck) {
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      const closed = new Promise<void>((res) => s.on('close', () => res()));
+      s.resume();
+      await closed;
+      expect(got.startsWith('HTTP/1.1 200')).toBe(true);
+      expect(got.endsWith('0\r\n\r\n')).toBe(false);
+    }
+  }, 60_000);
 });
 
 describe('rate limits', () => {
