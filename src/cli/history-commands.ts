@@ -60,10 +60,13 @@ function shown(rel: string | null): string {
   return rel === null ? '(unknown path)' : rel === '' ? '.' : rel;
 }
 
-export async function runHistory(path: string, o: { json?: boolean }): Promise<void> {
+export async function runHistory(path: string, o: { json?: boolean; limit?: string }): Promise<void> {
+  const limit = limitOf(o.limit ?? '1000');
   const loc = locate(path);
   if (loc.rel === '') throw new UsageError('the linked folder itself has no versions; name a file or folder inside it (or see `syncd activity`)');
-  const h = await apiFor(loc).history(loc.rel);
+  const h = await apiFor(loc).history(loc.rel, limit);
+  // the JSON stays a list of versions; that older ones were left out goes to stderr
+  if (h.more) process.stderr.write(`syncd: older versions of ${shown(h.node.path)} are not shown (the newest ${limit}; see --limit)\n`);
   if (o.json) {
     printJson(
       h.versions.map((v) => ({
@@ -107,10 +110,15 @@ export async function runDeleted(dir: string | undefined, o: { json?: boolean })
   process.stdout.write('restore one with: syncd restore PATH\n');
 }
 
+function limitOf(raw: string): number {
+  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10_000) throw new UsageError(`--limit must be an integer from 1 to 10000, got "${raw}"`);
+  return Number(raw);
+}
+
 export async function runActivity(dir: string | undefined, o: { json?: boolean; limit: string }): Promise<void> {
-  if (!/^[0-9]{1,5}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 10_000) throw new UsageError(`--limit must be an integer from 1 to 10000, got "${o.limit}"`);
+  const limit = limitOf(o.limit);
   const loc = locate(dir);
-  const items = await apiFor(loc).activity(loc.rel, Number(o.limit));
+  const items = await apiFor(loc).activity(loc.rel, limit);
   if (o.json) {
     printJson(items.map((a) => ({ time: iso(a.time), device: a.device_label ?? a.device, op: a.op, path: a.path, kind: a.kind, rev: a.rev, seq: a.seq })));
     return;

@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .description('versions of the file at PATH (or of the node last seen there), newest first')
     .argument('<path>', 'a path inside a linked folder, absolute or relative to the current directory')
     .option('--json', 'machine-readable output')
-    .action(async (path: string, o: { json?: boolean }) => (await work()).runHistory(path, o));
+    .option('--limit <n>', 'the newest N versions (1–10000)', '1000')
+    .action(async (path: string, o: { json?: boolean; limit: string }) => (await work()).runHistory(path, o));
 
   program
     .command('restore')

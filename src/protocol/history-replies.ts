@@ -53,7 +53,7 @@ export function checkHistory(v: unknown, c: ReplyCheck): HistoryReply {
     const e = c.obj(x, p);
     return { rev: c.int(e, 'rev', p, 1), seq: c.int(e, 'seq', p), op: textOrNull(c, e, 'op', p), time: c.intOrNull(e, 'time', p), ...who(c, e, p), node: checkNode(c, e.node, `${p}.node`) };
   });
-  return { node, versions };
+  return o.more === undefined ? { node, versions } : { node, versions, more: c.bool(o, 'more', 'reply') };
 }
 
 export function checkDeleted(v: unknown, c: ReplyCheck): DeletedItem[] {

@@ -17,6 +17,8 @@ export interface VersionItem {
 export interface HistoryReply {
   node: { id: string; path: string | null; kind: WireNode['kind']; deleted: boolean; deleted_seq?: number };
   versions: VersionItem[];
+  /** true when older versions were left out (past the request's `limit`) */
+  more?: boolean;
 }
 
 export interface DeletedItem {

@@ -76,6 +76,22 @@ export function historyContract(name: string, factory: ServerFactory, opts: { sk
       expect((await api.get('/v1/history?path=../x')).status).toBe(400);
     });
 
+    it('versions of a node come newest first, at most `limit` of them, `more` when older ones were left out', async () => {
+      const { api } = await fresh();
+      let f = await api.file('log.txt', 'v1');
+      for (let i = 2; i <= 6; i++) f = await update(api, f, `v${i}`);
+      const revs = async (q: string) => {
+        const r = await api.get(`/v1/history?path=log.txt${q}`);
+        expect(r.status, r.text).toBe(200);
+        return [r.body.versions.map((v: any) => v.rev), r.body.more ?? false];
+      };
+      expect(await revs('')).toEqual([[6, 5, 4, 3, 2, 1], false]);
+      expect(await revs('&limit=6')).toEqual([[6, 5, 4, 3, 2, 1], false]);
+      expect(await revs('&limit=5')).toEqual([[6, 5, 4, 3, 2], true]);
+      expect(await revs('&limit=1')).toEqual([[6], true]);
+      for (const bad of ['0', '10001', 'x', '-1']) expect((await api.get(`/v1/history?path=log.txt&limit=${bad}`)).status).toBe(400);
+    });
+
     it('restore of a version is one ordinary update: the journal carries it, the old content is current again', async () => {
       const { api } = await fresh();
       const cursor = await api.startCursor();

@@ -72,6 +72,13 @@ describe('history CLI', () => {
     const text = spawnSync(process.execPath, [BIN, 'history', 'docs/report.txt'], { cwd: A, env: { ...process.env, ...env }, encoding: 'utf8' });
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^docs\/final\.txt \(file\)\nREV +TIME +DEVICE +OP/);
+    // the newest N, and a word on stderr that older ones exist
+    const two = cli(['history', join(B, 'docs/final.txt'), '--json', '--limit', '2'], env);
+    expect(two.code, two.stderr).toBe(0);
+    expect(JSON.parse(two.stdout).map((v: any) => v.rev)).toEqual([3, 2]);
+    expect(two.stderr).toMatch(/older versions of docs\/final\.txt are not shown \(the newest 2; see --limit\)/);
+    expect(cli(['history', join(B, 'docs/final.txt'), '--json', '--limit', '3'], env).stderr).toBe('');
+    expect(cli(['history', join(B, 'docs/final.txt'), '--limit', '0'], env).code).toBe(2);
 
     expect(ok(['restore', join(A, 'docs/final.txt'), '--rev', '1'])).toMatch(/restored docs\/final\.txt: 1 change\(s\) committed/);
     sync(A, B);

@@ -54,8 +54,8 @@ export class HistoryApi {
     }
   }
 
-  history(path: string): Promise<HistoryReply> {
-    return this.#call({ method: 'GET', path: '/v1/history', query: { path }, what: 'history' }, checkHistory);
+  history(path: string, limit?: number): Promise<HistoryReply> {
+    return this.#call({ method: 'GET', path: '/v1/history', query: limit === undefined ? { path } : { path, limit }, what: 'history' }, checkHistory);
   }
 
   deleted(dir: string): Promise<DeletedItem[]> {

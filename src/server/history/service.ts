@@ -84,6 +84,8 @@ async function seqOf(ctx: ServerContext, ns: NamespaceRef, at: number): Promise<
 export interface HistoryReply {
   node: { id: string; path: string | null; kind: WireNode['kind']; deleted: boolean; deleted_seq?: number };
   versions: Version[];
+  /** older versions were left out (the newest `limit` were asked for) */
+  more: boolean;
 }
 
 /**
@@ -108,12 +110,16 @@ async function lastSeenAt(ctx: ServerContext, ns: NamespaceRef, l: Loaded, path:
   }
 }
 
-export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Target): Promise<HistoryReply> {
+export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Target, limit: number): Promise<HistoryReply> {
   const l = await load(ctx, ns);
   const seen = 'path' in t && resolve(l, t).kind === 'missing' ? await lastSeenAt(ctx, ns, l, t.path) : null;
   const node = seen ?? nodeOrThrow(l, t);
-  const rows = (await ctx.store.nodeHistory(ns, node.id)).map(parseRow);
-  const versions = versionsOf(rows);
+  // one row more than asked says whether there are older ones; the pre-image of
+  // the oldest row (versionsOf) is a version of its own, so it too counts
+  const rows = (await ctx.store.nodeHistory(ns, node.id, limit + 1)).map(parseRow);
+  const all = versionsOf(rows.slice(0, limit));
+  const more = rows.length > limit || all.length > limit;
+  const versions = all.slice(0, limit);
   if (versions.length === 0) {
     // unchanged since before the kept history and its row trimmed: the node row is its one version
     const { deleted: _d, ...n } = node;
@@ -128,6 +134,7 @@ export async function nodeHistory(ctx: ServerContext, ns: NamespaceRef, t: Targe
   return {
     node: { id: node.id, path: l.index.path(node.id), kind: node.kind, deleted: node.deleted !== 0, ...(node.deleted !== 0 ? { deleted_seq: node.deleted } : {}) },
     versions,
+    more,
   };
 }
 
@@ -150,7 +157,7 @@ export async function deletedBelow(ctx: ServerContext, ns: NamespaceRef, t: Targ
   // times and devices from the delete rows themselves (one query each: a turn for others every slice)
   for (let i = 0; i < sorted.length; i++) {
     const item = sorted[i]!;
-    const row = (await ctx.store.nodeHistory(ns, item.id))[0];
+    const row = (await ctx.store.nodeHistory(ns, item.id, 1))[0];
     if (row) {
       const p = parseRow(row);
       item.at = p.at;

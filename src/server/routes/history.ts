@@ -82,6 +82,8 @@ const WHOLE_TREE_AT_ONCE = 2;
 const WHOLE_TREE_WAITING = 4;
 /** replies whose lists grow with the namespace (snapshot, deleted, restore, rewind) worked out or being sent at once, in the server / per namespace */
 const BIG_REPLIES = 8;
+/** versions of one node in a reply unless the request says `limit` (1–10,000) */
+const VERSIONS_DEFAULT = 1000;
 const BIG_REPLIES_PER_NAMESPACE = 2;
 
 export function historyRoutes(router: Router, ctx: ServerContext): void {
@@ -111,11 +113,13 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
   };
   router.on('GET', '/v1/history', async ({ req, res, query }) => {
     const device = await authenticate(ctx, req);
-    const h = await whole(device.namespace, () => nodeHistory(ctx, device.namespace, queryTarget(query)));
+    const limit = parseLimit(query.get('limit'), LIMITS.pageMax, VERSIONS_DEFAULT);
+    const h = await whole(device.namespace, () => nodeHistory(ctx, device.namespace, queryTarget(query), limit));
     const label = await labels(ctx, device.namespace);
     const reply: HistoryReply = {
       node: h.node,
       versions: h.versions.map((v) => ({ rev: v.rev, seq: v.seq, op: v.op, time: v.at, device: v.device, device_label: label(v.device), node: v.node })),
+      ...(h.more ? { more: true } : {}),
     };
     sendJson(res, 200, reply);
   });
