@@ -82,9 +82,9 @@ const WHOLE_TREE_AT_ONCE = 2;
 const WHOLE_TREE_WAITING = 4;
 /** replies whose lists grow with the namespace (snapshot, deleted, restore, rewind) worked out or being sent at once, in the server / per namespace */
 const BIG_REPLIES = 8;
+const BIG_REPLIES_PER_NAMESPACE = 2;
 /** versions of one node in a reply unless the request says `limit` (1–10,000) */
 const VERSIONS_DEFAULT = 1000;
-const BIG_REPLIES_PER_NAMESPACE = 2;
 
 export function historyRoutes(router: Router, ctx: ServerContext): void {
   // each reads the namespace's whole node table and tree (300,000 nodes: ~500 MB
