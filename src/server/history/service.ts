@@ -11,7 +11,7 @@ import { TreePaths, type NodeRowState } from '../../core/history/tree-at.js';
 import { versionsOf, type Version } from '../../core/history/versions.js';
 import { HttpError } from '../../protocol/errors.js';
 import type { DeletedItem as WireDeletedItem } from '../../protocol/history.js';
-import { ROOT_ID, type WireNode } from '../../protocol/types.js';
+import { ROOT_ID, type JournalEntry, type WireNode } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceIdentity, NamespaceRef } from '../store/types.js';
 import { applyPlan, type ApplyReport } from './apply.js';
@@ -99,11 +99,12 @@ async function lastSeenAt(ctx: ServerContext, ns: NamespaceRef, l: Loaded, path:
   if (parent.kind === 'missing' || parts.length === 0) return null;
   const parentId = parent.kind === 'root' ? ROOT_ID : parent.node.id;
   const key = nameKey(parts[parts.length - 1]!);
-  for (let before = l.head + 1; ; ) {
+  // a name never seen there reads the whole kept journal: a turn of the event loop between pages
+  for (let before = l.head + 1; ; await yieldTurn()) {
     const page = await ctx.store.historyBefore(ns, before, 1000);
     for (const raw of page) {
-      const e = parseRow(raw);
-      if (e.node.parent === parentId && nameKey(e.node.name) === key) return l.index.byId.get(e.node.id) ?? null;
+      const node = (JSON.parse(raw.entry) as JournalEntry).node;
+      if (node.parent === parentId && nameKey(node.name) === key) return l.index.byId.get(node.id) ?? null;
     }
     if (page.length < 1000) return null;
     before = Number(page[page.length - 1]!.seq);
