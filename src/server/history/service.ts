@@ -186,8 +186,9 @@ export async function activity(ctx: ServerContext, ns: NamespaceRef, t: Target, 
   if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
   const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
   const out: ActivityItem[] = [];
-  // scans back page by page until `limit` changes below the folder are found or the history ends
-  for (let before = l.head + 1; out.length < limit; ) {
+  // scans back page by page until `limit` changes below the folder are found or the
+  // history ends (a quiet folder: all of it), a turn of the event loop between pages
+  for (let before = l.head + 1; out.length < limit; await yieldTurn()) {
     const page = await ctx.store.historyBefore(ns, before, 1000);
     for (const raw of page) {
       const e = parseRow(raw);
