@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { admitRpcBody, BodyBudget } from './http/body-budget.js';
+import { namespaceOfHeader } from './http/auth.js';
 import { SyncService } from '../gen/syncd/v1/sync_service_pb.js';
 import { CursorCodec } from '../protocol/cursor.js';
 import { HttpError } from '../protocol/errors.js';
@@ -126,7 +127,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       { tls: opts.tls, headersTimeoutMs: opts.headersTimeoutMs, keepAliveTimeoutMs: 5_000, onClientError, maxConnections: opts.maxConnections },
       (req: AnyRequest, res: AnyResponse) => {
         if (req.url?.startsWith(RPC_PREFIX)) {
-          if (admitRpcBody(bodies, req, res, LIMITS.commitMaxBytes)) rpc(req, res);
+          admitRpcBody(bodies, req, res, LIMITS.commitMaxBytes, (h) => namespaceOfHeader(ctx, h)).then(
+            (go) => go && rpc(req, res),
+            () => req.destroy(),
+          );
         }
         else void handle(ctx, router, req as IncomingMessage, res as ServerResponse);
       },

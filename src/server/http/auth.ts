@@ -13,6 +13,17 @@ export function authenticate(ctx: ServerContext, req: IncomingMessage): Promise<
   return authenticateHeader(ctx, req.headers.authorization);
 }
 
+/**
+ * The namespace an `authorization` value's token belongs to, or null (none,
+ * malformed, unknown, revoked). A look only: no activity recorded, no rate
+ * token taken (the request's handler authenticates it as usual).
+ */
+export async function namespaceOfHeader(ctx: ServerContext, h: string | undefined): Promise<string | null> {
+  const m = h === undefined ? null : BEARER.exec(h);
+  if (!m) return null;
+  return (await ctx.store.authenticate(hashToken(m[1]!)))?.namespace.name ?? null;
+}
+
 /** The same check for any transport that carries an `authorization` value (REST header, gRPC metadata). */
 export async function authenticateHeader(ctx: ServerContext, h: string | undefined): Promise<DeviceIdentity> {
   if (h === undefined) throw new HttpError('unauthorized', 'missing "Authorization: Bearer <token>" header');

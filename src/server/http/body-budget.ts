@@ -7,7 +7,6 @@
 // its declared length (or the route's limit, for a body of unknown length)
 // before its body is read, and gives it back once the body is parsed.
 
-import { createHash } from 'node:crypto';
 import { HttpError } from '../../protocol/errors.js';
 import type { AnyRequest, AnyResponse } from './listener.js';
 
@@ -69,23 +68,28 @@ export function reserveFor(bodies: BodyBudget, namespace: string): (bytes: numbe
   return (bytes) => bodies.take(namespace, bytes);
 }
 
+/** The share of RPC requests whose credentials name no device: all of them together, like one namespace. */
+export const ANONYMOUS = '\u0000anonymous';
+
 /**
  * The same budget in front of the RPC adapter (Connect, gRPC, gRPC-Web),
  * which reads a request's message whole (up to `maxBytes`) before any
  * handler authenticates it: a request with a body takes its declared length
  * (unknown, as over HTTP/2: `maxBytes`) until the body has been read. Its
- * share is the caller's credentials (a hash of the Authorization header):
- * tokens made up by an anonymous client each get a share, but all of them
- * together never more than the server-wide budget, so memory stays bounded
- * whoever sends. Refused: a plain HTTP 429 or 503 with Retry-After (both
- * are `unavailable` to Connect and gRPC clients), the body unread. Returns
- * false when it answered the request itself.
+ * share is its namespace (`keyOf` looks the credentials up), like the JSON
+ * routes'; requests whose credentials name no device share one more
+ * (`ANONYMOUS`), so tokens made up by an anonymous client never take more
+ * than one namespace's share from the tenants. Refused: a plain HTTP 429 or
+ * 503 with Retry-After (both are `unavailable` to Connect and gRPC
+ * clients), the body unread. Resolves false when it answered the request
+ * itself (or the client went away meanwhile).
  */
-export function admitRpcBody(bodies: BodyBudget, req: AnyRequest, res: AnyResponse, maxBytes: number): boolean {
+export async function admitRpcBody(bodies: BodyBudget, req: AnyRequest, res: AnyResponse, maxBytes: number, keyOf: (authorization: string | undefined) => Promise<string | null>): Promise<boolean> {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
   const bytes = bodyBytes(req, maxBytes);
   const auth = req.headers.authorization;
-  const key = `rpc:${createHash('sha256').update(typeof auth === 'string' ? auth : '').digest('base64url').slice(0, 22)}`;
+  const key = (await keyOf(typeof auth === 'string' ? auth : undefined).catch(() => null)) ?? ANONYMOUS;
+  if (req.destroyed || res.destroyed) return false;
   let release: () => void;
   try {
     release = bodies.take(key, bytes);

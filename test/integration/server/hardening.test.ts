@@ -251,6 +251,38 @@ describe('request bodies held at once', () => {
     for (const h of held) h.destroy();
     expect(await until(async () => ![429, 503].includes(await status(evil, 50 * KiB)))).toBe(true);
   });
+
+  it('RPC bodies sent with made-up tokens all share one share: they never take the budget from the tenants', async () => {
+    const KiB = 1024;
+    const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 100 * KiB, bodyIdleMs: 30_000 });
+    const good = await srv.addDevice('good');
+    const head = (token: string, bytes: number): string =>
+      `POST /syncd.v1.SyncService/Commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
+    const status = async (token: string, bytes: number): Promise<number> => {
+      const body = '{"ops":[{"opId":"12345678","op":"create","kind":"KIND_DIR","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
+      const text = await exchange(await raw(srv.url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
+      return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    // six anonymous bodies of 100 KiB each with its own made-up token, held half sent: 600 KiB asked, the server has 300
+    const held: Socket[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await raw(srv.url);
+      s.on('error', () => undefined);
+      s.write(head(`made-up-token-${i}-0123456789abcdef`, 100 * KiB) + '{');
+      held.push(s);
+    }
+    // the first took the anonymous share; the others are refused (429), not held
+    expect(await until(async () => (await status('made-up-token-x-0123456789abcdef', 10 * KiB)) === 429)).toBe(true);
+    // a tenant still has its share: its RPC request is read (not 429/503), its REST commit goes through
+    expect([429, 503]).not.toContain(await status(good, 50 * KiB));
+    const commit = '{"ops":[{"op_id":"87654321","op":"create","kind":"dir","parent":"root","name":"e"}]}';
+    const rest = await exchange(
+      await raw(srv.url),
+      `POST /v1/commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${good}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${commit.length}\r\n\r\n${commit}`,
+    );
+    expect(rest).toMatch(/^HTTP\/1\.1 200/);
+    for (const h of held) h.destroy();
+  });
 });
 
 /** a server whose namespace `big` holds `n` folders, written straight into the table: each history request reads them all */
