@@ -188,6 +188,18 @@ describe('connection hygiene', () => {
   }
 });
 
+/** A Connect commit over HTTP/1.1: `head` its request head declaring `bytes`, `status` what a whole one of `bytes` is answered */
+function rpcCommit(url: string) {
+  const head = (token: string, bytes: number): string =>
+    `POST /syncd.v1.SyncService/Commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
+  const status = async (token: string, bytes: number): Promise<number> => {
+    const body = '{"ops":[{"opId":"12345678","op":"create","kind":"KIND_DIR","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
+    const text = await exchange(await raw(url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
+    return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  return { head, status };
+}
+
 describe('request bodies held at once', () => {
   /** A commit that declares `bytes` of body and sends only its first byte: it holds its reservation. */
   async function heldCommit(url: string, token: string, bytes: number): Promise<Socket> {
@@ -226,19 +238,12 @@ describe('request bodies held at once', () => {
     expect(await until(async () => (await commitOf(srv.url, evil, 150 * KiB)).status === 200)).toBe(true);
   });
 
-  it('the RPC routes (Connect, gRPC) take their bodies from the same budget before reading them, keyed by credentials', async () => {
+  it("the RPC routes (Connect, gRPC) take their bodies from the same budget before reading them, on their namespace's share", async () => {
     const KiB = 1024;
     const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 200 * KiB, bodyIdleMs: 30_000 });
     const evil = await srv.addDevice('evil');
     const good = await srv.addDevice('good');
-    const path = '/syncd.v1.SyncService/Commit';
-    const head = (token: string, bytes: number): string =>
-      `POST ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
-    const status = async (token: string, bytes: number): Promise<number> => {
-      const body = '{"ops":[{"opId":"12345678","op":"create","kind":"KIND_DIR","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
-      const text = await exchange(await raw(srv.url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
-      return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const { head, status } = rpcCommit(srv.url);
     const held: Socket[] = [];
     for (let i = 0; i < 2; i++) {
       const s = await raw(srv.url);
@@ -256,13 +261,7 @@ describe('request bodies held at once', () => {
     const KiB = 1024;
     const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 100 * KiB, bodyIdleMs: 30_000 });
     const good = await srv.addDevice('good');
-    const head = (token: string, bytes: number): string =>
-      `POST /syncd.v1.SyncService/Commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
-    const status = async (token: string, bytes: number): Promise<number> => {
-      const body = '{"ops":[{"opId":"12345678","op":"create","kind":"KIND_DIR","parent":"root","name":"d"}]}'.padEnd(bytes, ' ');
-      const text = await exchange(await raw(srv.url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
-      return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const { head, status } = rpcCommit(srv.url);
     // six anonymous bodies of 100 KiB each with its own made-up token, held half sent: 600 KiB asked, the server has 300
     const held: Socket[] = [];
     for (let i = 0; i < 6; i++) {
