@@ -72,7 +72,7 @@ export interface ServerOptions {
   maxStreamsPerDevice?: number;
   maxStreamsPerNamespace?: number;
   maxStreams?: number;
-  /** an event stream whose writes have not drained for this long is closed, ms (default 30 s) */
+  /** an event stream whose writes have not drained for this long is closed, and a download or long reply whose client took no byte for this long is cut, ms (default 30 s) */
   eventsStallMs?: number;
   /** how often open streams and longpolls are checked for revoked devices, ms (default 5 s) */
   authRecheckMs?: number;

@@ -1,36 +1,20 @@
 // A JSON reply too big to encode as one string (a snapshot of a 300,000-node
 // folder is ~80 MB): written a slice of its list at a time, each slice encoded
 // between two turns of the event loop, the next one only once the socket has
-// taken the last (backpressure). A client that stops reading for `stallMs`
-// has its connection cut, so a reader that never reads holds nothing for
-// long. The reply is chunked (no content-length): a cut shows as a
+// taken the last (backpressure). A client that takes no byte for `stallMs`
+// has its connection cut (drain.ts), so a reader that never reads holds
+// nothing for long. The reply is chunked (no content-length): a cut shows as a
 // truncated body, never as a short valid one.
 
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { drainedOrCut } from './drain.js';
 
 export interface StreamOpts {
-  /** a client that has not taken the last slice for this long is cut, ms */
+  /** a client that took no byte of the reply for this long is cut, ms */
   stallMs: number;
   /** list items encoded per slice (default 2,000: ~0.5 MB, a few ms) */
   sliceItems?: number;
-}
-
-/** Resolves once `res` drained (true) or closed, or after `stallMs` without either (false). */
-function drained(res: ServerResponse, stallMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = (): void => done(true);
-    const onClose = (): void => done(false);
-    const timer = setTimeout(() => done(false), stallMs);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
 }
 
 /**
@@ -44,7 +28,7 @@ export async function sendJsonList(res: ServerResponse, status: number, head: Re
   const before = JSON.stringify(head).slice(0, -1);
   let more = res.write(`${before}${before === '{' ? '' : ','}${JSON.stringify(key)}:[`);
   for (let i = 0; i < items.length; i += slice) {
-    if (!more && !(await drained(res, opts.stallMs))) {
+    if (!more && !(await drainedOrCut(res, opts.stallMs))) {
       res.destroy();
       return;
     }

@@ -13,6 +13,7 @@ import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, pacedBody } from '../http/io.js';
 import { reserveFor } from '../http/body-budget.js';
 import { parseRange } from '../http/range.js';
+import { drainedOrCut } from '../http/drain.js';
 import type { RequestInfo, Router } from '../http/router.js';
 
 
@@ -56,7 +57,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       res.end();
       return;
     }
-    await pipeSource(res, source.read({ start, end }));
+    await pipeSource(res, source.read({ start, end }), ctx.opts.eventsStallMs);
     res.end();
   };
   router.on('GET', '/v1/blobs/*', (r) => get(r, false));
@@ -81,7 +82,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     // Small blobs are read whole and sent many per write: one write (one
     // chunk on the wire) per blob header and body costs both ends more
     // than the bytes, for thousands of small files.
-    const out = new Coalescer(res);
+    const out = new Coalescer(res, ctx.opts.eventsStallMs);
     for (const hash of hashes as string[]) {
       if (res.destroyed) return;
       const ref = await ctx.store.blobRef(device.namespace, hash);
@@ -91,7 +92,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       if (source !== null) {
         out.push(Buffer.from(`${hash} ${source.size}\n`, 'latin1'));
         await out.flush();
-        if (source.size > 0) await pipeSource(res, source.read({ start: 0, end: source.size - 1 }));
+        if (source.size > 0) await pipeSource(res, source.read({ start: 0, end: source.size - 1 }), ctx.opts.eventsStallMs);
         continue;
       }
       if (got === null) {
@@ -102,7 +103,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       } else {
         out.push(encodeFrameHeader(hash, got));
         await out.flush();
-        await pipeSource(res, ctx.blobs.read(hash, { start: 0, end: got - 1 }));
+        await pipeSource(res, ctx.blobs.read(hash, { start: 0, end: got - 1 }), ctx.opts.eventsStallMs);
         continue;
       }
       if (out.full) {
@@ -152,11 +153,13 @@ const WRITE_BYTES = 256 * 1024;
 /** Gathers small buffers into one write. */
 class Coalescer {
   readonly #res: ServerResponse;
+  readonly #stallMs: number;
   #parts: Buffer[] = [];
   #bytes = 0;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, stallMs: number) {
     this.#res = res;
+    this.#stallMs = stallMs;
   }
 
   push(b: Buffer): void {
@@ -173,32 +176,15 @@ class Coalescer {
     const data = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#bytes);
     this.#parts = [];
     this.#bytes = 0;
-    if (!this.#res.write(data)) await drained(this.#res);
+    if (!this.#res.write(data)) await drainedOrCut(this.#res, this.#stallMs);
   }
 }
 
-/** Streams content into res without ending it, honouring backpressure. */
-export async function pipeSource(res: ServerResponse, source: AsyncIterable<Buffer>): Promise<void> {
+/** Streams content into res without ending it, honouring backpressure; a client that takes nothing for `stallMs` is cut. */
+export async function pipeSource(res: ServerResponse, source: AsyncIterable<Buffer>, stallMs: number): Promise<void> {
   // leaving the loop early (res gone) closes the source's file handles
   for await (const chunk of source) {
     if (res.destroyed) return;
-    if (!res.write(chunk)) await drained(res);
+    if (!res.write(chunk) && !(await drainedOrCut(res, stallMs))) return;
   }
-}
-
-/**
- * Until `res` can take more (drain) or is gone (close). Both listeners go
- * once either fires: a long reply waits many times, and listeners left
- * behind would pile up on the response.
- */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

@@ -361,6 +361,50 @@ describe('requests that read a whole namespace (version history)', () => {
   }, 60_000);
 });
 
+describe('downloads to slow readers', () => {
+  it('a download whose client takes nothing is cut; one read slowly goes on to the end', async () => {
+    const srv = await server({ eventsStallMs: 400 });
+    const token = await srv.addDevice('dl');
+    const api = new Api(srv.url, token);
+    // 24 MiB: far more than the socket buffers on both sides hold
+    const content = Buffer.alloc(24 << 20, 7);
+    const { hash } = await api.putBlob(content);
+    const small = Buffer.alloc(3 << 20, 9);
+    const { hash: smallHash } = await api.putBlob(small);
+    const get = async (h: string): Promise<Socket> => {
+      const s = await raw(srv.url);
+      s.on('error', () => undefined);
+      s.write(`GET /v1/blobs/${h} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`);
+      return s;
+    };
+    // never read: cut once the server saw no progress for 0.4 s (the socket closes under it)
+    const stuck = await get(hash);
+    stuck.pause();
+    const closed = new Promise<void>((r) => stuck.on('close', () => r()));
+    await new Promise((r) => setTimeout(r, 1500));
+    let got = 0;
+    stuck.on('data', (d: Buffer) => (got += d.length));
+    stuck.resume();
+    await closed;
+    expect(got).toBeLessThan(content.length);
+    // read steadily but slowly (~0.5 MB/s, a pause after every read): never cut, bytes keep going
+    const slow = await get(smallHash);
+    let bytes = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      slow.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (bytes >= small.length) return resolve();
+        slow.pause();
+        setTimeout(() => slow.resume(), d.length / 500);
+      });
+      slow.on('close', () => (bytes >= small.length ? resolve() : reject(new Error(`cut after ${bytes} bytes`))));
+    });
+    await done;
+    expect(bytes).toBeGreaterThanOrEqual(small.length);
+    slow.destroy();
+  }, 30_000);
+});
+
 describe('rate limits', () => {
   it('answers 429 rate_limited with Retry-After past a device’s bucket, and spares other devices', async () => {
     const srv = await server({ rateDevice: 1, burstDevice: 5 });
