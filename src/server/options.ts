@@ -72,8 +72,10 @@ export interface ServerOptions {
   maxStreamsPerDevice?: number;
   maxStreamsPerNamespace?: number;
   maxStreams?: number;
-  /** an event stream whose writes have not drained for this long is closed, and a download or long reply whose client took no byte for this long is cut, ms (default 30 s) */
+  /** an event stream whose writes have not drained for this long is closed, ms (default 30 s) */
   eventsStallMs?: number;
+  /** a download or a long reply (snapshot, deleted, restore, rewind) whose client took no byte of it for this long is cut, ms (default 120 s: an agent under a low bandwidth limit pauses its reads) */
+  replyStallMs?: number;
   /** how often open streams and longpolls are checked for revoked devices, ms (default 5 s) */
   authRecheckMs?: number;
   /** token buckets: requests per second per device / per namespace (0 = off, the default) */
@@ -174,6 +176,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxStreamsPerNamespace: Math.max(1, nonNegInt(o.maxStreamsPerNamespace, 'maxStreamsPerNamespace', 1_000)),
     maxStreams: Math.max(1, nonNegInt(o.maxStreams, 'maxStreams', 10_000)),
     eventsStallMs: Math.max(10, nonNegInt(o.eventsStallMs, 'eventsStallMs', 30_000)),
+    replyStallMs: Math.max(10, nonNegInt(o.replyStallMs, 'replyStallMs', 120_000)),
     authRecheckMs: Math.max(10, nonNegInt(o.authRecheckMs, 'authRecheckMs', 5_000)),
     rateDevice: nonNegNum(o.rateDevice, 'rateDevice'),
     rateNamespace: nonNegNum(o.rateNamespace, 'rateNamespace'),

@@ -57,7 +57,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       res.end();
       return;
     }
-    await pipeSource(res, source.read({ start, end }), ctx.opts.eventsStallMs);
+    await pipeSource(res, source.read({ start, end }), ctx.opts.replyStallMs);
     res.end();
   };
   router.on('GET', '/v1/blobs/*', (r) => get(r, false));
@@ -82,7 +82,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     // Small blobs are read whole and sent many per write: one write (one
     // chunk on the wire) per blob header and body costs both ends more
     // than the bytes, for thousands of small files.
-    const out = new Coalescer(res, ctx.opts.eventsStallMs);
+    const out = new Coalescer(res, ctx.opts.replyStallMs);
     for (const hash of hashes as string[]) {
       if (res.destroyed) return;
       const ref = await ctx.store.blobRef(device.namespace, hash);
@@ -92,7 +92,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       if (source !== null) {
         out.push(Buffer.from(`${hash} ${source.size}\n`, 'latin1'));
         await out.flush();
-        if (source.size > 0) await pipeSource(res, source.read({ start: 0, end: source.size - 1 }), ctx.opts.eventsStallMs);
+        if (source.size > 0) await pipeSource(res, source.read({ start: 0, end: source.size - 1 }), ctx.opts.replyStallMs);
         continue;
       }
       if (got === null) {
@@ -103,7 +103,7 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
       } else {
         out.push(encodeFrameHeader(hash, got));
         await out.flush();
-        await pipeSource(res, ctx.blobs.read(hash, { start: 0, end: got - 1 }), ctx.opts.eventsStallMs);
+        await pipeSource(res, ctx.blobs.read(hash, { start: 0, end: got - 1 }), ctx.opts.replyStallMs);
         continue;
       }
       if (out.full) {

@@ -105,7 +105,7 @@ export function historyRoutes(router: Router, ctx: ServerContext): void {
     full: () => new HttpError('rate_limited', `too many snapshot, deleted, restore or rewind replies are in the works (${BIG_REPLIES_PER_NAMESPACE} per namespace); retry later`, {}, 2),
   });
   const big = (ns: NamespaceRef, fn: () => Promise<void>): Promise<void> => replies(String(ns.id), fn);
-  const stream = { stallMs: ctx.opts.eventsStallMs };
+  const stream = { stallMs: ctx.opts.replyStallMs };
   // a rewind of a big folder lists a step per node: its steps go out a slice at a time
   const sendSteps = (res: ServerResponse, r: ChangeReply): Promise<void> => {
     const { steps, ...head } = r;

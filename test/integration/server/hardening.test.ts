@@ -332,7 +332,7 @@ describe('requests that read a whole namespace (version history)', () => {
   });
 
   it('a snapshot reader that stops reading is cut, and its place is freed', async () => {
-    const { srv, big } = await bigNamespace(100_000, { eventsStallMs: 300 });
+    const { srv, big } = await bigNamespace(100_000, { replyStallMs: 300 });
     const { host } = new URL(srv.url);
     // two readers that never read hold the namespace's two places
     const stuck: Socket[] = [];
@@ -363,7 +363,7 @@ describe('requests that read a whole namespace (version history)', () => {
 
 describe('downloads to slow readers', () => {
   it('a download whose client takes nothing is cut; one read slowly goes on to the end', async () => {
-    const srv = await server({ eventsStallMs: 400 });
+    const srv = await server({ replyStallMs: 400 });
     const token = await srv.addDevice('dl');
     const api = new Api(srv.url, token);
     // 24 MiB: far more than the socket buffers on both sides hold
