@@ -88,8 +88,17 @@ export async function admitRpcBody(bodies: BodyBudget, req: AnyRequest, res: Any
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
   const bytes = bodyBytes(req, maxBytes);
   const auth = req.headers.authorization;
+  // a client gone while its credentials are looked up takes nothing (its 'close' would not come again)
+  let gone = false;
+  const onGone = (): void => {
+    gone = true;
+  };
+  req.once('close', onGone);
+  res.once('close', onGone);
   const key = (await keyOf(typeof auth === 'string' ? auth : undefined).catch(() => null)) ?? ANONYMOUS;
-  if (req.destroyed || res.destroyed) return false;
+  req.off('close', onGone);
+  res.off('close', onGone);
+  if (gone || req.destroyed || res.destroyed) return false;
   let release: () => void;
   try {
     release = bodies.take(key, bytes);
