@@ -22,8 +22,12 @@ import { openSender, type ConnectOptions, type Req, type Sender } from '../remot
 const BUSY_RETRIES = 5;
 const BUSY_WAIT_MAX_S = 30;
 
-/** Cap on one history reply: a snapshot of a big folder is the largest (64 MiB ≈ 200,000 entries). */
-const MAX_HISTORY_JSON = 64 * 1024 * 1024;
+/**
+ * Cap on one history reply: a snapshot of a big folder is the largest
+ * (~270 bytes an entry: 256 MiB ≈ 1,000,000 entries, a 300,000-node folder
+ * 78 MB). What a lying server can make a one-shot command hold.
+ */
+const MAX_HISTORY_JSON = 256 * 1024 * 1024;
 
 export class HistoryApi {
   readonly #http: Sender;
