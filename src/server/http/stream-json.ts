@@ -38,7 +38,8 @@ export async function sendJsonList(res: ServerResponse, status: number, head: Re
     if (res.destroyed) return;
     let text = i === 0 ? '' : ',';
     const end = Math.min(items.length, i + slice);
-    for (let j = i; j < end; j++) text += (j === i ? '' : ',') + JSON.stringify(items[j]);
+    // as in an array, an item JSON has no text for (undefined, a function) is null
+    for (let j = i; j < end; j++) text += (j === i ? '' : ',') + (JSON.stringify(items[j]) ?? 'null');
     more = res.write(text);
   }
   res.end(']}');

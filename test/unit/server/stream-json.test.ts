@@ -37,7 +37,7 @@ describe('sendJsonList', () => {
       [{ seq: 4, left: ['a', 'b'], dry_run: false }, 7, 3],
       [{ seq: 5 }, 9, 3],
     ] as const) {
-      const items = Array.from({ length: n }, (_, i) => item(i));
+      const items = Array.from({ length: n }, (_, i) => (i === 4 ? undefined : item(i)));
       const { url } = await serve(head, items, { stallMs: 5_000, sliceItems: slice });
       const r = await fetch(url);
       expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
