@@ -92,6 +92,24 @@ export function historyContract(name: string, factory: ServerFactory, opts: { sk
       for (const bad of ['0', '10001', 'x', '-1']) expect((await api.get(`/v1/history?path=log.txt&limit=${bad}`)).status).toBe(400);
     });
 
+    it('restore --rev reaches a version more than a thousand saves back (the rows are read a page at a time)', async () => {
+      const { api } = await fresh();
+      const f = await api.file('busy.txt', 'the first');
+      const [a, b] = [await api.putBlob('a'), await api.putBlob('b')];
+      // 1,200 saves in two commits: revs 2 to 1,201
+      for (let start = 2; start <= 1201; start += 600) {
+        const ops = Array.from({ length: 600 }, (_, k) => ({ op: 'update' as const, op_id: randomUUID(), id: f.id, base_rev: start + k - 1, ...((start + k) % 2 ? { hash: a.hash, size: a.size } : { hash: b.hash, size: b.size }) }));
+        expect((await api.commit(ops)).every((r) => r.status === 'ok')).toBe(true);
+      }
+      const missing = await post(api, '/v1/restore', { path: 'busy.txt', rev: 5000 });
+      expect(missing.status).toBe(404);
+      expect(missing.body.message).toMatch(/the newest is rev 1201/);
+      const r = await post(api, '/v1/restore', { path: 'busy.txt', rev: 1 });
+      expect(r.status, r.text).toBe(200);
+      const { nodes } = await api.listAll();
+      expect(nodes.find((n) => n.id === f.id)?.hash).toBe(sha256('the first'));
+    });
+
     it('restore of a version is one ordinary update: the journal carries it, the old content is current again', async () => {
       const { api } = await fresh();
       const cursor = await api.startCursor();

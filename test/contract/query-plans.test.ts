@@ -48,7 +48,7 @@ const SQLITE_HOT: Array<{ name: string; why: string; args: unknown[] }> = [
   { name: 'journalPurge', why: 'trim', args: [1, 0, 100] },
   { name: 'opResultsPurge', why: 'trim', args: [1, 0, 100] },
   { name: 'tombstonePurge', why: 'trim', args: [1, 0, 100] },
-  { name: 'nodeHistory', why: 'history of one node', args: [1, 'n_a', 1000] },
+  { name: 'nodeHistory', why: 'history of one node', args: [1, 'n_a', 1_000_000, 1000] },
 ];
 
 /** the plan lines that read a big table by nothing narrower than its namespace */
@@ -104,7 +104,7 @@ const PG_HOT: Array<{ name: keyof typeof SQL; why: string; args: unknown[] }> = 
   { name: 'journalPurge', why: 'trim', args: [1, 0, 100] },
   { name: 'opResultsPurge', why: 'trim', args: [1, 0, 100] },
   { name: 'tombstonePurge', why: 'trim', args: [1, 0, 100] },
-  { name: 'nodeHistory', why: 'history of one node', args: [1, 'f_00100', 1000] },
+  { name: 'nodeHistory', why: 'history of one node', args: [1, 'f_00100', 1_000_000, 1000] },
 ];
 
 /** the scans of a big table by nothing narrower than its namespace */

@@ -234,12 +234,32 @@ export async function snapshot(ctx: ServerContext, ns: NamespaceRef, t: Target, 
   return { seq, entries: await sortSliced(entries, (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
+/** rows of one node read at a time looking for a rev (a node saved every second keeps 2.6 million in 30 days) */
+const REV_PAGE = 1000;
+
 async function versionByRev(ctx: ServerContext, ns: NamespaceRef, id: string, rev: number): Promise<Version> {
-  const versions = versionsOf((await ctx.store.nodeHistory(ns, id)).map(parseRow));
-  const v = versions.find((x) => x.rev === rev);
-  if (!v) throw notFound(`rev ${rev} is not in the kept history of this node (kept: ${versions.map((x) => x.rev).join(', ') || 'none'})`);
-  if (v.op === 'delete') throw new HttpError('bad_request', `rev ${rev} is the deletion; restore rev ${rev - 1} or omit --rev`);
-  return v;
+  let newest: number | null = null;
+  let oldest: number | null = null;
+  // newest first, a page at a time, until the rev is found or passed; each page's
+  // last version is the pre-image of its oldest row (the next page's first)
+  for (let before = Number.MAX_SAFE_INTEGER; ; await yieldTurn()) {
+    const page = (await ctx.store.nodeHistory(ns, id, REV_PAGE, before)).map(parseRow);
+    const versions = versionsOf(page);
+    for (const v of versions) {
+      newest ??= v.rev;
+      oldest = v.rev;
+    }
+    const v = versions.find((x) => x.rev === rev);
+    if (v) {
+      if (v.op === 'delete') throw new HttpError('bad_request', `rev ${rev} is the deletion; restore rev ${rev - 1} or omit --rev`);
+      return v;
+    }
+    if (newest !== null && rev > newest) throw notFound(`rev ${rev} is not in the kept history of this node (the newest is rev ${newest})`);
+    if (page.length < REV_PAGE || (oldest !== null && oldest < rev)) break;
+    before = page[page.length - 1]!.seq;
+  }
+  const kept = newest === null ? 'none' : oldest === newest ? `rev ${newest}` : `revs ${oldest}–${newest}`;
+  throw notFound(`rev ${rev} is not in the kept history of this node (kept: ${kept})`);
 }
 
 export interface RestoreReply extends Omit<ApplyReport, 'created'> {

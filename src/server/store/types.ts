@@ -172,8 +172,8 @@ export interface JournalStore {
    */
   keepVersions(): Promise<number>;
   setKeepVersions(seconds: number): Promise<void>;
-  /** the retained rows of one node, newest first; at most `limit` when given */
-  nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number): Promise<HistoryRow[]>;
+  /** the retained rows of one node, newest first; at most `limit` when given, only those before `beforeSeq` when given */
+  nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number, beforeSeq?: number): Promise<HistoryRow[]>;
   /** retained rows after `afterSeq`, oldest first, at most `limit` */
   historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]>;
   /** retained rows before `beforeSeq`, newest first, at most `limit` */

@@ -153,7 +153,7 @@ export const SQL = {
   journalPurge: 'DELETE FROM journal WHERE ns = $1 AND seq >= $2 AND seq < $3',
   opResultsPurge: 'DELETE FROM op_results WHERE ns = $1 AND seq >= $2 AND seq < $3',
   /** $1 ns, $2 node id */
-  nodeHistory: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND node = $2 ORDER BY seq DESC LIMIT $3',
+  nodeHistory: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND node = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4',
   /** $1 ns, $2 after seq, $3 limit */
   historyAfter: 'SELECT seq, at, entry, prev, prev_at AS "prevAt" FROM journal WHERE ns = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   /** $1 ns, $2 before seq, $3 limit */

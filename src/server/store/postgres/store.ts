@@ -275,9 +275,9 @@ export class PostgresStore implements JournalStore {
     await query(this.#pool, SQL.metaSet, ['keep_versions_s', String(checkKeep(seconds))]);
   }
 
-  async nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number): Promise<HistoryRow[]> {
+  async nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number, beforeSeq?: number): Promise<HistoryRow[]> {
     // LIMIT NULL is none
-    return (await query<HistoryRow>(this.#pool, SQL.nodeHistory, [ns.id, nodeId, limit ?? null])).rows;
+    return (await query<HistoryRow>(this.#pool, SQL.nodeHistory, [ns.id, nodeId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit ?? null])).rows;
   }
 
   async historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]> {

@@ -98,7 +98,7 @@ export function prepare(db: Database.Database) {
     ),
     journalAtSeq: db.prepare('SELECT at, entry FROM journal WHERE ns = ? AND seq = ?'),
     // a negative LIMIT is none
-    nodeHistory: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND node = ? ORDER BY seq DESC LIMIT ?'),
+    nodeHistory: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND node = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
     historyAfter: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?'),
     historyBefore: db.prepare('SELECT seq, at, entry, prev, prev_at AS prevAt FROM journal WHERE ns = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
     seqAt: db.prepare('SELECT max(seq) AS seq FROM journal WHERE ns = ? AND at <= ?'),

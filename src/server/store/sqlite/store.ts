@@ -382,8 +382,8 @@ export class SqliteStore implements JournalStore {
     return this.#run(() => void this.#s.metaSet.run('keep_versions_s', String(checkKeep(seconds))));
   }
 
-  nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number): Promise<HistoryRow[]> {
-    return this.#run(() => this.#s.nodeHistory.all(ns.id, nodeId, limit ?? -1) as HistoryRow[]);
+  nodeHistory(ns: NamespaceRef, nodeId: string, limit?: number, beforeSeq?: number): Promise<HistoryRow[]> {
+    return this.#run(() => this.#s.nodeHistory.all(ns.id, nodeId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit ?? -1) as HistoryRow[]);
   }
 
   historyAfter(ns: NamespaceRef, afterSeq: number, limit: number): Promise<HistoryRow[]> {
