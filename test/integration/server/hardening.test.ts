@@ -188,7 +188,7 @@ describe('connection hygiene', () => {
   }
 });
 
-/** A Connect commit over HTTP/1.1: `head` its request head declaring `bytes`, `status` what a whole one of `bytes` is answered */
+/** A Connect commit over HTTP/1.1: `hold` one declaring `bytes` and sending one, `status` what a whole one of `bytes` is answered */
 function rpcCommit(url: string) {
   const head = (token: string, bytes: number): string =>
     `POST /syncd.v1.SyncService/Commit HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\n\r\n`;
@@ -197,7 +197,14 @@ function rpcCommit(url: string) {
     const text = await exchange(await raw(url), head(token, bytes).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n') + body);
     return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
   };
-  return { head, status };
+  /** a commit of `bytes` whose first byte only is sent: it holds what it was given */
+  const hold = async (token: string, bytes: number): Promise<Socket> => {
+    const s = await raw(url);
+    s.on('error', () => undefined);
+    s.write(head(token, bytes) + '{');
+    return s;
+  };
+  return { hold, status };
 }
 
 describe('request bodies held at once', () => {
@@ -243,14 +250,8 @@ describe('request bodies held at once', () => {
     const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 200 * KiB, bodyIdleMs: 30_000 });
     const evil = await srv.addDevice('evil');
     const good = await srv.addDevice('good');
-    const { head, status } = rpcCommit(srv.url);
-    const held: Socket[] = [];
-    for (let i = 0; i < 2; i++) {
-      const s = await raw(srv.url);
-      s.on('error', () => undefined);
-      s.write(head(evil, 100 * KiB) + '{');
-      held.push(s);
-    }
+    const { hold, status } = rpcCommit(srv.url);
+    const held = [await hold(evil, 100 * KiB), await hold(evil, 100 * KiB)];
     expect(await until(async () => (await status(evil, 50 * KiB)) === 429)).toBe(true);
     expect([429, 503]).not.toContain(await status(good, 50 * KiB));
     for (const h of held) h.destroy();
@@ -261,15 +262,10 @@ describe('request bodies held at once', () => {
     const KiB = 1024;
     const srv = await server({ bodyBudgetBytes: 300 * KiB, bodyBudgetPerNamespaceBytes: 100 * KiB, bodyIdleMs: 30_000 });
     const good = await srv.addDevice('good');
-    const { head, status } = rpcCommit(srv.url);
+    const { hold, status } = rpcCommit(srv.url);
     // six anonymous bodies of 100 KiB each with its own made-up token, held half sent: 600 KiB asked, the server has 300
     const held: Socket[] = [];
-    for (let i = 0; i < 6; i++) {
-      const s = await raw(srv.url);
-      s.on('error', () => undefined);
-      s.write(head(`made-up-token-${i}-0123456789abcdef`, 100 * KiB) + '{');
-      held.push(s);
-    }
+    for (let i = 0; i < 6; i++) held.push(await hold(`made-up-token-${i}-0123456789abcdef`, 100 * KiB));
     // the first took the anonymous share; the others are refused (429), not held
     expect(await until(async () => (await status('made-up-token-x-0123456789abcdef', 10 * KiB)) === 429)).toBe(true);
     // a tenant still has its share: its RPC request is read (not 429/503), its REST commit goes through
