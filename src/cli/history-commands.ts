@@ -180,6 +180,9 @@ function safeSegments(p: string): string[] {
 }
 
 /** `--to DEST`: the version (a file, or a folder with its content) written outside the folder; nothing committed. */
+/** file contents `restore --to` downloads at once (the history client's connections) */
+const DOWNLOADS_AT_ONCE = 8;
+
 async function restoreTo(api: HistoryApi, loc: Located, m: { rev?: number; at?: number }, to: string): Promise<void> {
   let dest = resolve(to);
   const folder = loc.paths.folder;
@@ -193,18 +196,31 @@ async function restoreTo(api: HistoryApi, loc: Located, m: { rev?: number; at?: 
   }
   if (existsSync(dest)) throw new UsageError(`${dest} already exists; --to never overwrites`);
   const snap = await api.snapshot(loc.rel, m);
-  let files = 0;
+  // folders and links first (sorted by path: a folder comes before what it holds), then
+  // the files' contents, DOWNLOADS_AT_ONCE at a time; the first failure stops the rest
+  const files: Array<{ hash: string; target: string; mode: number }> = [];
   for (const e of snap.entries) {
     const target = join(dest, ...safeSegments(e.path));
     const n = e.node;
     if (n.kind === 'dir') mkdirSync(target, { recursive: true });
     else if (n.kind === 'symlink') symlinkSync(n.target ?? '', target);
-    else {
-      await api.download(n.hash!, target, n.exec ? 0o755 : 0o644);
-      files++;
-    }
+    else files.push({ hash: n.hash!, target, mode: n.exec ? 0o755 : 0o644 });
   }
-  process.stdout.write(`wrote ${shown(loc.rel)} as of seq ${snap.seq} to ${dest} (${files} file(s)); nothing was committed\n`);
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async (): Promise<void> => {
+    while (failed === null && next < files.length) {
+      const f = files[next++]!;
+      try {
+        await api.download(f.hash, f.target, f.mode);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DOWNLOADS_AT_ONCE, files.length) }, worker));
+  if (failed !== null) throw failed;
+  process.stdout.write(`wrote ${shown(loc.rel)} as of seq ${snap.seq} to ${dest} (${files.length} file(s)); nothing was committed\n`);
 }
 
 export async function runRewind(dir: string, o: { at: string; dryRun?: boolean }): Promise<void> {

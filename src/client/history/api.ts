@@ -34,8 +34,9 @@ export class HistoryApi {
 
   constructor(o: Pick<ConnectOptions, 'server' | 'token' | 'userAgent' | 'headersTimeoutMs' | 'bodyTimeoutMs' | 'maxJsonBytes'>) {
     // a rewind of a big folder commits many changes in one request: give it time
-    // idle keep-alive sockets do not hold the process open: a command ends when its work does
-    this.#http = openSender({ ...o, connections: 2, headersTimeoutMs: o.headersTimeoutMs ?? 120_000, maxJsonBytes: o.maxJsonBytes ?? MAX_HISTORY_JSON });
+    // idle keep-alive sockets do not hold the process open: a command ends when its work does;
+    // `restore --to` downloads 8 files at once
+    this.#http = openSender({ ...o, connections: 8, headersTimeoutMs: o.headersTimeoutMs ?? 120_000, maxJsonBytes: o.maxJsonBytes ?? MAX_HISTORY_JSON });
   }
 
   async #call<T>(req: Req, check: (v: unknown, c: ReplyCheck) => T): Promise<T> {
