@@ -5,14 +5,6 @@
 /** items handled between two steps */
 export const SLICE = 10_000;
 
-/** Runs a stepped computation to its end at once. */
-export function runSteps<R>(steps: Generator<void, R>): R {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
-
 /** Calls `fn` on each item, a step every `slice` items. */
 export function* eachStep<T>(items: Iterable<T>, fn: (item: T) => void, slice = SLICE): Generator<void, void> {
   let n = 0;

@@ -6,8 +6,6 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { eachStep, SLICE, sortSteps } from '../core/steps.js';
 
-export { SLICE };
-
 /** Runs a stepped computation, a turn of the event loop between its steps. */
 export async function drive<R>(steps: Generator<void, R>): Promise<R> {
   for (;;) {

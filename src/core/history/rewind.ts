@@ -18,7 +18,7 @@
 import { nameKey } from '../../protocol/names.js';
 import { ROOT_ID, type WireNode } from '../../protocol/types.js';
 import { TreePaths } from './tree-at.js';
-import { eachStep, runSteps, sortSteps } from '../steps.js';
+import { eachStep, sortSteps } from '../steps.js';
 
 /** A parent: a present node id, or the past id of a node this plan creates first. */
 export type ParentRef = { id: string } | { ref: string };
@@ -56,11 +56,6 @@ function sameContent(a: WireNode, b: WireNode): boolean {
   if (a.kind === 'file') return a.hash === b.hash && a.size === b.size && a.exec === b.exec;
   if (a.kind === 'symlink') return a.target === b.target;
   return true;
-}
-
-/** The plan in one go (see planRewindSteps). */
-export function planRewind(input: RewindInput): RewindPlan {
-  return runSteps(planRewindSteps(input));
 }
 
 /** The plan, a step every few thousand nodes (the server gives other requests turns between them). */

@@ -55,14 +55,6 @@ export class PastTree {
   }
 }
 
-/** The nodes alive at `seq` in one go (see PastTree); `after` must hold every retained row with a seq greater than `seq`. */
-export function treeAt(rows: Iterable<NodeRowState>, after: Iterable<ChangeRow>, seq: number): Map<string, WireNode> {
-  const t = new PastTree(seq);
-  for (const r of after) t.change(r);
-  for (const row of rows) t.row(row);
-  return t.nodes;
-}
-
 /** Paths (`a/b/c`) of the nodes of one tree, memoised; null when the chain does not reach the root. */
 export class TreePaths {
   readonly #tree: ReadonlyMap<string, Pick<WireNode, 'parent' | 'name'>>;

@@ -13,10 +13,10 @@ import { HttpError } from '../../protocol/errors.js';
 import type { DeletedItem as WireDeletedItem } from '../../protocol/history.js';
 import { ROOT_ID, type JournalEntry, type WireNode } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
-import type { DeviceIdentity, NamespaceRef } from '../store/types.js';
+import type { DeviceIdentity, HistoryRow, NamespaceRef } from '../store/types.js';
 import { applyPlan, type ApplyReport } from './apply.js';
 import { parseRow, pastTree } from './read.js';
-import { drive, eachSliced, SLICE, sortSliced } from '../slices.js';
+import { drive, eachSliced, sortSliced } from '../slices.js';
 
 /** Where a request points: a path relative to the namespace root, or a node id. */
 export type Target = { path: string } | { id: string };
@@ -39,16 +39,14 @@ async function load(ctx: ServerContext, ns: NamespaceRef): Promise<Loaded> {
   const rows = await ctx.store.allNodes(ns);
   const present = new Map<string, WireNode>();
   const index = new NodeIndex();
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
+  // a big namespace is indexed a slice at a time: other requests (any tenant's) get turns
+  await eachSliced(rows, (r) => {
     index.add(r);
     if (r.deleted === 0) {
       const { deleted: _d, ...n } = r;
       present.set(r.id, n);
     }
-    // a big namespace is indexed a slice at a time: other requests (any tenant's) get turns
-    if (i % SLICE === SLICE - 1) await yieldTurn();
-  }
+  });
   return { index, present, head: state.head };
 }
 
@@ -99,14 +97,25 @@ async function lastSeenAt(ctx: ServerContext, ns: NamespaceRef, l: Loaded, path:
   if (parent.kind === 'missing' || parts.length === 0) return null;
   const parentId = parent.kind === 'root' ? ROOT_ID : parent.node.id;
   const key = nameKey(parts[parts.length - 1]!);
-  // a name never seen there reads the whole kept journal: a turn of the event loop between pages
-  for (let before = l.head + 1; ; await yieldTurn()) {
-    const page = await ctx.store.historyBefore(ns, before, 1000);
+  // a name never seen there reads the whole kept journal
+  for await (const page of journalBackwards(ctx, ns, l.head)) {
     for (const raw of page) {
       const node = (JSON.parse(raw.entry) as JournalEntry).node;
       if (node.parent === parentId && nameKey(node.name) === key) return l.index.byId.get(node.id) ?? null;
     }
-    if (page.length < 1000) return null;
+  }
+  return null;
+}
+
+/** rows of the kept journal read at a time going back */
+const JOURNAL_PAGE = 1000;
+
+/** A namespace's kept journal from `head` back, a page at a time, a turn of the event loop between pages. */
+async function* journalBackwards(ctx: ServerContext, ns: NamespaceRef, head: number): AsyncGenerator<HistoryRow[]> {
+  for (let before = head + 1; ; await yieldTurn()) {
+    const page = await ctx.store.historyBefore(ns, before, JOURNAL_PAGE);
+    yield page;
+    if (page.length < JOURNAL_PAGE) return;
     before = Number(page[page.length - 1]!.seq);
   }
 }
@@ -186,18 +195,14 @@ export async function activity(ctx: ServerContext, ns: NamespaceRef, t: Target, 
   if (r.kind === 'missing') throw notFound(`nothing is or was at ${describe(t)}`);
   const dir = r.kind === 'root' ? ROOT_ID : r.node.id;
   const out: ActivityItem[] = [];
-  // scans back page by page until `limit` changes below the folder are found or the
-  // history ends (a quiet folder: all of it), a turn of the event loop between pages
-  for (let before = l.head + 1; out.length < limit; await yieldTurn()) {
-    const page = await ctx.store.historyBefore(ns, before, 1000);
+  // back until `limit` changes below the folder are found or the history ends (a quiet folder: all of it)
+  for await (const page of journalBackwards(ctx, ns, l.head)) {
     for (const raw of page) {
       const e = parseRow(raw);
       if (dir !== ROOT_ID && e.node.id !== dir && !l.index.isBelow(e.node.id, dir)) continue;
       out.push({ seq: e.seq, at: e.at, op: e.op, kind: e.node.kind, path: l.index.path(e.node.id), rev: e.node.rev, device: e.device });
-      if (out.length >= limit) break;
+      if (out.length >= limit) return out;
     }
-    if (page.length < 1000) break;
-    before = Number(page[page.length - 1]!.seq);
   }
   return out;
 }

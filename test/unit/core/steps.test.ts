@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eachStep, runSteps, sortSteps } from '../../../src/core/steps.js';
+import { eachStep, sortSteps } from '../../../src/core/steps.js';
+import { runSteps } from '../../helpers/steps.js';
 
 /** runs the steps, counting them */
 function counted<R>(steps: Generator<void, R>): { value: R; steps: number } {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planRewind, planRewindSteps, type RewindInput } from '../../../../src/core/history/rewind.js';
+import { planRewindSteps, type RewindInput } from '../../../../src/core/history/rewind.js';
+import { runSteps } from '../../../helpers/steps.js';
 import type { WireNode } from '../../../../src/protocol/types.js';
 
 const f = (id: string, parent: string, name: string, hash = 'h', rev = 1): WireNode => ({ id, parent, name, kind: 'file', rev, size: 1, hash, mtime: 0, exec: false, seq: 1 });
@@ -14,6 +15,7 @@ const rewindOf = (past: Map<string, WireNode>, present: Map<string, WireNode>, d
   }
   return { past, present, scope, alias: 'all', removeBelow: dir };
 };
+const planRewind = (i: RewindInput) => runSteps(planRewindSteps(i));
 const summary = (i: RewindInput) => planRewind(i).steps.map((s) => `${s.action} ${s.path}${'from' in s ? ` from ${s.from}` : ''}`);
 
 describe('planRewind', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { treeAt, TreePaths, type ChangeRow, type NodeRowState } from '../../../../src/core/history/tree-at.js';
+import { PastTree, TreePaths, type ChangeRow, type NodeRowState } from '../../../../src/core/history/tree-at.js';
+
+/** every change first, then every node row, as the server feeds them */
+function treeAt(rows: NodeRowState[], after: ChangeRow[], seq: number) {
+  const t = new PastTree(seq);
+  for (const r of after) t.change(r);
+  for (const row of rows) t.row(row);
+  return t.nodes;
+}
 import type { WireNode } from '../../../../src/protocol/types.js';
 
 const node = (id: string, parent: string, name: string, rev: number, seq: number, extra: Partial<WireNode> = {}): WireNode => ({
