@@ -200,6 +200,8 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
   const bigFiles = o.bigFiles ?? o.seed % 6 === 0;
   const batchNodes = o.batchNodes ?? (process.env.SYNCD_SIM_BATCHES ? Number(process.env.SYNCD_SIM_BATCHES) : undefined);
   const batches = batchNodes === undefined ? {} : { firstPlanBatchNodes: batchNodes, firstPlanWholeMax: 0 };
+  // odd seeds place a round's downloads in parts of one to three files, each placed while the next arrives
+  const parts = o.seed % 2 === 1 ? { downloadPartFiles: 1 + ((o.seed >> 1) % 3) } : {};
   const big = bigFiles ? bigText(o.seed, 6 * 1024 * 1024) : '';
 
   const fail = (msg: string) => violations.push(`seed ${o.seed}: ${msg}`);
@@ -218,7 +220,7 @@ export async function runSim(o: SimOptions): Promise<SimResult> {
     const dev = d as Device;
     const engine = new Engine({
       folder: FOLDER, db, remote: remote as unknown as RemoteClient, fs: d.disk.view(proc), log: silentLog, now: () => d.disk.clock,
-      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000, mode: () => dev.mode, ...batches,
+      concurrency: 4, downloadRetries: 0, minDeleteCount: 1_000_000, mode: () => dev.mode, ...batches, ...parts,
     });
     // a restarted agent starts its notify loop afresh (the stream first, unless its path has none)
     const follower = new SimFollower(d.path, sched, stats, () => Number(db.meta.get('cursor_seq') ?? 0), () => onNews(dev));

@@ -45,6 +45,8 @@ export interface EngineOptions {
   fs?: Fsys;
   /** retries of a failed download within a round (default 5) */
   downloadRetries?: number;
+  /** files per part of a round's downloads (default: exec/downloads.ts PART_FILES; the simulation makes them small) */
+  downloadPartFiles?: number;
   /** the local trash's limits (default 30 days, 1024 MiB); days 0: no trash */
   trash?: TrashLimits;
   /** the folder's mode, asked at every cycle so a changed config takes effect (default: two-way) */

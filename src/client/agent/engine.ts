@@ -44,7 +44,7 @@ const HINT_COALESCE_MS = 10;
 const RELEASE_IDLE_MS = 10_000;
 
 export class Engine {
-  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes' | 'firstPlanWholeMax' | 'random'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'releaseIdleMs' | 'random'>;
+  readonly o: Required<Omit<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'downloadPartFiles' | 'releaseIdleMs' | 'trash' | 'firstPlanBatchNodes' | 'firstPlanWholeMax' | 'random'>> & Pick<EngineOptions, 'onTransfer' | 'onPlan' | 'extraIgnore' | 'bandwidthLimit' | 'downloadRetries' | 'downloadPartFiles' | 'releaseIdleMs' | 'random'>;
   #ignore: IgnoreMatcher;
   #dirty = new Set<string>();
   #fullScanNeeded = true;
@@ -275,7 +275,7 @@ export class Engine {
       o.log.debug('round', { round, ops: p.ops.length, deferred: p.deferred });
       // the executor (and its queue) is loaded once there is work: a no-op run never needs it
       const { execute } = await import('../exec/executor.js');
-      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: (f, b) => { this.#countDone(f); o.onTransfer?.(f, b); }, countDone: this.#countDone, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, partials: this.#partials, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
+      const res = await execute({ root: o.folder, db, remote: o.remote, concurrency: o.concurrency, onTransfer: (f, b) => { this.#countDone(f); o.onTransfer?.(f, b); }, countDone: this.#countDone, throttle: this.#throttle, signal, fs: o.fs, downloadRetries: o.downloadRetries, downloadPartFiles: o.downloadPartFiles, unconfirmed: this.#unconfirmed, trash: this.#trash.bin, partials: this.#partials, trashCause: request === 'revert' ? 'revert' : undefined }, p.ops);
       for (const pr of res.problems) db.addProblem(pr);
       for (const d of res.dirty) this.#dirty.add(d);
       // a path that changed again since the scan is left alone (and reported), not reverted or pushed next round

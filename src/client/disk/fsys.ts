@@ -4,7 +4,6 @@
 // fails and crashes these calls. Only what the scanner, the executor and
 // transfers use is here; the state DB and config files stay on node:fs.
 
-import { execFile } from 'node:child_process';
 import {
   chmodSync,
   close as fsClose,
@@ -37,20 +36,12 @@ import { copyFile, lstat, open, readdir, readlink, unlink } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { piecesBytes } from '../../protocol/frames.js';
 import { promisify } from 'node:util';
+import { FileStat, type FsStat } from './file-stat.js';
+import { WriteWorker } from './write-worker.js';
+import { SyncfsRunner } from './syncfs.js';
 
 /** The fields of an lstat the agent reads. node's Stats has them all. */
-export interface FsStat {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  mode: number;
-  /** links to the inode: node's Stats (an open file's stat) has it, the slim stats of a scan need not */
-  nlink?: number;
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isSymbolicLink(): boolean;
-}
+export type { FsStat } from './file-stat.js';
 
 /** A directory entry: the name as bytes (a name may not be valid UTF-8). */
 export interface FsDirent {
@@ -100,6 +91,8 @@ export interface WriteNewOptions {
   mode?: number;
   /** the file's mtime in ms since the epoch (default: the time of writing) */
   mtimeMs?: number;
+  /** one of many files written at once: a small one not fsync'ed on its own may be written on a worker thread */
+  many?: boolean;
 }
 
 export interface Fsys {
@@ -163,6 +156,9 @@ const fdWritev = (fd: number, bufs: readonly Buffer[], pos: number): Promise<num
  * `cp` gets its speed). fsync, a wait on the disk, is never done blocking.
  */
 const SYNC_WRITE_MAX = 256 * 1024;
+
+/** writes the small files of a batch off the main thread (write-worker.ts); started by the first */
+let writer: WriteWorker | null = null;
 
 /**
  * Runs a blocking call and hands its outcome over as a promise. The calls
@@ -230,33 +226,6 @@ function writeNewSyncImpl(path: string, buf: Buffer, mode = 0o600): void {
   closeSync(fd);
 }
 
-/**
- * The identity fields of a Stats, kept instead of it: a batch holds
- * thousands of these until they are recorded, and node's Stats carries
- * four Dates each.
- */
-class FileStat implements FsStat {
-  constructor(
-    readonly dev: number,
-    readonly ino: number,
-    readonly size: number,
-    readonly mtimeMs: number,
-    readonly mode: number,
-  ) {}
-
-  isFile(): boolean {
-    return (this.mode & fsc.S_IFMT) === fsc.S_IFREG;
-  }
-
-  isDirectory(): boolean {
-    return (this.mode & fsc.S_IFMT) === fsc.S_IFDIR;
-  }
-
-  isSymbolicLink(): boolean {
-    return (this.mode & fsc.S_IFMT) === fsc.S_IFLNK;
-  }
-}
-
 const slim = (st: Stats): FsStat => new FileStat(st.dev, st.ino, st.size, st.mtimeMs, st.mode);
 
 /** seconds, as futimes wants them */
@@ -265,7 +234,9 @@ const secs = (ms: number): number => ms / 1000;
 async function writeNewImpl(path: string, content: Buffer | readonly Buffer[], opts: WriteNewOptions): Promise<FsStat> {
   const mode = opts.mode ?? 0o600;
   const data = pieces(content);
-  if (piecesBytes(data) <= SYNC_WRITE_MAX) {
+  const bytes = piecesBytes(data);
+  if (opts.many === true && !opts.fsync && bytes <= SYNC_WRITE_MAX) return (writer ??= new WriteWorker()).write(path, data, bytes, mode, opts.mtimeMs);
+  if (bytes <= SYNC_WRITE_MAX) {
     const fd = openSync(path, 'wx', mode);
     try {
       writeFd(fd, data);
@@ -394,6 +365,7 @@ const FSYNC_PARALLEL = 16;
  */
 const SYNCFS_MIN_FILES = 256;
 let syncfsWorks = process.platform === 'linux';
+let syncfsRunner: SyncfsRunner | null = null;
 
 /**
  * syncfs(2) of every file system that holds one of `paths`, through
@@ -421,9 +393,7 @@ async function syncFs(paths: readonly string[]): Promise<boolean> {
     }
     if (!byDev.has(dev)) byDev.set(dev, d);
   }
-  const ok = await new Promise<boolean>((resolve) => {
-    execFile('sync', ['-f', '--', ...byDev.values()], { timeout: 0, windowsHide: true }, (err) => resolve(err === null));
-  });
+  const ok = await (syncfsRunner ??= new SyncfsRunner()).run([...byDev.values()]);
   if (!ok) syncfsWorks = false; // an old coreutils, busybox without -f, …: fsync file by file from now on
   return ok;
 }

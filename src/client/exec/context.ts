@@ -24,6 +24,8 @@ export interface ExecContext {
   fs?: Fsys;
   /** retries of a failed download within the round (default 5; the next round retries anyway) */
   downloadRetries?: number;
+  /** files per part of the downloads: one part is placed while the next arrives (default exec/downloads.ts PART_FILES) */
+  downloadPartFiles?: number;
   /** the local trash: what a remote change takes off the disk goes there (none: it is unlinked) */
   trash?: TrashBin;
   /** why this round takes files off the disk when it is not the server's doing: a `syncd revert` */

@@ -47,9 +47,40 @@ export function exec(mode: number, on: boolean): number {
   return on ? perm | ((perm & 0o444) >> 2) : perm & ~0o111;
 }
 
-export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'download' }>[]): Promise<void> {
-  type Item = { op: (typeof ops)[number]; abs: string; dirAbs: string; chain: ParentChain; chunks?: FileChunk[] };
-  const ready: (Item & { tmp: string; st: FsStat })[] = [];
+type DownloadOp = Extract<LocalOp, { type: 'download' }>;
+type Item = { op: DownloadOp; abs: string; dirAbs: string; chain: ParentChain; chunks?: FileChunk[] };
+type Ready = Item & { tmp: string; st: FsStat };
+
+/**
+ * A round's downloads go in parts of at most this many files (or bytes):
+ * while one part is made durable, placed and recorded, the next one's
+ * bytes arrive and are written (a first mirror of 10,000 small files
+ * otherwise places nothing until the last byte has come, and fetches
+ * nothing while it places).
+ */
+const PART_FILES = 2000;
+const PART_BYTES = 1024 * 1024 * 1024;
+
+/** `items` cut in order into parts of at most `maxFiles` files and PART_BYTES bytes (a bigger file is a part alone). */
+function parts(items: Item[], maxFiles: number): Item[][] {
+  const out: Item[][] = [];
+  let cur: Item[] = [];
+  let bytes = 0;
+  for (const it of items) {
+    const size = it.op.node.size ?? 0;
+    if (cur.length > 0 && (cur.length >= maxFiles || bytes + size > PART_BYTES)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(it);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+export async function downloads(run: RoundRun, ops: DownloadOp[]): Promise<void> {
   const items: Item[] = [];
   // the parents' identities before the download, per directory
   const chains = new Map<string, ParentChain | null>();
@@ -65,6 +96,31 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
     const abs = run.abs(op.path);
     items.push({ op, abs, dirAbs: dirname(abs), chain });
   }
+  const todo = parts(items, Math.max(1, run.ctx.downloadPartFiles ?? PART_FILES));
+  const fetchPart = (k: number): Promise<Ready[]> | null => {
+    if (k >= todo.length || run.ctx.signal?.aborted) return null;
+    const p = fetch(run, todo[k]!);
+    p.catch(() => undefined); // awaited below; meanwhile its failure must not count as unhandled
+    return p;
+  };
+  let next = fetchPart(0);
+  for (let k = 0; next !== null; k++) {
+    const ready = await next;
+    next = fetchPart(k + 1);
+    try {
+      await settle(run, ready);
+    } catch (err) {
+      // stopping on this part: the next one's temp files go too
+      const more = await next?.catch(() => [] as Ready[]);
+      for (const r of more ?? []) await run.fs.unlink(r.tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** Fetches a part's files into verified temp files; a failed one is a problem (a full disk: all of the part's temp files go, and it throws). */
+async function fetch(run: RoundRun, items: Item[]): Promise<Ready[]> {
+  const ready: Ready[] = [];
   const umask = process.umask();
   // the temp files get their final mode and mtime as they are written, and
   // their stat then: placing them is a link (or rename) and nothing else
@@ -95,6 +151,11 @@ export async function downloads(run: RoundRun, ops: Extract<LocalOp, { type: 'do
     await run.ctx.partials?.dropAll();
     throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
   }
+  return ready;
+}
+
+/** Makes a part's temp files durable, places each one, makes the names durable and records what was placed. */
+async function settle(run: RoundRun, ready: Ready[]): Promise<void> {
   // durability once per batch: the data first (a file must never be in
   // place with content a crash could take back), then the names, then Synced
   try {

@@ -19,8 +19,12 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
   // files cost file-system round trips, not bandwidth
   const writes = new InFlight();
   const received = new Set<Group>();
+  // a big batch's files go to the file system's writer thread (when it has
+  // one), and more of them are in flight: the frames are parsed meanwhile
+  const many = groups.length >= MANY_FILES;
+  const inFlight = many ? PARALLEL_WRITES_MANY : PARALLEL_WRITES;
   const write = (i: number, buf: readonly Buffer[]): Promise<void> =>
-    writeTemp(fs, items[i] as DownloadItem, buf, fsync, opts.dirs).then(
+    writeTemp(fs, items[i] as DownloadItem, buf, fsync, opts.dirs, many).then(
       (r) => void (out[i] = { ok: true, path: r.path, stat: r.stat }),
       (e: unknown) => void (out[i] = { ok: false, error: asError(e) }),
     );
@@ -47,7 +51,7 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
             // verified here, then written while the next frames are parsed
             const buf = verify(remote, g, size, data, got);
             if (buf !== undefined) for (const i of g.idx) writes.add(write(i, buf));
-            await writes.below(PARALLEL_WRITES);
+            await writes.below(inFlight);
           },
           opts.signal,
         );
@@ -86,6 +90,9 @@ export async function fetchBatch(remote: BlobRemote, groups: Group[], maxBytes: 
 
 /** Writes in flight per batch request. */
 const PARALLEL_WRITES = 16;
+/** From this many blobs in one request on, its writes are many (WriteNewOptions.many), with this many in flight. */
+const MANY_FILES = 32;
+const PARALLEL_WRITES_MANY = 256;
 
 /** Counts promises in flight (their outcome is recorded by themselves) and lets one caller wait for room. */
 class InFlight {

@@ -109,10 +109,14 @@ export function syncWhenWritten(fsync: boolean, size: number): boolean {
   return fsync || size >= EARLY_SYNC_MIN;
 }
 
-/** Creates a temp file for `item` holding exactly the bytes of `data`, in order. Nothing is left on failure. */
-export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean, dirs?: TempDirs): Promise<{ path: string; stat: FsStat }> {
+/**
+ * Creates a temp file for `item` holding exactly the bytes of `data`, in
+ * order. Nothing is left on failure. `many`: one of many written at once
+ * (Fsys.writeNew may write it on a worker thread).
+ */
+export async function writeTemp(fs: Fsys, item: DownloadItem, data: readonly Buffer[], fsync: boolean, dirs?: TempDirs, many = false): Promise<{ path: string; stat: FsStat }> {
   const name = tempName();
-  const stat = await createIn(fs, dirs, item, name, (at) => fs.writeNew(at, data, { fsync: syncWhenWritten(fsync, piecesBytes(data)), mode: item.mode, mtimeMs: item.mtimeMs }));
+  const stat = await createIn(fs, dirs, item, name, (at) => fs.writeNew(at, data, { fsync: syncWhenWritten(fsync, piecesBytes(data)), mode: item.mode, mtimeMs: item.mtimeMs, many }));
   return { path: join(item.dirAbs, name), stat };
 }
 

@@ -16,7 +16,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('nodeFsys.writeNew', () => {
+// `many`: one of many files written at once, which a small file without fsync does on the worker thread (write-worker.ts)
+describe.each([{ many: false }, { many: true }])('nodeFsys.writeNew (many: $many)', ({ many }) => {
   const MTIME = Date.UTC(2020, 1, 2, 3, 4, 5, 678);
   test.each([
     { name: 'a small file (blocking calls)', size: 3000 },
@@ -26,7 +27,7 @@ describe('nodeFsys.writeNew', () => {
     const data = Buffer.alloc(size, 9);
     const p = join(dir, 'f');
     for (const fsync of [false, true]) {
-      const st = await nodeFsys.writeNew(p, data, { fsync, mode: 0o640, mtimeMs: MTIME });
+      const st = await nodeFsys.writeNew(p, data, { fsync, mode: 0o640, mtimeMs: MTIME, many });
       const disk = lstatSync(p);
       expect(readFileSync(p).equals(data)).toBe(true);
       expect(disk.mode & 0o777).toBe(0o640 & ~process.umask());
@@ -48,7 +49,7 @@ describe('nodeFsys.writeNew', () => {
     for (const n of sizes) slices.push(backing.subarray(at, (at += n)));
     for (const [k, data] of [parts, slices].entries()) {
       const p = join(dir, `p${k}`);
-      const st = await nodeFsys.writeNew(p, data, { fsync: k === 1 });
+      const st = await nodeFsys.writeNew(p, data, { fsync: k === 1, many });
       expect(readFileSync(p).equals(backing)).toBe(true);
       expect(st.size).toBe(backing.length);
     }
@@ -57,7 +58,7 @@ describe('nodeFsys.writeNew', () => {
   test('without mode and mtime: private, written now', async () => {
     const p = join(dir, 'g');
     const before = Date.now();
-    await nodeFsys.writeNew(p, Buffer.from('x'), { fsync: false });
+    await nodeFsys.writeNew(p, Buffer.from('x'), { fsync: false, many });
     const disk = lstatSync(p);
     expect(disk.mode & 0o777).toBe(0o600);
     expect(disk.mtimeMs).toBeGreaterThanOrEqual(before - 1000);
@@ -66,12 +67,12 @@ describe('nodeFsys.writeNew', () => {
   test('a taken name is refused and left alone', async () => {
     const p = join(dir, 'taken');
     writeFileSync(p, 'mine');
-    await expect(nodeFsys.writeNew(p, Buffer.from('theirs'), { fsync: false })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(nodeFsys.writeNew(p, Buffer.from('theirs'), { fsync: false, many })).rejects.toMatchObject({ code: 'EEXIST' });
     expect(readFileSync(p, 'utf8')).toBe('mine');
   });
 
   test('a missing directory fails and leaves nothing', async () => {
-    await expect(nodeFsys.writeNew(join(dir, 'nope', 'f'), Buffer.from('x'), { fsync: true })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(nodeFsys.writeNew(join(dir, 'nope', 'f'), Buffer.from('x'), { fsync: many ? false : true, many })).rejects.toMatchObject({ code: 'ENOENT' });
     expect(existsSync(join(dir, 'nope'))).toBe(false);
   });
 });
