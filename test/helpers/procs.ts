@@ -30,6 +30,27 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs 
   });
 }
 
+/**
+ * Runs `node file` and waits for it to end by itself: 'hung' (and killed)
+ * if it is still running after `timeoutMs`, e.g. held open by a handle left
+ * referenced.
+ */
+export function nodeScript(file: string, timeoutMs: number): Promise<{ code: number | null | 'hung'; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ code: 'hung', stdout });
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout });
+    });
+  });
+}
+
 export interface Proc {
   child: ChildProcess;
   output: string[];

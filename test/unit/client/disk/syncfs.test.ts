@@ -3,12 +3,12 @@
 // process of its own, a failure says so, and the shell never keeps the
 // agent's process alive.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { nodeScript } from '../../../helpers/procs.js';
 import { SyncfsRunner } from '../../../../src/client/disk/syncfs.js';
 
 let dir: string;
@@ -44,19 +44,7 @@ const r = new SyncfsRunner();
 console.log(await r.run([${JSON.stringify(dir)}]), await r.run([${JSON.stringify(dir)}]));`;
     const file = join(dir, 'child.mjs');
     writeFileSync(file, script);
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const code = await new Promise<number | null | 'hung'>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('hung');
-      }, 10_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out } = await nodeScript(file, 10_000);
     expect(code).toBe(0);
     expect(out.trim()).toBe('true true');
   }, 20_000);

@@ -3,12 +3,12 @@
 // nothing of that file and does not touch the others), and it never keeps
 // the agent's process alive once nothing is being written.
 
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { nodeScript } from '../../../helpers/procs.js';
 import { WriteWorker } from '../../../../src/client/disk/write-worker.js';
 
 let dir: string;
@@ -65,20 +65,8 @@ await Promise.all(Array.from({ length: 100 }, (_, i) => w.write(${JSON.stringify
 console.log('written');`;
     const file = join(dir, 'child.mjs');
     writeFileSync(file, script);
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     // the worker ends only after 30 s idle: a process it held would still be running at 10 s
-    const code = await new Promise<number | null | 'hung'>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('hung');
-      }, 10_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out } = await nodeScript(file, 10_000);
     expect(code).toBe(0);
     expect(out.trim()).toBe('written');
     expect(readdirSync(sub)).toHaveLength(100);
