@@ -99,7 +99,7 @@ export async function downloads(run: RoundRun, ops: DownloadOp[]): Promise<void>
   const todo = parts(items, Math.max(1, run.ctx.downloadPartFiles ?? PART_FILES));
   const fetchPart = (k: number): Promise<Ready[]> | null => {
     if (k >= todo.length || run.ctx.signal?.aborted) return null;
-    const p = fetch(run, todo[k]!);
+    const p = fetchToTemp(run, todo[k]!);
     p.catch(() => undefined); // awaited below; meanwhile its failure must not count as unhandled
     return p;
   };
@@ -119,7 +119,7 @@ export async function downloads(run: RoundRun, ops: DownloadOp[]): Promise<void>
 }
 
 /** Fetches a part's files into verified temp files; a failed one is a problem (a full disk: all of the part's temp files go, and it throws). */
-async function fetch(run: RoundRun, items: Item[]): Promise<Ready[]> {
+async function fetchToTemp(run: RoundRun, items: Item[]): Promise<Ready[]> {
   const ready: Ready[] = [];
   const umask = process.umask();
   // the temp files get their final mode and mtime as they are written, and
