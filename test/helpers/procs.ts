@@ -36,8 +36,13 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs 
  * referenced.
  */
 export function nodeScript(file: string, timeoutMs: number): Promise<{ code: number | null | 'hung'; stdout: string }> {
+  return nodeRun([file], timeoutMs);
+}
+
+/** `nodeScript` with node's own arguments, e.g. `['--input-type=module', '-e', code]` */
+export function nodeRun(args: string[], timeoutMs: number): Promise<{ code: number | null | 'hung'; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const t = setTimeout(() => {

@@ -146,7 +146,8 @@ export class WriteWorker {
       this.#worker.ref();
       return this.#worker;
     }
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    // execArgv: [] — the source is CommonJS; a parent's --input-type=module must not reach it
+    const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     this.#worker = w;
     w.on('message', (m: { id: number; out: Answer[]; buf: ArrayBuffer }) => {
       if (this.#spare.length < SPARE_BUFFERS && m.buf.byteLength <= BUFFER_BYTES) this.#spare.push(m.buf);

@@ -105,7 +105,8 @@ export class HashWorkers {
   }
 
   #start(first: boolean): Worker {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { first } });
+    // execArgv: [] — the source is CommonJS; a parent's --input-type=module must not reach it
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { first }, execArgv: [] });
     w.unref();
     w.on('message', (m: Reply) => {
       const j = this.#jobs.get(m.id);
