@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, sha256 } from '../helpers/server.js';
+import { EMPTY_SHA256 as EMPTY_HASH } from '../../src/server/store/decide.js';
 import type { ChangesReply, ListReply, WireNode } from '../../src/protocol/types.js';
 import names from '../../fixtures/server/names.json' with { type: 'json' };
 
@@ -169,7 +170,8 @@ export function serverContract(name: string, factory: ServerFactory, opts: { ski
         const r = await fetch(`${srv.url}/v1/blobs/fetch`, {
           method: 'POST',
           headers: { authorization: `Bearer ${a.token}` },
-          body: JSON.stringify({ hashes: [x.hash, foreign.hash, y.hash, x.hash] }),
+          // the empty content is readable by everyone without a ref
+          body: JSON.stringify({ hashes: [x.hash, foreign.hash, y.hash, x.hash, EMPTY_HASH] }),
         });
         expect(r.status).toBe(200);
         expect(r.headers.get('content-type')).toBe('application/octet-stream');
@@ -190,6 +192,7 @@ export function serverContract(name: string, factory: ServerFactory, opts: { ski
           [foreign.hash, -1, ''],
           [y.hash, 24, 'second\nblob with newline'],
           [x.hash, 10, 'first blob'],
+          [EMPTY_HASH, 0, ''],
         ]);
       });
 

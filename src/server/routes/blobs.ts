@@ -8,6 +8,7 @@ import { HttpError, badRequest } from '../../protocol/errors.js';
 import { encodeFrameHeader, FETCH_MAX_HASHES, FRAME_MISSING } from '../../protocol/frames.js';
 import { isSha256Hex } from '../../protocol/names.js';
 import { openContent } from '../content.js';
+import { EMPTY_SHA256 } from '../store/decide.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../http/auth.js';
 import { readJson, sendError, sendJson, pacedBody } from '../http/io.js';
@@ -83,9 +84,11 @@ export function blobRoutes(router: Router, ctx: ServerContext): void {
     // chunk on the wire) per blob header and body costs both ends more
     // than the bytes, for thousands of small files.
     const out = new Coalescer(res, ctx.opts.replyStallMs);
+    // one lookup of the caller's refs for the whole request, not a query per hash
+    const readable = await ctx.store.content.readable(device.namespace, hashes as string[]);
     for (const hash of hashes as string[]) {
       if (res.destroyed) return;
-      const ref = await ctx.store.blobRef(device.namespace, hash);
+      const ref = hash === EMPTY_SHA256 || readable.has(hash);
       const got = ref ? ctx.blobs.readSmall(hash, SMALL_BLOB) : null;
       // no blob file: a file assembled from chunks, streamed from them
       const source = ref && got === null ? await openContent(ctx.store, ctx.blobs, device.namespace, hash) : null;
