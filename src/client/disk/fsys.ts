@@ -364,7 +364,10 @@ const FSYNC_PARALLEL = 16;
  * process start costs more than the fsyncs it saves.
  */
 const SYNCFS_MIN_FILES = 256;
+/** after this many failed `sync -f` in a row, syncfs is given up for the process */
+const SYNCFS_MAX_FAILURES = 3;
 let syncfsWorks = process.platform === 'linux';
+let syncfsFailures = 0;
 let syncfsRunner: SyncfsRunner | null = null;
 
 /**
@@ -394,7 +397,12 @@ async function syncFs(paths: readonly string[]): Promise<boolean> {
     if (!byDev.has(dev)) byDev.set(dev, d);
   }
   const ok = await (syncfsRunner ??= new SyncfsRunner()).run([...byDev.values()]);
-  if (!ok) syncfsWorks = false; // an old coreutils, busybox without -f, …: fsync file by file from now on
+  // A failure may be passing (the directory was deleted meanwhile, a
+  // writeback error the fsyncs then report): syncfs goes on. Failing time
+  // after time (an old coreutils, busybox without -f, …): fsync file by
+  // file from now on.
+  syncfsFailures = ok ? 0 : syncfsFailures + 1;
+  if (syncfsFailures >= SYNCFS_MAX_FAILURES) syncfsWorks = false;
   return ok;
 }
 
