@@ -24,6 +24,8 @@
 //   list_all         the whole paged listing (entries/s)
 //   trim_all         a trim that deletes the whole big journal but 10 entries (rows/s), and
 //                    what 1-op commits take meanwhile against just before
+//   delete_big_folder  last: `big` deleted in one commit, and the other namespace's
+//                    status requests meanwhile (the longest wait)
 // PostgreSQL: a database made for the run (bench/lib/pg-db.mjs).
 
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -101,11 +103,13 @@ async function measureStore(b, n, serveArgs, { store, cli }) {
     b.log(`  ${store} list_all: ${listAll.entries} entries in ${listAll.s.toFixed(1)} s (${Math.round(listAll.entries / listAll.s)}/s)`);
     const trimAll = await trimWhileCommitting(server, cli, small, smallTok);
     b.log(`  ${store} trim_all: ${trimAll.rows_deleted} journal rows deleted in ${trimAll.s} s (${trimAll.rows_per_s}/s); a 1-op commit meanwhile p50 ${trimAll.commit_during.p50_ms} ms, max ${trimAll.commit_during.max_ms} ms (before: p50 ${trimAll.commit_before.p50_ms}, max ${trimAll.commit_before.max_ms})`);
+    const deleteBig = await deleteWhilePolling(server, bigTok, big, smallTok);
+    b.log(`  ${store} delete_big_folder: ${deleteBig.files} files deleted in one commit in ${deleteBig.commit_ms} ms; the longest status wait of the other namespace meanwhile ${deleteBig.status_max_ms} ms (p50 ${deleteBig.status_p50_ms} ms, before: max ${deleteBig.status_before_max_ms} ms)`);
     const ratios = Object.values(req).map((r) => r.ratio).filter((r) => r !== undefined);
     return caseRecord({
       values: [Math.max(...ratios)], unit: 'x', store, nodes: n, seed_s: +seedS.toFixed(1), seed_nodes_per_s: Math.round(n / seedS),
       requests: req, list_all: { entries: listAll.entries, s: +listAll.s.toFixed(2), per_s: Math.round(listAll.entries / listAll.s) },
-      trim_all: trimAll,
+      trim_all: trimAll, delete_big_folder: deleteBig,
       scope: `each request p50 over ${SAMPLES} at ${n} nodes ÷ the same at ${SMALL} nodes, same server, same run; the value is the worst ratio`,
     });
   } finally {
@@ -172,7 +176,7 @@ async function seed(server, token, n, progress) {
     done += c.length;
     if (done % 100_000 < 1000) progress(done);
   });
-  return { bigId, folderIds, hash, size: data.length, victims: [], renamed: firstInBig, moving: { id: mv.id, rev: mv.rev, parent: 'root', name: 'mv' }, movingBig: { id: folderIds[0], rev: dirs[2].node.rev, parent: 'root', name: 'd000', files: perFolder } };
+  return { bigId, bigRev: dirs[0].node.rev, bigFiles: inBig, folderIds, hash, size: data.length, victims: [], renamed: firstInBig, moving: { id: mv.id, rev: mv.rev, parent: 'root', name: 'mv' }, movingBig: { id: folderIds[0], rev: dirs[2].node.rev, parent: 'root', name: 'd000', files: perFolder } };
 }
 
 /** [name, fn(ns, token)] of every request timed as a ratio */
@@ -289,6 +293,39 @@ async function trimWhileCommitting(server, cli, ns, tok) {
   return {
     s: +s.toFixed(2), rows_deleted: rows, rows_per_s: Math.round(rows / s), namespaces: report.namespaces, second_trim: again.namespaces, commit_before: stat(before), commit_during: during.length ? stat(during) : null,
     note: '`syncd server trim --retention-entries 10 --keep-versions-days 0` (a process, its start included): every journal row but the last 10 per namespace deleted (rows: `dropped` in its report); commit_* = 1-op commits in the small namespace before and while it ran',
+  };
+}
+
+/**
+ * The last step (it deletes `big`): the directory of N/10 files deleted in
+ * one 1-op commit (its subtree tombstoned in the commit's transaction),
+ * while another namespace asks for its status every 5 ms: what one
+ * tenant's big delete costs everyone else's requests. Proportional by
+ * nature: reported, not ratioed.
+ */
+async function deleteWhilePolling(server, tok, ns, otherTok) {
+  const statusMs = async () => {
+    const t = now();
+    await server.call(otherTok, 'GET', '/v1/status');
+    return now() - t;
+  };
+  const before = [];
+  for (let i = 0; i < 30; i++) before.push(await statusMs());
+  let done = false;
+  const t = now();
+  const del = commitOne(server, tok, { op: 'delete', id: ns.bigId, base_rev: ns.bigRev }).finally(() => { done = true; });
+  const during = [];
+  while (!done) {
+    during.push(await statusMs());
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await del;
+  const commitMsDone = now() - t;
+  return {
+    files: ns.bigFiles, commit_ms: +commitMsDone.toFixed(1),
+    status_p50_ms: during.length ? +median(during).toFixed(2) : null, status_max_ms: during.length ? +Math.max(...during).toFixed(2) : null, status_n: during.length,
+    status_before_max_ms: +Math.max(...before).toFixed(2),
+    note: 'the `big` directory (N/10 files) deleted in one 1-op commit; status_* = GET /v1/status of the small namespace every 5 ms meanwhile, before = 30 just before',
   };
 }
 
